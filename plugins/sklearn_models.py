@@ -1,0 +1,153 @@
+"""PCA and TruncatedSVD from scikit-learn, on both tasks.
+
+* ``reconstruction``: project rows onto ``n_components`` and back.
+* ``rating``: the user × item matrix, missing entries filled with the baseline estimates,
+  approximated at rank ``n_components``; predictions are read at the requested pairs.
+  TruncatedSVD works on the sparse residual matrix (ratings minus baseline, zero where
+  missing: the same as filling with the baseline) and never builds a dense matrix. PCA must
+  centre the columns, so it densifies, and refuses when that would not fit in memory.
+
+scikit-learn is imported inside ``fit``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from benchmark.api import (
+    RATING, RECONSTRUCTION, ModelSpec, PluginInputError, RatingData, RatingModel,
+    ReconstructionModel, hookimpl,
+)
+from bench_plugins.baselines import Biases
+
+SKLEARN = {"sklearn": "scikit-learn"}
+
+
+def _physical_memory_gb() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+class PCAReconstruction(ReconstructionModel):
+    requires = SKLEARN
+
+    def __init__(self, n_components: int = 10, random_state: int | None = None):
+        self.n_components, self.random_state = n_components, random_state
+
+    def fit(self, X: np.ndarray) -> PCAReconstruction:
+        from sklearn.decomposition import PCA
+
+        self.pca_ = PCA(self.n_components, random_state=self.random_state).fit(X)
+        return self
+
+    def reconstruct(self, X: np.ndarray) -> np.ndarray:
+        return self.pca_.inverse_transform(self.pca_.transform(X))
+
+    def info(self) -> dict:
+        return {"explained_variance_ratio": float(self.pca_.explained_variance_ratio_.sum())}
+
+
+class TruncatedSVDReconstruction(ReconstructionModel):
+    requires = SKLEARN
+
+    def __init__(self, n_components: int = 10, n_iter: int = 5, random_state: int | None = None):
+        self.n_components, self.n_iter, self.random_state = n_components, n_iter, random_state
+
+    def fit(self, X: np.ndarray) -> TruncatedSVDReconstruction:
+        from sklearn.decomposition import TruncatedSVD
+
+        self.svd_ = TruncatedSVD(self.n_components, n_iter=self.n_iter,
+                                 random_state=self.random_state).fit(X)
+        return self
+
+    def reconstruct(self, X: np.ndarray) -> np.ndarray:
+        return self.svd_.inverse_transform(self.svd_.transform(X))
+
+    def info(self) -> dict:
+        return {"explained_variance_ratio": float(self.svd_.explained_variance_ratio_.sum())}
+
+
+class _LowRankRating(RatingModel):
+    """Shared predict: baseline where the user or item is unknown, the low-rank value elsewhere."""
+
+    requires = SKLEARN
+
+    def _fit_biases(self, train: RatingData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self.biases_ = Biases().fit(train.ratings)
+        u, i = self.biases_.user_index_, self.biases_.item_index_
+        residual = train.ratings["rating"].to_numpy(np.float64) - self.biases_.estimate(u, i)
+        return u, i, residual
+
+    def _low_rank(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        u, i = self.biases_.indices(users, items)
+        prediction = self.biases_.estimate(u, i)
+        known = (u >= 0) & (i >= 0)
+        prediction[known] = self._low_rank(u[known], i[known])
+        return prediction
+
+
+class TruncatedSVDRating(_LowRankRating):
+    def __init__(self, n_components: int = 10, n_iter: int = 5, random_state: int | None = None):
+        self.n_components, self.n_iter, self.random_state = n_components, n_iter, random_state
+
+    def fit(self, train: RatingData) -> TruncatedSVDRating:
+        from scipy.sparse import csr_matrix
+        from sklearn.decomposition import TruncatedSVD
+
+        u, i, residual = self._fit_biases(train)
+        shape = (len(self.biases_.users_), len(self.biases_.items_))
+        if self.n_components >= min(shape):
+            raise PluginInputError(f"n_components={self.n_components} must be below min{shape}")
+        matrix = csr_matrix((residual, (u, i)), shape=shape)
+        svd = TruncatedSVD(self.n_components, n_iter=self.n_iter, random_state=self.random_state)
+        self.user_factors_ = svd.fit_transform(matrix)  # U·Σ
+        self.item_factors_ = svd.components_.T  # V
+        return self
+
+    def _low_rank(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        base = self.biases_.estimate(u, i)
+        return base + np.einsum("ij,ij->i", self.user_factors_[u], self.item_factors_[i])
+
+
+class PCARating(_LowRankRating):
+    def __init__(self, n_components: int = 10, random_state: int | None = None,
+                 max_memory_gb: float | None = None):
+        self.n_components, self.random_state = n_components, random_state
+        self.max_memory_gb = max_memory_gb
+
+    def fit(self, train: RatingData) -> PCARating:
+        from sklearn.decomposition import PCA
+
+        n_users = train.ratings["user"].nunique()
+        n_items = train.ratings["item"].nunique()
+        # the filled matrix, PCA's centred copy and the reconstruction: three float64 copies
+        needed_gb = 3 * n_users * n_items * 8 / 2**30
+        limit = self.max_memory_gb if self.max_memory_gb is not None else _physical_memory_gb() / 2
+        if needed_gb > limit:
+            raise PluginInputError(
+                f"pca on ratings needs a dense {n_users:,} x {n_items:,} matrix, about "
+                f"{needed_gb:,.1f} GB, above the {limit:,.1f} GB limit (max_memory_gb); "
+                f"use truncated-svd, which works on the sparse matrix")
+        u, i, residual = self._fit_biases(train)
+        filled = np.zeros((n_users, n_items))
+        filled[u, i] = residual  # baseline-filled matrix, minus the baseline
+        pca = PCA(self.n_components, random_state=self.random_state)
+        self.approximation_ = pca.inverse_transform(pca.fit_transform(filled))
+        return self
+
+    def _low_rank(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return self.biases_.estimate(u, i) + self.approximation_[u, i]
+
+
+@hookimpl
+def bench_models() -> list[ModelSpec]:
+    return [
+        ModelSpec("pca", {RATING: PCARating, RECONSTRUCTION: PCAReconstruction}, SKLEARN,
+                  summary="scikit-learn PCA: rank-k reconstruction / baseline-filled rating matrix"),
+        ModelSpec("truncated-svd", {RATING: TruncatedSVDRating, RECONSTRUCTION: TruncatedSVDReconstruction},
+                  SKLEARN, summary="scikit-learn TruncatedSVD: rank-k, sparse for ratings"),
+    ]
