@@ -38,8 +38,13 @@ def kfold(data: Data, seed: int = 0, k: int = 5) -> list[Fold]:
             for i, chunk in enumerate(chunks)]
 
 
-def predefined(data: Data, seed: int = 0, name: str | None = None) -> list[Fold]:
-    """The folds the dataset itself defines (e.g. MovieLens 100k ``u1``..``u5``, MNIST's test set)."""
+def predefined(data: Data, seed: int = 0, name: str | None = None,
+               folds: list[str] | None = None) -> list[Fold]:
+    """The folds the dataset itself defines (e.g. MovieLens 100k ``u1``..``u5``, MNIST's test set).
+
+    ``name`` chooses the fold set when the dataset has several; ``folds`` keeps only the folds
+    of these names (e.g. ``[u1]``).
+    """
     sets = dict(data.folds)
     if not sets:
         raise PluginInputError("this dataset defines no folds; use holdout or kfold")
@@ -50,7 +55,14 @@ def predefined(data: Data, seed: int = 0, name: str | None = None) -> list[Fold]
         name = next(iter(sets))
     if name not in sets:
         raise PluginInputError(f"no fold set {name!r}; this dataset has {', '.join(sorted(sets))}")
-    return list(sets[name])
+    chosen = list(sets[name])
+    if folds is not None:
+        names = [fold.name for fold in chosen]
+        unknown = [f for f in folds if f not in names]
+        if unknown:
+            raise PluginInputError(f"fold set {name!r} has no fold {unknown[0]!r}; it has {', '.join(names)}")
+        chosen = [fold for fold in chosen if fold.name in folds]
+    return chosen
 
 
 def _ratings(data: Data, method: str, need_time: bool) -> pd.DataFrame:
@@ -103,8 +115,10 @@ def bench_splits() -> list[SplitSpec]:
                   summary="One random train/test split (test_size, seed)"),
         SplitSpec("kfold", kfold, {"k": {"type": "integer", "minimum": 2}},
                   summary="k random folds (k, seed)"),
-        SplitSpec("predefined", predefined, {"name": {"type": "string"}},
-                  summary="Folds shipped with the dataset (name of the fold set)"),
+        SplitSpec("predefined", predefined,
+                  {"name": {"type": "string"},
+                   "folds": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+                  summary="Folds shipped with the dataset (name of the fold set, folds to keep)"),
         SplitSpec("temporal", temporal, {"test_size": _FRACTION, "per_user": {"type": "boolean"}},
                   summary="Newest ratings in test, overall or per user (test_size, per_user)"),
         SplitSpec("leave-n-out", leave_n_out,
