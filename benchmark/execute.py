@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import shutil
 import traceback
@@ -138,7 +139,8 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None) ->
     try:
         missing = entry.missing
         if missing:
-            raise MissingDependency(next(iter(entry.spec.requires)), missing[0], cell.model_plugin)
+            module = next(m for m, d in entry.spec.requires.items() if d in missing)
+            raise MissingDependency(module, entry.spec.requires[module], cell.model_plugin)
         data = cache.dataset(cell.dataset_plugin, cell.dataset_options, cell.data_dir)
         row["dataset_checksum"] = cache.checksum(data)
         row["dataset_shape"] = data.describe()
@@ -149,6 +151,8 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None) ->
             raise BenchError(f"fold {cell.fold} has fingerprint {fold.fingerprint}, the plan expected "
                              f"{cell.fingerprint}: the data or split changed")
         row.update(n_train=len(fold.train), n_test=len(fold.test))
+        for module in entry.spec.requires:  # imported before the clock starts, not inside fit
+            importlib.import_module(module)
         model_class = resolve(entry.spec.classes[cell.task])
         model = make_model(model_class, cell.params, cell.seed)
         row["params"] = _json_safe(model.get_params())

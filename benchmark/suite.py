@@ -298,7 +298,7 @@ def load_suite(path: str | Path, registry_factory: Any) -> tuple[Suite, Registry
 
     tasks = {d.task for d in datasets}
     metrics: dict[str, list[str]] = {task: [] for task in TASKS}
-    requested = data.get("metrics") or [n for n in registry.names("metric")]
+    requested = data.get("metrics") or list(registry.entries.get("metric", {}))  # plugin order
     for i, name in enumerate(requested):
         spec = registry.get("metric", name, at("metrics", i)).spec
         if "metrics" in data and spec.task not in tasks:

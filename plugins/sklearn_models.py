@@ -130,7 +130,7 @@ class PCARating(_LowRankRating):
         if needed_gb > limit:
             raise PluginInputError(
                 f"pca on ratings needs a dense {n_users:,} x {n_items:,} matrix, about "
-                f"{needed_gb:,.1f} GB, above the {limit:,.1f} GB limit (max_memory_gb); "
+                f"{needed_gb:,.2f} GB, above the {limit:,.2f} GB limit (max_memory_gb); "
                 f"use truncated-svd, which works on the sparse matrix")
         u, i, residual = self._fit_biases(train)
         filled = np.zeros((n_users, n_items))
