@@ -73,7 +73,7 @@ def _rss_bytes() -> int:
 class PeakMemory:
     """Samples the process's resident memory in a thread; ``peak_mb`` is the highest seen."""
 
-    def __init__(self, interval: float = 0.005):
+    def __init__(self, interval: float = 0.01):
         self.interval, self.peak = interval, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
