@@ -24,6 +24,7 @@ class Cell:
     dataset: str  # label in the suite
     dataset_plugin: str
     dataset_options: dict[str, Any]
+    dataset_checksum: str  # of the parsed content, as planned
     split: str
     split_params: dict[str, Any]
     seed: int
@@ -46,6 +47,7 @@ class Cell:
     def id(self) -> str:
         """Identifies the cell: what data, which rows, which model configuration."""
         return stable_hash({"dataset": self.dataset_plugin, "options": self.dataset_options,
+                            "checksum": self.dataset_checksum,
                             "split": self.split, "split_params": self.split_params,
                             "fold": self.fold, "fingerprint": self.fingerprint,
                             "config": self.config_id, "metrics": sorted(self.metrics)})

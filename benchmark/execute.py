@@ -143,6 +143,9 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None) ->
             raise MissingDependency(module, entry.spec.requires[module], cell.model_plugin)
         data = cache.dataset(cell.dataset_plugin, cell.dataset_options, cell.data_dir)
         row["dataset_checksum"] = cache.checksum(data)
+        if row["dataset_checksum"] != cell.dataset_checksum:
+            raise BenchError(f"dataset checksum {row['dataset_checksum']} differs from the planned "
+                             f"{cell.dataset_checksum}: the data changed")
         row["dataset_shape"] = data.describe()
         split_params = {k: v for k, v in cell.split_params.items() if k != "seed"}
         split_seed = cell.split_params.get("seed", cell.seed)

@@ -62,6 +62,7 @@ def plan(suite: Suite, cache: DataCache) -> list[Cell]:
                     cells.append(Cell(
                         suite=suite.name, task=dataset.task, dataset=dataset.label,
                         dataset_plugin=dataset.name, dataset_options=dataset.options,
+                        dataset_checksum=cache.checksum(data),
                         split=dataset.split.method, split_params={**params, "seed": split_seed},
                         seed=seed, fold=index, fold_name=fold.name, fingerprint=fold.fingerprint,
                         model=model.label, model_plugin=model.name, params=model.params,
