@@ -329,6 +329,7 @@ class SplitSpec:
     params: Mapping[str, Any] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     summary: str = ""
+    tasks: tuple[str, ...] = TASKS
 
 
 @dataclass(frozen=True)

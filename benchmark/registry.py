@@ -49,7 +49,7 @@ class Entry:
             return self.spec.tasks
         if isinstance(self.spec, (DatasetSpec, MetricSpec)):
             return (self.spec.task,)
-        return ("any",)
+        return self.spec.tasks
 
     @property
     def missing(self) -> list[str]:

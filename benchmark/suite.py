@@ -288,6 +288,9 @@ def load_suite(path: str | Path, registry_factory: Any) -> tuple[Suite, Registry
                              at("datasets", i))
         split_spec = registry.get("split", split_data["method"], at(*split_at, "method")).spec
         _check(split_data, _split_schema(split_spec), at, *split_at)
+        if spec.task not in split_spec.tasks:
+            raise BenchError(f"split {split_spec.name!r} is for {', '.join(split_spec.tasks)} data; "
+                             f"dataset {entry['name']!r} is {spec.task!r}", at(*split_at, "method"))
         params = {k: v for k, v in split_data.items() if k != "method"}
         label = entry.get("label", entry["name"])
         if any(d.label == label for d in datasets):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmark.api import Fold, MatrixData, PluginInputError, RatingData, SplitSpec, hookimpl
+from benchmark.api import RATING, Fold, MatrixData, PluginInputError, RatingData, SplitSpec, hookimpl
 
 Data = RatingData | MatrixData
 _FRACTION = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
@@ -120,8 +120,10 @@ def bench_splits() -> list[SplitSpec]:
                    "folds": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
                   summary="Folds shipped with the dataset (name of the fold set, folds to keep)"),
         SplitSpec("temporal", temporal, {"test_size": _FRACTION, "per_user": {"type": "boolean"}},
-                  summary="Newest ratings in test, overall or per user (test_size, per_user)"),
+                  summary="Newest ratings in test, overall or per user (test_size, per_user)",
+                  tasks=(RATING,)),
         SplitSpec("leave-n-out", leave_n_out,
                   {"n": {"type": "integer", "minimum": 1}, "order": {"enum": ["random", "time"]}},
-                  summary="n ratings per user in test, random or newest (n, order, seed)"),
+                  summary="n ratings per user in test, random or newest (n, order, seed)",
+                  tasks=(RATING,)),
     ]

@@ -175,3 +175,12 @@ def test_bad_input_through_the_real_command(write_suite):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "did you mean 'truncated-svd'" in result.stderr
+
+
+def test_split_method_of_the_wrong_task(capsys, write_suite):
+    text = GOOD.replace("  - name: synthetic-ratings\n    options: {n_users: 60, n_items: 40, density: 0.3}\n",
+                        "  - name: digits\n    split: {method: temporal}\n").replace("metrics: [rmse]", "metrics: [mse]")
+    text = text.replace("  - global-mean\n", "")
+    line = run_text(capsys, write_suite, text)
+    assert "suite.yaml:6: datasets[0].split.method: split 'temporal' is for rating data; " \
+           "dataset 'digits' is 'reconstruction'" in line
