@@ -20,7 +20,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,17 +196,43 @@ def _safe_members(archive: zipfile.ZipFile, destination: Path) -> list[zipfile.Z
     return archive.infolist()
 
 
-def extract_archive(archive_path: Path, destination: Path) -> None:
-    """Unzip into ``destination`` safely: every member is checked before anything is written,
-    and top-level entries appear only once complete (extracted into a temporary directory)."""
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_members(archive_path: Path, root: Path, expected: Mapping[str, str | None]) -> None:
+    """Every file of ``expected`` (path under ``root`` -> sha256 or None) is there, with that hash."""
+    for name, sha256 in expected.items():
+        path = root / name
+        if not path.is_file():
+            raise PluginInputError(f"{archive_path.name} has no member {name}")
+        actual = _file_sha256(path) if sha256 else None
+        if actual != sha256:
+            raise PluginInputError(f"checksum mismatch for {name} in {archive_path.name}: "
+                                   f"expected sha256:{sha256}, got sha256:{actual}")
+
+
+def extract_archive(archive_path: Path, destination: Path,
+                    expected: Mapping[str, str | None] | None = None) -> None:
+    """Unzip into ``destination`` safely.
+
+    Every member's path is checked before anything is written; the archive is extracted into
+    a temporary directory, the members of ``expected`` (path -> sha256, or None to only require
+    the file) are verified there, and only then do the top-level entries move into
+    ``destination``.
+    """
     destination.mkdir(parents=True, exist_ok=True)
     try:
         archive = zipfile.ZipFile(archive_path)
     except zipfile.BadZipFile as exc:
         raise PluginInputError(f"{archive_path} is not a zip archive: {exc}") from None
     with archive, tempfile.TemporaryDirectory(dir=destination, prefix=".extract-") as scratch:
-        members = _safe_members(archive, Path(scratch))
-        archive.extractall(scratch, members)
+        archive.extractall(scratch, _safe_members(archive, Path(scratch)))
+        _check_members(archive_path, Path(scratch), expected or {})
         for entry in Path(scratch).iterdir():
             target = destination / entry.name
             if target.is_dir():
@@ -216,34 +242,16 @@ def extract_archive(archive_path: Path, destination: Path) -> None:
             entry.rename(target)
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _check_members(release: Release, root: Path) -> None:
-    for name, expected in release.members.items():
-        path = root / name
-        if not path.is_file():
-            raise PluginInputError(f"{release.archive}.zip has no {name}")
-        actual = _file_sha256(path)
-        if actual != expected:
-            raise PluginInputError(f"checksum mismatch for {name} in {release.url}: expected "
-                                   f"sha256:{expected}, got sha256:{actual}")
-
-
 def fetch(release: Release) -> Path:
     """Download, verify and extract the release; return its folder in the cache."""
     archive = download_archive(release)
-    extract_archive(archive, movielens_cache())
-    _check_members(release, movielens_cache())
-    folder = movielens_cache() / release.folder
-    if not (folder / release.ratings_file).is_file():
-        raise PluginInputError(f"{archive} did not unpack to {release.folder}/{release.ratings_file}")
-    return folder
+    ratings = f"{release.folder}/{release.ratings_file}"
+    try:
+        extract_archive(archive, movielens_cache(), {ratings: None, **release.members})
+    except PluginInputError:
+        archive.unlink(missing_ok=True)  # a bad archive must not be found again in the cache
+        raise
+    return movielens_cache() / release.folder
 
 
 def locate(release: Release, data_dir: str | None, download: bool) -> Path:

@@ -209,8 +209,8 @@ def test_double_colon_reader_refuses_other_separators(tmp_path, monkeypatch):
 def test_csv_releases(tmp_path, monkeypatch, loader, folder):
     no_download(monkeypatch)
     (tmp_path / folder).mkdir()
-    (tmp_path / folder / "ratings.csv").write_text(
-        "userId,movieId,rating,timestamp\n1,2,3.5,1112486027\n1,29,3.5,1112484676\n138493,68319,4.5,1260209720\n")
+    (tmp_path / folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,2,3.5,1112486027\n"
+                                                   "1,29,3.5,1112484676\n138493,68319,4.5,1260209720\n")
     data = loader(data_dir=str(tmp_path))
     assert data.ratings.columns.tolist() == ["user", "item", "rating", "timestamp"]
     assert data.ratings["item"].tolist() == [2, 29, 68319]
@@ -226,7 +226,7 @@ def test_missing_local_copy_without_download_is_a_clear_error(tmp_path):
 # --- Downloads: pooch with a local "downloader", hashes checked by pooch itself ----------------
 
 
-def make_zip(path: Path, members: dict[str, str]) -> Path:
+def make_zip(path: Path, members: dict[str, str | bytes]) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         for name, text in members.items():
             archive.writestr(name, text)
@@ -305,12 +305,32 @@ def test_absolute_zip_member_is_refused(tmp_path):
         movielens.extract_archive(archive, tmp_path / "out")
 
 
-def test_latest_small_download_checks_the_ratings_file(tmp_path, isolated_dirs, serve):
+def test_latest_small_download_is_checked_against_the_stored_sha256(tmp_path, isolated_dirs, serve,
+                                                                     shared_data):
+    real = (shared_data / "ml-latest-small" / "ratings.csv").read_bytes()
+    serve(make_zip(tmp_path / "small.zip", {"ml-latest-small/ratings.csv": real}), None,
+          name="movielens-latest-small")
+    data = movielens.load_latest_small(download=True)
+    assert data.info["source"] == str(isolated_dirs / "movielens" / "ml-latest-small" / "ratings.csv")
+    assert data.checksum() == movielens.load_latest_small(download=False).checksum()
+
+
+def test_latest_small_download_with_other_ratings_is_refused(tmp_path, isolated_dirs, serve):
     served = make_zip(tmp_path / "small.zip", {
         "ml-latest-small/ratings.csv": "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n"})
     serve(served, None, name="movielens-latest-small")
     with pytest.raises(PluginInputError, match=r"checksum mismatch for ml-latest-small/ratings.csv"):
         movielens.load_latest_small(download=True)
+    assert not (isolated_dirs / "movielens" / "ml-latest-small").exists(), "nothing unverified is kept"
+    assert not (isolated_dirs / "movielens" / "ml-latest-small.zip").exists()
+    assert movielens.load_latest_small().info["source"].endswith("ratings.csv.gz"), "embedded copy"
+
+
+def test_archive_without_the_ratings_file_is_refused(tmp_path, isolated_dirs, serve):
+    served = make_zip(tmp_path / "other.zip", {"ml-100k/README": "no ratings here"})
+    serve(served, f"md5:{md5(served)}")
+    with pytest.raises(PluginInputError, match="ml-100k.zip has no member ml-100k/u.data"):
+        movielens.load_100k()
 
 
 # --- Registration and the CLI ------------------------------------------------------------------
