@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from benchmark.api import (
-    RATING, DatasetSpec, Fold, PluginInputError, RatingData, cache_dir, hookimpl, require,
+    RATING, DatasetSpec, Fold, MissingDependency, PluginInputError, RatingData, cache_dir, hookimpl,
+    require,
 )
 from benchmark.api import data_dir as local_data_dir
 
@@ -169,7 +170,10 @@ def _local_folder(release: Release, data_dir: str | None) -> Path | None:
 
 def download_archive(release: Release) -> Path:
     """Fetch the release's zip into the cache with pooch, checking its checksum."""
-    pooch = require("pooch", "pooch")
+    try:
+        pooch = require("pooch", "pooch")
+    except MissingDependency:
+        raise MissingDependency("pooch", "pooch", f"downloading {release.archive}.zip") from None
     try:
         path = pooch.retrieve(release.url, known_hash=release.known_hash,
                               fname=f"{release.archive}.zip", path=movielens_cache(),

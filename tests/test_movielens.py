@@ -16,10 +16,8 @@ import pandas as pd
 import pytest
 
 from bench_plugins import movielens
-from benchmark.api import PluginInputError
+from benchmark.api import MissingDependency, PluginInputError
 from tests.conftest import run_bench
-
-pooch = pytest.importorskip("pooch")
 
 
 @pytest.fixture(autouse=True)
@@ -223,6 +221,12 @@ def test_missing_local_copy_without_download_is_a_clear_error(tmp_path):
         movielens.load_1m(data_dir=str(tmp_path), download=False)
 
 
+def test_download_without_pooch_names_the_missing_library(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pooch", None)  # import pooch now fails
+    with pytest.raises(MissingDependency, match="downloading ml-1m.zip needs 'pooch': pip install pooch"):
+        movielens.load_1m(data_dir=str(tmp_path))
+
+
 # --- Downloads: pooch with a local "downloader", hashes checked by pooch itself ----------------
 
 
@@ -245,6 +249,7 @@ def md5(path: Path) -> str:
 @pytest.fixture
 def serve(monkeypatch):
     """Make ``pooch.retrieve`` fetch a local zip (with pooch's own hash check); count calls."""
+    pooch = pytest.importorskip("pooch")
     real_retrieve = pooch.retrieve
     calls = []
 
