@@ -1,10 +1,34 @@
-"""Image datasets for reconstruction: scikit-learn's embedded 8×8 digits."""
+"""Image datasets for reconstruction: scikit-learn's embedded 8×8 digits and MNIST.
+
+MNIST is read from ``<data_dir>/mnist/mnist.npz`` (the Keras layout) when a local copy is
+given, else downloaded once with pooch from the Keras mirror into ``cache_dir()/mnist`` and
+checked against the published file hash. A local copy is checked by its array content
+(shapes, dtypes and the checksums of the image arrays), since rebuilt npz files differ
+byte-wise while holding the same arrays.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import numpy as np
 
-from benchmark.api import RECONSTRUCTION, DatasetSpec, MatrixData, hookimpl, require
+from benchmark.api import (
+    RECONSTRUCTION, DatasetSpec, Fold, MatrixData, PluginInputError, cache_dir, data_dir as local_data_dir,
+    hookimpl, require,
+)
+
+MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+MNIST_FILE_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+# sha256 of x_train.tobytes() / x_test.tobytes(): the same for every faithful copy of MNIST
+MNIST_ARRAY_SHA256 = {
+    "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+    "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+}
+MNIST_SHAPES = {"x_train": (60_000, 28, 28), "x_test": (10_000, 28, 28)}
+MNIST_CITATION = ("Y. LeCun, C. Cortes and C. J. C. Burges, The MNIST database of handwritten "
+                  "digits, http://yann.lecun.com/exdb/mnist/ (CC BY-SA 3.0)")
 
 
 def load_digits() -> MatrixData:
@@ -16,7 +40,71 @@ def load_digits() -> MatrixData:
                                "source": "sklearn.datasets.load_digits"})
 
 
+def _mnist_path(data_dir: str | None) -> tuple[Path, bool]:
+    """The npz to read, and whether it is a local copy (checked by content, not file hash)."""
+    local = local_data_dir(data_dir)
+    if local is not None and (local / "mnist" / "mnist.npz").is_file():
+        return local / "mnist" / "mnist.npz", True
+    pooch = require("pooch", "pooch")
+    path = pooch.retrieve(MNIST_URL, known_hash=f"sha256:{MNIST_FILE_SHA256}", fname="mnist.npz",
+                          path=cache_dir() / "mnist", progressbar=False)
+    return Path(path), False
+
+
+def _read_mnist(path: Path, verify: bool) -> dict[str, np.ndarray]:
+    with np.load(path) as archive:
+        missing = set(MNIST_SHAPES) - set(archive.files)
+        if missing:
+            raise PluginInputError(f"{path} lacks {sorted(missing)}: not a Keras-layout mnist.npz")
+        arrays = {key: archive[key] for key in MNIST_SHAPES}
+    for key, array in arrays.items():
+        if array.shape != MNIST_SHAPES[key] or array.dtype != np.uint8:
+            raise PluginInputError(f"{path}: {key} is {array.dtype}{array.shape}, expected "
+                                   f"uint8{MNIST_SHAPES[key]}")
+        if verify and hashlib.sha256(array.tobytes()).hexdigest() != MNIST_ARRAY_SHA256[key]:
+            raise PluginInputError(f"{path}: {key} differs from the official MNIST images")
+    return arrays
+
+
+def _subsample(n: int, limit: int | None, rng: np.random.Generator, what: str) -> np.ndarray:
+    if limit is None or limit >= n:
+        return np.arange(n)
+    if limit < 1:
+        raise PluginInputError(f"{what} must be at least 1, got {limit}")
+    return np.sort(rng.choice(n, limit, replace=False))
+
+
+def load_mnist(data_dir: str | None = None, scale: float = 255.0, limit: int | None = None,
+               test_limit: int | None = None, seed: int = 0) -> MatrixData:
+    """MNIST's 60,000 train + 10,000 test images as rows of 784 pixels / ``scale``.
+
+    Train rows come first, then test rows; the fold set ``"official"`` is that split.
+    ``limit``/``test_limit`` keep a seeded random subset of the train/test images (in their
+    original order), so small runs stay fast.
+    """
+    if scale < 255:
+        raise PluginInputError(f"scale must be at least 255 so that pixels stay in [0, 1], got {scale}")
+    path, local = _mnist_path(data_dir)
+    arrays = _read_mnist(path, verify=local)
+    rng = np.random.default_rng(seed)
+    train_rows = _subsample(60_000, limit, rng, "limit")
+    test_rows = _subsample(10_000, test_limit, rng, "test_limit")
+    n_train, n_test = len(train_rows), len(test_rows)
+    X = np.empty((n_train + n_test, 784), dtype=np.float32)
+    np.divide(arrays["x_train"][train_rows].reshape(n_train, 784), np.float32(scale), out=X[:n_train])
+    np.divide(arrays["x_test"][test_rows].reshape(n_test, 784), np.float32(scale), out=X[n_train:])
+    fold = Fold("official", np.arange(n_train), n_train + np.arange(n_test))
+    info = {"image_shape": [28, 28], "scale": float(scale), "transform": f"pixels / {scale:g}",
+            "source": str(path), "n_train": n_train, "n_test": n_test,
+            "subsampled": n_train < 60_000 or n_test < 10_000, "citation": MNIST_CITATION}
+    return MatrixData(X, folds={"official": [fold]}, info=info)
+
+
 @hookimpl
 def bench_datasets() -> list[DatasetSpec]:
-    return [DatasetSpec("digits", load_digits, RECONSTRUCTION, {"sklearn": "scikit-learn"},
-                        summary="scikit-learn 8x8 digits (1,797 rows, embedded)")]
+    return [
+        DatasetSpec("digits", load_digits, RECONSTRUCTION, {"sklearn": "scikit-learn"},
+                    summary="scikit-learn 8x8 digits (1,797 rows, embedded)"),
+        DatasetSpec("mnist", load_mnist, RECONSTRUCTION,
+                    summary="MNIST 28x28 digits (60,000 train + 10,000 test; fold set 'official')"),
+    ]
