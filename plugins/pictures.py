@@ -7,11 +7,13 @@
   (and validation) loss per epoch.
 
 matplotlib is imported inside the hook, through its object-oriented API (no pyplot, no
-global backend switch), so it renders headless with Agg.
+global backend switch), so it renders headless with Agg. Without matplotlib (it comes with the
+``keras`` extra) no pictures are drawn and cells record no artifacts.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,8 @@ def save_loss_curve(path: Path, history: dict[str, list[float]], title: str = ""
 @hookimpl
 def bench_cell_artifacts(cell: dict[str, Any], model: Model, test: np.ndarray, prediction: np.ndarray,
                          info: dict[str, Any], directory: Path) -> list[str] | None:
+    if importlib.util.find_spec("matplotlib") is None:
+        return None
     written = []
     shape = info.get("image_shape")
     if cell.get("task") == RECONSTRUCTION and shape and len(shape) == 2 and len(test):

@@ -94,6 +94,17 @@ def test_only_what_applies_is_drawn(tmp_path: Path):
         info={"image_shape": [4, 4]}, directory=tmp_path / "none") is None
 
 
+def test_without_matplotlib_nothing_is_drawn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    real = pictures.importlib.util.find_spec
+    monkeypatch.setattr(pictures.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    rows = np.zeros((3, 4))
+    assert pictures.bench_cell_artifacts(
+        cell={"task": "reconstruction"}, model=_History({"loss": [1.0]}), test=rows, prediction=rows,
+        info={"image_shape": [2, 2]}, directory=tmp_path) is None
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_plugin_modules_import_no_heavy_library():
     code = ("import bench_plugins.keras_models, bench_plugins.autorec, bench_plugins.pictures, sys; "
             "assert not {'tensorflow', 'keras', 'matplotlib'} & set(sys.modules), "
