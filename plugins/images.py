@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.api import (
-    RECONSTRUCTION, DatasetSpec, Fold, MatrixData, PluginInputError, cache_dir, data_dir as local_data_dir,
-    hookimpl, require,
+    RECONSTRUCTION, DatasetSpec, Fold, MatrixData, MissingDependency, PluginInputError, cache_dir,
+    data_dir as local_data_dir, hookimpl, require,
 )
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
@@ -45,9 +45,19 @@ def _mnist_path(data_dir: str | None) -> tuple[Path, bool]:
     local = local_data_dir(data_dir)
     if local is not None and (local / "mnist" / "mnist.npz").is_file():
         return local / "mnist" / "mnist.npz", True
-    pooch = require("pooch", "pooch")
-    path = pooch.retrieve(MNIST_URL, known_hash=f"sha256:{MNIST_FILE_SHA256}", fname="mnist.npz",
-                          path=cache_dir() / "mnist", progressbar=False)
+    try:
+        pooch = require("pooch", "pooch")
+    except MissingDependency:
+        raise MissingDependency("pooch", "pooch", "downloading mnist.npz") from None
+    try:
+        path = pooch.retrieve(MNIST_URL, known_hash=f"sha256:{MNIST_FILE_SHA256}", fname="mnist.npz",
+                              path=cache_dir() / "mnist", progressbar=False)
+    except ValueError as exc:  # pooch deletes a download whose hash differs
+        raise PluginInputError(f"checksum mismatch for {MNIST_URL}: {exc}") from None
+    except OSError as exc:  # requests' network errors are OSErrors
+        where = f"{local}/mnist/mnist.npz" if local is not None else "<data_dir>/mnist/mnist.npz"
+        raise PluginInputError(f"no local MNIST at {where} and the download from {MNIST_URL} "
+                               f"failed ({type(exc).__name__}); give data_dir or BENCH_DATA_DIR") from None
     return Path(path), False
 
 

@@ -97,6 +97,22 @@ def test_without_a_local_copy_it_downloads_the_published_file(shared_data: Path,
                       tmp_path / "cache" / "mnist")]
 
 
+@pytest.mark.parametrize("error, message", [
+    (OSError("Name or service not known"), "download .* failed .*BENCH_DATA_DIR"),
+    (ValueError("SHA256 hash of downloaded file does not match"), "checksum mismatch"),
+])
+def test_a_failed_download_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error, message):
+    pooch = pytest.importorskip("pooch")
+
+    def retrieve(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(pooch, "retrieve", retrieve)
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(PluginInputError, match=message):
+        load_mnist(data_dir=str(tmp_path / "empty"))
+
+
 def test_known_array_checksums_match_sources_md(shared_data: Path):
     text = (shared_data / "SOURCES.md").read_text()
     for key, digest in images.MNIST_ARRAY_SHA256.items():
