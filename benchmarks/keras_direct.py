@@ -148,10 +148,12 @@ def main() -> None:
     for _ in range(args.repeat):  # alternate, so that changing machine load hits both alike
         runs += [_child("direct", args), _child("bench", args)]
     p = _child("pca", args)
-    print(f"MNIST, pixels / {args.scale:g}, 784-{args.encoding_dim}-784, {args.epochs} epochs, seed {args.seed}")
+    print(f"MNIST, pixels / {args.scale:g}, 784-{args.encoding_dim}-784, {args.epochs} epochs, "
+          f"seed {args.seed}")
     print(f"{'run':8} {'BCE':>8} {'MSE':>9} {'fit s':>7} {'wall s':>7}")
     for r in runs:
-        print(f"{r['run']:8} {r['val_bce']:8.4f} {r['test_mse']:9.5f} {r['fit_seconds']:7.1f} {r['wall_seconds']:7.1f}")
+        print(f"{r['run']:8} {r['val_bce']:8.4f} {r['test_mse']:9.5f} {r['fit_seconds']:7.1f} "
+              f"{r['wall_seconds']:7.1f}")
     d = [r for r in runs if r["run"] == "direct"]
     b = [r for r in runs if r["run"] == "bench"]
     for key in ("wall_seconds", "fit_seconds"):

@@ -152,7 +152,8 @@ class AutoRec(RatingModel):
                                    f"(about {needed_gb:.1f} GB), above {MAX_DENSE_GB} GB")
         from scipy.sparse import csr_matrix
 
-        pairs = pd.DataFrame({"row": rows, "col": cols, "rating": train.ratings["rating"].to_numpy(np.float64)})
+        ratings = train.ratings["rating"].to_numpy(np.float64)
+        pairs = pd.DataFrame({"row": rows, "col": cols, "rating": ratings})
         pairs = pairs.drop_duplicates(["row", "col"], keep="last")  # a rating given twice counts once
         R = csr_matrix((pairs["rating"].to_numpy(), (pairs["row"].to_numpy(), pairs["col"].to_numpy())),
                        shape=shape)

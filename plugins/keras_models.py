@@ -44,6 +44,8 @@ class DenseAutoencoder(ReconstructionModel):
         self.random_state = random_state
 
     def _check(self) -> None:
+        if isinstance(self.hidden, (int, str)):
+            raise PluginInputError(f"hidden must be a list of layer sizes, e.g. [128], got {self.hidden!r}")
         if self.encoding_dim < 1 or any(int(h) < 1 for h in self.hidden):
             raise PluginInputError("encoding_dim and hidden layer sizes must be positive")
         if not 0.0 <= self.validation_split < 1.0:

@@ -65,8 +65,8 @@ def test_validation_comes_from_train_and_early_stopping_keeps_the_best(mnist_sma
     history = model.info()["history"]
     assert set(history) == {"loss", "val_loss"} and len(history["val_loss"]) == 3
     # a large learning rate soon stops improving: patience 1 ends the run early
-    model = DenseAutoencoder(encoding_dim=16, epochs=12, batch_size=64, learning_rate=0.05, validation_split=0.2,
-                             early_stopping_patience=1, random_state=0).fit(train)
+    model = DenseAutoencoder(encoding_dim=16, epochs=12, batch_size=64, learning_rate=0.05,
+                             validation_split=0.2, early_stopping_patience=1, random_state=0).fit(train)
     val_loss = model.info()["history"]["val_loss"]
     best = int(np.argmin(val_loss))
     assert model.info()["epochs_run"] == len(val_loss) == best + 2 < 12
@@ -82,3 +82,5 @@ def test_bad_options_are_reported():
         DenseAutoencoder(validation_split=1.0).fit(np.zeros((4, 4), np.float32))
     with pytest.raises(PluginInputError, match="positive"):
         DenseAutoencoder(encoding_dim=0).fit(np.zeros((4, 4), np.float32))
+    with pytest.raises(PluginInputError, match="list of layer sizes"):
+        DenseAutoencoder(hidden=128).fit(np.zeros((4, 4), np.float32))

@@ -69,7 +69,8 @@ def test_unknown_users_and_items_get_the_baseline(split):
     users = np.array([known_user, -1, -2])
     items = np.array([-7, known_item, -3])
     expected = Biases().fit(train.ratings)
-    np.testing.assert_allclose(model.predict(users, items), expected.estimate(*expected.indices(users, items)))
+    baseline = expected.estimate(*expected.indices(users, items))
+    np.testing.assert_allclose(model.predict(users, items), baseline)
 
 
 def test_bad_options_are_reported(split):

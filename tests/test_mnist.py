@@ -101,7 +101,8 @@ def test_without_a_local_copy_it_downloads_the_published_file(shared_data: Path,
     (OSError("Name or service not known"), "download .* failed .*BENCH_DATA_DIR"),
     (ValueError("SHA256 hash of downloaded file does not match"), "checksum mismatch"),
 ])
-def test_a_failed_download_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error, message):
+def test_a_failed_download_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               error, message):
     pooch = pytest.importorskip("pooch")
 
     def retrieve(*args, **kwargs):

@@ -52,7 +52,8 @@ def test_bench_run_writes_pictures_referenced_in_cells_jsonl(shared_data: Path, 
     out = tmp_path / "out"
     done = run_bench("run", str(write_suite(SUITE)), "--out", str(out), "--data-dir", str(shared_data), "-q")
     assert done.returncode == 0, done.stderr
-    rows = {row["model_plugin"]: row for row in map(json.loads, (out / "cells.jsonl").read_text().splitlines())}
+    lines = (out / "cells.jsonl").read_text().splitlines()
+    rows = {row["model_plugin"]: row for row in map(json.loads, lines)}
     assert {row["status"] for row in rows.values()} == {"ok"}
     autoencoder, pca = rows["autoencoder"], rows["pca"]
     assert [Path(name).name for name in autoencoder["artifacts"]] == ["reconstructions.png", "loss.png"]
