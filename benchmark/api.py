@@ -6,6 +6,7 @@ Everything a plugin (built-in or third-party) needs is importable from here or f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -166,14 +167,17 @@ class RatingData:
 
 @dataclass(eq=False)
 class MatrixData:
-    """Dense rows to reconstruct, as a float32 array of shape (rows, features) in [0, 1].
+    """Dense rows to reconstruct, as a float32 array of shape (rows, features).
 
+    Values lie in ``value_range`` ((0, 1) by default, as binary cross-entropy needs); the
+    harness clips reconstructions to it, as it clips predicted ratings to the rating scale.
     ``info["image_shape"]`` (e.g. ``(28, 28)``) lets reporters draw rows as pictures.
     """
 
     X: np.ndarray
     folds: Mapping[str, Sequence[Fold]] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    value_range: tuple[float, float] = (0.0, 1.0)
     task: ClassVar[str] = RECONSTRUCTION
 
     def __len__(self) -> int:
@@ -276,14 +280,25 @@ def missing_requirements(requires: Mapping[str, str]) -> list[str]:
     return missing
 
 
+@functools.cache
+def _providers() -> Mapping[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
 def versions(requires: Mapping[str, str]) -> dict[str, str]:
-    """Installed versions of the distributions in ``requires`` (read from metadata, no import)."""
+    """Installed versions of the libraries in ``requires`` (read from metadata, no import).
+
+    The distribution that really provides each module is recorded (``tensorflow`` may come
+    from ``tensorflow-cpu`` or ``tensorflow``); the declared one when none is installed.
+    """
     found = {}
-    for distribution in requires.values():
-        try:
-            found[distribution] = importlib.metadata.version(distribution)
-        except importlib.metadata.PackageNotFoundError:
-            found[distribution] = "missing"
+    for module, declared in requires.items():
+        for distribution in _providers().get(module.split(".")[0]) or [declared]:
+            try:
+                metadata = importlib.metadata.distribution(distribution).metadata
+                found[metadata["Name"]] = metadata["Version"]
+            except importlib.metadata.PackageNotFoundError:
+                found[distribution] = "missing"
     return found
 
 

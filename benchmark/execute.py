@@ -114,9 +114,13 @@ def _fit_predict(model: Model, data: Data, fold: Fold) -> tuple[np.ndarray, np.n
     with Stopwatch() as fit_time:
         model.fit(X_train)
     with Stopwatch() as predict_time:
-        prediction = np.asarray(model.reconstruct(X_test), dtype=np.float64)
-    if prediction.shape != X_test.shape:
-        raise BenchError(f"reconstruct returned shape {prediction.shape}, expected {X_test.shape}")
+        raw = np.asarray(model.reconstruct(X_test), dtype=np.float64)
+    if raw.shape != X_test.shape:
+        raise BenchError(f"reconstruct returned shape {raw.shape}, expected {X_test.shape}")
+    if not np.all(np.isfinite(raw)):
+        raise BenchError(f"reconstruct returned {int((~np.isfinite(raw)).sum())} non-finite values")
+    prediction = np.clip(raw, *data.value_range)
+    extra["n_clipped"] = int((prediction != raw).sum())
     return X_test.astype(np.float64), prediction, extra, fit_time, predict_time
 
 
