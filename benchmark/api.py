@@ -28,6 +28,7 @@ __all__ = [
     "RECONSTRUCTION",
     "TASKS",
     "Fold",
+    "LazyFolds",
     "RatingData",
     "MatrixData",
     "Model",
@@ -126,6 +127,29 @@ class Fold:
     @property
     def fingerprint(self) -> str:
         return fingerprint_indices(self.train, self.test)
+
+
+class LazyFolds(Mapping[str, Sequence[Fold]]):
+    """Fold sets built only when a split asks for them: ``{name: build}`` -> ``{name: folds}``.
+
+    Loaders use it when fold sets are costly (e.g. read from files) and most runs use
+    another split method.
+    """
+
+    def __init__(self, builders: Mapping[str, Callable[[], Sequence[Fold]]]):
+        self._builders = dict(builders)
+        self._built: dict[str, Sequence[Fold]] = {}
+
+    def __getitem__(self, name: str) -> Sequence[Fold]:
+        if name not in self._built:
+            self._built[name] = list(self._builders[name]())
+        return self._built[name]
+
+    def __iter__(self):
+        return iter(self._builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
 
 
 @dataclass(eq=False)
@@ -293,6 +317,12 @@ def versions(requires: Mapping[str, str]) -> dict[str, str]:
     """
     found = {}
     for module, declared in requires.items():
+        try:  # the declared distribution first: scanning every installed one costs ~0.25 s
+            metadata = importlib.metadata.distribution(declared).metadata
+            found[metadata["Name"]] = metadata["Version"]
+            continue
+        except importlib.metadata.PackageNotFoundError:
+            pass
         for distribution in _providers().get(module.split(".")[0]) or [declared]:
             try:
                 metadata = importlib.metadata.distribution(distribution).metadata

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from benchmark.api import (
-    RATING, DatasetSpec, Fold, MissingDependency, PluginInputError, RatingData, cache_dir, hookimpl,
+    RATING, DatasetSpec, Fold, LazyFolds, MissingDependency, PluginInputError, RatingData, cache_dir,
+    hookimpl,
     require,
 )
 from benchmark.api import data_dir as local_data_dir
@@ -301,21 +302,28 @@ def _split_fold(ratings: pd.DataFrame, index: pd.Index, folder: Path, name: str)
     return Fold(name, train_rows, test_rows)
 
 
-def canonical_folds(ratings: pd.DataFrame, folder: Path) -> dict[str, list[Fold]]:
+def canonical_folds(ratings: pd.DataFrame, folder: Path) -> LazyFolds:
     """ml-100k's u1..u5, ua and ub splits, for every fold set whose files are all present.
 
     Train and test positions keep the line order of the ``.base``/``.test`` files, so a model
-    visits training ratings exactly as when it reads ``u1.base`` itself.
+    visits training ratings exactly as when it reads ``u1.base`` itself. The files are read
+    only when a ``predefined`` split asks for their set.
     """
-    index = pd.MultiIndex.from_frame(ratings[["user", "item"]])
-    if not index.is_unique:
-        raise PluginInputError(f"{folder / 'u.data'} has repeated (user, item) pairs")
-    sets = {}
+
+    def build(names: tuple[str, ...]) -> Callable[[], list[Fold]]:
+        def folds() -> list[Fold]:
+            index = pd.MultiIndex.from_frame(ratings[["user", "item"]])
+            if not index.is_unique:
+                raise PluginInputError(f"{folder / 'u.data'} has repeated (user, item) pairs")
+            return [_split_fold(ratings, index, folder, name) for name in names]
+        return folds
+
+    present = {}
     for set_name, names in FOLD_SETS.items():
         files = [folder / f"{n}.{part}" for n in names for part in ("base", "test")]
         if all(path.is_file() for path in files):
-            sets[set_name] = [_split_fold(ratings, index, folder, name) for name in names]
-    return sets
+            present[set_name] = build(tuple(names))
+    return LazyFolds(present)
 
 
 # --- Loaders ----------------------------------------------------------------------------------
@@ -331,7 +339,7 @@ def load_release(name: str, data_dir: str | None = None, download: bool = True) 
     info = {"source": str(path), "url": release.url, "citation": CITATION,
             "licence": release.licence}
     if folds:
-        info["fold_sets"] = {name: [f.name for f in fs] for name, fs in folds.items()}
+        info["fold_sets"] = {name: list(FOLD_SETS[name]) for name in folds}
     return RatingData(ratings, release.scale, folds=folds, info=info)
 
 

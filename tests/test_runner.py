@@ -215,3 +215,15 @@ def test_quickstart_suite_is_valid_against_the_printed_schema():
         jsonschema.validate(yaml.safe_load(suite.read_text()), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"name": "x", "datasets": ["digits"], "models": ["no-such-model"]}, schema)
+
+
+def test_peak_memory_sees_a_short_lived_allocation():
+    import numpy as np
+
+    from benchmark.provenance import PeakMemory, _rss_bytes
+
+    before = _rss_bytes() / 2**20
+    with PeakMemory() as memory:
+        block = np.ones(300 * 2**20 // 8)  # 300 MB, touched, then freed inside the block
+        del block
+    assert memory.peak_mb - before > 250
