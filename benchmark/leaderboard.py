@@ -81,7 +81,7 @@ def table_rows(lines: list[Line], metric_names: list[str]) -> list[list[str]]:
         cells = [line.model]
         for name in metric_names:
             mean = line.mean(name)
-            cells.append("" if mean is None else f"{mean:.4g} ± {line.std(name):.2g}")
+            cells.append("" if mean is None else f"{mean:#.4g} ± {line.std(name):#.2g}")
         cells += [str(line.folds), _fmt(_mean(line.fit_seconds), 2), _fmt(_mean(line.predict_seconds), 2)]
         if any(l.failed for l in lines):
             cells.append(f"{line.failed} failed: {line.error[:60]}" if line.failed else "")

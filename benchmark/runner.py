@@ -121,7 +121,9 @@ def run_suite(path: str | Path, out: str | Path | None = None, plugins: list[str
 
 def _progress(stream: TextIO, number: int, total: int, row: dict[str, Any]) -> None:
     metrics = " ".join(f"{k}={v:.4f}" for k, v in row.get("metrics", {}).items())
-    status = metrics if row["status"] == "ok" else f"{row['status'].upper()}: {row['error']}"
-    stream.write(f"[{number}/{total}] {row['dataset']} fold {row['fold_name']} {row['model']}: "
-                 f"{status} ({row.get('fit_seconds', 0):.2f}s fit)\n")
+    if row["status"] == "ok":
+        status = f"{metrics} ({row['fit_seconds']:.2f}s fit)"
+    else:
+        status = f"{row['status'].upper()}: {row['error']}"
+    stream.write(f"[{number}/{total}] {row['dataset']} fold {row['fold_name']} {row['model']}: {status}\n")
     stream.flush()
