@@ -90,7 +90,11 @@ def _score(metrics: dict[str, Any], y_true: np.ndarray, y_pred: np.ndarray) -> d
     return {name: float(func(y_true, y_pred)) for name, func in metrics.items()}
 
 
-def _fit_predict(model: Model, data: Data, fold: Fold) -> tuple[np.ndarray, np.ndarray, dict[str, Any], Stopwatch, Stopwatch]:
+FitResult = tuple[np.ndarray, np.ndarray, dict[str, Any], Stopwatch, Stopwatch]
+
+
+def _fit_predict(model: Model, data: Data, fold: Fold) -> FitResult:
+    """Fit on the fold's train rows, predict its test rows: (truth, prediction, extra, clocks)."""
     extra: dict[str, Any] = {}
     if isinstance(data, RatingData):
         train = data.subset(fold.train)

@@ -150,6 +150,7 @@ def read_yaml(path: Path) -> tuple[str, Any, _Located]:
 
 # --- Schema validation ----------------------------------------------------------------------
 
+_PYTHON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string"}
 _TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string",
                "integer": "an integer", "number": "a number", "boolean": "true or false"}
 
@@ -237,9 +238,9 @@ def _check_kwargs(given: dict[str, Any], defaults: dict[str, Any], at: _Located,
         expected = type(default)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             continue
-        if expected in (int, float, bool, str) and type(value) is not expected:
-            raise BenchError(f"expected {_TYPE_NAMES[{int: 'integer', float: 'number', bool: 'boolean', str: 'string'}[expected]]}"
-                             f" (default {default!r}), got {_describe(value)}", at(*path, key))
+        if expected in _PYTHON_TYPES and type(value) is not expected:
+            raise BenchError(f"expected {_TYPE_NAMES[_PYTHON_TYPES[expected]]} (default {default!r}), "
+                             f"got {_describe(value)}", at(*path, key))
 
 
 def _loader_options(loader: Any) -> dict[str, Any]:
