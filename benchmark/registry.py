@@ -14,7 +14,7 @@ from typing import Any
 import pluggy
 
 from benchmark import hookspec
-from benchmark.api import DatasetSpec, MetricSpec, ModelSpec, SplitSpec, missing_requirements
+from benchmark.api import DatasetSpec, MetricSpec, ModelSpec, missing_requirements
 from benchmark.errors import BenchError
 
 ENTRY_POINT_GROUP = "bench"
