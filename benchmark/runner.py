@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from benchmark import leaderboard
+from benchmark.api import MissingDependency, PluginInputError
 from benchmark.cells import Cell
 from benchmark.errors import BenchError
 from benchmark.execute import DataCache, execute
@@ -46,6 +47,8 @@ def plan(suite: Suite, cache: DataCache) -> list[Cell]:
             data = cache.dataset(dataset.name, dataset.options, data_dir)
         except BenchError as exc:
             raise BenchError(exc.message, f"dataset {dataset.label!r}") from None
+        except (PluginInputError, MissingDependency) as exc:  # a plugin's own clear message
+            raise BenchError(str(exc), f"dataset {dataset.label!r}") from None
         except Exception as exc:
             raise BenchError(f"{type(exc).__name__}: {exc}", f"dataset {dataset.label!r}") from None
         for seed in suite.seeds:

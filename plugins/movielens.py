@@ -187,6 +187,11 @@ def download_archive(release: Release) -> Path:
             f"checksum mismatch for {release.archive}.zip from {release.url}: expected "
             f"{release.known_hash}, got {actual.group(1) if actual else str(exc)}; "
             f"the download was deleted") from None
+    except OSError as exc:  # requests' network errors are OSErrors
+        raise PluginInputError(
+            f"no local copy of {release.folder}/{release.ratings_file} (give data_dir, --data-dir "
+            f"or BENCH_DATA_DIR) and the download from {release.url} failed: "
+            f"{type(exc).__name__}") from None
     return Path(path)
 
 

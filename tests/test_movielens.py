@@ -375,3 +375,19 @@ metrics: [rmse]
     assert row["dataset_checksum"] == ml100k.checksum()
     assert row["fold_name"] == "u1" and row["status"] == "ok", row["error"]
     assert row["split_fingerprint"] == ml100k.folds["u"][0].fingerprint
+
+
+def test_offline_without_a_local_copy_is_one_clear_error(tmp_path, monkeypatch):
+    import pooch
+    import requests
+
+    def unreachable(url, known_hash, **kwargs):
+        raise requests.exceptions.ConnectionError(f"Failed to resolve {url}")
+
+    monkeypatch.setattr(pooch, "retrieve", unreachable)
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("BENCH_DATA_DIR", raising=False)
+    with pytest.raises(PluginInputError, match=r"no local copy of ml-1m/ratings.dat \(give data_dir.*"
+                                                r"download from https://files.grouplens.org/datasets/"
+                                                r"movielens/ml-1m.zip failed: ConnectionError$"):
+        movielens.load_1m(data_dir=str(tmp_path / "empty"))
