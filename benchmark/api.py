@@ -351,7 +351,9 @@ class DatasetSpec:
     """A named dataset. ``loader(**options)`` returns :class:`RatingData` or :class:`MatrixData`.
 
     Options come from the suite; a loader that accepts ``data_dir`` receives the
-    ``--data-dir``/``BENCH_DATA_DIR`` directory unless the suite sets it.
+    ``--data-dir``/``BENCH_DATA_DIR`` directory unless the suite sets it. Options named in
+    ``path_options`` are file paths: relative ones are resolved against the suite's folder,
+    like the suite's own ``plugins`` and ``data_dir``.
     """
 
     name: str
@@ -359,6 +361,7 @@ class DatasetSpec:
     task: str
     requires: Mapping[str, str] = field(default_factory=dict)
     summary: str = ""
+    path_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

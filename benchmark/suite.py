@@ -249,6 +249,14 @@ def _loader_options(loader: Any) -> dict[str, Any]:
             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
 
 
+def _beside_suite(base: Path, value: Any) -> Any:
+    """A relative path that exists beside the suite file, made absolute; else unchanged
+    (the loader then looks in the current directory and ``data_dir``)."""
+    if isinstance(value, str) and not Path(value).is_absolute() and (base / value).exists():
+        return str((base / value).resolve())
+    return value
+
+
 def _label(name: str, params: dict[str, Any]) -> str:
     if not params:
         return name
@@ -282,6 +290,8 @@ def load_suite(path: str | Path, registry_factory: Any) -> tuple[Suite, Registry
         options = entry.get("options", {})
         accepted = _loader_options(spec.loader)
         _check_kwargs(options, accepted, at, "datasets", i, "options", what="option")
+        options = {key: _beside_suite(base, value) if key in spec.path_options else value
+                   for key, value in options.items()}
         split_data, split_at = (entry["split"], ("datasets", i, "split")) if "split" in entry else \
             (data.get("split"), ("split",))
         if split_data is None:

@@ -4,7 +4,7 @@ Give one ``path``, or a ``train`` and a ``test`` file: their rows are concatenat
 first) and become the predefined fold set ``files``. ``columns`` maps bench's columns to the
 file's, e.g. ``{user: userId, item: movieId, rating: rating, timestamp: timestamp}`` (column
 positions when ``header: false``). A relative path is looked up in the current directory,
-then in ``data_dir``.
+then in ``data_dir`` (a suite's relative paths are first looked up beside the suite file).
 
 Example suite entry::
 
@@ -192,4 +192,5 @@ def load_ratings_file(path: str | None = None, format: str | None = None,
 @hookimpl
 def bench_datasets() -> list[DatasetSpec]:
     return [DatasetSpec("ratings-file", load_ratings_file, RATING,
-                        summary="Your own ratings: CSV/TSV/Parquet path (or train + test files)")]
+                        summary="Your own ratings: CSV/TSV/Parquet path (or train + test files)",
+                        path_options=("path", "train", "test"))]

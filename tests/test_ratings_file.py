@@ -11,6 +11,7 @@ import pytest
 from bench_plugins import movielens
 from bench_plugins.ratings_file import bench_datasets, load_ratings_file
 from benchmark.api import PluginInputError
+from benchmark.store import read_rows
 from tests.conftest import run_bench
 
 FRAME = pd.DataFrame({"userId": [3, 1, 2, 1], "movieId": [10, 20, 10, 30],
@@ -154,3 +155,21 @@ metrics: [mae]
     (row,) = [json.loads(line) for line in (tmp_path / "out" / "cells.jsonl").read_text().splitlines()]
     assert row["fold_name"] == "files" and row["status"] == "ok", row["error"]
     assert np.isclose(row["metrics"]["mae"], abs(5.0 - np.mean([4.5, 3.0, 1.0])))
+
+
+def test_suite_relative_paths_are_found_beside_the_suite(tmp_path):
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "mine.csv").write_text(
+        "u,i,r\n" + "".join(f"{u},{i},{(u * i) % 5 + 1}\n" for u in range(20) for i in range(10)))
+    suite = project / "suite.yaml"
+    suite.write_text("name: mine\nsplit: {method: holdout}\n"
+                     "datasets: [{name: ratings-file, options: {path: data/mine.csv, "
+                     "columns: {user: u, item: i, rating: r}}}]\nmodels: [global-mean]\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = run_bench("run", str(suite), "--out", str(tmp_path / "out"), "-q", cwd=elsewhere)
+    assert done.returncode == 0, done.stderr
+    row = read_rows(tmp_path / "out" / "cells.jsonl")[0]
+    assert row["dataset_options"]["path"] == str((project / "data" / "mine.csv").resolve())
+    assert row["n_train"] + row["n_test"] == 200
