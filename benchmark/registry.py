@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import importlib.metadata
 import importlib.util
 import sys
 from collections.abc import Iterable
@@ -148,9 +147,3 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
         registry.entries[kind] = table
     return registry
 
-
-def distribution_version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"

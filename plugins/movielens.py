@@ -15,6 +15,7 @@ README) so the default suite runs offline: it downloads only with ``download: tr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import shutil
@@ -348,34 +349,13 @@ def load_release(name: str, data_dir: str | None = None, download: bool = True) 
     return RatingData(ratings, release.scale, folds=folds, info=info)
 
 
-def load_100k(data_dir: str | None = None, download: bool = True) -> RatingData:
-    """MovieLens 100K: 100,000 ratings (1-5) of 1,682 movies by 943 users, with its folds."""
-    return load_release("movielens-100k", data_dir, download)
-
-
-def load_1m(data_dir: str | None = None, download: bool = True) -> RatingData:
-    """MovieLens 1M: 1,000,209 ratings (1-5) of 3,706 movies by 6,040 users."""
-    return load_release("movielens-1m", data_dir, download)
-
-
-def load_10m(data_dir: str | None = None, download: bool = True) -> RatingData:
-    """MovieLens 10M: 10,000,054 ratings (0.5-5) of 10,677 movies by 69,878 users."""
-    return load_release("movielens-10m", data_dir, download)
-
-
-def load_20m(data_dir: str | None = None, download: bool = True) -> RatingData:
-    """MovieLens 20M: 20,000,263 ratings (0.5-5) of 26,744 movies by 138,493 users."""
-    return load_release("movielens-20m", data_dir, download)
-
-
-def load_25m(data_dir: str | None = None, download: bool = True) -> RatingData:
-    """MovieLens 25M: 25,000,095 ratings (0.5-5) of 59,047 movies by 162,541 users."""
-    return load_release("movielens-25m", data_dir, download)
-
-
-def load_32m(data_dir: str | None = None, download: bool = True) -> RatingData:
-    """MovieLens 32M: 32,000,204 ratings (0.5-5) by 200,948 users."""
-    return load_release("movielens-32m", data_dir, download)
+# One loader per release (options: data_dir, download), as DatasetSpec needs a callable.
+load_100k = functools.partial(load_release, "movielens-100k")
+load_1m = functools.partial(load_release, "movielens-1m")
+load_10m = functools.partial(load_release, "movielens-10m")
+load_20m = functools.partial(load_release, "movielens-20m")
+load_25m = functools.partial(load_release, "movielens-25m")
+load_32m = functools.partial(load_release, "movielens-32m")
 
 
 def load_latest_small(data_dir: str | None = None, download: bool = False) -> RatingData:

@@ -226,3 +226,20 @@ def test_peak_memory_sees_a_short_lived_allocation():
         block = np.ones(300 * 2**20 // 8)  # 300 MB, touched, then freed inside the block
         del block
     assert memory.peak_mb - before > 250
+
+
+
+def test_a_cell_is_plain_data_a_worker_can_rebuild(first_run):
+    """A cell survives JSON, and executing it anew (own registry, own data cache) repeats its row."""
+    from benchmark.cells import Cell
+    from benchmark.execute import DataCache, execute
+    from benchmark.registry import build_registry
+    from benchmark.runner import plan
+
+    base, result = first_run
+    rows = {r["cell_id"]: r for r in read_rows(base / "out" / "cells.jsonl")}
+    planned = plan(result.suite, DataCache(build_registry()))[-1]
+    cell = Cell.from_dict(json.loads(json.dumps(planned.to_dict())))
+    again = execute(cell, DataCache(build_registry()))
+    assert cell.id == planned.id in rows
+    assert again["metrics"] == rows[cell.id]["metrics"]
