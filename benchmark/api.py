@@ -44,6 +44,7 @@ __all__ = [
     "data_dir",
     "require",
     "fingerprint_indices",
+    "report_progress",
 ]
 
 RATING = "rating"
@@ -77,6 +78,19 @@ def require(module: str, distribution: str | None = None) -> Any:
         if exc.name and exc.name.split(".")[0] != module.split(".")[0]:
             raise
         raise MissingDependency(module, distribution or module) from None
+
+
+ProgressSink = Callable[[int, "int | None", str], None]
+_progress_sink: ProgressSink | None = None
+
+
+def report_progress(done: int, total: int | None = None, unit: str = "epoch") -> None:
+    """Tell the harness how far a running ``fit`` is (e.g. ``report_progress(epoch, epochs)``).
+
+    Shown in ``bench run``'s live display; a no-op when nothing listens. Cheap: call it freely.
+    """
+    if _progress_sink is not None:
+        _progress_sink(done, total, unit)
 
 
 def data_dir(option: str | os.PathLike | None = None) -> Path | None:
@@ -243,6 +257,12 @@ class Model:
             setattr(self, name, value)
         return self
 
+    def prepare(self) -> None:
+        """Called before the fit clock starts: import libraries, compile kernels (e.g. numba).
+
+        Its time is recorded as ``prepare_seconds``, apart from ``fit_seconds``.
+        """
+
     def info(self) -> dict[str, Any]:
         """JSON-serialisable facts learned while fitting (loss curve, epochs run...)."""
         return {}
@@ -362,6 +382,9 @@ class DatasetSpec:
     requires: Mapping[str, str] = field(default_factory=dict)
     summary: str = ""
     path_options: tuple[str, ...] = ()
+    default_split: Mapping[str, Any] | None = None
+    """The split a suite gets when it names none (e.g. ``{"method": "predefined", "name": "u"}``
+    for a dataset with a canonical fold set); ``None`` means 5-fold cross-validation."""
 
 
 @dataclass(frozen=True)

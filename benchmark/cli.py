@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version:
         from importlib.metadata import version
 
-        print(f"bench {version('bench')}")
+        print(f"bench {version('bench-harness')}")
         return 0
     if args.command is None:
         parser.print_help()

@@ -205,3 +205,38 @@ def _artifacts(registry: Registry, cell: Cell, model: Model, y_true: np.ndarray,
         shutil.rmtree(directory, ignore_errors=True)
     return written
 
+
+
+# --- Entry points for worker processes ----------------------------------------------------
+
+_WORKER_CACHES: dict[tuple[str, ...], DataCache] = {}
+
+
+def run_cell(cell: dict[str, Any], artifacts_root: str | None = None) -> dict[str, Any]:
+    """Execute one cell given as plain data (``Cell.to_dict()``) in this process.
+
+    The registry (entry points + the cell's local plugin files) and the loaded datasets are
+    cached per process, so a worker that runs many cells builds them once. Never raises for
+    a failing model: the returned row says ``status``/``error``.
+    """
+    from benchmark.registry import build_registry
+
+    parsed = Cell.from_dict(cell)
+    key = tuple(parsed.plugins)
+    if key not in _WORKER_CACHES:
+        _WORKER_CACHES[key] = DataCache(build_registry([(p, p) for p in parsed.plugins]))
+    root = Path(artifacts_root) if artifacts_root else None
+    return execute(parsed, _WORKER_CACHES[key], root)
+
+
+def failed_row(cell: dict[str, Any], status: str, error: str) -> dict[str, Any]:
+    """The result row of a cell whose worker could not return one (timeout, crash, kill)."""
+    parsed = Cell.from_dict(cell)
+    return {"cell_id": parsed.id, "config_id": parsed.config_id, "suite": parsed.suite,
+            "task": parsed.task, "dataset": parsed.dataset, "dataset_plugin": parsed.dataset_plugin,
+            "dataset_options": parsed.dataset_options, "dataset_checksum": parsed.dataset_checksum,
+            "split": parsed.split, "split_params": parsed.split_params, "fold": parsed.fold,
+            "fold_name": parsed.fold_name, "split_fingerprint": parsed.fingerprint,
+            "model": parsed.model, "model_plugin": parsed.model_plugin, "seed": parsed.seed,
+            "params": _json_safe(parsed.params), "machine": machine(), "finished_at": now(),
+            "status": status, "error": error, "metrics": {}}

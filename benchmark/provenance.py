@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-_CORE_PACKAGES = ("bench", "numpy", "pandas", "pluggy", "PyYAML", "tabulate", "scikit-learn",
+_CORE_PACKAGES = ("bench-harness", "numpy", "pandas", "pluggy", "PyYAML", "tabulate", "scikit-learn",
                   "scikit-surprise", "tensorflow-cpu", "tensorflow", "keras", "scipy", "matplotlib")
 
 
