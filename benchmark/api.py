@@ -1,19 +1,17 @@
-"""The public API for plugins: data containers, model base classes and plugin specs.
+"""The public API for plugins: data containers, model base classes, plugin specs, metric context.
 
 Everything a plugin (built-in or third-party) needs is importable from here or from
-:mod:`benchmark.hookspec`. This module imports only numpy and pandas.
+:mod:`benchmark.hookspec`. This module imports only numpy and pandas. A plugin module may set
+``BENCH_API_VERSION = 1`` to declare the contract it targets; bench refuses (and lists as
+unusable) a plugin that targets a newer major version than :data:`API_VERSION`.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import importlib
-import importlib.metadata
-import importlib.util
 import inspect
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,9 +19,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from benchmark._internal import column_bytes, sha256_hex
 from benchmark.hookspec import hookimpl
 
 __all__ = [
+    "API_VERSION",
     "RATING",
     "RECONSTRUCTION",
     "TASKS",
@@ -31,6 +31,7 @@ __all__ = [
     "LazyFolds",
     "RatingData",
     "MatrixData",
+    "Predictions",
     "Model",
     "RatingModel",
     "ReconstructionModel",
@@ -41,11 +42,15 @@ __all__ = [
     "MissingDependency",
     "PluginInputError",
     "hookimpl",
+    "cache_dir",
     "data_dir",
     "require",
     "fingerprint_indices",
     "report_progress",
 ]
+
+API_VERSION = 1
+"""Major version of the plugin contract (this module and :mod:`benchmark.hookspec`)."""
 
 RATING = "rating"
 """Explicit feedback: fit on (user, item, rating) triples, predict held-out pairs."""
@@ -104,30 +109,12 @@ def cache_dir() -> Path:
     return Path(os.environ.get("BENCH_CACHE_DIR") or Path.home() / ".cache" / "bench")
 
 
-def _sha(*chunks: bytes) -> str:
-    digest = hashlib.sha256()
-    for chunk in chunks:
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fingerprint_indices(train: np.ndarray, test: np.ndarray) -> str:
     """Hash of exactly which rows are train and which are test, in order."""
-    return _sha(
+    return sha256_hex(
         b"train", np.ascontiguousarray(train, dtype=np.int64).tobytes(),
         b"test", np.ascontiguousarray(test, dtype=np.int64).tobytes(),
     )[:16]
-
-
-def _column_bytes(column: pd.Series) -> bytes:
-    if pd.api.types.is_integer_dtype(column) or pd.api.types.is_bool_dtype(column):
-        return column.to_numpy(np.int64).tobytes()
-    if pd.api.types.is_float_dtype(column):
-        values = column.to_numpy(np.float64)
-        if np.all(np.isfinite(values)) and np.array_equal(values, np.round(values)):
-            return values.astype(np.int64).tobytes()  # 4.0 and 4 hash alike
-        return values.tobytes()
-    return "\0".join(column.astype(str).tolist()).encode()
 
 
 @dataclass(frozen=True)
@@ -195,7 +182,7 @@ class RatingData:
     def checksum(self) -> str:
         """Hash of the parsed content: the same ratings give the same checksum from any file format."""
         columns = [c for c in ("user", "item", "rating", "timestamp") if c in self.ratings.columns]
-        return _sha(*(c.encode() + _column_bytes(self.ratings[c]) for c in columns))[:16]
+        return sha256_hex(*(c.encode() + column_bytes(self.ratings[c]) for c in columns))[:16]
 
     def describe(self) -> dict[str, Any]:
         frame = self.ratings
@@ -226,21 +213,62 @@ class MatrixData:
 
     def checksum(self) -> str:
         X = np.ascontiguousarray(self.X, dtype=np.float32)
-        return _sha(str(X.shape).encode(), X.tobytes())[:16]
+        return sha256_hex(str(X.shape).encode(), X.tobytes())[:16]
 
     def describe(self) -> dict[str, Any]:
         return {"rows": int(self.X.shape[0]), "features": int(self.X.shape[1])}
 
 
+@dataclass(frozen=True)
+class Predictions:
+    """A finished cell's test set and what the model predicted: what metrics and artifacts see.
+
+    For ``rating``: ``y_true``/``y_pred`` are the test ratings and predictions (clipped to the
+    scale), ``users``/``items`` the test pairs, ``train`` the training :class:`RatingData`.
+    For ``reconstruction``: the test rows and their reconstructions (clipped to the value
+    range), ``train`` the training rows; ``users``/``items`` are ``None``. ``info`` is the
+    dataset's ``info`` (e.g. ``image_shape``).
+    """
+
+    task: str
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    users: np.ndarray | None = None
+    items: np.ndarray | None = None
+    train: RatingData | np.ndarray | None = None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def by_user(self) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+        """``(user, y_true, y_pred)`` for each test user, in order of first appearance."""
+        if self.users is None:
+            raise ValueError("per-user grouping needs rating predictions")
+        codes, uniques = pd.factorize(pd.Series(self.users))
+        order = np.argsort(codes, kind="stable")
+        bounds = np.flatnonzero(np.diff(codes[order])) + 1
+        for group in np.split(order, bounds) if len(order) else []:
+            yield uniques[codes[group[0]]], self.y_true[group], self.y_pred[group]
+
+    def per_user(self, metric: Callable[[np.ndarray, np.ndarray], float],
+                 min_ratings: int = 1) -> np.ndarray:
+        """``metric(y_true, y_pred)`` of every test user with at least ``min_ratings`` ratings."""
+        return np.array([metric(t, p) for _, t, p in self.by_user() if len(t) >= min_ratings],
+                        dtype=np.float64)
+
+
 class Model:
     """Base of all models, after scikit-learn's estimator conventions.
 
-    ``__init__`` only stores keyword parameters (all with defaults); ``fit`` returns ``self``;
-    learned state ends in ``_``. ``requires`` maps import names to pip distributions so that
-    the harness can report a missing library and record its version.
+    ``__init__`` only stores keyword parameters, all with defaults (no ``*args``/``**kwargs``):
+    bench reads them from its signature, with their types (annotations), their one-line docs
+    (``:param name: ...`` in the class docstring) and optional ``constraints`` (JSON Schema per
+    parameter, e.g. ``{"n_components": {"minimum": 1}}``), to validate suites and list them in
+    ``bench plugins NAME``. ``fit`` returns ``self``; learned state ends in ``_``. ``requires``
+    maps import names to pip distributions so that the harness can report a missing library
+    and record its version.
     """
 
     requires: ClassVar[Mapping[str, str]] = {}
+    constraints: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
 
     @classmethod
     def param_defaults(cls) -> dict[str, Any]:
@@ -256,6 +284,10 @@ class Model:
         for name, value in params.items():
             setattr(self, name, value)
         return self
+
+    def clone(self) -> Model:
+        """A new, unfitted model with the same parameters."""
+        return type(self)(**self.get_params())
 
     def prepare(self) -> None:
         """Called before the fit clock starts: import libraries, compile kernels (e.g. numba).
@@ -273,17 +305,46 @@ class Model:
 
 
 class RatingModel(Model):
-    """A model of the ``rating`` task. Subclasses write ``fit`` and ``predict``.
+    """A model of the ``rating`` task. Subclasses write ``fit`` and ``predict`` — or, as with
+    Surprise's ``AlgoBase``, ``fit`` (calling :meth:`index_training`) and ``estimate``.
 
-    The harness clips predictions to the rating scale and counts test pairs whose user or
-    item was not in the training data; ``predict`` must still return a number for them.
+    The template :meth:`predict` maps raw ids to training positions, asks :meth:`estimate` for
+    pairs whose user and item are both known, and :meth:`fallback` for the others (the
+    training mean unless overridden, e.g. by a baseline). The harness clips predictions to
+    the rating scale and counts test pairs with an unknown user or item.
     """
 
     def fit(self, train: RatingData) -> RatingModel:
         raise NotImplementedError
 
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    def index_training(self, train: RatingData) -> tuple[np.ndarray, np.ndarray]:
+        """Learn the training ids (``users_``, ``items_``, ``mean_``); return each rating's
+        user and item positions."""
+        ratings = train.ratings
+        self.users_ = pd.Index(pd.unique(ratings["user"]))
+        self.items_ = pd.Index(pd.unique(ratings["item"]))
+        self.mean_ = float(ratings["rating"].mean()) if len(ratings) else 0.0
+        return self.users_.get_indexer(ratings["user"]), self.items_.get_indexer(ratings["item"])
+
+    def positions(self, users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Training positions of ``users``/``items``; -1 where unknown."""
+        return self.users_.get_indexer(users), self.items_.get_indexer(items)
+
+    def estimate(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        """Predictions for known positions ``u``/``i`` (used by the template :meth:`predict`)."""
         raise NotImplementedError
+
+    def fallback(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        """Predictions for pairs with an unknown user or item (position -1): the training mean."""
+        return np.full(len(u), self.mean_, dtype=np.float64)
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        u, i = self.positions(users, items)
+        known = (u >= 0) & (i >= 0)
+        prediction = np.asarray(self.fallback(u, i), dtype=np.float64).copy()
+        if known.any():
+            prediction[known] = self.estimate(u[known], i[known])
+        return prediction
 
 
 class ReconstructionModel(Model):
@@ -296,60 +357,12 @@ class ReconstructionModel(Model):
         raise NotImplementedError
 
 
+TASK_BASES: Mapping[str, type[Model]] = {RATING: RatingModel, RECONSTRUCTION: ReconstructionModel}
+"""The base class a model of each task must derive from."""
+
+
 Factory = str | Callable[..., Any]
 """A callable, or a lazy ``"package.module:attribute"`` reference imported on first use."""
-
-
-def resolve(factory: Factory) -> Callable[..., Any]:
-    """Import a lazy ``"module:attr"`` reference (or return a callable unchanged)."""
-    if not isinstance(factory, str):
-        return factory
-    module, _, attribute = factory.partition(":")
-    target: Any = importlib.import_module(module)
-    for part in attribute.split("."):
-        target = getattr(target, part)
-    return target
-
-
-def missing_requirements(requires: Mapping[str, str]) -> list[str]:
-    """Pip distributions of ``requires`` that are not installed (checked without importing)."""
-    missing = []
-    for module, distribution in requires.items():
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            missing.append(distribution)
-    return missing
-
-
-@functools.cache
-def _providers() -> Mapping[str, list[str]]:
-    return importlib.metadata.packages_distributions()
-
-
-def versions(requires: Mapping[str, str]) -> dict[str, str]:
-    """Installed versions of the libraries in ``requires`` (read from metadata, no import).
-
-    The distribution that really provides each module is recorded (``tensorflow`` may come
-    from ``tensorflow-cpu`` or ``tensorflow``); the declared one when none is installed.
-    """
-    found = {}
-    for module, declared in requires.items():
-        try:  # the declared distribution first: scanning every installed one costs ~0.25 s
-            metadata = importlib.metadata.distribution(declared).metadata
-            found[metadata["Name"]] = metadata["Version"]
-            continue
-        except importlib.metadata.PackageNotFoundError:
-            pass
-        for distribution in _providers().get(module.split(".")[0]) or [declared]:
-            try:
-                metadata = importlib.metadata.distribution(distribution).metadata
-                found[metadata["Name"]] = metadata["Version"]
-            except importlib.metadata.PackageNotFoundError:
-                found[distribution] = "missing"
-    return found
 
 
 @dataclass(frozen=True)
@@ -382,6 +395,7 @@ class DatasetSpec:
     requires: Mapping[str, str] = field(default_factory=dict)
     summary: str = ""
     path_options: tuple[str, ...] = ()
+    constraints: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     default_split: Mapping[str, Any] | None = None
     """The split a suite gets when it names none (e.g. ``{"method": "predefined", "name": "u"}``
     for a dataset with a canonical fold set); ``None`` means 5-fold cross-validation."""
@@ -391,8 +405,9 @@ class DatasetSpec:
 class SplitSpec:
     """A named split method. ``func(data, seed=..., **params)`` returns a list of :class:`Fold`.
 
-    ``params`` is a JSON Schema ``properties`` mapping used to validate suites and to
-    document the method in ``bench schema``; ``required`` lists mandatory parameters.
+    Parameters, their types and defaults come from ``func``'s signature; ``params`` adds JSON
+    Schema constraints per parameter (e.g. ``{"k": {"minimum": 2}}``); ``required`` lists
+    mandatory parameters.
     """
 
     name: str
@@ -405,10 +420,16 @@ class SplitSpec:
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """A named metric. ``func(y_true, y_pred)`` returns a float; lower is better unless stated."""
+    """A named metric; lower is better unless ``greater_is_better``.
+
+    ``func(y_true, y_pred) -> float`` for a pointwise metric; with ``context=True``,
+    ``func(predictions) -> float`` receives the whole :class:`Predictions` (test users and
+    items, training data), e.g. for a per-user or ranking metric.
+    """
 
     name: str
     func: Factory
     task: str
     greater_is_better: bool = False
     summary: str = ""
+    context: bool = False

@@ -1,14 +1,26 @@
-"""A cell: one (dataset, split fold, model configuration, seed), as plain serialisable data.
+"""A cell and its result: one (dataset, split fold, model configuration, seed), as plain data.
 
-A cell holds no live objects, so any worker that has the same plugins installed can execute
-it on its own: it reloads the dataset, recomputes the split and checks the fold's fingerprint.
+A :class:`Cell` holds no live objects, so any worker that has the same plugins installed can
+execute it on its own: it reloads the dataset, recomputes the split and checks the fold's
+fingerprint. A :class:`CellResult` is what a cell produced, stored as one JSON line.
+
+Identity, so that results can be reused and compared:
+
+* ``config_id`` — the model configuration: model plugin, task and every parameter with its
+  default filled in, except the one the suite seed drives (``random_state``/``seed``);
+* ``cell_id`` — the experiment: data content (checksum), split, fold and its fingerprint,
+  configuration, seed and metrics; labels and file locations are not part of it;
+* ``code_id`` — the code that computed it: the plugins' versions (a content hash for a local
+  plugin file) and the versions of the libraries they declare. A stored cell is reused only
+  when both ``cell_id`` and ``code_id`` match.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -21,40 +33,123 @@ def stable_hash(value: Any, length: int = 16) -> str:
 class Cell:
     suite: str
     task: str
-    dataset: str  # label in the suite
+    dataset: str  # label in the suite (presentation only)
     dataset_plugin: str
-    dataset_options: dict[str, Any]
+    dataset_options: Mapping[str, Any]
     dataset_checksum: str  # of the parsed content, as planned
     split: str
-    split_params: dict[str, Any]
+    split_params: Mapping[str, Any]
     seed: int
     fold: int  # position in the split's fold list
     fold_name: str
     fingerprint: str  # expected fingerprint of the fold
-    model: str  # label of the configuration
+    model: str  # label of the configuration (presentation only)
     model_plugin: str
-    params: dict[str, Any]
-    metrics: list[str]
+    params: Mapping[str, Any]  # what the model is built with (defaults and seed filled in)
+    config: Mapping[str, Any]  # what identifies the configuration (no suite-driven seed)
+    metrics: tuple[str, ...]
+    code: Mapping[str, Any] = field(default_factory=dict)  # plugin code ids, library versions
     data_dir: str | None = None
-    plugins: list[str] = field(default_factory=list)  # local plugin files the worker must load
+    plugins: tuple[str, ...] = ()  # local plugin files the worker must load
 
     @property
     def config_id(self) -> str:
-        """Identifies the model configuration across runs: plugin + parameters + seed."""
-        return stable_hash({"model": self.model_plugin, "params": self.params, "seed": self.seed})
+        """Identifies the model configuration across runs and seeds."""
+        return stable_hash({"model": self.model_plugin, "task": self.task, "params": self.config})
 
     @property
     def id(self) -> str:
-        """Identifies the cell: what data, which rows, which model configuration."""
-        return stable_hash({"dataset": self.dataset_plugin, "options": self.dataset_options,
-                            "checksum": self.dataset_checksum,
-                            "split": self.split, "split_params": self.split_params,
-                            "fold": self.fold, "fingerprint": self.fingerprint,
-                            "config": self.config_id, "metrics": sorted(self.metrics)})
+        """Identifies the experiment: which data, which rows, which configuration, which seed."""
+        return stable_hash({"checksum": self.dataset_checksum, "split": self.split,
+                            "split_params": self.split_params, "fold": self.fold,
+                            "fingerprint": self.fingerprint, "config": self.config_id,
+                            "seed": self.seed, "metrics": sorted(self.metrics)})
+
+    @property
+    def code_id(self) -> str:
+        return stable_hash(self.code)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return json.loads(json.dumps(asdict(self), default=str))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Cell:
-        return cls(**data)
+    def from_dict(cls, data: Mapping[str, Any]) -> Cell:
+        values = dict(data)
+        values["metrics"] = tuple(values.get("metrics", ()))
+        values["plugins"] = tuple(values.get("plugins", ()))
+        return cls(**values)
+
+
+@dataclass
+class CellResult:
+    """What one cell produced, with its full provenance; one line of ``cells.jsonl``."""
+
+    cell_id: str
+    config_id: str
+    code_id: str
+    run_id: str
+    suite: str
+    task: str
+    dataset: str
+    dataset_plugin: str
+    dataset_options: Mapping[str, Any]
+    dataset_checksum: str
+    split: str
+    split_params: Mapping[str, Any]
+    fold: int
+    fold_name: str
+    split_fingerprint: str
+    model: str
+    model_plugin: str
+    params: Mapping[str, Any]
+    config: Mapping[str, Any]
+    seed: int
+    machine: Mapping[str, Any]
+    started_at: str
+    status: str = "ok"  # ok, error, missing-dependency, timeout, killed, memory, crashed
+    error: str | None = None
+    traceback: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    metric_errors: dict[str, str] = field(default_factory=dict)
+    plugin: Mapping[str, str] = field(default_factory=dict)  # name, distribution, version
+    code: Mapping[str, Any] = field(default_factory=dict)
+    libraries: Mapping[str, str] = field(default_factory=dict)
+    dataset_shape: Mapping[str, Any] = field(default_factory=dict)
+    n_train: int | None = None
+    n_test: int | None = None
+    n_unknown: int | None = None
+    n_clipped: int | None = None
+    prepare_seconds: float | None = None
+    fit_seconds: float | None = None
+    predict_seconds: float | None = None
+    fit_cpu_seconds: float | None = None
+    peak_rss_mb: float | None = None
+    model_info: Mapping[str, Any] = field(default_factory=dict)
+    artifacts: list[str] = field(default_factory=list)
+    artifact_errors: dict[str, str] = field(default_factory=dict)
+    log: str = ""
+    finished_at: str = ""
+
+    @classmethod
+    def start(cls, cell: Cell, run_id: str, machine: Mapping[str, Any], started_at: str) -> CellResult:
+        return cls(cell_id=cell.id, config_id=cell.config_id, code_id=cell.code_id, run_id=run_id,
+                   suite=cell.suite, task=cell.task, dataset=cell.dataset,
+                   dataset_plugin=cell.dataset_plugin, dataset_options=cell.dataset_options,
+                   dataset_checksum=cell.dataset_checksum, split=cell.split,
+                   split_params=cell.split_params, fold=cell.fold, fold_name=cell.fold_name,
+                   split_fingerprint=cell.fingerprint, model=cell.model,
+                   model_plugin=cell.model_plugin, params=cell.params, config=cell.config,
+                   seed=cell.seed, code=cell.code, machine=machine, started_at=started_at)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_row(self) -> dict[str, Any]:
+        """The JSON object stored in ``cells.jsonl`` (``None`` fields left out)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> CellResult:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in row.items() if k in names})

@@ -3,13 +3,46 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 EXIT_BAD_INPUT = 2
 
 
-def _parser() -> argparse.ArgumentParser:
+def _jobs(value: str) -> int:
+    if value == "auto":
+        return os.cpu_count() or 1
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {value!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {jobs}")
+    return jobs
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {value!r}") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    return seconds
+
+
+def _size(value: str) -> int:
+    from benchmark.errors import BenchError
+    from benchmark.suite import parse_size
+
+    try:
+        return parse_size(value, "")
+    except BenchError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
     parser = argparse.ArgumentParser(
         prog="bench",
         description="Benchmark recommender and reconstruction models from a YAML suite.")
@@ -23,46 +56,97 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE",
                      help="load a local plugin file (repeatable)")
     run.add_argument("--data-dir", help="local dataset copies (default: $BENCH_DATA_DIR)")
-    run.add_argument("--fresh", action="store_true", help="discard stored cells and run all again")
-    run.add_argument("-q", "--quiet", action="store_true", help="no per-cell progress lines")
+    run.add_argument("--fresh", action="store_true",
+                     help="run every cell again (stored cells are moved to archive/, not deleted)")
+    run.add_argument("--retry-failed", action="store_true",
+                     help="run again cells whose stored result is a failure")
+    run.add_argument("-j", "--jobs", type=_jobs, default=1, metavar="N",
+                     help="cells run in parallel, each in its own worker process ('auto': one per core)")
+    run.add_argument("--executor", choices=["local", "dask", "inline"], default="local",
+                     help="local worker processes (default), a Dask cluster, or inline in this "
+                          "process (no isolation, for debugging)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="Dask scheduler address (default: a LocalCluster with --jobs workers)")
+    run.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                     help="stop a cell after this long (overrides the suite's limits)")
+    run.add_argument("--memory-limit", type=_size, metavar="SIZE",
+                     help="stop a cell above this resident memory, e.g. 4GB (overrides the suite)")
+    run.add_argument("--max-configurations", type=int, default=None, metavar="N",
+                     help="refuse suites whose grids expand to more configurations (default 10,000)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    run.add_argument("-v", "--verbose", action="store_true",
+                     help="show library log output of cells (TensorFlow...) instead of storing it")
 
-    plugins = commands.add_parser("plugins", help="list installed plugins and what they provide")
+    check = commands.add_parser("check", help="validate a suite without running it")
+    check.add_argument("suite", help="path to the suite YAML file")
+    check.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE")
+    check.add_argument("--max-configurations", type=int, default=None, metavar="N")
+
+    plugins = commands.add_parser("plugins", help="list plugins, or show one plugin's parameters")
+    plugins.add_argument("name", nargs="?", help="a model, dataset, split or metric name")
     plugins.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE",
                          help="also load a local plugin file")
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the suite format")
     schema.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE")
-    return parser
+
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "run": _run, "check": _check, "plugins": _plugins, "schema": _schema}
+    try:
+        from benchmark import cli_results
+    except ImportError:  # TEMPORARY while cli_results is being written
+        cli_results = None
+    if cli_results is not None:
+        handlers.update(cli_results.register(commands))
+    return parser, handlers
 
 
 def _run(args: argparse.Namespace) -> int:
     import io
 
-    from benchmark.runner import run_suite
+    from benchmark.runner import RunInterrupted, RunOptions, run_suite
+    from benchmark.suite import MAX_CONFIGURATIONS
 
+    options = RunOptions(out=args.out, plugins=args.plugin, data_dir=args.data_dir, fresh=args.fresh,
+                         retry_failed=args.retry_failed, jobs=args.jobs, executor=args.executor,
+                         scheduler=args.scheduler, timeout=args.timeout,
+                         memory_limit=args.memory_limit, verbose=args.verbose,
+                         max_configurations=args.max_configurations or MAX_CONFIGURATIONS)
     stream = io.StringIO() if args.quiet else sys.stderr
-    result = run_suite(args.suite, out=args.out, plugins=args.plugin, data_dir=args.data_dir,
-                       fresh=args.fresh, stream=stream)
+    try:
+        result = run_suite(args.suite, options, stream=stream)
+    except RunInterrupted as stop:
+        result = stop.result
+        print(result.text, end="")
+        code = 143 if type(stop.signal).__name__ == "Terminated" else 130
+        print(f"bench: {'terminated' if code == 143 else 'interrupted'}; {result.ran} cells finished "
+              f"in this run are stored in {result.store.directory}/, rerun to resume", file=sys.stderr)
+        return code
     print(result.text, end="")
     print(f"\n{result.ran} cells run, {result.reused} reused, {result.failed} failed "
           f"in {result.seconds:.1f}s; results in {result.store.directory}/")
     return 1 if result.failed else 0
 
 
-def _plugins(args: argparse.Namespace) -> int:
-    from tabulate import tabulate
+def _check(args: argparse.Namespace) -> int:
+    from benchmark.suite import MAX_CONFIGURATIONS, load_suite
 
+    suite, _ = load_suite(args.suite, args.plugin,
+                          max_configurations=args.max_configurations or MAX_CONFIGURATIONS)
+    print(f"{args.suite}: valid: {len(suite.datasets)} dataset(s), {len(suite.models)} model "
+          f"configuration(s), {len(suite.seeds)} seed(s)")
+    return 0
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from benchmark import plugin_info
     from benchmark.registry import build_registry
 
     registry = build_registry([(p, f"-p {p}") for p in args.plugin])
-    table = []
-    for entry in registry.all():
-        missing = entry.missing
-        usable = "yes" if not missing else f"no: pip install {' '.join(missing)}"
-        table.append([entry.name, entry.kind, ", ".join(entry.tasks),
-                      f"{entry.provider.distribution} {entry.provider.version}", usable,
-                      getattr(entry.spec, "summary", "")])
-    print(tabulate(table, headers=["name", "kind", "tasks", "provided by", "usable", "summary"]))
+    if args.name:
+        print(plugin_info.describe_plugin(registry, args.name))
+    else:
+        print(plugin_info.table(registry))
     return 0
 
 
@@ -78,7 +162,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser, handlers = _parser()
     args = parser.parse_args(argv)
     if args.version:
         from importlib.metadata import version
@@ -91,10 +175,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from benchmark.errors import BenchError
 
     try:
-        return {"run": _run, "plugins": _plugins, "schema": _schema}[args.command](args)
+        code = handlers[args.command](args)
+        sys.stdout.flush()
+        return code
     except BenchError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `bench schema | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("bench: interrupted; finished cells are stored, rerun to resume", file=sys.stderr)
         return 130

@@ -36,9 +36,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from benchmark.api import DatasetSpec, MetricSpec, Model, ModelSpec, SplitSpec
+    from benchmark.api import DatasetSpec, MetricSpec, Model, ModelSpec, Predictions, SplitSpec
+    from benchmark.cells import Cell, CellResult
 
 PROJECT = "bench"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -80,29 +79,35 @@ def bench_splits() -> list[SplitSpec]:
 
 @hookspec
 def bench_metrics() -> list[MetricSpec]:
-    """Return the metrics this plugin provides, each for one task."""
+    """Return the metrics this plugin provides, each for one task.
+
+    A :class:`~benchmark.api.MetricSpec` names ``func(y_true, y_pred) -> float``, or with
+    ``context=True`` ``func(predictions) -> float`` receiving a
+    :class:`~benchmark.api.Predictions` (test users and items, training data) for per-user
+    or ranking metrics. A metric that raises is recorded by name; the cell's other metrics
+    still count.
+    """
 
 
 # --- Running: called for every cell ---------------------------------------------------------
 
 
 @hookspec
-def bench_cell_artifacts(
-    cell: dict[str, Any], model: Model, test: np.ndarray, prediction: np.ndarray,
-    info: dict[str, Any], directory: Path,
-) -> list[str] | None:
+def bench_cell_artifacts(cell: Cell, model: Model, predictions: Predictions,
+                         directory: Path) -> list[str] | None:
     """Write files that illustrate a finished cell (pictures, curves) into ``directory``.
 
-    :param cell: the cell description (dataset, split, fold, model, params, seed, task).
+    :param cell: the cell (:class:`~benchmark.cells.Cell`: dataset, split, fold, model label,
+        params, seed, task).
     :param model: the fitted model (``model.info()`` holds e.g. its loss curve).
-    :param test: the test targets: ratings for ``rating``, rows for ``reconstruction``.
-    :param prediction: what the model predicted for ``test``.
-    :param info: the dataset's ``info`` (e.g. ``image_shape``).
+    :param predictions: the test set and the predictions (:class:`~benchmark.api.Predictions`:
+        ``y_true``, ``y_pred``, test ``users``/``items``, ``train``, the dataset's ``info``).
     :param directory: an existing directory reserved for this cell.
     :return: names of the files written (relative to ``directory``), or None.
 
-    Called in the process that ran the cell. An exception here marks the artifact as
-    failed in the cell's record; it never loses the cell's metrics.
+    Called in the process that ran the cell, once per plugin: an exception is recorded in
+    the cell's ``artifact_errors`` under the plugin's name and never loses the cell's metrics
+    or another plugin's artifacts.
     """
 
 
@@ -110,5 +115,7 @@ def bench_cell_artifacts(
 
 
 @hookspec
-def bench_cell_finished(row: dict[str, Any]) -> None:
-    """Called in the runner after a cell's result row has been stored (e.g. for progress)."""
+def bench_cell_finished(result: CellResult) -> None:
+    """Called in the runner after a cell's result has been stored (e.g. for progress or a
+    tracker). ``result`` is the :class:`~benchmark.cells.CellResult` (``run_id``, ``status``,
+    ``metrics``, times, provenance). An exception here is reported once and ignored."""

@@ -52,10 +52,10 @@ def package_versions(names: tuple[str, ...] = _CORE_PACKAGES) -> dict[str, str]:
     return found
 
 
-def environment(plugins: list[dict[str, str]]) -> dict[str, Any]:
+def environment(plugins: list[dict[str, str]], run_id: str = "") -> dict[str, Any]:
     """The environment record written once per run."""
     project = Path(__file__).resolve().parent.parent
-    return {"recorded_at": now(), "machine": machine(), "python": sys.version,
+    return {"run_id": run_id, "recorded_at": now(), "machine": machine(), "python": sys.version,
             "executable": sys.executable, "packages": package_versions(),
             "plugins": plugins, "git_revision": git_revision(project),
             "argv": sys.argv}

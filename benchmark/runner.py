@@ -1,131 +1,349 @@
-"""Run a suite: plan its cells, skip those already stored, execute the rest, write the leaderboard."""
+"""Run a suite: parse → resolve → plan → execute → store → report.
+
+Each step takes what the previous returned: :func:`benchmark.suite.load_suite` gives the
+frozen suite and its registry; :func:`plan` loads each dataset once and lists every cell;
+:func:`decide` matches them against the stored results (reuse only when the experiment and
+the code are the same); the executor runs the rest; the store appends each result as it
+arrives; the leaderboard is built from the current suite's cells under its current labels.
+"""
 
 from __future__ import annotations
 
-import json
+import collections
+import datetime as dt
+import io
+import os
+import secrets
+import signal
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from benchmark import leaderboard
+from benchmark._internal import resolve, versions
 from benchmark.api import MissingDependency, PluginInputError
-from benchmark.cells import Cell
+from benchmark.cells import Cell, CellResult
 from benchmark.errors import BenchError
-from benchmark.execute import DataCache, execute
+from benchmark.execute import SEED_PARAMS, DataCache, execute, json_safe
 from benchmark.provenance import environment
-from benchmark.registry import Registry, build_registry
+from benchmark.registry import Registry
 from benchmark.store import ResultStore
-from benchmark.suite import Suite, load_suite
+from benchmark.suite import MAX_CONFIGURATIONS, Limits, Suite, load_suite
+
+WORKER_FAILURES = ("timeout", "killed", "memory", "crashed")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (exit code 143)."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: where, with what parallelism and limits (the command line's choices)."""
+
+    out: str | Path | None = None
+    plugins: Sequence[str] = ()
+    data_dir: str | None = None
+    fresh: bool = False
+    retry_failed: bool = False
+    jobs: int = 1
+    executor: str = "local"  # "inline" (in this process), "local" (worker processes), "dask"
+    scheduler: str | None = None
+    timeout: float | None = None
+    memory_limit: int | None = None
+    verbose: bool = False
+    max_configurations: int = MAX_CONFIGURATIONS
 
 
 @dataclass
 class RunResult:
     suite: Suite
     store: ResultStore
+    run_id: str
     rows: list[dict[str, Any]]
     lines: list[leaderboard.Line]
     text: str
     ran: int
     reused: int
     seconds: float
+    recompute_reasons: dict[str, int] = field(default_factory=dict)
+    interrupted: bool = False
 
     @property
     def failed(self) -> int:
         return sum(1 for row in self.rows if row.get("status") != "ok")
 
 
-def plan(suite: Suite, cache: DataCache) -> list[Cell]:
-    """Every (dataset × fold × model configuration × seed) cell, in run order."""
+# --- Plan -----------------------------------------------------------------------------------
+
+
+def _code(registry: Registry, model_plugin: str, metrics: Sequence[str]) -> dict[str, Any]:
+    """What identifies the code behind a cell's numbers."""
+    entry = registry.get("model", model_plugin)
+    return {"model": entry.provider.code, "libraries": versions(entry.requires),
+            "metrics": {name: registry.get("metric", name).provider.code for name in metrics}}
+
+
+def _model_params(registry: Registry, model_plugin: str, task: str, given: Mapping[str, Any],
+                  seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(params to build the model with, params identifying the configuration)."""
+    model_class = resolve(registry.get("model", model_plugin).spec.classes[task])
+    defaults = model_class.param_defaults()
+    config = json_safe({**defaults, **given})
+    params = dict(config)
+    for name in SEED_PARAMS:
+        if name in defaults and name not in given:
+            params[name] = seed
+            config.pop(name)
+    return params, config
+
+
+def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
+    """Every (dataset × seed × fold × model configuration) cell, in run order.
+
+    Each dataset is loaded once (into ``cache``, which an in-process execution reuses).
+    """
     cells = []
-    plugins = [str(p) for p in suite.plugins]
-    data_dir = str(suite.data_dir) if suite.data_dir else None
+    codes: dict[str, dict[str, Any]] = {}
     for dataset in suite.datasets:
+        where = f"dataset {dataset.label!r}"
         try:
-            data = cache.dataset(dataset.name, dataset.options, data_dir)
+            data = cache.dataset(dataset.name, dataset.options, suite.data_dir)
         except BenchError as exc:
-            raise BenchError(exc.message, f"dataset {dataset.label!r}") from None
+            raise BenchError(exc.message, where) from None
         except (PluginInputError, MissingDependency) as exc:  # a plugin's own clear message
-            raise BenchError(str(exc), f"dataset {dataset.label!r}") from None
+            raise BenchError(str(exc), where) from None
         except Exception as exc:
-            raise BenchError(f"{type(exc).__name__}: {exc}", f"dataset {dataset.label!r}") from None
+            raise BenchError(f"{type(exc).__name__}: {exc}", where) from None
+        checksum = cache.checksum(data)
+        metrics = suite.metrics[dataset.task]
         for seed in suite.seeds:
             split_seed = dataset.split.params.get("seed", seed)
             params = {k: v for k, v in dataset.split.params.items() if k != "seed"}
             try:
                 folds = cache.folds(data, dataset.split.method, params, split_seed)
             except (BenchError, ValueError) as exc:
-                raise BenchError(str(exc), f"split {dataset.split.method!r} of dataset {dataset.label!r}") from None
-            for index, fold in enumerate(folds):
-                for model in suite.models:
-                    if dataset.label not in model.datasets:
-                        continue
+                raise BenchError(str(exc), f"split {dataset.split.method!r} of {where}") from None
+            for model in suite.models:
+                if dataset.label not in model.datasets:
+                    continue
+                build, config = _model_params(registry, model.name, dataset.task, model.params, seed)
+                if model.name not in codes:
+                    codes[model.name] = _code(registry, model.name, metrics)
+                for index, fold in enumerate(folds):
                     cells.append(Cell(
                         suite=suite.name, task=dataset.task, dataset=dataset.label,
                         dataset_plugin=dataset.name, dataset_options=dataset.options,
-                        dataset_checksum=cache.checksum(data),
-                        split=dataset.split.method, split_params={**params, "seed": split_seed},
-                        seed=seed, fold=index, fold_name=fold.name, fingerprint=fold.fingerprint,
-                        model=model.label, model_plugin=model.name, params=model.params,
-                        metrics=suite.metrics[dataset.task], data_dir=data_dir, plugins=plugins))
+                        dataset_checksum=checksum, split=dataset.split.method,
+                        split_params={**params, "seed": split_seed}, seed=seed, fold=index,
+                        fold_name=fold.name, fingerprint=fold.fingerprint, model=model.label,
+                        model_plugin=model.name, params=build, config=config, metrics=metrics,
+                        code=codes[model.name], data_dir=suite.data_dir, plugins=suite.plugins))
     return cells
 
 
-def run_suite(path: str | Path, out: str | Path | None = None, plugins: list[str] = (),
-              data_dir: str | None = None, fresh: bool = False, stream: TextIO = sys.stderr,
-              registry_factory: Callable[..., Registry] | None = None) -> RunResult:
-    """Validate ``path``, run every cell not already stored in ``out``, write the leaderboard."""
+def limits_of(suite: Suite, options: RunOptions) -> dict[str, Limits]:
+    """Per model label: the suite's limits, the model's over them, the command line's over all."""
+    command_line = Limits(options.timeout, options.memory_limit)
+    return {m.label: suite.limits.merged(m.limits).merged(command_line) for m in suite.models}
+
+
+# --- Decide what to reuse ---------------------------------------------------------------------
+
+
+def _change(old: Mapping[str, Any], new: Mapping[str, Any], model: str) -> str:
+    if old.get("model") != new.get("model"):
+        return f"{model}: plugin code changed ({old.get('model') or '?'} -> {new.get('model')})"
+    for name, version in new.get("libraries", {}).items():
+        before = old.get("libraries", {}).get(name)
+        if before != version:
+            return f"{model}: {name} {before or 'absent'} -> {version}"
+    return f"{model}: metric code changed"
+
+
+def decide(cells: Sequence[Cell], stored: Mapping[str, dict[str, Any]], retry_failed: bool
+           ) -> tuple[dict[str, dict[str, Any]], list[Cell], collections.Counter[str]]:
+    """(reused rows by cell id, cells to run, why cells that were stored are run again)."""
+    reused: dict[str, dict[str, Any]] = {}
+    todo: list[Cell] = []
+    reasons: collections.Counter[str] = collections.Counter()
+    for cell in cells:
+        row = stored.get(cell.id)
+        if row is None:
+            todo.append(cell)
+        elif row.get("code_id") != cell.code_id:
+            reasons[_change(row.get("code", {}), cell.code, cell.model_plugin)] += 1
+            todo.append(cell)
+        elif row.get("status") == "ok" or (not retry_failed and row.get("status") != "missing-dependency"):
+            reused[cell.id] = row
+        else:
+            reasons[f"retrying {row.get('status')}"] += 1
+            todo.append(cell)
+    return reused, todo, reasons
+
+
+def relabel(row: Mapping[str, Any], cell: Cell) -> dict[str, Any]:
+    """A stored row under the current suite's labels (labels are presentation only)."""
+    return {**row, "dataset": cell.dataset, "model": cell.model, "suite": cell.suite}
+
+
+# --- Run ------------------------------------------------------------------------------------
+
+
+def new_run_id() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C while a run is going (main thread only)."""
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def results_directory(suite: Suite, out: str | Path | None) -> Path:
+    directory = Path(out) if out else Path("results") / suite.name
+    if directory.exists() and not directory.is_dir():
+        raise BenchError("is a file, not a results directory", f"--out {directory}")
+    return directory
+
+
+def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: TextIO = sys.stderr,
+              progress: Any = None) -> RunResult:
+    """Validate ``path``, run every cell not already stored, write the leaderboard.
+
+    Nothing is written before the suite has validated and its data has loaded.
+    """
+    import time
+
     started = time.perf_counter()
-    extra = [(p, f"-p {p}") for p in plugins]
-
-    def factory(local: list) -> Registry:
-        return (registry_factory or build_registry)(list(local) + extra)
-
-    suite, registry = load_suite(path, factory)
-    if data_dir:
-        suite.data_dir = Path(data_dir).resolve()
-    suite.plugins += [Path(p) for p in plugins]
-    store = ResultStore(out or Path("results") / suite.name)
-    if fresh and store.cells_path.exists():
-        store.cells_path.unlink()
+    suite, registry = load_suite(path, options.plugins, options.data_dir, options.max_configurations)
+    directory = results_directory(suite, options.out)
     cache = DataCache(registry)
-    cells = plan(suite, cache)
-    store.write("suite.yaml", suite.text)
-    plugin_list = sorted({(e.provider.plugin, e.provider.distribution, e.provider.version)
-                          for e in registry.all()})
-    store.write("environment.json", json.dumps(environment(
-        [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list]), indent=2) + "\n")
+    cells = plan(suite, registry, cache)
+    run_id = new_run_id()
+    try:  # TEMPORARY until lock.py lands
+        from benchmark.lock import RunLock
+    except ImportError:
+        from contextlib import nullcontext as RunLock  # type: ignore
 
-    done = store.finished()
-    rows: list[dict[str, Any]] = []
-    ran = reused = 0
-    for number, cell in enumerate(cells, 1):
-        if cell.id in done:
-            rows.append(done[cell.id])
-            reused += 1
-            continue
-        row = execute(cell, cache, store.artifacts)
+    with RunLock(directory), sigterm_as_interrupt():
+        store = ResultStore(directory)
+        if options.fresh:
+            store.archive_cells()
+        warning = store.repair() if hasattr(store, "repair") else None
+        if warning:
+            stream.write(f"bench: warning: {warning}\n")
+        stored = {r["cell_id"]: r for r in store.rows()}
+        reused, todo, reasons = decide(cells, stored, options.retry_failed)
+        if reasons:
+            why = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(5))
+            stream.write(f"bench: recomputing {sum(reasons.values())} stored cells: {why}\n")
+        store.write("suite.yaml", suite.text)
+        plugin_list = sorted({(e.provider.plugin, e.provider.distribution, e.provider.version)
+                              for e in registry.all()})
+        record = environment([{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list],
+                             run_id)
+        if hasattr(store, "write_environment"):
+            store.write_environment(run_id, record)
+        else:
+            import json
+            store.write("environment.json", json.dumps(record, indent=2) + "\n")
+        results: dict[str, dict[str, Any]] = {}
+        interrupted = False
+        try:
+            _execute(todo, suite, registry, cache, store, options, run_id, stream, results,
+                     len(cells), progress)
+        except KeyboardInterrupt:
+            interrupted = True
+            exc_info = sys.exc_info()[1]
+        by_id = {cell.id: cell for cell in cells}
+        rows = [relabel(reused.get(c.id) or results[c.id], c) for c in cells
+                if c.id in reused or c.id in results]
+        directions = {name: registry.get("metric", name).spec.greater_is_better
+                      for names in suite.metrics.values() for name in names}
+        lines = leaderboard.build(rows, suite.metrics, directions)
+        store.write("leaderboard.csv", leaderboard.to_csv(lines, suite.metrics))
+        store.write("leaderboard.md", f"# {suite.name}\n\n" + leaderboard.render(lines, suite.metrics, "github"))
+        del by_id
+        result = RunResult(suite, store, run_id, rows, lines, leaderboard.render(lines, suite.metrics),
+                           len(results), len(reused), time.perf_counter() - started, dict(reasons),
+                           interrupted)
+        if interrupted:
+            raise RunInterrupted(result, exc_info)  # type: ignore[arg-type]
+        return result
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C or SIGTERM during a run; ``result`` holds what finished."""
+
+    def __init__(self, result: RunResult, cause: KeyboardInterrupt):
+        super().__init__("interrupted")
+        self.result, self.signal = result, cause
+
+
+def _execute(todo: list[Cell], suite: Suite, registry: Registry, cache: DataCache, store: ResultStore,
+             options: RunOptions, run_id: str, stream: TextIO, results: dict[str, dict[str, Any]],
+             total: int, progress: Any) -> None:
+    """Run the cells, storing each result as it arrives (the store's only writer)."""
+    done = total - len(todo)
+
+    def finished(row: dict[str, Any]) -> None:
+        nonlocal done
         store.append(row)
-        registry.manager.hook.bench_cell_finished(row=row)
-        rows.append(row)
-        ran += 1
-        _progress(stream, number, len(cells), row)
+        results[row["cell_id"]] = row
+        done += 1
+        _notify(registry, row, stream)
+        if progress is None:
+            _progress_line(stream, done, total, row)
 
-    metric_direction = {name: registry.get("metric", name).spec.greater_is_better
-                        for names in suite.metrics.values() for name in names}
-    lines = leaderboard.build(rows, suite.metrics, metric_direction)
-    store.write("leaderboard.csv", leaderboard.to_csv(lines, suite.metrics))
-    store.write("leaderboard.md", f"# {suite.name}\n\n" + leaderboard.render(lines, suite.metrics, "github"))
-    text = leaderboard.render(lines, suite.metrics)
-    return RunResult(suite, store, rows, lines, text, ran, reused, time.perf_counter() - started)
+    try:  # TEMPORARY until the engine lands
+        from benchmark import engine
+    except ImportError:
+        engine = None  # type: ignore[assignment]
+    if options.executor == "inline" or engine is None or not hasattr(engine, "run_cells"):
+        for cell in todo:
+            finished(execute(cell, cache, store.artifacts, run_id).to_row())
+        return
+
+    limits = limits_of(suite, options)
+    engine.run_cells(todo, finished, limits=limits, options=options, run_id=run_id,
+                     artifacts_root=store.artifacts, stream=stream, progress=progress, total=total,
+                     done=done)
 
 
-def _progress(stream: TextIO, number: int, total: int, row: dict[str, Any]) -> None:
+def _notify(registry: Registry, row: dict[str, Any], stream: TextIO) -> None:
+    impls = registry.hook_impls("bench_cell_finished")
+    if not impls:
+        return
+    result = CellResult.from_row(row)
+    for impl in impls:
+        try:
+            impl.function(result=result)
+        except Exception as exc:
+            stream.write(f"bench: warning: plugin {impl.plugin_name!r} failed in bench_cell_finished: "
+                         f"{type(exc).__name__}: {exc}\n")
+
+
+def _progress_line(stream: TextIO, number: int, total: int, row: Mapping[str, Any]) -> None:
     metrics = " ".join(f"{k}={v:.4f}" for k, v in row.get("metrics", {}).items())
     if row["status"] == "ok":
-        status = f"{metrics} ({row['fit_seconds']:.2f}s fit)"
+        status = f"{metrics} ({row.get('fit_seconds', 0):.2f}s fit)"
+        if row.get("metric_errors"):
+            status += " metric errors: " + "; ".join(f"{k}: {v}" for k, v in row["metric_errors"].items())
     else:
         status = f"{row['status'].upper()}: {row['error']}"
     stream.write(f"[{number}/{total}] {row['dataset']} fold {row['fold_name']} {row['model']}: {status}\n")

@@ -1,23 +1,51 @@
-"""Suites: read a YAML file, validate all of it (with file:line in every error), plan its cells."""
+"""Suites: parse a YAML file, then resolve it against the plugins into a frozen :class:`Suite`.
+
+Three steps, each taking what the previous returned:
+
+1. :func:`parse_suite` reads the file safely and checks it against the static schema
+   (no plugin is loaded yet); it knows the suite's own plugin files.
+2. the caller builds the registry from those files (:func:`benchmark.registry.build_registry`);
+3. :func:`resolve_suite` checks every name, option and parameter against the plugins and
+   returns a frozen :class:`Suite`.
+
+Every problem is a :class:`~benchmark.errors.BenchError` naming file, line and key.
+"""
 
 from __future__ import annotations
 
 import difflib
-import inspect
-import itertools
 import json
+import math
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from benchmark.api import TASKS, Model, resolve
+from benchmark._internal import resolve
+from benchmark.api import TASKS
 from benchmark.errors import BenchError
-from benchmark.registry import Registry
+from benchmark.params import Param, describe, model_params, object_schema
+from benchmark.registry import Registry, build_registry, is_model_class_usable
+
+MAX_CONFIGURATIONS = 10_000
+"""Model configurations a suite may expand to (grids multiply); ``--max-configurations``
+raises it."""
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+DEFAULT_SPLIT: Mapping[str, Any] = {"method": "kfold", "k": 5}
+"""The split of a dataset without a canonical fold set when the suite names none."""
+SEED_PARAMS = ("random_state", "seed")
 
 _NAMED = {"type": "string", "minLength": 1}
 _PARAMS = {"type": "object", "description": "keyword arguments, checked against the plugin"}
+_SIZE = {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "minLength": 1}],
+         "description": "bytes, or a size such as '4 GB' or '500MB'"}
+LIMITS_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "description": "Per-cell limits: a cell past them is stopped and recorded as failed.",
+    "properties": {"timeout": {"type": "number", "exclusiveMinimum": 0, "description": "seconds"},
+                   "memory": _SIZE},
+}
 
 SPLIT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -33,7 +61,8 @@ SUITE_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["name", "datasets", "models"],
     "properties": {
-        "name": {**_NAMED, "description": "Suite name; also the default results directory."},
+        "name": {**_NAMED, "pattern": NAME_PATTERN,
+                 "description": "Suite name; also the default results directory (results/NAME)."},
         "description": {"type": "string"},
         "seed": {"type": "integer", "description": "Seed for splits and models (default 0)."},
         "seeds": {"type": "array", "items": {"type": "integer"}, "minItems": 1,
@@ -43,6 +72,7 @@ SUITE_SCHEMA: dict[str, Any] = {
         "data_dir": {"type": "string",
                      "description": "Local dataset copies, relative to the suite (else $BENCH_DATA_DIR)."},
         "split": SPLIT_SCHEMA,
+        "limits": LIMITS_SCHEMA,
         "metrics": {"type": "array", "items": _NAMED, "minItems": 1, "uniqueItems": True,
                     "description": "Metric names; the first one of a dataset's task ranks it."},
         "datasets": {"type": "array", "minItems": 1, "items": {"oneOf": [_NAMED, {
@@ -57,16 +87,33 @@ SUITE_SCHEMA: dict[str, Any] = {
                          "description": "Parameter lists; every combination is one configuration."},
                 "datasets": {"type": "array", "items": _NAMED,
                              "description": "Only these dataset labels (default: all of the model's tasks)."},
+                "limits": LIMITS_SCHEMA,
             },
         }]}},
     },
 }
 
 
+# --- The resolved suite -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-cell limits; ``None`` means no limit."""
+
+    timeout: float | None = None
+    memory: int | None = None  # bytes
+
+    def merged(self, other: Limits) -> Limits:
+        """``other``'s limits where set, else these."""
+        return Limits(other.timeout if other.timeout is not None else self.timeout,
+                      other.memory if other.memory is not None else self.memory)
+
+
 @dataclass(frozen=True)
 class SplitConfig:
     method: str
-    params: dict[str, Any]
+    params: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -74,66 +121,62 @@ class DatasetConfig:
     label: str
     name: str
     task: str
-    options: dict[str, Any]
+    options: Mapping[str, Any]
     split: SplitConfig
 
 
 @dataclass(frozen=True)
 class ModelConfig:
+    """One model configuration: the parameters the suite gives, for the datasets it runs on."""
+
     label: str
     name: str
-    params: dict[str, Any]
+    params: Mapping[str, Any]
     datasets: tuple[str, ...]  # dataset labels this configuration runs on
+    limits: Limits = Limits()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Suite:
     name: str
     path: Path
     text: str
-    seeds: list[int]
-    datasets: list[DatasetConfig]
-    models: list[ModelConfig]
-    metrics: dict[str, list[str]]  # task -> metric names, primary first
-    plugins: list[Path] = field(default_factory=list)
-    data_dir: Path | None = None
+    seeds: tuple[int, ...]
+    datasets: tuple[DatasetConfig, ...]
+    models: tuple[ModelConfig, ...]
+    metrics: Mapping[str, tuple[str, ...]]  # task -> metric names, primary first
+    plugins: tuple[str, ...] = ()  # local plugin files, absolute
+    data_dir: str | None = None
+    limits: Limits = Limits()
 
 
-# --- YAML with line numbers -----------------------------------------------------------------
+@dataclass(frozen=True)
+class ParsedSuite:
+    """A suite file checked against the static schema: step 1 of 3."""
+
+    path: Path
+    text: str
+    data: Mapping[str, Any]
+    at: Any  # key path -> "file:line: key"
+    plugins: tuple[tuple[Path, str], ...]  # (file, where) of the suite's own plugin files
 
 
-def _line_map(node: yaml.Node, path: tuple = (), lines: dict | None = None) -> dict[tuple, int]:
-    lines = {} if lines is None else lines
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = path + (key.value,)
-            lines[child] = key.start_mark.line + 1
-            _line_map(value, child, lines)
-            lines[child] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, value in enumerate(node.value):
-            _line_map(value, path + (index,), lines)
-    return lines
+# --- YAML ---------------------------------------------------------------------------------
 
 
-class _Located:
-    """Turns a key path into ``file:line: dotted.key`` for error messages."""
+def _read(path: Path) -> tuple[str, Any, Any]:
+    try:
+        from benchmark.yamlsafe import read_suite_file
+    except ImportError:  # TEMPORARY
+        return _old_read(path)
 
-    def __init__(self, file: str, lines: dict[tuple, int]):
-        self.file, self.lines = file, lines
-
-    def __call__(self, *path: Any) -> str:
-        probe = tuple(path)
-        while probe not in self.lines and probe:
-            probe = probe[:-1]
-        line = self.lines.get(probe, 1)
-        dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-        return f"{self.file}:{line}" + (f": {dotted}" if dotted else "")
+    loaded = read_suite_file(path)
+    return loaded.text, loaded.data, loaded.where
 
 
-def read_yaml(path: Path) -> tuple[str, Any, _Located]:
-    """Read a suite file with ``yaml.safe_load`` semantics; keep each key's line."""
+def _old_read(path: Path) -> tuple[str, Any, Any]:
+    import yaml
+
     if not path.is_file():
         raise BenchError("suite file not found", str(path))
     text = path.read_text(encoding="utf-8")
@@ -142,16 +185,34 @@ def read_yaml(path: Path) -> tuple[str, Any, _Located]:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise BenchError(f"YAML syntax error: {exc.problem or exc.context}", f"{path}:{line}") from None
-    lines = _line_map(node) if node is not None else {}
-    return text, data, _Located(str(path), lines)
+        raise BenchError(f"YAML syntax error: {exc.problem}", f"{path}:{mark.line + 1 if mark else 1}") from None
+    lines: dict[tuple, int] = {}
+
+    def walk(n: Any, p: tuple) -> None:
+        lines.setdefault(p, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                lines[p + (k.value,)] = k.start_mark.line + 1
+                walk(v, p + (k.value,))
+                lines[p + (k.value,)] = k.start_mark.line + 1
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                walk(v, p + (i,))
+    if node is not None:
+        walk(node, ())
+
+    def at(*key: Any) -> str:
+        probe = tuple(key)
+        while probe not in lines and probe:
+            probe = probe[:-1]
+        dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in key).lstrip(".")
+        return f"{path}:{lines.get(probe, 1)}" + (f": {dotted}" if dotted else "")
+    return text, data, at
 
 
 # --- Schema validation ----------------------------------------------------------------------
 
-_PYTHON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string"}
-_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string",
+_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string", "null": "nothing",
                "integer": "an integer", "number": "a number", "boolean": "true or false"}
 
 
@@ -167,8 +228,8 @@ def _schema_message(error: Any) -> tuple[tuple, str]:
     path, value, schema = tuple(error.absolute_path), error.instance, error.schema
     if error.validator == "oneOf":
         if isinstance(value, dict):
-            branch = next(s for s in error.validator_value if s.get("type") == "object")
-            sub = _first_error(value, branch)
+            branch = next((s for s in error.validator_value if s.get("type") == "object"), None)
+            sub = _first_error(value, branch) if branch else None
             if sub is not None:
                 sub_path, message = sub
                 return path + sub_path, message
@@ -176,14 +237,16 @@ def _schema_message(error: Any) -> tuple[tuple, str]:
     if error.validator == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
         extra = [k for k in value if k not in allowed]
-        if allowed and extra:
+        if extra:
             close = difflib.get_close_matches(str(extra[0]), allowed, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed)}"
+            hint = f"did you mean {close[0]!r}?" if close else \
+                f"expected one of: {', '.join(allowed) or 'none'}"
             return path + (extra[0],), f"unknown key {extra[0]!r}; {hint}"
     if error.validator == "type":
         expected = error.validator_value
         expected = [expected] if isinstance(expected, str) else expected
-        return path, f"expected {' or '.join(_TYPE_NAMES[t] for t in expected)}, got {_describe(value)}"
+        default = f" (default {schema['default']!r})" if "default" in schema else ""
+        return path, f"expected {' or '.join(_TYPE_NAMES[t] for t in expected)}{default}, got {_describe(value)}"
     if error.validator == "required":
         missing = [k for k in error.validator_value if k not in value]
         return path, f"missing required key {missing[0]!r}"
@@ -197,6 +260,11 @@ def _schema_message(error: Any) -> tuple[tuple, str]:
         return path, "expected a non-empty string"
     if error.validator == "enum":
         return path, f"expected one of {error.validator_value}, got {_describe(value)}"
+    if error.validator == "pattern" and path == ("name",):
+        return path, (f"expected a name of letters, digits, '.', '_' and '-' (it names the results "
+                      f"directory), got {_describe(value)}")
+    if error.validator == "uniqueItems":
+        return path, "expected every entry once"
     return path, error.message
 
 
@@ -208,45 +276,60 @@ def _first_error(instance: Any, schema: dict) -> tuple[tuple, str] | None:
     return _schema_message(errors[0]) if errors else None
 
 
-def _check(instance: Any, schema: dict, at: _Located, *prefix: Any) -> None:
+def _check(instance: Any, schema: dict, at: Any, *prefix: Any) -> None:
     found = _first_error(instance, schema)
     if found is not None:
         path, message = found
         raise BenchError(message, at(*prefix, *path))
 
 
-# --- Semantic checks ------------------------------------------------------------------------
+def parse_size(value: Any, where: str) -> int:
+    """Bytes from an integer or a text such as ``"4 GB"``, ``"500MB"``, ``"2GiB"``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?)(i?B)?\s*", str(value), re.I)
+    if not match or float(match.group(1)) <= 0:
+        raise BenchError(f"expected a size such as '4 GB' or '500MB', got {_describe(value)}", where)
+    power = " KMGT".index(match.group(2).upper() or " ")
+    return int(float(match.group(1)) * 1024 ** power)
 
 
-def _split_schema(spec: Any) -> dict[str, Any]:
-    properties = {"method": _NAMED, "seed": {"type": "integer"}, **spec.params}
-    return {"type": "object", "additionalProperties": False, "properties": properties,
-            "required": ["method", *spec.required]}
+def _limits(data: Mapping[str, Any] | None, at: Any, *path: Any) -> Limits:
+    if not data:
+        return Limits()
+    memory = parse_size(data["memory"], at(*path, "memory")) if "memory" in data else None
+    return Limits(data.get("timeout"), memory)
 
 
-def _check_kwargs(given: dict[str, Any], defaults: dict[str, Any], at: _Located, *path: Any,
+# --- Step 1: parse --------------------------------------------------------------------------
+
+
+def parse_suite(path: str | Path) -> ParsedSuite:
+    """Read the file and check it against the static schema; nothing is imported or written."""
+    path = Path(path)
+    text, data, at = _read(path)
+    if not isinstance(data, dict):
+        raise BenchError(f"expected a mapping of suite keys, got {_describe(data)}", at())
+    _check(data, SUITE_SCHEMA, at)
+    if "seed" in data and "seeds" in data:
+        raise BenchError("give either 'seed' or 'seeds', not both", at("seeds"))
+    plugins = tuple((path.parent / p, at("plugins", i)) for i, p in enumerate(data.get("plugins", [])))
+    return ParsedSuite(path, text, data, at, plugins)
+
+
+# --- Step 3: resolve ------------------------------------------------------------------------
+
+
+def _check_params(given: Mapping[str, Any], params: Mapping[str, Param], at: Any, *path: Any,
                   what: str) -> None:
-    for key, value in given.items():
-        if key not in defaults:
-            close = difflib.get_close_matches(key, defaults, n=1)
+    """Names, types and declared constraints of ``given``, with the closest valid name."""
+    for key in given:
+        if key not in params:
+            close = difflib.get_close_matches(str(key), params, n=1)
             hint = f"did you mean {close[0]!r}?" if close else \
-                f"expected one of: {', '.join(defaults) or 'none'}"
+                f"expected one of: {', '.join(params) or 'none'}"
             raise BenchError(f"unknown {what} {key!r}; {hint}", at(*path, key))
-        default = defaults[key]
-        if default is None or default is inspect.Parameter.empty or value is None:
-            continue
-        expected = type(default)
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            continue
-        if expected in _PYTHON_TYPES and type(value) is not expected:
-            raise BenchError(f"expected {_TYPE_NAMES[_PYTHON_TYPES[expected]]} (default {default!r}), "
-                             f"got {_describe(value)}", at(*path, key))
-
-
-def _loader_options(loader: Any) -> dict[str, Any]:
-    signature = inspect.signature(resolve(loader))
-    return {n: p.default for n, p in signature.parameters.items()
-            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    _check(dict(given), object_schema(params), at, *path)
 
 
 def _beside_suite(base: Path, value: Any) -> Any:
@@ -257,62 +340,71 @@ def _beside_suite(base: Path, value: Any) -> Any:
     return value
 
 
-def _label(name: str, params: dict[str, Any]) -> str:
+def _label(name: str, params: Mapping[str, Any]) -> str:
     if not params:
         return name
     return f"{name}({', '.join(f'{k}={params[k]}' for k in sorted(params))})"
 
 
-def load_suite(path: str | Path, registry_factory: Any) -> tuple[Suite, Registry]:
-    """Validate the whole suite before any work starts.
+def dataset_params(spec: Any) -> dict[str, Param]:
+    return describe(resolve(spec.loader), spec.constraints, skip=())
 
-    ``registry_factory(local_plugins)`` builds the registry once the suite's own plugin files
-    are known. Every problem is a :class:`BenchError` naming file, line and key.
-    """
-    path = Path(path)
-    text, data, at = read_yaml(path)
-    if not isinstance(data, dict):
-        raise BenchError(f"expected a mapping of suite keys, got {_describe(data)}", at())
-    _check(data, SUITE_SCHEMA, at)
-    if "seed" in data and "seeds" in data:
-        raise BenchError("give either 'seed' or 'seeds', not both", at("seeds"))
-    base = path.parent
-    plugins = [(base / p, at("plugins", i)) for i, p in enumerate(data.get("plugins", []))]
-    registry = registry_factory(plugins)
 
-    seeds = data.get("seeds") or [data.get("seed", 0)]
-    data_dir = (base / data["data_dir"]).resolve() if "data_dir" in data else None
+def split_params(spec: Any) -> dict[str, Param]:
+    params = describe(resolve(spec.func), spec.params, skip=("data",))
+    for name, schema in spec.params.items():  # constraints of parameters the signature hides
+        params.setdefault(name, Param(name, schema=schema))
+    return params
 
+
+def _resolve_split(split_data: Mapping[str, Any], split_at: tuple, task: str, dataset: str,
+                   registry: Registry, at: Any) -> SplitConfig:
+    entry = registry.get("split", split_data["method"], at(*split_at, "method"))
+    params = {k: v for k, v in split_data.items() if k != "method"}
+    described = split_params(entry.spec)
+    _check_params(params, described, at, *split_at, what="split parameter")
+    missing = [name for name in entry.spec.required if name not in params]
+    if missing:
+        raise BenchError(f"missing required key {missing[0]!r}", at(*split_at))
+    if task not in entry.spec.tasks:
+        raise BenchError(f"split {entry.name!r} is for {', '.join(entry.spec.tasks)} data; "
+                         f"dataset {dataset!r} is {task!r}", at(*split_at, "method"))
+    return SplitConfig(entry.name, params)
+
+
+def _datasets(parsed: ParsedSuite, registry: Registry) -> list[DatasetConfig]:
+    data, at, base = parsed.data, parsed.at, parsed.path.parent
     datasets: list[DatasetConfig] = []
+    labels: set[str] = set()
     for i, entry in enumerate(data["datasets"]):
         entry = {"name": entry} if isinstance(entry, str) else entry
         spec = registry.get("dataset", entry["name"], at("datasets", i, "name")).spec
         options = entry.get("options", {})
-        accepted = _loader_options(spec.loader)
-        _check_kwargs(options, accepted, at, "datasets", i, "options", what="option")
+        _check_params(options, dataset_params(spec), at, "datasets", i, "options", what="option")
         options = {key: _beside_suite(base, value) if key in spec.path_options else value
                    for key, value in options.items()}
-        split_data, split_at = (entry["split"], ("datasets", i, "split")) if "split" in entry else \
-            (data.get("split"), ("split",))
-        if split_data is None:
-            raise BenchError("no split: give a top-level 'split' or one for this dataset",
-                             at("datasets", i))
-        split_spec = registry.get("split", split_data["method"], at(*split_at, "method")).spec
-        _check(split_data, _split_schema(split_spec), at, *split_at)
-        if spec.task not in split_spec.tasks:
-            raise BenchError(f"split {split_spec.name!r} is for {', '.join(split_spec.tasks)} data; "
-                             f"dataset {entry['name']!r} is {spec.task!r}", at(*split_at, "method"))
-        params = {k: v for k, v in split_data.items() if k != "method"}
+        if "split" in entry:
+            split_data, split_at = entry["split"], ("datasets", i, "split")
+        elif "split" in data:
+            split_data, split_at = data["split"], ("split",)
+        else:  # the documented default: the dataset's canonical folds, else 5-fold
+            split_data, split_at = dict(spec.default_split or DEFAULT_SPLIT), ("datasets", i)
+        split = _resolve_split(split_data, split_at, spec.task, entry["name"], registry, at)
         label = entry.get("label", entry["name"])
-        if any(d.label == label for d in datasets):
+        if label in labels:
             raise BenchError(f"dataset label {label!r} is used twice; give each entry a 'label'",
                              at("datasets", i))
-        datasets.append(DatasetConfig(label, spec.name, spec.task, options,
-                                      SplitConfig(split_spec.name, params)))
+        labels.add(label)
+        datasets.append(DatasetConfig(label, spec.name, spec.task, options, split))
+    return datasets
 
-    tasks = {d.task for d in datasets}
+
+def _metrics(parsed: ParsedSuite, registry: Registry, tasks: set[str]) -> dict[str, tuple[str, ...]]:
+    data, at = parsed.data, parsed.at
     metrics: dict[str, list[str]] = {task: [] for task in TASKS}
-    requested = data.get("metrics") or list(registry.entries.get("metric", {}))  # plugin order
+    requested = data.get("metrics") or registry.names("metric")
+    if "metrics" not in data:  # plugin order: rmse before mae, mse before bce
+        requested = [n for n in registry.entries.get("metric", {}) if n in requested]
     for i, name in enumerate(requested):
         spec = registry.get("metric", name, at("metrics", i)).spec
         if "metrics" in data and spec.task not in tasks:
@@ -323,12 +415,27 @@ def load_suite(path: str | Path, registry_factory: Any) -> tuple[Suite, Registry
         if not metrics.get(task):
             raise BenchError(f"no metric for the {task!r} task of this suite's datasets",
                              at("metrics") if "metrics" in data else at())
+    return {t: tuple(m) for t, m in metrics.items() if m}
 
+
+def _models(parsed: ParsedSuite, registry: Registry, datasets: Sequence[DatasetConfig],
+            max_configurations: int) -> list[ModelConfig]:
+    data, at = parsed.data, parsed.at
+    labels = {d.label: d for d in datasets}
+    entries = [{"name": e} if isinstance(e, str) else e for e in data["models"]]
+    total = 0
+    for i, entry in enumerate(entries):  # count before expanding anything
+        count = math.prod(len(values) for values in entry.get("grid", {}).values())
+        total += count
+        if total > max_configurations:
+            raise BenchError(f"the models expand to {total:,} configurations or more (this grid "
+                             f"alone: {count:,}), above the limit of {max_configurations:,}; "
+                             f"shrink the grid or raise --max-configurations", at("models", i))
     models: list[ModelConfig] = []
-    for i, entry in enumerate(data["models"]):
-        entry = {"name": entry} if isinstance(entry, str) else entry
-        spec = registry.get("model", entry["name"], at("models", i, "name")).spec
-        labels = {d.label: d for d in datasets}
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        model = registry.get("model", entry["name"], at("models", i, "name"))
+        spec = model.spec
         chosen = entry.get("datasets", list(labels))
         for j, label in enumerate(chosen):
             if label not in labels:
@@ -338,42 +445,99 @@ def load_suite(path: str | Path, registry_factory: Any) -> tuple[Suite, Registry
                                  at("models", i, "datasets", j))
             if "datasets" in entry and labels[label].task not in spec.tasks:
                 raise BenchError(f"model {spec.name!r} supports {', '.join(spec.tasks)}, but dataset "
-                                 f"{label!r} is a {labels[label].task!r} dataset", at("models", i, "datasets", j))
-        runnable = tuple(l for l in chosen if labels[l].task in spec.tasks)
+                                 f"{label!r} is a {labels[label].task!r} dataset",
+                                 at("models", i, "datasets", j))
+        runnable = tuple(label for label in chosen if labels[label].task in spec.tasks)
         if not runnable:
             have = ", ".join(f"{d.label} ({d.task})" for d in datasets)
             raise BenchError(f"model {spec.name!r} supports {', '.join(spec.tasks)}; no dataset in this "
                              f"suite has that task (datasets: {have})", at("models", i, "name"))
-        defaults: dict[str, Any] = {}
-        for task in {labels[l].task for l in runnable}:
-            model_class = resolve(spec.classes[task])
-            if isinstance(model_class, type) and issubclass(model_class, Model):
-                defaults.update(model_class.param_defaults())
+        params_by_name: dict[str, Param] = {}
+        for task in dict.fromkeys(labels[label].task for label in runnable):
+            reason = is_model_class_usable(model, task)
+            if reason:
+                raise BenchError(f"model {spec.name!r} is unusable: {reason}", at("models", i, "name"))
+            params_by_name.update(model_params(resolve(spec.classes[task])))
         params = entry.get("params", {})
         grid = entry.get("grid", {})
-        _check_kwargs(params, defaults, at, "models", i, "params", what="parameter")
+        _check_params(params, params_by_name, at, "models", i, "params", what="parameter")
         for key, values in grid.items():
-            for value in values:
-                _check_kwargs({key: value}, defaults, at, "models", i, "grid", what="parameter")
             if key in params:
                 raise BenchError(f"{key!r} is in both params and grid", at("models", i, "grid", key))
-        combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())] or [{}]
-        for combo in combos:
+            for value in values:
+                _check_params({key: value}, params_by_name, at, "models", i, "grid", what="parameter")
+        limits = _limits(entry.get("limits"), at, "models", i, "limits")
+        names = list(grid)
+        for values in _product([grid[n] for n in names]):
+            combo = dict(zip(names, values))
             resolved = {**params, **combo}
             label = entry.get("label", spec.name)
             label = _label(label, combo if "label" in entry else resolved)
-            if any(m.label == label for m in models):
+            if label in seen:
                 raise BenchError(f"model configuration {label!r} appears twice; give it a 'label'",
                                  at("models", i))
-            models.append(ModelConfig(label, spec.name, resolved, runnable))
+            seen.add(label)
+            models.append(ModelConfig(label, spec.name, resolved, runnable, limits))
+    return models
 
-    suite = Suite(data["name"], path, text, list(seeds), datasets, models,
-                  {t: m for t, m in metrics.items() if m}, [p for p, _ in plugins], data_dir)
-    return suite, registry
+
+def _product(lists: list[list[Any]]) -> list[tuple[Any, ...]]:
+    combos: list[tuple[Any, ...]] = [()]
+    for values in lists:
+        combos = [combo + (value,) for combo in combos for value in values]
+    return combos
+
+
+def resolve_suite(parsed: ParsedSuite, registry: Registry, data_dir: str | Path | None = None,
+                  extra_plugins: Sequence[str | Path] = (),
+                  max_configurations: int = MAX_CONFIGURATIONS) -> Suite:
+    """Check every name, option and parameter against the plugins; return the frozen suite.
+
+    ``data_dir`` (the command line's) overrides the suite's; ``extra_plugins`` are the
+    command line's plugin files, recorded so that workers load them too.
+    """
+    data, at = parsed.data, parsed.at
+    datasets = _datasets(parsed, registry)
+    metrics = _metrics(parsed, registry, {d.task for d in datasets})
+    models = _models(parsed, registry, datasets, max_configurations)
+    if data_dir is None and "data_dir" in data:
+        data_dir = (parsed.path.parent / data["data_dir"]).resolve()
+    plugins = [str(Path(p).resolve()) for p, _ in parsed.plugins]
+    plugins += [str(Path(p).resolve()) for p in extra_plugins]
+    seeds = tuple(data.get("seeds") or [data.get("seed", 0)])
+    return Suite(data["name"], parsed.path, parsed.text, seeds, tuple(datasets), tuple(models),
+                 metrics, tuple(dict.fromkeys(plugins)), str(Path(data_dir).resolve()) if data_dir else None,
+                 _limits(data.get("limits"), at, "limits"))
+
+
+def load_suite(path: str | Path, plugins: Sequence[str | Path] = (), data_dir: str | Path | None = None,
+               max_configurations: int = MAX_CONFIGURATIONS) -> tuple[Suite, Registry]:
+    """Parse, build the registry (installed plugins, the suite's files, ``plugins``), resolve."""
+    parsed = parse_suite(path)
+    registry = build_registry(list(parsed.plugins) + [(p, f"-p {p}") for p in plugins])
+    return resolve_suite(parsed, registry, data_dir, plugins, max_configurations), registry
+
+
+def _params_schema(params: Mapping[str, Param]) -> dict[str, Any]:
+    schema = object_schema(params)
+    grid = {"type": "object", "additionalProperties": False, "properties": {
+        name: {"type": "array", "minItems": 1, "items": p.json_schema()} for name, p in params.items()}}
+    return {"properties": {"params": schema, "grid": grid}}
+
+
+def model_parameters(registry: Registry, name: str) -> dict[str, Param]:
+    """Every parameter of a model, over the classes of all its tasks (imports lazy classes)."""
+    entry = registry.get("model", name)
+    found: dict[str, Param] = {}
+    for task in entry.spec.tasks:
+        if not is_model_class_usable(entry, task):
+            found.update(model_params(resolve(entry.spec.classes[task])))
+    return found
 
 
 def suite_schema(registry: Registry | None = None) -> dict[str, Any]:
-    """The JSON Schema of the suite format, with the installed plugins' names and split methods."""
+    """The JSON Schema of the suite format; with a registry, the installed plugins' names and
+    every model's, dataset's and split's parameters (types, defaults, constraints, docs)."""
     schema = json.loads(json.dumps(SUITE_SCHEMA))
     if registry is None:
         return schema
@@ -384,10 +548,28 @@ def suite_schema(registry: Registry | None = None) -> dict[str, Any]:
             target = branch if branch.get("type") == "string" else branch["properties"]["name"]
             target["enum"] = names
     props["metrics"]["items"] = {"enum": registry.names("metric")}
+    model_branch = next(b for b in props["models"]["items"]["oneOf"] if b.get("type") == "object")
+    conditions = []
+    for name in registry.names("model"):
+        try:
+            params = model_parameters(registry, name)
+        except BenchError:
+            continue
+        conditions.append({"if": {"properties": {"name": {"const": name}}},
+                           "then": _params_schema(params)})
+    model_branch["allOf"] = conditions
+    dataset_branch = next(b for b in props["datasets"]["items"]["oneOf"] if b.get("type") == "object")
+    dataset_branch["allOf"] = [
+        {"if": {"properties": {"name": {"const": entry.name}}},
+         "then": {"properties": {"options": object_schema(dataset_params(entry.spec))}}}
+        for entry in registry.all() if entry.kind == "dataset" and not entry.unusable]
     variants = []
     for entry in registry.entries.get("split", {}).values():
-        variant = _split_schema(entry.spec)
-        variant["properties"]["method"] = {"const": entry.name}
+        if entry.unusable:
+            continue
+        variant = object_schema(split_params(entry.spec),
+                                {"method": {"const": entry.name}, "seed": {"type": "integer"}})
+        variant["required"] = ["method", *entry.spec.required]
         variant["description"] = entry.spec.summary
         variants.append(variant)
     split = {"oneOf": variants, "description": SPLIT_SCHEMA["description"]}
@@ -396,4 +578,3 @@ def suite_schema(registry: Registry | None = None) -> dict[str, Any]:
         if branch.get("type") == "object":
             branch["properties"]["split"] = split
     return schema
-

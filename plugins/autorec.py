@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.api import RATING, ModelSpec, PluginInputError, RatingData, RatingModel, hookimpl
-from bench_plugins.baselines import Biases
+from benchmark.api import RATING, ModelSpec, PluginInputError, RatingData, hookimpl, report_progress
+from bench_plugins.baselines import BaselineFallback
 
 MAX_DENSE_GB = 4.0
 
@@ -30,7 +30,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-class AutoRec(RatingModel):
+class AutoRec(BaselineFallback):
     """I-AutoRec / U-AutoRec.
 
     :param hidden: hidden units (the paper's k; 500).
@@ -43,6 +43,11 @@ class AutoRec(RatingModel):
     :param learning_rate: Adam step size (unused by L-BFGS).
     :param batch_size: rows per Adam step (unused by L-BFGS).
     """
+
+    constraints = {"hidden": {"minimum": 1}, "variant": {"enum": ["item", "user"]},
+                   "reg": {"minimum": 0}, "optimizer": {"enum": ["lbfgs", "adam"]},
+                   "epochs": {"minimum": 1}, "learning_rate": {"exclusiveMinimum": 0},
+                   "batch_size": {"minimum": 1}}
 
     def __init__(self, hidden: int = 500, variant: str = "item", reg: float = 300.0,
                  optimizer: str = "lbfgs", epochs: int = 200, learning_rate: float = 0.001,
@@ -97,6 +102,7 @@ class AutoRec(RatingModel):
 
         def record(intermediate_result: Any) -> None:  # the last evaluation is the accepted point
             losses.append(self._sse / n_observed)
+            report_progress(len(losses), self.epochs)
 
         result = minimize(self._loss_grad, theta, args=(R,), jac=True, method="L-BFGS-B",
                           callback=record, options={"maxiter": self.epochs, "maxcor": 10})
@@ -120,6 +126,7 @@ class AutoRec(RatingModel):
                     np.sqrt(v / (1 - beta2 ** step)) + eps)
             observed = self._reconstruct(theta, R)[np.repeat(np.arange(n_rows), np.diff(R.indptr)), R.indices]
             losses.append(float(np.mean((observed - R.data) ** 2)))
+            report_progress(len(losses), self.epochs)
         self.loss_curve_, self.converged_ = losses, False
         return theta
 
@@ -141,9 +148,8 @@ class AutoRec(RatingModel):
             raise PluginInputError(f"optimizer must be 'lbfgs' or 'adam', got {self.optimizer!r}")
         if self.hidden < 1 or self.epochs < 1:
             raise PluginInputError("hidden and epochs must be positive")
-        self.biases_ = Biases().fit(train.ratings)
-        u, i = self.biases_.user_index_, self.biases_.item_index_
-        n_users, n_items = len(self.biases_.users_), len(self.biases_.items_)
+        u, i = self.fit_baseline(train)
+        n_users, n_items = len(self.users_), len(self.items_)
         rows, cols = (i, u) if self.variant == "item" else (u, i)
         shape = (n_items, n_users) if self.variant == "item" else (n_users, n_items)
         needed_gb = 3 * shape[0] * shape[1] * 8 / 2**30  # the dense output layer and its copies
@@ -167,13 +173,9 @@ class AutoRec(RatingModel):
         self.reconstruction_ = self._reconstruct(theta, R)  # rows × inputs
         return self
 
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        u, i = self.biases_.indices(users, items)
-        prediction = self.biases_.estimate(u, i)
-        known = (u >= 0) & (i >= 0)
-        rows, cols = (i[known], u[known]) if self.variant == "item" else (u[known], i[known])
-        prediction[known] = self.reconstruction_[rows, cols]
-        return prediction
+    def estimate(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        rows, cols = (i, u) if self.variant == "item" else (u, i)
+        return self.reconstruction_[rows, cols]
 
     def info(self) -> dict[str, Any]:
         """``history["loss"]``: the mean squared error on the observed training ratings per epoch."""

@@ -51,25 +51,54 @@ class GlobalMean(RatingModel):
     """Predicts the mean training rating for every pair."""
 
     def fit(self, train: RatingData) -> GlobalMean:
-        self.mean_ = float(train.ratings["rating"].mean())
+        self.index_training(train)
         return self
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return np.full(len(users), self.mean_)
 
 
+class BaselineFallback(RatingModel):
+    """Template for rating models whose pairs with an unknown user or item get the baseline.
+
+    ``fit_baseline`` fits :class:`Biases` on the training ratings (positions from
+    :meth:`~benchmark.api.RatingModel.index_training`); the template ``predict`` then asks
+    ``estimate`` for known pairs and the baseline (its known biases) for the rest.
+    """
+
+    def fit_baseline(self, train: RatingData) -> tuple[np.ndarray, np.ndarray]:
+        """Fit the baseline; return the training ratings' user and item positions."""
+        u, i = self.index_training(train)
+        self.biases_ = Biases().fit(train.ratings)
+        return u, i
+
+    def fallback(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return self.biases_.estimate(u, i)
+
+
 class BiasBaseline(RatingModel):
-    """Predicts ``mu + b_u + b_i``, the regularised user and item biases."""
+    """Predicts ``mu + b_u + b_i``, the regularised user and item biases.
+
+    :param n_epochs: alternating least-squares passes.
+    :param reg_u: shrinkage of user biases towards zero.
+    :param reg_i: shrinkage of item biases towards zero.
+    """
+
+    constraints = {"n_epochs": {"minimum": 1}, "reg_u": {"minimum": 0}, "reg_i": {"minimum": 0}}
 
     def __init__(self, n_epochs: int = 10, reg_u: float = 15.0, reg_i: float = 10.0):
         self.n_epochs, self.reg_u, self.reg_i = n_epochs, reg_u, reg_i
 
     def fit(self, train: RatingData) -> BiasBaseline:
+        self.index_training(train)
         self.biases_ = Biases(self.n_epochs, self.reg_u, self.reg_i).fit(train.ratings)
         return self
 
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        return self.biases_.estimate(*self.biases_.indices(users, items))
+    def estimate(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return self.biases_.estimate(u, i)
+
+    def fallback(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return self.biases_.estimate(u, i)
 
 
 @hookimpl

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.api import RECONSTRUCTION, ModelSpec, PluginInputError, ReconstructionModel, hookimpl, require
+from benchmark.api import (
+    RECONSTRUCTION, ModelSpec, PluginInputError, ReconstructionModel, hookimpl, report_progress, require,
+)
 
 KERAS = {"tensorflow": "tensorflow-cpu", "keras": "keras"}
 
@@ -31,9 +33,18 @@ class DenseAutoencoder(ReconstructionModel):
     :param early_stopping_patience: stop after this many epochs without improvement of the
         validation loss (the training loss without validation) and keep the best weights;
         None trains all ``epochs``.
+    :param epochs: passes over the training rows (0: the untrained network).
+    :param batch_size: rows per Adam step.
+    :param learning_rate: Adam step size.
+    :param random_state: seed of weights, shuffling and the validation rows (the suite seed).
     """
 
     requires = KERAS
+    constraints = {"encoding_dim": {"minimum": 1}, "hidden": {"items": {"type": "integer", "minimum": 1}},
+                   "epochs": {"minimum": 0}, "batch_size": {"minimum": 1},
+                   "learning_rate": {"exclusiveMinimum": 0},
+                   "validation_split": {"minimum": 0, "exclusiveMaximum": 1},
+                   "early_stopping_patience": {"minimum": 0}}
 
     def __init__(self, encoding_dim: int = 64, hidden: Sequence[int] = (), epochs: int = 50,
                  batch_size: int = 256, learning_rate: float = 0.001, validation_split: float = 0.0,
@@ -79,7 +90,8 @@ class DenseAutoencoder(ReconstructionModel):
             order = np.random.default_rng(self.random_state).permutation(len(X))
             validation = (X[order[:n_val]],) * 2
             X = X[np.sort(order[n_val:])]
-        callbacks = []
+        callbacks = [keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: report_progress(epoch + 1, self.epochs))]
         if self.early_stopping_patience is not None:
             callbacks.append(keras.callbacks.EarlyStopping(
                 monitor="val_loss" if validation else "loss", patience=self.early_stopping_patience,

@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from benchmark.api import RECONSTRUCTION, Model, hookimpl, require
+from benchmark.api import RECONSTRUCTION, Model, Predictions, hookimpl, require
+
+if TYPE_CHECKING:
+    from benchmark.cells import Cell
 
 N_IMAGES = 10
 RECONSTRUCTIONS = "reconstructions.png"
 LOSS = "loss.png"
-
-
-def _title(cell: dict[str, Any]) -> str:
-    return f"{cell.get('model', '?')} on {cell.get('dataset', '?')} ({cell.get('fold_name', '')})"
 
 
 def save_reconstructions(path: Path, test: np.ndarray, prediction: np.ndarray,
@@ -74,17 +73,19 @@ def save_loss_curve(path: Path, history: dict[str, list[float]], title: str = ""
 
 
 @hookimpl
-def bench_cell_artifacts(cell: dict[str, Any], model: Model, test: np.ndarray, prediction: np.ndarray,
-                         info: dict[str, Any], directory: Path) -> list[str] | None:
+def bench_cell_artifacts(cell: Cell, model: Model, predictions: Predictions,
+                         directory: Path) -> list[str] | None:
     if importlib.util.find_spec("matplotlib") is None:
         return None
     written = []
-    shape = info.get("image_shape")
-    if cell.get("task") == RECONSTRUCTION and shape and len(shape) == 2 and len(test):
-        save_reconstructions(directory / RECONSTRUCTIONS, test, prediction, tuple(shape), _title(cell))
+    shape = predictions.info.get("image_shape")
+    title = f"{cell.model} on {cell.dataset} ({cell.fold_name})"
+    if cell.task == RECONSTRUCTION and shape and len(shape) == 2 and len(predictions.y_true):
+        save_reconstructions(directory / RECONSTRUCTIONS, predictions.y_true, predictions.y_pred,
+                             (int(shape[0]), int(shape[1])), title)
         written.append(RECONSTRUCTIONS)
     history = model.info().get("history")
     if isinstance(history, dict) and history.get("loss"):
-        save_loss_curve(directory / LOSS, history, _title(cell))
+        save_loss_curve(directory / LOSS, history, title)
         written.append(LOSS)
     return written or None

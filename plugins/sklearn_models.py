@@ -20,7 +20,7 @@ from benchmark.api import (
     RATING, RECONSTRUCTION, ModelSpec, PluginInputError, RatingData, RatingModel,
     ReconstructionModel, hookimpl,
 )
-from bench_plugins.baselines import Biases
+from bench_plugins.baselines import BaselineFallback
 
 SKLEARN = {"sklearn": "scikit-learn"}
 
@@ -29,8 +29,19 @@ def _physical_memory_gb() -> float:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
 
+N_COMPONENTS = {"n_components": {"minimum": 1}}
+N_ITER = {"n_iter": {"minimum": 1}}
+
+
 class PCAReconstruction(ReconstructionModel):
+    """Rank-k PCA projection of the rows and back.
+
+    :param n_components: principal components kept.
+    :param random_state: seed of the randomised solver (the suite seed unless set).
+    """
+
     requires = SKLEARN
+    constraints = N_COMPONENTS
 
     def __init__(self, n_components: int = 10, random_state: int | None = None):
         self.n_components, self.random_state = n_components, random_state
@@ -49,7 +60,15 @@ class PCAReconstruction(ReconstructionModel):
 
 
 class TruncatedSVDReconstruction(ReconstructionModel):
+    """Rank-k truncated SVD of the rows (no centring) and back.
+
+    :param n_components: singular vectors kept.
+    :param n_iter: power iterations of the randomised solver.
+    :param random_state: seed of the randomised solver (the suite seed unless set).
+    """
+
     requires = SKLEARN
+    constraints = {**N_COMPONENTS, **N_ITER}
 
     def __init__(self, n_components: int = 10, n_iter: int = 5, random_state: int | None = None):
         self.n_components, self.n_iter, self.random_state = n_components, n_iter, random_state
@@ -68,29 +87,27 @@ class TruncatedSVDReconstruction(ReconstructionModel):
         return {"explained_variance_ratio": float(self.svd_.explained_variance_ratio_.sum())}
 
 
-class _LowRankRating(RatingModel):
-    """Shared predict: baseline where the user or item is unknown, the low-rank value elsewhere."""
+class _LowRankRating(BaselineFallback):
+    """Baseline where the user or item is unknown (the template), the low-rank value elsewhere."""
 
     requires = SKLEARN
 
     def _fit_biases(self, train: RatingData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        self.biases_ = Biases().fit(train.ratings)
-        u, i = self.biases_.user_index_, self.biases_.item_index_
+        u, i = self.fit_baseline(train)
         residual = train.ratings["rating"].to_numpy(np.float64) - self.biases_.estimate(u, i)
         return u, i, residual
 
-    def _low_rank(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        u, i = self.biases_.indices(users, items)
-        prediction = self.biases_.estimate(u, i)
-        known = (u >= 0) & (i >= 0)
-        prediction[known] = self._low_rank(u[known], i[known])
-        return prediction
-
 
 class TruncatedSVDRating(_LowRankRating):
+    """Rank-k truncated SVD of the sparse residuals (ratings minus the baseline).
+
+    :param n_components: singular vectors kept.
+    :param n_iter: power iterations of the randomised solver.
+    :param random_state: seed of the randomised solver (the suite seed unless set).
+    """
+
+    constraints = {**N_COMPONENTS, **N_ITER}
+
     def __init__(self, n_components: int = 10, n_iter: int = 5, random_state: int | None = None):
         self.n_components, self.n_iter, self.random_state = n_components, n_iter, random_state
 
@@ -99,7 +116,7 @@ class TruncatedSVDRating(_LowRankRating):
         from sklearn.decomposition import TruncatedSVD
 
         u, i, residual = self._fit_biases(train)
-        shape = (len(self.biases_.users_), len(self.biases_.items_))
+        shape = (len(self.users_), len(self.items_))
         if self.n_components >= min(shape):
             raise PluginInputError(f"n_components={self.n_components} must be below min{shape}")
         matrix = csr_matrix((residual, (u, i)), shape=shape)
@@ -108,12 +125,21 @@ class TruncatedSVDRating(_LowRankRating):
         self.item_factors_ = svd.components_.T  # V
         return self
 
-    def _low_rank(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+    def estimate(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
         base = self.biases_.estimate(u, i)
         return base + np.einsum("ij,ij->i", self.user_factors_[u], self.item_factors_[i])
 
 
 class PCARating(_LowRankRating):
+    """Rank-k PCA of the dense baseline-filled user × item matrix.
+
+    :param n_components: principal components kept.
+    :param random_state: seed of the randomised solver (the suite seed unless set).
+    :param max_memory_gb: refuse when the dense matrices need more (default: half the RAM).
+    """
+
+    constraints = {**N_COMPONENTS, "max_memory_gb": {"exclusiveMinimum": 0}}
+
     def __init__(self, n_components: int = 10, random_state: int | None = None,
                  max_memory_gb: float | None = None):
         self.n_components, self.random_state = n_components, random_state
@@ -122,8 +148,8 @@ class PCARating(_LowRankRating):
     def fit(self, train: RatingData) -> PCARating:
         from sklearn.decomposition import PCA
 
-        n_users = train.ratings["user"].nunique()
-        n_items = train.ratings["item"].nunique()
+        n_users = int(train.ratings["user"].nunique())
+        n_items = int(train.ratings["item"].nunique())
         # the filled matrix, PCA's centred copy and the reconstruction: three float64 copies
         needed_gb = 3 * n_users * n_items * 8 / 2**30
         limit = self.max_memory_gb if self.max_memory_gb is not None else _physical_memory_gb() / 2
@@ -139,7 +165,7 @@ class PCARating(_LowRankRating):
         self.approximation_ = pca.inverse_transform(pca.fit_transform(filled))
         return self
 
-    def _low_rank(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+    def estimate(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
         return self.biases_.estimate(u, i) + self.approximation_[u, i]
 
 

@@ -94,7 +94,7 @@ def test_kfold_needs_two_folds(capsys, write_suite):
 
 def test_unknown_split_parameter(capsys, write_suite):
     line = run_text(capsys, write_suite, GOOD.replace("test_size: 0.2", "test_fraction: 0.2"))
-    assert "suite.yaml:3: split.test_fraction: unknown key 'test_fraction'" in line
+    assert "suite.yaml:3: split.test_fraction: unknown split parameter 'test_fraction'; expected one of: seed, test_size" in line
 
 
 def test_yaml_syntax_error(capsys, write_suite):

@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from benchmark.api import Model
+from benchmark.api import Model, Predictions
 from bench_plugins import pictures
 from tests.conftest import ROOT, run_bench
 
@@ -68,12 +70,17 @@ def test_bench_run_writes_pictures_referenced_in_cells_jsonl(shared_data: Path, 
     assert autoencoder["model_info"]["history"]["val_loss"]
 
 
+def _cell(task: str) -> SimpleNamespace:
+    return SimpleNamespace(task=task, model="m", dataset="d", fold_name="f")
+
+
 def test_the_grid_puts_originals_above_reconstructions(tmp_path: Path):
     test = np.zeros((12, 64))  # black originals
     prediction = np.ones((12, 64))  # white reconstructions
     written = pictures.bench_cell_artifacts(
-        cell={"task": "reconstruction", "model": "m", "dataset": "d"}, model=_History(), test=test,
-        prediction=prediction, info={"image_shape": [8, 8]}, directory=tmp_path)
+        cell=_cell("reconstruction"), model=_History(),
+        predictions=Predictions("reconstruction", test, prediction, info={"image_shape": [8, 8]}),
+        directory=tmp_path)
     assert written == ["reconstructions.png"]
     image = _read_png(tmp_path / "reconstructions.png")[..., :3].mean(axis=2)
     height = image.shape[0]
@@ -86,13 +93,14 @@ def test_only_what_applies_is_drawn(tmp_path: Path):
     rows = np.random.default_rng(0).random((3, 16))
     # no image shape: no grid; a history: a loss curve
     written = pictures.bench_cell_artifacts(
-        cell={"task": "reconstruction"}, model=_History({"loss": [0.3, 0.2], "val_loss": [0.35, 0.3]}),
-        test=rows, prediction=rows, info={}, directory=tmp_path)
+        cell=_cell("reconstruction"), model=_History({"loss": [0.3, 0.2], "val_loss": [0.35, 0.3]}),
+        predictions=Predictions("reconstruction", rows, rows), directory=tmp_path)
     assert written == ["loss.png"]
     # a rating cell without a history: nothing at all
     assert pictures.bench_cell_artifacts(
-        cell={"task": "rating"}, model=_History(), test=np.ones(3), prediction=np.ones(3),
-        info={"image_shape": [4, 4]}, directory=tmp_path / "none") is None
+        cell=_cell("rating"), model=_History(),
+        predictions=Predictions("rating", np.ones(3), np.ones(3), info={"image_shape": [4, 4]}),
+        directory=tmp_path / "none") is None
 
 
 def test_without_matplotlib_nothing_is_drawn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -101,8 +109,9 @@ def test_without_matplotlib_nothing_is_drawn(tmp_path: Path, monkeypatch: pytest
                         lambda name, *a: None if name == "matplotlib" else real(name, *a))
     rows = np.zeros((3, 4))
     assert pictures.bench_cell_artifacts(
-        cell={"task": "reconstruction"}, model=_History({"loss": [1.0]}), test=rows, prediction=rows,
-        info={"image_shape": [2, 2]}, directory=tmp_path) is None
+        cell=_cell("reconstruction"), model=_History({"loss": [1.0]}),
+        predictions=Predictions("reconstruction", rows, rows, info={"image_shape": [2, 2]}),
+        directory=tmp_path) is None
     assert list(tmp_path.iterdir()) == []
 
 

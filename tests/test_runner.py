@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from benchmark.runner import run_suite
+from benchmark.runner import RunOptions, run_suite
 from benchmark.store import read_rows
 from tests.conftest import ROOT, run_bench
 
@@ -45,7 +45,7 @@ PROVENANCE = {"suite", "dataset", "dataset_checksum", "split", "split_params", "
 def first_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("run")
     (base / "suite.yaml").write_text(SUITE)
-    result = run_suite(base / "suite.yaml", out=base / "out", stream=open(os.devnull, "w"))
+    result = run_suite(base / "suite.yaml", RunOptions(out=base / "out", executor="inline"), stream=open(os.devnull, "w"))
     return base, result
 
 
@@ -57,7 +57,7 @@ def test_every_cell_is_stored_with_its_provenance(first_run):
     for row in rows:
         assert PROVENANCE <= set(row), PROVENANCE - set(row)
         assert row["status"] == "ok", row.get("error")
-        assert row["plugin"]["distribution"] == "bench"
+        assert row["plugin"]["distribution"] == "bench-harness"
         assert row["peak_rss_mb"] > 10
     svd = [r for r in rows if r["model"] == "truncated-svd(n_components=2)" and r["task"] == "rating"]
     assert svd[0]["libraries"]["scikit-learn"] not in ("", "missing")
@@ -87,13 +87,13 @@ def test_leaderboard_files(first_run):
     assert (out / "suite.yaml").read_text() == SUITE
     env = json.loads((out / "environment.json").read_text())
     assert env["machine"]["cpus"] >= 1 and "numpy" in env["packages"]
-    assert any(p["distribution"] == "bench" for p in env["plugins"])
+    assert any(p["distribution"] == "bench-harness" for p in env["plugins"])
     assert "global-mean" in result.text
 
 
 def test_same_suite_same_seed_same_numbers(first_run, tmp_path):
     base, _ = first_run
-    again = run_suite(base / "suite.yaml", out=tmp_path / "again", stream=open(os.devnull, "w"))
+    again = run_suite(base / "suite.yaml", RunOptions(out=tmp_path / "again", executor="inline"), stream=open(os.devnull, "w"))
     before = {r["cell_id"]: r["metrics"] for r in read_rows(base / "out" / "cells.jsonl")}
     after = {r["cell_id"]: r["metrics"] for r in again.rows}
     assert before == after
@@ -102,7 +102,7 @@ def test_same_suite_same_seed_same_numbers(first_run, tmp_path):
 def test_a_different_seed_changes_folds_and_numbers(first_run, tmp_path):
     base, _ = first_run
     (tmp_path / "suite.yaml").write_text(SUITE.replace("seed: 3", "seed: 4"))
-    other = run_suite(tmp_path / "suite.yaml", out=tmp_path / "out", stream=open(os.devnull, "w"))
+    other = run_suite(tmp_path / "suite.yaml", RunOptions(out=tmp_path / "out", executor="inline"), stream=open(os.devnull, "w"))
     before = {r["split_fingerprint"] for r in read_rows(base / "out" / "cells.jsonl")}
     assert before.isdisjoint({r["split_fingerprint"] for r in other.rows})
 
@@ -114,12 +114,12 @@ def test_rerun_resumes_and_repairs_a_torn_line(first_run, tmp_path):
     lines = (base / "out" / "cells.jsonl").read_text().splitlines(keepends=True)
     # a run killed after 7 cells, in the middle of writing the 8th
     (out / "cells.jsonl").write_text("".join(lines[:7]) + lines[7][:40])
-    resumed = run_suite(base / "suite.yaml", out=out, stream=open(os.devnull, "w"))
+    resumed = run_suite(base / "suite.yaml", RunOptions(out=out, executor="inline"), stream=open(os.devnull, "w"))
     assert (resumed.reused, resumed.ran) == (7, len(lines) - 7)
     rows = read_rows(out / "cells.jsonl")
     assert len(rows) == len(lines)
     assert all(line.endswith("\n") for line in (out / "cells.jsonl").read_text().splitlines(keepends=True))
-    again = run_suite(base / "suite.yaml", out=out, stream=open(os.devnull, "w"))
+    again = run_suite(base / "suite.yaml", RunOptions(out=out, executor="inline"), stream=open(os.devnull, "w"))
     assert (again.reused, again.ran) == (len(lines), 0)
 
 
@@ -238,8 +238,9 @@ def test_a_cell_is_plain_data_a_worker_can_rebuild(first_run):
 
     base, result = first_run
     rows = {r["cell_id"]: r for r in read_rows(base / "out" / "cells.jsonl")}
-    planned = plan(result.suite, DataCache(build_registry()))[-1]
+    registry = build_registry()
+    planned = plan(result.suite, registry, DataCache(registry))[-1]
     cell = Cell.from_dict(json.loads(json.dumps(planned.to_dict())))
     again = execute(cell, DataCache(build_registry()))
     assert cell.id == planned.id in rows
-    assert again["metrics"] == rows[cell.id]["metrics"]
+    assert again.metrics == rows[cell.id]["metrics"]

@@ -1,0 +1,183 @@
+"""One description of a plugin's parameters, read from its signature, used everywhere.
+
+Models (``__init__``), dataset loaders and split functions all describe their parameters the
+same way: names, defaults and types from the signature (annotations), one-line docs from
+``:param name: ...`` lines of the docstring, and optional declared constraints (JSON Schema
+per parameter). The suite validator, ``bench plugins NAME`` and ``bench schema`` read it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+EMPTY = inspect.Parameter.empty
+_SCALARS = {"int": "integer", "float": "number", "bool": "boolean", "str": "string", "None": "null",
+            "NoneType": "null", "Path": "string"}
+_ARRAYS = ("list", "tuple", "Sequence", "Iterable", "Collection", "set", "frozenset")
+_OBJECTS = ("dict", "Mapping", "MutableMapping")
+_DEFAULT_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+                  tuple: "array", dict: "object"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: name, default (``EMPTY`` when required), JSON Schema, one-line doc."""
+
+    name: str
+    default: Any = EMPTY
+    schema: Mapping[str, Any] = field(default_factory=dict)
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is EMPTY
+
+    def json_schema(self) -> dict[str, Any]:
+        """The schema with the default and the doc, as ``bench schema`` prints it."""
+        schema = dict(self.schema)
+        if not self.required and _jsonable(self.default):
+            schema["default"] = list(self.default) if isinstance(self.default, tuple) else self.default
+        if self.doc:
+            schema["description"] = self.doc
+        return schema
+
+    def type_text(self) -> str:
+        kinds = self.schema.get("type")
+        if kinds is None:
+            return "any"
+        return " | ".join([kinds] if isinstance(kinds, str) else kinds)
+
+    def constraint_text(self) -> str:
+        parts = []
+        if "enum" in self.schema:
+            parts.append("one of " + ", ".join(map(str, self.schema["enum"])))
+        for key, sign in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="),
+                          ("exclusiveMaximum", "<")):
+            if key in self.schema:
+                parts.append(f"{sign} {self.schema[key]}")
+        if "minItems" in self.schema:
+            parts.append(f"at least {self.schema['minItems']} items")
+        return ", ".join(parts)
+
+
+def _jsonable(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_jsonable(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _jsonable(v) for k, v in value.items())
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _split_top(text: str, separator: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char in "[(" and 1 or (char in "])" and -1 or 0)
+        if char == separator and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return parts + [current.strip()]
+
+
+def annotation_schema(annotation: Any) -> dict[str, Any]:
+    """JSON Schema of a (string or real) annotation: ``int | None`` -> integer or null."""
+    if annotation is EMPTY:
+        return {}
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    text = re.sub(r"\b(typing|collections\.abc|pathlib)\.", "", text.replace("Optional[", "None | ["))
+    types: list[str] = []
+    enum: list[Any] = []
+    for part in _split_top(text, "|"):
+        part = part.strip("[] ") if part.startswith("[") else part
+        head = part.split("[", 1)[0].strip()
+        if head == "Literal":
+            inner = part[part.index("[") + 1: part.rindex("]")]
+            for token in _split_top(inner, ","):
+                try:
+                    enum.append(eval(token, {}, {}))  # literal tokens only ("a", 1, True)
+                except Exception:
+                    return {}
+        elif head in _SCALARS:
+            types.append(_SCALARS[head])
+        elif head in _ARRAYS:
+            types.append("array")
+        elif head in _OBJECTS:
+            types.append("object")
+        else:
+            return {}  # an annotation we cannot express: accept anything
+    schema: dict[str, Any] = {}
+    if enum:
+        schema["enum"] = enum + ([None] if "null" in types else [])
+        return schema
+    unique = list(dict.fromkeys(types))
+    if unique:
+        schema["type"] = unique[0] if len(unique) == 1 else unique
+    return schema
+
+
+def docstring_params(*objects: Any) -> dict[str, str]:
+    """``:param name: text`` lines of the objects' docstrings, first sentence of each."""
+    docs: dict[str, str] = {}
+    for obj in objects:
+        text = inspect.getdoc(obj) or ""
+        for match in re.finditer(r":param\s+(\w+):\s*(.*?)(?=\n\s*:\w|\n\s*\n|\Z)", text, re.S):
+            line = " ".join(match.group(2).split())
+            docs.setdefault(match.group(1), line.split(". ")[0].rstrip("."))
+    return docs
+
+
+def signature_problems(func: Callable[..., Any], what: str, skip: tuple[str, ...] = ("self",),
+                       need_defaults: bool = True) -> list[str]:
+    """Contract violations of a parameter signature: ``*args``/``**kwargs``, missing defaults."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return [f"{what} has no inspectable signature"]
+    problems = []
+    for name, p in signature.parameters.items():
+        if name in skip:
+            continue
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            problems.append(f"{what} takes {'*' if p.kind == p.VAR_POSITIONAL else '**'}{name}; "
+                            f"list every parameter explicitly")
+        elif p.kind == p.POSITIONAL_ONLY:
+            problems.append(f"{what} parameter {name!r} is positional-only")
+        elif need_defaults and p.default is EMPTY:
+            problems.append(f"{what} parameter {name!r} has no default")
+    return problems
+
+
+def describe(func: Callable[..., Any], constraints: Mapping[str, Mapping[str, Any]] | None = None,
+             skip: tuple[str, ...] = ("self",), doc_sources: tuple[Any, ...] = ()) -> dict[str, Param]:
+    """The parameters of ``func`` (a class's ``__init__``, a loader, a split function)."""
+    signature = inspect.signature(func)
+    docs = docstring_params(*doc_sources, func)
+    found = {}
+    for name, p in signature.parameters.items():
+        if name in skip or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        schema = annotation_schema(p.annotation)
+        if not schema and p.default is not EMPTY and type(p.default) in _DEFAULT_TYPES:
+            schema = {"type": _DEFAULT_TYPES[type(p.default)]}
+        schema.update((constraints or {}).get(name, {}))
+        found[name] = Param(name, p.default, schema, docs.get(name, ""))
+    return found
+
+
+def model_params(model_class: type) -> dict[str, Param]:
+    if model_class.__init__ is object.__init__:  # type: ignore[misc]
+        return {}
+    return describe(model_class.__init__, getattr(model_class, "constraints", {}),
+                    doc_sources=(model_class,))
+
+
+def object_schema(params: Mapping[str, Param], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A JSON Schema object accepting exactly these parameters (for validation and editors)."""
+    properties = {name: p.json_schema() for name, p in params.items()}
+    properties.update(extra or {})
+    return {"type": "object", "additionalProperties": False, "properties": properties}

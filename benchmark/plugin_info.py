@@ -1,0 +1,92 @@
+"""What ``bench plugins`` prints: every plugin with its provider and state, or one in detail."""
+
+from __future__ import annotations
+
+from benchmark._internal import resolve
+from benchmark.errors import BenchError
+from benchmark.params import Param
+from benchmark.registry import Entry, Registry, is_model_class_usable
+
+
+def _state(entry: Entry) -> str:
+    if entry.unusable:
+        return f"no: {entry.unusable}"
+    missing = entry.missing
+    return f"no: pip install {' '.join(missing)}" if missing else "yes"
+
+
+def table(registry: Registry) -> str:
+    """Every name with kind, tasks, provider and whether it can be used; then broken plugins."""
+    from tabulate import tabulate
+
+    rows = [[e.name, e.kind, ", ".join(e.tasks), e.provider.describe(), _state(e),
+             getattr(e.spec, "summary", "")] for e in registry.all()]
+    text = tabulate(rows, headers=["name", "kind", "tasks", "provided by", "usable", "summary"])
+    if registry.problems:
+        broken = [[p.provider.plugin, p.provider.describe(), p.reason] for p in registry.problems]
+        text += "\n\nunusable plugins (nothing they provide is loaded)\n"
+        text += tabulate(broken, headers=["plugin", "provided by", "reason"], maxcolwidths=[None, None, 80])
+    return text
+
+
+def _param_rows(params: dict[str, Param]) -> list[list[str]]:
+    rows = []
+    for p in params.values():
+        default = "(required)" if p.required else repr(p.default)
+        rows.append([p.name, p.type_text(), default, p.constraint_text(), p.doc])
+    return rows
+
+
+def parameters(registry: Registry, entry: Entry) -> dict[str, dict[str, Param]]:
+    """Parameters by section title: per task for a model, options for a dataset, a split's."""
+    from benchmark.params import model_params
+    from benchmark.suite import dataset_params, split_params
+
+    if entry.kind == "model":
+        found = {}
+        for task in entry.spec.tasks:
+            reason = is_model_class_usable(entry, task)
+            if reason:
+                raise BenchError(f"model {entry.name!r} ({task}) is unusable: {reason}")
+            found[f"parameters ({task})"] = model_params(resolve(entry.spec.classes[task]))
+        return found
+    if entry.kind == "dataset":
+        return {"options": dataset_params(entry.spec)}
+    if entry.kind == "split":
+        return {"parameters": split_params(entry.spec)}
+    return {}
+
+
+def describe_plugin(registry: Registry, name: str) -> str:
+    """One plugin in detail: what it is, who provides it, and its parameters."""
+    from tabulate import tabulate
+
+    matches = [e for e in registry.all() if e.name == name]
+    if not matches:
+        for problem in registry.problems:
+            if name in problem.names:
+                raise BenchError(f"plugin {problem.provider.plugin!r} from {problem.provider.describe()} "
+                                 f"is unusable: {problem.reason}")
+        import difflib
+
+        known = sorted({e.name for e in registry.all()})
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"did you mean {' or '.join(map(repr, close))}?" if close else "see bench plugins"
+        raise BenchError(f"no plugin provides {name!r}; {hint}")
+    blocks = []
+    for entry in matches:
+        head = [f"{entry.name} ({entry.kind}; {', '.join(entry.tasks)})",
+                f"  {getattr(entry.spec, 'summary', '')}".rstrip(),
+                f"  provided by {entry.provider.describe()}; usable: {_state(entry)}"]
+        if entry.requires:
+            head.append("  requires " + ", ".join(f"{m} (pip install {d})" for m, d in entry.requires.items()))
+        if entry.kind == "metric":
+            head.append(f"  {'higher' if entry.spec.greater_is_better else 'lower'} is better")
+        block = "\n".join(head)
+        if not entry.unusable:
+            for title, params in parameters(registry, entry).items():
+                body = tabulate(_param_rows(params), headers=["name", "type", "default", "allowed", "doc"],
+                                maxcolwidths=[None, None, None, 30, 50]) if params else "  (none)"
+                block += f"\n\n{title}\n{body}"
+        blocks.append(block)
+    return "\n\n".join(blocks)
