@@ -25,7 +25,7 @@ def table(registry: Registry) -> str:
     if registry.problems:
         broken = [[p.provider.plugin, p.provider.describe(), p.reason] for p in registry.problems]
         text += "\n\nunusable plugins (nothing they provide is loaded)\n"
-        text += tabulate(broken, headers=["plugin", "provided by", "reason"], maxcolwidths=[None, None, 80])
+        text += tabulate(broken, headers=["plugin", "provided by", "reason"])
     return text
 
 

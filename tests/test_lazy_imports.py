@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from tests.conftest import ROOT
+
 HEAVY = ["sklearn", "tensorflow", "keras", "surprise", "torch", "matplotlib", "pooch"]
 
 PROBE = """
@@ -21,10 +23,11 @@ print(",".join(sorted(m for m in {heavy!r} if m in sys.modules)))
 """
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["plugins"], ["schema"], ["run", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["plugins"], ["schema"], ["run", "--help"],
+                                  ["plugins", "autoencoder"], ["check", "suites/quickstart.yaml"]])
 def test_no_model_library_is_imported(argv):
     result = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv, heavy=HEAVY)],
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"bench {' '.join(argv)} imported {result.stdout.strip()}"
 
@@ -32,4 +35,5 @@ def test_no_model_library_is_imported(argv):
 def test_help_does_not_even_load_plugins():
     probe = PROBE.format(argv=["--help"], heavy=["pandas", "pluggy", "bench_plugins.splits"])
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert result.stdout.strip() == ""
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"bench --help imported {result.stdout.strip()}"

@@ -1,0 +1,247 @@
+"""The plugin contract: broken plugins are contained, metrics get context, parameters are listed."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmark.api import Predictions
+from benchmark.registry import build_registry
+from benchmark.store import read_rows
+from tests.conftest import run_bench
+
+RATING_SUITE = """\
+name: contract
+split: {method: holdout}
+datasets: [{name: synthetic-ratings, options: {n_users: 40, n_items: 30, density: 0.3}}]
+models: [MODELS]
+metrics: [METRICS]
+"""
+
+
+def suite(tmp_path: Path, models: str = "global-mean", metrics: str = "rmse", extra: str = "") -> Path:
+    path = tmp_path / "suite.yaml"
+    path.write_text(RATING_SUITE.replace("MODELS", models).replace("METRICS", metrics) + extra)
+    return path
+
+
+def installed(tmp_path: Path, module: str, code: str, dist: str = "thirdparty", version: str = "1.0",
+              entry: str | None = None) -> dict[str, str]:
+    """An installed distribution with one ``bench`` entry point; the env that makes it visible."""
+    site = tmp_path / "site"
+    info = site / f"{dist}-{version}.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[bench]\n{entry or module} = {module}\n")
+    (site / f"{module}.py").write_text(code)
+    return {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+
+
+def one_error_line(result) -> str:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+MODEL_HEAD = "import numpy as np\nfrom benchmark.api import RATING, ModelSpec, RatingModel, hookimpl\n"
+
+
+# --- Broken installed plugins are contained -----------------------------------------------
+
+
+def test_a_plugin_that_fails_to_import_is_listed_and_everything_else_works(tmp_path):
+    env = installed(tmp_path, "brokenplugin", "import no_such_module_for_bench\n", dist="broken-dist",
+                    entry="wonder-model")
+    listed = run_bench("plugins", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "unusable plugins" in listed.stdout
+    assert "broken-dist 1.0" in listed.stdout and "No module named 'no_such_module_for_bench'" in listed.stdout
+    assert "global-mean" in listed.stdout
+    ran = run_bench("run", str(suite(tmp_path)), "--out", str(tmp_path / "out"), env=env)
+    assert ran.returncode == 0, ran.stderr
+    used = run_bench("run", str(suite(tmp_path, "wonder-model")), "--out", str(tmp_path / "out2"), env=env)
+    line = one_error_line(used)
+    assert "models[0].name: model 'wonder-model' is unavailable: plugin 'wonder-model' from broken-dist 1.0" \
+           " failed to import" in line
+    assert not (tmp_path / "out2").exists(), "nothing is written for a refused suite"
+
+
+def test_a_misspelled_hook_is_refused_with_the_right_name(tmp_path):
+    code = MODEL_HEAD + "@hookimpl\ndef bench_model():\n    return []\n"
+    env = installed(tmp_path, "typoplugin", code, dist="typo-dist")
+    listed = run_bench("plugins", env=env)
+    assert "defines unknown hook 'bench_model'; did you mean 'bench_models'?" in listed.stdout
+    (tmp_path / "local_typo.py").write_text(code)
+    local = run_bench("run", str(suite(tmp_path)), "-p", str(tmp_path / "local_typo.py"))
+    assert "local_typo.py' defines unknown hook 'bench_model'; did you mean 'bench_models'?" in \
+        one_error_line(local)
+
+
+@pytest.mark.parametrize("body, reason", [
+    ("class M(RatingModel):\n    def __init__(self, k):\n        self.k = k\n", "parameter 'k' has no default"),
+    ("class M(RatingModel):\n    def __init__(self, **options):\n        self.options = options\n",
+     "takes **options"),
+    ("class M:\n    pass\n", "is not a RatingModel subclass"),
+])
+def test_contract_violations_are_found_when_the_plugin_loads(tmp_path, body, reason):
+    code = MODEL_HEAD + body + "@hookimpl\ndef bench_models():\n    return [ModelSpec('bad', {RATING: M})]\n"
+    env = installed(tmp_path, "badcontract", code)
+    listed = run_bench("plugins", env=env)
+    line = next(l for l in listed.stdout.splitlines() if l.startswith("bad "))
+    assert "no: " in line and reason in line
+    assert "model 'bad' is unusable: " in one_error_line(
+        run_bench("run", str(suite(tmp_path, "bad")), "--out", str(tmp_path / "o"), env=env))
+
+
+def test_a_plugin_targeting_a_newer_contract_is_unusable(tmp_path):
+    code = "BENCH_API_VERSION = 2\n" + MODEL_HEAD + "@hookimpl\ndef bench_models():\n    return []\n"
+    env = installed(tmp_path, "futureplugin", code, dist="future-dist", version="3.0")
+    listed = run_bench("plugins", env=env)
+    assert "targets plugin API version 2; this bench provides 1" in listed.stdout
+
+
+def test_a_lazy_class_whose_module_is_missing_is_one_line(tmp_path):
+    code = MODEL_HEAD + ("@hookimpl\ndef bench_models():\n    return [ModelSpec('lazy', "
+                         "{RATING: 'bench_no_such_pkg.models:Lazy'}, {'bench_no_such_pkg': 'bench-no-such'})]\n")
+    env = installed(tmp_path, "lazyplugin", code)
+    listed = run_bench("plugins", env=env)
+    assert "no: pip install bench-no-such" in next(l for l in listed.stdout.splitlines() if l.startswith("lazy "))
+    line = one_error_line(run_bench("run", str(suite(tmp_path, "lazy")), "--out", str(tmp_path / "o"), env=env))
+    assert "model 'lazy' is unusable: cannot import 'bench_no_such_pkg.models:Lazy'" in line
+    assert "(pip install bench-no-such)" in line
+
+
+def test_two_plugins_with_the_same_name_clash_clearly(tmp_path):
+    code = MODEL_HEAD + ("class G(RatingModel):\n    def fit(self, train):\n        return self\n"
+                         "@hookimpl\ndef bench_models():\n    return [ModelSpec('global-mean', {RATING: G})]\n")
+    env = installed(tmp_path, "clashplugin", code, dist="clash-dist")
+    line = one_error_line(run_bench("run", str(suite(tmp_path)), "--out", str(tmp_path / "o"), env=env))
+    assert "model 'global-mean' is unusable: name clash: provided by both" in line
+    assert "clash-dist 1.0" in line and "bench-harness" in line
+
+
+def test_the_same_local_file_in_the_suite_and_on_the_command_line_loads_once(tmp_path):
+    plugin = tmp_path / "mine.py"
+    plugin.write_text(MODEL_HEAD + "class Mine(RatingModel):\n    def fit(self, train):\n"
+                      "        self.index_training(train)\n        return self\n"
+                      "    def estimate(self, u, i):\n        return np.full(len(u), self.mean_)\n"
+                      "@hookimpl\ndef bench_models():\n    return [ModelSpec('mine', {RATING: Mine})]\n")
+    other = tmp_path / "sub" / "mine.py"  # another file with the same name
+    other.parent.mkdir()
+    other.write_text(MODEL_HEAD + "@hookimpl\ndef bench_models():\n    return []\n")
+    path = suite(tmp_path, "mine", extra="plugins: [mine.py, sub/mine.py]\n")
+    result = run_bench("run", str(path), "-p", str(plugin), "--out", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+
+
+# --- Metrics and artifacts get context; failures are contained per metric and per plugin ----
+
+
+METRIC_PLUGIN = '''
+import numpy as np
+from benchmark.api import RATING, MetricSpec, hookimpl
+
+def per_user_rmse(p):
+    return float(np.mean(p.per_user(lambda t, e: np.sqrt(np.mean((t - e) ** 2)))))
+
+def boom(y_true, y_pred):
+    raise ZeroDivisionError("no luck")
+
+@hookimpl
+def bench_metrics():
+    return [MetricSpec("user-rmse", per_user_rmse, RATING, context=True),
+            MetricSpec("boom", boom, RATING)]
+'''
+
+ARTIFACT_PLUGINS = {
+    "art_fails.py": "from benchmark.api import hookimpl\n@hookimpl\ndef bench_cell_artifacts(cell, model, "
+                    "predictions, directory):\n    raise OSError('disk on fire')\n",
+    "art_writes.py": "from benchmark.api import hookimpl\n@hookimpl\ndef bench_cell_artifacts(cell, model, "
+                     "predictions, directory):\n    (directory / 'users.txt').write_text("
+                     "str(len(set(predictions.users))))\n    return ['users.txt']\n",
+}
+
+
+def test_a_per_user_metric_and_a_failing_metric(tmp_path):
+    (tmp_path / "metrics_plugin.py").write_text(METRIC_PLUGIN)
+    for name, code in ARTIFACT_PLUGINS.items():
+        (tmp_path / name).write_text(code)
+    path = suite(tmp_path, "bias-baseline", "rmse, user-rmse, boom, fcp",
+                 extra="plugins: [metrics_plugin.py, art_fails.py, art_writes.py]\n")
+    result = run_bench("run", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    [row] = read_rows(tmp_path / "out" / "cells.jsonl")
+    assert row["status"] == "ok"
+    assert set(row["metrics"]) == {"rmse", "user-rmse", "fcp"}
+    assert row["metric_errors"] == {"boom": "ZeroDivisionError: no luck"}
+    assert row["metrics"]["user-rmse"] != row["metrics"]["rmse"] > 0
+    [(plugin, error)] = row["artifact_errors"].items()
+    assert plugin.endswith("art_fails.py") and error == "OSError: disk on fire"
+    [artifact] = row["artifacts"]
+    assert int((tmp_path / "out" / artifact).read_text()) > 10
+
+
+def test_fcp_equals_surprise_accuracy_fcp():
+    accuracy = pytest.importorskip("surprise.accuracy")
+    from surprise.prediction_algorithms.predictions import Prediction
+
+    from bench_plugins.metrics import fcp
+
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, 60, 3000)
+    truth = rng.integers(1, 6, 3000).astype(float)
+    estimate = np.round(truth + rng.normal(0, 1.2, 3000), 1)  # rounding makes ties
+    expected = accuracy.fcp([Prediction(u, 0, t, e, {}) for u, t, e in zip(users, truth, estimate)],
+                            verbose=False)
+    got = fcp(Predictions("rating", truth, estimate, users, np.zeros(3000)))
+    assert got == pytest.approx(expected, abs=1e-12)
+    assert 0.5 < got < 1
+
+
+def test_model_requires_is_read(tmp_path):
+    (tmp_path / "req.py").write_text(MODEL_HEAD + (
+        "class NeedsIt(RatingModel):\n    requires = {'bench_absent_lib': 'bench-absent-lib'}\n"
+        "    def fit(self, train):\n        return self\n"
+        "@hookimpl\ndef bench_models():\n    return [ModelSpec('needs-it', {RATING: NeedsIt})]\n"))
+    registry = build_registry([(tmp_path / "req.py", "")])
+    assert registry.get("model", "needs-it").missing == ["bench-absent-lib"]
+    listed = run_bench("plugins", "-p", str(tmp_path / "req.py"))
+    assert "no: pip install bench-absent-lib" in next(l for l in listed.stdout.splitlines()
+                                                      if l.startswith("needs-it"))
+
+
+# --- Parameters are discoverable -------------------------------------------------------------
+
+
+def test_bench_plugins_name_shows_parameters():
+    shown = run_bench("plugins", "autoencoder")
+    assert shown.returncode == 0, shown.stderr
+    line = next(l for l in shown.stdout.splitlines() if l.startswith("encoding_dim"))
+    assert "integer" in line and "64" in line and ">= 1" in line and "size of the code layer" in line
+    autorec = run_bench("plugins", "autorec").stdout
+    assert "one of item, user" in next(l for l in autorec.splitlines() if l.startswith("variant"))
+    split = run_bench("plugins", "kfold").stdout
+    assert ">= 2" in next(l for l in split.splitlines() if l.startswith("k "))
+    line = one_error_line(run_bench("plugins", "autoencodr"))
+    assert "no plugin provides 'autoencodr'; did you mean 'autoencoder' or 'autorec'?" in line
+
+
+def test_the_schema_lists_every_models_parameters():
+    import jsonschema
+
+    schema = json.loads(run_bench("schema").stdout)
+    good = {"name": "x", "datasets": ["digits"],
+            "models": [{"name": "autoencoder", "params": {"encoding_dim": 32}},
+                       {"name": "pca", "grid": {"n_components": [2, 4]}}]}
+    jsonschema.validate(good, schema)
+    for bad_model in ({"name": "autoencoder", "params": {"encoding_dims": 32}},
+                      {"name": "autoencoder", "params": {"encoding_dim": "big"}},
+                      {"name": "pca", "grid": {"n_components": [0]}}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**good, "models": [bad_model]}, schema)
