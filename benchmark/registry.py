@@ -146,8 +146,9 @@ def load_local_plugin(path: str | Path, where: str = "") -> Any:
     if not file.is_file():
         raise BenchError(f"plugin file {str(path)!r} not found", where)
     resolved = file.resolve()
-    module_name = f"bench_local_{file.stem}_{sha256_hex(str(resolved).encode())[:8]}"
-    if module_name in sys.modules:  # the same file named twice (suite and -p): load it once
+    content = resolved.read_bytes()
+    module_name = f"bench_local_{file.stem}_{sha256_hex(str(resolved).encode(), content)[:12]}"
+    if module_name in sys.modules:  # the same file, unchanged, named twice (suite and -p)
         return sys.modules[module_name]
     spec = importlib.util.spec_from_file_location(module_name, file)
     if spec is None or spec.loader is None:
@@ -163,7 +164,7 @@ def load_local_plugin(path: str | Path, where: str = "") -> Any:
         raise BenchError(f"plugin file {str(path)!r} failed to import: "
                          f"{type(exc).__name__}: {exc}", where) from None
     module.__bench_file__ = str(resolved)
-    module.__bench_code__ = sha256_hex(resolved.read_bytes())[:12]
+    module.__bench_code__ = sha256_hex(content)[:12]
     return module
 
 
