@@ -37,3 +37,24 @@ def test_low_rank_structure_is_there():
 def test_impossible_request():
     with pytest.raises(PluginInputError, match="cannot draw"):
         load_synthetic(n_users=10, n_items=10, n_ratings=101)
+
+
+# Checksums captured with the np.unique implementation, before the sort-based one replaced it.
+@pytest.mark.parametrize("options, checksum", [
+    ({"seed": 0}, "0db3388099b894ad"),
+    ({"seed": 1, "n_users": 500, "n_items": 300, "n_ratings": 40_000}, "b5d59ed93a409ec9"),
+    ({"seed": 7, "n_users": 50, "n_items": 40, "density": 0.9}, "e7fdf435508110bd"),
+    ({"seed": 3, "n_users": 2000, "n_items": 1000, "n_ratings": 300_000}, "4ec2847725448ccc"),
+])
+def test_sort_based_unique_gives_the_same_data_as_np_unique(options, checksum):
+    assert load_synthetic(**options).checksum() == checksum
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sorted_unique_equals_np_unique(seed):
+    from bench_plugins.synthetic import _sorted_unique
+
+    rng = np.random.default_rng(seed)
+    for size, high in [(0, 5), (1, 5), (1000, 50), (100_000, 10**12)]:
+        values = rng.integers(0, high, size, dtype=np.int64)
+        np.testing.assert_array_equal(_sorted_unique(values), np.unique(values))
