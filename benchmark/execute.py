@@ -14,13 +14,14 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from benchmark._internal import resolve, versions
 from benchmark.api import (
     RATING, RECONSTRUCTION, Fold, MatrixData, MissingDependency, Model, Predictions, RatingData,
+    RatingModel, ReconstructionModel,
 )
 from benchmark.cells import Cell, CellResult, stable_hash
 from benchmark.errors import BenchError
@@ -115,7 +116,7 @@ def _finite(raw: np.ndarray, expected: tuple[int, ...], method: str) -> None:
 class RatingRunner:
     """Fit on the fold's training ratings, predict its test pairs, clip to the rating scale."""
 
-    def run(self, model: Model, data: RatingData, fold: Fold) -> Outcome:
+    def run(self, model: RatingModel, data: RatingData, fold: Fold) -> Outcome:
         train = data.subset(fold.train)
         test = data.ratings.iloc[fold.test]
         users, items = test["user"].to_numpy(), test["item"].to_numpy()
@@ -137,7 +138,7 @@ class RatingRunner:
 class ReconstructionRunner:
     """Fit on the fold's training rows, reconstruct its test rows, clip to the value range."""
 
-    def run(self, model: Model, data: MatrixData, fold: Fold) -> Outcome:
+    def run(self, model: ReconstructionModel, data: MatrixData, fold: Fold) -> Outcome:
         X_train, X_test = data.X[fold.train], data.X[fold.test]
         with Stopwatch() as fit_time:
             model.fit(X_train)
@@ -231,7 +232,7 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
         result.n_train, result.n_test = len(fold.train), len(fold.test)
         for module in entry.requires:  # imported before the clock starts, not inside fit
             importlib.import_module(module)
-        model = make_model(resolve(entry.spec.classes[cell.task]), cell.params)
+        model = make_model(cast(type[Model], resolve(entry.spec.classes[cell.task])), cell.params)
         reset_random_state(cell.seed)
         with Stopwatch() as prepare_time:
             model.prepare()

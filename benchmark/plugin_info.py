@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from benchmark._internal import resolve
 from benchmark.errors import BenchError
 from benchmark.params import Param
 from benchmark.registry import Entry, Registry, is_model_class_usable
@@ -40,7 +39,7 @@ def _param_rows(params: dict[str, Param]) -> list[list[str]]:
 def parameters(registry: Registry, entry: Entry) -> dict[str, dict[str, Param]]:
     """Parameters by section title: per task for a model, options for a dataset, a split's."""
     from benchmark.params import model_params
-    from benchmark.suite import dataset_params, split_params
+    from benchmark.suite import dataset_params, model_class, split_params
 
     if entry.kind == "model":
         found = {}
@@ -48,7 +47,7 @@ def parameters(registry: Registry, entry: Entry) -> dict[str, dict[str, Param]]:
             reason = is_model_class_usable(entry, task)
             if reason:
                 raise BenchError(f"model {entry.name!r} ({task}) is unusable: {reason}")
-            found[f"parameters ({task})"] = model_params(resolve(entry.spec.classes[task]))
+            found[f"parameters ({task})"] = model_params(model_class(entry.spec, task))
         return found
     if entry.kind == "dataset":
         return {"options": dataset_params(entry.spec)}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import importlib.metadata
 import importlib.util
-import inspect
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from benchmark.params import signature_problems
 ENTRY_POINT_GROUP = "bench"
 KINDS = {"model": "bench_models", "dataset": "bench_datasets",
          "split": "bench_splits", "metric": "bench_metrics"}
-SPEC_TYPES = {"model": ModelSpec, "dataset": DatasetSpec, "split": SplitSpec, "metric": MetricSpec}
+SPEC_TYPES: dict[str, type[Any]] = {"model": ModelSpec, "dataset": DatasetSpec, "split": SplitSpec, "metric": MetricSpec}
 HOOKS = sorted(name for name in vars(hookspec) if name.startswith("bench_"))
 
 
@@ -163,8 +162,8 @@ def load_local_plugin(path: str | Path, where: str = "") -> Any:
             raise
         raise BenchError(f"plugin file {str(path)!r} failed to import: "
                          f"{type(exc).__name__}: {exc}", where) from None
-    module.__bench_file__ = str(resolved)
-    module.__bench_code__ = sha256_hex(content)[:12]
+    setattr(module, "__bench_file__", str(resolved))
+    setattr(module, "__bench_code__", sha256_hex(content)[:12])
     return module
 
 
@@ -219,7 +218,8 @@ def _entry_point_plugins(manager: pluggy.PluginManager, problems: list[Problem],
 
 def spec_problems(kind: str, spec: Any) -> list[str]:
     """Contract violations of one spec, found when it is registered (not when a cell runs)."""
-    if not isinstance(spec, SPEC_TYPES[kind]):
+    expected: type[Any] = SPEC_TYPES[kind]
+    if not isinstance(spec, expected):
         return [f"returned {type(spec).__name__}, expected {SPEC_TYPES[kind].__name__}"]
     if not isinstance(spec.name, str) or not spec.name:
         return [f"a {kind} has no name"]

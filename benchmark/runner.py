@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import io
-import os
 import secrets
 import signal
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from benchmark import leaderboard
 from benchmark._internal import resolve, versions
-from benchmark.api import MissingDependency, PluginInputError
+from benchmark.api import MissingDependency, Model, PluginInputError
 from benchmark.cells import Cell, CellResult
 from benchmark.errors import BenchError
 from benchmark.execute import SEED_PARAMS, DataCache, execute, json_safe
@@ -90,7 +88,7 @@ def _code(registry: Registry, model_plugin: str, metrics: Sequence[str]) -> dict
 def _model_params(registry: Registry, model_plugin: str, task: str, given: Mapping[str, Any],
                   seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """(params to build the model with, params identifying the configuration)."""
-    model_class = resolve(registry.get("model", model_plugin).spec.classes[task])
+    model_class = cast(type[Model], resolve(registry.get("model", model_plugin).spec.classes[task]))
     defaults = model_class.param_defaults()
     config = json_safe({**defaults, **given})
     params = dict(config)
@@ -273,13 +271,14 @@ def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: Text
         by_id = {cell.id: cell for cell in cells}
         rows = [relabel(reused.get(c.id) or results[c.id], c) for c in cells
                 if c.id in reused or c.id in results]
+        metrics = {task: list(names) for task, names in suite.metrics.items()}
         directions = {name: registry.get("metric", name).spec.greater_is_better
                       for names in suite.metrics.values() for name in names}
-        lines = leaderboard.build(rows, suite.metrics, directions)
-        store.write("leaderboard.csv", leaderboard.to_csv(lines, suite.metrics))
-        store.write("leaderboard.md", f"# {suite.name}\n\n" + leaderboard.render(lines, suite.metrics, "github"))
+        lines = leaderboard.build(rows, metrics, directions)
+        store.write("leaderboard.csv", leaderboard.to_csv(lines, metrics))
+        store.write("leaderboard.md", f"# {suite.name}\n\n" + leaderboard.render(lines, metrics, "github"))
         del by_id
-        result = RunResult(suite, store, run_id, rows, lines, leaderboard.render(lines, suite.metrics),
+        result = RunResult(suite, store, run_id, rows, lines, leaderboard.render(lines, metrics),
                            len(results), len(reused), time.perf_counter() - started, dict(reasons),
                            interrupted)
         if interrupted:

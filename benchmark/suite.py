@@ -18,12 +18,12 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from benchmark._internal import resolve
-from benchmark.api import TASKS
+from benchmark.api import TASKS, Model
 from benchmark.errors import BenchError
 from benchmark.params import Param, describe, model_params, object_schema
 from benchmark.registry import Registry, build_registry, is_model_class_usable
@@ -346,6 +346,11 @@ def _label(name: str, params: Mapping[str, Any]) -> str:
     return f"{name}({', '.join(f'{k}={params[k]}' for k in sorted(params))})"
 
 
+def model_class(spec: Any, task: str) -> type[Model]:
+    """The model class of ``spec`` for ``task`` (lazy references imported)."""
+    return cast(type[Model], resolve(spec.classes[task]))
+
+
 def dataset_params(spec: Any) -> dict[str, Param]:
     return describe(resolve(spec.loader), spec.constraints, skip=())
 
@@ -383,6 +388,7 @@ def _datasets(parsed: ParsedSuite, registry: Registry) -> list[DatasetConfig]:
         _check_params(options, dataset_params(spec), at, "datasets", i, "options", what="option")
         options = {key: _beside_suite(base, value) if key in spec.path_options else value
                    for key, value in options.items()}
+        split_at: tuple[Any, ...]
         if "split" in entry:
             split_data, split_at = entry["split"], ("datasets", i, "split")
         elif "split" in data:
@@ -422,7 +428,7 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: Sequence[DatasetC
             max_configurations: int) -> list[ModelConfig]:
     data, at = parsed.data, parsed.at
     labels = {d.label: d for d in datasets}
-    entries = [{"name": e} if isinstance(e, str) else e for e in data["models"]]
+    entries: list[dict[str, Any]] = [{"name": e} if isinstance(e, str) else e for e in data["models"]]
     total = 0
     for i, entry in enumerate(entries):  # count before expanding anything
         count = math.prod(len(values) for values in entry.get("grid", {}).values())
@@ -457,9 +463,9 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: Sequence[DatasetC
             reason = is_model_class_usable(model, task)
             if reason:
                 raise BenchError(f"model {spec.name!r} is unusable: {reason}", at("models", i, "name"))
-            params_by_name.update(model_params(resolve(spec.classes[task])))
-        params = entry.get("params", {})
-        grid = entry.get("grid", {})
+            params_by_name.update(model_params(model_class(spec, task)))
+        params: dict[str, Any] = entry.get("params", {})
+        grid: dict[str, list[Any]] = entry.get("grid", {})
         _check_params(params, params_by_name, at, "models", i, "params", what="parameter")
         for key, values in grid.items():
             if key in params:
@@ -468,8 +474,8 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: Sequence[DatasetC
                 _check_params({key: value}, params_by_name, at, "models", i, "grid", what="parameter")
         limits = _limits(entry.get("limits"), at, "models", i, "limits")
         names = list(grid)
-        for values in _product([grid[n] for n in names]):
-            combo = dict(zip(names, values))
+        for combination in _product([grid[n] for n in names]):
+            combo = dict(zip(names, combination))
             resolved = {**params, **combo}
             label = entry.get("label", spec.name)
             label = _label(label, combo if "label" in entry else resolved)
@@ -531,7 +537,7 @@ def model_parameters(registry: Registry, name: str) -> dict[str, Param]:
     found: dict[str, Param] = {}
     for task in entry.spec.tasks:
         if not is_model_class_usable(entry, task):
-            found.update(model_params(resolve(entry.spec.classes[task])))
+            found.update(model_params(model_class(entry.spec, task)))
     return found
 
 

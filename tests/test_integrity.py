@@ -11,7 +11,6 @@ import pytest
 
 from benchmark.errors import BenchError
 from benchmark.runner import RunOptions, run_suite
-from benchmark.store import read_rows
 from benchmark.suite import load_suite
 from tests.conftest import ROOT, run_bench
 
