@@ -1,90 +1,428 @@
 """The result store: one directory per run, ``cells.jsonl`` appended cell by cell, atomically.
 
-Exactly one writer (the runner) appends. Each row is one ``write`` of one complete line
-followed by ``fsync``, so a crash or a kill can at worst leave a partial last line, which
-readers skip and the next append repairs.
+Exactly one writer (the runner, holding :class:`benchmark.lock.RunLock`) appends. Each row is
+one ``write`` of one complete line followed by ``fsync``, so a crash or a kill can at worst
+leave a partial last line, which readers skip and :meth:`ResultStore.repair` truncates.
+
+A damaged store is repaired, not fatal: lines that are not UTF-8, not JSON, not a JSON object,
+or not a cell row (``cell_id`` a non-empty string, ``status`` a string, ``metrics`` a mapping of
+names to numbers) are skipped by every reader and moved by :meth:`ResultStore.repair` to
+``cells.rejected.jsonl``, their bytes unchanged. Nothing is ever deleted:
+:meth:`ResultStore.archive_cells` moves the stored cells aside for ``--fresh``.
+
+Every file follows the umask (``0o666 & ~umask``), as files written by ``open`` do. Every
+failure to write -- a results path that is a file, a read-only directory, a full disk -- is a
+:class:`~benchmark.errors.BenchError`; opening a store and reading its rows needs no write
+access.
+
+The directory::
+
+    cells.jsonl              one JSON object per finished cell
+    cells.rejected.jsonl     damaged lines moved out of cells.jsonl, bytes unchanged
+    leaderboard.csv/.md      written by the runner through ResultStore.write
+    suite.yaml               the suite as run
+    environment.json         the environment of the latest run
+    environments/RUN_ID.json the environment of every run (reused cells keep theirs)
+    artifacts/CELL_ID/       files plugins write for a cell
+    archive/UTC-TIMESTAMP/   what --fresh moved aside
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from benchmark.errors import BenchError
+
 CELLS = "cells.jsonl"
+REJECTED = "cells.rejected.jsonl"
+ENVIRONMENT = "environment.json"
+ENVIRONMENTS = "environments"
+ARCHIVE = "archive"
+ARCHIVED = (CELLS, REJECTED, "leaderboard.csv", "leaderboard.md", "suite.yaml", "artifacts")
+"""What :meth:`ResultStore.archive_cells` moves aside (``environments/`` stays: it is history)."""
+
+_CHUNK = 1 << 16
+_SHOWN_LINES = 10
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+# --- Files ---------------------------------------------------------------------------------
+
+
+def file_mode() -> int:
+    """The mode a new file gets from ``open``: ``0o666`` less the process umask."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no /proc: read it by setting it (and put it back at once)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_error(exc: OSError, path: Path | str, what: str = "cannot write") -> BenchError:
+    """One line for a failed write: the reason, and what to do about it."""
+    reason = (exc.strerror or str(exc)).lower()
+    hint = {errno.ENOSPC: "; free some space and rerun (stored cells are kept)",
+            errno.EDQUOT: "; free some space and rerun (stored cells are kept)",
+            errno.EROFS: " (a read-only file system); choose another --out",
+            errno.EACCES: "; choose another --out or fix the permissions",
+            errno.EPERM: "; choose another --out or fix the permissions",
+            errno.ENOTDIR: "; a part of the path is a file, not a directory"}.get(exc.errno or 0, "")
+    return BenchError(f"{what}: {reason}{hint}", str(path))
+
+
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write ``text`` to ``path`` via a temporary file and rename: readers never see half a file.
+
+    The file gets the mode ``open`` would give it (the umask applies). A failure is a
+    :class:`BenchError` and leaves ``path`` as it was.
+    """
+    path = Path(path)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            _write_all(fd, data)
+            os.fchmod(fd, file_mode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        tmp = None
+    except OSError as exc:
+        raise write_error(exc, path) from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:  # os.write may write less than asked for
+        view = view[os.write(fd, view):]
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- Rows --------------------------------------------------------------------------------
+
+
+def check_row(row: Any) -> str | None:
+    """Why ``row`` is not a cell row (``None`` when it is one)."""
+    if not isinstance(row, dict):
+        return f"not a JSON object but {type(row).__name__}"
+    if not isinstance(row.get("cell_id"), str) or not row["cell_id"]:
+        return "no cell_id"
+    if not isinstance(row.get("status"), str):
+        return "status is not a string"
+    metrics = row.get("metrics", {})
+    if not isinstance(metrics, dict):
+        return "metrics is not a mapping"
+    for name, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"metric {name!r} is not a number"
+    return None
+
+
+def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """``(row, None)`` for a good line of ``cells.jsonl`` (with its newline), else ``(None, why)``."""
+    if not raw.endswith(b"\n"):
+        return None, "torn (no newline)"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not UTF-8"
+    try:
+        row = json.loads(text)
+    except (ValueError, RecursionError):
+        return None, "not JSON"
+    why = check_row(row)
+    return (row, None) if why is None else (None, why)
+
+
+def _lines(handle: Any) -> Iterator[tuple[int, bytes]]:
+    for number, raw in enumerate(handle, 1):
+        yield number, raw
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """Every complete row of a ``cells.jsonl`` (a torn last line is skipped)."""
-    if not path.exists():
+    """Every good row of a ``cells.jsonl``, in order; damaged lines and a torn last line are
+    skipped (:meth:`ResultStore.repair` moves them out). A missing file has no rows."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            rows = []
+            for _, raw in _lines(handle):
+                row, _why = parse_line(raw)
+                if row is not None:
+                    rows.append(row)
+            return rows
+    except FileNotFoundError:
         return []
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.endswith("\n"):
-                break
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
+    except OSError as exc:
+        raise write_error(exc, path, "cannot read the stored cells") from None
+
+
+def _describe_lines(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:_SHOWN_LINES])
+    more = f" and {len(numbers) - _SHOWN_LINES} more" if len(numbers) > _SHOWN_LINES else ""
+    return f"line{'s' if len(numbers) > 1 else ''} {shown}{more}"
+
+
+# --- The store -----------------------------------------------------------------------------
 
 
 class ResultStore:
-    """The run directory: cells, leaderboard, suite copy, environment, artifacts."""
+    """The run directory: cells, leaderboard, suite copy, environments, artifacts.
+
+    Opening a store creates the directory if needed but writes nothing in it, so the rows of a
+    read-only directory can be read; writing there is what fails, with a :class:`BenchError`.
+    The writer calls :meth:`repair` once, with the run lock held, before it reads or appends.
+    """
 
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.cells_path = self.directory / CELLS
+        self.rejected_path = self.directory / REJECTED
         self.artifacts = self.directory / "artifacts"
-        self._repair_tail()
+        self.warnings: list[str] = []
+        self._tail_checked = False
+        self._reasons = ""
+        if self.directory.exists() and not self.directory.is_dir():
+            raise BenchError("is a file, not a results directory; choose another --out", str(self.directory))
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # a part of the path is a file
+            raise BenchError("cannot create the results directory: a part of the path is a file",
+                             str(self.directory)) from None
+        except OSError as exc:
+            raise write_error(exc, self.directory, "cannot create the results directory") from None
 
-    def _repair_tail(self) -> None:
-        """Drop a torn last line left by a killed writer, so the next append starts clean."""
-        if not self.cells_path.exists():
-            return
-        data = self.cells_path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            keep = data[: data.rfind(b"\n") + 1]
-            write_atomic(self.cells_path, keep.decode("utf-8"))
+    @property
+    def writable(self) -> bool:
+        """Whether this process may write in the directory (a read-only store can still be read)."""
+        return os.access(self.directory, os.W_OK)
+
+    # -- reading
 
     def rows(self) -> list[dict[str, Any]]:
+        """Every good stored row, in the order written."""
         return read_rows(self.cells_path)
 
     def finished(self) -> dict[str, dict[str, Any]]:
         """Rows of cells that finished successfully, by cell id (the latest wins)."""
         return {row["cell_id"]: row for row in self.rows() if row.get("status") == "ok"}
 
-    def append(self, row: dict[str, Any]) -> None:
-        line = (json.dumps(row, sort_keys=True, default=str) + "\n").encode("utf-8")
-        fd = os.open(self.cells_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    # -- repairing
+
+    def repair(self) -> str | None:
+        """Make ``cells.jsonl`` hold only good rows; return one warning line, or ``None``.
+
+        A torn last line is cut off in place (``truncate``: no copy of the file is needed);
+        other damaged lines are appended to ``cells.rejected.jsonl`` byte for byte, then
+        ``cells.jsonl`` is rewritten without them (atomically). The warning names the lines
+        and is also kept in :attr:`warnings`. In a directory this process cannot write, the
+        damaged lines stay where they are (readers skip them) and the warning says so.
+        """
+        parts: list[str] = []
         try:
-            written = os.write(fd, line)
-            while written < len(line):  # os.write may write less than asked for large lines
-                written += os.write(fd, line[written:])
+            torn = self._repair_tail()
+        except OSError as exc:
+            torn = None
+            parts.append(f"a torn last line in {CELLS} is skipped; it cannot be cut off: "
+                         f"{(exc.strerror or str(exc)).lower()}")
+        if torn is not None:
+            parts.append(f"cut a torn last line (line {torn}) off {CELLS}; its bytes are in {REJECTED}")
+        bad = self._damaged_lines()
+        if bad:
+            what = f"{len(bad)} damaged line{'s' if len(bad) > 1 else ''} ({_describe_lines(bad)}: " \
+                   f"{self._reasons}) in {CELLS}"
+            try:
+                self._move_out(set(bad))
+                parts.append(f"moved {what} to {REJECTED}")
+            except OSError as exc:
+                parts.append(f"skipped {what}; they cannot be moved: {(exc.strerror or str(exc)).lower()}")
+        if not parts:
+            return None
+        warning = f"{self.cells_path}: " + "; ".join(parts)
+        self.warnings.append(warning)
+        return warning
+
+    def _repair_tail(self) -> int | None:
+        """Cut a torn last line off in place; its line number, or ``None`` when there was none."""
+        self._tail_checked = True
+        try:
+            size = self.cells_path.stat().st_size
+        except FileNotFoundError:
+            return None
+        if size == 0:
+            return None
+        with self.cells_path.open("rb") as handle:
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return None
+            end = size  # find the last newline, reading backwards
+            keep = 0
+            while end > 0:
+                start = max(0, end - _CHUNK)
+                handle.seek(start)
+                found = handle.read(end - start).rfind(b"\n")
+                if found >= 0:
+                    keep = start + found + 1
+                    break
+                end = start
+            handle.seek(0)
+            line = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(_CHUNK), b"")) + 1
+            handle.seek(keep)  # keep the torn bytes, then cut them off
+            self._append_rejected(iter(lambda: handle.read(_CHUNK), b""), b"\n")
+        os.truncate(self.cells_path, keep)
+        return line
+
+    def _damaged_lines(self) -> list[int]:
+        bad: list[int] = []
+        reasons: dict[str, int] = {}
+        try:
+            with self.cells_path.open("rb") as handle:
+                for number, raw in _lines(handle):
+                    _row, why = parse_line(raw)
+                    if why is not None:
+                        bad.append(number)
+                        reasons[why] = reasons.get(why, 0) + 1
+        except FileNotFoundError:
+            pass
+        self._reasons = ", ".join(why if n == 1 else f"{why} ({n})" for why, n in reasons.items())
+        return bad
+
+    def _append_rejected(self, chunks: Any, end: bytes = b"") -> None:
+        fd = os.open(self.rejected_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            for chunk in chunks:
+                _write_all(fd, chunk)
+            _write_all(fd, end)
             os.fsync(fd)
         finally:
             os.close(fd)
 
-    def write(self, name: str, text: str) -> Path:
+    def _move_out(self, bad: set[int]) -> None:
+        """Rejected lines first (a crash then leaves a copy, never a loss), then the rewrite."""
+        with self.cells_path.open("rb") as handle:
+            self._append_rejected(raw if raw.endswith(b"\n") else raw + b"\n"
+                                  for number, raw in _lines(handle) if number in bad)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{CELLS}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out, self.cells_path.open("rb") as handle:
+                for number, raw in _lines(handle):
+                    if number not in bad:
+                        out.write(raw)
+                out.flush()
+                os.fchmod(out.fileno(), file_mode())
+                os.fsync(out.fileno())
+            os.replace(tmp, self.cells_path)
+            tmp = None
+            _fsync_directory(self.directory)
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+
+    # -- writing
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Store one row: one ``write`` of one line, then ``fsync``. On a full disk the partial
+        line is cut off again and a :class:`BenchError` says so; stored rows are kept."""
+        line = (json.dumps(row, sort_keys=True, default=str) + "\n").encode("utf-8")
+        try:
+            if not self._tail_checked:
+                self._repair_tail()  # never append after a torn line
+            fd = os.open(self.cells_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise write_error(exc, self.cells_path, "cannot store a cell") from None
+        try:
+            start = os.fstat(fd).st_size
+            try:
+                _write_all(fd, line)
+                os.fsync(fd)
+            except OSError as exc:
+                try:
+                    os.ftruncate(fd, start)  # no torn line left behind
+                except OSError:
+                    pass
+                raise write_error(exc, self.cells_path, "cannot store a cell") from None
+        finally:
+            os.close(fd)
+
+    def write(self, name: str, text: str | bytes) -> Path:
+        """Write a file of the run directory atomically (``leaderboard.csv``, ``suite.yaml``...)."""
         path = self.directory / name
         write_atomic(path, text)
         return path
+
+    def write_environment(self, run_id: str, record: dict[str, Any]) -> Path:
+        """Keep the environment of run ``run_id`` in ``environments/RUN_ID.json`` and as the
+        latest in ``environment.json``; return the former."""
+        text = json.dumps(record, indent=2, sort_keys=True, default=str) + "\n"
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", str(run_id)).lstrip(".") or "run"
+        path = self.write(f"{ENVIRONMENTS}/{safe}.json", text)
+        self.write(ENVIRONMENT, text)
+        return path
+
+    def environment(self, run_id: str) -> dict[str, Any] | None:
+        """The stored environment of run ``run_id`` (``None`` when it is missing or unreadable)."""
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", str(run_id)).lstrip(".") or "run"
+        try:
+            record = json.loads((self.directory / ENVIRONMENTS / f"{safe}.json").read_text("utf-8"))
+        except (OSError, ValueError, RecursionError):
+            return None
+        return record if isinstance(record, dict) else None
+
+    def archive_cells(self) -> Path | None:
+        """Move the stored cells, leaderboards, suite copy and artifacts to
+        ``archive/<UTC timestamp>/`` (for ``--fresh``); never deletes. Returns the archive
+        directory, or ``None`` when there was nothing to move."""
+        present = [name for name in ARCHIVED if (self.directory / name).exists()]
+        if not present:
+            return None
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        try:
+            (self.directory / ARCHIVE).mkdir(exist_ok=True)
+            for n in range(1000):
+                target = self.directory / ARCHIVE / (stamp if n == 0 else f"{stamp}-{n}")
+                try:
+                    target.mkdir()
+                    break
+                except FileExistsError:
+                    continue
+            else:
+                raise BenchError("cannot archive the stored cells: too many archives this second",
+                                 str(self.directory))
+            for name in present:
+                os.rename(self.directory / name, target / name)
+            _fsync_directory(self.directory)
+        except OSError as exc:
+            raise write_error(exc, self.directory, "cannot move the stored cells aside") from None
+        self._tail_checked = False
+        return target
+
