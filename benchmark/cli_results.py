@@ -1,0 +1,145 @@
+"""The commands that read results: ``bench compare``, ``bench leaderboard``, ``bench results``,
+``bench report``.
+
+:func:`register` adds their parsers to ``bench``'s subcommands and returns their handlers. Every
+import of pandas, scipy, tabulate or matplotlib happens inside a handler, so ``bench --help``
+stays instant. A handler returns the exit code; bad input raises :class:`BenchError` (one line,
+exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+FORMATS = {"table": "simple", "md": "github", "csv": "csv"}
+
+
+def _threshold(value: str) -> float:
+    try:
+        threshold = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number (absolute Δ of the metric), got {value!r}") from None
+    if threshold < 0 or threshold != threshold:
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 0, got {value!r}")
+    return threshold
+
+
+def _alpha(value: str) -> float:
+    try:
+        alpha = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a level such as 0.05, got {value!r}") from None
+    if not 0 < alpha < 1:
+        raise argparse.ArgumentTypeError(f"expected a level between 0 and 1, got {value!r}")
+    return alpha
+
+
+def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add the ``compare``, ``leaderboard``, ``results`` and ``report`` parsers; their handlers."""
+    compare = commands.add_parser(
+        "compare", help="compare two runs (or two configurations of one run) cell by cell",
+        description="Pair the cells of run A and run B by (dataset checksum, split fingerprint, fold, "
+                    "seed, configuration) and test the differences (paired t-test, Wilcoxon, Holm).")
+    compare.add_argument("runs", nargs="+", metavar="RUN", help="results directories: A B, or one with --rows")
+    compare.add_argument("--rows", nargs=2, metavar=("LABEL_A", "LABEL_B"),
+                         help="compare two configurations (model labels) inside one run")
+    compare.add_argument("--by", choices=["config", "label"], default="config",
+                         help="pair configurations by config_id (default) or by model label")
+    compare.add_argument("--metric", help="metric to compare (default: each task's primary metric, "
+                                          "the first of the suite's metrics)")
+    compare.add_argument("--alpha", type=_alpha, default=0.05, help="significance level (default 0.05)")
+    compare.add_argument("--fail-on-regression", nargs="?", const=-1.0, default=None, type=_threshold,
+                         metavar="THRESHOLD",
+                         help="exit 1 when a row is significantly worse in B; with THRESHOLD, when a row "
+                              "is worse by more than THRESHOLD (absolute Δ), significant or not")
+    compare.add_argument("--format", choices=sorted(FORMATS), default="table")
+
+    board = commands.add_parser("leaderboard", help="one ranked table from one or more runs")
+    board.add_argument("runs", nargs="+", metavar="RUN", help="results directories")
+    board.add_argument("--force", action="store_true",
+                       help="rank lines with different splits or data together (still marked)")
+    board.add_argument("--format", choices=sorted(FORMATS), default="table")
+
+    results = commands.add_parser("results", help="print every cell of runs as one flat table")
+    results.add_argument("runs", nargs="+", metavar="RUN", help="results directories")
+    results.add_argument("--format", choices=["csv", "json", "md"], default="csv")
+
+    report = commands.add_parser("report", help="write a self-contained HTML report of runs")
+    report.add_argument("runs", nargs="+", metavar="RUN", help="results directories (two: with a comparison)")
+    report.add_argument("-o", "--output", default="report.html", help="HTML file (default report.html)")
+    return {"compare": _compare, "leaderboard": _leaderboard, "results": _results, "report": _report}
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from benchmark import compare
+    from benchmark.errors import BenchError
+    from benchmark.results import read_runs
+
+    if args.rows:
+        if len(args.runs) != 1:
+            raise BenchError(f"expected one run with --rows, got {len(args.runs)}", "bench compare")
+        (a,) = read_runs(args.runs)
+        result = compare.compare(a, rows=tuple(args.rows), metric=args.metric, alpha=args.alpha)
+    else:
+        if len(args.runs) != 2:
+            raise BenchError(f"expected two runs A B (or one with --rows LABEL_A LABEL_B), got {len(args.runs)}",
+                             "bench compare")
+        a, b = read_runs(args.runs)
+        result = compare.compare(a, b, metric=args.metric, alpha=args.alpha, by=args.by)
+    fmt = FORMATS[args.format]
+    sys.stdout.write(compare.render(result, fmt))
+    if fmt == "csv":
+        sys.stderr.write(compare.stderr_notes(result))
+    if args.fail_on_regression is not None:
+        threshold = None if args.fail_on_regression < 0 else args.fail_on_regression
+        worse = result.regressions(threshold)
+        if worse:
+            what = "significantly worse" if threshold is None else f"worse by more than {threshold:g}"
+            sys.stdout.flush()
+            sys.stderr.write(f"bench: regression: {len(worse)} row(s) {what} in B: "
+                             + "; ".join(f"{r.model} on {r.dataset} ({r.metric} Δ {r.delta:+.4g})" for r in worse)
+                             + "\n")
+            return 1
+    return 0
+
+
+def _leaderboard(args: argparse.Namespace) -> int:
+    from benchmark import leaderboard
+    from benchmark.results import directions, metrics_by_task, read_runs
+
+    runs = read_runs(args.runs)
+    rows = [row for run in runs for row in run.rows]
+    metrics = metrics_by_task(runs, rows)
+    lines = leaderboard.build(rows, metrics, directions([m for names in metrics.values() for m in names]),
+                              force=args.force)
+    fmt = FORMATS[args.format]
+    sys.stdout.write(leaderboard.to_csv(lines, metrics) if fmt == "csv" else leaderboard.render(lines, metrics, fmt))
+    return 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    from benchmark.results import load
+
+    frame = load(args.runs)
+    if args.format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        sys.stdout.write(frame.to_json(orient="records", force_ascii=False, indent=1) + "\n")
+    else:
+        from tabulate import tabulate
+
+        # NaN as empty; disable_numparse keeps ids such as 0123abcd as written
+        records = frame.astype(object).where(frame.notna(), "").values.tolist()
+        sys.stdout.write(tabulate(records, headers=list(frame.columns), tablefmt="github",
+                                  disable_numparse=True) + "\n")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from benchmark import report
+
+    path = report.write(args.runs, args.output)
+    print(f"report written to {path}")
+    return 0
