@@ -343,13 +343,15 @@ class _Composer:
                             event.start_mark) from None
         if value in frame.keys:
             raise BenchError(f"duplicate key {value!r}: first at line {frame.keys[value]}, again at "
-                             f"line {line}", f"{self.name}:{line}: {_dotted(frame.path + (value,))}")
+                             f"line {line}", f"{self.name}:{line}: {_dotted(frame.path, value)}")
         frame.keys[value] = line
         return value
 
 
-def _dotted(path: tuple) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+def _dotted(path: tuple, key: Any = None) -> str:
+    """``a.b[0].c`` (and ``.key`` appended as a mapping key, even when it is a number)."""
+    dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    return (dotted + ("" if key is None else f".{key}")).lstrip(".")
 
 
 # --- Constructing Python data from the checked graph -------------------------------------------
