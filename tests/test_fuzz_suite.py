@@ -1,0 +1,95 @@
+"""Fuzzing the suite reader: any bytes either load or give one BenchError line -- nothing else,
+never over the time bound. The worst time and the peak memory are printed (``pytest -s``) and
+recorded as test properties (``--junitxml``)."""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchmark.errors import BenchError
+from benchmark.yamlsafe import read_suite_file
+
+EXAMPLES = 1000
+SECONDS = 5.0
+
+FRAGMENTS = [
+    "name:", "models:", "datasets:", "metrics:", "split:", "grid:", "params:", "seed:", "seeds:",
+    "&a ", "*a", "&b ", "*b", "<<: *a", "[", "]", "{", "}", "- ", ": ", ", ", "? ", "\n", "\n  ",
+    "\n    - ", "\t", "---\n", "...\n", "#", "!!python/object:os.system ", "!!binary ", "!!set ", "!!omap ",
+    "!!int ", "!!float ", "!foo ", "'", '"', "\\u00e9", "|\n  ", ">-\n  ", "%YAML 1.1\n", "%TAG ! tag:x\n",
+    "1:2:3", "0x1F", "1e999", ".nan", "2001-13-45", "~", "null", "yes", "\u00e9", "\U0001F600", "\u2028",
+    "\ufeff", "\x85", "global-mean", "svd", "kfold", "k: 2", "9" * 120, "[" * 60, "{a: " * 60,
+]
+
+fragment_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=60).map("".join)
+yamlish_bytes = st.one_of(
+    st.binary(max_size=400),
+    fragment_text.map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.lists(st.one_of(st.binary(max_size=6), st.sampled_from(FRAGMENTS).map(str.encode)), max_size=60)
+    .map(b"".join),
+)
+
+large_text = st.lists(st.sampled_from(FRAGMENTS), min_size=200, max_size=3000).map("".join)
+
+STATS = {"examples": 0, "loaded": 0, "refused": 0, "worst_seconds": 0.0, "worst_traced_mb": 0.0}
+DIRECTORY = Path(tempfile.mkdtemp(prefix="bench-fuzz-"))
+
+
+@settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=yamlish_bytes)
+def test_any_bytes_load_or_give_one_error_line(data: bytes):
+    check(data)
+
+
+@settings(max_examples=EXAMPLES // 5, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(text=large_text)
+def test_long_yamlish_text_loads_or_gives_one_error_line(text: str):
+    check(text.encode("utf-8", "surrogatepass"))
+
+
+def check(data: bytes) -> None:
+    path = DIRECTORY / "suite.yaml"
+    path.write_bytes(data)
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        read_suite_file(path)
+        STATS["loaded"] += 1
+    except BenchError as exc:
+        line = str(exc)
+        assert line.startswith(str(path)) and "\n" not in line, line
+        STATS["refused"] += 1
+    finally:
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    STATS["examples"] += 1
+    STATS["worst_seconds"] = max(STATS["worst_seconds"], seconds)
+    STATS["worst_traced_mb"] = max(STATS["worst_traced_mb"], peak)
+    assert seconds < SECONDS
+
+
+@pytest.fixture(autouse=True, scope="module")
+def report():
+    yield
+    STATS["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nfuzz: {STATS['examples']} examples ({STATS['loaded']} loaded, {STATS['refused']} refused), "
+          f"worst {STATS['worst_seconds'] * 1000:.1f} ms, worst traced {STATS['worst_traced_mb']:.2f} MB, "
+          f"process peak RSS {STATS['peak_rss_mb']:.0f} MB")
+
+
+def test_fuzz_figures(record_property):
+    """Runs after the fuzz test: the figures, for the report (and a check that it ran)."""
+    for key, value in STATS.items():
+        record_property(key, value)
+    assert STATS["examples"] >= EXAMPLES
