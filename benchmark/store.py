@@ -75,7 +75,7 @@ def write_error(exc: OSError, path: Path | str, what: str = "cannot write") -> B
     reason = (exc.strerror or str(exc)).lower()
     hint = {errno.ENOSPC: "; free some space and rerun (stored cells are kept)",
             errno.EDQUOT: "; free some space and rerun (stored cells are kept)",
-            errno.EROFS: " (a read-only file system); choose another --out",
+            errno.EROFS: "; choose another --out",
             errno.EACCES: "; choose another --out or fix the permissions",
             errno.EPERM: "; choose another --out or fix the permissions",
             errno.ENOTDIR: "; a part of the path is a file, not a directory"}.get(exc.errno or 0, "")
