@@ -267,7 +267,7 @@ def _schema_problems(params: Mapping[str, Param], constraints: Mapping[str, Any]
                      given: Mapping[str, Any]) -> list[str]:
     """Declared constraints that are not JSON Schema or name no parameter; defaults and given
     values that break their parameter's schema."""
-    problems = []
+    problems, invalid = [], set()
     validator = jsonschema.validators.validator_for({})
     for name, fragment in constraints.items():
         if name not in params:
@@ -279,8 +279,10 @@ def _schema_problems(params: Mapping[str, Param], constraints: Mapping[str, Any]
         except (jsonschema.SchemaError, TypeError, ValueError) as exc:
             problems.append(f"constraint of {name!r} is not JSON Schema: "
                             f"{getattr(exc, 'message', exc)}")
-            return problems
+            invalid.add(name)
     for p in params.values():
+        if p.name in invalid:
+            continue
         values = [("default", p.default)] if not p.required else []
         values += [("given value", given[p.name])] if p.name in given else []
         for what, value in values:
