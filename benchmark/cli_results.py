@@ -47,6 +47,9 @@ def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argpar
                          help="compare two configurations (model labels) inside one run")
     compare.add_argument("--by", choices=["config", "label"], default="config",
                          help="pair configurations by config_id (default) or by model label")
+    compare.add_argument("--ignore-seed", action="store_true",
+                         help="pair cells whatever their seed (a seed-0 run against a seed-1 rerun on "
+                              "the same fixed splits)")
     compare.add_argument("--metric", help="metric to compare (default: each task's primary metric, "
                                           "the first of the suite's metrics)")
     compare.add_argument("--alpha", type=_alpha, default=0.05, help="significance level (default 0.05)")
@@ -81,13 +84,15 @@ def _compare(args: argparse.Namespace) -> int:
         if len(args.runs) != 1:
             raise BenchError(f"expected one run with --rows, got {len(args.runs)}", "bench compare")
         (a,) = read_runs(args.runs)
-        result = compare.compare(a, rows=tuple(args.rows), metric=args.metric, alpha=args.alpha)
+        result = compare.compare(a, rows=tuple(args.rows), metric=args.metric, alpha=args.alpha,
+                                 ignore_seed=args.ignore_seed)
     else:
         if len(args.runs) != 2:
             raise BenchError(f"expected two runs A B (or one with --rows LABEL_A LABEL_B), got {len(args.runs)}",
                              "bench compare")
         a, b = read_runs(args.runs)
-        result = compare.compare(a, b, metric=args.metric, alpha=args.alpha, by=args.by)
+        result = compare.compare(a, b, metric=args.metric, alpha=args.alpha, by=args.by,
+                                 ignore_seed=args.ignore_seed)
     fmt = FORMATS[args.format]
     sys.stdout.write(compare.render(result, fmt))
     if fmt == "csv":

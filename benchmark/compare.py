@@ -2,7 +2,8 @@
 
 Cells are **paired** by what makes two measurements comparable — the same data (dataset
 checksum), the same rows (split fingerprint of the fold), the same fold and seed — and the same
-configuration (``config_id``, seed excluded; ``by="label"`` pairs by model label instead). The
+configuration (``config_id``, seed excluded; ``by="label"`` pairs by model label instead;
+``ignore_seed`` pairs a seed-0 run with a seed-1 rerun on the same fixed splits). The
 code version is not part of the key: comparing across code versions ("did my change help?") is
 the main use; the versions that differ are reported instead. Nothing is dropped silently:
 every cell that found no partner is listed with the reason (different data, different split,
@@ -99,6 +100,7 @@ class Comparison:
     alpha: float
     by: str
     holm: bool
+    ignore_seed: bool = False
 
     def regressions(self, threshold: float | None = None) -> list[Row]:
         """Rows significantly worse, or with ``threshold``: worse by more than it (|Δ|)."""
@@ -116,13 +118,14 @@ def _ident(row: Mapping[str, Any], by: str) -> str:
     return str(row.get("model")) if by == "label" else configuration_id(row)
 
 
-def _key(row: Mapping[str, Any], by: str | None) -> tuple:
-    where = (row.get("dataset_checksum"), row.get("split_fingerprint"), row.get("fold"), row.get("seed"))
+def _key(row: Mapping[str, Any], by: str | None, ignore_seed: bool = False) -> tuple:
+    where = (row.get("dataset_checksum"), row.get("split_fingerprint"), row.get("fold"),
+             None if ignore_seed else row.get("seed"))
     return where if by is None else where + (_ident(row, by),)
 
 
 def _reason(row: Mapping[str, Any], others: list[Mapping[str, Any]], other: str, by: str | None,
-            metric: str | None) -> str:
+            metric: str | None, ignore_seed: bool = False) -> str:
     """Why ``row`` found no partner among ``others`` (the other side's rows)."""
     if row.get("status") != "ok":
         return f"{row.get('status')} in {'B' if other == 'A' else 'A'}"
@@ -139,13 +142,14 @@ def _reason(row: Mapping[str, Any], others: list[Mapping[str, Any]], other: str,
     same_data = [o for o in same_config if o.get("dataset_checksum") == row.get("dataset_checksum")]
     if not same_data:
         return f"dataset missing in {other}"
-    exact = [o for o in same_data if _key(o, by) == _key(row, by)]
+    exact = [o for o in same_data if _key(o, by, ignore_seed) == _key(row, by, ignore_seed)]
     if exact:
         status = exact[0].get("status")
         return f"{status} in {other}" if status != "ok" else f"no {metric} value in {other}"
-    if not any(o.get("seed") == row.get("seed") for o in same_data):
+    if not ignore_seed and not any(o.get("seed") == row.get("seed") for o in same_data):
         return f"seed {row.get('seed')} missing in {other}"
-    at_fold = [o for o in same_data if o.get("fold") == row.get("fold") and o.get("seed") == row.get("seed")]
+    at_fold = [o for o in same_data if o.get("fold") == row.get("fold")
+               and (ignore_seed or o.get("seed") == row.get("seed"))]
     if at_fold:
         return (f"different split (fold {row.get('fold_name') or row.get('fold')} fingerprint "
                 f"{str(row.get('split_fingerprint'))[:8]} vs {str(at_fold[0].get('split_fingerprint'))[:8]})")
@@ -194,23 +198,23 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
 
 def pair(a_rows: Iterable[Mapping[str, Any]], b_rows: Iterable[Mapping[str, Any]], metric: str | None,
          primary: Mapping[str, str], gib: Mapping[str, bool], by: str | None,
-         label_a: str = "", label_b: str = "") -> tuple[list[Row], list[Unpaired]]:
+         label_a: str = "", label_b: str = "", ignore_seed: bool = False) -> tuple[list[Row], list[Unpaired]]:
     """Pair A's cells with B's; ``by=None`` pairs any configuration (the ``--rows`` mode)."""
     a_rows, b_rows = list(a_rows), list(b_rows)
 
     def metric_of(row: Mapping[str, Any]) -> str | None:
         return metric or primary.get(row.get("task", ""))
 
-    b_index = {_key(r, by): r for r in b_rows if _ok(r, metric_of(r))}
+    b_index = {_key(r, by, ignore_seed): r for r in b_rows if _ok(r, metric_of(r))}
     rows: dict[tuple[str, str], Row] = {}
     paired_b: set[int] = set()
     unpaired: list[Unpaired] = []
     for a in a_rows:
         name = metric_of(a)
-        b = b_index.get(_key(a, by)) if _ok(a, name) else None
+        b = b_index.pop(_key(a, by, ignore_seed), None) if _ok(a, name) else None
         if b is None:
             unpaired.append(Unpaired("A", a.get("dataset", ""), str(a.get("model")), a.get("fold_name") or a.get("fold"),
-                                     a.get("seed"), _reason(a, b_rows, "B", by, name)))
+                                     a.get("seed"), _reason(a, b_rows, "B", by, name, ignore_seed)))
             continue
         paired_b.add(id(b))
         ident = configuration_id(b) if by is not None else f"{label_a} → {label_b}"
@@ -224,7 +228,7 @@ def pair(a_rows: Iterable[Mapping[str, Any]], b_rows: Iterable[Mapping[str, Any]
     for b in b_rows:
         if id(b) not in paired_b:
             unpaired.append(Unpaired("B", b.get("dataset", ""), str(b.get("model")), b.get("fold_name") or b.get("fold"),
-                                     b.get("seed"), _reason(b, a_rows, "A", by, metric_of(b))))
+                                     b.get("seed"), _reason(b, a_rows, "A", by, metric_of(b), ignore_seed)))
     return list(rows.values()), unpaired
 
 
@@ -256,7 +260,7 @@ def version_changes(a: Run, b: Run) -> list[str]:
 
 
 def compare(a: Run, b: Run | None = None, *, rows: tuple[str, str] | None = None, metric: str | None = None,
-            alpha: float = 0.05, by: str = "config") -> Comparison:
+            alpha: float = 0.05, by: str = "config", ignore_seed: bool = False) -> Comparison:
     """Compare run ``a`` with run ``b``, or two configurations (labels) of ``a`` with ``rows``."""
     if not 0 < alpha < 1:
         raise BenchError(f"expected a level between 0 and 1, got {alpha}", "--alpha")
@@ -285,11 +289,11 @@ def compare(a: Run, b: Run | None = None, *, rows: tuple[str, str] | None = None
                 raise BenchError(f"no configuration labelled {label!r} in {a.directory}{hint}", "--rows")
         a_rows = [r for r in a.rows if r.get("model") == label_a]
         b_rows = [r for r in a.rows if r.get("model") == label_b]
-        lines, unpaired = pair(a_rows, b_rows, metric, primary, gib, None, label_a, label_b)
+        lines, unpaired = pair(a_rows, b_rows, metric, primary, gib, None, label_a, label_b, ignore_seed)
         a_name, b_name, changes = label_a, label_b, []
     else:
         assert b is not None
-        lines, unpaired = pair(a.rows, b.rows, metric, primary, gib, by)
+        lines, unpaired = pair(a.rows, b.rows, metric, primary, gib, by, ignore_seed=ignore_seed)
         a_name, b_name, changes = str(a.directory), str(b.directory), version_changes(a, b)
     for line in lines:
         _stats(line)
@@ -301,7 +305,8 @@ def compare(a: Run, b: Run | None = None, *, rows: tuple[str, str] | None = None
         elif t is not None and t < alpha and line.delta != 0:
             line.verdict = WORSE if line.worse_by() > 0 else BETTER
     lines.sort(key=lambda l: (l.dataset, l.model))
-    return Comparison(a_name, b_name, lines, unpaired, changes, alpha, "rows" if rows else by, corrected)
+    return Comparison(a_name, b_name, lines, unpaired, changes, alpha, "rows" if rows else by, corrected,
+                      ignore_seed)
 
 
 # --- Output ---------------------------------------------------------------------------------
@@ -335,7 +340,8 @@ def table(comparison: Comparison) -> list[list[str]]:
 def _notes(comparison: Comparison) -> list[str]:
     c = comparison
     notes = [f"A: {c.a_name}", f"B: {c.b_name}",
-             f"Δ = B − A over cells paired by (dataset checksum, split fingerprint, fold, seed"
+             f"Δ = B − A over cells paired by (dataset checksum, split fingerprint, fold"
+             + ("" if c.ignore_seed else ", seed")
              + (")" if c.by == "rows" else f", {'label' if c.by == 'label' else 'configuration'})")
              + f"; verdict from the paired t-test at alpha {c.alpha:g}; ↓ lower is better, ↑ greater is better"]
     if c.holm:
