@@ -33,7 +33,7 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from benchmark.errors import BenchError
 
@@ -78,11 +78,11 @@ class RunLock:
         self.stale: dict[str, Any] | None = None
         self._fd: int | None = None
 
-    def __enter__(self) -> RunLock:
+    def __enter__(self) -> Self:
         self.acquire()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
     def record(self) -> dict[str, Any]:

@@ -165,8 +165,7 @@ def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def _lines(handle: Any) -> Iterator[tuple[int, bytes]]:
-    for number, raw in enumerate(handle, 1):
-        yield number, raw
+    yield from enumerate(handle, 1)
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -332,7 +331,8 @@ class ResultStore:
         with self.cells_path.open("rb") as handle:
             self._append_rejected(raw if raw.endswith(b"\n") else raw + b"\n"
                                   for number, raw in _lines(handle) if number in bad)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{CELLS}.", suffix=".tmp")
+        fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=f".{CELLS}.", suffix=".tmp")
+        tmp: str | None = tmp_name
         try:
             with os.fdopen(fd, "wb") as out, self.cells_path.open("rb") as handle:
                 for number, raw in _lines(handle):
@@ -341,7 +341,7 @@ class ResultStore:
                 out.flush()
                 os.fchmod(out.fileno(), file_mode())
                 os.fsync(out.fileno())
-            os.replace(tmp, self.cells_path)
+            os.replace(tmp_name, self.cells_path)
             tmp = None
             _fsync_directory(self.directory)
         finally:

@@ -101,8 +101,7 @@ def load_yaml_bytes(data: bytes, name: str) -> LoadedYaml:
 def load_yaml_text(text: str, name: str) -> LoadedYaml:
     """Parse one YAML document from ``text``; ``name`` is the file named in messages."""
     try:
-        if text.startswith("\ufeff"):
-            text = text[1:]
+        text = text.removeprefix("\ufeff")
         bad = _NON_PRINTABLE.search(text)
         if bad:
             line = text.count("\n", 0, bad.start()) + 1
@@ -191,7 +190,7 @@ def _one_line(text: str) -> str:
 
 
 class _Frame:
-    __slots__ = ("node", "path", "size", "depth", "key", "key_value", "keys")
+    __slots__ = ("depth", "key", "key_value", "keys", "node", "path", "size")
 
     def __init__(self, node: N.Node, path: tuple):
         self.node, self.path = node, path
@@ -240,7 +239,8 @@ class _Composer:
         return root, self.lines
 
     def _document(self) -> N.Node:
-        loader, stack = self.loader, []  # of _Frame: the collections open now
+        loader = self.loader
+        stack: list[_Frame] = []  # the collections open now
         while True:
             event = loader.get_event()
             path = self._child_path(stack[-1]) if stack else ()

@@ -69,10 +69,10 @@ def test_second_run_in_another_process_is_refused_then_takes_over(tmp_path):
 
 
 def test_second_acquirer_in_the_same_process_is_refused(tmp_path):
-    with RunLock(tmp_path, argv=["bench"]):
-        with pytest.raises(BenchError, match=r"is in use by bench run \(pid \d+ on host .*; wait for it"):
-            with RunLock(tmp_path):
-                pass
+    with RunLock(tmp_path, argv=["bench"]), \
+            pytest.raises(BenchError, match=r"is in use by bench run \(pid \d+ on host .*; wait for it"), \
+            RunLock(tmp_path):
+        pass
 
 
 def test_record_names_the_holder_and_is_removed_after(tmp_path):
@@ -88,7 +88,7 @@ def test_record_names_the_holder_and_is_removed_after(tmp_path):
 
 def test_lock_file_left_by_a_crashed_run_is_taken_over(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True).stdout.strip()
+                          text=True, check=True).stdout.strip()
     stale = {"pid": int(dead), "host": socket.gethostname(), "started_at": "2024-01-01T00:00:00Z",
              "argv": ["bench"]}
     (tmp_path / LOCK_FILE).write_text(json.dumps(stale))

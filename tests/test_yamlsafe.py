@@ -14,7 +14,13 @@ import pytest
 
 from benchmark import yamlsafe
 from benchmark.errors import BenchError
-from benchmark.yamlsafe import MAX_DEPTH, MAX_VALUES, load_yaml_text, locate, read_suite_file
+from benchmark.yamlsafe import (
+    MAX_DEPTH,
+    MAX_VALUES,
+    load_yaml_text,
+    locate,
+    read_suite_file,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = 5.0
@@ -43,8 +49,8 @@ BAD: list[tuple[str, bytes, str]] = [
     ("bad-indent", b"name: x\n  seed: 0\n", ":2: YAML syntax error: mapping values are not allowed in this context"),
     ("unterminated-quote", b"name: 'x\n", ":2: YAML syntax error: found unexpected end of stream"),
     ("python-tag", b"name: x\nseed: !!python/object/apply:os.system [echo]\n",
-     ":2: YAML syntax error: could not determine a constructor for the tag "
-     "'tag:yaml.org,2002:python/object/apply:os.system'"),
+     (":2: YAML syntax error: could not determine a constructor for the tag "
+      "'tag:yaml.org,2002:python/object/apply:os.system'")),
     ("custom-tag", b"name: !secret x\n", ":1: YAML syntax error: could not determine a constructor for the tag '!secret'"),
     ("two-documents", b"name: x\n---\nname: y\n", ":2: expected one YAML document, found a second one"),
     ("undefined-alias", b"name: x\nseed: *nope\n", ":2: YAML syntax error: found undefined alias *nope"),
@@ -68,8 +74,8 @@ BAD: list[tuple[str, bytes, str]] = [
     ("huge-integer", ("seed: " + "9" * 5000 + "\n").encode(), ":1: a number of 5,000 characters; at most 100"),
     ("sexagesimal-bomb", ("seed: " + "1:" * 200_000 + "1\n").encode(), ":1: a number of 400,001 characters; at most 100"),
     ("bad-date", b"name: x\nwhen: 2001-13-01\n", ":2: cannot read the value '2001-13-01': month must be in 1..12"),
-    ("merge-of-scalar", b"base: {<<: 1}\n", ":1: YAML syntax error: expected a mapping or list of mappings for merging, "
-                                              "but found scalar"),
+    ("merge-of-scalar", b"base: {<<: 1}\n",
+     ":1: YAML syntax error: expected a mapping or list of mappings for merging, but found scalar"),
     ("bad-omap", b"x: !!omap [1]\n", ":1: YAML syntax error: expected a mapping of length 1, but found scalar"),
 ]
 
@@ -258,7 +264,7 @@ print(json.dumps({"outcome": outcome, "seconds": time.perf_counter() - started,
 def test_bomb_refused_within_time_and_memory(tmp_path, name):
     path = write(tmp_path, BOMBS[name].encode())
     result = subprocess.run([sys.executable, "-c", PROBE, str(path)], capture_output=True, text=True,
-                            timeout=60, cwd=ROOT)
+                            timeout=60, cwd=ROOT, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
     assert report["outcome"].startswith(f"{path}:"), report
