@@ -1,0 +1,54 @@
+"""benchmark.results.load and ``bench results``: one flat row per cell."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas
+import pytest
+
+from benchmark import results
+from benchmark.errors import BenchError
+from tests.test_compare import bench_cli, two_runs  # noqa: F401  (fixture)
+
+REFERENCE = Path(__file__).resolve().parent.parent / "results" / "reference"
+
+
+def test_one_row_per_cell_with_metric_columns(two_runs):
+    a, b = two_runs
+    frame = results.load(a)
+    assert len(frame) == 15 and set(frame["run"]) == {"A"}
+    assert {"metric.rmse", "metric.mae", "config_id", "dataset_checksum", "split_fingerprint", "seed",
+            "fold", "params", "fit_seconds", "plugin_version"} <= set(frame.columns)
+    assert frame["metric.rmse"].notna().all()
+    both = results.load(a, b)
+    assert len(both) == 30 and set(both["run"]) == {"A", "B"}
+    assert len(results.load([a, b])) == 30
+
+
+def test_old_rows_get_the_seedless_configuration_id():
+    frame = results.load(REFERENCE / "surprise-ml100k")
+    assert len(frame) == 45
+    assert frame.groupby("model")["config_id"].nunique().eq(1).all()
+    assert not frame["params"].str.contains("random_state").any()
+
+
+def test_not_a_results_directory(tmp_path):
+    with pytest.raises(BenchError, match="no cells.jsonl"):
+        results.load(tmp_path)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "md"])
+def test_bench_results_formats(two_runs, fmt):
+    a, _ = two_runs
+    code, out, _ = bench_cli("results", str(a), "--format", fmt)
+    assert code == 0
+    if fmt == "csv":
+        assert len(pandas.read_csv(io.StringIO(out))) == 15
+    elif fmt == "json":
+        records = json.loads(out)
+        assert len(records) == 15 and "metric.rmse" in records[0]
+    else:
+        assert out.startswith("| run") and out.count("\n") == 17
