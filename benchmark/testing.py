@@ -82,9 +82,10 @@ class Check:
         return f"check '{self.name}'{where}" + (f": {self.detail}" if self.detail else "")
 
 
-@dataclass
+@dataclass(repr=False)
 class Report:
-    """Every check run on one plugin; ``ok`` when none failed."""
+    """Every check run on one plugin; ``ok`` when none failed. ``print(report)`` shows the
+    counts, then one line per failed and per skipped check."""
 
     subject: str
     checks: list[Check] = field(default_factory=list)
@@ -131,6 +132,8 @@ class Report:
         lines = [f"  FAILED {c.line()}" for c in self.failed]
         lines += [f"  skipped {c.line()}" for c in self.skipped]
         return "\n".join([head, *lines])
+
+    __repr__ = __str__  # what pytest shows for ``assert report.ok, report``
 
 
 class Violation(Exception):

@@ -48,3 +48,22 @@ def test_installed_plugin_is_discovered_and_runs(tmp_path):
                          env={**os.environ, **env})
     assert own.returncode == 0, own.stdout + own.stderr
     assert "3 passed" in own.stdout
+
+
+def test_the_write_a_plugin_example_runs_and_passes_its_tests(tmp_path):
+    """docs/writing-plugins.md walks through examples/write-a-plugin: it must keep working."""
+    folder = ROOT / "examples" / "write-a-plugin"
+    log = tmp_path / "finished.jsonl"
+    result = run_bench("run", str(folder / "suite.yaml"), "--out", str(tmp_path / "out"), "-q",
+                       env={"MY_PLUGIN_LOG": str(log)})
+    assert result.returncode == 0, result.stderr
+    rows = read_rows(tmp_path / "out" / "cells.jsonl")
+    assert len(rows) == 6 and all(r["status"] == "ok" and not r.get("metric_errors") for r in rows)
+    toy = {r["model"]: r["metrics"]["rmse"] for r in rows if r["dataset"] == "toy-ratings"}
+    assert toy["user-mean(shrinkage=0)"] < toy["global-mean"]
+    assert all(any(a.endswith("worst-users.csv") for a in r["artifacts"]) for r in rows)
+    assert len(log.read_text().splitlines()) == 6
+    own = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "--rootdir", str(tmp_path), str(folder / "test_my_plugin.py")],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert own.returncode == 0, own.stdout + own.stderr
