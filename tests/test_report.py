@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.cli_results import register
-from tests.test_compare import bench_cli, two_runs  # noqa: F401  (fixture)
+pytest.importorskip("matplotlib", reason="bench report draws with matplotlib (extra: plots)")
+
+from benchmark.cli_results import register  # noqa: E402
+from tests.test_compare import bench_cli, two_runs  # noqa: E402, F401  (fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "results" / "reference"
