@@ -92,12 +92,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Nam
 
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": _run, "check": _check, "plugins": _plugins, "schema": _schema}
-    try:
-        from benchmark import cli_results
-    except ImportError:  # TEMPORARY while cli_results is being written
-        cli_results = None
-    if cli_results is not None:
-        handlers.update(cli_results.register(commands))
+    from benchmark import cli_results
+
+    handlers.update(cli_results.register(commands))
     return parser, handlers
 
 

@@ -233,57 +233,64 @@ def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: Text
     cache = DataCache(registry)
     cells = plan(suite, registry, cache)
     run_id = new_run_id()
-    try:  # TEMPORARY until lock.py lands
-        from benchmark.lock import RunLock
-    except ImportError:
-        from contextlib import nullcontext as RunLock  # type: ignore
+    from benchmark.lock import RunLock
 
     with RunLock(directory), sigterm_as_interrupt():
         store = ResultStore(directory)
-        if options.fresh:
+        if options.fresh and store.writable:
             store.archive_cells()
-        warning = store.repair() if hasattr(store, "repair") else None
+        warning = store.repair() if store.writable else None
         if warning:
             stream.write(f"bench: warning: {warning}\n")
-        stored = {r["cell_id"]: r for r in store.rows()}
+        stored = {row["cell_id"]: row for row in store.rows()}  # the latest row of a cell wins
         reused, todo, reasons = decide(cells, stored, options.retry_failed)
         if reasons:
             why = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(5))
             stream.write(f"bench: recomputing {sum(reasons.values())} stored cells: {why}\n")
+        if not store.writable:
+            if todo or options.fresh:
+                raise BenchError(f"cannot write there ({len(todo)} cells to run); choose another --out",
+                                 f"{directory}")
+            stream.write(f"bench: warning: {directory} is read-only; showing the stored results\n")
+            rows = [relabel(reused[c.id], c) for c in cells]
+            return _report(suite, registry, store, run_id, rows, {}, reused, reasons, started,
+                           False, write=False)
         store.write("suite.yaml", suite.text)
         plugin_list = sorted({(e.provider.plugin, e.provider.distribution, e.provider.version)
                               for e in registry.all()})
-        record = environment([{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list],
-                             run_id)
-        if hasattr(store, "write_environment"):
-            store.write_environment(run_id, record)
-        else:
-            import json
-            store.write("environment.json", json.dumps(record, indent=2) + "\n")
+        store.write_environment(run_id, environment(
+            [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], run_id))
         results: dict[str, dict[str, Any]] = {}
-        interrupted = False
+        interrupted, cause = False, KeyboardInterrupt()
         try:
             _execute(todo, suite, registry, cache, store, options, run_id, stream, results,
                      len(cells), progress)
-        except KeyboardInterrupt:
-            interrupted = True
-            exc_info = sys.exc_info()[1]
-        by_id = {cell.id: cell for cell in cells}
+        except KeyboardInterrupt as stop:
+            interrupted, cause = True, stop
         rows = [relabel(reused.get(c.id) or results[c.id], c) for c in cells
                 if c.id in reused or c.id in results]
-        metrics = {task: list(names) for task, names in suite.metrics.items()}
-        directions = {name: registry.get("metric", name).spec.greater_is_better
-                      for names in suite.metrics.values() for name in names}
-        lines = leaderboard.build(rows, metrics, directions)
+        result = _report(suite, registry, store, run_id, rows, results, reused, reasons, started,
+                         interrupted)
+        if interrupted:
+            raise RunInterrupted(result, cause)
+        return result
+
+
+def _report(suite: Suite, registry: Registry, store: ResultStore, run_id: str, rows: list[dict[str, Any]],
+            results: Mapping[str, Any], reused: Mapping[str, Any], reasons: collections.Counter[str],
+            started: float, interrupted: bool, write: bool = True) -> RunResult:
+    """The leaderboard of ``rows`` (written unless ``write`` is false) and the run's summary."""
+    import time
+
+    metrics = {task: list(names) for task, names in suite.metrics.items()}
+    directions = {name: registry.get("metric", name).spec.greater_is_better
+                  for names in suite.metrics.values() for name in names}
+    lines = leaderboard.build(rows, metrics, directions)
+    if write:
         store.write("leaderboard.csv", leaderboard.to_csv(lines, metrics))
         store.write("leaderboard.md", f"# {suite.name}\n\n" + leaderboard.render(lines, metrics, "github"))
-        del by_id
-        result = RunResult(suite, store, run_id, rows, lines, leaderboard.render(lines, metrics),
-                           len(results), len(reused), time.perf_counter() - started, dict(reasons),
-                           interrupted)
-        if interrupted:
-            raise RunInterrupted(result, exc_info)  # type: ignore[arg-type]
-        return result
+    return RunResult(suite, store, run_id, rows, lines, leaderboard.render(lines, metrics),
+                     len(results), len(reused), time.perf_counter() - started, dict(reasons), interrupted)
 
 
 class RunInterrupted(Exception):

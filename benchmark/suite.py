@@ -165,49 +165,10 @@ class ParsedSuite:
 
 
 def _read(path: Path) -> tuple[str, Any, Any]:
-    try:
-        from benchmark.yamlsafe import read_suite_file
-    except ImportError:  # TEMPORARY
-        return _old_read(path)
+    from benchmark.yamlsafe import read_suite_file
 
     loaded = read_suite_file(path)
     return loaded.text, loaded.data, loaded.where
-
-
-def _old_read(path: Path) -> tuple[str, Any, Any]:
-    import yaml
-
-    if not path.is_file():
-        raise BenchError("suite file not found", str(path))
-    text = path.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise BenchError(f"YAML syntax error: {exc.problem}", f"{path}:{mark.line + 1 if mark else 1}") from None
-    lines: dict[tuple, int] = {}
-
-    def walk(n: Any, p: tuple) -> None:
-        lines.setdefault(p, n.start_mark.line + 1)
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                lines[p + (k.value,)] = k.start_mark.line + 1
-                walk(v, p + (k.value,))
-                lines[p + (k.value,)] = k.start_mark.line + 1
-        elif isinstance(n, yaml.SequenceNode):
-            for i, v in enumerate(n.value):
-                walk(v, p + (i,))
-    if node is not None:
-        walk(node, ())
-
-    def at(*key: Any) -> str:
-        probe = tuple(key)
-        while probe not in lines and probe:
-            probe = probe[:-1]
-        dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in key).lstrip(".")
-        return f"{path}:{lines.get(probe, 1)}" + (f": {dotted}" if dotted else "")
-    return text, data, at
 
 
 # --- Schema validation ----------------------------------------------------------------------
