@@ -1,0 +1,674 @@
+"""Execution engine: run cells in isolated worker processes, here or on a Dask cluster.
+
+Every executor has one method, ``run(tasks, on_event)``. A :class:`Task` is a cell as plain data
+(``Cell.to_dict()``) with its :class:`~benchmark.suite.Limits`; ``on_event`` receives
+:class:`Started`, :class:`Progress`, :class:`Finished` and :class:`Log` events **in the calling
+thread**, so the caller — the store's only writer — appends each row as it arrives. ``run``
+returns when every task has a :class:`Finished` event; a failing cell never raises: its row says
+why (``status`` and ``error``):
+
+=========  ===========================================================================
+status     error
+=========  ===========================================================================
+timeout    ``timeout after 600 s``
+memory     ``memory limit 4 GB exceeded (resident 4.1 GB)``
+killed     ``killed by signal 9 (out of memory?)`` — SIGKILL from outside, usually the
+           kernel's OOM killer; ``worker died (KilledWorker: ...)`` on Dask
+crashed    ``killed by signal 11 (SIGSEGV: Segmentation fault)``, ``worker exited with code 3``
+=========  ===========================================================================
+
+What the cell printed (and a crash's faulthandler traceback) is in the row's ``log``.
+
+* :class:`LocalExecutor` — ``jobs`` worker processes (:mod:`benchmark.worker`, fresh interpreters
+  started with ``subprocess``: spawn semantics). A worker is reused for the next cell (its
+  registry and loaded datasets stay cached) and replaced after a crash, a timeout or a memory
+  kill. Each worker gets ``cores // jobs`` BLAS/OpenMP/numba/TensorFlow threads.
+* :class:`DaskExecutor` — the same, one level down: each Dask task runs its cell through a
+  one-worker :class:`LocalExecutor` on the Dask worker, so limits, crashes and logs behave
+  exactly as locally; a Dask worker that dies under a cell gives ``killed``/``worker died``
+  (``allowed-failures`` 0 on the LocalCluster it starts). Dask is imported only here.
+* :class:`InlineExecutor` — in this process, no isolation and no limits (debugging).
+
+Memory limits are enforced by a watchdog in the parent that reads the worker's resident set
+size (the worker and its children, from ``/proc``) every 0.1 s and kills it above the limit.
+Not ``RLIMIT_AS``: TensorFlow, numba/LLVM and glibc's per-thread arenas reserve far more address
+space than they ever touch, so an address-space limit refuses models that fit comfortably, and
+the refusal surfaces as a ``MemoryError`` or a C++ abort deep inside a library instead of a clear
+reason. Resident memory is what the OOM killer looks at. The price: an allocation faster than
+the polling interval can overshoot the limit briefly (or meet the OOM killer first, recorded as
+``killed by signal 9 (out of memory?)``). Where cgroup v2 delegation is available,
+``memory.max`` on a per-worker cgroup would be exact; it is not portable enough to be the default.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import queue
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, Protocol
+
+from benchmark.cells import Cell
+from benchmark.errors import BenchError
+from benchmark.suite import Limits
+from benchmark.worker import clip_log, read_capture
+
+# --- Tasks and events -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """One cell to run (``Cell.to_dict()``) and its limits."""
+
+    cell: Mapping[str, Any]
+    limits: Limits = Limits()
+    id: str = ""  # the cell id; computed from ``cell`` when not given
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", Cell.from_dict(self.cell).id)
+
+    @classmethod
+    def of(cls, cell: Cell, limits: Limits = Limits()) -> Task:
+        return cls(cell.to_dict(), limits, cell.id)
+
+    @property
+    def label(self) -> str:
+        """``dataset fold model``, as the progress lines name a cell."""
+        return f"{self.cell['dataset']} {self.cell['fold_name']} {self.cell['model']}"
+
+
+@dataclass(frozen=True)
+class Started:
+    """A worker took the cell (the time limit counts from here)."""
+
+    cell_id: str
+    worker: str
+    label: str
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The model called :func:`benchmark.api.report_progress` (throttled to 4 a second)."""
+
+    cell_id: str
+    done: int
+    total: int | None
+    unit: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The cell's result row, ok or failed; exactly one per task."""
+
+    cell_id: str
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Log:
+    """A notice from the executor itself (a worker replaced, a Dask dashboard address)."""
+
+    text: str
+    cell_id: str = ""
+
+
+Event = Started | Progress | Finished | Log
+OnEvent = Callable[[Event], None]
+
+
+class Executor(Protocol):
+    """Runs tasks; a context manager so workers can start while the caller still plans."""
+
+    def run(self, tasks: Sequence[Task], on_event: OnEvent) -> None: ...
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: Any) -> None: ...
+
+
+# --- Reasons --------------------------------------------------------------------------------
+
+
+def format_size(size: float) -> str:
+    """Binary units, as ``parse_size`` reads them: 4 GB, 500 MB, 1.5 GB."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            break
+        size /= 1024
+    return f"{size:.0f} {unit}" if unit == "bytes" or size == int(size) or size >= 100 else f"{size:.1f} {unit}"
+
+
+def format_seconds(seconds: float) -> str:
+    return f"{seconds:g} s"
+
+
+def death_reason(returncode: int | None) -> tuple[str, str]:
+    """(status, error) for a worker that ended without returning its cell's row."""
+    if returncode is not None and returncode < 0:
+        number = -returncode
+        if number == signal.SIGKILL:
+            return "killed", "killed by signal 9 (out of memory?)"
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = "unknown signal"
+        description = signal.strsignal(number) or ""
+        return "crashed", f"killed by signal {number} ({name}{': ' + description if description else ''})"
+    return "crashed", f"worker exited with code {returncode}"
+
+
+def _failed_row(task: Task, status: str, error: str, run_id: str, log: str = "",
+                started_at: str | None = None) -> dict[str, Any]:
+    from benchmark.execute import failed_row
+
+    row = failed_row(dict(task.cell), status, error, run_id)
+    if log:
+        row["log"] = clip_log(log)
+    if started_at:
+        row["started_at"] = started_at
+    return row
+
+
+# --- Worker processes -----------------------------------------------------------------------
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS",
+                    "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def worker_environment(threads: int, verbose: bool = False) -> dict[str, str]:
+    """The parent's environment with thread counts pinned and TensorFlow's C++ logging off."""
+    env = dict(os.environ)
+    env.update({name: str(threads) for name in THREAD_VARIABLES})
+    if not verbose:
+        env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    return env
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and its descendants (Linux ``/proc``; 0 elsewhere)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    total, stack, seen = 0, [pid], set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/statm") as statm:
+                total += int(statm.read().split()[1]) * page
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack.extend(int(c) for c in children.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+class _Worker:
+    """The parent's handle on one worker process."""
+
+    def __init__(self, slot: int, threads: int, verbose: bool, directory: str):
+        self.slot = slot
+        self.capture = None if verbose else os.path.join(directory, f"worker-{slot}-{secrets.token_hex(3)}.log")
+        parent_end, child_end = socket.socketpair()
+        output = open(self.capture, "ab") if self.capture else None
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "benchmark.worker", str(child_end.fileno()), self.capture or "-",
+                 str(threads)] + (["--verbose"] if verbose else []),
+                pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL, stdout=output,
+                stderr=subprocess.STDOUT if output else None, env=worker_environment(threads, verbose),
+                start_new_session=True)  # its own process group: a kill takes its children too
+        finally:
+            child_end.close()
+            if output:
+                output.close()
+        self.conn = Connection(parent_end.detach())
+        self.conn.send(("setup", list(sys.path)))
+        self.name = f"w{slot}"
+        self.ready = False
+        self.task: Task | None = None
+        self.dispatched = 0.0
+        self.started_at = ""
+        self.killed_for: tuple[str, str] | None = None
+        self.rss_checked = 0.0
+
+    def send(self, task: Task, artifacts_root: str | None, run_id: str) -> None:
+        from benchmark.provenance import now
+
+        self.task, self.dispatched, self.started_at = task, time.monotonic(), now()
+        self.conn.send(("cell", task.id, dict(task.cell), artifacts_root, run_id))
+
+    def kill(self, status: str, error: str) -> None:
+        self.killed_for = self.killed_for or (status, error)
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def reap(self) -> tuple[int | None, str]:
+        """Wait for the process to end; its exit code and captured output. Cleans up."""
+        try:
+            code = self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill("crashed", "worker did not exit")
+            code = self.process.wait()
+        try:  # children left behind by a crashed worker
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.conn.close()
+        log = read_capture(self.capture) if self.capture else ""
+        self.remove_capture()
+        return code, log
+
+    def remove_capture(self) -> None:
+        if self.capture:
+            try:
+                os.unlink(self.capture)
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        """Ask an idle worker to exit; kill it if it does not within a second."""
+        if self.process.poll() is None:
+            try:
+                if self.task is None:
+                    self.conn.send(("stop",))
+                    self.process.wait(timeout=1)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill("crashed", "stopped")
+        self.process.wait()
+        self.conn.close()
+        self.remove_capture()
+
+
+class LocalExecutor:
+    """Cells in ``jobs`` worker processes on this machine.
+
+    Use as a context manager to start the workers early (their imports overlap the caller's
+    planning); ``run`` may be called several times and reuses them; ``close`` stops them.
+    ``threads`` (default ``cores // jobs``) is each worker's BLAS/OpenMP/numba/TF thread count.
+    """
+
+    MEMORY_POLL = 0.1  # seconds between resident-memory checks of a running cell with a limit
+    START_ATTEMPTS = 3  # a worker that fails to start this many times in a row stops the run
+
+    def __init__(self, jobs: int = 1, artifacts_root: str | Path | None = None, run_id: str = "",
+                 verbose: bool = False, threads: int | None = None):
+        self.jobs = max(1, int(jobs))
+        self.artifacts_root = str(artifacts_root) if artifacts_root is not None else None
+        self.run_id, self.verbose = run_id, verbose
+        self.threads = threads or max(1, cores() // self.jobs)
+        self._workers: dict[int, _Worker] = {}
+        self._directory: tempfile.TemporaryDirectory[str] | None = None
+        self._start_failures = 0
+
+    def __enter__(self) -> LocalExecutor:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def start(self, count: int | None = None) -> None:
+        """Start workers up to ``count`` (default ``jobs``) without waiting for them."""
+        if self._directory is None:
+            self._directory = tempfile.TemporaryDirectory(prefix="bench-workers-")
+        for slot in range(min(self.jobs, self.jobs if count is None else count)):
+            if slot not in self._workers:
+                self._workers[slot] = _Worker(slot + 1, self.threads, self.verbose, self._directory.name)
+
+    def close(self) -> None:
+        for worker in self._workers.values():
+            worker.stop()
+        self._workers.clear()
+        if self._directory is not None:
+            self._directory.cleanup()
+            self._directory = None
+
+    # The loop: dispatch to idle ready workers, wait for messages or the next deadline,
+    # deliver events, bury and replace workers that died or were killed.
+    def run(self, tasks: Sequence[Task], on_event: OnEvent) -> None:
+        pending = deque(tasks)
+        outstanding = len(pending)
+        while outstanding:
+            busy = sum(1 for w in self._workers.values() if w.task is not None)
+            self.start(busy + len(pending))
+            for worker in self._workers.values():
+                if worker.ready and worker.task is None and pending:
+                    task = pending.popleft()
+                    worker.send(task, self.artifacts_root, self.run_id)
+                    on_event(Started(task.id, worker.name, task.label))
+            ready = wait([w.conn for w in self._workers.values()], self._wait_time())
+            for slot, worker in list(self._workers.items()):
+                if worker.conn in ready:
+                    alive = self._receive(worker, on_event)
+                else:
+                    alive = worker.process.poll() is None
+                if not (alive and self._within_limits(worker)):
+                    self._bury(slot, worker, on_event)
+            outstanding = len(pending) + sum(1 for w in self._workers.values() if w.task is not None)
+
+    def _wait_time(self) -> float:
+        now, timeout = time.monotonic(), 1.0
+        for worker in self._workers.values():
+            if worker.task is None:
+                continue
+            if worker.task.limits.timeout is not None:
+                timeout = min(timeout, worker.dispatched + worker.task.limits.timeout - now)
+            if worker.task.limits.memory is not None:
+                timeout = min(timeout, self.MEMORY_POLL)
+        return max(0.0, timeout)
+
+    def _receive(self, worker: _Worker, on_event: OnEvent) -> bool:
+        """Deliver the worker's messages; False when it has gone (end of file)."""
+        try:
+            while worker.conn.poll():
+                message = worker.conn.recv()
+                kind = message[0]
+                if kind == "ready":
+                    worker.ready, self._start_failures = True, 0
+                elif kind == "progress" and worker.task is not None and message[1] == worker.task.id:
+                    on_event(Progress(*message[1:]))
+                elif kind == "row" and worker.task is not None:
+                    task, worker.task = worker.task, None
+                    on_event(Finished(task.id, message[2]))
+        except (EOFError, OSError):
+            return False
+        return True
+
+    def _within_limits(self, worker: _Worker) -> bool:
+        task = worker.task
+        if task is None:
+            return True
+        now = time.monotonic()
+        if task.limits.timeout is not None and now - worker.dispatched >= task.limits.timeout:
+            worker.kill("timeout", f"timeout after {format_seconds(task.limits.timeout)}")
+            return False
+        if task.limits.memory is not None and now - worker.rss_checked >= self.MEMORY_POLL * 0.9:
+            worker.rss_checked = now
+            resident = _tree_rss(worker.process.pid)
+            if resident > task.limits.memory:
+                worker.kill("memory", f"memory limit {format_size(task.limits.memory)} exceeded "
+                                      f"(resident {format_size(resident)})")
+                return False
+        return True
+
+    def _bury(self, slot: int, worker: _Worker, on_event: OnEvent) -> None:
+        """Record the cell of a worker that ended (the loop starts another if needed)."""
+        del self._workers[slot]
+        code, log = worker.reap()
+        if worker.task is None:
+            if not worker.ready:
+                self._start_failures += 1
+                if self._start_failures >= self.START_ATTEMPTS:
+                    raise BenchError(f"worker process failed to start ({death_reason(code)[1]}): "
+                                     + (log.strip()[-2000:] or "no output"))
+            return
+        status, error = worker.killed_for or death_reason(code)
+        on_event(Log(f"{worker.name}: {worker.task.label}: {error}; starting a new worker", worker.task.id))
+        on_event(Finished(worker.task.id, _failed_row(worker.task, status, error, self.run_id, log,
+                                                      worker.started_at)))
+
+
+class InlineExecutor:
+    """In this process: no isolation, no limits (they are ignored). For debugging and tests."""
+
+    def __init__(self, artifacts_root: str | Path | None = None, run_id: str = ""):
+        self.artifacts_root = str(artifacts_root) if artifacts_root is not None else None
+        self.run_id = run_id
+
+    def __enter__(self) -> InlineExecutor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+    def run(self, tasks: Sequence[Task], on_event: OnEvent) -> None:
+        from benchmark import api
+        from benchmark.execute import run_cell
+
+        for task in tasks:
+            on_event(Started(task.id, "inline", task.label))
+            api._progress_sink = lambda done, total=None, unit="epoch", _id=task.id: on_event(
+                Progress(_id, int(done), total, unit))
+            try:
+                row = run_cell(dict(task.cell), self.artifacts_root, self.run_id)
+            finally:
+                api._progress_sink = None
+            on_event(Finished(task.id, row))
+
+
+# --- Dask -----------------------------------------------------------------------------------
+
+
+class DaskExecutor:
+    """Cells as tasks on a Dask cluster: ``scheduler`` (an address) or a new ``LocalCluster``.
+
+    Each task runs its cell in a worker process beside the Dask worker (a one-job
+    :class:`LocalExecutor`, kept for the next task), so limits and failures are the same as
+    locally. Rows come back to this process, the only writer. The data directory, local
+    plugin files and the artifacts directory must be reachable at the same paths on the Dask
+    workers, which need bench and the models' libraries installed.
+    """
+
+    def __init__(self, scheduler: str | None = None, jobs: int = 1, artifacts_root: str | Path | None = None,
+                 run_id: str = "", verbose: bool = False, threads: int | None = None,
+                 allowed_failures: int = 0):
+        self.scheduler, self.jobs = scheduler, max(1, int(jobs))
+        self.artifacts_root = str(artifacts_root) if artifacts_root is not None else None
+        self.run_id, self.verbose, self.threads = run_id, verbose, threads
+        self.allowed_failures = allowed_failures
+        self.client: Any = None
+        self.cluster: Any = None
+
+    def __enter__(self) -> DaskExecutor:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if self.client is not None:
+            return
+        import logging
+
+        import dask
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            self.client = Client(self.scheduler)
+            return
+        with dask.config.set({"distributed.scheduler.allowed-failures": self.allowed_failures}):
+            self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
+                                        dashboard_address=None, memory_limit=0,
+                                        silence_logs=logging.ERROR)
+        self.client = Client(self.cluster)
+        if self.threads is None:
+            self.threads = max(1, cores() // self.jobs)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.client = self.cluster = None
+
+    def _host_threads(self) -> dict[str, int]:
+        """Dask threads per host, to share each host's cores among its cells."""
+        threads: dict[str, int] = {}
+        for info in self.client.scheduler_info()["workers"].values():
+            threads[info["host"]] = threads.get(info["host"], 0) + int(info.get("nthreads", 1))
+        return threads
+
+    def run(self, tasks: Sequence[Task], on_event: OnEvent) -> None:
+        from distributed import KilledWorker
+
+        self.start()
+        topic = f"bench-{secrets.token_hex(6)}"
+        inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.client.subscribe_topic(topic, lambda event: inbox.put(("event", event[1])))
+        host_threads = None if self.threads else self._host_threads()
+        futures: dict[str, tuple[Any, Task]] = {}
+        try:
+            for task in tasks:
+                payload = {"cell": dict(task.cell), "id": task.id, "label": task.label,
+                           "limits": (task.limits.timeout, task.limits.memory), "topic": topic,
+                           "artifacts_root": self.artifacts_root, "run_id": self.run_id,
+                           "verbose": self.verbose, "threads": self.threads, "host_threads": host_threads}
+                future = self.client.submit(dask_task, payload, key=f"bench-cell-{task.id}-{topic}",
+                                            pure=False, retries=0)
+                futures[future.key] = (future, task)
+                future.add_done_callback(lambda f: inbox.put(("done", f.key)))
+            while futures:
+                try:
+                    kind, value = inbox.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if kind == "event":
+                    if value["kind"] == "started":
+                        on_event(Started(value["cell_id"], value["worker"], value["label"]))
+                    elif value["kind"] == "progress":
+                        on_event(Progress(value["cell_id"], value["done"], value["total"], value["unit"]))
+                    continue
+                if value not in futures:
+                    continue
+                future, task = futures.pop(value)
+                try:
+                    row = future.result()
+                except KilledWorker as exc:
+                    row = _failed_row(task, "killed", f"worker died (KilledWorker: {exc})", self.run_id)
+                except Exception as exc:  # cancelled, lost, or a bug in the task itself
+                    row = _failed_row(task, "crashed", f"dask task failed: {type(exc).__name__}: {exc}",
+                                      self.run_id)
+                on_event(Finished(task.id, row))
+        finally:
+            try:
+                self.client.unsubscribe_topic(topic)
+            except Exception:
+                pass
+            if futures:
+                self.client.cancel([f for f, _ in futures.values()])
+
+
+_DASK_LOCAL: dict[int, tuple[tuple[Any, ...], LocalExecutor]] = {}
+_DASK_LOCK = threading.Lock()
+
+
+def _close_dask_local() -> None:
+    for _, executor in _DASK_LOCAL.values():
+        executor.close()
+
+
+atexit.register(_close_dask_local)
+
+
+def dask_task(payload: dict[str, Any]) -> dict[str, Any]:
+    """Run one cell on a Dask worker through a one-job :class:`LocalExecutor`; return its row."""
+    from distributed import get_worker
+    from distributed.comm.addressing import get_address_host
+
+    dask_worker = get_worker()
+    threads = payload["threads"]
+    if threads is None:
+        on_host = (payload["host_threads"] or {}).get(get_address_host(dask_worker.address), 1)
+        threads = max(1, cores() // on_host)
+    key = (threads, payload["verbose"], payload["run_id"], payload["artifacts_root"])
+    with _DASK_LOCK:
+        previous = _DASK_LOCAL.get(threading.get_ident())
+        if previous is not None and previous[0] != key:
+            previous[1].close()
+            previous = None
+        if previous is None:
+            executor = LocalExecutor(1, payload["artifacts_root"], payload["run_id"], payload["verbose"],
+                                     threads)
+            _DASK_LOCAL[threading.get_ident()] = (key, executor)
+        else:
+            executor = previous[1]
+    rows: list[dict[str, Any]] = []
+    topic = payload["topic"]
+
+    def forward(event: Event) -> None:
+        if isinstance(event, Finished):
+            rows.append(event.row)
+        elif isinstance(event, Started):
+            dask_worker.log_event(topic, {"kind": "started", "cell_id": event.cell_id,
+                                          "worker": dask_worker.address, "label": event.label})
+        elif isinstance(event, Progress):
+            dask_worker.log_event(topic, {"kind": "progress", "cell_id": event.cell_id, "done": event.done,
+                                          "total": event.total, "unit": event.unit})
+
+    timeout, memory = payload["limits"]
+    executor.run([Task(payload["cell"], Limits(timeout, memory), payload["id"])], forward)
+    return rows[0]
+
+
+# --- What the runner calls --------------------------------------------------------------------
+
+
+def make_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = None,
+                  artifacts_root: str | Path | None = None, run_id: str = "", verbose: bool = False
+                  ) -> LocalExecutor | DaskExecutor | InlineExecutor:
+    """``--executor local|dask|inline`` with ``--jobs``, ``--scheduler`` and ``-v``."""
+    if kind == "local":
+        return LocalExecutor(jobs, artifacts_root, run_id, verbose)
+    if kind == "dask":
+        return DaskExecutor(scheduler, jobs, artifacts_root, run_id, verbose)
+    if kind == "inline":
+        return InlineExecutor(artifacts_root, run_id)
+    raise BenchError(f"unknown executor {kind!r}; expected local, dask or inline")
+
+
+def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None], *,
+              limits: Mapping[str, Limits], options: Any, run_id: str = "",
+              artifacts_root: str | Path | None = None, stream: Any = None, progress: Any = None,
+              total: int | None = None, done: int = 0, executor: Any = None) -> None:
+    """Run ``cells`` with the executor ``options`` asks for; ``finished(row)`` stores each row.
+
+    ``limits`` maps a model label to its limits (``runner.limits_of``); ``options`` has
+    ``executor``, ``jobs``, ``scheduler``, ``verbose`` (``runner.RunOptions``). ``progress`` is a
+    :mod:`benchmark.progress` display (default: one for ``stream``, live on a terminal);
+    ``executor`` an already started one (see :class:`LocalExecutor`), else one is made here.
+    """
+    from benchmark import progress as progress_display
+
+    tasks = [Task.of(cell, limits.get(cell.model, Limits())) for cell in cells]
+    if executor is None:
+        executor = make_executor(getattr(options, "executor", "local"), getattr(options, "jobs", 1),
+                                 getattr(options, "scheduler", None), artifacts_root, run_id,
+                                 getattr(options, "verbose", False))
+    display = progress or progress_display.open_display(
+        stream if stream is not None else sys.stderr, total=total or len(tasks), done=done)
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, Finished):
+            finished(event.row)  # stored before it is shown
+        display.handle(event)
+
+    with executor, display:
+        executor.run(tasks, on_event)
