@@ -507,7 +507,7 @@ class DaskExecutor:
         with dask.config.set({"distributed.scheduler.allowed-failures": self.allowed_failures}):
             self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
                                         dashboard_address=None, memory_limit=0,
-                                        silence_logs=logging.ERROR)
+                                        silence_logs=logging.CRITICAL)
         self.client = Client(self.cluster)
         if self.threads is None:
             self.threads = max(1, cores() // self.jobs)
@@ -541,8 +541,8 @@ class DaskExecutor:
                            "limits": (task.limits.timeout, task.limits.memory), "topic": topic,
                            "artifacts_root": self.artifacts_root, "run_id": self.run_id,
                            "verbose": self.verbose, "threads": self.threads, "host_threads": host_threads}
-                future = self.client.submit(dask_task, payload, key=f"bench-cell-{task.id}-{topic}",
-                                            pure=False, retries=0)
+                payload["key"] = f"bench-cell-{task.id}-{topic}"
+                future = self.client.submit(dask_task, payload, key=payload["key"], pure=False, retries=0)
                 futures[future.key] = (future, task)
                 future.add_done_callback(lambda f: inbox.put(("done", f.key)))
             while futures:
@@ -555,6 +555,11 @@ class DaskExecutor:
                         on_event(Started(value["cell_id"], value["worker"], value["label"]))
                     elif value["kind"] == "progress":
                         on_event(Progress(value["cell_id"], value["done"], value["total"], value["unit"]))
+                    elif value["kind"] == "row" and value["key"] in futures:
+                        # The row comes with the event, not from the worker's memory: a worker that
+                        # dies right after the cell (under the next one) cannot lose it.
+                        future, task = futures.pop(value["key"])
+                        on_event(Finished(task.id, value["row"]))
                     continue
                 if value not in futures:
                     continue
@@ -562,7 +567,10 @@ class DaskExecutor:
                 try:
                     row = future.result()
                 except KilledWorker as exc:
-                    row = _failed_row(task, "killed", f"worker died (KilledWorker: {exc})", self.run_id)
+                    worker = getattr(getattr(exc, "last_worker", None), "address", None)
+                    row = _failed_row(task, "killed", f"worker died (the Dask worker {worker or ''} died "
+                                                      "while running the cell: KilledWorker)".replace("  ", " "),
+                                      self.run_id)
                 except Exception as exc:  # cancelled, lost, or a bug in the task itself
                     row = _failed_row(task, "crashed", f"dask task failed: {type(exc).__name__}: {exc}",
                                       self.run_id)
@@ -625,6 +633,7 @@ def dask_task(payload: dict[str, Any]) -> dict[str, Any]:
 
     timeout, memory = payload["limits"]
     executor.run([Task(payload["cell"], Limits(timeout, memory), payload["id"])], forward)
+    dask_worker.log_event(topic, {"kind": "row", "key": payload["key"], "row": rows[0]})
     return rows[0]
 
 
