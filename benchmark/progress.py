@@ -1,0 +1,257 @@
+"""What a run shows while it goes, built from the engine's events (:mod:`benchmark.engine`).
+
+* On a terminal, :class:`LiveDisplay`: one line per finished cell scrolling above a live panel
+  with cells done / total, failures, elapsed time, ETA, and a table of the cells running now —
+  worker, elapsed time, and the progress the model reports (``epoch 40/200``).
+* Elsewhere (a pipe, a CI log), :class:`LineDisplay`: one line per finished cell
+  (``[3/34] movielens-100k u1 svd: rmse=0.9359 mae=0.7378 (1.32s fit)``) and, for a cell running
+  long, a heartbeat line every ``heartbeat`` seconds (``... still running after 2m00s:
+  movielens-100k u1 autorec (epoch 40/200)``).
+* :class:`QuietDisplay`: nothing.
+
+rich rather than tqdm: tqdm draws one bar per loop, and several concurrent bars (one per worker)
+fight over the cursor as soon as anything else prints; what a run needs is a small live table
+(several cells at once, each with its own elapsed time and epochs, rows coming and going) with
+log lines scrolling above it, which is exactly ``rich.live.Live`` plus ``console.print``. rich is
+already a dependency, and its ``Console`` degrades cleanly when the stream is not a terminal.
+
+Each display is a context manager with ``handle(event)``; the engine calls ``handle`` in the
+run's thread, a display's own thread only redraws (live) or writes heartbeats (lines).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TextIO
+
+from benchmark.engine import Event, Finished, Log, Progress, Started
+
+
+class Display(Protocol):
+    def handle(self, event: Event) -> None: ...
+
+    def __enter__(self) -> Display: ...
+
+    def __exit__(self, *exc: Any) -> None: ...
+
+
+def format_duration(seconds: float) -> str:
+    """``42s``, ``2m05s``, ``1h02m``."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def format_row(number: int, total: int, row: Mapping[str, Any]) -> str:
+    """``[3/34] dataset fold model: rmse=0.9359 (0.42s fit)``, or the failure and its reason."""
+    if row.get("status") == "ok":
+        metrics = " ".join(f"{k}={v:.4f}" for k, v in row.get("metrics", {}).items())
+        status = f"{metrics} ({row.get('fit_seconds') or 0:.2f}s fit)"
+        if row.get("metric_errors"):
+            status += " metric errors: " + "; ".join(f"{k}: {v}" for k, v in row["metric_errors"].items())
+    else:
+        status = f"{str(row.get('status')).upper()}: {row.get('error')}"
+    return f"[{number}/{total}] {row.get('dataset')} fold {row.get('fold_name')} {row.get('model')}: {status}"
+
+
+def format_progress(done: int | None, total: int | None, unit: str) -> str:
+    if done is None:
+        return ""
+    return f"{unit} {done}/{total}" if total else f"{unit} {done}"
+
+
+@dataclass
+class Running:
+    label: str
+    worker: str
+    since: float
+    done: int | None = None
+    total: int | None = None
+    unit: str = ""
+    beat: float = 0.0  # when its last heartbeat line was written
+
+    def describe(self) -> str:
+        return format_progress(self.done, self.total, self.unit)
+
+
+class _Tally:
+    """Counts and the cells running now; shared by the displays."""
+
+    def __init__(self, total: int, done: int = 0, clock: Any = time.monotonic):
+        self.total, self.done, self.failed, self.finished_here = total, done, 0, 0
+        self.clock = clock
+        self.start = clock()
+        self.running: dict[str, Running] = {}
+        self.lock = threading.Lock()
+
+    def update(self, event: Event) -> Mapping[str, Any] | None:
+        """Apply ``event``; the row of a finished cell, else None."""
+        with self.lock:
+            if isinstance(event, Started):
+                now = self.clock()
+                self.running[event.cell_id] = Running(event.label, event.worker, now, beat=now)
+            elif isinstance(event, Progress) and event.cell_id in self.running:
+                cell = self.running[event.cell_id]
+                cell.done, cell.total, cell.unit = event.done, event.total, event.unit
+            elif isinstance(event, Finished):
+                self.running.pop(event.cell_id, None)
+                self.done += 1
+                self.finished_here += 1
+                if event.row.get("status") != "ok":
+                    self.failed += 1
+                return event.row
+        return None
+
+    def eta(self) -> float | None:
+        """Seconds left at this run's pace so far; None before the first cell finishes."""
+        if not self.finished_here:
+            return None
+        elapsed = self.clock() - self.start
+        return elapsed / self.finished_here * max(0, self.total - self.done)
+
+
+class QuietDisplay:
+    def __enter__(self) -> QuietDisplay:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+    def handle(self, event: Event) -> None:
+        pass
+
+
+class LineDisplay:
+    """One line per finished cell; a heartbeat line every ``heartbeat`` s for a long cell."""
+
+    def __init__(self, stream: TextIO, total: int, done: int = 0, heartbeat: float = 60.0,
+                 clock: Any = time.monotonic):
+        self.stream, self.heartbeat = stream, heartbeat
+        self.tally = _Tally(total, done, clock)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._write_lock = threading.Lock()
+
+    def __enter__(self) -> LineDisplay:
+        if self.heartbeat and self.heartbeat > 0:
+            self._thread = threading.Thread(target=self._beat_loop, name="bench-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _write(self, line: str) -> None:
+        with self._write_lock:
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):  # a closed pipe must not stop the run
+                pass
+
+    def handle(self, event: Event) -> None:
+        row = self.tally.update(event)
+        if row is not None:
+            self._write(format_row(self.tally.done, self.tally.total, row))
+        elif isinstance(event, Log) and not event.cell_id:
+            self._write(f"bench: {event.text}")
+
+    def beat(self) -> None:
+        """Write a heartbeat line for each cell whose last one is ``heartbeat`` seconds old."""
+        now = self.tally.clock()
+        lines = []
+        with self.tally.lock:
+            for cell in self.tally.running.values():
+                if now - cell.beat >= self.heartbeat:
+                    cell.beat = now
+                    progress = cell.describe()
+                    lines.append(f"... still running after {format_duration(now - cell.since)}: {cell.label}"
+                                 + (f" ({progress})" if progress else ""))
+        for line in lines:
+            self._write(line)
+
+    def _beat_loop(self) -> None:
+        while not self._stop.wait(min(1.0, self.heartbeat)):
+            self.beat()
+
+
+class LiveDisplay:
+    """rich: finished cells scroll above a live panel of counts, ETA and the running cells."""
+
+    def __init__(self, stream: TextIO, total: int, done: int = 0, console: Any = None,
+                 clock: Any = time.monotonic):
+        from rich.console import Console
+
+        self.console = console or Console(file=stream, highlight=False)
+        self.tally = _Tally(total, done, clock)
+        self._live: Any = None
+
+    def __enter__(self) -> LiveDisplay:
+        from rich.live import Live
+
+        self._live = Live(console=self.console, get_renderable=self.render, refresh_per_second=4,
+                          transient=True, redirect_stdout=False, redirect_stderr=False)
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+            self._live = None
+
+    def handle(self, event: Event) -> None:
+        row = self.tally.update(event)
+        if row is not None:
+            style = "" if row.get("status") == "ok" else "red"
+            self.console.print(format_row(self.tally.done, self.tally.total, row), style=style,
+                               markup=False, highlight=False, soft_wrap=True)
+        elif isinstance(event, Log):
+            self.console.print(event.text, style="dim", markup=False, highlight=False, soft_wrap=True)
+
+    def render(self) -> Any:
+        from rich.console import Group
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+        from rich.text import Text
+
+        tally = self.tally
+        with tally.lock:
+            now = tally.clock()
+            eta = tally.eta()
+            head = Text()
+            head.append(f"{tally.done}/{tally.total} cells", style="bold")
+            if tally.failed:
+                head.append(f" · {tally.failed} failed", style="red")
+            head.append(f" · {format_duration(now - tally.start)} elapsed")
+            head.append(f" · ETA {format_duration(eta)}" if eta is not None else " · ETA —")
+            table = Table(box=None, show_header=bool(tally.running), padding=(0, 1), pad_edge=False)
+            table.add_column("worker", style="dim", no_wrap=True)
+            table.add_column("running", overflow="ellipsis", no_wrap=True)
+            table.add_column("elapsed", justify="right", no_wrap=True)
+            table.add_column("progress", no_wrap=True)
+            for cell in sorted(tally.running.values(), key=lambda c: c.since):
+                table.add_row(cell.worker, cell.label, format_duration(now - cell.since), cell.describe())
+            top = Table.grid(padding=(0, 2))
+            top.add_row(ProgressBar(total=max(1, tally.total), completed=tally.done, width=30), head)
+        return Group(top, table) if tally.running else top
+
+
+def open_display(stream: TextIO, total: int, done: int = 0, mode: str = "auto",
+                 heartbeat: float = 60.0) -> LiveDisplay | LineDisplay | QuietDisplay:
+    """``mode``: ``auto`` (live on a terminal, else lines), ``live``, ``lines`` or ``quiet``."""
+    if mode == "auto":
+        isatty = getattr(stream, "isatty", None)
+        mode = "live" if isatty is not None and isatty() else "lines"
+    if mode == "quiet":
+        return QuietDisplay()
+    if mode == "live":
+        return LiveDisplay(stream, total, done)
+    return LineDisplay(stream, total, done, heartbeat)
