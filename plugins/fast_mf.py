@@ -237,6 +237,12 @@ class _FastMF(RatingModel):
                    "init_std_dev": {"minimum": 0}, "mode": {"enum": list(MODES)}}
     biased: bool = True
     _rates: tuple[str, ...] = ()
+    mode: str
+    random_state: int | np.random.RandomState | None
+    pu_: np.ndarray
+    qi_: np.ndarray
+    bu_: np.ndarray
+    bi_: np.ndarray
 
     def _rate(self, kind: str, term: str) -> float:
         """``lr_bu`` etc. if set, else ``lr_all`` (Surprise's precedence)."""
