@@ -2,18 +2,27 @@
 
 MNIST is read from ``<data_dir>/mnist/mnist.npz`` (the Keras layout) when a local copy is
 given, else downloaded once with pooch from the Keras mirror into ``cache_dir()/mnist`` and
-checked against the published file hash. A local copy is checked by its array content
-(shapes, dtypes and the checksums of the image arrays), since rebuilt npz files differ
-byte-wise while holding the same arrays.
+checked by pooch against the mirror's pinned file sha256. Its default split (when a suite names
+none) is the fold set ``official``: the 60,000 training images, then the 10,000 test images.
+
+A local copy is verified before use: its file sha256 (cached in a stamp keyed on path, size,
+mtime, ctime and inode — see :func:`bench_plugins.movielens.cached_sha256`) must be one of the
+known MNIST files (:data:`MNIST_KNOWN_FILES`); an npz with another file hash — a faithful
+rebuild differs byte-wise, as zip members carry timestamps — is accepted only if its image
+arrays have the pinned content checksums (:data:`MNIST_ARRAY_SHA256`). Anything else, including
+a truncated file, is one :class:`PluginInputError` naming the file, the hashes and the folder.
 """
 
 from __future__ import annotations
 
 import hashlib
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from bench_plugins.movielens import cached_sha256, damaged
 from benchmark.api import (
     RECONSTRUCTION, DatasetSpec, Fold, MatrixData, MissingDependency, PluginInputError, cache_dir,
     data_dir as local_data_dir, hookimpl, require,
@@ -21,11 +30,19 @@ from benchmark.api import (
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_FILE_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+# sha256 of whole mnist.npz files known to hold the official arrays: a local copy with one of
+# these hashes is accepted without decompressing and hashing its arrays.
+MNIST_KNOWN_FILES = {
+    MNIST_FILE_SHA256: "the Keras mirror's mnist.npz",
+    "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64":
+        "a Keras-layout rebuild from LeCun's IDX files (bench's test data, see docs/test-data.md)",
+}
 # sha256 of x_train.tobytes() / x_test.tobytes(): the same for every faithful copy of MNIST
 MNIST_ARRAY_SHA256 = {
     "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
     "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
 }
+MNIST_HINT = "the local copy is damaged or not the official MNIST — re-download it or fix data_dir"
 MNIST_SHAPES = {"x_train": (60_000, 28, 28), "x_test": (10_000, 28, 28)}
 MNIST_CITATION = ("Y. LeCun, C. Cortes and C. J. C. Burges, The MNIST database of handwritten "
                   "digits, http://yann.lecun.com/exdb/mnist/ (CC BY-SA 3.0)")
@@ -62,17 +79,34 @@ def _mnist_path(data_dir: str | None) -> tuple[Path, bool]:
 
 
 def _read_mnist(path: Path, verify: bool) -> dict[str, np.ndarray]:
-    with np.load(path) as archive:
-        missing = set(MNIST_SHAPES) - set(archive.files)
-        if missing:
-            raise PluginInputError(f"{path} lacks {sorted(missing)}: not a Keras-layout mnist.npz")
-        arrays = {key: archive[key] for key in MNIST_SHAPES}
+    """The image arrays; with ``verify`` (a local copy), checked as the module docstring says."""
+    label, where = "mnist/mnist.npz", path.parent
+    file_sha256 = cached_sha256(path) if verify else None
+    known = file_sha256 in MNIST_KNOWN_FILES
+    expected = " or ".join(MNIST_KNOWN_FILES)
+    try:
+        with np.load(path) as archive:
+            names = set(archive.files)
+            arrays = {key: archive[key] for key in MNIST_SHAPES if key in names}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        if file_sha256 is not None:
+            raise damaged(label, where, file_sha256, expected,
+                          f"it cannot be read ({type(exc).__name__}); {MNIST_HINT}") from None
+        raise PluginInputError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+    missing = set(MNIST_SHAPES) - set(arrays)
+    if missing:
+        raise PluginInputError(f"{path} lacks {sorted(missing)}: not a Keras-layout mnist.npz")
     for key, array in arrays.items():
         if array.shape != MNIST_SHAPES[key] or array.dtype != np.uint8:
             raise PluginInputError(f"{path}: {key} is {array.dtype}{array.shape}, expected "
                                    f"uint8{MNIST_SHAPES[key]}")
-        if verify and hashlib.sha256(array.tobytes()).hexdigest() != MNIST_ARRAY_SHA256[key]:
-            raise PluginInputError(f"{path}: {key} differs from the official MNIST images")
+        if verify and not known:
+            actual = hashlib.sha256(array.tobytes()).hexdigest()
+            if actual != MNIST_ARRAY_SHA256[key]:
+                raise PluginInputError(
+                    f"{label} at {where}: sha256 {file_sha256} is no known MNIST file "
+                    f"(expected {expected}) and its {key} array has sha256 {actual}, expected "
+                    f"{MNIST_ARRAY_SHA256[key]}; {MNIST_HINT}")
     return arrays
 
 
@@ -116,5 +150,7 @@ def bench_datasets() -> list[DatasetSpec]:
         DatasetSpec("digits", load_digits, RECONSTRUCTION, {"sklearn": "scikit-learn"},
                     summary="scikit-learn 8x8 digits (1,797 rows, embedded)"),
         DatasetSpec("mnist", load_mnist, RECONSTRUCTION,
-                    summary="MNIST 28x28 digits (60,000 train + 10,000 test; fold set 'official')"),
+                    summary="MNIST 28x28 digits (60,000 train + 10,000 test; fold set 'official', "
+                            "the default; local copies checked by sha256)",
+                    default_split={"method": "predefined", "name": "official"}),
     ]

@@ -10,18 +10,38 @@ Every release is found, in this order, in
 
 ``movielens-latest-small`` ships inside bench (``data/ml-latest-small``, with its licence
 README) so the default suite runs offline: it downloads only with ``download: true``.
-``movielens-100k`` exposes its canonical splits as fold sets ``u`` (u1..u5), ``ua`` and ``ub``.
+``movielens-100k`` exposes its canonical splits as fold sets ``u`` (u1..u5), ``ua`` and ``ub``;
+its default split (when a suite names none) is ``u``. Each fold set's files are read only when a
+split asks for that set.
+
+**Verification.** Every file a loader reads whose official bytes bench knows is checked against
+its pinned sha256 (:data:`Release.sha256`) wherever it was found — ``data_dir``, the cache, a
+fresh extraction — and a mismatch is one :class:`PluginInputError` naming the file, both hashes
+and the folder. Pinned today: ml-100k's ``u.data`` and its 20 ``u1..u5``/``ua``/``ub``
+``.base``/``.test`` files, and ml-latest-small's ``ratings.csv`` (the Sept 2018 release; the
+embedded copy is checked too). **Not pinned:** ml-1m, ml-10m, ml-20m, ml-25m and ml-32m, whose
+files were never available to compute a hash from: their zip is checked by pooch against the md5
+GroupLens publishes when it is downloaded, but a local copy in ``data_dir``, or the extracted
+copy in the cache, is read as it is. ``info["verified"]`` records which case a load was.
+
+Hashing is cached: the sha256 of a file is remembered in ``cache_dir()/verified/<key>.json``
+together with the file's resolved path, size, mtime, ctime and inode, and recomputed whenever
+any of them changes (so a rewrite, a truncation or a ``touch`` all cause a rehash). The stamp
+only saves time; it is not a defence against someone who can write both the file and the cache.
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
+import json
+import os
 import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +49,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.api import (
-    RATING, DatasetSpec, Fold, LazyFolds, MissingDependency, PluginInputError, RatingData, cache_dir,
-    hookimpl,
+    RATING, DatasetSpec, Fold, MissingDependency, PluginInputError, RatingData, cache_dir, hookimpl,
     require,
 )
 from benchmark.api import data_dir as local_data_dir
@@ -100,9 +119,10 @@ def read_ratings_csv(path: Path) -> pd.DataFrame:
 class Release:
     """One MovieLens release: where it comes from and how its ratings file is read.
 
-    ``known_hash`` is the checksum of the official zip (``"md5:..."``); ``members`` maps files
-    inside the archive to their sha256, checked after extraction (for a release whose zip
-    checksum is not pinned).
+    ``known_hash`` is the checksum of the official zip (``"md5:..."``), checked by pooch at
+    download. ``sha256`` maps files of the release folder (``"u.data"``) to their pinned sha256,
+    checked whenever a loader reads them, from any copy. ``default_split`` is the split a suite
+    gets when it names none (``None``: the harness's default).
     """
 
     name: str
@@ -113,43 +133,68 @@ class Release:
     scale: tuple[float, float]
     known_hash: str | None
     licence: str = LICENCE
-    members: dict[str, str] = field(default_factory=dict)
+    sha256: Mapping[str, str] = field(default_factory=dict)
     summary: str = ""
+    default_split: Mapping[str, str] | None = None
 
     @property
     def url(self) -> str:
         return f"{BASE_URL}{self.archive}.zip"
 
 
-# md5s published by GroupLens beside each zip (<name>.zip.md5). ml-32m's md5 is the content of
-# ml-32m.zip.md5 as recorded by several independent projects (we could not fetch it here).
-# ml-latest-small is a development release GroupLens may regenerate, so its zip is not pinned:
-# after extraction its ratings.csv must have the sha256 of the Sept 2018 version (the embedded
-# copy; see ../shared/data/SOURCES.md).
+# Zip checksums: the md5s GroupLens publishes beside each zip (<name>.zip.md5). ml-32m's md5 is
+# the content of ml-32m.zip.md5 as recorded by several independent projects (not fetched here).
+# ml-latest-small is a development release GroupLens may regenerate, so its zip is not pinned.
+#
+# File checksums (sha256 of the files the loaders read) are pinned only where the official bytes
+# were at hand: ml-100k and ml-latest-small, computed from the copies described in
+# ../shared/data/SOURCES.md (each byte-identical in two independent sources). The larger
+# releases have none: their files are verified only through the zip's md5, at download.
+ML_100K_SHA256 = {
+    "u.data": "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490",
+    "u1.base": "ce253ec86c448b44fb3ba9a30d12dcfc2e9210cbde71efada3730c22e9ac212a",
+    "u1.test": "18c6014a4b2c7324f250a63f8904a7b16b2b19f911129e346141507b0cbac950",
+    "u2.base": "6c06f0b5df4b256da1a994f3ac66edc8da4d3f09bc9282df6b14d893366d703e",
+    "u2.test": "4de658d1e04ed9104629509a2e2528fce833ac8e048280183f1df167632038c3",
+    "u3.base": "afdc155c291c6edc41c0407e39d7462eb98d341e064f0b0a12175b80b3c4af5d",
+    "u3.test": "0f548b51c78327de4c156461d3e430b7e5579fe2b5681586a59416e48fd35f6d",
+    "u4.base": "219f0f4d40dfe9c5141d425f53fa91ee23ed275f14e280bbf1b50117afb064ca",
+    "u4.test": "7c02ad0a1e7ab1083c8b9d4b627203a051dd7b5eab46d99fa44de33470de8db9",
+    "u5.base": "a9574e59ce961eec2121627760b6e9b0974ce1637b3fe69ac32cb14a4bfab485",
+    "u5.test": "351cc52e0d15b6c721466276fc24671d40936899e3d01fadeaf312915b8c5634",
+    "ua.base": "67b5bcdb380c29f85d56a012ecd88612ae020f30a6730d117a334ee8203b91f2",
+    "ua.test": "d0497e202417720f57a184ec8c66be2d1afa4ff41bb53787c57b28d6bf79bc42",
+    "ub.base": "237254d253b6ad7de84f919d041055428646254f34ed8f562703c899430cd881",
+    "ub.test": "d54a72d05730d5892062734b2bec73e976f9b713d18c828a18b968d6cce442da",
+}
+ML_LATEST_SMALL_SHA256 = {
+    "ratings.csv": "aa289ca83157595d0df6aea1be6a4ded676ddc4385472e8313a8ed9805352646",
+}
 RELEASES: dict[str, Release] = {release.name: release for release in [
     Release("movielens-100k", "ml-100k", "ml-100k", "u.data", read_tab_separated, (1.0, 5.0),
-            "md5:0e33842e24a9c977be4e0107933c0723", NO_REDISTRIBUTION,
-            summary="MovieLens 100K (100,000 ratings 1-5; folds u1..u5, ua, ub)"),
+            "md5:0e33842e24a9c977be4e0107933c0723", NO_REDISTRIBUTION, sha256=ML_100K_SHA256,
+            summary="MovieLens 100K (100,000 ratings 1-5; fold sets u = u1..u5 (default), ua, ub; "
+                    "files checked by sha256)",
+            default_split={"method": "predefined", "name": "u"}),
     Release("movielens-1m", "ml-1m", "ml-1m", "ratings.dat", read_double_colon, (1.0, 5.0),
             "md5:c4d9eecfca2ab87c1945afe126590906", NO_REDISTRIBUTION,
-            summary="MovieLens 1M (1,000,209 ratings 1-5)"),
+            summary="MovieLens 1M (1,000,209 ratings 1-5; zip md5 checked; files not pinned)"),
     Release("movielens-10m", "ml-10m", "ml-10M100K", "ratings.dat", read_double_colon, (0.5, 5.0),
             "md5:ce571fd55effeba0271552578f2648bd",
-            summary="MovieLens 10M (10,000,054 ratings 0.5-5)"),
+            summary="MovieLens 10M (10,000,054 ratings 0.5-5; zip md5 checked; files not pinned)"),
     Release("movielens-20m", "ml-20m", "ml-20m", "ratings.csv", read_ratings_csv, (0.5, 5.0),
             "md5:cd245b17a1ae2cc31bb14903e1204af3",
-            summary="MovieLens 20M (20,000,263 ratings 0.5-5)"),
+            summary="MovieLens 20M (20,000,263 ratings 0.5-5; zip md5 checked; files not pinned)"),
     Release("movielens-25m", "ml-25m", "ml-25m", "ratings.csv", read_ratings_csv, (0.5, 5.0),
             "md5:6b51fb2759a8657d3bfcbfc42b592ada",
-            summary="MovieLens 25M (25,000,095 ratings 0.5-5)"),
+            summary="MovieLens 25M (25,000,095 ratings 0.5-5; zip md5 checked; files not pinned)"),
     Release("movielens-32m", "ml-32m", "ml-32m", "ratings.csv", read_ratings_csv, (0.5, 5.0),
             "md5:d472be332d4daa821edc399621853b57",
-            summary="MovieLens 32M (32,000,204 ratings 0.5-5)"),
+            summary="MovieLens 32M (32,000,204 ratings 0.5-5; zip md5 checked; files not pinned)"),
     Release("movielens-latest-small", "ml-latest-small", "ml-latest-small", "ratings.csv",
             read_ratings_csv, (0.5, 5.0), None, REDISTRIBUTION_ALLOWED,
-            members={"ml-latest-small/ratings.csv":
-                     "aa289ca83157595d0df6aea1be6a4ded676ddc4385472e8313a8ed9805352646"},
-            summary="MovieLens latest-small (embedded copy; 100,836 ratings 0.5-5)"),
+            sha256=ML_LATEST_SMALL_SHA256,
+            summary="MovieLens latest-small (embedded copy; 100,836 ratings 0.5-5; checked by sha256)"),
 ]}
 
 
@@ -207,7 +252,8 @@ def _safe_members(archive: zipfile.ZipFile, destination: Path) -> list[zipfile.Z
     return archive.infolist()
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The sha256 of the file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -215,25 +261,86 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_members(archive_path: Path, root: Path, expected: Mapping[str, str | None]) -> None:
-    """Every file of ``expected`` (path under ``root`` -> sha256 or None) is there, with that hash."""
-    for name, sha256 in expected.items():
+def _identity(path: Path) -> dict[str, object]:
+    stat = path.stat()
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "ctime_ns": stat.st_ctime_ns, "inode": stat.st_ino}
+
+
+def cached_sha256(path: Path) -> str:
+    """:func:`file_sha256`, remembered in a stamp under ``cache_dir()/verified``.
+
+    The stamp holds the file's resolved path, size, mtime, ctime and inode with its sha256 and
+    is used only while all five are unchanged, so large files are hashed once, not on every
+    load. A stamp that cannot be written (read-only cache) only costs a rehash next time.
+    """
+    identity = _identity(path)
+    key = hashlib.sha256(str(identity["path"]).encode()).hexdigest()[:32]
+    stamp = cache_dir() / "verified" / f"{key}.json"
+    try:
+        recorded = json.loads(stamp.read_text())
+        if (isinstance(recorded, dict) and isinstance(recorded.get("sha256"), str)
+                and all(recorded.get(name) == value for name, value in identity.items())):
+            return recorded["sha256"]
+    except (OSError, ValueError):
+        pass
+    digest = file_sha256(path)
+    if _identity(path) == identity:  # not changed while it was read
+        try:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            scratch = stamp.with_name(f".{stamp.name}.{os.getpid()}")
+            scratch.write_text(json.dumps({**identity, "sha256": digest}))
+            os.replace(scratch, stamp)
+        except OSError:
+            pass
+    return digest
+
+
+def damaged(label: str, where: Path | str, actual: str, expected: str, hint: str) -> PluginInputError:
+    """The one-line error for a file whose sha256 is not the pinned one."""
+    return PluginInputError(f"{label} at {where}: sha256 {actual} expected {expected}; {hint}")
+
+
+LOCAL_HINT = ("the local copy is damaged or not the official release — re-download it or fix "
+              "data_dir (for modified data use the ratings-file dataset)")
+
+
+def _hint(folder: Path) -> str:
+    if folder.parent.resolve() == movielens_cache().resolve():
+        return f"the cached copy is damaged — delete {folder} to download it again"
+    return LOCAL_HINT
+
+
+def verify(release: Release, folder: Path, name: str) -> bool:
+    """Check ``folder/name`` against the release's pinned sha256; False if none is pinned."""
+    expected = release.sha256.get(name)
+    if expected is None:
+        return False
+    actual = cached_sha256(folder / name)
+    if actual != expected:
+        raise damaged(f"{release.folder}/{name}", folder, actual, expected, _hint(folder))
+    return True
+
+
+def _check_members(archive_path: Path, root: Path, required: str,
+                   pinned: Mapping[str, str]) -> None:
+    """``required`` (a path under ``root``) is there, and every pinned member present matches."""
+    if not (root / required).is_file():
+        raise PluginInputError(f"{archive_path.name} has no member {required}")
+    for name, sha256 in pinned.items():
         path = root / name
-        if not path.is_file():
-            raise PluginInputError(f"{archive_path.name} has no member {name}")
-        actual = _file_sha256(path) if sha256 else None
-        if actual != sha256:
-            raise PluginInputError(f"checksum mismatch for {name} in {archive_path.name}: "
-                                   f"expected sha256:{sha256}, got sha256:{actual}")
+        if path.is_file() and (actual := file_sha256(path)) != sha256:
+            raise damaged(name, f"{archive_path} (downloaded)", actual, sha256,
+                          "the download is not the official release; it was deleted")
 
 
-def extract_archive(archive_path: Path, destination: Path,
-                    expected: Mapping[str, str | None] | None = None) -> None:
+def extract_archive(archive_path: Path, destination: Path, required: str | None = None,
+                    pinned: Mapping[str, str] | None = None) -> None:
     """Unzip into ``destination`` safely.
 
     Every member's path is checked before anything is written; the archive is extracted into
-    a temporary directory, the members of ``expected`` (path -> sha256, or None to only require
-    the file) are verified there, and only then do the top-level entries move into
+    a temporary directory, the ``required`` member must be there and every ``pinned`` member
+    (path -> sha256) present must match, and only then do the top-level entries move into
     ``destination``.
     """
     destination.mkdir(parents=True, exist_ok=True)
@@ -243,7 +350,8 @@ def extract_archive(archive_path: Path, destination: Path,
         raise PluginInputError(f"{archive_path} is not a zip archive: {exc}") from None
     with archive, tempfile.TemporaryDirectory(dir=destination, prefix=".extract-") as scratch:
         archive.extractall(scratch, _safe_members(archive, Path(scratch)))
-        _check_members(archive_path, Path(scratch), expected or {})
+        if required is not None:
+            _check_members(archive_path, Path(scratch), required, pinned or {})
         for entry in Path(scratch).iterdir():
             target = destination / entry.name
             if target.is_dir():
@@ -257,8 +365,9 @@ def fetch(release: Release) -> Path:
     """Download, verify and extract the release; return its folder in the cache."""
     archive = download_archive(release)
     ratings = f"{release.folder}/{release.ratings_file}"
+    pinned = {f"{release.folder}/{name}": sha256 for name, sha256 in release.sha256.items()}
     try:
-        extract_archive(archive, movielens_cache(), {ratings: None, **release.members})
+        extract_archive(archive, movielens_cache(), ratings, pinned)
     except PluginInputError:
         archive.unlink(missing_ok=True)  # a bad archive must not be found again in the cache
         raise
@@ -308,28 +417,64 @@ def _split_fold(ratings: pd.DataFrame, index: pd.Index, folder: Path, name: str)
     return Fold(name, train_rows, test_rows)
 
 
-def canonical_folds(ratings: pd.DataFrame, folder: Path) -> LazyFolds:
+class FoldFiles(Sequence[Fold]):
+    """One of ml-100k's fold sets (``u1..u5``, ``ua`` or ``ub``), read from its ``.base`` and
+    ``.test`` files (each checked against its pinned sha256) the first time a fold is asked for.
+
+    Its length is known without reading anything, so listing a dataset's fold sets — or
+    copying the mapping, as a split does — reads no file; only iterating or indexing a set
+    reads that set's files. Plain data (no closures), so a dataset holding it pickles.
+    """
+
+    def __init__(self, release: Release, ratings: pd.DataFrame, folder: Path, names: Sequence[str]):
+        self.release, self.ratings, self.folder, self.names = release, ratings, folder, tuple(names)
+        self._folds: list[Fold] | None = None
+
+    def folds(self) -> list[Fold]:
+        if self._folds is None:
+            for name in self.names:
+                for part in ("base", "test"):
+                    verify(self.release, self.folder, f"{name}.{part}")
+            index = pd.MultiIndex.from_frame(self.ratings[["user", "item"]])
+            if not index.is_unique:
+                raise PluginInputError(f"{self.folder / 'u.data'} has repeated (user, item) pairs")
+            self._folds = [_split_fold(self.ratings, index, self.folder, name) for name in self.names]
+        return self._folds
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the files have been read."""
+        return self._folds is not None
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, position):  # type: ignore[override]
+        return self.folds()[position]
+
+    def __iter__(self) -> Iterator[Fold]:
+        return iter(self.folds())
+
+    def __repr__(self) -> str:
+        state = "read" if self.loaded else "not read yet"
+        return f"FoldFiles({', '.join(self.names)}: {state})"
+
+
+def canonical_folds(ratings: pd.DataFrame, folder: Path,
+                    release: Release | None = None) -> dict[str, FoldFiles]:
     """ml-100k's u1..u5, ua and ub splits, for every fold set whose files are all present.
 
     Train and test positions keep the line order of the ``.base``/``.test`` files, so a model
-    visits training ratings exactly as when it reads ``u1.base`` itself. The files are read
-    only when a ``predefined`` split asks for their set.
+    visits training ratings exactly as when it reads ``u1.base`` itself. Each set's files are
+    read (and verified) only when that set is used — asking for ``u`` never reads ``ua.*``.
     """
-
-    def build(names: tuple[str, ...]) -> Callable[[], list[Fold]]:
-        def folds() -> list[Fold]:
-            index = pd.MultiIndex.from_frame(ratings[["user", "item"]])
-            if not index.is_unique:
-                raise PluginInputError(f"{folder / 'u.data'} has repeated (user, item) pairs")
-            return [_split_fold(ratings, index, folder, name) for name in names]
-        return folds
-
+    release = release or RELEASES["movielens-100k"]
     present = {}
     for set_name, names in FOLD_SETS.items():
         files = [folder / f"{n}.{part}" for n in names for part in ("base", "test")]
         if all(path.is_file() for path in files):
-            present[set_name] = build(tuple(names))
-    return LazyFolds(present)
+            present[set_name] = FoldFiles(release, ratings, folder, names)
+    return present
 
 
 # --- Loaders ----------------------------------------------------------------------------------
@@ -340,10 +485,16 @@ def load_release(name: str, data_dir: str | None = None, download: bool = True) 
     release = RELEASES[name]
     folder = locate(release, data_dir, download)
     path = folder / release.ratings_file
+    if verify(release, folder, release.ratings_file):
+        verified = "sha256 (pinned)"
+    elif folder.parent.resolve() == movielens_cache().resolve():
+        verified = "zip md5 at download (files not pinned)"
+    else:
+        verified = "not verified (no pinned checksum for this release)"
     ratings = release.read(path)
-    folds = canonical_folds(ratings, folder) if release.archive == "ml-100k" else {}
+    folds = canonical_folds(ratings, folder, release) if release.archive == "ml-100k" else {}
     info = {"source": str(path), "url": release.url, "citation": CITATION,
-            "licence": release.licence}
+            "licence": release.licence, "verified": verified}
     if folds:
         info["fold_sets"] = {name: list(FOLD_SETS[name]) for name in folds}
     return RatingData(ratings, release.scale, folds=folds, info=info)
@@ -368,9 +519,17 @@ def load_latest_small(data_dir: str | None = None, download: bool = False) -> Ra
     if download or _local_folder(release, data_dir) is not None:
         return load_release(release.name, data_dir, download)
     path = EMBEDDED / "ml-latest-small" / "ratings.csv.gz"
+    digest = hashlib.sha256()
+    with gzip.open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    expected = release.sha256["ratings.csv"]
+    if digest.hexdigest() != expected:
+        raise damaged("ml-latest-small/ratings.csv (gzipped, embedded)", path.parent,
+                      digest.hexdigest(), expected, "bench's installation is damaged — reinstall it")
     return RatingData(read_ratings_csv(path), release.scale,
                       info={"source": str(path), "url": release.url, "citation": CITATION,
-                            "licence": release.licence})
+                            "licence": release.licence, "verified": "sha256 (pinned)"})
 
 
 LOADERS: dict[str, Callable[..., RatingData]] = {
@@ -382,5 +541,6 @@ LOADERS: dict[str, Callable[..., RatingData]] = {
 
 @hookimpl
 def bench_datasets() -> list[DatasetSpec]:
-    return [DatasetSpec(name, LOADERS[name], RATING, summary=release.summary)
+    return [DatasetSpec(name, LOADERS[name], RATING, summary=release.summary,
+                        default_split=release.default_split)
             for name, release in RELEASES.items()]

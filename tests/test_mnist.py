@@ -14,6 +14,14 @@ from bench_plugins.images import load_mnist
 from bench_plugins.splits import predefined
 
 
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Checksum stamps go to a private cache, not the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def mnist(shared_data: Path) -> MatrixData:
     return load_mnist(data_dir=str(shared_data))
@@ -71,7 +79,9 @@ def test_a_local_copy_is_checked_by_content(shared_data: Path, tmp_path: Path):
     arrays["x_test"] = arrays["x_test"].copy()
     arrays["x_test"][0, 14, 14] ^= 1  # one pixel off
     _write_npz(tmp_path / "tampered" / "mnist" / "mnist.npz", **arrays)
-    with pytest.raises(PluginInputError, match="x_test differs"):
+    with pytest.raises(PluginInputError, match=r"^mnist/mnist.npz at \S+/tampered/mnist: sha256 [0-9a-f]{64} "
+                                                r"is no known MNIST file .* its x_test array has sha256 "
+                                                r"[0-9a-f]{64}, expected 6d87418d"):
         load_mnist(data_dir=str(tmp_path / "tampered"))
     _write_npz(tmp_path / "small" / "mnist" / "mnist.npz", x_train=arrays["x_train"][:10],
                x_test=arrays["x_test"])

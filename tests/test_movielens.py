@@ -29,9 +29,25 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache
 
 
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Checksum stamps of module-scoped loads go to a private cache, not the user's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(scope="module")
 def ml100k(shared_data: Path):
     return movielens.load_100k(data_dir=str(shared_data))
+
+
+@pytest.fixture
+def unpinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ml-100k without pinned file hashes, so that tiny generated copies load (to test the
+    structural checks behind the checksums; the checksums themselves: test_data_integrity)."""
+    release = dataclasses.replace(movielens.RELEASES["movielens-100k"], sha256={})
+    monkeypatch.setitem(movielens.RELEASES, "movielens-100k", release)
 
 
 def no_download(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,13 +136,13 @@ def tiny_100k(root: Path, base=TINY[::2], test=TINY[1::2]) -> Path:
     return root
 
 
-def test_100k_without_split_files_has_no_folds(tmp_path, monkeypatch):
+def test_100k_without_split_files_has_no_folds(tmp_path, monkeypatch, unpinned):
     no_download(monkeypatch)
     data = movielens.load_100k(data_dir=str(tiny_100k(tmp_path / "d", base=None)))
     assert len(data) == 6 and data.folds == {}
 
 
-def test_100k_split_fold_maps_pairs_to_positions(tmp_path, monkeypatch):
+def test_100k_split_fold_maps_pairs_to_positions(tmp_path, monkeypatch, unpinned):
     no_download(monkeypatch)
     base, test = [TINY[5], TINY[0], TINY[3]], [TINY[4], TINY[1], TINY[2]]
     data = movielens.load_100k(data_dir=str(tiny_100k(tmp_path / "d", base, test)))
@@ -141,11 +157,11 @@ def test_100k_split_fold_maps_pairs_to_positions(tmp_path, monkeypatch):
     (TINY[:4], TINY[3:], "do not partition"),
     (TINY[:3], TINY[3:5] + [(3, 30, 1, 881250954)], "rating differs"),
 ])
-def test_100k_broken_split_files_are_refused(tmp_path, monkeypatch, base, test, message):
+def test_100k_broken_split_files_are_refused(tmp_path, monkeypatch, unpinned, base, test, message):
     no_download(monkeypatch)
     data = movielens.load_100k(data_dir=str(tiny_100k(tmp_path / "d", base, test)))
     with pytest.raises(PluginInputError, match=message):  # fold files are read when first used
-        [data.folds[name] for name in data.folds]
+        [list(data.folds[name]) for name in data.folds]
 
 
 # --- latest-small ----------------------------------------------------------------------------
@@ -271,7 +287,7 @@ def serve(monkeypatch):
     return serve_file
 
 
-def test_download_extracts_and_loads_then_reuses_the_cache(tmp_path, isolated_dirs, serve):
+def test_download_extracts_and_loads_then_reuses_the_cache(tmp_path, isolated_dirs, unpinned, serve):
     served = tiny_100k_zip(tmp_path)
     calls = serve(served, f"md5:{md5(served)}")
     data = movielens.load_100k()
@@ -325,7 +341,8 @@ def test_latest_small_download_with_other_ratings_is_refused(tmp_path, isolated_
     served = make_zip(tmp_path / "small.zip", {
         "ml-latest-small/ratings.csv": "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n"})
     serve(served, None, name="movielens-latest-small")
-    with pytest.raises(PluginInputError, match=r"checksum mismatch for ml-latest-small/ratings.csv"):
+    with pytest.raises(PluginInputError, match=r"^ml-latest-small/ratings.csv at \S+ml-latest-small.zip "
+                                                r"\(downloaded\): sha256 [0-9a-f]{64} expected aa289ca8"):
         movielens.load_latest_small(download=True)
     assert not (isolated_dirs / "movielens" / "ml-latest-small").exists(), "nothing unverified is kept"
     assert not (isolated_dirs / "movielens" / "ml-latest-small.zip").exists()
