@@ -40,7 +40,7 @@ import pickle
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import numpy as np
@@ -454,7 +454,7 @@ class _ModelCase:
 
     def fit(self) -> str | None:
         self.params_before = copy.deepcopy(self.model.get_params())
-        self.data_before = self.ratings.train.checksum() if self.ratings else self.matrix.checksum()
+        self.data_before = self._training_checksum()
         returned = self._fit(self.model)
         if returned is not self.model:
             what = "None" if returned is None else f"a {type(returned).__name__}"
@@ -463,10 +463,15 @@ class _ModelCase:
 
     def fit_changes_nothing(self) -> str | None:
         changed = self._params_differ_from(self.params_before)
-        data_after = self.ratings.train.checksum() if self.ratings else self.matrix.checksum()
-        if data_after != self.data_before:
+        if self._training_checksum() != self.data_before:
             return "fit modified the training data it was given"
         return f"fit changed parameter(s) {', '.join(changed)}" if changed else None
+
+    def _training_checksum(self) -> str:
+        if self.ratings is not None:
+            return self.ratings.train.checksum()
+        assert self.matrix is not None
+        return self.matrix.checksum()
 
     def _params_differ_from(self, before: Mapping[str, Any]) -> list[str]:
         after = self.model.get_params()
@@ -526,6 +531,7 @@ class _ModelCase:
         again = make_model(self.model_class, self.params, SEED)
         again.prepare()
         self._fit(again)
+        assert self.reference is not None  # set by the essential predictions step
         differ = _differences(self.reference, self._predict(again, self._known()))
         if differ is None:
             return None
@@ -535,6 +541,7 @@ class _ModelCase:
 
     def pickle_fitted(self) -> str | None:
         restored = pickle.loads(pickle.dumps(self.model))
+        assert self.reference is not None
         differ = _differences(self.reference, self._predict(restored, self._known()))
         return f"the unpickled model predicts differently: {differ}" if differ else None
 
@@ -592,14 +599,14 @@ def check_model(model: ModelSpec | type[Model] | str, task: str | None = None, *
             report.checks.append(Check("model", SKIPPED, missing, each))
             continue
         given = dict(params or {})
-        if isinstance(model_class, type) and issubclass(model_class, Model):
+        if isinstance(model_class, type) and issubclass(model_class, Model):  # else: the first step says so
             known = model_class.param_defaults()
             for name in given:
                 if name not in known:
                     close = difflib.get_close_matches(name, known, n=1)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
                     raise ValueError(f"params: {model_class.__name__} has no parameter {name!r}{hint}")
-        _run_steps(report, _ModelCase(model_class, each, given).steps(), each)
+        _run_steps(report, _ModelCase(cast(type[Model], model_class), each, given).steps(), each)
     return report
 
 
@@ -739,6 +746,24 @@ def _tiny_data(task: str) -> RatingData | MatrixData:
     return tiny_ratings().everything if task == RATING else tiny_matrix()
 
 
+def _split_steps(func: Callable[..., Any], data: RatingData | MatrixData,
+                 params: Mapping[str, Any]) -> list[_Step]:
+    folds: list[Any] = []
+
+    def within_range() -> str | None:
+        folds[:] = list(func(data, **{"seed": SEED, **params}))
+        return "; ".join(_fold_problems(folds, len(data), "the split")) or None
+
+    def same_seed() -> str | None:
+        again = list(func(data, **{"seed": SEED, **params}))
+        if [f.fingerprint for f in folds] != [f.fingerprint for f in again]:
+            return "two calls with the same seed gave different folds"
+        return None
+
+    return [_Step("folds are within range and disjoint", within_range, essential=True),
+            _Step("same seed, same folds", same_seed)]
+
+
 def check_split(split: SplitSpec, **params: Any) -> Report:
     """Run a split method on tiny data of each task it supports (with a timestamp column and
     a predefined fold set ``"given"``), with ``params``."""
@@ -764,21 +789,7 @@ def check_split(split: SplitSpec, **params: Any) -> Report:
     _run_steps(report, [_Step("function takes data, seed and keyword parameters", signature),
                         _Step("parameters are described", described)])
     for task in [t for t in split.tasks if t in TASKS]:
-        data = _tiny_data(task)
-        folds: list[Any] = []
-
-        def within_range() -> str | None:
-            folds[:] = list(func(data, **{"seed": SEED, **params}))
-            return "; ".join(_fold_problems(folds, len(data), "the split")) or None
-
-        def same_seed() -> str | None:
-            again = list(func(data, **{"seed": SEED, **params}))
-            if [f.fingerprint for f in folds] != [f.fingerprint for f in again]:
-                return "two calls with the same seed gave different folds"
-            return None
-
-        _run_steps(report, [_Step("folds are within range and disjoint", within_range, essential=True),
-                            _Step("same seed, same folds", same_seed)], task)
+        _run_steps(report, _split_steps(func, _tiny_data(task), params), task)
     return report
 
 

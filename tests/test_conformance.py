@@ -11,7 +11,7 @@ from benchmark.api import (
 )
 from benchmark.registry import build_registry
 from benchmark.testing import (
-    FAILED, PASSED, SKIPPED, assert_conforms, check_dataset, check_metric, check_model,
+    PASSED, SKIPPED, assert_conforms, check_dataset, check_metric, check_model,
     check_split,
 )
 from tests.conftest import ROOT, SHARED_DATA
@@ -38,22 +38,10 @@ DATASET_OPTIONS: dict[str, dict | str] = {  # options, or why the dataset cannot
     **{f"movielens-{size}": f"downloads ml-{size} (no local copy here)"
        for size in ("1m", "10m", "20m", "25m", "32m")},
 }
-KNOWN_FAILURES = {
-    ("split", "predefined"):
-        "plugins/splits.py declares name: {type: string} and folds: {type: array}, replacing the "
-        "annotation's 'str | None'/'list[str] | None', so the default None breaks the schema "
-        "(a suite giving 'name: null' explicitly is refused)",
-}
-
 REGISTRY = build_registry()
 BUILT_IN = [entry for entry in REGISTRY.all() if entry.provider.distribution == "bench-harness"]
 
 
-def _case(entry):
-    marks = []
-    if (entry.kind, entry.name) in KNOWN_FAILURES:
-        marks.append(pytest.mark.xfail(reason=KNOWN_FAILURES[(entry.kind, entry.name)], strict=True))
-    return pytest.param(entry, id=f"{entry.kind}:{entry.name}", marks=marks)
 
 
 def test_every_built_in_plugin_loads():
@@ -63,7 +51,7 @@ def test_every_built_in_plugin_loads():
     assert {e.kind for e in BUILT_IN} == {"model", "dataset", "split", "metric"}
 
 
-@pytest.mark.parametrize("entry", [_case(e) for e in BUILT_IN])
+@pytest.mark.parametrize("entry", BUILT_IN, ids=lambda e: f"{e.kind}:{e.name}")
 def test_built_in_plugin_conforms(entry):
     if entry.kind == "model":
         report = check_model(entry.spec, params=FAST_PARAMS.get(entry.name))
