@@ -12,10 +12,31 @@ Example suite entry::
       options: {path: ml-latest-small/ratings.csv,
                 columns: {user: userId, item: movieId}, scale: [0.5, 5]}
       split: {method: kfold, k: 5}
+
+**Repeated (user, item) pairs** — the option ``duplicates``:
+
+- ``refuse`` (the default): a file in which a (user, item) pair appears on more than one row is
+  refused with one error giving the number of repeated pairs, of extra rows and of pairs whose
+  ratings conflict (differ), and the first example. A benchmark must not guess: a repeated pair
+  can land in both train and test, and which rating counts changes the numbers.
+- ``first`` / ``last``: keep the pair's first / last row **in file order** (sort the file by time
+  to keep the latest rating); the others are dropped.
+- ``mean``: one row per pair, at its first row's position, with the mean of its ratings and the
+  latest of its timestamps.
+
+With ``first``, ``last`` or ``mean`` a warning gives the counts, and ``info["duplicates"]``
+records the policy and the counts. With ``train`` and ``test`` files the policy applies within
+each file; a pair that is in both files is always refused (the model would train on a test
+rating).
+
+**File edge cases.** A UTF-8 byte-order mark and CRLF (Windows) line endings are read as if they
+were not there. An empty file, a blank one and a file with only a header line are refused with
+one error saying which.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +52,7 @@ COMPRESSION = {".gz", ".bz2", ".xz", ".zst", ".zip"}
 REQUIRED = ("user", "item", "rating")
 OPTIONAL = ("timestamp",)
 FOLD_SET = "files"
+DUPLICATES = ("refuse", "first", "last", "mean")
 
 
 def resolve_path(path: str | Path, data_dir: str | None = None) -> Path:
@@ -76,8 +98,10 @@ def read_table(path: Path, format: str, sep: str | None, header: bool) -> pd.Dat
                 frame.columns = range(frame.shape[1])
             return frame
         separator = sep if sep is not None else ("\t" if format == "tsv" else ",")
-        return pd.read_csv(path, sep=separator, header=0 if header else None,
+        return pd.read_csv(path, sep=separator, header=0 if header else None, encoding="utf-8-sig",
                            engine="c" if len(separator) == 1 else "python")
+    except pd.errors.EmptyDataError:
+        raise PluginInputError(f"{path} holds no ratings: the file is empty") from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise PluginInputError(f"cannot read {path} as {format}: {exc}") from None
 
@@ -157,40 +181,103 @@ def read_ratings(path: Path, format: str | None, columns: Mapping[str, Any] | No
     """One file's ratings with bench's column names and types."""
     raw = read_table(path, file_format(path, format, sep), sep, header)
     if raw.empty:
-        raise PluginInputError(f"{path} holds no ratings")
+        what = "it has only a header line" if header and len(raw.columns) else "it has no rows"
+        raise PluginInputError(f"{path} holds no ratings: {what}")
     mapping, required = column_mapping(columns, header)
     return standard_columns(raw, mapping, required, path)
+
+
+def resolve_duplicates(ratings: pd.DataFrame, policy: str, path: Path) -> tuple[pd.DataFrame, dict | None]:
+    """Apply the ``duplicates`` policy (see the module docstring) to one file's ratings.
+
+    Returns the ratings (a new frame only if rows were merged or dropped) and, when the file had
+    repeated pairs, their counts.
+    """
+    if policy not in DUPLICATES:
+        raise PluginInputError(f"duplicates must be one of {', '.join(DUPLICATES)}, got {policy!r}")
+    repeated = ratings.duplicated(["user", "item"], keep=False).to_numpy()
+    if not repeated.any():
+        return ratings, None
+    groups = ratings[repeated].groupby(["user", "item"], sort=False)["rating"]
+    pairs, rows = groups.ngroups, int(repeated.sum())
+    conflicting = int((groups.nunique() > 1).sum())
+    counts = {"policy": policy, "pairs": pairs, "rows_dropped": rows - pairs, "conflicting": conflicting}
+    first = int(np.flatnonzero(repeated)[0])
+    user, item = ratings["user"].iat[first], ratings["item"].iat[first]
+    same = np.flatnonzero(repeated & (ratings["user"] == user).to_numpy() & (ratings["item"] == item).to_numpy())
+    example = (f"e.g. user {user}, item {item} at rows {', '.join(str(r + 1) for r in same[:5])}"
+               f"{' ...' if len(same) > 5 else ''}")
+    summary = (f"{pairs} (user, item) pair(s) appear more than once ({rows - pairs} extra row(s), "
+               f"{conflicting} pair(s) with conflicting ratings), {example}")
+    if policy == "refuse":
+        raise PluginInputError(f"{path}: {summary}; set the option duplicates: first, last or mean "
+                               f"to keep one rating per pair")
+    if policy == "mean":
+        keys = [ratings["user"], ratings["item"]]
+        merged = ratings.copy()
+        merged["rating"] = ratings.groupby(keys, sort=False)["rating"].transform("mean")
+        if "timestamp" in ratings.columns:
+            merged["timestamp"] = ratings.groupby(keys, sort=False)["timestamp"].transform("max")
+        kept = merged[~ratings.duplicated(["user", "item"], keep="first").to_numpy()]
+    else:
+        kept = ratings[~ratings.duplicated(["user", "item"], keep=policy).to_numpy()]
+    verb = {"first": "kept the first row of each", "last": "kept the last row of each",
+            "mean": "merged each into one row with the mean rating of"}[policy]
+    warnings.warn(f"{path}: {summary}; {verb} (duplicates: {policy}), dropping {rows - pairs} row(s)",
+                  UserWarning, stacklevel=3)
+    return kept.reset_index(drop=True), counts
 
 
 def load_ratings_file(path: str | None = None, format: str | None = None,
                       columns: dict[str, Any] | None = None, sep: str | None = None,
                       header: bool = True, scale: list[float] | None = None,
                       train: str | None = None, test: str | None = None,
-                      data_dir: str | None = None) -> RatingData:
-    """Ratings from ``path``, or from ``train`` + ``test`` files (fold set ``files``)."""
+                      data_dir: str | None = None, duplicates: str = "refuse") -> RatingData:
+    """Ratings from ``path``, or from ``train`` + ``test`` files (fold set ``files``);
+    ``duplicates`` says what to do with repeated (user, item) pairs: refuse, first, last, mean."""
     split = train is not None or test is not None
     if split == (path is not None) or (split and (train is None or test is None)):
         raise PluginInputError("give either path, or both train and test")
+    if duplicates not in DUPLICATES:
+        raise PluginInputError(f"duplicates must be one of {', '.join(DUPLICATES)}, got {duplicates!r}")
     options = dict(format=format, columns=columns, sep=sep, header=header)
     if not split:
         source = resolve_path(path, data_dir)
-        ratings = read_ratings(source, **options)
-        return RatingData(ratings, rating_scale(ratings["rating"], scale),
-                          info={"source": str(source)})
+        ratings, counts = resolve_duplicates(read_ratings(source, **options), duplicates, source)
+        info: dict[str, Any] = {"source": str(source)}
+        if counts:
+            info["duplicates"] = counts
+        return RatingData(ratings, rating_scale(ratings["rating"], scale), info=info)
     train_path, test_path = resolve_path(train, data_dir), resolve_path(test, data_dir)
-    parts = [read_ratings(train_path, **options), read_ratings(test_path, **options)]
+    parts, info = [], {"source": {"train": str(train_path), "test": str(test_path)}}
+    for role, part_path in (("train", train_path), ("test", test_path)):
+        part, counts = resolve_duplicates(read_ratings(part_path, **options), duplicates, part_path)
+        parts.append(part)
+        if counts:
+            info.setdefault("duplicates", {})[role] = counts
     if list(parts[0].columns) != list(parts[1].columns):
         raise PluginInputError(f"{train_path} and {test_path} have different columns")
+    both = pd.MultiIndex.from_frame(parts[1][["user", "item"]]).isin(
+        pd.MultiIndex.from_frame(parts[0][["user", "item"]]))
+    if both.any():
+        row = int(np.flatnonzero(both)[0])
+        raise PluginInputError(
+            f"{test_path}: {int(both.sum())} test row(s) rate a (user, item) pair that is also in "
+            f"{train_path.name}, e.g. user {parts[1]['user'].iat[row]}, item {parts[1]['item'].iat[row]} "
+            f"at row {row + 1}: the model would train on the answer; remove them from one file")
     ratings = pd.concat(parts, ignore_index=True)
     n_train = len(parts[0])
     fold = Fold(FOLD_SET, np.arange(n_train, dtype=np.int64),
                 np.arange(n_train, len(ratings), dtype=np.int64))
     return RatingData(ratings, rating_scale(ratings["rating"], scale), folds={FOLD_SET: [fold]},
-                      info={"source": {"train": str(train_path), "test": str(test_path)}})
+                      info=info)
 
 
 @hookimpl
 def bench_datasets() -> list[DatasetSpec]:
     return [DatasetSpec("ratings-file", load_ratings_file, RATING,
-                        summary="Your own ratings: CSV/TSV/Parquet path (or train + test files)",
-                        path_options=("path", "train", "test"))]
+                        summary="Your own ratings: CSV/TSV/Parquet path (or train + test files); "
+                                "repeated (user, item) pairs are refused unless "
+                                "duplicates: first, last or mean",
+                        path_options=("path", "train", "test"),
+                        constraints={"duplicates": {"enum": list(DUPLICATES)}})]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import numpy as np
@@ -173,3 +174,146 @@ def test_suite_relative_paths_are_found_beside_the_suite(tmp_path):
     row = read_rows(tmp_path / "out" / "cells.jsonl")[0]
     assert row["dataset_options"]["path"] == str((project / "data" / "mine.csv").resolve())
     assert row["n_train"] + row["n_test"] == 200
+
+
+# --- Repeated (user, item) pairs: refused by default, or first / last / mean with a warning ------
+
+REPEATED = ("user,item,rating,timestamp\n"
+            "1,10,4,100\n"   # row 1
+            "2,10,3,101\n"   # row 2
+            "1,10,2,102\n"   # row 3: user 1, item 10 again, conflicting
+            "3,20,5,103\n"   # row 4
+            "3,20,5,104\n"   # row 5: an exact repeat of the rating
+            "1,10,3,105\n")  # row 6: user 1, item 10 a third time
+
+
+def test_repeated_pairs_are_refused_by_default_with_counts(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(REPEATED)
+    with pytest.raises(PluginInputError) as error:
+        load_ratings_file(str(path))
+    assert str(error.value) == (
+        f"{path}: 2 (user, item) pair(s) appear more than once (3 extra row(s), 1 pair(s) with "
+        "conflicting ratings), e.g. user 1, item 10 at rows 1, 3, 6; set the option duplicates: "
+        "first, last or mean to keep one rating per pair")
+
+
+@pytest.mark.parametrize("policy, expected", [
+    ("first", {"user": [1, 2, 3], "item": [10, 10, 20], "rating": [4.0, 3.0, 5.0], "timestamp": [100, 101, 103]}),
+    ("last", {"user": [2, 3, 1], "item": [10, 20, 10], "rating": [3.0, 5.0, 3.0], "timestamp": [101, 104, 105]}),
+    ("mean", {"user": [1, 2, 3], "item": [10, 10, 20], "rating": [3.0, 3.0, 5.0], "timestamp": [105, 101, 104]}),
+])
+def test_first_last_mean_keep_one_row_per_pair_and_warn_with_counts(tmp_path, policy, expected):
+    path = tmp_path / "r.csv"
+    path.write_text(REPEATED)
+    with pytest.warns(UserWarning, match=r"2 \(user, item\) pair\(s\) appear more than once .*"
+                                         rf"\(duplicates: {policy}\), dropping 3 row\(s\)"):
+        data = load_ratings_file(str(path), duplicates=policy)
+    assert data.ratings.to_dict("list") == expected
+    assert data.info["duplicates"] == {"policy": policy, "pairs": 2, "rows_dropped": 3, "conflicting": 1}
+
+
+def test_a_file_without_repeats_is_untouched_by_any_policy(tmp_path, recwarn):
+    FRAME.to_csv(tmp_path / "r.csv", index=False)
+    for policy in ("refuse", "first", "last", "mean"):
+        data = load_ratings_file(str(tmp_path / "r.csv"), columns=MAPPING, duplicates=policy)
+        pd.testing.assert_frame_equal(data.ratings, EXPECTED)
+        assert "duplicates" not in data.info
+    assert not recwarn.list
+
+
+def test_unknown_duplicates_policy_is_refused(tmp_path):
+    FRAME.to_csv(tmp_path / "r.csv", index=False)
+    with pytest.raises(PluginInputError, match=r"duplicates must be one of refuse, first, last, mean, got 'newest'"):
+        load_ratings_file(str(tmp_path / "r.csv"), columns=MAPPING, duplicates="newest")
+
+
+def test_train_test_policy_applies_per_file_and_a_pair_in_both_is_refused(tmp_path):
+    (tmp_path / "train.csv").write_text("user,item,rating\n1,10,4\n1,10,5\n2,10,3\n")
+    (tmp_path / "test.csv").write_text("user,item,rating\n2,20,1\n")
+    with pytest.raises(PluginInputError, match=r"train.csv: 1 \(user, item\) pair\(s\) appear more than once"):
+        load_ratings_file(train=str(tmp_path / "train.csv"), test=str(tmp_path / "test.csv"))
+    with pytest.warns(UserWarning, match="duplicates: last"):
+        data = load_ratings_file(train=str(tmp_path / "train.csv"), test=str(tmp_path / "test.csv"),
+                                 duplicates="last")
+    assert data.ratings["rating"].tolist() == [5.0, 3.0, 1.0]
+    (fold,) = data.folds["files"]
+    assert fold.train.tolist() == [0, 1] and fold.test.tolist() == [2]
+    assert data.info["duplicates"] == {"train": {"policy": "last", "pairs": 1, "rows_dropped": 1,
+                                                 "conflicting": 1}}
+    (tmp_path / "test.csv").write_text("user,item,rating\n2,20,1\n2,10,3\n")
+    with pytest.raises(PluginInputError, match=r"test.csv: 1 test row\(s\) rate a \(user, item\) pair that "
+                                                r"is also in train.csv, e.g. user 2, item 10 at row 2"), \
+            pytest.warns(UserWarning, match="duplicates: last"):
+        load_ratings_file(train=str(tmp_path / "train.csv"), test=str(tmp_path / "test.csv"),
+                          duplicates="last")
+
+
+def test_suite_refuses_an_unknown_duplicates_policy_before_any_work(tmp_path, write_suite):
+    FRAME.to_csv(tmp_path / "r.csv", index=False)
+    suite = write_suite(f"""
+name: dup
+split: {{method: holdout}}
+datasets:
+  - name: ratings-file
+    options: {{path: {tmp_path / 'r.csv'}, columns: {{user: userId, item: movieId, rating: stars}},
+               duplicates: newest}}
+models: [global-mean]
+""")
+    done = run_bench("run", str(suite), "--out", str(tmp_path / "out"), "-q")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "duplicates" in done.stderr and "newest" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out" / "cells.jsonl").exists()
+
+
+# --- BOM, CRLF, empty and header-only files --------------------------------------------------------
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.mark.parametrize("name, body, options", [
+    ("r.csv", b"userId,movieId,stars,when\n3,10,4.5,30\n1,20,3,10\n2,10,1,20\n1,30,5,40\n", {"columns": MAPPING}),
+    ("r.tsv", b"3\t10\t4.5\t30\n1\t20\t3\t10\n2\t10\t1\t20\n1\t30\t5\t40\n", {"header": False}),
+    ("r.dat", b"3::10::4.5::30\n1::20::3::10\n2::10::1::20\n1::30::5::40\n", {"header": False, "sep": "::"}),
+])
+@pytest.mark.parametrize("bom", [False, True])
+@pytest.mark.parametrize("crlf", [False, True])
+def test_bom_and_crlf_read_as_plain_utf8_lf(tmp_path, name, body, options, bom, crlf):
+    if crlf:
+        body = body.replace(b"\n", b"\r\n")
+    (tmp_path / name).write_bytes((BOM if bom else b"") + body)
+    data = load_ratings_file(str(tmp_path / name), **options)
+    pd.testing.assert_frame_equal(data.ratings, EXPECTED)
+
+
+def test_bom_and_crlf_with_string_ids(tmp_path):
+    (tmp_path / "r.csv").write_bytes(BOM + b"user,item,rating\r\nalice,B00X,4\r\nbob,B00Y,2\r\n")
+    data = load_ratings_file(str(tmp_path / "r.csv"))
+    assert data.ratings.to_dict("list") == {"user": ["alice", "bob"], "item": ["B00X", "B00Y"],
+                                            "rating": [4.0, 2.0]}
+
+
+@pytest.mark.parametrize("name, content, options, reason", [
+    ("empty.csv", b"", {}, "the file is empty"),
+    ("blank.csv", b"\n\r\n  \n", {}, "the file is empty"),
+    ("bom-only.csv", BOM, {}, "the file is empty"),
+    ("empty.tsv", b"", {"header": False}, "the file is empty"),
+    ("header.csv", b"user,item,rating\n", {}, "it has only a header line"),
+    ("header-crlf-bom.csv", BOM + b"user,item,rating\r\n", {}, "it has only a header line"),
+])
+def test_empty_and_header_only_files_are_one_clear_error(tmp_path, name, content, options, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(PluginInputError) as error:
+        load_ratings_file(str(path), **options)
+    assert str(error.value) == f"{path} holds no ratings: {reason}"
+
+
+def test_empty_parquet_and_gzipped_header_only_are_refused(tmp_path):
+    FRAME.iloc[:0].to_parquet(tmp_path / "r.parquet", index=False)
+    with pytest.raises(PluginInputError, match=r"r.parquet holds no ratings: it has only a header line"):
+        load_ratings_file(str(tmp_path / "r.parquet"), columns=MAPPING)
+    with gzip.open(tmp_path / "r.csv.gz", "wb") as handle:
+        handle.write(b"user,item,rating\n")
+    with pytest.raises(PluginInputError, match=r"r.csv.gz holds no ratings: it has only a header line"):
+        load_ratings_file(str(tmp_path / "r.csv.gz"))
