@@ -660,9 +660,11 @@ def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None],
     """Run ``cells`` with the executor ``options`` asks for; ``finished(row)`` stores each row.
 
     ``limits`` maps a model label to its limits (``runner.limits_of``); ``options`` has
-    ``executor``, ``jobs``, ``scheduler``, ``verbose`` (``runner.RunOptions``). ``progress`` is a
-    :mod:`benchmark.progress` display (default: one for ``stream``, live on a terminal);
-    ``executor`` an already started one (see :class:`LocalExecutor`), else one is made here.
+    ``executor``, ``jobs``, ``scheduler``, ``verbose`` (``runner.RunOptions``); ``executor`` is an
+    already started one (see :class:`LocalExecutor`), else one is made here. ``progress`` is a
+    :mod:`benchmark.progress` display (``progress.open_display(stream, total, done)``: live on a
+    terminal). Without one the caller is taken to print its own line per finished cell, as
+    ``runner._execute`` does today, and only heartbeat lines for long cells go to ``stream``.
     """
     from benchmark import progress as progress_display
 
@@ -671,8 +673,8 @@ def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None],
         executor = make_executor(getattr(options, "executor", "local"), getattr(options, "jobs", 1),
                                  getattr(options, "scheduler", None), artifacts_root, run_id,
                                  getattr(options, "verbose", False))
-    display = progress or progress_display.open_display(
-        stream if stream is not None else sys.stderr, total=total or len(tasks), done=done)
+    display = progress or progress_display.LineDisplay(
+        stream if stream is not None else sys.stderr, total=total or len(tasks), done=done, lines=False)
 
     def on_event(event: Event) -> None:
         if isinstance(event, Finished):

@@ -178,12 +178,12 @@ def _note(line: Line, main: Line) -> str:
 
 
 def _primary_value(line: Line, metrics: Mapping[str, list[str]]) -> float | None:
-    primary = (metrics.get(line.task) or [None])[0]
+    primary = next(iter(metrics.get(line.task) or []), None)
     return line.mean(primary) if primary else None
 
 
 def _order(line: Line, metrics: Mapping[str, list[str]], greater_is_better: Mapping[str, bool]) -> tuple:
-    primary = (metrics.get(line.task) or [None])[0]
+    primary = next(iter(metrics.get(line.task) or []), None)
     value = line.mean(primary) if primary else None
     if value is None:
         return (1, 0.0, line.model)

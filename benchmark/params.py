@@ -170,9 +170,11 @@ def describe(func: Callable[..., Any], constraints: Mapping[str, Mapping[str, An
 
 
 def model_params(model_class: type) -> dict[str, Param]:
-    if model_class.__init__ is object.__init__:  # type: ignore[misc]
+    init = vars(model_class).get("__init__") or next(
+        (vars(base)["__init__"] for base in model_class.__mro__ if "__init__" in vars(base)), None)
+    if init is None or init is object.__init__:
         return {}
-    return describe(model_class.__init__, getattr(model_class, "constraints", {}),
+    return describe(init, getattr(model_class, "constraints", {}),
                     doc_sources=(model_class,))
 
 

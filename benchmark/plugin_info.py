@@ -84,7 +84,7 @@ def describe_plugin(registry: Registry, name: str) -> str:
         block = "\n".join(head)
         if not entry.unusable:
             for title, params in parameters(registry, entry).items():
-                body = tabulate(_param_rows(params), headers=["name", "type", "default", "allowed", "doc"],
+                body = tabulate(_param_rows(params), headers=["name", "type", "default", "allowed", "doc"], disable_numparse=True,
                                 maxcolwidths=[None, None, None, 30, 50]) if params else "  (none)"
                 block += f"\n\n{title}\n{body}"
         blocks.append(block)

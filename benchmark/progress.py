@@ -128,11 +128,14 @@ class QuietDisplay:
 
 
 class LineDisplay:
-    """One line per finished cell; a heartbeat line every ``heartbeat`` s for a long cell."""
+    """One line per finished cell; a heartbeat line every ``heartbeat`` s for a long cell.
+
+    ``lines=False`` writes only the heartbeats (for a caller that prints finished cells itself).
+    """
 
     def __init__(self, stream: TextIO, total: int, done: int = 0, heartbeat: float = 60.0,
-                 clock: Any = time.monotonic):
-        self.stream, self.heartbeat = stream, heartbeat
+                 clock: Any = time.monotonic, lines: bool = True):
+        self.stream, self.heartbeat, self.lines = stream, heartbeat, lines
         self.tally = _Tally(total, done, clock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -160,7 +163,8 @@ class LineDisplay:
     def handle(self, event: Event) -> None:
         row = self.tally.update(event)
         if row is not None:
-            self._write(format_row(self.tally.done, self.tally.total, row))
+            if self.lines:
+                self._write(format_row(self.tally.done, self.tally.total, row))
         elif isinstance(event, Log) and not event.cell_id:
             self._write(f"bench: {event.text}")
 

@@ -167,7 +167,7 @@ def load_local_plugin(path: str | Path, where: str = "") -> Any:
     return module
 
 
-def _hook_problems(module: Any) -> list[str]:
+def hook_problems(module: Any) -> list[str]:
     """Misspelled hooks (``bench_model``) and an incompatible declared API version."""
     problems = []
     for name in dir(module):
@@ -186,7 +186,7 @@ def _register(manager: pluggy.PluginManager, module: Any, name: str, provider: P
               problems: list[Problem], providers: dict[int, Provider], names: tuple[str, ...]) -> None:
     if manager.is_registered(module):
         return
-    found = _hook_problems(module)
+    found = hook_problems(module)
     if not found:
         try:
             manager.register(module, name=name)

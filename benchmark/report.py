@@ -232,9 +232,9 @@ def build_html(run_dirs: Sequence[str | Path]) -> str:
         result = compare.compare(runs[0], runs[1])
         parts.append("<h2>Comparison</h2>")
         parts.append("".join(f'<p class="note">{html.escape(n)}</p>' for n in compare._notes(result)))
-        body = compare.table(result)
-        parts.append(_table(compare.HEADERS, body).replace("<td>better</td>", '<td class="better">better</td>')
-                     .replace("<td>worse</td>", '<td class="worse">worse</td>') if body
+        comparison_rows = compare.table(result)
+        parts.append(_table(compare.HEADERS, comparison_rows).replace("<td>better</td>", '<td class="better">better</td>')
+                     .replace("<td>worse</td>", '<td class="worse">worse</td>') if comparison_rows
                      else "<p>no paired cells</p>")
         unpaired = compare._unpaired_lines(result)
         parts.append("<h3>Not paired</h3>" + ("<ul>" + "".join(f"<li>{html.escape(u)}</li>" for u in unpaired)

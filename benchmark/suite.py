@@ -180,6 +180,8 @@ _TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string", "
 def _describe(value: Any) -> str:
     kind = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
             int: "an integer", float: "a number", type(None): "nothing"}.get(type(value), "a value")
+    if value is None:
+        return kind
     shown = json.dumps(value, default=str)
     return kind if len(shown) > 40 else f"{kind} {shown}"
 

@@ -53,7 +53,7 @@ from benchmark.api import (
 )
 from benchmark.execute import SEED_PARAMS, make_model, reset_random_state
 from benchmark.params import Param, describe, model_params, signature_problems
-from benchmark.registry import _hook_problems
+from benchmark.registry import hook_problems
 
 __all__ = ["Check", "Report", "check_model", "check_dataset", "check_split", "check_metric",
            "check_plugin", "assert_conforms", "SEED"]
@@ -878,7 +878,7 @@ def check_plugin(module: ModuleType, *, params: Mapping[str, Mapping[str, Any]] 
     (e.g. it needs a file) is skipped with the loader's reason."""
     params, options = dict(params or {}), dict(options or {})
     report = Report(f"plugin {module.__name__}")
-    problems = _hook_problems(module)
+    problems = hook_problems(module)
     report.checks.append(Check("hooks are known and the API version is supported",
                                FAILED if problems else PASSED, "; ".join(problems)))
     for spec in _specs(module, report):

@@ -180,10 +180,13 @@ class NormalPredictor(SurpriseModel):
     def _algorithm_params(self) -> dict[str, Any]:
         return {}
 
+    random_state: int | None
+
     def fit(self, train: RatingData) -> NormalPredictor:
         if self.random_state is not None:
             np.random.seed(self.random_state)
-        return super().fit(train)
+        super().fit(train)
+        return self
 
 
 MODELS: dict[str, tuple[type[SurpriseModel], str]] = {
