@@ -21,11 +21,21 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-
 from bench_plugins.movielens import cached_sha256, damaged
+
 from benchmark.api import (
-    RECONSTRUCTION, DatasetSpec, Fold, MatrixData, MissingDependency, PluginInputError, cache_dir,
-    data_dir as local_data_dir, hookimpl, require,
+    RECONSTRUCTION,
+    DatasetSpec,
+    Fold,
+    MatrixData,
+    MissingDependency,
+    PluginInputError,
+    cache_dir,
+    hookimpl,
+    require,
+)
+from benchmark.api import (
+    data_dir as local_data_dir,
 )
 
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"

@@ -44,12 +44,20 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from benchmark.api import (
-    RATING, DatasetSpec, Fold, MissingDependency, PluginInputError, RatingData, cache_dir, hookimpl,
+    RATING,
+    DatasetSpec,
+    Fold,
+    MissingDependency,
+    PluginInputError,
+    RatingData,
+    cache_dir,
+    hookimpl,
     require,
 )
 from benchmark.api import data_dir as local_data_dir
@@ -493,8 +501,8 @@ def load_release(name: str, data_dir: str | None = None, download: bool = True) 
         verified = "not verified (no pinned checksum for this release)"
     ratings = release.read(path)
     folds = canonical_folds(ratings, folder, release) if release.archive == "ml-100k" else {}
-    info = {"source": str(path), "url": release.url, "citation": CITATION,
-            "licence": release.licence, "verified": verified}
+    info: dict[str, Any] = {"source": str(path), "url": release.url, "citation": CITATION,
+                            "licence": release.licence, "verified": verified}
     if folds:
         info["fold_sets"] = {name: list(FOLD_SETS[name]) for name in folds}
     return RatingData(ratings, release.scale, folds=folds, info=info)

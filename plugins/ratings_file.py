@@ -44,7 +44,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.api import RATING, DatasetSpec, Fold, PluginInputError, RatingData, hookimpl, require
+from benchmark.api import (
+    RATING,
+    DatasetSpec,
+    Fold,
+    PluginInputError,
+    RatingData,
+    hookimpl,
+    require,
+)
 from benchmark.api import data_dir as local_data_dir
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
@@ -240,18 +248,22 @@ def load_ratings_file(path: str | None = None, format: str | None = None,
         raise PluginInputError("give either path, or both train and test")
     if duplicates not in DUPLICATES:
         raise PluginInputError(f"duplicates must be one of {', '.join(DUPLICATES)}, got {duplicates!r}")
-    options = dict(format=format, columns=columns, sep=sep, header=header)
-    if not split:
+
+    def read(source: Path) -> tuple[pd.DataFrame, dict | None]:
+        return resolve_duplicates(read_ratings(source, format, columns, sep, header), duplicates, source)
+
+    if path is not None:
         source = resolve_path(path, data_dir)
-        ratings, counts = resolve_duplicates(read_ratings(source, **options), duplicates, source)
+        ratings, counts = read(source)
         info: dict[str, Any] = {"source": str(source)}
         if counts:
             info["duplicates"] = counts
         return RatingData(ratings, rating_scale(ratings["rating"], scale), info=info)
+    assert train is not None and test is not None
     train_path, test_path = resolve_path(train, data_dir), resolve_path(test, data_dir)
     parts, info = [], {"source": {"train": str(train_path), "test": str(test_path)}}
     for role, part_path in (("train", train_path), ("test", test_path)):
-        part, counts = resolve_duplicates(read_ratings(part_path, **options), duplicates, part_path)
+        part, counts = read(part_path)
         parts.append(part)
         if counts:
             info.setdefault("duplicates", {})[role] = counts

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from bench_plugins import images, movielens
 from bench_plugins.splits import predefined
+
 from benchmark.api import PluginInputError
 from tests.conftest import run_bench
 

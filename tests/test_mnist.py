@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from benchmark.api import MatrixData, PluginInputError
 from bench_plugins import images
 from bench_plugins.images import load_mnist
 from bench_plugins.splits import predefined
+
+from benchmark.api import MatrixData, PluginInputError
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from bench_plugins import movielens
+
 from benchmark.api import MissingDependency, PluginInputError
 from tests.conftest import run_bench
 

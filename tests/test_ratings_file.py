@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from bench_plugins import movielens
 from bench_plugins.ratings_file import bench_datasets, load_ratings_file
+
 from benchmark.api import PluginInputError
 from benchmark.store import read_rows
 from tests.conftest import run_bench
