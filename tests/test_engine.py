@@ -11,6 +11,7 @@ import pytest
 from benchmark.engine import (
     DaskExecutor, Finished, InlineExecutor, LocalExecutor, Progress, Started, Task, run_cells,
 )
+from benchmark.progress import open_display
 from benchmark.suite import Limits
 
 PLUGIN = """\
@@ -156,7 +157,8 @@ def test_run_cells_stores_each_row_and_prints_a_line_per_cell(tmp_path):
     stored: list[dict] = []
     stream = io.StringIO()
     options = SimpleNamespace(executor="local", jobs=2, scheduler=None, verbose=False)
-    run_cells(cells, stored.append, limits={}, options=options, stream=stream, total=6, done=2)
+    run_cells(cells, stored.append, limits={}, options=options, stream=stream, total=6, done=2,
+              progress=open_display(stream, total=6, done=2))
     assert sorted(r["cell_id"] for r in stored) == sorted(t.id for t in tasks)
     lines = stream.getvalue().splitlines()
     assert [line.split("]")[0] for line in lines] == ["[3/6", "[4/6", "[5/6", "[6/6"]
