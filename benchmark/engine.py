@@ -476,6 +476,8 @@ class DaskExecutor:
     workers, which need bench and the models' libraries installed.
     """
 
+    RESUBMIT = 2  # times a cell that never started is sent again after its worker died
+
     def __init__(self, scheduler: str | None = None, jobs: int = 1, artifacts_root: str | Path | None = None,
                  run_id: str = "", verbose: bool = False, threads: int | None = None,
                  allowed_failures: int = 0):
@@ -504,7 +506,10 @@ class DaskExecutor:
         if self.scheduler:
             self.client = Client(self.scheduler)
             return
-        with dask.config.set({"distributed.scheduler.allowed-failures": self.allowed_failures}):
+        # One task at a time per worker (saturation 1.0), so a worker that dies takes no queued
+        # cells with it; a cell that kills its worker fails at once (allowed-failures 0).
+        with dask.config.set({"distributed.scheduler.allowed-failures": self.allowed_failures,
+                              "distributed.scheduler.worker-saturation": 1.0}):
             self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
                                         dashboard_address=None, memory_limit=0,
                                         silence_logs=logging.CRITICAL)
@@ -535,16 +540,21 @@ class DaskExecutor:
         self.client.subscribe_topic(topic, lambda event: inbox.put(("event", event[1])))
         host_threads = None if self.threads else self._host_threads()
         futures: dict[str, tuple[Any, Task]] = {}
+        started: set[str] = set()  # cells a Dask worker began: a worker dying under one is its fault
+        resubmitted: dict[str, int] = {}
         try:
-            for task in tasks:
+            def submit(task: Task) -> None:
                 payload = {"cell": dict(task.cell), "id": task.id, "label": task.label,
                            "limits": (task.limits.timeout, task.limits.memory), "topic": topic,
                            "artifacts_root": self.artifacts_root, "run_id": self.run_id,
-                           "verbose": self.verbose, "threads": self.threads, "host_threads": host_threads}
-                payload["key"] = f"bench-cell-{task.id}-{topic}"
+                           "verbose": self.verbose, "threads": self.threads, "host_threads": host_threads,
+                           "key": f"bench-cell-{task.id}-{topic}-{secrets.token_hex(3)}"}
                 future = self.client.submit(dask_task, payload, key=payload["key"], pure=False, retries=0)
                 futures[future.key] = (future, task)
                 future.add_done_callback(lambda f: inbox.put(("done", f.key)))
+
+            for task in tasks:
+                submit(task)
             while futures:
                 try:
                     kind, value = inbox.get(timeout=0.5)
@@ -552,6 +562,7 @@ class DaskExecutor:
                     continue
                 if kind == "event":
                     if value["kind"] == "started":
+                        started.add(value["cell_id"])
                         on_event(Started(value["cell_id"], value["worker"], value["label"]))
                     elif value["kind"] == "progress":
                         on_event(Progress(value["cell_id"], value["done"], value["total"], value["unit"]))
@@ -567,6 +578,11 @@ class DaskExecutor:
                 try:
                     row = future.result()
                 except KilledWorker as exc:
+                    if task.id not in started and resubmitted.get(task.id, 0) < self.RESUBMIT:
+                        # Queued on a worker that another cell killed: it never ran, run it again.
+                        resubmitted[task.id] = resubmitted.get(task.id, 0) + 1
+                        submit(task)
+                        continue
                     worker = getattr(getattr(exc, "last_worker", None), "address", None)
                     row = _failed_row(task, "killed", f"worker died (the Dask worker {worker or ''} died "
                                                       "while running the cell: KilledWorker)".replace("  ", " "),
