@@ -45,7 +45,7 @@ def predefined(data: Data, seed: int = 0, name: str | None = None,
     ``name`` chooses the fold set when the dataset has several; ``folds`` keeps only the folds
     of these names (e.g. ``[u1]``).
     """
-    sets = dict(data.folds)
+    sets = data.folds  # a Mapping; LazyFolds build only the set asked for
     if not sets:
         raise PluginInputError("this dataset defines no folds; use holdout or kfold")
     if name is None:

@@ -25,7 +25,7 @@ FAST_PARAMS = {  # the kit fits twice; keep the slow models tiny
     "fast-svdpp": {"n_epochs": 2},
     "autoencoder": {"epochs": 1, "encoding_dim": 4, "batch_size": 16},
 }
-LOCAL = SHARED_DATA.is_dir()
+LOCAL = all((SHARED_DATA / name).is_file() for name in ("ml-100k/u.data", "mnist/mnist.npz"))
 NO_LOCAL_COPY = f"no local copy under {SHARED_DATA} (set BENCH_TEST_DATA)"
 DATASET_OPTIONS: dict[str, dict | str] = {  # options, or why the dataset cannot run here
     "movielens-latest-small": {},

@@ -28,7 +28,7 @@ def test_installed_plugin_is_discovered_and_runs(tmp_path):
     detail = run_bench("plugins", "item-mean", env=env)
     assert detail.returncode == 0, detail.stderr
     shrinkage = next(l for l in detail.stdout.splitlines() if l.startswith("shrinkage"))
-    assert shrinkage.split()[:5] == ["shrinkage", "number", "5", ">=", "0"], detail.stdout
+    assert shrinkage.split()[:5] == ["shrinkage", "number", "5.0", ">=", "0"], detail.stdout
     assert "pseudo-ratings at the global mean added to every" in shrinkage
 
     suite = tmp_path / "suite.yaml"
