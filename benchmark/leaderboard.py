@@ -107,9 +107,13 @@ def build(rows: Iterable[dict[str, Any]], metrics: Mapping[str, list[str]],
         if cell not in latest or str(row.get("finished_at", "")) >= str(latest[cell].get("finished_at", "")):
             latest.pop(cell, None)
             latest[cell] = row
-    lines: dict[tuple[str, str, str], Line] = {}
+    lines: dict[tuple[str, str, str, str], Line] = {}
     for row in latest.values():
-        key = (row["dataset"], row.get("dataset_checksum", ""), _config_id(row))
+        # one line per split protocol too: kfold and predefined cells of one configuration are
+        # different experiments; the split's seed may vary (several seeds average into a line)
+        protocol = json.dumps([row.get("split", ""), {k: v for k, v in (row.get("split_params") or {}).items()
+                                                      if k != "seed"}], sort_keys=True, default=str)
+        key = (row["dataset"], row.get("dataset_checksum", ""), _config_id(row), protocol)
         line = lines.get(key)
         if line is None:
             line = lines[key] = Line(row["dataset"], row["task"], row["model"], _shown(row),

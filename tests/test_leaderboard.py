@@ -97,3 +97,14 @@ def test_merged_runs(two_runs, tmp_path):
     assert out.count("different data") == 3
     _, forced, _ = bench_cli("leaderboard", str(a), str(c), "--force")
     assert "ranked with the others because of --force" in forced
+
+
+def test_one_configuration_on_two_split_protocols_is_two_lines():
+    kfold = [row(fold=f, rmse=1.0, fingerprint=f"k{f}", split_params={"k": 5, "seed": 0}) for f in range(2)]
+    predefined = [row(fold=f, rmse=2.0, fingerprint=f"u{f}", split="predefined",
+                      split_params={"name": "u", "seed": 0}, cell_id=f"u{f}") for f in range(2)]
+    seeds = [row(seed=1, fold=f, rmse=1.0, fingerprint=f"s{f}", split_params={"k": 5, "seed": 1})
+             for f in range(2)]
+    lines = leaderboard.build(kfold + predefined + seeds, METRICS, LOWER)
+    assert sorted((line.split, line.cells, line.mean("rmse")) for line in lines) == [
+        ("kfold", 4, 1.0), ("predefined", 2, 2.0)]
