@@ -93,3 +93,30 @@ def test_fuzz_figures(record_property):
     for key, value in STATS.items():
         record_property(key, value)
     assert STATS["examples"] >= EXAMPLES
+
+
+SUITE_PARTS = ["name: fuzz\n", "datasets: [digits]\n", "models: [pca]\n", "models: [{name: pca, grid: ",
+               "{n_components: [1, 2]}}]\n", "split: {method: kfold, k: 2}\n", "seed: 3\n", "seeds: [1]\n",
+               "metrics: [mse]\n", "limits: {timeout: 5}\n", "data_dir: x\n", "plugins: [nope.py]\n"]
+suite_text = st.lists(st.one_of(st.sampled_from(SUITE_PARTS), st.sampled_from(FRAGMENTS), st.text(max_size=6)),
+                      max_size=12).map("".join)
+
+
+@settings(max_examples=60, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(text=suite_text)
+def test_bench_check_validates_or_exits_2_with_one_line(text: str):
+    """Through the whole validation (YAML, schema, plugins, parameters): exit 0 or 2, one line."""
+    import contextlib
+    import io
+
+    from benchmark.cli import main
+
+    path = DIRECTORY / "check.yaml"
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        code = main(["check", str(path)])
+    assert code in (0, 2), (text, code)
+    if code == 2:
+        assert len(err.getvalue().strip().splitlines()) == 1 and err.getvalue().startswith("bench: error: ")
