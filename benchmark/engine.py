@@ -26,7 +26,8 @@ What the cell printed (and a crash's faulthandler traceback) is in the row's ``l
 * :class:`DaskExecutor` — the same, one level down: each Dask task runs its cell through a
   one-worker :class:`LocalExecutor` on the Dask worker, so limits, crashes and logs behave
   exactly as locally; a Dask worker that dies under a cell gives ``killed``/``worker died``
-  (``allowed-failures`` 0 on the LocalCluster it starts). Dask is imported only here.
+  (``allowed-failures`` 0 and one task per worker on the LocalCluster it starts; a cell that
+  had not started on the dead worker is sent again, at most twice). Dask is imported only here.
 * :class:`InlineExecutor` — in this process, no isolation and no limits (debugging).
 
 Memory limits are enforced by a watchdog in the parent that reads the worker's resident set
