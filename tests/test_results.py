@@ -28,10 +28,23 @@ def test_one_row_per_cell_with_metric_columns(two_runs):
     assert len(results.load([a, b])) == 30
 
 
-def test_old_rows_get_the_seedless_configuration_id():
-    frame = results.load(REFERENCE / "surprise-ml100k")
-    assert len(frame) == 45
+def test_old_rows_get_the_seedless_configuration_id(tmp_path):
+    """Rows written before config_id left out the seed (no ``config`` field, a seeded id) join new ones."""
+    from benchmark.cells import stable_hash
+
+    new = [json.loads(line) for line in (REFERENCE / "surprise-ml100k" / "cells.jsonl").open()]
+    old = []
+    for row in new:
+        row = {k: v for k, v in row.items() if k not in ("config", "code", "code_id", "run_id")}
+        row["config_id"] = stable_hash({"model": row["model_plugin"], "params": row["params"], "seed": 7})
+        old.append(row)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "cells.jsonl").write_text("".join(json.dumps(r) + "\n" for r in old))
+    fresh = results.load(REFERENCE / "surprise-ml100k").set_index("cell_id")["config_id"]
+    frame = results.load(tmp_path / "old")
+    assert len(frame) == len(new) == 55
     assert frame.groupby("model")["config_id"].nunique().eq(1).all()
+    assert (frame.set_index("cell_id")["config_id"] == fresh).all()
     assert not frame["params"].str.contains("random_state").any()
 
 
