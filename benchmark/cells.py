@@ -24,9 +24,30 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
+SEED_PARAMS = ("random_state", "seed")
+"""Model parameters the suite seed fills in unless the suite sets them; not part of a configuration."""
+
+
 def stable_hash(value: Any, length: int = 16) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def configuration_id(row: Mapping[str, Any]) -> str:
+    """A stored row's ``config_id``; for rows written before it left out the seed (no ``config``
+    field), recomputed the way :attr:`Cell.config_id` computes it."""
+    if "config" in row and row.get("config_id"):
+        return str(row["config_id"])
+    params = {k: v for k, v in (row.get("params") or {}).items() if k not in SEED_PARAMS}
+    return stable_hash({"model": row.get("model_plugin"), "task": row.get("task"), "params": params})
+
+
+def shown_params(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as a reader should see them: without the suite-seed-driven ``random_state``."""
+    if isinstance(row.get("config"), Mapping):
+        return dict(row["config"])
+    return {k: v for k, v in (row.get("params") or {}).items()
+            if not (k in SEED_PARAMS and v == row.get("seed"))}
 
 
 @dataclass(frozen=True)

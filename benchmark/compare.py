@@ -340,7 +340,7 @@ def table(comparison: Comparison) -> list[list[str]]:
 def _notes(comparison: Comparison) -> list[str]:
     c = comparison
     notes = [f"A: {c.a_name}", f"B: {c.b_name}",
-             f"Δ = B − A over cells paired by (dataset checksum, split fingerprint, fold"
+             "Δ = B − A over cells paired by (dataset checksum, split fingerprint, fold"
              + ("" if c.ignore_seed else ", seed")
              + (")" if c.by == "rows" else f", {'label' if c.by == 'label' else 'configuration'})")
              + f"; verdict from the paired t-test at alpha {c.alpha:g}; ↓ lower is better, ↑ greater is better"]

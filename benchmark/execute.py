@@ -23,13 +23,12 @@ from benchmark.api import (
     RATING, RECONSTRUCTION, Fold, MatrixData, MissingDependency, Model, Predictions, RatingData,
     RatingModel, ReconstructionModel,
 )
-from benchmark.cells import Cell, CellResult, stable_hash
+from benchmark.cells import SEED_PARAMS, Cell, CellResult, stable_hash
 from benchmark.errors import BenchError
 from benchmark.provenance import PeakMemory, Stopwatch, machine, now
 from benchmark.registry import Registry
 
 Data = RatingData | MatrixData
-SEED_PARAMS = ("random_state", "seed")
 
 
 class DataCache:

@@ -24,22 +24,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmark.cells import stable_hash
+from benchmark.cells import configuration_id, shown_params, stable_hash
 
-SEED_PARAMS = ("random_state", "seed")
 NONE = "—"
-
-
-def _config_id(row: Mapping[str, Any]) -> str:
-    from benchmark.results import configuration_id
-
-    return configuration_id(row)
-
-
-def _shown(row: Mapping[str, Any]) -> dict[str, Any]:
-    from benchmark.results import shown_params
-
-    return shown_params(row)
 
 
 @dataclass
@@ -113,10 +100,10 @@ def build(rows: Iterable[dict[str, Any]], metrics: Mapping[str, list[str]],
         # different experiments; the split's seed may vary (several seeds average into a line)
         protocol = json.dumps([row.get("split", ""), {k: v for k, v in (row.get("split_params") or {}).items()
                                                       if k != "seed"}], sort_keys=True, default=str)
-        key = (row["dataset"], row.get("dataset_checksum", ""), _config_id(row), protocol)
+        key = (row["dataset"], row.get("dataset_checksum", ""), configuration_id(row), protocol)
         line = lines.get(key)
         if line is None:
-            line = lines[key] = Line(row["dataset"], row["task"], row["model"], _shown(row),
+            line = lines[key] = Line(row["dataset"], row["task"], row["model"], shown_params(row),
                                      config_id=key[2], dataset_checksum=key[1],
                                      split=row.get("split", ""))
         line.model = row["model"]  # the latest label given wins
@@ -131,7 +118,7 @@ def build(rows: Iterable[dict[str, Any]], metrics: Mapping[str, list[str]],
         line.cells += 1
         line.fold_set.add(int(row.get("fold", 0)))
         line.seed_set.add(row.get("seed", 0))
-        line.params = _shown(row)
+        line.params = shown_params(row)
         for name, value in (row.get("metrics") or {}).items():
             if value is not None:
                 line.values.setdefault(name, []).append(float(value))

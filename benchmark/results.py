@@ -37,14 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmark.cells import stable_hash
+from benchmark.cells import configuration_id, shown_params
 from benchmark.errors import BenchError
 from benchmark.store import CELLS, read_rows
 
 if TYPE_CHECKING:
     import pandas
 
-SEED_PARAMS = ("random_state", "seed")
 METRIC_PREFIX = "metric."
 # Metric directions when the metric's plugin is not installed here (True: greater is better).
 KNOWN_DIRECTIONS = {"rmse": False, "mae": False, "mse": False, "bce": False, "fcp": True,
@@ -88,22 +87,6 @@ class Run:
         if isinstance(metrics, Mapping):  # {task: [names]}
             return [str(m) for names in metrics.values() for m in (names or [])]
         return [str(m) for m in metrics] if isinstance(metrics, list) else []
-
-
-def configuration_id(row: Mapping[str, Any]) -> str:
-    """The configuration's identity, seed excluded (see the module docstring)."""
-    if "config" in row and row.get("config_id"):
-        return str(row["config_id"])
-    params = {k: v for k, v in (row.get("params") or {}).items() if k not in SEED_PARAMS}
-    return stable_hash({"model": row.get("model_plugin"), "task": row.get("task"), "params": params})
-
-
-def shown_params(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Parameters as a reader should see them: without the suite-seed-driven random_state."""
-    if isinstance(row.get("config"), Mapping):
-        return dict(row["config"])
-    return {k: v for k, v in (row.get("params") or {}).items()
-            if not (k in SEED_PARAMS and v == row.get("seed"))}
 
 
 def read_run(directory: str | Path) -> Run:

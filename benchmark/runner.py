@@ -31,7 +31,6 @@ from benchmark.registry import Registry
 from benchmark.store import ResultStore
 from benchmark.suite import MAX_CONFIGURATIONS, Limits, Suite, load_suite
 
-WORKER_FAILURES = ("timeout", "killed", "memory", "crashed")
 
 
 class Terminated(KeyboardInterrupt):
@@ -321,7 +320,7 @@ def _execute(todo: list[Cell], suite: Suite, registry: Registry, cache: DataCach
              total: int, progress: Any, executor: Any = None) -> None:
     """Run the cells, storing each result as it arrives (the store's only writer)."""
     from benchmark import engine
-    from benchmark.progress import open_display
+    from benchmark.progress import format_row, open_display
 
     done = total - len(todo)
 
@@ -334,7 +333,7 @@ def _execute(todo: list[Cell], suite: Suite, registry: Registry, cache: DataCach
         for number, cell in enumerate(todo, done + 1):
             row = execute(cell, cache, store.artifacts, run_id).to_row()
             finished(row)
-            _progress_line(stream, number, total, row)
+            stream.write(format_row(number, total, row) + "\n")
         return
 
     if executor is not None:
@@ -356,15 +355,3 @@ def _notify(registry: Registry, row: dict[str, Any], stream: TextIO) -> None:
         except Exception as exc:
             stream.write(f"bench: warning: plugin {impl.plugin_name!r} failed in bench_cell_finished: "
                          f"{type(exc).__name__}: {exc}\n")
-
-
-def _progress_line(stream: TextIO, number: int, total: int, row: Mapping[str, Any]) -> None:
-    metrics = " ".join(f"{k}={v:.4f}" for k, v in row.get("metrics", {}).items())
-    if row["status"] == "ok":
-        status = f"{metrics} ({row.get('fit_seconds', 0):.2f}s fit)"
-        if row.get("metric_errors"):
-            status += " metric errors: " + "; ".join(f"{k}: {v}" for k, v in row["metric_errors"].items())
-    else:
-        status = f"{row['status'].upper()}: {row['error']}"
-    stream.write(f"[{number}/{total}] {row['dataset']} fold {row['fold_name']} {row['model']}: {status}\n")
-    stream.flush()

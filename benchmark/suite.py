@@ -34,7 +34,6 @@ raises it."""
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 DEFAULT_SPLIT: Mapping[str, Any] = {"method": "kfold", "k": 5}
 """The split of a dataset without a canonical fold set when the suite names none."""
-SEED_PARAMS = ("random_state", "seed")
 
 _NAMED = {"type": "string", "minLength": 1}
 _PARAMS = {"type": "object", "description": "keyword arguments, checked against the plugin"}
