@@ -20,7 +20,7 @@ from typing import Any
 import pluggy
 
 from benchmark import hookspec
-from benchmark._internal import missing_requirements, sha256_hex
+from benchmark._internal import missing_requirements, resolve, sha256_hex
 from benchmark.api import (
     API_VERSION, TASK_BASES, TASKS, DatasetSpec, MetricSpec, ModelSpec, SplitSpec,
 )
@@ -307,8 +307,6 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
 
 def is_model_class_usable(entry: Entry, task: str) -> str:
     """Import a lazily referenced model class and check it; the reason when it can't be used."""
-    from benchmark._internal import resolve
-
     factory = entry.spec.classes[task]
     try:
         model_class = resolve(factory)

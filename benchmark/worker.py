@@ -107,7 +107,7 @@ class Worker:
         from threadpoolctl import threadpool_limits
 
         from benchmark import api
-        from benchmark.execute import reset_random_state, run_cell
+        from benchmark.execute import run_cell  # seeds the global generators itself, per cell
 
         self.cell_id, self._last_progress = cell_id, 0.0
         if self.capture:
@@ -115,7 +115,6 @@ class Worker:
             os.ftruncate(1, 0)  # fds 1 and 2 share one O_APPEND file: writes restart at 0
         threadpool_limits(self.threads)  # libraries loaded by earlier cells ignore the env
         _quiet_loggers()
-        reset_random_state(int(cell.get("seed", 0)))
         api._progress_sink = self.progress
         try:
             row = run_cell(cell, artifacts_root, run_id)
