@@ -85,17 +85,13 @@ def build(rows: Iterable[dict[str, Any]], metrics: Mapping[str, list[str]],
     """Aggregate cell rows into lines, ranked per dataset by its task's primary metric.
 
     ``metrics`` is ``{task: [metric, ...]}`` (the first ranks); ``greater_is_better`` gives each
-    metric's direction. A cell (``cell_id``) that appears in several rows — the same
-    experiment stored by two runs — counts once: the latest finished. ``force`` ranks lines of different splits or data together.
+    metric's direction. An experiment stored by several rows (two runs, two metric lists) counts
+    once: :func:`benchmark.resultset.latest`. ``force`` ranks lines of different splits or data together.
     """
-    latest: dict[str, dict[str, Any]] = {}
-    for number, row in enumerate(rows):
-        cell = row.get("cell_id") or f"#{number}"
-        if cell not in latest or str(row.get("finished_at", "")) >= str(latest[cell].get("finished_at", "")):
-            latest.pop(cell, None)
-            latest[cell] = row
+    from benchmark.resultset import latest
+
     lines: dict[tuple[str, str, str, str], Line] = {}
-    for row in latest.values():
+    for row in latest(rows):  # one row per experiment; invalid rows are left out
         # one line per split protocol too: kfold and predefined cells of one configuration are
         # different experiments; the split's seed may vary (several seeds average into a line)
         protocol = json.dumps([row.get("split", ""), {k: v for k, v in (row.get("split_params") or {}).items()
