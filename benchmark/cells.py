@@ -72,6 +72,7 @@ class Cell:
     code: Mapping[str, Any] = field(default_factory=dict)  # plugin code ids, library versions
     data_dir: str | None = None
     plugins: tuple[str, ...] = ()  # local plugin files the worker must load
+    task_options: Mapping[str, Any] = field(default_factory=dict)  # e.g. ranking's threshold
 
     @property
     def config_id(self) -> str:
@@ -81,10 +82,13 @@ class Cell:
     @property
     def id(self) -> str:
         """Identifies the experiment: which data, which rows, which configuration, which seed."""
-        return stable_hash({"checksum": self.dataset_checksum, "split": self.split,
-                            "split_params": self.split_params, "fold": self.fold,
-                            "fingerprint": self.fingerprint, "config": self.config_id,
-                            "seed": self.seed, "metrics": sorted(self.metrics)})
+        identity = {"checksum": self.dataset_checksum, "split": self.split,
+                    "split_params": self.split_params, "fold": self.fold,
+                    "fingerprint": self.fingerprint, "config": self.config_id,
+                    "seed": self.seed, "metrics": sorted(self.metrics)}
+        if self.task_options:  # only then: the ids of tasks without options stay as they were
+            identity["task_options"] = dict(self.task_options)
+        return stable_hash(identity)
 
     @property
     def code_id(self) -> str:
@@ -132,6 +136,10 @@ class CellResult:
     traceback: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     metric_errors: dict[str, str] = field(default_factory=dict)
+    metric_info: dict[str, dict[str, Any]] = field(default_factory=dict)  # direction, task, plugin, version
+    units: dict[str, Any] = field(default_factory=dict)  # file, unit, transforms (per-unit values)
+    task_options: Mapping[str, Any] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # a task's own counts (beyond n_unknown, n_clipped)
     plugin: Mapping[str, str] = field(default_factory=dict)  # name, distribution, version
     code: Mapping[str, Any] = field(default_factory=dict)
     libraries: Mapping[str, str] = field(default_factory=dict)
@@ -160,7 +168,8 @@ class CellResult:
                    split_params=cell.split_params, fold=cell.fold, fold_name=cell.fold_name,
                    split_fingerprint=cell.fingerprint, model=cell.model,
                    model_plugin=cell.model_plugin, params=cell.params, config=cell.config,
-                   seed=cell.seed, code=cell.code, machine=machine, started_at=started_at)
+                   seed=cell.seed, code=cell.code, machine=machine, started_at=started_at,
+                   task_options=cell.task_options)
 
     @property
     def ok(self) -> bool:

@@ -44,7 +44,7 @@ def parameters(registry: Registry, entry: Entry) -> dict[str, dict[str, Param]]:
     if entry.kind == "model":
         found = {}
         for task in entry.spec.tasks:
-            reason = is_model_class_usable(entry, task)
+            reason = is_model_class_usable(entry, task, registry)
             if reason:
                 raise BenchError(f"model {entry.name!r} ({task}) is unusable: {reason}")
             found[f"parameters ({task})"] = model_params(model_class(entry.spec, task))

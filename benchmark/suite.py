@@ -422,7 +422,7 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: Sequence[DatasetC
                              f"suite has that task (datasets: {have})", at("models", i, "name"))
         params_by_name: dict[str, Param] = {}
         for task in dict.fromkeys(labels[label].task for label in runnable):
-            reason = is_model_class_usable(model, task)
+            reason = is_model_class_usable(model, task, registry)
             if reason:
                 raise BenchError(f"model {spec.name!r} is unusable: {reason}", at("models", i, "name"))
             params_by_name.update(model_params(model_class(spec, task)))
@@ -498,7 +498,7 @@ def model_parameters(registry: Registry, name: str) -> dict[str, Param]:
     entry = registry.get("model", name)
     found: dict[str, Param] = {}
     for task in entry.spec.tasks:
-        if not is_model_class_usable(entry, task):
+        if not is_model_class_usable(entry, task, registry):
             found.update(model_params(model_class(entry.spec, task)))
     return found
 
