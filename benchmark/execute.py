@@ -177,12 +177,12 @@ def write_units(directory: Path, cell_id: str, parts: Mapping[str, PerUnit]) -> 
     unit = next(iter(parts.values())).unit
     same = {name: part for name, part in parts.items() if part.unit == unit}
     ids = [np.asarray(part.ids).astype(str) for part in same.values()]
-    union = ids[0] if all(len(i) == len(ids[0]) and np.array_equal(i, ids[0]) for i in ids) \
-        else np.unique(np.concatenate(ids))
+    aligned = all(len(i) == len(ids[0]) and np.array_equal(i, ids[0]) for i in ids)
+    union = ids[0] if aligned else np.unique(np.concatenate(ids))
     arrays: dict[str, np.ndarray] = {"ids": union}
     for (name, part), part_ids in zip(same.items(), ids):
         num, den = np.asarray(part.num, np.float64), np.asarray(part.den, np.float64)
-        if part_ids is not union:
+        if not aligned:
             where = np.searchsorted(union, part_ids)
             num_all, den_all = np.zeros(len(union)), np.zeros(len(union))
             num_all[where], den_all[where] = num, den
