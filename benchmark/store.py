@@ -209,6 +209,87 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+# --- Artifacts ------------------------------------------------------------------------------
+
+MAX_ARTIFACT_BYTES = 10_000_000
+"""Size of an artifact :func:`read_artifact` reads (a report embeds it: a larger one is skipped)."""
+
+
+def _artifact_parts(relative: Any) -> tuple[str, ...] | None:
+    if not isinstance(relative, str) or not relative or "\0" in relative or "\\" in relative:
+        return None
+    path = PurePosixPath(relative)
+    parts = tuple(p for p in path.parts if p != ".")
+    if path.is_absolute() or not parts or ".." in parts:
+        return None
+    return parts
+
+
+def artifact_path(run_dir: str | Path, relative: Any) -> Path | None:
+    """The file a row's ``artifacts`` entry names, or ``None`` when it must not be used.
+
+    An entry is a path relative to the run directory (``artifacts/CELL/loss.png``). ``None``
+    when it is not a non-empty string, is absolute, has a ``..`` component, when any directory
+    on the way or the file itself is a symbolic link, or when the file is missing or not a
+    regular file: a row (hand-edited, or written by a model that misbehaved) cannot make a
+    report embed ``/etc/passwd`` or ``../../secret.png``. The run directory itself may be a
+    link (the user names it). :func:`read_artifact` reads the file with the same rules and no
+    window between check and read.
+    """
+    parts = _artifact_parts(relative)
+    if parts is None:
+        return None
+    here = Path(run_dir)
+    for index, part in enumerate(parts):
+        here = here / part
+        try:
+            mode = os.lstat(here).st_mode
+        except (OSError, ValueError):
+            return None
+        last = index == len(parts) - 1
+        if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) if last else stat.S_ISDIR(mode)):
+            return None
+    return here
+
+
+def read_artifact(run_dir: str | Path, relative: Any, max_bytes: int = MAX_ARTIFACT_BYTES) -> bytes | None:
+    """The bytes of the artifact ``relative`` of ``run_dir`` under :func:`artifact_path`'s rules,
+    or ``None`` (also when it is larger than ``max_bytes``). Each directory is opened relative
+    to the previous one without following links, so a link swapped in after a check is not
+    followed either."""
+    parts = _artifact_parts(relative)
+    if parts is None:
+        return None
+    if os.open not in os.supports_dir_fd:  # pragma: no cover -- every POSIX system bench runs on
+        path = artifact_path(run_dir, relative)
+        if path is None:
+            return None
+        try:
+            with os.fdopen(open_regular(path, os.O_RDONLY), "rb") as handle:
+                data = handle.read(max_bytes + 1)
+        except (OSError, BenchError):
+            return None
+        return data if len(data) <= max_bytes else None
+    directory = getattr(os, "O_DIRECTORY", 0)
+    fds: list[int] = []
+    try:
+        fds.append(os.open(run_dir, os.O_RDONLY | directory | os.O_CLOEXEC))
+        for part in parts[:-1]:
+            fds.append(os.open(part, os.O_RDONLY | directory | _NOFOLLOW | os.O_CLOEXEC, dir_fd=fds[-1]))
+        fds.append(os.open(parts[-1], os.O_RDONLY | _NOFOLLOW | _NONBLOCK | os.O_CLOEXEC, dir_fd=fds[-1]))
+        info = os.fstat(fds[-1])
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            return None
+        with os.fdopen(fds.pop(), "rb") as handle:
+            data = handle.read(max_bytes + 1)
+        return data if len(data) <= max_bytes else None
+    except (OSError, ValueError):
+        return None
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 # --- Rows --------------------------------------------------------------------------------
 
 
