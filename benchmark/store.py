@@ -185,11 +185,6 @@ def write_atomic(path: Path | str, text: str | bytes, *, where: str | None = Non
             Path(tmp).unlink(missing_ok=True)
 
 
-write_output = write_atomic
-"""The call for a file the user names (``bench report -o FILE``): ``write_output(path, text,
-where=f"-o {path}")``."""
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:  # os.write may write less than asked for

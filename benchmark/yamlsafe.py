@@ -21,6 +21,10 @@ bounded time and memory whatever the input:
 
 A few small aliases (and ``<<`` merge keys) are allowed: they are handy for sharing parameters.
 
+:func:`read_stored_yaml` and :func:`read_stored_json` read what a results directory keeps
+(``suite.yaml``, ``environment.json``) with the same checks, never through a link, and never
+raise: a damaged or hostile copy is ``(None, warning)`` for the reader to show and skip.
+
 The parser is PyYAML's (libyaml when available), but the node graph is composed here from the
 event stream, without recursion, so depth, size, aliases and duplicate keys are checked as the
 graph grows; the checked graph is then constructed by ``SafeConstructor``.
