@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any, Self
 
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, clip
 from benchmark.store import open_regular
 
 LOCK_FILE = ".lock"
@@ -207,6 +207,6 @@ class RunLock:
     def _in_use(self, holder: dict[str, Any]) -> str:
         if not holder.get("pid"):
             return f"{self.directory} is in use by another bench run; wait for it or use another --out"
-        return (f"{self.directory} is in use by bench run (pid {holder.get('pid')} on host "
-                f"{holder.get('host', '?')}, started {holder.get('started_at', '?')}); "
+        return (f"{self.directory} is in use by bench run (pid {clip(holder.get('pid'), 20)} on host "
+                f"{clip(holder.get('host', '?'), 80)}, started {clip(holder.get('started_at', '?'), 40)}); "
                 f"wait for it or use another --out")

@@ -92,7 +92,7 @@ def write_error(exc: OSError, path: Path | str, what: str = "cannot write") -> B
 def _kind(mode: int) -> str:
     return ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else
             "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-            else "not a regular file")
+            else "a file" if stat.S_ISREG(mode) else "a special file")
 
 
 def link_error(path: Path | str, where: str | None = None) -> BenchError:
@@ -202,6 +202,58 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def real_directory(base: Path | str, relative: str) -> Path:
+    """``base/relative`` as a directory reached without any link: each component of
+    ``relative`` is created if missing and refused with one line if it is a symbolic link or not
+    a directory; ``relative`` must be relative and without ``..``. ``base`` itself is trusted
+    (the results directory the user named).
+
+    For writers of subdirectories of a results directory: the worker's
+    ``real_directory(run_dir, f"artifacts/{cell_id}")`` and ``real_directory(run_dir, "units")``.
+    """
+    parts = PurePosixPath(relative).parts
+    if PurePosixPath(relative).is_absolute() or ".." in parts or "\0" in relative:
+        raise BenchError(f"not a path inside the results directory: {excerpt(relative)}", str(base))
+    here = Path(base)
+    try:
+        here.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(exc, here, "cannot create the results directory") from None
+    for part in parts:
+        here = here / part
+        try:
+            info = os.lstat(here)
+        except FileNotFoundError:
+            try:
+                here.mkdir()
+            except FileExistsError:
+                pass  # made meanwhile: checked below
+            except OSError as exc:
+                raise write_error(exc, here) from None
+            try:
+                info = os.lstat(here)
+            except OSError as exc:
+                raise write_error(exc, here) from None
+        except OSError as exc:
+            raise write_error(exc, here) from None
+        if stat.S_ISLNK(info.st_mode):
+            raise link_error(here)
+        if not stat.S_ISDIR(info.st_mode):
+            raise BenchError(f"is {_kind(info.st_mode)}, expected a directory of the results; "
+                             f"remove it or choose another --out", str(here))
+    return here
+
+
+def inside(base: Path | str, name: str) -> Path:
+    """``base/name`` for a file bench writes: the directories on the way are
+    :func:`real_directory`; the file itself is checked when it is written
+    (:func:`write_atomic`, :func:`open_regular`)."""
+    parts = PurePosixPath(name).parts
+    if not parts or PurePosixPath(name).is_absolute() or ".." in parts or "\0" in name:
+        raise BenchError(f"not a path inside the results directory: {excerpt(name)}", str(base))
+    return real_directory(base, "/".join(parts[:-1])) / parts[-1]
 
 
 # --- Artifacts ------------------------------------------------------------------------------
@@ -555,32 +607,8 @@ class ResultStore:
         return path
 
     def inside(self, name: str) -> Path:
-        """``directory/name`` after checking that no directory on the way there is a link (or a
-        file), creating the missing ones; ``name`` must be relative and without ``..``."""
-        parts = PurePosixPath(name).parts
-        if not parts or PurePosixPath(name).is_absolute() or ".." in parts or "\0" in name:
-            raise BenchError(f"not a path inside the results directory: {excerpt(name)}", str(self.directory))
-        here = self.directory
-        for part in parts[:-1]:
-            here = here / part
-            try:
-                info = os.lstat(here)
-            except FileNotFoundError:
-                try:
-                    here.mkdir()
-                except FileExistsError:
-                    pass  # made meanwhile: checked again below
-                except OSError as exc:
-                    raise write_error(exc, here) from None
-                info = os.lstat(here)
-            except OSError as exc:
-                raise write_error(exc, here) from None
-            if stat.S_ISLNK(info.st_mode):
-                raise link_error(here)
-            if not stat.S_ISDIR(info.st_mode):
-                raise BenchError(f"is {_kind(info.st_mode)}, expected a directory of the results; "
-                                 f"remove it or choose another --out", str(here))
-        return here / parts[-1]
+        """``directory/name``; see :func:`inside`."""
+        return inside(self.directory, name)
 
     def check_entries(self) -> None:
         """Refuse, with one line, a results directory whose known entries (``cells.jsonl``,

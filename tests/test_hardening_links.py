@@ -26,6 +26,7 @@ from benchmark.store import (
     artifact_path,
     read_artifact,
     read_rows,
+    real_directory,
     write_atomic,
 )
 
@@ -209,6 +210,24 @@ def test_bench_run_with_a_symlinked_lock_stops_with_one_line(tmp_path, victim):
     with pytest.raises(BenchError) as info:
         run_suite(suite, RunOptions(out=out, executor="inline"), stream=io.StringIO())
     assert_link_refused(info, out / CELLS, victim)
+
+
+def test_real_directory_creates_plain_directories_and_refuses_links(tmp_path):
+    out = results(tmp_path)
+    assert real_directory(out, "artifacts/cell-1") == out / "artifacts" / "cell-1"
+    assert (out / "artifacts" / "cell-1").is_dir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out / "artifacts" / "cell-2").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(BenchError, match=r"artifacts/cell-2: is a symbolic link"):
+        real_directory(out, "artifacts/cell-2")
+    (out / "units").write_text("a file")
+    with pytest.raises(BenchError, match=r"units: is a file, expected a directory of the results"):
+        real_directory(out, "units")
+    for bad in ("../x", "/abs", "a/../../b"):
+        with pytest.raises(BenchError, match="not a path inside the results directory"):
+            real_directory(out, bad)
+    assert list(elsewhere.iterdir()) == []
 
 
 # --- Item 1: a file the user names (bench report -o) -------------------------------------------
