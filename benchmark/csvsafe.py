@@ -39,3 +39,12 @@ def csv_safe(value: Any) -> Any:
 def csv_safe_row(values: Iterable[Any]) -> list[Any]:
     """Every cell of a row through :func:`csv_safe` (for ``csv.writer().writerow``)."""
     return [csv_safe(value) for value in values]
+
+
+def csv_safe_frame(frame: Any) -> Any:
+    """A copy of a pandas ``DataFrame`` with every cell and column name through
+    :func:`csv_safe` (for ``bench results --format csv``: ``csv_safe_frame(frame).to_csv(...)``);
+    numeric columns keep their values and dtype."""
+    safe = frame.map(csv_safe) if hasattr(frame, "map") else frame.applymap(csv_safe)
+    safe.columns = [csv_safe(column) for column in frame.columns]
+    return safe

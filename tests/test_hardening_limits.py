@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from benchmark.csvsafe import csv_safe, csv_safe_row
+from benchmark.csvsafe import csv_safe, csv_safe_frame, csv_safe_row
 from benchmark.errors import BenchError
 from benchmark.limits import (
     SEED_MAX,
@@ -165,3 +165,13 @@ def test_a_csv_written_through_csv_safe_reads_back_as_text_and_numbers():
     out = io.StringIO()
     csv.writer(out).writerow(csv_safe_row(["=1+1", -0.5, "-0.25", "a,=b", "@x"]))
     assert next(csv.reader(io.StringIO(out.getvalue()))) == ["'=1+1", "-0.5", "-0.25", "a,=b", "'@x"]
+
+
+def test_a_frame_through_csv_safe_frame_keeps_its_numbers():
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({"model": ["=cmd", "svd"], "rmse": [-0.5, 0.9], "=col": [1, 2]})
+    safe = csv_safe_frame(frame)
+    assert list(safe.columns) == ["model", "rmse", "'=col"]
+    assert safe["model"].tolist() == ["'=cmd", "svd"] and safe["rmse"].dtype == frame["rmse"].dtype
+    assert safe.to_csv(index=False) == "model,rmse,'=col\n'=cmd,-0.5,1\nsvd,0.9,2\n"
+    assert frame["model"].tolist() == ["=cmd", "svd"]  # the frame given is left alone
