@@ -10,6 +10,14 @@ names to numbers) are skipped by every reader and moved by :meth:`ResultStore.re
 ``cells.rejected.jsonl``, their bytes unchanged. Nothing is ever deleted:
 :meth:`ResultStore.archive_cells` moves the stored cells aside for ``--fresh``.
 
+No file is written through a symbolic link: a results directory may be shared or unpacked
+from elsewhere, and a ``cells.jsonl`` linked to someone's file used to get that file truncated.
+Files are opened with ``O_NOFOLLOW`` and checked to be regular (:func:`open_regular`), replaced
+only when they are not links (:func:`write_atomic`), and directories on the way are reached
+without links (:func:`real_directory`); a link is refused with one line and its target is left
+alone. :func:`artifact_path` / :func:`read_artifact` give a reader (the report) a row's artifact
+only from inside its run directory, never through a link.
+
 Every file follows the umask (``0o666 & ~umask``), as files written by ``open`` do. Every
 failure to write -- a results path that is a file, a read-only directory, a full disk -- is a
 :class:`~benchmark.errors.BenchError`; opening a store and reading its rows needs no write
