@@ -390,7 +390,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     skipped (:meth:`ResultStore.repair` moves them out). A missing file has no rows."""
     path = Path(path)
     try:
-        with _open_read(path) as handle:
+        with open_read(path) as handle:
             rows = []
             for _, raw in _lines(handle):
                 row, _why = parse_line(raw)
@@ -403,7 +403,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         raise write_error(exc, path, "cannot read the stored cells") from None
 
 
-def _open_read(path: Path) -> Any:
+def open_read(path: Path) -> Any:
     """``path`` opened for reading in binary, not through a link (see :func:`open_regular`)."""
     return os.fdopen(open_regular(path, os.O_RDONLY), "rb")
 
@@ -534,7 +534,7 @@ class ResultStore:
         bad: list[int] = []
         reasons: dict[str, int] = {}
         try:
-            with _open_read(self.cells_path) as handle:
+            with open_read(self.cells_path) as handle:
                 for number, raw in _lines(handle):
                     _row, why = parse_line(raw)
                     if why is not None:
@@ -557,13 +557,13 @@ class ResultStore:
 
     def _move_out(self, bad: set[int]) -> None:
         """Rejected lines first (a crash then leaves a copy, never a loss), then the rewrite."""
-        with _open_read(self.cells_path) as handle:
+        with open_read(self.cells_path) as handle:
             self._append_rejected(raw if raw.endswith(b"\n") else raw + b"\n"
                                   for number, raw in _lines(handle) if number in bad)
         fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=f".{CELLS}.", suffix=".tmp")
         tmp: str | None = tmp_name
         try:
-            with os.fdopen(fd, "wb") as out, _open_read(self.cells_path) as handle:
+            with os.fdopen(fd, "wb") as out, open_read(self.cells_path) as handle:
                 for number, raw in _lines(handle):
                     if number not in bad:
                         out.write(raw)
