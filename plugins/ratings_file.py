@@ -39,6 +39,7 @@ system file, a wrong ``sep``) is described by its shape, never echoed.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -157,22 +158,34 @@ def _numbers(values: pd.Series, name: str, path: Path, integer: bool = False) ->
     return numeric.astype("int64" if integer else "float64")
 
 
+_HEADER_NAME = re.compile(r"[^\W\d][\w .()#-]*")
+"""A column name as headers write them: a letter or ``_`` first, then words, spaces, ``.-()#``."""
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
 def describe_columns(columns: Sequence[Any]) -> str:
     """What a file's header holds, for a message -- without echoing a file that is not a table.
 
-    The names are listed (each clipped) only when the file parsed into several short ones: a
-    system file or a file read with the wrong ``sep`` parses into one long "column", its first
-    line, which is described by size alone.
+    The names are listed (each clipped) only when they look like a header: several short
+    names of words (``userId, movieId, rating``). Otherwise the first line is described, not
+    quoted: a system file or a wrong ``sep`` gives one long "column" or names such as
+    ``/bin/bash``; numbers where names were expected mean the first line is data.
     """
+    if columns and all(isinstance(c, int) for c in columns):  # header: false
+        return f"the file has {len(columns)} column{'s' if len(columns) != 1 else ''} (0 to {len(columns) - 1})"
     names = [str(c) for c in columns]
-    if len(names) >= 2 and all(len(n) <= VALUE_CHARS for n in names):
-        shown = ", ".join(clip(n, VALUE_CHARS) for n in names[:12])
+    if len(names) >= 2 and all(len(n) <= VALUE_CHARS and _HEADER_NAME.fullmatch(n) for n in names):
+        shown = ", ".join(names[:12])
         return f"the file has {shown}" + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+    if any(_NUMBER.fullmatch(n.strip()) for n in names):
+        return (f"the file's first line holds numbers, not column names ({len(names)} column"
+                f"{'s' if len(names) != 1 else ''}): if it has no header, give header: false and "
+                f"columns by position (user: 0, item: 1, rating: 2)")
     if len(names) == 1:
-        return (f"the file has a single column (a header of {len(names[0]):,} characters), not the "
+        return (f"the file has a single column (a first line of {len(names[0]):,} characters), not the "
                 f"columns {', '.join(REQUIRED)}: is it a ratings table, with the right sep?")
-    return (f"the file has {len(names)} columns, not the columns {', '.join(REQUIRED)}: is it a "
-            f"ratings table, with the right sep?")
+    return (f"the file's first line does not look like column names ({len(names)} columns), not the "
+            f"columns {', '.join(REQUIRED)}: is it a ratings table, with the right sep?")
 
 
 def standard_columns(raw: pd.DataFrame, mapping: Mapping[str, Any], required: set[str],

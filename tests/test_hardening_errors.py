@@ -96,9 +96,39 @@ def test_a_system_file_given_as_ratings_is_not_echoed(tmp_path):
         load_ratings_file(str(path), format="csv")
     message = str(info.value)
     assert "root" not in message.replace(str(path), "") and "bash" not in message
-    assert message == (f"{path}: no column 'user' for 'user'; the file has a single column (a header of "
-                       f"{len(first)} characters), not the columns user, item, rating: is it a ratings "
+    assert message == (f"{path}: no column 'user' for 'user'; the file has a single column (a first line "
+                       f"of {len(first)} characters), not the columns user, item, rating: is it a ratings "
                        f"table, with the right sep?")
+
+
+def test_a_system_file_split_by_its_own_separator_is_not_echoed(tmp_path):
+    path = tmp_path / "passwd"
+    path.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
+    with pytest.raises(PluginInputError) as info:
+        load_ratings_file(str(path), format="csv", sep=":")
+    message = str(info.value)
+    assert "root" not in message.replace(str(path), "") and "bash" not in message
+    assert "the file's first line holds numbers, not column names (7 columns)" in message
+
+
+@pytest.mark.parametrize("header, shown", [
+    ("/root,/bin/bash,x", "the file's first line does not look like column names (3 columns)"),
+    ("1,2,4", "the file's first line holds numbers, not column names (3 columns): if it has no header, "
+              "give header: false"),
+])
+def test_a_first_line_that_is_not_a_header_is_described_not_quoted(tmp_path, header, shown):
+    path = tmp_path / "r.csv"
+    path.write_text(header + "\n1,2,4\n")
+    with pytest.raises(PluginInputError) as info:
+        load_ratings_file(str(path))
+    assert shown in str(info.value) and "bash" not in str(info.value)
+
+
+def test_positions_without_a_header_are_described_by_count(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("1,2\n3,4\n")
+    with pytest.raises(PluginInputError, match=r"no column 2 for 'rating'; the file has 2 columns \(0 to 1\)$"):
+        load_ratings_file(str(path), header=False)
 
 
 def test_a_real_header_is_still_listed(tmp_path):
