@@ -147,9 +147,11 @@ def open_regular(path: Path | str, flags: int, mode: int = 0o666) -> int:
             raise link_error(path) from None
         if exc.errno in (errno.EISDIR, errno.ENXIO):  # a directory; a FIFO without a reader
             try:
-                raise not_regular_error(path, os.lstat(path).st_mode) from None
+                found = os.lstat(path).st_mode
             except OSError:
-                pass
+                found = None
+            if found is not None:
+                raise not_regular_error(path, found) from None
         raise
     try:
         info = os.fstat(fd)
