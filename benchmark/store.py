@@ -667,7 +667,7 @@ class ResultStore:
             return None
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         try:
-            self.inside(f"{ARCHIVE}/x")  # archive/ is a real directory, not a link to elsewhere
+            real_directory(self.directory, ARCHIVE)  # a real directory, not a link to elsewhere
             for n in range(1000):
                 target = self.directory / ARCHIVE / (stamp if n == 0 else f"{stamp}-{n}")
                 try:
