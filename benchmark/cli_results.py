@@ -140,7 +140,9 @@ def _results(args: argparse.Namespace) -> int:
         frame = load(args.runs)
     _warn([str(w.message) for w in caught if issubclass(w.category, ResultWarning)])
     if args.format == "csv":
-        frame.to_csv(sys.stdout, index=False)
+        from benchmark.csvsafe import csv_safe_frame
+
+        csv_safe_frame(frame).to_csv(sys.stdout, index=False)
     elif args.format == "json":
         sys.stdout.write(frame.to_json(orient="records", force_ascii=False, indent=1) + "\n")
     else:

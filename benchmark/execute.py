@@ -188,7 +188,9 @@ def write_units(directory: Path, cell_id: str, parts: Mapping[str, PerUnit]) -> 
             num_all[where], den_all[where] = num, den
             num, den = num_all, den_all
         arrays[f"{name}.num"], arrays[f"{name}.den"] = num, den
-    directory.mkdir(parents=True, exist_ok=True)
+    from benchmark.store import real_directory
+
+    directory = real_directory(directory.parent, directory.name)  # units/ is not a link to elsewhere
     handle, temporary = tempfile.mkstemp(prefix=f".{cell_id}.", suffix=".npz", dir=directory)
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -235,8 +237,9 @@ class FinishedHooks:
 def write_artifacts(registry: Registry, cell: Cell, model: Model, predictions: Predictions,
                     root: Path, result: CellResult) -> None:
     """Call every plugin's ``bench_cell_artifacts`` on its own; a failure is recorded per plugin."""
-    directory = root / cell.id
-    directory.mkdir(parents=True, exist_ok=True)
+    from benchmark.store import real_directory
+
+    directory = real_directory(root.parent, f"{root.name}/{cell.id}")  # no link on the way
     for impl in registry.hook_impls("bench_cell_artifacts"):
         try:
             names = impl.function(cell=cell, model=model, predictions=predictions,

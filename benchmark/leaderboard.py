@@ -257,18 +257,19 @@ CSV_FIELDS = ["rank", "dataset", "task", "model", "config_id", "params", "datase
 
 def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:
     """One CSV row per line; ``<metric>_std`` is empty where there is a single value."""
+    from benchmark.csvsafe import csv_safe_row
     names = list(dict.fromkeys(m for task in metrics.values() for m in task))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_FIELDS + [f"{m}_{s}" for m in names for s in ("mean", "std")]
-                    + ["folds", "seeds", "cells", "failed", "fit_seconds", "predict_seconds",
-                       "peak_rss_mb", "runs", "note"])
+    writer.writerow(csv_safe_row(CSV_FIELDS + [f"{m}_{s}" for m in names for s in ("mean", "std")]
+                                 + ["folds", "seeds", "cells", "failed", "fit_seconds", "predict_seconds",
+                                    "peak_rss_mb", "runs", "note"]))
     for line in lines:
-        writer.writerow(["" if line.rank is None else line.rank, line.dataset, line.task, line.model,
+        writer.writerow(csv_safe_row(["" if line.rank is None else line.rank, line.dataset, line.task, line.model,
                          line.config_id, json.dumps(line.params, sort_keys=True, default=str),
                          line.dataset_checksum, line.split, line.split_fingerprint]
                         + [_fmt(f(m), 6) for m in names for f in (line.mean, line.std)]
                         + [line.folds, line.seeds, line.cells, line.failed,
                            _fmt(_mean(line.fit_seconds), 4), _fmt(_mean(line.predict_seconds), 4),
-                           _fmt(_mean(line.peak_rss_mb), 1), " ".join(line.runs), line.note])
+                           _fmt(_mean(line.peak_rss_mb), 1), " ".join(line.runs), line.note]))
     return buffer.getvalue()

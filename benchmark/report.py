@@ -283,21 +283,26 @@ def build_html(run_dirs: Sequence[str | Path], warn: Any = None) -> str:
 
 
 def _pictures(runs: Sequence[Any]) -> list[str]:
+    from benchmark.store import read_artifact
+
     out = []
     for run in runs:
         shown: set[tuple[str, str]] = set()
         for row in sorted(run.rows, key=lambda r: (r.get("seed", 0), r.get("fold", 0))):
             for relative in row.get("artifacts") or []:
-                path = run.directory / relative
-                if path.suffix.lower() != ".png" or not path.is_file():
+                if not isinstance(relative, str) or not relative.lower().endswith(".png"):
                     continue
+                data = read_artifact(run.directory, relative)
+                if data is None:  # outside the run, through a link, missing or too large
+                    continue  # (the later helper lists it as skipped)
+                path = Path(relative)
                 key = (row["config_id"] + str(row.get("dataset")), path.name)
                 if key in shown:
                     continue
                 shown.add(key)
                 caption = (f"{row.get('model')} on {row.get('dataset')}, fold {row.get('fold_name')}, "
                            f"seed {row.get('seed')}: {path.name} ({run.name})")
-                out.append(_img(_data_uri(path.read_bytes(), "image/png"), caption, caption))
+                out.append(_img(_data_uri(data, "image/png"), caption, caption))
     return out
 
 
@@ -310,5 +315,5 @@ def write(run_dirs: Sequence[str | Path], output: str | Path, warn: Any = None) 
     path = Path(output)
     if path.is_dir():
         raise BenchError("is a directory; give a file name such as report.html", f"-o {output}")
-    write_atomic(path, text)
+    write_atomic(path, text, where=f"-o {output}")
     return path

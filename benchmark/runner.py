@@ -213,7 +213,9 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 def results_directory(suite: Suite, out: str | Path | None) -> Path:
-    directory = Path(out) if out else Path("results") / suite.name
+    from benchmark.limits import check_out_path, results_dir_name
+
+    directory = check_out_path(out) if out else Path("results") / results_dir_name(suite.name)
     if directory.exists() and not directory.is_dir():
         raise BenchError("is a file, not a results directory", f"--out {directory}")
     return directory

@@ -61,7 +61,7 @@ SUITE_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["name", "datasets", "models"],
     "properties": {
-        "name": {**_NAMED, "pattern": NAME_PATTERN,
+        "name": {**_NAMED,
                  "description": "Suite name; also the default results directory (results/NAME)."},
         "description": {"type": "string"},
         "seed": {"type": "integer", "description": "Seed for splits and models (default 0)."},
@@ -281,6 +281,13 @@ def parse_suite(path: str | Path) -> ParsedSuite:
     _check(data, SUITE_SCHEMA, at)
     if "seed" in data and "seeds" in data:
         raise BenchError("give either 'seed' or 'seeds', not both", at("seeds"))
+    from benchmark.limits import check_seed, results_dir_name  # issue 19 item 11, issue 17 item 8
+
+    results_dir_name(data["name"], at("name"))
+    if "seed" in data:
+        check_seed(data["seed"], at("seed"))
+    for i, seed in enumerate(data.get("seeds") or []):
+        check_seed(seed, at("seeds", i))
     plugins = tuple((path.parent / p, at("plugins", i)) for i, p in enumerate(data.get("plugins", [])))
     return ParsedSuite(path, text, data, at, plugins)
 

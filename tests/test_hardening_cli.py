@@ -1,8 +1,7 @@
 """Issue 19 end to end, through ``bench`` as a user runs it: the attack's cases as regression tests.
 
-Cases marked ``xfail(strict=True)`` need the call to a helper of this issue in a file another
-helper owns (suite.py, cli.py, runner.py, leaderboard.py, report.py, see the marks' reasons);
-they pass once that call is added, and the strict mark then fails to say: remove the mark.
+Each case goes through the public command line; the helpers it relies on (store, limits,
+csvsafe, yamlsafe) are called by suite.py, cli.py, runner.py, leaderboard.py and report.py.
 """
 
 from __future__ import annotations
@@ -75,7 +74,6 @@ def test_report_onto_a_symlink_keeps_its_target(run_dir, tmp_path):
 # --- Item 2: artifacts from outside the run --------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="report._pictures must call store.read_artifact (issue 19 item 2)")
 def test_report_does_not_embed_an_artifact_from_outside_the_run(run_dir, tmp_path):
     result = run_bench("report", str(run_dir), "-o", str(tmp_path / "r.html"))
     assert result.returncode == 0, result.stderr
@@ -86,13 +84,11 @@ def test_report_does_not_embed_an_artifact_from_outside_the_run(run_dir, tmp_pat
 # --- Item 3: formula injection --------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="leaderboard.to_csv must pass its rows through csvsafe.csv_safe_row")
 def test_a_formula_label_is_neutralised_in_leaderboard_csv(run_dir):
     text = (run_dir / "leaderboard.csv").read_text()
     assert "'=1+1" in text and ",=1+1" not in text
 
 
-@pytest.mark.xfail(strict=True, reason="cli_results._leaderboard/_results must use csvsafe (issue 19 item 3)")
 def test_a_formula_label_is_neutralised_in_bench_leaderboard_and_results(run_dir):
     for command in ("leaderboard", "results"):
         result = run_bench(command, str(run_dir), "--format", "csv")
@@ -103,7 +99,6 @@ def test_a_formula_label_is_neutralised_in_bench_leaderboard_and_results(run_dir
 # --- Item 11: limits, the same for bench check and bench run -------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="suite.py must check seeds with limits.check_seed (issue 19 item 11)")
 @pytest.mark.parametrize("seed", ["100000000000000000000000", "-1", "[1, 4294967296]"])
 def test_bench_check_refuses_a_seed_outside_numpys_range(tmp_path, seed):
     path = suite(tmp_path)
@@ -115,20 +110,16 @@ def test_bench_check_refuses_a_seed_outside_numpys_range(tmp_path, seed):
     assert "expected a seed from 0 to 4,294,967,295 (2**32 - 1)" in line
 
 
-@pytest.mark.xfail(strict=True, reason="suite.py must map the name with limits.results_dir_name (issue 17 item 8, "
-                                       "issue 19 item 11)")
 def test_bench_check_refuses_a_300_character_suite_name(tmp_path):
     line = one_line_error(run_bench("check", str(suite(tmp_path, name="n" * 300))))
     assert "suite.yaml:1: name: the name 'nnn" in line and "is 300 bytes long" in line
 
 
-@pytest.mark.xfail(strict=True, reason="suite.py must accept Unicode names through limits.results_dir_name")
 def test_a_korean_suite_name_is_valid(tmp_path):
     result = run_bench("check", str(suite(tmp_path, name="영화-추천")))
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py must call limits.check_max_configurations (issue 19 item 11)")
 @pytest.mark.parametrize("command", ["check", "run"])
 def test_max_configurations_zero_is_refused(tmp_path, command):
     line = one_line_error(run_bench(command, str(suite(tmp_path)), "--max-configurations", "0",
@@ -137,7 +128,6 @@ def test_max_configurations_zero_is_refused(tmp_path, command):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="runner.results_directory must call limits.check_out_path (issue 19 item 11)")
 def test_an_out_component_over_255_bytes_is_one_line(tmp_path):
     line = one_line_error(run_bench("run", str(suite(tmp_path)), "--out", str(tmp_path / ("o" * 300))))
     assert line.startswith("bench: error: --out: the name 'ooo") and "is 300 bytes long" in line
