@@ -193,3 +193,80 @@ def test_task_spec_serves_by_data_class():
     assert spec.serves(RatingData) and spec.serves(Ratings2) and not spec.serves(np.ndarray)
     assert spec.primary == "" and TaskSpec("u", object, (RatingData,), print, ("a", "b")).primary == "a"
     assert Predictions("t").y_true.shape == (0,) and Predictions("t").extra == {}
+
+
+# --- Adapters: models of one task run as another ----------------------------------------------
+
+ADAPTED_TASK = '''
+import numpy as np
+from benchmark.api import (MetricSpec, Model, Outcome, Predictions, RatingData, TaskSpec, Timing,
+                           check_shape_finite, hookimpl)
+
+class Scorer(Model):
+    """Scores (user, item) pairs; higher means more relevant."""
+    def fit(self, train):
+        raise NotImplementedError
+    def score_pairs(self, users, items):
+        raise NotImplementedError
+
+class RatingAsScorer:
+    """A rating model scores a pair by its predicted rating (a plain mixin)."""
+    def score_pairs(self, users, items):
+        return self.predict(users, items)
+
+def run(model, data, fold, options):
+    train, test = data.subset(fold.train), data.ratings.iloc[fold.test]
+    with Timing() as fit_time:
+        model.fit(train)
+    users, items = test["user"].to_numpy(), test["item"].to_numpy()
+    with Timing() as predict_time:
+        scores = check_shape_finite(model.score_pairs(users, items), (len(test),), "score_pairs")
+    return Outcome(Predictions("scored", test["rating"].to_numpy(float), scores, users, items, train),
+                   {}, fit_time, predict_time)
+
+def top_half_hits(y_true, y_pred):
+    top = y_pred >= np.median(y_pred)
+    return float(np.mean(y_true[top] >= 4))
+
+@hookimpl
+def bench_tasks():
+    return [TaskSpec("scored", Scorer, (RatingData,), run, default_metrics=("top-half-hits",),
+                     greater_is_better=True, adapters={"rating": RatingAsScorer})]
+
+@hookimpl
+def bench_metrics():
+    return [MetricSpec("top-half-hits", top_half_hits, "scored", greater_is_better=True)]
+'''
+
+
+def test_a_tasks_adapter_lets_every_rating_model_run_on_it(tmp_path):
+    from benchmark.testing import check_model
+
+    (tmp_path / "scored.py").write_text(ADAPTED_TASK)
+    registry = build_registry([(tmp_path / "scored.py", "")])
+    entry = registry.get("model", "bias-baseline")
+    assert entry.tasks == ("rating", "scored") and not registry.problems
+    report = check_model(entry.spec, "scored", tasks=registry.tasks())
+    assert report.ok and report.status("picklable after fit", "scored") == "passed", report
+
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: adapted\nplugins: [scored.py]\nsplit: {method: holdout}\n"
+                     "models: [global-mean, bias-baseline]\n"
+                     "datasets: [{name: synthetic-ratings, task: scored, options: {n_users: 40, n_items: 30, "
+                     "density: 0.3}}]\n")
+    result = run_bench("run", str(suite), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    rows = {r["model"]: r for r in read_rows(tmp_path / "out" / "cells.jsonl")}
+    assert set(rows) == {"global-mean", "bias-baseline"}
+    assert all(r["task"] == "scored" and r["status"] == "ok" and "top-half-hits" in r["metrics"]
+               for r in rows.values()), rows
+    shown = run_bench("plugins", "-p", str(tmp_path / "scored.py"), "bias-baseline")
+    assert "parameters (scored)" in shown.stdout and "reg_u " in shown.stdout.split("parameters (scored)")[1]
+
+
+def test_a_task_contradicting_its_primary_metrics_direction_is_unusable(tmp_path):
+    (tmp_path / "scored.py").write_text(ADAPTED_TASK.replace("greater_is_better=True, adapters",
+                                                             "greater_is_better=False, adapters"))
+    registry = build_registry([(tmp_path / "scored.py", "")])
+    assert "says its primary metric 'top-half-hits' is lower is better; the metric says otherwise" in \
+        registry.entries["task"]["scored"].unusable
