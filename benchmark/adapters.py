@@ -17,7 +17,7 @@ e.g. a worker).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from benchmark._internal import resolve
 
@@ -41,7 +41,7 @@ def __getattr__(token: str) -> type:
         raise AttributeError(f"no adapted model {token!r} is declared in this process")
     from benchmark.api import Model
 
-    inner, mixin, base = (resolve(part) for part in _DECLARED[token])
+    inner, mixin, base = (cast(type, resolve(part)) for part in _DECLARED[token])
     if not all(isinstance(part, type) for part in (inner, mixin, base)):
         raise TypeError(f"adapting {token!r} needs classes, got {inner!r}, {mixin!r}, {base!r}")
     if issubclass(mixin, Model):

@@ -662,7 +662,7 @@ class _ModelCase:
 
 def _outcome_differences(first: Predictions, second: Predictions) -> str | None:
     """Why two runs' predictions differ: ``y_pred`` and every array of ``extra``."""
-    pairs = [("y_pred", first.y_pred, second.y_pred)]
+    pairs: list[tuple[str, Any, Any]] = [("y_pred", first.y_pred, second.y_pred)]
     pairs += [(f"extra[{k!r}]", v, second.extra.get(k)) for k, v in first.extra.items()
               if isinstance(v, np.ndarray)]
     for what, a, b in pairs:
