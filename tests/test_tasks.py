@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -161,7 +162,7 @@ def test_the_packages_own_tests_pass_against_the_installed_copy(like_dislike, tm
                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
                          env={**os.environ, **like_dislike})
     assert own.returncode == 0, own.stdout + own.stderr
-    assert "3 passed" in own.stdout
+    assert re.search(r"\b[4-9]\d passed, 1 skipped", own.stdout), own.stdout  # one case per check
 
 
 # --- What a task's metrics see ----------------------------------------------------------------

@@ -2,9 +2,16 @@
 its models through the task's runner, and its metrics through the task's examples."""
 
 import numpy as np
+import pytest
 
 import bench_like_dislike
-from benchmark.testing import assert_conforms, check_model
+from benchmark.testing import assert_conforms, check_model, each_check
+
+
+@pytest.mark.parametrize("check", each_check(bench_like_dislike))
+def test_bench_contract(check):
+    """One test per check of the kit: run one with -k, read each on its own."""
+    check.assert_ok()
 
 
 def test_everything_the_plugin_provides_conforms():
