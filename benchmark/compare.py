@@ -752,4 +752,8 @@ def _csv(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    if isinstance(value, (bool, int)):
+        return str(value)
+    from benchmark.csvsafe import csv_safe
+
+    return str(csv_safe(str(value)))
