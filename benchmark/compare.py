@@ -642,7 +642,7 @@ def _notes(comparison: Comparison) -> list[str]:
                  + "; each fold's seeds averaged before the test"
                  + (" (each side's own seeds: --ignore-seed)" if c.ignore_seed else ""))
     used = sorted({row.test for row in c.rows if row.test})
-    notes.append("verdict from the " + "; ".join(f"{t}: {TEST_NAMES[t]}" for t in used) + f" at alpha {c.alpha:g}"
+    notes.append("verdict from the " + "; ".join(f"{TEST_NAMES[t]} ({t})" for t in used) + f" at alpha {c.alpha:g}"
                  + ("" if c.test != "auto" else " (chosen per row: --test auto)")
                  + "; ↓ lower is better, ↑ greater is better" if used else "no row could be tested")
     if c.holm:
