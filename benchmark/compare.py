@@ -211,9 +211,13 @@ def _ident(row: Mapping[str, Any], by: str | None) -> str:
     return str(row.get("model")) if by == "label" else configuration_id(row)
 
 
+def _options(row: Mapping[str, Any]) -> str:
+    return json.dumps(row.get("task_options") or {}, sort_keys=True, default=str)
+
+
 def _key(row: Mapping[str, Any], by: str | None, ignore_seed: bool = False) -> tuple:
     where = (row.get("dataset_checksum"), row.get("split_fingerprint"), row.get("fold"),
-             None if ignore_seed else row.get("seed"))
+             None if ignore_seed else row.get("seed"), _options(row))
     return where if by is None else where + (_ident(row, by),)
 
 
@@ -293,7 +297,7 @@ def pair(a_rows: Iterable[Mapping[str, Any]], b_rows: Iterable[Mapping[str, Any]
             ident, model = "", f"{label_a} → {label_b}"
         else:
             ident, model = configuration_id(first_b), str(first_b.get("model"))
-        row_key = (str(first_a.get("dataset")), ident if by != "label" else model, name)
+        row_key = (str(first_a.get("dataset")), ident if by != "label" else model, name, _options(first_a))
         if row_key not in rows:
             rows[row_key] = Row(str(first_b.get("dataset")), str(first_a.get("task")), model, ident, name,
                                 gib.get(name, False), label_a or "A", label_b or "B")

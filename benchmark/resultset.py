@@ -73,6 +73,7 @@ OPTIONAL: dict[str, str] = {
     "dataset_options": _MAP, "split_params": _MAP, "params": _MAP, "config": _MAP, "machine": _MAP,
     "metrics": _MAP, "metric_errors": _MAP, "plugin": _MAP, "code": _MAP, "libraries": _MAP,
     "dataset_shape": _MAP, "model_info": _MAP, "metric_info": _MAP, "units": _MAP, "artifact_errors": _MAP,
+    "task_options": _MAP, "counts": _MAP,
     "artifacts": _LIST,
     "n_train": _INT, "n_test": _INT, "n_unknown": _INT, "n_clipped": _INT,
     "prepare_seconds": _NUM, "fit_seconds": _NUM, "predict_seconds": _NUM, "fit_cpu_seconds": _NUM,
@@ -145,8 +146,8 @@ def normalise(row: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, order=True)
 class Experiment:
-    """What was measured: the same data, rows, configuration and seed — whatever the metrics,
-    labels, file locations or code version."""
+    """What was measured: the same data, rows, configuration, seed and task options — whatever
+    the metrics, labels, file locations or code version."""
 
     dataset_checksum: str
     split: str
@@ -155,13 +156,15 @@ class Experiment:
     fingerprint: str
     config_id: str
     seed: int
+    task_options: str = "{}"  # canonical JSON: a task's options (ranking's threshold) change what is measured
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Experiment:
         return cls(str(row.get("dataset_checksum") or row.get("dataset") or ""), str(row.get("split") or ""),
                    json.dumps(row.get("split_params") or {}, sort_keys=True, default=str),
                    int(row.get("fold") or 0), str(row.get("split_fingerprint") or ""),
-                   str(row.get("config_id") or configuration_id(row)), int(row.get("seed") or 0))
+                   str(row.get("config_id") or configuration_id(row)), int(row.get("seed") or 0),
+                   json.dumps(row.get("task_options") or {}, sort_keys=True, default=str))
 
 
 def experiment(row: Mapping[str, Any]) -> Experiment:

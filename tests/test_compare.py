@@ -199,11 +199,19 @@ def test_version_changes_are_reported(two_runs, tmp_path):
 
 
 def test_too_few_pairs_say_so(two_runs, tmp_path):
+    """One paired fold: no test over folds (n = 1), the reason says so; the stored per-user parts
+    still make the fold testable (--test auto picks them)."""
     a, _ = two_runs
     b = perturbed_copy(a, tmp_path / "B", lambda row: row if row["fold"] == 0 else None)
-    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "csv")
+    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "csv", "--test", "t")
     assert set(verdicts(out).values()) == {"no verdict"}
-    assert "n = 1: a test needs at least 2 folds; no per-unit values stored" in out
+    assert "n = 1: a test needs at least 2 folds" in out
+    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "json")
+    assert {row["test"] for row in json.loads(out)} == {"units"}
+    for row in b.glob("units/*.npz"):
+        row.unlink()
+    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "json")
+    assert all(row["verdict"] == "no verdict" and "per-unit file" in row["reason"] for row in json.loads(out))
 
 
 def test_bad_input_is_one_line_exit_2(two_runs, tmp_path):
@@ -443,3 +451,22 @@ def test_machine_readable_output_has_the_columns(two_runs, fmt):
     assert len(records) == 3
     assert list(records[0])[:11] == ["dataset", "metric", "a", "b", "n", "delta", "ci_low", "ci_high", "p", "test",
                                      "verdict"]
+
+
+def test_a_real_holdout_run_is_tested_on_its_stored_users(tmp_path):
+    """End to end: bench run stores per-user parts (units/<cell_id>.npz, contract 2) and
+    bench compare tests a single holdout split on them."""
+    suite = SUITE.replace("split: {method: kfold, k: 5}", "split: {method: holdout}")
+    (tmp_path / "suite.yaml").write_text(suite)
+    done = subprocess.run([sys.executable, "-m", "benchmark", "run", str(tmp_path / "suite.yaml"), "--out",
+                           str(tmp_path / "A"), "-q"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = read(tmp_path / "A" / "cells.jsonl")
+    assert all(row.get("units", {}).get("unit") == "user" for row in rows)
+    code, out, err = bench_cli("compare", str(tmp_path / "A"), "--rows", "global-mean", "bias-baseline",
+                               "--format", "json")
+    assert code == 0, err
+    (row,) = json.loads(out)
+    assert row["test"] == "units" and row["folds"] == 1 and row["n"] > 100
+    assert row["verdict"] == "better" and row["ci_high"] < 0
+    assert row["delta"] == pytest.approx(row["b_mean"] - row["a_mean"], abs=1e-9)

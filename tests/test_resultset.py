@@ -87,7 +87,8 @@ def test_experiment_identity_leaves_out_metrics_labels_and_code():
     same = {**row, "metrics": {}, "model": "another label", "code_id": "x", "cell_id": "y", "run": "z"}
     assert resultset.Experiment.of(row) == resultset.Experiment.of(same)
     for key, value in [("seed", 1), ("fold", 3), ("split_fingerprint", "f" * 16), ("dataset_checksum", "0"),
-                       ("split_params", {"k": 5, "seed": 1}), ("config_id", "0" * 16)]:
+                       ("split_params", {"k": 5, "seed": 1}), ("config_id", "0" * 16),
+                       ("task_options", {"threshold": 4})]:
         assert resultset.Experiment.of({**row, key: value}) != resultset.Experiment.of(row), key
 
 
