@@ -221,16 +221,17 @@ def _key(row: Mapping[str, Any], by: str | None, ignore_seed: bool = False) -> t
     return where if by is None else where + (_ident(row, by),)
 
 
-def _reason(row: Mapping[str, Any], others: list[Mapping[str, Any]], other: str, by: str | None,
-            metric: str | None, ignore_seed: bool = False) -> str:
-    """Why ``row`` found no partner among ``others`` (the other side's rows)."""
+def _reason(row: Mapping[str, Any], others: Mapping[str | None, list[Mapping[str, Any]]], other: str,
+            by: str | None, metric: str | None, ignore_seed: bool = False) -> str:
+    """Why ``row`` found no partner among ``others`` (the other side's rows by configuration,
+    see :func:`_by_ident`: looking only at the same configuration keeps this linear)."""
     mine = "B" if other == "A" else "A"
     if row.get("status") != "ok":
         return f"{row.get('status')} in {mine}"
     if _value(row, metric) is None:
         why = (row.get("metric_errors") or {}).get(metric or "")
         return f"no {metric} value in {mine}" + (f" ({why})" if why else "")
-    same_config = [o for o in others if by is None or _ident(o, by) == _ident(row, by)]
+    same_config = others.get(None if by is None else _ident(row, by), [])
     if not same_config:
         return f"configuration missing in {other}"
     same_place = [o for o in same_config if o.get("dataset") == row.get("dataset")
@@ -317,13 +318,21 @@ def pair(a_rows: Iterable[Mapping[str, Any]], b_rows: Iterable[Mapping[str, Any]
             row.folds.append(Fold(where, partition, a_value, b_value, max(len(cells_a), len(cells_b)),
                                   _ratio(cells_a + cells_b), cells_a, cells_b))
     unpaired: list[Unpaired] = []
-    for side, own, others, other in (("A", a_rows, b_rows, "B"), ("B", b_rows, a_rows, "A")):
+    for side, own, other_rows, other in (("A", a_rows, b_rows, "B"), ("B", b_rows, a_rows, "A")):
+        others = _by_ident(other_rows, by)
         for cell in own:
             if id(cell) not in paired:
                 unpaired.append(Unpaired(side, str(cell.get("dataset", "")), str(cell.get("model")),
                                          cell.get("fold_name") or cell.get("fold"), cell.get("seed"),
                                          _reason(cell, others, other, by, metric_of(cell), ignore_seed)))
     return list(rows.values()), unpaired
+
+
+def _by_ident(rows: Iterable[Mapping[str, Any]], by: str | None) -> dict[str | None, list[Mapping[str, Any]]]:
+    out: dict[str | None, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        out[None if by is None else _ident(row, by)].append(row)
+    return out
 
 
 def _mean(cells: list[Mapping[str, Any]], metric: str) -> float:

@@ -470,3 +470,29 @@ def test_a_real_holdout_run_is_tested_on_its_stored_users(tmp_path):
     assert row["test"] == "units" and row["folds"] == 1 and row["n"] > 100
     assert row["verdict"] == "better" and row["ci_high"] < 0
     assert row["delta"] == pytest.approx(row["b_mean"] - row["a_mean"], abs=1e-9)
+
+
+def test_every_pair_over_several_datasets_ranks_them(tmp_path):
+    """--all with three datasets: Friedman, Nemenyi's CD and the groups; the same data from
+    rank_datasets for a critical-difference diagram."""
+    from benchmark import compare
+    from benchmark.resultset import read_run
+
+    rows = []
+    for number, checksum in enumerate(("d1", "d2", "d3", "d4")):
+        for row in read(REFERENCE / "cells.jsonl"):
+            if row["model"] in ("svd", "svdpp", "baseline-only", "nmf"):
+                row = {**row, "dataset": f"set{number}", "dataset_checksum": checksum * 8,
+                       "cell_id": row["cell_id"] + checksum}
+                rows.append(row)
+    (tmp_path / "A").mkdir()
+    write(tmp_path / "A" / "cells.jsonl", rows)
+    code, out, err = bench_cli("compare", str(tmp_path / "A"), "--all")
+    assert code == 0, err
+    assert "rating rmse over 4 datasets: average ranks svdpp 1.00, svd 2.00, baseline-only 3.00, nmf 4.00" in out
+    assert "Nemenyi CD = 2.35" in out
+    run = read_run(tmp_path / "A")
+    ranking = compare.rank_datasets(run.rows, {"rating": "rmse"}, {"rmse": False})
+    cd = ranking[("rating", "rmse")]
+    assert cd.average_ranks["svdpp"] == 1.0 and cd.cliques() == [["svdpp", "svd", "baseline-only"],
+                                                                  ["svd", "baseline-only", "nmf"]]
