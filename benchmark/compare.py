@@ -659,7 +659,7 @@ def _notes(comparison: Comparison) -> list[str]:
                  + ("" if c.test != "auto" else " (chosen per row: --test auto)")
                  + "; ↓ lower is better, ↑ greater is better" if used else "no row could be tested")
     if c.holm:
-        notes.append(f"p-values Holm-adjusted over the {len(c.tested())} tested rows; each CI is drawn at the "
+        notes.append(f"p-values Holm-corrected across the {len(c.tested())} tested rows; each CI is drawn at the "
                      "row's Holm step level, so it excludes 0 exactly when the verdict is significant")
     elif c.tested():
         notes.append(f"one tested row: p and the {1 - c.alpha:.0%} CI are unadjusted")

@@ -104,7 +104,7 @@ def test_planted_improvement_and_regression_are_called_right(two_runs):
     assert code == 0, err
     assert verdicts(out) == {IMPROVED: "better", REGRESSED: "worse", UNTOUCHED: "no verdict"}
     code, table, _ = bench_cli("compare", str(a), str(b))
-    assert "Holm-adjusted over the 2 tested rows" in table and "paired t-test over folds" in table
+    assert "Holm-corrected across the 2 tested rows" in table and "paired t-test over folds" in table
     assert "every cell was paired" in table and "the same in A and B" in table
     untouched = next(line for line in table.splitlines() if line.startswith("synthetic-ratings  global-mean"))
     assert "+0 " in untouched and "no verdict: zero variance of Δ (A and B are identical on every fold)" in untouched
@@ -425,7 +425,7 @@ def test_every_pair_and_a_baseline(two_runs):
     code, out, err = bench_cli("compare", str(a), "--all")
     assert code == 0, err
     assert "superscripts: significantly better than those letters" in out
-    assert "p-values Holm-adjusted over the 3 tested rows" in out
+    assert "p-values Holm-corrected across the 3 tested rows" in out
     code, out, _ = bench_cli("compare", str(a), "--all", "--format", "json")
     pairs = json.loads(out)
     assert {(r["a"], r["b"]) for r in pairs} == {("global-mean", "bias-baseline"), ("global-mean", "svd4"),
