@@ -496,3 +496,13 @@ def test_every_pair_over_several_datasets_ranks_them(tmp_path):
     cd = ranking[("rating", "rmse")]
     assert cd.average_ranks["svdpp"] == 1.0 and cd.cliques() == [["svdpp", "svd", "baseline-only"],
                                                                   ["svd", "baseline-only", "nmf"]]
+
+
+def test_values_equal_to_rounding_are_identical(tmp_path):
+    """Two implementations equal up to float rounding (fast-svdpp vs svdpp: ~1e-16) are not
+    'significantly different': their differences are below the values' resolution."""
+    a = seeded_run(tmp_path / "A", lambda fold, seed: 0.94 + 0.01 * fold, seeds=[0])
+    b = seeded_run(tmp_path / "B", lambda fold, seed: (0.94 + 0.01 * fold) * (1 + 2e-16 * (fold % 2)), seeds=[0])
+    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "json")
+    (row,) = json.loads(out)
+    assert row["verdict"] == "no verdict" and "identical" in row["reason"]
