@@ -128,12 +128,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    """Every problem of the suite at once (exit 2), and a warning per model whose library is
+    missing (its cells would be recorded as missing-dependency; exit 0 when nothing else is wrong)."""
     from benchmark.limits import check_max_configurations
-    from benchmark.suite import MAX_CONFIGURATIONS, load_suite
+    from benchmark.suite import MAX_CONFIGURATIONS, check_suite
 
-    suite, _ = load_suite(args.suite, args.plugin,
+    checked = check_suite(args.suite, args.plugin,
                           max_configurations=check_max_configurations(args.max_configurations,
                                                                        MAX_CONFIGURATIONS))
+    for warning in checked.warnings:
+        print(f"bench: warning: {warning}", file=sys.stderr)
+    checked.raise_errors()
+    suite = checked.suite
+    assert suite is not None
     print(f"{args.suite}: valid: {len(suite.datasets)} dataset(s), {len(suite.models)} model "
           f"configuration(s), {len(suite.seeds)} seed(s)")
     return 0
@@ -179,8 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = handlers[args.command](args)
         sys.stdout.flush()
         return code
-    except BenchError as exc:
-        print(f"bench: error: {exc}", file=sys.stderr)
+    except BenchError as exc:  # one line per problem (a suite's are all listed at once)
+        for line in exc.lines():
+            print(f"bench: error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # `bench schema | head`: the reader left; say nothing more
         devnull = os.open(os.devnull, os.O_WRONLY)

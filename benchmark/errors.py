@@ -11,6 +11,7 @@ holds (:data:`MESSAGE_CHARS`, :data:`WHERE_CHARS`) as the last line of defence.
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Iterable, Sequence
 
 EXCERPT_CHARS = 80
 """Characters of a value or of a file's content quoted in a message."""
@@ -111,3 +112,49 @@ class BenchError(Exception):
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message
+
+    def lines(self) -> list[str]:
+        """The error as the lines ``bench`` prints after ``bench: error:`` (one here)."""
+        return [str(self)]
+
+
+LISTED_ERRORS = 100
+"""Problems a :class:`BenchErrors` lists; the rest are counted in one more line."""
+
+
+class BenchErrors(BenchError):
+    """Several problems found at once -- every mistake of a suite -- printed one per line.
+
+    ``bench check`` and ``bench run`` list all of a suite's problems instead of stopping at the
+    first (a user then fixes them in one pass). Each element of ``errors`` is an ordinary
+    one-line :class:`BenchError`; ``message`` and ``where`` are the first one's, so code that
+    reads a single error still gets a true (partial) answer. At most :data:`LISTED_ERRORS` are
+    listed: a generated suite with 100,000 mistakes stays a readable screen.
+    """
+
+    def __init__(self, errors: Iterable[BenchError]):
+        flat: list[BenchError] = []
+        for error in errors:
+            flat.extend(error.errors if isinstance(error, BenchErrors) else (error,))
+        if not flat:
+            raise ValueError("BenchErrors needs at least one error")
+        super().__init__(flat[0].message, flat[0].where)
+        self.errors: tuple[BenchError, ...] = tuple(flat)
+
+    def lines(self) -> list[str]:
+        shown = [str(error) for error in self.errors[:LISTED_ERRORS]]
+        hidden = len(self.errors) - len(shown)
+        if hidden:
+            shown.append(f"{hidden:,} more problem{'s' if hidden > 1 else ''} not listed")
+        return shown
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def raise_all(errors: Sequence[BenchError]) -> None:
+    """Raise nothing, the one error, or a :class:`BenchErrors` of several."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise BenchErrors(errors)

@@ -8,7 +8,11 @@ Three steps, each taking what the previous returned:
 3. :func:`resolve_suite` checks every name, option and parameter against the plugins and
    returns a frozen :class:`Suite`.
 
-Every problem is a :class:`~benchmark.errors.BenchError` naming file, line and key.
+Every problem is a :class:`~benchmark.errors.BenchError` naming file, line and key, and all of
+a suite's problems are reported at once (:class:`~benchmark.errors.BenchErrors`, in file order):
+each step goes on past a problem, leaving out only the entry it is in -- a dataset entry with a
+wrong option, a model with an unknown name -- so that what depends on it does not fail too
+(:class:`Found`). :func:`check_suite` also warns about models whose library is missing.
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from benchmark._internal import resolve
 from benchmark.api import Model, TaskSpec
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, BenchErrors, raise_all
 from benchmark.params import Param, describe, model_params, object_schema, task_params
 from benchmark.registry import Registry, build_registry, is_model_class_usable
+
+_T = TypeVar("_T")
 
 MAX_CONFIGURATIONS = 10_000
 """Model configurations a suite may expand to (grids multiply); ``--max-configurations``
@@ -157,13 +163,23 @@ class Suite:
 
 @dataclass(frozen=True)
 class ParsedSuite:
-    """A suite file checked against the static schema: step 1 of 3."""
+    """A suite file checked against the static schema: step 1 of 3.
+
+    ``errors`` are the problems found so far; ``invalid`` the key paths they are at, so that
+    resolving leaves those parts out (:meth:`broken`) instead of tripping over them.
+    """
 
     path: Path
     text: str
     data: Mapping[str, Any]
     at: Any  # key path -> "file:line: key"
     plugins: tuple[tuple[Path, str], ...]  # (file, where) of the suite's own plugin files
+    errors: tuple[BenchError, ...] = ()
+    invalid: frozenset[tuple[Any, ...]] = frozenset()
+
+    def broken(self, *path: Any) -> bool:
+        """Whether the schema found a problem at ``path`` or inside it."""
+        return any(key[:len(path)] == path for key in self.invalid)
 
 
 # --- YAML ---------------------------------------------------------------------------------
@@ -174,6 +190,60 @@ def _read(path: Path) -> tuple[str, Any, Any]:
 
     loaded = read_suite_file(path)
     return loaded.text, loaded.data, loaded.where
+
+
+# --- Collecting problems ------------------------------------------------------------------------
+
+
+class Found:
+    """Every problem of one suite found so far, and the warnings.
+
+    Validation goes on past a problem: each check that fails adds its error here and its entry
+    (a dataset, a model, a metric) is left out of the later steps, so one mistake is reported
+    once and does not cascade into errors about what depends on it.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[BenchError] = []
+        self.warnings: list[str] = []
+
+    def add(self, error: BenchError) -> None:
+        self.errors.extend(error.errors if isinstance(error, BenchErrors) else [error])
+
+    def entry(self) -> _Entry:
+        return _Entry(self)
+
+    def ordered(self, name: str) -> list[BenchError]:
+        """The errors in file order (errors from elsewhere -- a ``-p`` plugin -- first), each once."""
+        prefix = f"{name}:"
+
+        def line(error: BenchError) -> int:
+            if not error.where.startswith(prefix):
+                return 0
+            digits = re.match(r"\d+", error.where[len(prefix):])
+            return int(digits.group()) if digits else 0
+
+        unique = list({str(error): error for error in self.errors}.values())
+        return sorted(unique, key=line)
+
+
+class _Entry:
+    """The checks of one entry: each failure is recorded and marks the entry failed."""
+
+    def __init__(self, found: Found):
+        self.found, self.failed = found, False
+
+    def add(self, error: BenchError) -> None:
+        self.found.add(error)
+        self.failed = True
+
+    def check(self, func: Callable[..., _T], *args: Any, **kwargs: Any) -> _T | None:
+        """``func(*args, **kwargs)``, or ``None`` when it raised a BenchError (recorded)."""
+        try:
+            return func(*args, **kwargs)
+        except BenchError as exc:
+            self.add(exc)
+            return None
 
 
 # --- Schema validation ----------------------------------------------------------------------
@@ -191,64 +261,79 @@ def _describe(value: Any) -> str:
     return kind if len(shown) > 40 else f"{kind} {shown}"
 
 
-def _schema_message(error: Any) -> tuple[tuple, str]:
-    """One readable sentence (and the key path it belongs to) for a jsonschema error."""
+def _unknown_key(key: Any, allowed: Sequence[str], what: str = "key") -> str:
+    close = difflib.get_close_matches(str(key), allowed, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed) or 'none'}"
+    return f"unknown {what} {key!r}; {hint}"
+
+
+def _schema_messages(error: Any) -> list[tuple[tuple, str]]:
+    """Readable sentences (each with the key path it belongs to) for one jsonschema error."""
     path, value, schema = tuple(error.absolute_path), error.instance, error.schema
     if error.validator == "oneOf":
         if isinstance(value, dict):
             branch = next((s for s in error.validator_value if s.get("type") == "object"), None)
-            sub = _first_error(value, branch) if branch else None
-            if sub is not None:
-                sub_path, message = sub
-                return path + sub_path, message
-        return path, f"expected a name or a mapping, got {_describe(value)}"
+            inner = _schema_errors(value, branch) if branch else []
+            if inner:
+                return [(path + sub_path, message) for sub_path, message in inner]
+        return [(path, f"expected a name or a mapping, got {_describe(value)}")]
     if error.validator == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
         extra = [k for k in value if k not in allowed]
-        if extra:
-            close = difflib.get_close_matches(str(extra[0]), allowed, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else \
-                f"expected one of: {', '.join(allowed) or 'none'}"
-            return path + (extra[0],), f"unknown key {extra[0]!r}; {hint}"
+        if extra:  # one line per unknown key, on its own line of the file
+            return [(path + (key,), _unknown_key(key, allowed)) for key in extra]
     if error.validator == "type":
         expected = error.validator_value
         expected = [expected] if isinstance(expected, str) else expected
         default = f" (default {schema['default']!r})" if "default" in schema else ""
-        return path, f"expected {' or '.join(_TYPE_NAMES[t] for t in expected)}{default}, got {_describe(value)}"
+        return [(path, f"expected {' or '.join(_TYPE_NAMES[t] for t in expected)}{default}, "
+                       f"got {_describe(value)}")]
     if error.validator == "required":
         missing = [k for k in error.validator_value if k not in value]
-        return path, f"missing required key {missing[0]!r}"
+        if schema.get("additionalProperties") is False:  # 'nmae:' is reported; 'name' missing follows
+            extra = [str(k) for k in value if k not in schema.get("properties", {})]
+            missing = [k for k in missing if not difflib.get_close_matches(k, extra, n=1)]
+        if not missing:
+            return []
+        keys = " and ".join(repr(k) for k in missing)
+        return [(path, f"missing required key{'s' if len(missing) > 1 else ''} {keys}")]
     if error.validator in ("exclusiveMinimum", "exclusiveMaximum", "minimum", "maximum"):
         sign = {"exclusiveMinimum": ">", "exclusiveMaximum": "<", "minimum": ">=", "maximum": "<="}
         bounds = [f"{sign[k]} {schema[k]}" for k in sign if k in schema]
-        return path, f"expected a number {' and '.join(bounds)}, got {value}"
+        return [(path, f"expected a number {' and '.join(bounds)}, got {value}")]
     if error.validator == "minItems":
-        return path, f"expected at least {error.validator_value} entr{'y' if error.validator_value == 1 else 'ies'}"
+        count = error.validator_value
+        return [(path, f"expected at least {count} entr{'y' if count == 1 else 'ies'}")]
     if error.validator == "minLength":
-        return path, "expected a non-empty string"
+        return [(path, "expected a non-empty string")]
     if error.validator == "enum":
-        return path, f"expected one of {error.validator_value}, got {_describe(value)}"
+        return [(path, f"expected one of {error.validator_value}, got {_describe(value)}")]
     if error.validator == "pattern" and path == ("name",):
-        return path, (f"expected a name of letters, digits, '.', '_' and '-' (it names the results "
-                      f"directory), got {_describe(value)}")
+        return [(path, f"expected a name of letters, digits, '.', '_' and '-' (it names the results "
+                       f"directory), got {_describe(value)}")]
     if error.validator == "uniqueItems":
-        return path, "expected every entry once"
-    return path, error.message
+        return [(path, "expected every entry once")]
+    return [(path, error.message)]
 
 
-def _first_error(instance: Any, schema: dict) -> tuple[tuple, str] | None:
+def _schema_errors(instance: Any, schema: dict) -> list[tuple[tuple, str]]:
+    """Every problem of ``instance``: one per key path (the first jsonschema reports there)."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(instance), key=lambda e: (len(e.absolute_path), str(e.path)))
-    return _schema_message(errors[0]) if errors else None
+    found: dict[tuple, str] = {}
+    for error in validator.iter_errors(instance):
+        for path, message in _schema_messages(error):
+            found.setdefault(path, message)
+    return list(found.items())
+
+
+def _schema_problems(instance: Any, schema: dict, at: Any, *prefix: Any) -> list[BenchError]:
+    return [BenchError(message, at(*prefix, *path)) for path, message in _schema_errors(instance, schema)]
 
 
 def _check(instance: Any, schema: dict, at: Any, *prefix: Any) -> None:
-    found = _first_error(instance, schema)
-    if found is not None:
-        path, message = found
-        raise BenchError(message, at(*prefix, *path))
+    raise_all(_schema_problems(instance, schema, at, *prefix))
 
 
 def parse_size(value: Any, where: str) -> int:
@@ -272,39 +357,86 @@ def _limits(data: Mapping[str, Any] | None, at: Any, *path: Any) -> Limits:
 # --- Step 1: parse --------------------------------------------------------------------------
 
 
-def parse_suite(path: str | Path) -> ParsedSuite:
-    """Read the file and check it against the static schema; nothing is imported or written."""
+def read_suite(path: str | Path) -> ParsedSuite:
+    """Read the file and check it against the static schema, recording every problem in
+    ``ParsedSuite.errors`` (raised only when the file cannot be read as a mapping at all)."""
+    from benchmark.limits import check_seed, results_dir_name  # issue 19 item 11, issue 17 item 8
+
     path = Path(path)
     text, data, at = _read(path)
     if not isinstance(data, dict):
         raise BenchError(f"expected a mapping of suite keys, got {_describe(data)}", at())
-    _check(data, SUITE_SCHEMA, at)
+    found = _schema_errors(data, SUITE_SCHEMA)
+    errors = [BenchError(message, at(*key)) for key, message in found]
+    invalid = frozenset(key for key, _ in found)
+    checks: list[tuple[Callable[[Any, str], Any], Any, str]] = []
+    if isinstance(data.get("name"), str) and ("name",) not in invalid:
+        checks.append((results_dir_name, data["name"], at("name")))
     if "seed" in data and "seeds" in data:
-        raise BenchError("give either 'seed' or 'seeds', not both", at("seeds"))
-    from benchmark.limits import check_seed, results_dir_name  # issue 19 item 11, issue 17 item 8
+        errors.append(BenchError("give either 'seed' or 'seeds', not both", at("seeds")))
+    elif "seed" in data and ("seed",) not in invalid:
+        checks.append((check_seed, data["seed"], at("seed")))
+    if isinstance(data.get("seeds"), list) and ("seeds",) not in invalid:
+        checks += [(check_seed, seed, at("seeds", i)) for i, seed in enumerate(data["seeds"])]
+    for check, value, where in checks:
+        try:
+            check(value, where)
+        except BenchError as exc:
+            errors.append(exc)
+    listed: list[Any] = data["plugins"] if isinstance(data.get("plugins"), list) else []
+    plugins = tuple((path.parent / p, at("plugins", i)) for i, p in enumerate(listed)
+                    if isinstance(p, str) and p)
+    return ParsedSuite(path, text, data, at, plugins, tuple(errors), invalid)
 
-    results_dir_name(data["name"], at("name"))
-    if "seed" in data:
-        check_seed(data["seed"], at("seed"))
-    for i, seed in enumerate(data.get("seeds") or []):
-        check_seed(seed, at("seeds", i))
-    plugins = tuple((path.parent / p, at("plugins", i)) for i, p in enumerate(data.get("plugins", [])))
-    return ParsedSuite(path, text, data, at, plugins)
+
+def parse_suite(path: str | Path) -> ParsedSuite:
+    """Read the file and check it against the static schema; nothing is imported or written.
+    Every problem found is raised at once (:class:`~benchmark.errors.BenchErrors`)."""
+    parsed = read_suite(path)
+    found = Found()
+    for error in parsed.errors:
+        found.add(error)
+    raise_all(found.ordered(str(parsed.path)))
+    return parsed
 
 
 # --- Step 3: resolve ------------------------------------------------------------------------
 
 
+def _param_problems(given: Mapping[str, Any], params: Mapping[str, Param], at: Any, *path: Any,
+                    what: str) -> list[BenchError]:
+    """Names, types and declared constraints of ``given``, with the closest valid name."""
+    errors = [BenchError(_unknown_key(key, list(params), what), at(*path, key))
+              for key in given if key not in params]
+    known = {key: value for key, value in given.items() if key in params}
+    return errors + _schema_problems(known, object_schema(params), at, *path)
+
+
 def _check_params(given: Mapping[str, Any], params: Mapping[str, Param], at: Any, *path: Any,
                   what: str) -> None:
-    """Names, types and declared constraints of ``given``, with the closest valid name."""
-    for key in given:
-        if key not in params:
-            close = difflib.get_close_matches(str(key), params, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else \
-                f"expected one of: {', '.join(params) or 'none'}"
-            raise BenchError(f"unknown {what} {key!r}; {hint}", at(*path, key))
-    _check(dict(given), object_schema(params), at, *path)
+    raise_all(_param_problems(given, params, at, *path, what=what))
+
+
+SEED_PARAMETERS = ("seed", "random_state")
+"""Model and split parameters that are seeds: checked with :func:`benchmark.limits.check_seed`
+(``None`` means "the suite's seed" where a model accepts it)."""
+
+
+def _check_seeds(given: Mapping[str, Any], at: Any, *path: Any) -> None:
+    raise_all(_seed_problems(given, at, *path))
+
+
+def _seed_problems(given: Mapping[str, Any], at: Any, *path: Any) -> list[BenchError]:
+    from benchmark.limits import check_seed  # issue 19 item 11: a seed that validates also runs
+
+    errors = []
+    for name in SEED_PARAMETERS:
+        if given.get(name) is not None:
+            try:
+                check_seed(given[name], at(*path, name))
+            except BenchError as exc:
+                errors.append(exc)
+    return errors
 
 
 def _beside_suite(base: Path, value: Any) -> Any:
@@ -346,6 +478,7 @@ def _resolve_split(split_data: Mapping[str, Any], split_at: tuple, task: str, da
     missing = [name for name in entry.spec.required if name not in params]
     if missing:
         raise BenchError(f"missing required key {missing[0]!r}", at(*split_at))
+    _check_seeds({"seed": params.get("seed")}, at, *split_at)
     if not registry.split_accepts(entry.spec, task):
         allowed = registry.task(task).splits
         why = f"task {task!r} accepts the splits {', '.join(allowed)}" if allowed is not None and \
@@ -370,45 +503,71 @@ def _task_of_entry(entry: Mapping[str, Any], spec: Any, registry: Registry, at: 
                          where)
     given = {k: v for k, v in entry.items() if k not in ENTRY_KEYS}
     params = task_params(task)
-    for key in given:
-        if key not in params:
-            allowed = [*ENTRY_KEYS, *params]
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed)}"
-            raise BenchError(f"unknown key {key!r}; {hint}", at("datasets", i, key))
-    _check(given, object_schema(params), at, "datasets", i)
+    errors = [BenchError(_unknown_key(key, [*ENTRY_KEYS, *params]), at("datasets", i, key))
+              for key in given if key not in params]
+    known = {key: value for key, value in given.items() if key in params}
+    raise_all(errors + _schema_problems(known, object_schema(params), at, "datasets", i))
     return task, {**task.options, **given}  # defaults filled: they identify the experiment too
 
 
-def _datasets(parsed: ParsedSuite, registry: Registry) -> list[DatasetConfig]:
+@dataclass
+class _Datasets:
+    """The dataset entries that resolved, and whether every entry did (else checks that need
+    all of them -- "no dataset has that task" -- are not made: the failed entry is reported)."""
+
+    configs: list[DatasetConfig]
+    complete: bool
+
+
+def _datasets(parsed: ParsedSuite, registry: Registry, found: Found) -> _Datasets:
     data, at, base = parsed.data, parsed.at, parsed.path.parent
+    if not isinstance(data.get("datasets"), list) or parsed.broken("datasets"):
+        return _Datasets([], False)
     datasets: list[DatasetConfig] = []
     labels: set[str] = set()
-    for i, entry in enumerate(data["datasets"]):
-        entry = {"name": entry} if isinstance(entry, str) else entry
-        spec = registry.get("dataset", entry["name"], at("datasets", i, "name")).spec
+    complete = True
+    shared_split = "split" in data and not parsed.broken("split")
+    for i, raw in enumerate(data["datasets"]):
+        if parsed.broken("datasets", i):
+            complete = False
+            continue
+        entry: dict[str, Any] = {"name": raw} if isinstance(raw, str) else raw
+        check = found.entry()
+        dataset = check.check(registry.get, "dataset", entry["name"], at("datasets", i, "name"))
+        if dataset is None:
+            complete = False
+            continue
+        spec = dataset.spec
         options = entry.get("options", {})
-        _check_params(options, dataset_params(spec), at, "datasets", i, "options", what="option")
+        check.check(_check_params, options, dataset_params(spec), at, "datasets", i, "options",
+                    what="option")
         options = {key: _beside_suite(base, value) if key in spec.path_options else value
                    for key, value in options.items()}
-        task, task_options = _task_of_entry(entry, spec, registry, at, i)
-        split_at: tuple[Any, ...]
-        if "split" in entry:
-            split_data, split_at = entry["split"], ("datasets", i, "split")
-        elif "split" in data:
-            split_data, split_at = data["split"], ("split",)
-        else:  # the documented default: the task's, else the dataset's canonical folds, else 5-fold
-            default = task.default_split or spec.default_split or DEFAULT_SPLIT
-            split_data, split_at = dict(default), ("datasets", i)
-        split = _resolve_split(split_data, split_at, task.name, entry["name"], registry, at)
+        resolved = check.check(_task_of_entry, entry, spec, registry, at, i)
+        split: SplitConfig | None = None
+        if resolved is not None:
+            task, task_options = resolved
+            split_at: tuple[Any, ...]
+            if "split" in entry:
+                split_data, split_at = entry["split"], ("datasets", i, "split")
+            elif "split" in data:
+                split_data, split_at = data["split"], ("split",)
+            else:  # the documented default: the task's, else the dataset's canonical folds, else 5-fold
+                default = task.default_split or spec.default_split or DEFAULT_SPLIT
+                split_data, split_at = dict(default), ("datasets", i)
+            if split_at != ("split",) or shared_split:
+                split = check.check(_resolve_split, split_data, split_at, task.name, entry["name"],
+                                    registry, at)
         label = entry.get("label", entry["name"])
         if label in labels:
-            raise BenchError(f"dataset label {label!r} is used twice; give each entry a 'label'",
-                             at("datasets", i))
+            check.add(BenchError(f"dataset label {label!r} is used twice; give each entry a 'label'",
+                                 at("datasets", i)))
         labels.add(label)
-        name = registry.get("dataset", entry["name"]).name
-        datasets.append(DatasetConfig(label, name, task.name, options, split, task_options))
-    return datasets
+        if check.failed or resolved is None or split is None:
+            complete = False
+            continue
+        datasets.append(DatasetConfig(label, dataset.name, task.name, options, split, task_options))
+    return _Datasets(datasets, complete)
 
 
 def _default_metrics(registry: Registry, tasks: set[str]) -> list[str]:
@@ -424,73 +583,112 @@ def _default_metrics(registry: Registry, tasks: set[str]) -> list[str]:
     return names
 
 
-def _metrics(parsed: ParsedSuite, registry: Registry, tasks: set[str]) -> dict[str, tuple[str, ...]]:
+def _metrics(parsed: ParsedSuite, registry: Registry, datasets: _Datasets,
+             found: Found) -> dict[str, tuple[str, ...]]:
     data, at = parsed.data, parsed.at
+    tasks = {d.task for d in datasets.configs}
+    given = "metrics" in data
+    if given and (not isinstance(data["metrics"], list) or parsed.broken("metrics")):
+        return {}
     metrics: dict[str, list[str]] = {}
-    requested = data.get("metrics") or _default_metrics(registry, tasks)
+    requested = data["metrics"] if given else _default_metrics(registry, tasks)
+    complete = datasets.complete
     for i, name in enumerate(requested):
-        entry = registry.get("metric", name, at("metrics", i))
+        if parsed.broken("metrics", i):
+            complete = False
+            continue
+        check = found.entry()
+        entry = check.check(registry.get, "metric", name, at("metrics", i))
+        if entry is None:
+            complete = False
+            continue
         spec = entry.spec
-        if "metrics" in data and spec.task not in tasks:
-            raise BenchError(f"metric {name!r} is for the {spec.task!r} task, "
-                             f"and no dataset in this suite is", at("metrics", i))
+        if given and spec.task not in tasks:
+            if datasets.complete:  # else the dataset of that task may be the one that failed
+                check.add(BenchError(f"metric {name!r} is for the {spec.task!r} task, "
+                                     f"and no dataset in this suite is", at("metrics", i)))
+            continue
         metrics.setdefault(spec.task, []).append(entry.name)
-    for task in tasks:
-        if not metrics.get(task):
-            raise BenchError(f"no metric for the {task!r} task of this suite's datasets",
-                             at("metrics") if "metrics" in data else at())
+    for task in sorted(tasks):
+        if not metrics.get(task) and complete:
+            found.add(BenchError(f"no metric for the {task!r} task of this suite's datasets",
+                                 at("metrics") if given else at()))
     return {t: tuple(m) for t, m in metrics.items() if m}
 
 
-def _models(parsed: ParsedSuite, registry: Registry, datasets: Sequence[DatasetConfig],
+def _missing_library(model: Any, where: str) -> str:
+    """The warning for a model whose library is not installed: bench check says so, bench run
+    records its cells as ``missing-dependency`` (the rest of the suite runs)."""
+    missing = model.missing
+    modules = [m for m, d in model.requires.items() if d in missing]
+    return (f"{where}: {model.name} needs {', '.join(repr(m) for m in modules)}: pip install "
+            f"{' '.join(missing)} — its cells will be recorded as missing-dependency")
+
+
+def _models(parsed: ParsedSuite, registry: Registry, datasets: _Datasets, found: Found,
             max_configurations: int) -> list[ModelConfig]:
     data, at = parsed.data, parsed.at
-    labels = {d.label: d for d in datasets}
-    entries: list[dict[str, Any]] = [{"name": e} if isinstance(e, str) else e for e in data["models"]]
-    total = 0
-    for i, entry in enumerate(entries):  # count before expanding anything
+    if not isinstance(data.get("models"), list) or parsed.broken("models"):
+        return []
+    labels = {d.label: d for d in datasets.configs}
+    entries: list[tuple[int, dict[str, Any]]] = [
+        (i, {"name": e} if isinstance(e, str) else e)
+        for i, e in enumerate(data["models"]) if not parsed.broken("models", i)]
+    total, expand = 0, True
+    for i, entry in entries:  # count before expanding anything
         count = math.prod(len(values) for values in entry.get("grid", {}).values())
         total += count
         if total > max_configurations:
-            raise BenchError(f"the models expand to {total:,} configurations or more (this grid "
-                             f"alone: {count:,}), above the limit of {max_configurations:,}; "
-                             f"shrink the grid or raise --max-configurations", at("models", i))
+            found.add(BenchError(f"the models expand to {total:,} configurations or more (this grid "
+                                 f"alone: {count:,}), above the limit of {max_configurations:,}; "
+                                 f"shrink the grid or raise --max-configurations", at("models", i)))
+            expand = False  # the names and parameters are still checked
+            break
     models: list[ModelConfig] = []
     seen: set[str] = set()
-    for i, entry in enumerate(entries):
-        model = registry.get("model", entry["name"], at("models", i, "name"))
+    for i, entry in entries:
+        check = found.entry()
+        model = check.check(registry.get, "model", entry["name"], at("models", i, "name"))
+        if model is None:
+            continue
         spec = model.spec  # model.name is the name cells use: plain, or qualified (dist:name)
         chosen = entry.get("datasets", list(labels))
         for j, label in enumerate(chosen):
             if label not in labels:
-                close = difflib.get_close_matches(label, labels, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(labels)}"
-                raise BenchError(f"no dataset labelled {label!r} in this suite; {hint}",
-                                 at("models", i, "datasets", j))
-            if "datasets" in entry and labels[label].task not in spec.tasks:
-                raise BenchError(f"model {spec.name!r} supports {', '.join(spec.tasks)}, but dataset "
-                                 f"{label!r} is a {labels[label].task!r} dataset",
-                                 at("models", i, "datasets", j))
-        runnable = tuple(label for label in chosen if labels[label].task in spec.tasks)
-        if not runnable:
-            have = ", ".join(f"{d.label} ({d.task})" for d in datasets)
-            raise BenchError(f"model {spec.name!r} supports {', '.join(spec.tasks)}; no dataset in this "
-                             f"suite has that task (datasets: {have})", at("models", i, "name"))
+                if datasets.complete:  # else it may label the entry that failed (reported)
+                    check.add(BenchError(f"no dataset labelled {label!r} in this suite; "
+                                         f"{_closest(label, labels)}", at("models", i, "datasets", j)))
+            elif "datasets" in entry and labels[label].task not in spec.tasks:
+                check.add(BenchError(f"model {spec.name!r} supports {', '.join(spec.tasks)}, but dataset "
+                                     f"{label!r} is a {labels[label].task!r} dataset",
+                                     at("models", i, "datasets", j)))
+        runnable = tuple(label for label in chosen if label in labels and labels[label].task in spec.tasks)
+        if not runnable and datasets.complete and not check.failed:
+            have = ", ".join(f"{d.label} ({d.task})" for d in datasets.configs)
+            check.add(BenchError(f"model {spec.name!r} supports {', '.join(spec.tasks)}; no dataset in "
+                                 f"this suite has that task (datasets: {have})", at("models", i, "name")))
+        tasks = list(dict.fromkeys(labels[label].task for label in runnable)) or \
+            ([] if datasets.complete else list(spec.tasks))
+        if model.missing:
+            found.warnings.append(_missing_library(model, at("models", i)))
         params_by_name: dict[str, Param] = {}
-        for task in dict.fromkeys(labels[label].task for label in runnable):
+        inspected = False
+        for task in tasks:
             reason = is_model_class_usable(model, task, registry)
+            if reason and model.missing:  # the warning says it; its parameters cannot be read
+                continue
             if reason:
-                raise BenchError(f"model {spec.name!r} is unusable: {reason}", at("models", i, "name"))
+                check.add(BenchError(f"model {spec.name!r} is unusable: {reason}", at("models", i, "name")))
+                continue
             params_by_name.update(model_params(model_class(spec, task)))
+            inspected = True
         params: dict[str, Any] = entry.get("params", {})
         grid: dict[str, list[Any]] = entry.get("grid", {})
-        _check_params(params, params_by_name, at, "models", i, "params", what="parameter")
-        for key, values in grid.items():
-            if key in params:
-                raise BenchError(f"{key!r} is in both params and grid", at("models", i, "grid", key))
-            for value in values:
-                _check_params({key: value}, params_by_name, at, "models", i, "grid", what="parameter")
-        limits = _limits(entry.get("limits"), at, "models", i, "limits")
+        if inspected:
+            _check_model_params(check, params, grid, params_by_name, at, i)
+        limits = check.check(_limits, entry.get("limits"), at, "models", i, "limits")
+        if check.failed or not expand or limits is None:
+            continue
         names = list(grid)
         for combination in _product([grid[n] for n in names]):
             combo = dict(zip(names, combination))
@@ -498,11 +696,43 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: Sequence[DatasetC
             label = entry.get("label", entry["name"])
             label = _label(label, combo if "label" in entry else resolved)
             if label in seen:
-                raise BenchError(f"model configuration {label!r} appears twice; give it a 'label'",
-                                 at("models", i))
+                found.add(BenchError(f"model configuration {label!r} appears twice; give it a 'label'",
+                                     at("models", i)))
+                break
             seen.add(label)
             models.append(ModelConfig(label, model.name, resolved, runnable, limits))
     return models
+
+
+def _closest(name: str, known: Iterable[str]) -> str:
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+
+
+def _check_model_params(check: _Entry, params: Mapping[str, Any], grid: Mapping[str, list[Any]],
+                        params_by_name: Mapping[str, Param], at: Any, i: int) -> None:
+    """A model entry's ``params`` and every value of its ``grid``: names, types, constraints,
+    seeds; every problem recorded (a grid value by its index: ``grid.n_factors[1]``)."""
+    problems = _param_problems(params, params_by_name, at, "models", i, "params", what="parameter")
+    if not problems:
+        problems = _seed_problems(params, at, "models", i, "params")
+    for key, values in grid.items():
+        if key in params:
+            problems.append(BenchError(f"{key!r} is in both params and grid", at("models", i, "grid", key)))
+            continue
+        if key not in params_by_name:
+            problems.append(BenchError(_unknown_key(key, list(params_by_name), "parameter"),
+                                       at("models", i, "grid", key)))
+            continue
+        schema = object_schema({key: params_by_name[key]})
+        for j, value in enumerate(values):  # each value at its own place: grid.KEY[j]
+            where = at("models", i, "grid", key, j)
+            wrong = [BenchError(message, where) for _, message in _schema_errors({key: value}, schema)]
+            problems += wrong or [BenchError(e.message, where)
+                                  for e in _seed_problems({key: value}, at, "models", i, "grid")]
+    for problem in problems:
+        check.add(problem)
 
 
 def _product(lists: list[list[Any]]) -> list[tuple[Any, ...]]:
@@ -512,34 +742,98 @@ def _product(lists: list[list[Any]]) -> list[tuple[Any, ...]]:
     return combos
 
 
+def _resolve(parsed: ParsedSuite, registry: Registry, found: Found, data_dir: str | Path | None,
+             extra_plugins: Sequence[str | Path], max_configurations: int) -> Suite | None:
+    """The frozen suite, every problem recorded in ``found`` (then ``None``)."""
+    data, at = parsed.data, parsed.at
+    datasets = _datasets(parsed, registry, found)
+    metrics = _metrics(parsed, registry, datasets, found)
+    models = _models(parsed, registry, datasets, found, max_configurations)
+    limits = found.entry().check(_limits, data.get("limits"), at, "limits") \
+        if not parsed.broken("limits") else Limits()
+    if found.errors or parsed.errors or limits is None:
+        return None
+    if data_dir is None and "data_dir" in data:
+        data_dir = (parsed.path.parent / data["data_dir"]).resolve()
+    plugins = [str(Path(p).resolve()) for p, _ in parsed.plugins]
+    plugins += [str(Path(p).resolve()) for p in extra_plugins]
+    seeds = tuple(data.get("seeds") or [data.get("seed", 0)])
+    return Suite(data["name"], parsed.path, parsed.text, seeds, tuple(datasets.configs), tuple(models),
+                 metrics, tuple(dict.fromkeys(plugins)), str(Path(data_dir).resolve()) if data_dir else None,
+                 limits)
+
+
 def resolve_suite(parsed: ParsedSuite, registry: Registry, data_dir: str | Path | None = None,
                   extra_plugins: Sequence[str | Path] = (),
                   max_configurations: int = MAX_CONFIGURATIONS) -> Suite:
     """Check every name, option and parameter against the plugins; return the frozen suite.
 
     ``data_dir`` (the command line's) overrides the suite's; ``extra_plugins`` are the
-    command line's plugin files, recorded so that workers load them too.
+    command line's plugin files, recorded so that workers load them too. Every problem (the
+    parse step's too) is raised at once, in file order.
     """
-    data, at = parsed.data, parsed.at
-    datasets = _datasets(parsed, registry)
-    metrics = _metrics(parsed, registry, {d.task for d in datasets})
-    models = _models(parsed, registry, datasets, max_configurations)
-    if data_dir is None and "data_dir" in data:
-        data_dir = (parsed.path.parent / data["data_dir"]).resolve()
-    plugins = [str(Path(p).resolve()) for p, _ in parsed.plugins]
-    plugins += [str(Path(p).resolve()) for p in extra_plugins]
-    seeds = tuple(data.get("seeds") or [data.get("seed", 0)])
-    return Suite(data["name"], parsed.path, parsed.text, seeds, tuple(datasets), tuple(models),
-                 metrics, tuple(dict.fromkeys(plugins)), str(Path(data_dir).resolve()) if data_dir else None,
-                 _limits(data.get("limits"), at, "limits"))
+    found = Found()
+    for error in parsed.errors:
+        found.add(error)
+    suite = _resolve(parsed, registry, found, data_dir, extra_plugins, max_configurations)
+    raise_all(found.ordered(str(parsed.path)))
+    assert suite is not None  # no error was found
+    return suite
+
+
+@dataclass(frozen=True)
+class SuiteCheck:
+    """What validating a suite found: the suite and registry when it is valid, every error
+    (in file order) and every warning (a model whose library is not installed)."""
+
+    suite: Suite | None
+    registry: Registry | None
+    errors: tuple[BenchError, ...]
+    warnings: tuple[str, ...]
+
+    def raise_errors(self) -> None:
+        raise_all(self.errors)
+
+
+def check_suite(path: str | Path, plugins: Sequence[str | Path] = (), data_dir: str | Path | None = None,
+                max_configurations: int = MAX_CONFIGURATIONS) -> SuiteCheck:
+    """Parse, load the plugins, resolve -- going on past each problem to find them all.
+
+    Only what stops every later step ends it early: a file that is not a YAML mapping, or a
+    plugin file that cannot be loaded (every such file is reported, with the schema problems).
+    """
+    from benchmark.registry import load_local_plugin
+
+    parsed = read_suite(path)
+    found = Found()
+    for error in parsed.errors:
+        found.add(error)
+    local = list(parsed.plugins) + [(p, f"-p {p}") for p in plugins]
+    for file, where in local:  # each file once here (cached), so that every broken one is named
+        try:
+            load_local_plugin(file, where)
+        except BenchError as exc:
+            found.add(exc)
+    registry: Registry | None = None
+    suite: Suite | None = None
+    if len(found.errors) == len(parsed.errors):  # every plugin file loads
+        try:
+            registry = build_registry(local)
+        except BenchError as exc:  # a file's hooks are broken
+            found.add(exc)
+    if registry is not None:
+        suite = _resolve(parsed, registry, found, data_dir, plugins, max_configurations)
+    return SuiteCheck(suite, registry, tuple(found.ordered(str(parsed.path))), tuple(found.warnings))
 
 
 def load_suite(path: str | Path, plugins: Sequence[str | Path] = (), data_dir: str | Path | None = None,
                max_configurations: int = MAX_CONFIGURATIONS) -> tuple[Suite, Registry]:
-    """Parse, build the registry (installed plugins, the suite's files, ``plugins``), resolve."""
-    parsed = parse_suite(path)
-    registry = build_registry(list(parsed.plugins) + [(p, f"-p {p}") for p in plugins])
-    return resolve_suite(parsed, registry, data_dir, plugins, max_configurations), registry
+    """Parse, build the registry (installed plugins, the suite's files, ``plugins``), resolve;
+    every problem of the suite is raised at once (:class:`~benchmark.errors.BenchErrors`)."""
+    checked = check_suite(path, plugins, data_dir, max_configurations)
+    checked.raise_errors()
+    assert checked.suite is not None and checked.registry is not None
+    return checked.suite, checked.registry
 
 
 def _params_schema(params: Mapping[str, Param]) -> dict[str, Any]:
