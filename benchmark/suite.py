@@ -422,8 +422,11 @@ SEED_PARAMETERS = ("seed", "random_state")
 (``None`` means "the suite's seed" where a model accepts it)."""
 
 
-def _check_seeds(given: Mapping[str, Any], at: Any, *path: Any) -> None:
-    raise_all(_seed_problems(given, at, *path))
+def _with_seeds(problems: list[BenchError], given: Mapping[str, Any], at: Any, *path: Any
+                ) -> list[BenchError]:
+    """``problems`` and the seeds of ``given`` out of range (those without a problem already)."""
+    places = {problem.where for problem in problems}
+    return problems + [e for e in _seed_problems(given, at, *path) if e.where not in places]
 
 
 def _seed_problems(given: Mapping[str, Any], at: Any, *path: Any) -> list[BenchError]:
@@ -474,11 +477,11 @@ def _resolve_split(split_data: Mapping[str, Any], split_at: tuple, task: str, da
     entry = registry.get("split", split_data["method"], at(*split_at, "method"))
     params = {k: v for k, v in split_data.items() if k != "method"}
     described = split_params(entry.spec)
-    _check_params(params, described, at, *split_at, what="split parameter")
+    problems = _param_problems(params, described, at, *split_at, what="split parameter")
     missing = [name for name in entry.spec.required if name not in params]
     if missing:
-        raise BenchError(f"missing required key {missing[0]!r}", at(*split_at))
-    _check_seeds({"seed": params.get("seed")}, at, *split_at)
+        problems.append(BenchError(f"missing required key {missing[0]!r}", at(*split_at)))
+    raise_all(_with_seeds(problems, {"seed": params.get("seed")}, at, *split_at))
     if not registry.split_accepts(entry.spec, task):
         allowed = registry.task(task).splits
         why = f"task {task!r} accepts the splits {', '.join(allowed)}" if allowed is not None and \
@@ -521,7 +524,7 @@ class _Datasets:
 
 def _datasets(parsed: ParsedSuite, registry: Registry, found: Found) -> _Datasets:
     data, at, base = parsed.data, parsed.at, parsed.path.parent
-    if not isinstance(data.get("datasets"), list) or parsed.broken("datasets"):
+    if not isinstance(data.get("datasets"), list) or ("datasets",) in parsed.invalid:
         return _Datasets([], False)
     datasets: list[DatasetConfig] = []
     labels: set[str] = set()
@@ -588,7 +591,7 @@ def _metrics(parsed: ParsedSuite, registry: Registry, datasets: _Datasets,
     data, at = parsed.data, parsed.at
     tasks = {d.task for d in datasets.configs}
     given = "metrics" in data
-    if given and (not isinstance(data["metrics"], list) or parsed.broken("metrics")):
+    if given and (not isinstance(data["metrics"], list) or ("metrics",) in parsed.invalid):
         return {}
     metrics: dict[str, list[str]] = {}
     requested = data["metrics"] if given else _default_metrics(registry, tasks)
@@ -628,12 +631,15 @@ def _missing_library(model: Any, where: str) -> str:
 def _models(parsed: ParsedSuite, registry: Registry, datasets: _Datasets, found: Found,
             max_configurations: int) -> list[ModelConfig]:
     data, at = parsed.data, parsed.at
-    if not isinstance(data.get("models"), list) or parsed.broken("models"):
+    if not isinstance(data.get("models"), list) or ("models",) in parsed.invalid:
         return []
     labels = {d.label: d for d in datasets.configs}
-    entries: list[tuple[int, dict[str, Any]]] = [
-        (i, {"name": e} if isinstance(e, str) else e)
-        for i, e in enumerate(data["models"]) if not parsed.broken("models", i)]
+    known = next(b for b in SUITE_SCHEMA["properties"]["models"]["items"]["oneOf"]
+                 if b.get("type") == "object")["properties"]
+    entries: list[tuple[int, dict[str, Any]]] = [  # an unknown key (reported) leaves the rest checked
+        (i, {"name": e} if isinstance(e, str) else e) for i, e in enumerate(data["models"])
+        if (isinstance(e, str) or isinstance(e, dict) and "name" in e)  # 'nmae:' is reported
+        and not any(key[:2] == ("models", i) and (len(key) == 2 or key[2] in known) for key in parsed.invalid)]
     total, expand = 0, True
     for i, entry in entries:  # count before expanding anything
         count = math.prod(len(values) for values in entry.get("grid", {}).values())
@@ -714,9 +720,8 @@ def _check_model_params(check: _Entry, params: Mapping[str, Any], grid: Mapping[
                         params_by_name: Mapping[str, Param], at: Any, i: int) -> None:
     """A model entry's ``params`` and every value of its ``grid``: names, types, constraints,
     seeds; every problem recorded (a grid value by its index: ``grid.n_factors[1]``)."""
-    problems = _param_problems(params, params_by_name, at, "models", i, "params", what="parameter")
-    if not problems:
-        problems = _seed_problems(params, at, "models", i, "params")
+    problems = _with_seeds(_param_problems(params, params_by_name, at, "models", i, "params",
+                                           what="parameter"), params, at, "models", i, "params")
     for key, values in grid.items():
         if key in params:
             problems.append(BenchError(f"{key!r} is in both params and grid", at("models", i, "grid", key)))

@@ -105,8 +105,9 @@ suite_text = st.lists(st.one_of(st.sampled_from(SUITE_PARTS), st.sampled_from(FR
 @settings(max_examples=60, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(text=suite_text)
-def test_bench_check_validates_or_exits_2_with_one_line(text: str):
-    """Through the whole validation (YAML, schema, plugins, parameters): exit 0 or 2, one line."""
+def test_bench_check_validates_or_exits_2_with_one_line_per_problem(text: str):
+    """Through the whole validation (YAML, schema, plugins, parameters): exit 0 or 2; every
+    problem is one line ``bench: error: FILE:LINE...`` (all of them are listed), never a traceback."""
     import contextlib
     import io
 
@@ -118,5 +119,9 @@ def test_bench_check_validates_or_exits_2_with_one_line(text: str):
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
         code = main(["check", str(path)])
     assert code in (0, 2), (text, code)
+    lines = err.getvalue().strip().splitlines()
+    assert all(line.startswith(("bench: error: ", "bench: warning: ")) for line in lines), (text, lines)
     if code == 2:
-        assert len(err.getvalue().strip().splitlines()) == 1 and err.getvalue().startswith("bench: error: ")
+        errors = [line for line in lines if line.startswith("bench: error: ")]
+        assert errors and len(errors) == len(set(errors)), (text, lines)
+        assert all(line.startswith(f"bench: error: {path}:") for line in errors), (text, lines)
