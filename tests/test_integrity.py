@@ -180,7 +180,13 @@ def test_a_suite_name_is_a_name_not_a_path(tmp_path, name):
 def test_an_absurd_grid_is_refused_by_its_count(tmp_path):
     grid = ", ".join(f"p{i}: [{', '.join(str(v) for v in range(10))}]" for i in range(8))
     text = f"name: big\ndatasets: [digits]\nmodels:\n  - name: pca\n    grid: {{{grid}}}\n"
-    line = refused(tmp_path, text)
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    result = run_bench("run", str(path), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "results").exists()
+    line, *others = result.stderr.strip().splitlines()  # then pca's unknown parameters p0..p7
+    assert [o.split(": unknown parameter ")[1][:4] for o in others] == [f"'p{i}'" for i in range(8)]
     assert "bad.yaml:4: models[0]: the models expand to 100,000,000 configurations or more" in line
     assert "above the limit of 10,000; shrink the grid or raise --max-configurations" in line
 
