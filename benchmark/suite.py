@@ -430,16 +430,22 @@ def _with_seeds(problems: list[BenchError], given: Mapping[str, Any], at: Any, *
 
 
 def _seed_problems(given: Mapping[str, Any], at: Any, *path: Any) -> list[BenchError]:
+    found = (_seed_problem(name, given.get(name), at(*path, name)) for name in SEED_PARAMETERS)
+    return [problem for problem in found if problem is not None]
+
+
+def _seed_problem(name: str, value: Any, where: str) -> BenchError | None:
+    """Why ``value`` of the parameter ``name`` is no seed every library takes (``None`` when
+    it is, or when ``name`` is not a seed)."""
     from benchmark.limits import check_seed  # issue 19 item 11: a seed that validates also runs
 
-    errors = []
-    for name in SEED_PARAMETERS:
-        if given.get(name) is not None:
-            try:
-                check_seed(given[name], at(*path, name))
-            except BenchError as exc:
-                errors.append(exc)
-    return errors
+    if name not in SEED_PARAMETERS or value is None:
+        return None
+    try:
+        check_seed(value, where)
+    except BenchError as exc:
+        return exc
+    return None
 
 
 def _beside_suite(base: Path, value: Any) -> Any:
@@ -730,12 +736,11 @@ def _check_model_params(check: _Entry, params: Mapping[str, Any], grid: Mapping[
             problems.append(BenchError(_unknown_key(key, list(params_by_name), "parameter"),
                                        at("models", i, "grid", key)))
             continue
-        schema = object_schema({key: params_by_name[key]})
+        wrong = dict(_schema_errors(values, {"type": "array", "items": params_by_name[key].json_schema()}))
         for j, value in enumerate(values):  # each value at its own place: grid.KEY[j]
             where = at("models", i, "grid", key, j)
-            wrong = [BenchError(message, where) for _, message in _schema_errors({key: value}, schema)]
-            problems += wrong or [BenchError(e.message, where)
-                                  for e in _seed_problems({key: value}, at, "models", i, "grid")]
+            problem = BenchError(wrong[(j,)], where) if (j,) in wrong else _seed_problem(key, value, where)
+            problems += [problem] if problem else []
     for problem in problems:
         check.add(problem)
 
