@@ -192,7 +192,7 @@ def _read(path: Path) -> tuple[str, Any, Any]:
     return loaded.text, loaded.data, loaded.where
 
 
-# --- Collecting problems ------------------------------------------------------------------------
+# --- Collecting problems ------------------------------------------------------------------
 
 
 class Found:
@@ -634,18 +634,33 @@ def _missing_library(model: Any, where: str) -> str:
             f"{' '.join(missing)} — its cells will be recorded as missing-dependency")
 
 
+_MODEL_KEYS = next(branch for branch in SUITE_SCHEMA["properties"]["models"]["items"]["oneOf"]
+                   if branch.get("type") == "object")["properties"]
+
+
+def _model_entries(parsed: ParsedSuite) -> list[tuple[int, dict[str, Any]]]:
+    """``(index, entry)`` of the model entries to resolve: those whose name, parameters,
+    grid, datasets and limits the schema found sound. An unknown key (``lable:``, reported)
+    leaves the rest of its entry checked; a misspelt ``nmae:`` (reported) leaves no name."""
+    entries = []
+    for i, entry in enumerate(parsed.data["models"]):
+        entry = {"name": entry} if isinstance(entry, str) else entry
+        if not isinstance(entry, dict) or "name" not in entry:
+            continue
+        if any(key[:2] == ("models", i) and (len(key) == 2 or key[2] in _MODEL_KEYS)
+               for key in parsed.invalid):
+            continue
+        entries.append((i, entry))
+    return entries
+
+
 def _models(parsed: ParsedSuite, registry: Registry, datasets: _Datasets, found: Found,
             max_configurations: int) -> list[ModelConfig]:
     data, at = parsed.data, parsed.at
     if not isinstance(data.get("models"), list) or ("models",) in parsed.invalid:
         return []
     labels = {d.label: d for d in datasets.configs}
-    known = next(b for b in SUITE_SCHEMA["properties"]["models"]["items"]["oneOf"]
-                 if b.get("type") == "object")["properties"]
-    entries: list[tuple[int, dict[str, Any]]] = [  # an unknown key (reported) leaves the rest checked
-        (i, {"name": e} if isinstance(e, str) else e) for i, e in enumerate(data["models"])
-        if (isinstance(e, str) or isinstance(e, dict) and "name" in e)  # 'nmae:' is reported
-        and not any(key[:2] == ("models", i) and (len(key) == 2 or key[2] in known) for key in parsed.invalid)]
+    entries = _model_entries(parsed)
     total, expand = 0, True
     for i, entry in entries:  # count before expanding anything
         count = math.prod(len(values) for values in entry.get("grid", {}).values())
