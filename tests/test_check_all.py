@@ -228,3 +228,14 @@ def test_every_broken_plugin_file_is_named_with_the_schema_problems(capsys, writ
     assert "failed to import: RuntimeError: boom at import" in errors[2]
     assert errors[3].startswith(f"{path}:12: plugins[1]: plugin file") and "not found" in errors[3]
     assert len(errors) == 4
+
+
+def test_a_suite_with_very_many_mistakes_lists_the_first_hundred(capsys, write_suite):
+    from benchmark.errors import LISTED_ERRORS
+
+    models = "".join(f"  - no-such-model-{n}\n" for n in range(LISTED_ERRORS + 50))
+    path = write_suite(GOOD.replace("  - global-mean\n", models))
+    code, errors, _, _ = check_in_process(capsys, path)
+    assert code == 2 and len(errors) == LISTED_ERRORS + 1
+    assert errors[0].startswith(f"{path}:8: models[0].name: unknown model 'no-such-model-0'")
+    assert errors[-1] == "50 more problems not listed"
