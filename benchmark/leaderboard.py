@@ -1,32 +1,70 @@
-"""Leaderboard: one line per (dataset, model configuration), mean and spread over folds and seeds.
+"""Leaderboard: one line per (dataset, model configuration, split protocol), ranked honestly.
 
 A *configuration* is its ``config_id`` (model plugin + resolved parameters, seed excluded), not
-its label: two seeds of a configuration are one line, the label shown is the one of the rows
-given (the runner passes rows relabelled with the current suite's labels). Each line says how
-many folds and how many seeds it averages; mean and standard deviation are over all of its
-values (``—`` where there is a single value). It carries the configuration id, the split method
-and a short *split fingerprint* — a hash of all its folds' fingerprints (failed cells included:
-they were planned on those folds) — so two leaderboards can be joined without guessing.
+its label: two seeds of a configuration are one line; the label shown is the latest one given
+(the runner passes rows relabelled with the current suite's labels).
 
-Lines of one dataset are ranked against each other only when they used the same data and the
-same splits (same dataset checksum and split fingerprint). Lines that did not (another split
-seed, a partial run, another version of the data) form their own group, ranked within it and
-marked, unless ``force=True`` ranks them all together (still marked).
+**The fold is the unit.** A line's values are first averaged over seeds within each fold (the
+fold is identified by its fingerprint), then the mean and the ± are taken over those fold
+means: ± is the standard deviation *over folds* (mostly fold difficulty, which every model
+shares; that is why ranks come from a paired test, not from overlapping ±). With several
+seeds per fold the seed spread is shown apart (the pooled within-fold s.d.). A non-finite
+value is never averaged: it is refused and counted with the line's failures.
+
+**Lines are ranked only on the folds they share.** Lines of one dataset form a *comparison
+group* when they used the same data (checksum) and overlapping folds. In a group, the folds
+that count are those on which any line has a result for the ranking metric; a line that lacks
+one of them (a failed cell, a run stopped by Ctrl-C, a missing metric) is marked
+``incomplete (k/n folds)`` and left unranked, below the ranked ones — never ranked on fewer
+folds than the others. Lines that share no fold with the main group (another split seed,
+another protocol, other data) form their own group, ranked within it and marked, unless
+``force=True`` ranks every line of a dataset together (still marked).
+
+**Ties.** Every ranked line is compared with #1 by a paired test over the folds they share
+(fold means, seeds averaged first), Holm-adjusted over the lines of the group; a line whose
+difference is not significant at ``alpha`` is ``tied`` with #1. A zero-variance difference or
+fewer than two folds give no verdict, with the reason.
+
+**Aliases.** A label that a shell would need quoted (``svd(k=4)``, ``fast svd``) gets a short
+alias (``m1``, ``m2``: the distinct such labels in sorted order) shown in the table;
+:func:`resolve_label` accepts a label, an alias or a configuration-id prefix and, for anything
+else, lists the valid ones closest first.
+
+Every step is linear in the number of rows and lines (issue 19: 5,000 configurations; see
+``benchmarks/readers_scale.md``).
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
+import math
+import re
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.cells import configuration_id, shown_params, stable_hash
+from benchmark.errors import BenchError
 
 NONE = "—"
+ALPHA = 0.05
+# what a POSIX shell passes through unquoted; a leading "-" would read as an option
+SHELL_FRIENDLY = re.compile(r"^[A-Za-z0-9_@%+=:,./][A-Za-z0-9_@%+=:,./-]*$")
+
+
+def csv_safe(value: Any) -> str:
+    """A text cell as spreadsheets will not run it: a leading ``=``, ``+``, ``-``, ``@``, tab or
+    carriage return gets a ``'`` before it (OWASP's advice for CSV injection).
+
+    Local stand-in for the hardening helper's ``csv_safe`` (same name, same contract): swap the
+    import when it lands.
+    """
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @dataclass
@@ -38,24 +76,43 @@ class Line:
     config_id: str = ""
     dataset_checksum: str = ""
     split: str = ""
-    values: dict[str, list[float]] = field(default_factory=dict)
+    protocol: str = ""  # split method + parameters other than its seed
+    # metric -> fold key (fingerprint) -> finite values over seeds
+    fold_values: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     fit_seconds: list[float] = field(default_factory=list)
     predict_seconds: list[float] = field(default_factory=list)
     peak_rss_mb: list[float] = field(default_factory=list)
-    fold_set: set[int] = field(default_factory=set)  # fold positions with an ok cell
-    seed_set: set[int] = field(default_factory=set)  # seeds with an ok cell
+    fold_keys: set[str] = field(default_factory=set)  # fold fingerprints with an ok cell: the units
+    fold_set: set[str] = field(default_factory=set)  # fold positions with an ok cell
+    seed_set: set[Any] = field(default_factory=set)  # seeds with an ok cell
     fingerprints: set[str] = field(default_factory=set)  # of every cell's fold, failed ones too
     runs: list[str] = field(default_factory=list)
-    cells: int = 0  # ok cells averaged
+    cells: int = 0  # ok cells
     failed: int = 0
     error: str = ""
+    refused: int = 0  # metric values refused (non-finite, not a number, a metric error)
+    refused_reason: str = ""
     rank: int | None = None
     group: int = 0  # 0: the dataset's main comparison group; n > 0: other splits or data
     note: str = ""
+    expected_folds: int = 0  # folds of the line's comparison group
+    complete: bool = True
+    tie: str = ""  # against #1: "tied", "different", "untested: reason"; "" for #1 and unranked
+    p_vs_first: float | None = None  # Holm-adjusted
+    alias: str = ""
 
     @property
     def folds(self) -> int:
+        """Fold positions with a result (fold 3 of 5 under three split seeds counts once)."""
         return len(self.fold_set)
+
+    @property
+    def units(self) -> int:
+        """Distinct folds (fingerprints) with a result: several per position under repeated CV."""
+        return len(self.fold_keys)
+
+    def folds_shown(self) -> str:
+        return str(self.folds) if self.units == self.folds else f"{self.units} ({self.folds} per split)"
 
     @property
     def seeds(self) -> int:
@@ -66,119 +123,308 @@ class Line:
         """A short hash of all this line's fold fingerprints (order-independent)."""
         return stable_hash(sorted(self.fingerprints), 8) if self.fingerprints else ""
 
-    @property
-    def comparable(self) -> tuple[str, str, str]:
-        return (self.dataset, self.dataset_checksum, self.split_fingerprint)
+    def fold_means(self, metric: str) -> dict[str, float]:
+        """``{fold: mean over its seeds}`` of ``metric``: the unit every statistic is taken on."""
+        return {fold: math.fsum(values) / len(values)
+                for fold, values in (self.fold_values.get(metric) or {}).items() if values}
 
     def mean(self, metric: str) -> float | None:
-        values = self.values.get(metric)
-        return statistics.fmean(values) if values else None
+        means = list(self.fold_means(metric).values())
+        return math.fsum(means) / len(means) if means else None
 
     def std(self, metric: str) -> float | None:
-        """Sample standard deviation over folds × seeds; ``None`` with fewer than two values."""
-        values = self.values.get(metric)
-        return statistics.stdev(values) if values and len(values) > 1 else None
+        """Sample standard deviation over fold means; ``None`` with fewer than two folds."""
+        means = list(self.fold_means(metric).values())
+        return statistics.stdev(means) if len(means) > 1 else None
+
+    def seed_std(self, metric: str) -> float | None:
+        """Pooled within-fold standard deviation over seeds; ``None`` without a fold of two seeds."""
+        pooled, dof = 0.0, 0
+        for values in (self.fold_values.get(metric) or {}).values():
+            if len(values) > 1:
+                pooled += statistics.variance(values) * (len(values) - 1)
+                dof += len(values) - 1
+        return math.sqrt(pooled / dof) if dof else None
+
+    def values(self, metric: str) -> list[float]:
+        """Every finite value of ``metric`` (cells, not folds)."""
+        return [v for values in (self.fold_values.get(metric) or {}).values() for v in values]
 
 
-def build(rows: Iterable[dict[str, Any]], metrics: Mapping[str, list[str]],
-          greater_is_better: Mapping[str, bool], force: bool = False) -> list[Line]:
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _protocol(row: Mapping[str, Any]) -> str:
+    params = row.get("split_params")
+    params = {k: v for k, v in params.items() if k != "seed"} if isinstance(params, Mapping) else {}
+    return json.dumps([row.get("split", ""), params], sort_keys=True, default=str)
+
+
+def latest_per_cell(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The latest finished row of each ``cell_id`` (rows without one are kept apart)."""
+    latest: dict[str, Mapping[str, Any]] = {}
+    for number, row in enumerate(rows):
+        cell = str(row.get("cell_id") or f"#{number}")
+        if cell not in latest or str(row.get("finished_at", "")) >= str(latest[cell].get("finished_at", "")):
+            latest.pop(cell, None)
+            latest[cell] = row
+    return list(latest.values())
+
+
+def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
+          greater_is_better: Mapping[str, bool], force: bool = False, alpha: float = ALPHA) -> list[Line]:
     """Aggregate cell rows into lines, ranked per dataset by its task's primary metric.
 
     ``metrics`` is ``{task: [metric, ...]}`` (the first ranks); ``greater_is_better`` gives each
     metric's direction. A cell (``cell_id``) that appears in several rows — the same
-    experiment stored by two runs — counts once: the latest finished. ``force`` ranks lines of different splits or data together.
+    experiment stored by two runs — counts once: the latest finished. ``force`` ranks lines of
+    different splits or data together; ``alpha`` is the level of the "tied with #1" test.
     """
-    latest: dict[str, dict[str, Any]] = {}
-    for number, row in enumerate(rows):
-        cell = row.get("cell_id") or f"#{number}"
-        if cell not in latest or str(row.get("finished_at", "")) >= str(latest[cell].get("finished_at", "")):
-            latest.pop(cell, None)
-            latest[cell] = row
     lines: dict[tuple[str, str, str, str], Line] = {}
-    for row in latest.values():
-        # one line per split protocol too: kfold and predefined cells of one configuration are
-        # different experiments; the split's seed may vary (several seeds average into a line)
-        protocol = json.dumps([row.get("split", ""), {k: v for k, v in (row.get("split_params") or {}).items()
-                                                      if k != "seed"}], sort_keys=True, default=str)
-        key = (row["dataset"], row.get("dataset_checksum", ""), configuration_id(row), protocol)
+    for row in latest_per_cell(rows):
+        dataset = str(row.get("dataset", ""))
+        key = (dataset, str(row.get("dataset_checksum", "")), configuration_id(row), _protocol(row))
         line = lines.get(key)
         if line is None:
-            line = lines[key] = Line(row["dataset"], row["task"], row["model"], shown_params(row),
-                                     config_id=key[2], dataset_checksum=key[1],
-                                     split=row.get("split", ""))
-        line.model = row["model"]  # the latest label given wins
-        if row.get("split_fingerprint"):
-            line.fingerprints.add(row["split_fingerprint"])
+            line = lines[key] = Line(dataset, str(row.get("task", "")), str(row.get("model", "")),
+                                     shown_params(row), config_id=key[2], dataset_checksum=key[1],
+                                     split=str(row.get("split", "")), protocol=key[3])
+        line.model = str(row.get("model", ""))  # the latest label given wins
+        fold = str(row.get("split_fingerprint") or f"fold {row.get('fold', 0)}")
+        line.fingerprints.add(fold)
         if row.get("run") and row["run"] not in line.runs:
-            line.runs.append(row["run"])
+            line.runs.append(str(row["run"]))
         if row.get("status") != "ok":
             line.failed += 1
             line.error = line.error or str(row.get("error"))
             continue
         line.cells += 1
-        line.fold_set.add(int(row.get("fold", 0)))
+        line.fold_keys.add(fold)
+        line.fold_set.add(str(row.get("fold", 0)))
         line.seed_set.add(row.get("seed", 0))
         line.params = shown_params(row)
-        for name, value in (row.get("metrics") or {}).items():
-            if value is not None:
-                line.values.setdefault(name, []).append(float(value))
+        metric_errors = row.get("metric_errors")
+        if isinstance(metric_errors, Mapping) and metric_errors:
+            line.refused += len(metric_errors)
+            line.refused_reason = line.refused_reason or "; ".join(f"{k}: {v}" for k, v in metric_errors.items())
+        values = row.get("metrics")
+        for name, value in (values.items() if isinstance(values, Mapping) else ()):
+            number = _finite(value)
+            if number is None:
+                if value is not None:
+                    line.refused += 1
+                    line.refused_reason = line.refused_reason or f"{name}: not a finite number ({value!r:.20})"
+                continue
+            line.fold_values.setdefault(name, {}).setdefault(fold, []).append(number)
         for name in ("fit_seconds", "predict_seconds", "peak_rss_mb"):
-            if row.get(name) is not None:
-                getattr(line, name).append(float(row[name]))
-    return _rank(list(lines.values()), metrics, greater_is_better, force)
-
-
-def _rank(lines: list[Line], metrics: Mapping[str, list[str]], greater_is_better: Mapping[str, bool],
-          force: bool) -> list[Line]:
-    datasets = list(dict.fromkeys(line.dataset for line in lines))
-    out: list[Line] = []
-    for dataset in datasets:
-        group_lines = [line for line in lines if line.dataset == dataset]
-        # comparison groups, the one with most lines first (ties: first seen)
-        keys = list(dict.fromkeys(line.comparable for line in group_lines))
-        keys.sort(key=lambda k: -sum(1 for line in group_lines if line.comparable == k))
-        several = len(keys) > 1
-        for line in group_lines:
-            line.group = 0 if force else keys.index(line.comparable)
-            if several:
-                line.note = _note(line, _main(group_lines, keys[0]))
-        for number in sorted({line.group for line in group_lines}):
-            members = [line for line in group_lines if line.group == number]
-            members.sort(key=lambda line: _order(line, metrics, greater_is_better))
-            rank = 0
-            for line in members:
-                if _primary_value(line, metrics) is not None:
-                    rank += 1
-                    line.rank = rank
-                else:
-                    line.rank = None
-            out.extend(members)
+            number = _finite(row.get(name))
+            if number is not None:
+                getattr(line, name).append(number)
+    out = _rank(list(lines.values()), metrics, greater_is_better, force, alpha)
+    assign_aliases(out)
     return out
 
 
-def _main(lines: list[Line], key: tuple[str, str, str]) -> Line:
-    return next(line for line in lines if line.comparable == key)
+def _primary(line: Line, metrics: Mapping[str, list[str]]) -> str | None:
+    return next(iter(metrics.get(line.task) or []), None)
+
+
+def _groups(lines: list[Line]) -> list[list[Line]]:
+    """Lines of one dataset split into comparison groups: same checksum and, transitively, a
+    shared fold; the group with most lines first (ties: first seen). Linear: union-find on folds."""
+    parent = list(range(len(lines)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[tuple[str, str], int] = {}
+    for i, line in enumerate(lines):
+        for fold in line.fingerprints or {f"no folds {i}"}:
+            j = first.setdefault((line.dataset_checksum, fold), i)
+            a, b = find(i), find(j)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[Line]] = {}
+    for i, line in enumerate(lines):
+        groups.setdefault(find(i), []).append(line)
+    return sorted(groups.values(), key=len, reverse=True)  # stable: first seen wins ties
+
+
+def _rank(lines: list[Line], metrics: Mapping[str, list[str]], greater_is_better: Mapping[str, bool],
+          force: bool, alpha: float) -> list[Line]:
+    by_dataset: dict[str, list[Line]] = {}
+    for line in lines:
+        by_dataset.setdefault(line.dataset, []).append(line)
+    out: list[Line] = []
+    for group_lines in by_dataset.values():
+        groups = _groups(group_lines)
+        main = groups[0][0]
+        for number, members in enumerate(groups):
+            expected = set().union(*(line.fingerprints for line in members))
+            primary = _primary(members[0], metrics)
+            have = {id(line): set(line.fold_means(primary)) if primary else set() for line in members}
+            counted = set().union(*have.values())  # folds on which any line has a ranking value
+            for line in members:
+                line.group = 0 if force else number
+                mine = have[id(line)]
+                line.complete = bool(mine) and mine == counted
+                line.expected_folds = len(counted) if line.complete else len(expected)
+                notes = [] if number == 0 else [_note(line, main)]
+                if not line.complete:
+                    notes.insert(0, f"incomplete ({len(mine)}/{len(expected)} folds)" if mine else "no result")
+                elif len(counted) < len(expected):
+                    notes.insert(0, f"ranked on the {len(counted)} of {len(expected)} folds any line finished")
+                line.note = "; ".join(notes)
+        for number in sorted({line.group for line in group_lines}):
+            members = [line for line in group_lines if line.group == number]
+            rankable = [line for line in members if (line.complete or force)
+                        and _primary_value(line, metrics) is not None]
+            rankable.sort(key=lambda line: _order(line, metrics, greater_is_better))
+            ranked = {id(line) for line in rankable}
+            rest = [line for line in members if id(line) not in ranked]
+            for rank, line in enumerate(rankable, 1):
+                line.rank = rank
+            for line in rest:
+                line.rank = None
+            _ties(rankable, metrics, alpha)
+            out.extend(rankable)
+            out.extend(sorted(rest, key=lambda line: _order(line, metrics, greater_is_better)))
+    return out
 
 
 def _note(line: Line, main: Line) -> str:
-    if line.comparable == main.comparable:
-        return ""
     if line.dataset_checksum != main.dataset_checksum:
         return f"different data (checksum {line.dataset_checksum[:8]})"
     return f"different splits ({line.split} {line.split_fingerprint})"
 
 
 def _primary_value(line: Line, metrics: Mapping[str, list[str]]) -> float | None:
-    primary = next(iter(metrics.get(line.task) or []), None)
+    primary = _primary(line, metrics)
     return line.mean(primary) if primary else None
 
 
 def _order(line: Line, metrics: Mapping[str, list[str]], greater_is_better: Mapping[str, bool]) -> tuple:
-    primary = next(iter(metrics.get(line.task) or []), None)
+    primary = _primary(line, metrics)
     value = line.mean(primary) if primary else None
     if value is None:
         return (1, 0.0, line.model)
     return (0, -value if greater_is_better.get(primary or "") else value, line.model)
+
+
+# --- Ties with #1 ----------------------------------------------------------------------------
+
+
+def paired_test(a: Sequence[float], b: Sequence[float]) -> tuple[float | None, str]:
+    """Two-sided paired t-test of fold means ``a`` against ``b``: ``(p, "")`` or ``(None, reason)``.
+
+    Local until the verdicts helper's ``benchmark.stats`` lands (then call its fold-level test).
+    """
+    if len(a) < 2:
+        return None, f"{len(a)} shared fold" + ("" if len(a) == 1 else "s")
+    differences = [x - y for x, y in zip(a, b)]
+    if max(differences) == min(differences):
+        return (1.0, "") if differences[0] == 0 else (None, "constant difference")
+    from scipy import stats
+
+    return float(stats.ttest_rel(a, b).pvalue), ""
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment, in the order given."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted = [0.0] * len(p_values)
+    running = 0.0
+    for position, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - position) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def _ties(ranked: list[Line], metrics: Mapping[str, list[str]], alpha: float) -> None:
+    """Mark each ranked line tied with #1 or not, from a paired test over the folds they share."""
+    if len(ranked) < 2:
+        return
+    primary = _primary(ranked[0], metrics)
+    if primary is None:
+        return
+    first = ranked[0].fold_means(primary)
+    tested: list[tuple[Line, float]] = []
+    for line in ranked[1:]:
+        means = line.fold_means(primary)
+        shared = sorted(set(first) & set(means))
+        p, reason = paired_test([means[f] for f in shared], [first[f] for f in shared])
+        if p is None:
+            line.tie, line.p_vs_first = f"untested: {reason}", None
+        else:
+            tested.append((line, p))
+    for (line, _), p in zip(tested, holm([p for _, p in tested])):
+        line.p_vs_first = p
+        line.tie = "tied" if p >= alpha else "different"
+
+
+# --- Labels ------------------------------------------------------------------------------------
+
+
+def shell_friendly(label: str) -> bool:
+    return bool(SHELL_FRIENDLY.match(label))
+
+
+def aliases(labels: Iterable[str]) -> dict[str, str]:
+    """``{label: alias}`` for the labels a shell would need quoted: ``m1``, ``m2``... in the
+    sorted order of those labels, skipping a name that is itself a label."""
+    labels = set(labels)
+    out: dict[str, str] = {}
+    number = 0
+    for label in sorted(label for label in labels if not shell_friendly(label)):
+        number += 1
+        while f"m{number}" in labels:
+            number += 1
+        out[label] = f"m{number}"
+    return out
+
+
+def assign_aliases(lines: Sequence[Line]) -> None:
+    names = aliases(line.model for line in lines)
+    for line in lines:
+        line.alias = names.get(line.model, "")
+
+
+def resolve_label(label: str, lines: Sequence[Any]) -> Any:
+    """The line (or label, for a list of strings) that ``label`` names: a label, an alias shown
+    in the leaderboard, or a unique prefix (4+ characters) of a configuration id.
+
+    Raises :class:`BenchError` listing the valid labels (with their aliases), closest first.
+    For ``bench compare --rows``.
+    """
+    labels = [item if isinstance(item, str) else item.model for item in lines]
+    names = aliases(labels)
+    for item, name in zip(lines, labels):
+        if label == name or (label == names.get(name)):
+            return item
+    if len(label) >= 4:
+        matches = {getattr(item, "config_id", ""): item for item in lines
+                   if getattr(item, "config_id", "").startswith(label)}
+        if len(matches) == 1:
+            return next(iter(matches.values()))
+    distinct = list(dict.fromkeys(labels))
+    close = difflib.get_close_matches(label, distinct + list(names.values()), n=len(distinct) + len(names),
+                                      cutoff=0.0)
+    ordered = list(dict.fromkeys(next((n for n, a in names.items() if a == c), c) for c in close))
+    ordered += [name for name in distinct if name not in ordered]
+    shown = [f"{name} ({names[name]})" if name in names else name for name in ordered]
+    listing = ", ".join(shown[:20]) + (f" and {len(shown) - 20} more" if len(shown) > 20 else "")
+    raise BenchError(f"no configuration labelled {label!r}; valid (closest first): {listing or 'none'}",
+                     "--rows")
+
+
+# --- Output ------------------------------------------------------------------------------------
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -186,10 +432,11 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 
 
 def _mean(values: list[float]) -> float | None:
-    return statistics.fmean(values) if values else None
+    return math.fsum(values) / len(values) if values else None
 
 
 def mean_std(line: Line, metric: str) -> str:
+    """``mean ± s.d. over folds`` (``—`` for a single fold)."""
     mean = line.mean(metric)
     if mean is None:
         return ""
@@ -197,57 +444,122 @@ def mean_std(line: Line, metric: str) -> str:
     return f"{mean:#.4g} ± {NONE if std is None else f'{std:#.2g}'}"
 
 
-def table_rows(lines: list[Line], metric_names: list[str], runs: bool = False) -> list[list[str]]:
-    out = []
-    for line in lines:
+def vs_first(line: Line) -> str:
+    """The "vs #1" cell: ``#1``, ``tied (p 0.41)``, ``p 0.003``, ``untested: ...`` or empty."""
+    if line.rank == 1:
+        return "#1"
+    if line.tie in ("tied", "different") and line.p_vs_first is not None:
+        p = f"p {line.p_vs_first:.2g}"
+        return f"tied ({p})" if line.tie == "tied" else p
+    return line.tie
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which optional columns a table of lines shows (decided once per table: linear)."""
+
+    names: list[str]
+    seed_sd: bool
+    ties: bool
+    aliases: bool
+    runs: bool
+    failures: bool
+    notes: bool
+
+    @classmethod
+    def of(cls, lines: Sequence[Line], names: list[str], runs: bool = False) -> Columns:
+        primary = names[0] if names else ""
+        return cls(names, any(line.seed_std(primary) is not None for line in lines),
+                   any(line.tie or line.rank == 2 for line in lines), any(line.alias for line in lines),
+                   runs, any(line.failed or line.refused for line in lines), any(line.note for line in lines))
+
+    def headers(self) -> list[str]:
+        out = ["#", "model"] + (["alias"] if self.aliases else [])
+        out += [f"{m} (mean ± s.d. over folds)" for m in self.names]
+        if self.seed_sd:
+            out.append(f"{self.names[0]} seed s.d.")
+        if self.ties:
+            out.append("vs #1")
+        out += ["folds", "seeds", "fit s", "predict s", "config", "split"]
+        out += (["runs"] if self.runs else []) + (["failures"] if self.failures else [])
+        return out + (["note"] if self.notes else [])
+
+    def row(self, line: Line) -> list[str]:
         rank = "" if line.rank is None else str(line.rank)
-        cells = [rank + ("*" if line.note else ""), line.model]
-        cells += [mean_std(line, name) for name in metric_names]
-        cells += [str(line.folds), str(line.seeds), _fmt(_mean(line.fit_seconds), 2),
+        cells = [rank + ("*" if line.note else ""), line.model] + ([line.alias] if self.aliases else [])
+        cells += [mean_std(line, name) for name in self.names]
+        if self.seed_sd:
+            sd = line.seed_std(self.names[0])
+            cells.append("" if sd is None else f"{sd:#.2g}")
+        if self.ties:
+            cells.append(vs_first(line))
+        cells += [line.folds_shown(), str(line.seeds), _fmt(_mean(line.fit_seconds), 2),
                   _fmt(_mean(line.predict_seconds), 2), line.config_id[:8],
                   f"{line.split} {line.split_fingerprint}".strip()]
-        if runs:
+        if self.runs:
             cells.append(", ".join(line.runs))
-        if any(l.failed for l in lines):
-            cells.append(f"{line.failed} failed: {line.error[:60]}" if line.failed else "")
-        if any(l.note for l in lines):
+        if self.failures:
+            cells.append(failures(line))
+        if self.notes:
             cells.append(line.note)
-        out.append(cells)
-    return out
+        return cells
+
+
+def failures(line: Line) -> str:
+    parts = []
+    if line.failed:
+        parts.append(f"{line.failed} failed: {line.error[:60]}")
+    if line.refused:
+        parts.append(f"{line.refused} value(s) refused: {line.refused_reason[:60]}")
+    return "; ".join(parts)
+
+
+def table_rows(lines: list[Line], metric_names: list[str], runs: bool = False) -> list[list[str]]:
+    columns = Columns.of(lines, metric_names, runs)
+    return [columns.row(line) for line in lines]
+
+
+def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
+    """The sentences under a table that say what its marks mean."""
+    notes = ["± is the s.d. over folds of the fold means (seeds are averaged within a fold first)."]
+    if any(line.seed_std(m) is not None for line in lines for m in list(line.fold_values)[:1]):
+        notes.append("seed s.d.: the pooled standard deviation over seeds within a fold.")
+    if any(line.tie for line in lines):
+        notes.append(f"vs #1: paired t-test of fold means over the folds shared with #1, Holm-adjusted over "
+                     f"the lines of the table; tied = no significant difference at α = {alpha:g}.")
+    if any(not line.complete for line in lines):
+        notes.append("incomplete (k/n folds): results missing for some folds (failed, stopped or not "
+                     "run); not ranked against lines with every fold.")
+    if any(line.note and line.group for line in lines):
+        notes.append("* used other splits or data than the first group: ranked only among lines with the "
+                     "same split (bench leaderboard --force ranks them together)")
+    elif any("different" in line.note for line in lines):
+        notes.append("* used other splits or data: ranked with the others because of --force")
+    if any(line.alias for line in lines):
+        notes.append("alias: a short name for a label that needs shell quoting (bench compare --rows "
+                     "accepts it).")
+    return notes
 
 
 def render(lines: list[Line], metrics: Mapping[str, list[str]], fmt: str = "simple") -> str:
     """One table per dataset (tabulate ``fmt``: ``simple`` for terminals, ``github`` for Markdown).
 
-    ``#`` is the rank within the line's comparison group; ``*`` marks a line that used other
-    splits or data than the dataset's main group (its note says which).
+    ``#`` is the rank within the line's comparison group; ``*`` marks a line with a note
+    (incomplete, or other splits or data than the dataset's main group).
     """
     from tabulate import tabulate
 
     show_runs = len({run for line in lines for run in line.runs}) > 1
     blocks = []
-    for dataset in dict.fromkeys(line.dataset for line in lines):
-        group = [line for line in lines if line.dataset == dataset]
+    for dataset, group in _by_dataset(lines).items():
         task = group[0].task
-        names = [m for m in metrics.get(task, []) if any(l.values.get(m) for l in group)] or metrics.get(task, [])
-        headers = ["#", "model"] + [f"{m} (mean ± std)" for m in names]
-        headers += ["folds", "seeds", "fit s", "predict s", "config", "split"]
-        if show_runs:
-            headers.append("runs")
-        if any(line.failed for line in group):
-            headers.append("failures")
-        if any(line.note for line in group):
-            headers.append("note")
-        table = tabulate(table_rows(group, names, show_runs), headers=headers, tablefmt=fmt,
+        names = [m for m in metrics.get(task, []) if any(line.fold_values.get(m) for line in group)] \
+            or list(metrics.get(task, []))
+        columns = Columns.of(group, names, show_runs)
+        table = tabulate([columns.row(line) for line in group], headers=columns.headers(), tablefmt=fmt,
                          disable_numparse=True)
         title = f"{dataset} ({task})"
-        notes = []
-        if any(line.note for line in group):
-            if any(line.group for line in group):
-                notes.append("* used other splits or data than the first group: ranked only among "
-                             "lines with the same split (bench leaderboard --force ranks them together)")
-            else:
-                notes.append("* used other splits or data: ranked with the others because of --force")
+        notes = legend(group)
         if fmt == "github":
             blocks.append("\n\n".join([f"## {title}", table] + notes))
         else:
@@ -255,24 +567,38 @@ def render(lines: list[Line], metrics: Mapping[str, list[str]], fmt: str = "simp
     return "\n\n".join(blocks) + "\n"
 
 
-CSV_FIELDS = ["rank", "dataset", "task", "model", "config_id", "params", "dataset_checksum", "split",
+def _by_dataset(lines: Iterable[Line]) -> dict[str, list[Line]]:
+    out: dict[str, list[Line]] = {}
+    for line in lines:
+        out.setdefault(line.dataset, []).append(line)
+    return out
+
+
+CSV_FIELDS = ["rank", "dataset", "task", "model", "alias", "config_id", "params", "dataset_checksum", "split",
               "split_fingerprint"]
 
 
 def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:
-    """One CSV row per line; ``<metric>_std`` is empty where there is a single value."""
+    """One CSV row per line; ``<metric>_std`` is the s.d. over folds (empty for one fold),
+    ``<metric>_seed_std`` the pooled s.d. over seeds within folds. Every text cell passes
+    through :func:`csv_safe`."""
     names = list(dict.fromkeys(m for task in metrics.values() for m in task))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_FIELDS + [f"{m}_{s}" for m in names for s in ("mean", "std")]
-                    + ["folds", "seeds", "cells", "failed", "fit_seconds", "predict_seconds",
-                       "peak_rss_mb", "runs", "note"])
+    writer.writerow(CSV_FIELDS + [f"{m}_{s}" for m in names for s in ("mean", "std", "seed_std")]
+                    + ["folds", "fold_units", "expected_folds", "complete", "seeds", "cells", "failed", "refused",
+                       "vs_first", "p_vs_first", "fit_seconds", "predict_seconds", "peak_rss_mb", "runs",
+                       "note"])
     for line in lines:
-        writer.writerow(["" if line.rank is None else line.rank, line.dataset, line.task, line.model,
-                         line.config_id, json.dumps(line.params, sort_keys=True, default=str),
-                         line.dataset_checksum, line.split, line.split_fingerprint]
-                        + [_fmt(f(m), 6) for m in names for f in (line.mean, line.std)]
-                        + [line.folds, line.seeds, line.cells, line.failed,
+        texts = [line.dataset, line.task, line.model, line.alias, line.config_id,
+                 json.dumps(line.params, sort_keys=True, default=str), line.dataset_checksum, line.split,
+                 line.split_fingerprint]
+        writer.writerow(["" if line.rank is None else line.rank] + [csv_safe(t) for t in texts]
+                        + [_fmt(f(m), 6) for m in names for f in (line.mean, line.std, line.seed_std)]
+                        + [line.folds, line.units, line.expected_folds, str(line.complete).lower(), line.seeds, line.cells,
+                           line.failed, line.refused, csv_safe(line.tie or ("#1" if line.rank == 1 else "")),
+                           _fmt(line.p_vs_first, 6),
                            _fmt(_mean(line.fit_seconds), 4), _fmt(_mean(line.predict_seconds), 4),
-                           _fmt(_mean(line.peak_rss_mb), 1), " ".join(line.runs), line.note])
+                           _fmt(_mean(line.peak_rss_mb), 1), csv_safe(" ".join(line.runs)),
+                           csv_safe(line.note)])
     return buffer.getvalue()

@@ -1,0 +1,114 @@
+"""How ``bench leaderboard`` and ``bench report`` scale with the number of configurations.
+
+Issue 19 item 15: 5,000 configurations took 52 s (leaderboard) and 112 s (report) on the old
+readers: quadratic loops over lines (``any(...)`` over every line for every line, a comparison
+group counted by scanning the group for each key, an O(n²) Pareto front) and charts that drew
+every configuration. This script writes a synthetic results directory of N configurations ×
+5 folds (one dataset, plus a second dataset for a third of them, so the critical-difference
+path runs too) and times, each in a fresh process so that imports are counted once and alike:
+
+* ``leaderboard``: ``bench leaderboard RUN`` (table to /dev/null);
+* ``leaderboard csv``: ``bench leaderboard RUN --format csv``;
+* ``report``: ``bench report RUN -o report.html``.
+
+    python benchmarks/readers_scale.py [--sizes 500,1000,2000,5000] [--out benchmarks/readers_scale.md]
+
+It prints a Markdown table and, with ``--out``, writes it. Linear scaling shows as a flat
+"seconds per 1,000 configurations" column. The figures depend on the machine; the script says
+which one. No test asserts a time: speed lives here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SUITE = """\
+name: readers-scale
+seed: 0
+split: {method: kfold, k: 5}
+datasets:
+  - name: synthetic-ratings
+    label: a
+  - name: synthetic-ratings
+    label: b
+models:
+  - {name: truncated-svd, grid: {n_components: [1]}}
+metrics: [rmse, mae]
+"""
+
+
+def write_run(directory: Path, configurations: int, seed: int = 0) -> int:
+    """A results directory of ``configurations`` × 5 folds on dataset ``a`` (and a third of them
+    on ``b`` too); the number of rows written."""
+    rng = random.Random(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    with open(directory / "cells.jsonl", "w") as out:
+        for c in range(configurations):
+            quality = rng.gauss(0.0, 0.02)
+            datasets = ("a", "b") if c % 3 == 0 else ("a",)
+            for dataset in datasets:
+                for fold in range(5):
+                    rmse = 0.93 + quality + 0.01 * fold + rng.gauss(0, 0.002)
+                    row = {"cell_id": f"{dataset}{c:06d}{fold}", "config_id": f"cfg{c:013d}",
+                           "config": {"n_components": c}, "run_id": "r1", "suite": "readers-scale",
+                           "task": "rating", "dataset": dataset, "dataset_plugin": "synthetic-ratings",
+                           "dataset_checksum": f"sum-{dataset}", "split": "kfold",
+                           "split_params": {"k": 5, "seed": 0}, "fold": fold, "fold_name": f"{fold + 1}/5",
+                           "split_fingerprint": f"{dataset}-fold{fold}", "seed": 0,
+                           "model": f"truncated-svd(n_components={c})", "model_plugin": "truncated-svd",
+                           "params": {"n_components": c}, "status": "ok",
+                           "metrics": {"rmse": rmse, "mae": rmse * 0.8},
+                           "fit_seconds": 0.01 + rng.random() * 2, "predict_seconds": 0.001,
+                           "peak_rss_mb": 100.0, "started_at": "2026-01-01T00:00:00",
+                           "finished_at": f"2026-01-01T00:{fold:02d}:00"}
+                    out.write(json.dumps(row) + "\n")
+                    rows += 1
+    (directory / "suite.yaml").write_text(SUITE)
+    (directory / "environment.json").write_text(json.dumps({"run_id": "r1", "git_revision": "0" * 40}))
+    return rows
+
+
+def timed(argv: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "benchmark", *argv], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="500,1000,2000,5000")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    lines = [f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+             f"`python benchmarks/readers_scale.py --sizes {args.sizes}`", "",
+             "| configurations | rows | leaderboard s | leaderboard csv s | report s | report s per 1,000 configurations |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+    with tempfile.TemporaryDirectory(prefix="readers-scale-") as tmp:
+        for n in sizes:
+            run = Path(tmp) / f"run{n}"
+            rows = write_run(run, n)
+            board = timed(["leaderboard", str(run)])
+            board_csv = timed(["leaderboard", str(run), "--format", "csv"])
+            report = timed(["report", str(run), "-o", str(Path(tmp) / f"report{n}.html")])
+            lines.append(f"| {n:,} | {rows:,} | {board:.2f} | {board_csv:.2f} | {report:.2f} | "
+                         f"{report / n * 1000:.2f} |")
+            print(lines[-1], flush=True)
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
