@@ -8,8 +8,11 @@ Identity, so that results can be reused and compared:
 
 * ``config_id`` — the model configuration: model plugin, task and every parameter with its
   default filled in, except the one the suite seed drives (``random_state``/``seed``);
-* ``cell_id`` — the experiment: data content (checksum), split, fold and its fingerprint,
-  configuration, seed and metrics; labels and file locations are not part of it;
+* ``cell_id`` — the runner's reuse key: data content (checksum), split, fold and its
+  fingerprint, configuration, seed and metrics; labels and file locations are not part of it.
+  Readers identify an *experiment* without the metric list
+  (:class:`benchmark.resultset.Experiment`), so two suites that measured the same folds with
+  different metrics count once;
 * ``code_id`` — the code that computed it: the plugins' versions (a content hash for a local
   plugin file) and the versions of the libraries they declare. A stored cell is reused only
   when both ``cell_id`` and ``code_id`` match.
@@ -20,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -132,6 +135,12 @@ class CellResult:
     traceback: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     metric_errors: dict[str, str] = field(default_factory=dict)
+    # {metric: {"greater_is_better": bool, "task": str, "plugin": str, "version": str}} (contract 1):
+    # a metric's direction travels with its value, so no reader has to find its plugin again
+    metric_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # {"file": "units/<cell_id>.npz", "unit": "user", "transforms": {metric: "sqrt"|"identity"}}
+    # (contract 2): per-unit parts of the metrics, for paired tests on a single split
+    units: dict[str, Any] | None = None
     plugin: Mapping[str, str] = field(default_factory=dict)  # name, distribution, version
     code: Mapping[str, Any] = field(default_factory=dict)
     libraries: Mapping[str, str] = field(default_factory=dict)
@@ -174,3 +183,16 @@ class CellResult:
     def from_row(cls, row: Mapping[str, Any]) -> CellResult:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in row.items() if k in names})
+
+    @classmethod
+    def from_stored(cls, row: Mapping[str, Any]) -> CellResult:
+        """A stored row as a typed result; required fields an old row lacks are empty
+        (``""``, ``{}``, ``0``). The row is expected to pass :func:`benchmark.resultset.check`."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in row:
+                values[f.name] = row[f.name]
+            elif f.default is MISSING and f.default_factory is MISSING:
+                values[f.name] = 0 if f.name in ("fold", "seed") else \
+                    {} if str(f.type).startswith("Mapping") else ""
+        return cls(**values)

@@ -78,12 +78,13 @@ def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argpar
 def _compare(args: argparse.Namespace) -> int:
     from benchmark import compare
     from benchmark.errors import BenchError
-    from benchmark.results import read_runs
+    from benchmark.resultset import read_runs
 
     if args.rows:
         if len(args.runs) != 1:
             raise BenchError(f"expected one run with --rows, got {len(args.runs)}", "bench compare")
         (a,) = read_runs(args.runs)
+        _warn(a.warnings)
         result = compare.compare(a, rows=tuple(args.rows), metric=args.metric, alpha=args.alpha,
                                  ignore_seed=args.ignore_seed)
     else:
@@ -91,6 +92,7 @@ def _compare(args: argparse.Namespace) -> int:
             raise BenchError(f"expected two runs A B (or one with --rows LABEL_A LABEL_B), got {len(args.runs)}",
                              "bench compare")
         a, b = read_runs(args.runs)
+        _warn(a.warnings + b.warnings)
         result = compare.compare(a, b, metric=args.metric, alpha=args.alpha, by=args.by,
                                  ignore_seed=args.ignore_seed)
     fmt = FORMATS[args.format]
@@ -111,23 +113,32 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
-    from benchmark import leaderboard
-    from benchmark.results import directions, metrics_by_task, read_runs
+    from benchmark import leaderboard, resultset
 
-    runs = read_runs(args.runs)
-    rows = [row for run in runs for row in run.rows]
-    metrics = metrics_by_task(runs, rows)
-    lines = leaderboard.build(rows, metrics, directions([m for names in metrics.values() for m in names]),
-                              force=args.force)
+    loaded = resultset.load(args.runs)
+    _warn(loaded.warnings)
+    metrics = loaded.metrics_by_task()
+    lines = leaderboard.build(loaded.rows, metrics,
+                              loaded.directions([m for names in metrics.values() for m in names]), force=args.force)
     fmt = FORMATS[args.format]
     sys.stdout.write(leaderboard.to_csv(lines, metrics) if fmt == "csv" else leaderboard.render(lines, metrics, fmt))
     return 0
 
 
-def _results(args: argparse.Namespace) -> int:
-    from benchmark.results import load
+def _warn(messages: list[str]) -> None:
+    for message in messages:
+        sys.stderr.write(f"bench: warning: {message}\n")
 
-    frame = load(args.runs)
+
+def _results(args: argparse.Namespace) -> int:
+    import warnings
+
+    from benchmark.results import ResultWarning, load
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResultWarning)
+        frame = load(args.runs)
+    _warn([str(w.message) for w in caught if issubclass(w.category, ResultWarning)])
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif args.format == "json":
@@ -145,6 +156,6 @@ def _results(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from benchmark import report
 
-    path = report.write(args.runs, args.output)
+    path = report.write(args.runs, args.output, warn=lambda message: _warn([message]))
     print(f"report written to {path}")
     return 0

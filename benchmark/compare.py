@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.errors import BenchError
-from benchmark.results import Run, configuration_id, directions, primary_metrics
+from benchmark.cells import configuration_id
+from benchmark.resultset import Run, directions, primary_metrics
 
 TOO_SMALL = "n too small"
 BETTER, WORSE, SAME = "better", "worse", "no significant difference"
@@ -276,7 +277,7 @@ def compare(a: Run, b: Run | None = None, *, rows: tuple[str, str] | None = None
             raise BenchError(f"no cell has the metric {metric!r} (metrics: {', '.join(sorted(present))}){hint}",
                              "--metric")
     names = [metric] if metric else list(primary.values())
-    gib = directions(names)
+    gib = directions(names, [r for run in runs for r in run.rows])
     if rows is not None:
         label_a, label_b = rows
         labels = list(dict.fromkeys(str(r.get("model")) for r in a.rows))

@@ -2,7 +2,9 @@
 
 A *configuration* is its ``config_id`` (model plugin + resolved parameters, seed excluded), not
 its label: two seeds of a configuration are one line; the label shown is the latest one given
-(the runner passes rows relabelled with the current suite's labels).
+(the runner passes rows relabelled with the current suite's labels). Rows come through
+:mod:`benchmark.resultset` (one row per experiment, the latest; invalid rows set aside;
+non-finite values turned into metric errors).
 
 **The fold is the unit.** A line's values are first averaged over seeds within each fold (the
 fold is identified by its fingerprint), then the mean and the ± are taken over those fold
@@ -164,28 +166,20 @@ def _protocol(row: Mapping[str, Any]) -> str:
     return json.dumps([row.get("split", ""), params], sort_keys=True, default=str)
 
 
-def latest_per_cell(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The latest finished row of each ``cell_id`` (rows without one are kept apart)."""
-    latest: dict[str, Mapping[str, Any]] = {}
-    for number, row in enumerate(rows):
-        cell = str(row.get("cell_id") or f"#{number}")
-        if cell not in latest or str(row.get("finished_at", "")) >= str(latest[cell].get("finished_at", "")):
-            latest.pop(cell, None)
-            latest[cell] = row
-    return list(latest.values())
-
-
 def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
           greater_is_better: Mapping[str, bool], force: bool = False, alpha: float = ALPHA) -> list[Line]:
     """Aggregate cell rows into lines, ranked per dataset by its task's primary metric.
 
     ``metrics`` is ``{task: [metric, ...]}`` (the first ranks); ``greater_is_better`` gives each
-    metric's direction. A cell (``cell_id``) that appears in several rows — the same
-    experiment stored by two runs — counts once: the latest finished. ``force`` ranks lines of
-    different splits or data together; ``alpha`` is the level of the "tied with #1" test.
+    metric's direction. An experiment stored by several rows (two runs, two metric lists) counts
+    once: :func:`benchmark.resultset.latest` (invalid rows are left out; non-finite values are
+    metric errors). ``force`` ranks lines of different splits or data together; ``alpha`` is the
+    level of the "tied with #1" test.
     """
+    from benchmark.resultset import latest
+
     lines: dict[tuple[str, str, str, str], Line] = {}
-    for row in latest_per_cell(rows):
+    for row in latest(rows):
         dataset = str(row.get("dataset", ""))
         key = (dataset, str(row.get("dataset_checksum", "")), configuration_id(row), _protocol(row))
         line = lines.get(key)

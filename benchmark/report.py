@@ -159,17 +159,19 @@ def loss_chart(curves: Mapping[str, list[list[float]]]) -> str:
 # --- Report -----------------------------------------------------------------------------------
 
 
-def build_html(run_dirs: Sequence[str | Path]) -> str:
-    from benchmark import compare, leaderboard
-    from benchmark.results import directions, metrics_by_task, primary_metrics, read_runs, shown_params
+def build_html(run_dirs: Sequence[str | Path], warn: Any = None) -> str:
+    from benchmark import compare, leaderboard, resultset
+    from benchmark.cells import shown_params
 
     if not run_dirs:
         raise BenchError("no results directory given", "bench report")
-    runs = read_runs(run_dirs)
-    rows = [row for run in runs for row in run.rows]
-    metrics = metrics_by_task(runs, rows)
-    primary = primary_metrics(runs, rows)
-    gib = directions([m for names in metrics.values() for m in names])
+    loaded = resultset.load(run_dirs)
+    for message in loaded.warnings if warn is not None else ():
+        warn(message)
+    runs, rows = loaded.runs, loaded.rows
+    metrics = loaded.metrics_by_task()
+    primary = loaded.primary_metrics()
+    gib = loaded.directions([m for names in metrics.values() for m in names])
     lines = leaderboard.build(rows, metrics, gib)
     title = "bench report: " + ", ".join(run.name for run in runs)
     parts = [f"<h1>{html.escape(title)}</h1>",
@@ -183,7 +185,7 @@ def build_html(run_dirs: Sequence[str | Path]) -> str:
     for dataset in dict.fromkeys(line.dataset for line in lines):
         group = [line for line in lines if line.dataset == dataset]
         task = group[0].task
-        names = [m for m in metrics.get(task, []) if any(line.values.get(m) for line in group)]
+        names = [m for m in metrics.get(task, []) if any(line.fold_values.get(m) for line in group)]
         headers = ["#", "model", *[f"{m} (mean ± std)" for m in names], "folds", "seeds", "fit s", "predict s",
                    "config", "split", "params"]
         body = []
@@ -299,11 +301,12 @@ def _pictures(runs: Sequence[Any]) -> list[str]:
     return out
 
 
-def write(run_dirs: Sequence[str | Path], output: str | Path) -> Path:
-    """Write the report of ``run_dirs`` to ``output`` (atomically); the path written."""
+def write(run_dirs: Sequence[str | Path], output: str | Path, warn: Any = None) -> Path:
+    """Write the report of ``run_dirs`` to ``output`` (atomically); the path written. ``warn`` is
+    called with each warning of the loader (rows set aside, stored files ignored)."""
     from benchmark.store import write_atomic
 
-    text = build_html(run_dirs)
+    text = build_html(run_dirs, warn)
     path = Path(output)
     if path.is_dir():
         raise BenchError("is a directory; give a file name such as report.html", f"-o {output}")

@@ -1,0 +1,468 @@
+"""The typed result set: every reader of results gets its rows from here.
+
+``bench leaderboard``, ``bench compare``, ``bench results``, ``bench report`` and
+:func:`benchmark.results.load` used to read ``cells.jsonl`` on their own, each with its own idea
+of which row of a cell is current, which metric direction applies and what makes two rows the
+same experiment; merged runs double counted and a local plugin's higher-is-better metric was
+ranked backwards. This module is the one place for those decisions:
+
+* **one loader** — :func:`load` reads one or more run directories. Each row is checked against
+  one schema (:func:`check`); an invalid row (a ``fold`` that is not an integer, ``metrics``
+  that is not a mapping, a ``fit_seconds`` of ``"abc"``...) is *set aside* with one warning
+  naming its file and line, never a traceback in a reader. A non-finite metric value is moved
+  to the row's ``metric_errors`` ("non-finite value nan") and never averaged. ``suite.yaml`` is
+  read with :mod:`benchmark.yamlsafe` and ``environment.json`` with a size-limited, UTF-8-only
+  JSON read; anything wrong there is a warning and an empty value;
+* **one experiment identity** — :class:`Experiment`: dataset checksum, split method and
+  parameters, fold index and fingerprint, configuration (``config_id``, seed excluded) and
+  seed. The metric list is *not* part of it, so two suites that stored the same folds with
+  different metric lists are one experiment (``cell_id`` still includes the metrics: it is the
+  runner's reuse key);
+* **one "latest" policy** — :func:`latest`: per experiment, the row that finished last wins
+  (on a tie, the later run given, then the later line); metrics it lacks are filled from older
+  successful rows of the same experiment *computed by the same code* (``code_id``), so merging a
+  ``[rmse]`` run with an ``[rmse, mae]`` run of the same folds yields one row with both;
+* **metric directions travel with the rows** — a row written by bench ≥ contract 1.1 carries
+  ``metric_info: {name: {"greater_is_better": ...}}``; :meth:`ResultSet.directions` takes the
+  direction from there, and only for rows without it falls back to the installed registry, then
+  to :data:`KNOWN_DIRECTIONS`.
+
+Rows are plain ``dict`` objects (the JSON of :class:`~benchmark.cells.CellResult`) normalised
+on the way in: ``config_id`` recomputed for old rows (see
+:func:`benchmark.cells.configuration_id`), ``run``/``run_dir``/``line`` added. :meth:`Result.cell`
+gives the typed :class:`~benchmark.cells.CellResult` of a row.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmark.cells import CellResult, configuration_id
+from benchmark.errors import BenchError
+
+CELLS = "cells.jsonl"
+SUITE = "suite.yaml"
+ENVIRONMENT = "environment.json"
+MAX_ENVIRONMENT_BYTES = 10_000_000
+_SHOWN = 10  # invalid rows named one by one per run; the rest are counted
+
+KNOWN_DIRECTIONS = {"rmse": False, "mae": False, "mse": False, "bce": False, "fcp": True,
+                    "precision": True, "recall": True, "ndcg": True, "map": True, "mrr": True,
+                    "hit_rate": True, "auc": True, "accuracy": True, "r2": True}
+"""Directions of bench's own metrics (``True``: greater is better), for rows that do not carry
+``metric_info`` and whose metric plugin is not installed here."""
+DEFAULT_PRIMARY = {"rating": "rmse", "reconstruction": "mse"}
+
+
+# --- The schema --------------------------------------------------------------------------------
+
+_STR, _INT, _NUM, _MAP, _LIST = "a string", "an integer", "a number", "a mapping", "a list"
+REQUIRED: dict[str, str] = {"cell_id": _STR, "status": _STR, "task": _STR, "dataset": _STR, "model": _STR,
+                            "fold": _INT, "seed": _INT}
+"""Fields every stored row has had since the first release."""
+OPTIONAL: dict[str, str] = {
+    "config_id": _STR, "code_id": _STR, "run_id": _STR, "suite": _STR, "dataset_plugin": _STR,
+    "dataset_checksum": _STR, "split": _STR, "split_fingerprint": _STR, "fold_name": _STR,
+    "model_plugin": _STR, "error": _STR, "started_at": _STR, "finished_at": _STR, "log": _STR,
+    "traceback": _STR,
+    "dataset_options": _MAP, "split_params": _MAP, "params": _MAP, "config": _MAP, "machine": _MAP,
+    "metrics": _MAP, "metric_errors": _MAP, "plugin": _MAP, "code": _MAP, "libraries": _MAP,
+    "dataset_shape": _MAP, "model_info": _MAP, "metric_info": _MAP, "units": _MAP, "artifact_errors": _MAP,
+    "artifacts": _LIST,
+    "n_train": _INT, "n_test": _INT, "n_unknown": _INT, "n_clipped": _INT,
+    "prepare_seconds": _NUM, "fit_seconds": _NUM, "predict_seconds": _NUM, "fit_cpu_seconds": _NUM,
+    "peak_rss_mb": _NUM,
+}
+"""Fields a row may lack (older rows, failed cells) but that must have this type when present
+(``null`` is accepted for the numbers and strings)."""
+
+
+def _is(value: Any, kind: str) -> bool:
+    if kind == _STR:
+        return isinstance(value, str)
+    if kind == _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == _NUM:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == _MAP:
+        return isinstance(value, dict)
+    return isinstance(value, list)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def check(row: Any) -> str | None:
+    """Why ``row`` cannot be read as a result (``None`` when it can): ``key: expected X, got Y``."""
+    if not isinstance(row, dict):
+        return f"expected a JSON object, got {type(row).__name__}"
+    for key, kind in REQUIRED.items():
+        if key not in row:
+            return f"{key}: missing"
+        if not _is(row[key], kind):
+            return f"{key}: expected {kind}, got {_shown(row[key])}"
+    if not row["cell_id"]:
+        return "cell_id: expected a non-empty string, got ''"
+    for key, kind in OPTIONAL.items():
+        value = row.get(key)
+        if value is None and kind in (_STR, _INT, _NUM):
+            continue
+        if key in row and not _is(value, kind):
+            return f"{key}: expected {kind}, got {_shown(value)}"
+    for name, value in row.get("metrics", {}).items():
+        if value is not None and not _is(value, _NUM):
+            return f"metrics.{name}: expected a number, got {_shown(value)}"
+    for name, info in row.get("metric_info", {}).items():
+        if not isinstance(info, dict) or not isinstance(info.get("greater_is_better", False), bool):
+            return f"metric_info.{name}: expected {{greater_is_better: true|false, ...}}, got {_shown(info)}"
+    return None
+
+
+def normalise(row: dict[str, Any]) -> dict[str, Any]:
+    """A checked row as readers use it: ``config_id`` without the seed (recomputed for old rows),
+    non-finite or ``null`` metric values moved to ``metric_errors``."""
+    out = dict(row)
+    out["config_id"] = configuration_id(row)
+    metrics = dict(row.get("metrics") or {})
+    errors = dict(row.get("metric_errors") or {})
+    for name, value in list(metrics.items()):
+        if value is None or not math.isfinite(float(value)):
+            del metrics[name]
+            errors.setdefault(name, f"non-finite value {value}")
+    out["metrics"], out["metric_errors"] = metrics, errors
+    return out
+
+
+# --- Identity and "latest" ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Experiment:
+    """What was measured: the same data, rows, configuration and seed — whatever the metrics,
+    labels, file locations or code version."""
+
+    dataset_checksum: str
+    split: str
+    split_params: str  # canonical JSON
+    fold: int
+    fingerprint: str
+    config_id: str
+    seed: int
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Experiment:
+        return cls(str(row.get("dataset_checksum") or row.get("dataset") or ""), str(row.get("split") or ""),
+                   json.dumps(row.get("split_params") or {}, sort_keys=True, default=str),
+                   int(row.get("fold") or 0), str(row.get("split_fingerprint") or ""),
+                   str(row.get("config_id") or configuration_id(row)), int(row.get("seed") or 0))
+
+
+def experiment(row: Mapping[str, Any]) -> Experiment:
+    return Experiment.of(row)
+
+
+def latest(rows: Iterable[Mapping[str, Any]],
+           on_invalid: Callable[[int, Mapping[str, Any], str], None] | None = None) -> list[dict[str, Any]]:
+    """One row per :class:`Experiment`, in the order of each experiment's winning row.
+
+    The winner is the row that finished last (``finished_at``); on a tie the one given later.
+    Metrics the winner lacks are taken from older ``ok`` rows of the same experiment with the same
+    ``code_id``. Rows that fail :func:`check` are skipped (``on_invalid(index, row, why)`` is
+    told); rows are normalised (:func:`normalise`).
+    """
+    best: dict[Experiment, tuple[tuple[str, int], dict[str, Any]]] = {}
+    others: dict[Experiment, list[tuple[tuple[str, int], dict[str, Any]]]] = {}
+    for index, raw in enumerate(rows):
+        why = check(raw)
+        if why is not None:
+            if on_invalid is not None:
+                on_invalid(index, raw, why)
+            continue
+        row = normalise(dict(raw))
+        key = Experiment.of(row)
+        order = (str(row.get("finished_at") or ""), index)
+        others.setdefault(key, []).append((order, row))
+        if key not in best or order >= best[key][0]:
+            best[key] = (order, row)
+    out = []
+    for key, (_, row) in sorted(best.items(), key=lambda item: item[1][0][1]):
+        if row.get("status") == "ok" and len(others[key]) > 1:
+            row = _fill_metrics(row, [r for _, r in sorted(others[key], key=lambda x: x[0], reverse=True)])
+        out.append(row)
+    return out
+
+
+def _fill_metrics(row: dict[str, Any], older: list[dict[str, Any]]) -> dict[str, Any]:
+    metrics, info = dict(row["metrics"]), dict(row.get("metric_info") or {})
+    for other in older:
+        if other is row or other.get("status") != "ok" or other.get("code_id") != row.get("code_id"):
+            continue
+        for name, value in other["metrics"].items():
+            if name not in metrics and name not in row["metric_errors"]:
+                metrics[name] = value
+                if name in (other.get("metric_info") or {}):
+                    info.setdefault(name, other["metric_info"][name])
+    if len(metrics) == len(row["metrics"]):
+        return row
+    return {**row, "metrics": metrics, **({"metric_info": info} if info else {})}
+
+
+# --- Reading run directories -------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One run directory, read: its rows (latest per experiment), suite text and environment."""
+
+    directory: Path
+    rows: list[dict[str, Any]]
+    suite_text: str = ""
+    environment: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    suite_data: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.directory.resolve().name
+
+    @property
+    def run_ids(self) -> list[str]:
+        return sorted({row["run_id"] for row in self.rows if row.get("run_id")})
+
+    def suite_metrics(self) -> list[str]:
+        """The ``metrics:`` list of the run's suite.yaml (empty when it cannot be read)."""
+        metrics = self.suite_data.get("metrics") if isinstance(self.suite_data, dict) else None
+        if isinstance(metrics, Mapping):  # {task: [names]}
+            return [str(m) for names in metrics.values() if isinstance(names, list) for m in names]
+        return [str(m) for m in metrics] if isinstance(metrics, list) else []
+
+
+def read_run(directory: str | Path) -> Run:
+    """Read one run directory (see the module docstring); :class:`BenchError` when it is not one."""
+    from benchmark.store import _lines, parse_line
+
+    path = Path(directory)
+    if not path.is_dir():
+        raise BenchError("no such results directory" if not path.exists() else "not a directory",
+                         str(directory))
+    cells = path / CELLS
+    if not cells.exists():
+        raise BenchError(f"not a results directory: no {CELLS} in it", str(directory))
+    warnings: list[str] = []
+    raw: list[dict[str, Any]] = []
+    lines: list[int] = []
+    bad: list[str] = []
+    try:
+        with cells.open("rb") as handle:
+            for number, data in _lines(handle):
+                row, why = parse_line(data)
+                if row is None:
+                    # store.parse_line's own checks; a torn last line is the store's to repair
+                    if why != "torn (no newline)" or data.strip():
+                        bad.append(f"line {number}: {why}")
+                    continue
+                raw.append(row)
+                lines.append(number)
+    except OSError as exc:
+        raise BenchError(f"cannot read the stored cells: {exc.strerror or exc}", str(cells)) from None
+    name = path.resolve().name
+
+    def invalid(index: int, _row: Mapping[str, Any], why: str) -> None:
+        bad.append(f"line {lines[index]}: {why}")
+
+    rows = latest(raw, invalid)
+    for row in rows:
+        row["run"], row["run_dir"] = name, str(path)
+    if bad:
+        shown = "; ".join(bad[:_SHOWN]) + (f"; and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else "")
+        warnings.append(f"{cells}: {len(bad)} row{'s' if len(bad) > 1 else ''} set aside ({shown})")
+    non_finite = sum(1 for row in rows for why in row["metric_errors"].values()
+                     if str(why).startswith("non-finite value"))
+    if non_finite:
+        warnings.append(f"{cells}: {non_finite} non-finite metric value(s) counted as metric errors, "
+                        "not averaged")
+    suite_text, suite_data = _read_suite(path / SUITE, warnings)
+    environment = _read_environment(path / ENVIRONMENT, warnings)
+    return Run(path, rows, suite_text, environment, warnings, suite_data)
+
+
+def _read_suite(path: Path, warnings: list[str]) -> tuple[str, Any]:
+    """The stored suite through the hardened suite reader (limits on size, depth, aliases)."""
+    if not os.path.lexists(path):
+        return "", None
+    from benchmark.yamlsafe import read_suite_file
+
+    try:
+        loaded = read_suite_file(path)
+    except BenchError as exc:
+        warnings.append(f"{exc}; the stored suite is ignored")
+        return "", None
+    return loaded.text, loaded.data
+
+
+def _read_environment(path: Path, warnings: list[str]) -> dict[str, Any]:
+    """``environment.json``: a regular UTF-8 file of at most 10 MB holding a JSON object."""
+    if not os.path.lexists(path):
+        return {}
+    why = ""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            why = "not a regular file"
+        elif info.st_size > MAX_ENVIRONMENT_BYTES:
+            why = f"too large ({info.st_size:,} bytes, the limit is {MAX_ENVIRONMENT_BYTES:,})"
+        else:
+            with open(path, "rb") as handle:
+                data = json.loads(handle.read(MAX_ENVIRONMENT_BYTES + 1).decode("utf-8"))
+            if isinstance(data, dict):
+                return data
+            why = f"expected a JSON object, got {type(data).__name__}"
+    except UnicodeDecodeError:
+        why = "not UTF-8"
+    except (ValueError, RecursionError):
+        why = "not JSON"
+    except OSError as exc:
+        why = (exc.strerror or str(exc)).lower()
+    warnings.append(f"{path}: {why}; the stored environment is ignored")
+    return {}
+
+
+def read_runs(directories: Iterable[str | Path]) -> list[Run]:
+    """Each directory read on its own (two with the same name are told apart by their path)."""
+    runs = [read_run(d) for d in directories]
+    names = [run.name for run in runs]
+    for run in runs:
+        if names.count(run.name) > 1:
+            for row in run.rows:
+                row["run"] = str(run.directory)
+    return runs
+
+
+# --- The set -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ResultSet:
+    """The rows of one or more runs merged: one per experiment (:func:`latest` across runs)."""
+
+    runs: list[Run]
+    rows: list[dict[str, Any]]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for run in self.runs for w in run.warnings]
+
+    def cells(self) -> list[CellResult]:
+        """The rows as typed results."""
+        return [cell(row) for row in self.rows]
+
+    def primary_metrics(self) -> dict[str, str]:
+        return primary_metrics(self.runs, self.rows)
+
+    def metrics_by_task(self) -> dict[str, list[str]]:
+        return metrics_by_task(self.runs, self.rows)
+
+    def directions(self, names: Iterable[str]) -> dict[str, bool]:
+        return directions(names, self.rows)
+
+
+def load(directories: Sequence[str | Path]) -> ResultSet:
+    """Read the run directories and merge them, one row per experiment (the latest)."""
+    if not directories:
+        raise BenchError("no results directory given")
+    runs = read_runs(directories)
+    merged = latest(row for run in runs for row in run.rows)
+    return ResultSet(runs, merged)
+
+
+def merge(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """The rows of ``runs`` as one set, one per experiment."""
+    return latest(row for run in runs for row in run.rows)
+
+
+def cell(row: Mapping[str, Any]) -> CellResult:
+    """The typed result of a stored row; fields an old row lacks get empty values."""
+    return CellResult.from_stored(row)
+
+
+# --- Metrics: which, which first, which direction ----------------------------------------------
+
+
+def primary_metrics(runs: Sequence[Run], rows: Iterable[Mapping[str, Any]] | None = None) -> dict[str, str]:
+    """Per task, the metric that ranks it: the first metric of the suite's list that the task's
+    cells have (the suites' order, first run first), else rmse/mse, else the first one seen."""
+    seen: dict[str, list[str]] = {}
+    for row in rows if rows is not None else (r for run in runs for r in run.rows):
+        names = seen.setdefault(str(row.get("task", "")), [])
+        for name in row.get("metrics") or {}:
+            if name not in names:
+                names.append(name)
+    order = [m for run in runs for m in run.suite_metrics()]
+    primary = {}
+    for task, names in seen.items():
+        choice = next((m for m in order if m in names), None)
+        if choice is None:
+            choice = DEFAULT_PRIMARY.get(task) if DEFAULT_PRIMARY.get(task) in names else None
+        if choice is None and names:
+            choice = names[0]
+        if choice:
+            primary[task] = choice
+    return primary
+
+
+def metrics_by_task(runs: Sequence[Run], rows: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Per task, its metrics: the primary one first, then the rest in the suites' order."""
+    rows = list(rows)
+    primary = primary_metrics(runs, rows)
+    order = [m for run in runs for m in run.suite_metrics()]
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        names = out.setdefault(str(row.get("task", "")), [])
+        for name in row.get("metrics") or {}:
+            if name not in names:
+                names.append(name)
+    for task, names in out.items():
+        names.sort(key=lambda m: (m != primary.get(task), order.index(m) if m in order else len(order)))
+    return out
+
+
+def directions(names: Iterable[str], rows: Iterable[Mapping[str, Any]] = ()) -> dict[str, bool]:
+    """``{metric: greater_is_better}``: from the rows' ``metric_info`` (the latest row that has
+    it), else from the installed metric plugins, else :data:`KNOWN_DIRECTIONS` (unknown metrics:
+    lower is better)."""
+    names = list(dict.fromkeys(names))
+    out: dict[str, bool] = {}
+    for row in reversed(list(rows)):
+        for name, info in (row.get("metric_info") or {}).items():
+            if name in names and name not in out and isinstance(info, Mapping) \
+                    and isinstance(info.get("greater_is_better"), bool):
+                out[name] = info["greater_is_better"]
+    rest = [name for name in names if name not in out]
+    if rest:
+        out.update(_installed_directions(rest))
+    return {name: out[name] for name in names}
+
+
+def _installed_directions(names: list[str]) -> dict[str, bool]:
+    out = {name: KNOWN_DIRECTIONS.get(name, False) for name in names}
+    try:
+        from benchmark.registry import build_registry
+
+        registry = build_registry()
+    except Exception:  # noqa: BLE001 -- the registry is not needed to read results
+        return out
+    for name in names:
+        try:
+            out[name] = bool(registry.get("metric", name).spec.greater_is_better)
+        except Exception:  # noqa: BLE001 -- not installed here: keep the table's answer
+            pass
+    return out
