@@ -572,6 +572,12 @@ CSV_FIELDS = ["rank", "dataset", "task", "model", "alias", "config_id", "params"
               "split_fingerprint"]
 
 
+def _text(value: Any) -> str:
+    """A text cell of leaderboard.csv: :func:`csv_safe`, and a carriage return written as ``\\r``
+    (the csv module quotes only the line terminator ``\\n``; a bare CR splits the row for readers)."""
+    return csv_safe(value).replace("\r", "\\r")
+
+
 def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:
     """One CSV row per line; ``<metric>_std`` is the s.d. over folds (empty for one fold),
     ``<metric>_seed_std`` the pooled s.d. over seeds within folds. Every text cell passes
@@ -587,12 +593,11 @@ def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:
         texts = [line.dataset, line.task, line.model, line.alias, line.config_id,
                  json.dumps(line.params, sort_keys=True, default=str), line.dataset_checksum, line.split,
                  line.split_fingerprint]
-        writer.writerow(["" if line.rank is None else line.rank] + [csv_safe(t) for t in texts]
+        writer.writerow(["" if line.rank is None else line.rank] + [_text(t) for t in texts]
                         + [_fmt(f(m), 6) for m in names for f in (line.mean, line.std, line.seed_std)]
                         + [line.folds, line.units, line.expected_folds, str(line.complete).lower(), line.seeds, line.cells,
-                           line.failed, line.refused, csv_safe(line.tie or ("#1" if line.rank == 1 else "")),
+                           line.failed, line.refused, _text(line.tie or ("#1" if line.rank == 1 else "")),
                            _fmt(line.p_vs_first, 6),
                            _fmt(_mean(line.fit_seconds), 4), _fmt(_mean(line.predict_seconds), 4),
-                           _fmt(_mean(line.peak_rss_mb), 1), csv_safe(" ".join(line.runs)),
-                           csv_safe(line.note)])
+                           _fmt(_mean(line.peak_rss_mb), 1), _text(" ".join(line.runs)), _text(line.note)])
     return buffer.getvalue()

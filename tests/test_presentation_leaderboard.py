@@ -170,7 +170,7 @@ def test_a_non_finite_value_is_never_averaged(bad):
 def test_csv_text_cells_cannot_run_in_a_spreadsheet(label):
     lines = leaderboard.build(model_rows(label, 1.0), METRICS, LOWER)
     [out] = csv.DictReader(io.StringIO(leaderboard.to_csv(lines, METRICS), newline=""))
-    assert out["model"] == "'" + label
+    assert out["model"] == "'" + label.replace("\r", "\\r")
     assert out["rmse_mean"] == "1.020000", "numbers are left as numbers"
 
 
