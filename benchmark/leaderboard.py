@@ -28,7 +28,7 @@ difference is not significant at ``alpha`` is ``tied`` with #1. A zero-variance 
 fewer than two folds give no verdict, with the reason.
 
 **Aliases.** A label that a shell would need quoted (``svd(k=4)``, ``fast svd``) gets a short
-alias (``m1``, ``m2``: the distinct such labels in sorted order) shown in the table;
+alias (``m`` + 6 hex digits of the label's hash: the same in every view) shown in the table;
 :func:`resolve_label` accepts a label, an alias or a configuration-id prefix and, for anything
 else, lists the valid ones closest first.
 
@@ -45,7 +45,7 @@ import json
 import math
 import re
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -312,6 +312,102 @@ def _order(line: Line, metrics: Mapping[str, list[str]], greater_is_better: Mapp
     return (0, -value if greater_is_better.get(primary or "") else value, line.model)
 
 
+# --- Scope: the current suite ------------------------------------------------------------------
+
+PLANNED_CELLS = "planned_cells"
+"""Key of ``environment.json`` under which the runner records the ``cell_id`` of every cell it
+planned (the exact scope of the stored suite). Runs without it are scoped from ``suite.yaml``."""
+
+
+def in_suite(run: Any) -> Callable[[Mapping[str, Any]], bool] | None:
+    """Whether a row of ``run`` belongs to the run's current suite (``None``: no suite to say).
+
+    Exact when the runner recorded the planned cells in ``environment.json``; otherwise from
+    the stored ``suite.yaml``: the row's dataset label and seed are the suite's, and its model
+    label is one the suite gives, with every parameter the suite sets for it equal (so a removed
+    configuration or one whose parameters changed under the same label is out). Labels renamed
+    since a cell was stored hide that cell from this fallback; ``--all-stored`` shows it.
+    """
+    planned = (getattr(run, "environment", None) or {}).get(PLANNED_CELLS)
+    if isinstance(planned, list):
+        cells = {str(cell) for cell in planned}
+        return lambda row: str(row.get("cell_id")) in cells
+    data = getattr(run, "suite_data", None)
+    if not isinstance(data, Mapping) or not isinstance(data.get("models"), list) \
+            or not isinstance(data.get("datasets"), list):
+        return None
+    seeds = data.get("seeds") or [data.get("seed", 0)]
+    seeds = set(seeds) if isinstance(seeds, list) else {seeds}
+    datasets = [{"name": d} if isinstance(d, str) else d for d in data["datasets"]]
+    dataset_labels = {str(d.get("label", d.get("name"))) for d in datasets if isinstance(d, Mapping)}
+    models: dict[str, tuple[dict[str, Any], set[str]]] = {}  # label -> (given params, datasets)
+    for entry in data["models"]:
+        entry = {"name": entry} if isinstance(entry, str) else entry
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+            return None  # a suite shape this reader does not know: show everything
+        params = entry.get("params") if isinstance(entry.get("params"), Mapping) else {}
+        grid = entry.get("grid") if isinstance(entry.get("grid"), Mapping) else {}
+        chosen = set(map(str, entry["datasets"])) if isinstance(entry.get("datasets"), list) else dataset_labels
+        names = list(grid)
+        combos: list[dict[str, Any]] = [{}]
+        for name in names:
+            values = grid[name] if isinstance(grid[name], list) else [grid[name]]
+            combos = [{**combo, name: value} for combo in combos for value in values]
+            if len(combos) > 100_000:
+                return None
+        for combo in combos:
+            given = {**params, **combo}
+            label = str(entry.get("label", entry["name"]))
+            shown = combo if "label" in entry else given
+            if shown:
+                label = f"{label}({', '.join(f'{k}={shown[k]}' for k in sorted(shown))})"
+            models[label] = (given, chosen)
+
+    def belongs(row: Mapping[str, Any]) -> bool:
+        model = models.get(str(row.get("model")))
+        if model is None or row.get("seed", 0) not in seeds:
+            return False
+        given, chosen = model
+        if str(row.get("dataset")) not in chosen:
+            return False
+        config = row.get("config") if isinstance(row.get("config"), Mapping) else row.get("params")
+        config = config if isinstance(config, Mapping) else {}
+        return all(key in config and _same(config[key], value) for key, value in given.items())
+
+    return belongs
+
+
+def _same(stored: Any, given: Any) -> bool:
+    if isinstance(stored, (int, float)) and isinstance(given, (int, float)) \
+            and not isinstance(stored, bool) and not isinstance(given, bool):
+        return float(stored) == float(given)
+    return json.dumps(stored, sort_keys=True, default=str) == json.dumps(given, sort_keys=True, default=str)
+
+
+def scope(runs: Sequence[Any], rows: Iterable[Mapping[str, Any]],
+          all_stored: bool = False) -> tuple[list[Mapping[str, Any]], str]:
+    """The rows of the runs' current suites (all of them with ``all_stored``) and a one-line
+    note saying what was left out (empty when nothing was).
+
+    Each row is judged by the suite of the run it came from (``row["run_dir"]``).
+    """
+    rows = list(rows)
+    if all_stored:
+        return rows, ""
+    judges = {str(getattr(run, "directory", "")): in_suite(run) for run in runs}
+    kept, hidden = [], set()
+    for row in rows:
+        judge = judges.get(str(row.get("run_dir", "")))
+        if judge is None or judge(row):
+            kept.append(row)
+        else:
+            hidden.add((str(row.get("dataset")), str(row.get("config_id"))))
+    if not hidden:
+        return kept, ""
+    return kept, (f"{len(hidden)} stored configuration(s) not in the current suite are not shown "
+                  "(--all-stored shows every stored configuration)")
+
+
 # --- Ties with #1 ----------------------------------------------------------------------------
 
 
@@ -370,17 +466,29 @@ def shell_friendly(label: str) -> bool:
     return bool(SHELL_FRIENDLY.match(label))
 
 
+def alias(label: str, length: int = 6) -> str:
+    """The alias of a label: ``m`` and the first ``length`` hex digits of its hash.
+
+    Derived from the label alone, so the same label has the same alias in every view — the
+    leaderboard.md of a run, ``bench leaderboard`` of several runs, ``bench compare --rows``
+    long after more configurations were stored — which a numbering (m1, m2...) could not
+    promise: adding one configuration would renumber the rest.
+    """
+    return "m" + stable_hash(label, length)
+
+
 def aliases(labels: Iterable[str]) -> dict[str, str]:
-    """``{label: alias}`` for the labels a shell would need quoted: ``m1``, ``m2``... in the
-    sorted order of those labels, skipping a name that is itself a label."""
+    """``{label: alias}`` for the labels a shell would need quoted. Two labels whose short
+    aliases collide both get the 12-digit one; an alias never equals a label."""
     labels = set(labels)
+    wanted = sorted(label for label in labels if not shell_friendly(label))
+    short: dict[str, list[str]] = {}
+    for label in wanted:
+        short.setdefault(alias(label), []).append(label)
     out: dict[str, str] = {}
-    number = 0
-    for label in sorted(label for label in labels if not shell_friendly(label)):
-        number += 1
-        while f"m{number}" in labels:
-            number += 1
-        out[label] = f"m{number}"
+    for name, owners in short.items():
+        for label in owners:
+            out[label] = name if len(owners) == 1 and name not in labels else alias(label, 12)
     return out
 
 

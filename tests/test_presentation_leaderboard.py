@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import zlib
 
 import pytest
 
@@ -29,7 +30,7 @@ FOLDS = 5
 def row(model: str = "m", fold: int = 0, rmse: float | None = 1.0, seed: int = 0, status: str = "ok",
         k: int | None = None, fingerprint: str | None = None, **extra) -> dict:
     """One stored cell: fixed folds (the fingerprint does not depend on the seed) unless given."""
-    k = hash(model) % 1000 if k is None else k
+    k = zlib.crc32(model.encode()) if k is None else k  # one configuration per label
     metrics = {} if status != "ok" else {"rmse": rmse, "mae": (rmse or 0) / 2}
     return {"cell_id": f"{model}-{seed}-{fold}", "dataset": "d", "task": "rating", "model": model,
             "model_plugin": "p", "params": {"k": k}, "seed": seed, "fold": fold, "split": "kfold",
@@ -186,22 +187,31 @@ def test_labels_that_need_quoting_get_an_alias_shown_in_the_table():
     rows = model_rows("svd(k=4)", 1.0) + model_rows("fast svd", 1.1) + model_rows("plain", 1.2)
     lines = leaderboard.build(rows, METRICS, LOWER)
     got = by_model(lines)
-    assert (got["fast svd"].alias, got["svd(k=4)"].alias, got["plain"].alias) == ("m1", "m2", "")
+    svd = leaderboard.alias("svd(k=4)")
+    assert (got["svd(k=4)"].alias, got["plain"].alias) == (svd, "")
+    assert leaderboard.shell_friendly(svd) and len(svd) == 7 and got["fast svd"].alias not in ("", svd)
     text = leaderboard.render(lines, METRICS)
-    assert "alias" in text and "bench compare --rows" in text
+    assert "alias" in text and "bench compare --rows" in text and svd in text
     table = {r["model"]: r for r in csv.DictReader(io.StringIO(leaderboard.to_csv(lines, METRICS)))}
-    assert table["svd(k=4)"]["alias"] == "m2"
+    assert table["svd(k=4)"]["alias"] == svd
 
 
-def test_an_alias_never_shadows_a_real_label():
-    assert leaderboard.aliases(["m1", "a b"]) == {"a b": "m2"}
+def test_an_alias_is_the_same_in_every_view():
+    one = leaderboard.aliases(["a b"])
+    many = leaderboard.aliases(["a b", "c d", "e(f=1)", *[f"x{i}" for i in range(100)]])
+    assert one["a b"] == many["a b"]
+
+
+def test_an_alias_never_shadows_a_real_label_and_collisions_get_longer_ones():
+    name = leaderboard.alias("a b")
+    assert leaderboard.aliases([name, "a b"]) == {"a b": leaderboard.alias("a b", 12)}
 
 
 def test_resolve_label_accepts_label_alias_and_config_prefix():
     lines = leaderboard.build(model_rows("svd(k=4)", 1.0) + model_rows("knn", 1.1), METRICS, LOWER)
     got = by_model(lines)
     assert leaderboard.resolve_label("svd(k=4)", lines) is got["svd(k=4)"]
-    assert leaderboard.resolve_label("m1", lines) is got["svd(k=4)"]
+    assert leaderboard.resolve_label(leaderboard.alias("svd(k=4)"), lines) is got["svd(k=4)"]
     assert leaderboard.resolve_label(got["knn"].config_id[:6], lines) is got["knn"]
     assert leaderboard.resolve_label("knn", ["svd(k=4)", "knn"]) == "knn"
 
@@ -214,4 +224,5 @@ def test_a_wrong_label_lists_the_valid_ones_closest_first():
     message = str(info.value)
     assert "no configuration labelled 'svdp'" in message
     listed = message.split("valid (closest first): ")[1]
-    assert listed.index("svdpp") < listed.index("svd(k=4) (m1)") < listed.index("knn-basic")
+    assert listed.index("svdpp") < listed.index(f"svd(k=4) ({leaderboard.alias('svd(k=4)')})") \
+        < listed.index("knn-basic")
