@@ -709,3 +709,28 @@ def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:
                            _fmt(_mean(line.fit_seconds), 4), _fmt(_mean(line.predict_seconds), 4),
                            _fmt(_mean(line.peak_rss_mb), 1), _text(" ".join(line.runs)), _text(line.note)])
     return buffer.getvalue()
+
+
+# --- From a loaded result set ------------------------------------------------------------------
+
+
+def from_results(loaded: Any, force: bool = False, all_stored: bool = False,
+                 alpha: float = ALPHA) -> tuple[list[Line], dict[str, list[str]], str]:
+    """``(lines, metrics, scope note)`` of a :class:`benchmark.resultset.ResultSet`: its rows
+    scoped to the runs' current suites (unless ``all_stored``), directions from the rows."""
+    from benchmark.resultset import metrics_by_task
+
+    rows, note = scope(loaded.runs, loaded.rows, all_stored)
+    metrics = metrics_by_task(loaded.runs, rows)
+    lines = build(rows, metrics, loaded.directions([m for names in metrics.values() for m in names]),
+                  force=force, alpha=alpha)
+    return lines, metrics, note
+
+
+def show(loaded: Any, fmt: str = "simple", force: bool = False, all_stored: bool = False) -> str:
+    """``bench leaderboard``'s output: the tables (``fmt`` ``simple``/``github``, with the scope
+    note under them) or the CSV (``fmt`` ``csv``; nothing but the table)."""
+    lines, metrics, note = from_results(loaded, force, all_stored)
+    if fmt == "csv":
+        return to_csv(lines, metrics)
+    return render(lines, metrics, fmt) + (f"\n{note}\n" if note else "")
