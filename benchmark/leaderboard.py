@@ -419,8 +419,9 @@ def paired_test(a: Sequence[float], b: Sequence[float]) -> tuple[float | None, s
     if len(a) < 2:
         return None, f"{len(a)} shared fold" + ("" if len(a) == 1 else "s")
     differences = [x - y for x, y in zip(a, b)]
-    if max(differences) == min(differences):
-        return (1.0, "") if differences[0] == 0 else (None, "constant difference")
+    scale = max(1.0, *(abs(v) for v in (*a, *b)))
+    if max(differences) - min(differences) <= 1e-12 * scale:  # no variance beyond rounding
+        return (1.0, "") if max(map(abs, differences)) <= 1e-12 * scale else (None, "constant difference")
     from scipy import stats
 
     return float(stats.ttest_rel(a, b).pvalue), ""
@@ -547,12 +548,11 @@ def mean_std(line: Line, metric: str) -> str:
 
 
 def vs_first(line: Line) -> str:
-    """The "vs #1" cell: ``#1``, ``tied (p 0.41)``, ``p 0.003``, ``untested: ...`` or empty."""
+    """The "vs #1" cell: ``#1``, ``tied (p 0.41)``, ``worse (p 0.003)``, ``untested: ...`` or empty."""
     if line.rank == 1:
         return "#1"
     if line.tie in ("tied", "different") and line.p_vs_first is not None:
-        p = f"p {line.p_vs_first:.2g}"
-        return f"tied ({p})" if line.tie == "tied" else p
+        return f"{'tied' if line.tie == 'tied' else 'worse'} (p {line.p_vs_first:.2g})"
     return line.tie
 
 
@@ -628,7 +628,8 @@ def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
         notes.append("seed s.d.: the pooled standard deviation over seeds within a fold.")
     if any(line.tie for line in lines):
         notes.append(f"vs #1: paired t-test of fold means over the folds shared with #1, Holm-adjusted over "
-                     f"the lines of the table; tied = no significant difference at α = {alpha:g}.")
+                     f"the lines of the table; tied = no significant difference at α = {alpha:g}; worse = "
+                     "significantly worse than #1.")
     if any(not line.complete for line in lines):
         notes.append("incomplete (k/n folds): results missing for some folds (failed, stopped or not "
                      "run); not ranked against lines with every fold.")

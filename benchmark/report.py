@@ -105,7 +105,14 @@ def _list(items: Sequence[str]) -> str:
 
 
 def _short(label: str, limit: int = 38) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+    """``label``, or when longer than ``limit`` its start, ``…`` and its alias (the hash of the
+    whole label): two long labels with one prefix stay apart."""
+    if len(label) <= limit:
+        return label
+    from benchmark.leaderboard import alias
+
+    tag = alias(label)
+    return label[: max(8, limit - len(tag) - 2)] + "… " + tag
 
 
 # --- Files of a run directory (local stand-ins for the hardening helper's readers) -------------
@@ -263,8 +270,14 @@ def _number_points(figure: Any, ax: Any, xy: Sequence[tuple[float, float]], numb
     anchors = [(x * scale, y * scale) for x, y in ax.transData.transform(list(xy))] if xy else []
     bbox = ax.bbox
     frame = (bbox.x0 * scale + 1, bbox.y0 * scale + 1, bbox.x1 * scale - 1, bbox.y1 * scale - 1)
-    sizes = [_label_size(str(n), fontsize) for n in numbers]
-    offsets = layout_labels(anchors, sizes, frame)
+    try:
+        offsets = layout_labels(anchors, [_label_size(str(n), fontsize) for n in numbers], frame)
+    except ValueError:  # more numbers than the frame holds at this size: smaller, then side by side
+        fontsize = 5.0
+        try:
+            offsets = layout_labels(anchors, [_label_size(str(n), fontsize) for n in numbers], frame)
+        except ValueError:
+            offsets = [(6.0, 6.0)] * len(anchors)
     for (x, y), (dx, dy), number in zip(xy, offsets, numbers):
         far = math.hypot(dx, dy) > 14
         ax.annotate(str(number), (x, y), xytext=(dx, dy), textcoords="offset points", ha="center",
