@@ -291,5 +291,41 @@ def test_non_finite_values_do_not_reach_a_chart(tmp_path):
     assert "0.9150 ± 0.0071" in page, "the mean of the two finite folds (0.91, 0.92)"
 
 
-def test_screenshot_dir_is_optional():
-    assert os.environ.get("BENCH_SCREENSHOT_DIR", "") is not None
+# --- In a real browser --------------------------------------------------------------------------------
+
+
+def crowded_run(tmp_path: Path) -> Path:
+    """Four datasets; on each, 30 configurations whose times and errors nearly coincide (the
+    worst case for labels), long labels sharing a prefix, one interrupted configuration."""
+    rng = random.Random(5)
+    rows = []
+    for d in range(4):
+        for m in range(30):
+            label = f"svd(n_factors={m}, lr_all=0.005, reg_all=0.02)" if m % 2 else f"model-{m}"
+            for f in range(3 if m != 29 else 1):
+                row = cell(label, f, 0.9 + 0.0004 * m + 0.01 * f + rng.gauss(0, 0.0002), dataset=f"data{d}",
+                           params={"m": m})
+                row["fit_seconds"] = 1.0 + 0.002 * m + rng.gauss(0, 0.001)
+                rows.append(row)
+    return write_run(tmp_path / "crowded", rows, None, {"run_id": "r1", "git_revision": "cafe" * 10})
+
+
+@pytest.mark.skipif(not __import__("shutil").which("chromium") and not __import__("shutil").which("chromium-browser"),
+                    reason="chromium is not installed (apt-get install chromium); .ci/run installs it")
+def test_a_crowded_report_in_a_real_browser(tmp_path):
+    """Set BENCH_SCREENSHOT_DIR to keep the full-page screenshot (look at it: every point carries a
+    readable number, no two numbers touch, none leaves its chart)."""
+    from tests.test_report import colours, load_in_browser
+
+    path = report.write([crowded_run(tmp_path)], tmp_path / "crowded.html")
+    page = load_in_browser(path, full_page=True)
+    assert page["errors"] == []
+    assert [u for u in page["requests"] if u != page["url"] and not u.startswith("data:")] == []
+    assert len(page["images"]) == 4 * 2 + 1, "per dataset the metric and time charts, one CD diagram"
+    assert all(image["complete"] and image["w"] > 0 and image["h"] > 0 for image in page["images"])
+    assert "Across datasets" in page["text"] and "incomplete (1/3 folds)" in page["text"]
+    assert "git revision" in page["text"] and "cafe" * 10 in page["text"]
+    assert colours(page["screenshot"]) > 1
+    keep = os.environ.get("BENCH_SCREENSHOT_DIR")
+    if keep:
+        Path(keep, "crowded-report.png").write_bytes(page["screenshot"])
