@@ -167,19 +167,21 @@ def _protocol(row: Mapping[str, Any]) -> str:
 
 
 def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
-          greater_is_better: Mapping[str, bool], force: bool = False, alpha: float = ALPHA) -> list[Line]:
+          greater_is_better: Mapping[str, bool], force: bool = False, alpha: float = ALPHA,
+          merged: bool = False) -> list[Line]:
     """Aggregate cell rows into lines, ranked per dataset by its task's primary metric.
 
     ``metrics`` is ``{task: [metric, ...]}`` (the first ranks); ``greater_is_better`` gives each
     metric's direction. An experiment stored by several rows (two runs, two metric lists) counts
     once: :func:`benchmark.resultset.latest` (invalid rows are left out; non-finite values are
     metric errors). ``force`` ranks lines of different splits or data together; ``alpha`` is the
-    level of the "tied with #1" test.
+    level of the "tied with #1" test; ``merged`` says the rows are already one per experiment
+    (a :class:`~benchmark.resultset.ResultSet`'s), so they are not merged again.
     """
     from benchmark.resultset import latest
 
     lines: dict[tuple[str, str, str, str], Line] = {}
-    for row in latest(rows):
+    for row in rows if merged else latest(rows):
         dataset = str(row.get("dataset", ""))
         key = (dataset, str(row.get("dataset_checksum", "")), configuration_id(row), _protocol(row))
         line = lines.get(key)
@@ -345,8 +347,8 @@ def in_suite(run: Any) -> Callable[[Mapping[str, Any]], bool] | None:
         entry = {"name": entry} if isinstance(entry, str) else entry
         if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
             return None  # a suite shape this reader does not know: show everything
-        params = entry.get("params") if isinstance(entry.get("params"), Mapping) else {}
-        grid = entry.get("grid") if isinstance(entry.get("grid"), Mapping) else {}
+        params: Mapping[str, Any] = entry["params"] if isinstance(entry.get("params"), Mapping) else {}
+        grid: Mapping[str, Any] = entry["grid"] if isinstance(entry.get("grid"), Mapping) else {}
         chosen = set(map(str, entry["datasets"])) if isinstance(entry.get("datasets"), list) else dataset_labels
         names = list(grid)
         combos: list[dict[str, Any]] = [{}]
@@ -715,17 +717,34 @@ def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:
 # --- From a loaded result set ------------------------------------------------------------------
 
 
-def from_results(loaded: Any, force: bool = False, all_stored: bool = False,
-                 alpha: float = ALPHA) -> tuple[list[Line], dict[str, list[str]], str]:
-    """``(lines, metrics, scope note)`` of a :class:`benchmark.resultset.ResultSet`: its rows
-    scoped to the runs' current suites (unless ``all_stored``), directions from the rows."""
+@dataclass
+class Board:
+    """A leaderboard made from a result set: its lines, the metrics per task, the rows it was
+    made from (scoped) and the scope note."""
+
+    lines: list[Line]
+    metrics: dict[str, list[str]]
+    rows: list[Mapping[str, Any]]
+    note: str
+
+
+def board(loaded: Any, force: bool = False, all_stored: bool = False, alpha: float = ALPHA) -> Board:
+    """The leaderboard of a :class:`benchmark.resultset.ResultSet`: its rows scoped to the runs'
+    current suites (unless ``all_stored``), directions from the rows."""
     from benchmark.resultset import metrics_by_task
 
     rows, note = scope(loaded.runs, loaded.rows, all_stored)
     metrics = metrics_by_task(loaded.runs, rows)
     lines = build(rows, metrics, loaded.directions([m for names in metrics.values() for m in names]),
-                  force=force, alpha=alpha)
-    return lines, metrics, note
+                  force=force, alpha=alpha, merged=True)
+    return Board(lines, metrics, rows, note)
+
+
+def from_results(loaded: Any, force: bool = False, all_stored: bool = False,
+                 alpha: float = ALPHA) -> tuple[list[Line], dict[str, list[str]], str]:
+    """``(lines, metrics, scope note)``: :func:`board` as a tuple."""
+    made = board(loaded, force, all_stored, alpha)
+    return made.lines, made.metrics, made.note
 
 
 def show(loaded: Any, fmt: str = "simple", force: bool = False, all_stored: bool = False) -> str:

@@ -528,16 +528,18 @@ def cd_chart(result: Friedman, limit: int = CD_LIMIT) -> str:
                 f"({rank:.2f})" if on_left else f"({rank:.2f}) {_short(result.labels[position], 30)}",
                 ha="right" if on_left else "left", va="center", fontsize=8)
     for n, (i, j) in enumerate(result.cliques(count)):
-        y = -0.25 - 0.18 * (n % max(1, rows))
-        ax.plot([result.ranks[i] - 0.03 * span / k, result.ranks[j] + 0.03 * span / k], [y, y], color="#111", lw=3)
+        bar = -0.25 - 0.18 * (n % max(1, rows))
+        ax.plot([result.ranks[i] - 0.03 * span / k, result.ranks[j] + 0.03 * span / k], [bar, bar], color="#111",
+                lw=3)
     return _svg(figure)
 
 
 def _rank_ticks(low: float, high: float) -> list[float]:
     step = max(1, math.ceil((high - low) / 12))
-    out, tick = [], math.ceil(low)
+    out: list[float] = []
+    tick = float(math.ceil(low))
     while tick <= high + 1e-9:
-        out.append(float(tick))
+        out.append(tick)
         tick += step
     return out
 
@@ -575,11 +577,12 @@ def build_html(run_dirs: Sequence[str | Path], warn: Callable[[str], None] | Non
     if not run_dirs:
         raise BenchError("no results directory given", "bench report")
     loaded = resultset.load(run_dirs)
-    for message in loaded.warnings if warn is not None else ():
-        warn(message)
+    if warn is not None:
+        for message in loaded.warnings:
+            warn(message)
     runs = loaded.runs
-    lines, metrics, scope_note = leaderboard.from_results(loaded, all_stored=all_stored)
-    shown_rows = leaderboard.scope(runs, loaded.rows, all_stored)[0]
+    made = leaderboard.board(loaded, all_stored=all_stored)
+    lines, metrics, scope_note, shown_rows = made.lines, made.metrics, made.note, made.rows
     primary = {task: names[0] for task, names in metrics.items() if names}
     gib = loaded.directions([m for names in metrics.values() for m in names])
     by_dataset: dict[str, list[Any]] = {}
@@ -645,7 +648,8 @@ def build_html(run_dirs: Sequence[str | Path], warn: Callable[[str], None] | Non
         for result in analyses:
             parts.append(f"<h3>{html.escape(result.task)}: {html.escape(result.metric)} on "
                          f"{len(result.datasets)} datasets</h3>")
-            facts = [["datasets", ", ".join(result.datasets)], ["configurations", len(result.labels)],
+            facts: list[list[str]] = [["datasets", ", ".join(result.datasets)],
+                                      ["configurations", str(len(result.labels))],
                      ["Friedman χ²", f"{result.chi2:.3f} (p = {result.p:.3g})"],
                      ["Iman–Davenport F", "" if result.iman_davenport_f is None else
                       f"{result.iman_davenport_f:.3f} (p = {result.iman_davenport_p:.3g})"],

@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -78,31 +79,43 @@ def write_run(directory: Path, configurations: int, seed: int = 0) -> int:
     return rows
 
 
-def timed(argv: list[str]) -> float:
+def timed(argv: list[str], pythonpath: str | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the child): on a shared machine the CPU time is the steadier."""
+    env = dict(os.environ)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "benchmark", *argv], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    subprocess.run([sys.executable, "-m", "benchmark", *argv], check=True, stdout=subprocess.DEVNULL, env=env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="500,1000,2000,5000")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--code", help="another checkout's root to measure (its benchmark package is "
+                                       "imported first), e.g. an export of the old main")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    lines = [f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-             f"`python benchmarks/readers_scale.py --sizes {args.sizes}`", "",
-             "| configurations | rows | leaderboard s | leaderboard csv s | report s | report s per 1,000 configurations |",
+    lines = [f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+             f"load average {os.getloadavg()[0]:.1f} at the start; "
+             f"`python benchmarks/readers_scale.py --sizes {args.sizes}"
+             + (f" --code {args.code}`" if args.code else "`"), "",
+             "Seconds: wall / CPU of the process (imports included).", "",
+             "| configurations | rows | leaderboard | leaderboard csv | report | report CPU s per 1,000 configurations |",
              "| ---: | ---: | ---: | ---: | ---: | ---: |"]
     with tempfile.TemporaryDirectory(prefix="readers-scale-") as tmp:
         for n in sizes:
             run = Path(tmp) / f"run{n}"
             rows = write_run(run, n)
-            board = timed(["leaderboard", str(run)])
-            board_csv = timed(["leaderboard", str(run), "--format", "csv"])
-            report = timed(["report", str(run), "-o", str(Path(tmp) / f"report{n}.html")])
-            lines.append(f"| {n:,} | {rows:,} | {board:.2f} | {board_csv:.2f} | {report:.2f} | "
-                         f"{report / n * 1000:.2f} |")
+            board = timed(["leaderboard", str(run)], args.code)
+            board_csv = timed(["leaderboard", str(run), "--format", "csv"], args.code)
+            report = timed(["report", str(run), "-o", str(Path(tmp) / f"report{n}.html")], args.code)
+            lines.append(f"| {n:,} | {rows:,} | {board[0]:.1f} / {board[1]:.1f} | {board_csv[0]:.1f} / "
+                         f"{board_csv[1]:.1f} | {report[0]:.1f} / {report[1]:.1f} | {report[1] / n * 1000:.2f} |")
             print(lines[-1], flush=True)
     text = "\n".join(lines) + "\n"
     if args.out:
