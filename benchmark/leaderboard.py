@@ -316,24 +316,48 @@ def _order(line: Line, metrics: Mapping[str, list[str]], greater_is_better: Mapp
 
 # --- Scope: the current suite ------------------------------------------------------------------
 
-PLANNED_CELLS = "planned_cells"
-"""Key of ``environment.json`` under which the runner records the ``cell_id`` of every cell it
-planned (the exact scope of the stored suite). Runs without it are scoped from ``suite.yaml``."""
+PLANNED = "planned"
+"""Key of ``environment.json`` under which the runner records what its suite planned
+(:func:`planned`): the exact scope of the stored suite. Runs without it are scoped from
+``suite.yaml``."""
+
+
+def _experiment_key(checksum: Any, split: Any, split_params: Any, config_id: Any) -> str:
+    params = {k: v for k, v in split_params.items() if k != "seed"} if isinstance(split_params, Mapping) else {}
+    return json.dumps([str(checksum or ""), str(split or ""), params, str(config_id or "")], sort_keys=True,
+                      default=str)
+
+
+def planned(cells: Iterable[Any], seeds: Iterable[int]) -> dict[str, Any]:
+    """``{"planned": ...}`` for the runner's environment record: every (dataset checksum, split
+    protocol, configuration) its cells cover, and the suite's seeds. Compact (10,000
+    configurations on two datasets: under 1 MB) and independent of the metric list.
+
+    The runner adds it with ``store.write_environment(run_id, {**environment(...),
+    **leaderboard.planned(cells, suite.seeds)})``.
+    """
+    keys = sorted({_experiment_key(c.dataset_checksum, c.split, c.split_params, c.config_id) for c in cells})
+    return {PLANNED: {"experiments": [json.loads(key) for key in keys], "seeds": sorted(set(seeds))}}
 
 
 def in_suite(run: Any) -> Callable[[Mapping[str, Any]], bool] | None:
     """Whether a row of ``run`` belongs to the run's current suite (``None``: no suite to say).
 
-    Exact when the runner recorded the planned cells in ``environment.json``; otherwise from
-    the stored ``suite.yaml``: the row's dataset label and seed are the suite's, and its model
-    label is one the suite gives, with every parameter the suite sets for it equal (so a removed
-    configuration or one whose parameters changed under the same label is out). Labels renamed
-    since a cell was stored hide that cell from this fallback; ``--all-stored`` shows it.
+    Exact when the runner recorded what it planned in ``environment.json`` (:func:`planned`);
+    otherwise from the stored ``suite.yaml``: the row's dataset label and seed are the suite's,
+    and its model label is one the suite gives, with every parameter the suite sets for it equal
+    (so a removed configuration or one whose parameters changed under the same label is out).
+    Labels renamed since a cell was stored hide that cell from this fallback; ``--all-stored``
+    shows it.
     """
-    planned = (getattr(run, "environment", None) or {}).get(PLANNED_CELLS)
-    if isinstance(planned, list):
-        cells = {str(cell) for cell in planned}
-        return lambda row: str(row.get("cell_id")) in cells
+    record = (getattr(run, "environment", None) or {}).get(PLANNED)
+    if isinstance(record, Mapping) and isinstance(record.get("experiments"), list):
+        keys = {_experiment_key(*entry) for entry in record["experiments"]
+                if isinstance(entry, list) and len(entry) == 4}
+        seeds = set(record["seeds"]) if isinstance(record.get("seeds"), list) else None
+        return lambda row: (_experiment_key(row.get("dataset_checksum"), row.get("split"), row.get("split_params"),
+                                            row.get("config_id")) in keys
+                            and (seeds is None or row.get("seed", 0) in seeds))
     data = getattr(run, "suite_data", None)
     if not isinstance(data, Mapping) or not isinstance(data.get("models"), list) \
             or not isinstance(data.get("datasets"), list):

@@ -23,6 +23,7 @@ import pytest
 pytest.importorskip("matplotlib", reason="bench report draws with matplotlib (extra: plots)")
 
 from benchmark import leaderboard, report, resultset  # noqa: E402
+from benchmark.cells import configuration_id  # noqa: E402
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
        b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
@@ -92,11 +93,18 @@ def test_the_leaderboard_shows_the_current_suite_by_default(tmp_path):
     assert "removed" not in leaderboard.show(loaded, "csv")
 
 
-def test_the_runners_planned_cells_scope_exactly(tmp_path):
-    planned = [f"d-a-0-{f}" for f in range(3)] + [f"d-removed-0-{f}" for f in range(3)]
-    run = scoped_run(tmp_path, {"run_id": "r1", leaderboard.PLANNED_CELLS: planned})
-    lines, _, _ = leaderboard.from_results(resultset.load([run]))
+def test_what_the_runner_planned_scopes_exactly(tmp_path):
+    class Planned:  # what the runner's cells carry
+        def __init__(self, label: str, split_params: dict):
+            self.dataset_checksum, self.split, self.split_params = "sum-d", "kfold", split_params
+            self.config_id = configuration_id({"params": {"k": label}, "model_plugin": "p", "task": "rating"})
+    cells = [Planned("a", {"k": 3, "seed": 0}), Planned("removed", {"k": 3, "seed": 0}),
+             Planned("b", {"k": 10, "seed": 0})]  # b now runs on another split: its k=3 cells are out
+    run = scoped_run(tmp_path, {"run_id": "r1", **leaderboard.planned(cells, [0])})
+    lines, _, note = leaderboard.from_results(resultset.load([run]))
     assert sorted(line.model for line in lines) == ["a", "removed"]
+    assert note.startswith("3 stored configuration(s)")
+    assert len(json.dumps(leaderboard.planned(cells * 10_000, [0]))) < 1000, "one entry per configuration"
 
 
 def test_no_stored_suite_shows_everything(tmp_path):
