@@ -86,7 +86,9 @@ def timed(argv: list[str], pythonpath: str | None = None) -> tuple[float, float]
         env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "benchmark", *argv], check=True, stdout=subprocess.DEVNULL, env=env)
+    # from the measured checkout: "python -m" puts the working directory first on the path
+    subprocess.run([sys.executable, "-m", "benchmark", *argv], check=True, stdout=subprocess.DEVNULL, env=env,
+                   cwd=pythonpath or None)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
