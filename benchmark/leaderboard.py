@@ -58,15 +58,15 @@ ALPHA = 0.05
 SHELL_FRIENDLY = re.compile(r"^[A-Za-z0-9_@%+=:,./][A-Za-z0-9_@%+=:,./-]*$")
 
 
-def csv_safe(value: Any) -> str:
-    """A text cell as spreadsheets will not run it: a leading ``=``, ``+``, ``-``, ``@``, tab or
-    carriage return gets a ``'`` before it (OWASP's advice for CSV injection).
-
-    Local stand-in for the hardening helper's ``csv_safe`` (same name, same contract): swap the
-    import when it lands.
-    """
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+try:  # the hardening helper's (issue 19 item 3), once merged
+    from benchmark.csvsafe import csv_safe
+except ImportError:  # until then, the same contract
+    def csv_safe(value: Any) -> Any:  # type: ignore[misc,no-redef]
+        """A text cell spreadsheets will not run: a leading ``=``, ``+``, ``-``, ``@``, tab or
+        carriage return gets a ``'`` before it (OWASP's advice); other values unchanged."""
+        if not isinstance(value, str):
+            return value
+        return "'" + value if value.lstrip(" ")[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 @dataclass
@@ -354,16 +354,16 @@ def in_suite(run: Any) -> Callable[[Mapping[str, Any]], bool] | None:
     if isinstance(record, Mapping) and isinstance(record.get("experiments"), list):
         keys = {_experiment_key(*entry) for entry in record["experiments"]
                 if isinstance(entry, list) and len(entry) == 4}
-        seeds = set(record["seeds"]) if isinstance(record.get("seeds"), list) else None
+        planned_seeds = set(record["seeds"]) if isinstance(record.get("seeds"), list) else None
         return lambda row: (_experiment_key(row.get("dataset_checksum"), row.get("split"), row.get("split_params"),
                                             row.get("config_id")) in keys
-                            and (seeds is None or row.get("seed", 0) in seeds))
+                            and (planned_seeds is None or row.get("seed", 0) in planned_seeds))
     data = getattr(run, "suite_data", None)
     if not isinstance(data, Mapping) or not isinstance(data.get("models"), list) \
             or not isinstance(data.get("datasets"), list):
         return None
-    seeds = data.get("seeds") or [data.get("seed", 0)]
-    seeds = set(seeds) if isinstance(seeds, list) else {seeds}
+    given_seeds = data.get("seeds") or [data.get("seed", 0)]
+    seeds = set(given_seeds) if isinstance(given_seeds, list) else {given_seeds}
     datasets = [{"name": d} if isinstance(d, str) else d for d in data["datasets"]]
     dataset_labels = {str(d.get("label", d.get("name"))) for d in datasets if isinstance(d, Mapping)}
     models: dict[str, tuple[dict[str, Any], set[str]]] = {}  # label -> (given params, datasets)
@@ -710,7 +710,7 @@ CSV_FIELDS = ["rank", "dataset", "task", "model", "alias", "config_id", "params"
 def _text(value: Any) -> str:
     """A text cell of leaderboard.csv: :func:`csv_safe`, and a carriage return written as ``\\r``
     (the csv module quotes only the line terminator ``\\n``; a bare CR splits the row for readers)."""
-    return csv_safe(value).replace("\r", "\\r")
+    return str(csv_safe("" if value is None else str(value))).replace("\r", "\\r")
 
 
 def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:

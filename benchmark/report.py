@@ -115,55 +115,49 @@ def _short(label: str, limit: int = 38) -> str:
     return label[: max(8, limit - len(tag) - 2)] + "… " + tag
 
 
-# --- Files of a run directory (local stand-ins for the hardening helper's readers) -------------
+# --- Files of a run directory -----------------------------------------------------------------
 
+try:  # the hardening helper's readers (issue 19 item 2), once merged
+    from benchmark.store import artifact_path, read_artifact  # type: ignore[attr-defined]
+except ImportError:  # until then, local ones with the same names and contracts
+    def artifact_path(run_dir: str | Path, relative: Any) -> Path | None:  # type: ignore[misc,no-redef]
+        """The file ``relative`` names inside ``run_dir``, or ``None``: not a non-empty string,
+        absolute, a ``..`` component, a symbolic link on the way, or not a regular file."""
+        if not isinstance(relative, str) or not relative or "\0" in relative or "\\" in relative:
+            return None
+        pure = PurePosixPath(relative)
+        parts = tuple(part for part in pure.parts if part != ".")
+        if pure.is_absolute() or not parts or ".." in parts:
+            return None
+        path = Path(run_dir)
+        for index, part in enumerate(parts):
+            path = path / part
+            try:
+                mode = os.lstat(path).st_mode
+            except (OSError, ValueError):
+                return None
+            last = index == len(parts) - 1
+            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) if last else stat.S_ISDIR(mode)):
+                return None
+        return path
 
-def artifact_path(run_dir: str | Path, relative: Any) -> Path | None:
-    """The file ``relative`` names inside ``run_dir``, or ``None``: an absolute path, a ``..``
-    component, a symbolic link anywhere below ``run_dir``, something that is not a regular file
-    or that resolves outside the directory is refused.
-
-    Local stand-in for the hardening helper's ``artifact_path`` (same name and contract).
-    """
-    if not isinstance(relative, str) or not relative or "\0" in relative:
-        return None
-    pure = PurePosixPath(relative.replace("\\", "/"))
-    if pure.is_absolute() or ".." in pure.parts or relative.startswith(("/", "\\")) or ":" in pure.parts[0]:
-        return None
-    base = Path(run_dir)
-    path = base
-    for part in pure.parts:
-        path = path / part
+    def read_artifact(run_dir: str | Path, relative: Any,  # type: ignore[misc,no-redef]
+                      max_bytes: int = MAX_PICTURE_BYTES) -> bytes | None:
+        """The bytes of an artifact under :func:`artifact_path`'s rules (the file itself opened
+        without following a link), or ``None``; also when larger than ``max_bytes``."""
+        path = artifact_path(run_dir, relative)
+        if path is None:
+            return None
         try:
-            info = os.lstat(path)
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
         except OSError:
             return None
-        if stat.S_ISLNK(info.st_mode):
-            return None
-    if not stat.S_ISREG(info.st_mode):
-        return None
-    try:
-        inside = path.resolve().is_relative_to(base.resolve())
-    except (OSError, RuntimeError):
-        return None
-    return path if inside else None
-
-
-def _read_picture(path: Path) -> bytes | None:
-    """The bytes of a PNG file, not followed through a link; ``None`` for anything else."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_PICTURE_BYTES:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(MAX_PICTURE_BYTES + 1)
-    finally:
-        os.close(fd)
-    return data if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) <= MAX_PICTURE_BYTES else None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+                return None
+            data = handle.read(max_bytes + 1)
+        return data if len(data) <= max_bytes else None
 
 
 def read_stored_json(path: str | Path, max_bytes: int = 10_000_000) -> tuple[Any, str | None]:
@@ -792,17 +786,16 @@ def _pictures(runs: Sequence[Any], rows: Sequence[Mapping[str, Any]]) -> tuple[l
             key = (str(row.get("config_id")), str(row.get("dataset")), name)
             if key in shown:
                 continue
-            path = artifact_path(run.directory, relative)
             where = f"{run.name}: {str(relative)[:200]!r} of {row.get('model')} on {row.get('dataset')}"
-            if path is None:
+            if artifact_path(run.directory, relative) is None:
                 skipped.append(f"{where}: not a file inside the run directory (outside it, through a link, "
                                "or missing)")
                 continue
             if len(out) >= PICTURE_LIMIT:
                 skipped.append(f"{where}: over the limit of {PICTURE_LIMIT} pictures per report")
                 continue
-            data = _read_picture(path)
-            if data is None:
+            data = read_artifact(run.directory, relative, MAX_PICTURE_BYTES)
+            if data is None or not data.startswith(b"\x89PNG\r\n\x1a\n"):
                 skipped.append(f"{where}: not a PNG file of at most {MAX_PICTURE_BYTES:,} bytes")
                 continue
             shown.add(key)

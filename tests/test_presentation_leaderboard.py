@@ -177,7 +177,7 @@ def test_csv_text_cells_cannot_run_in_a_spreadsheet(label):
 
 def test_csv_safe():
     assert leaderboard.csv_safe("svd") == "svd" and leaderboard.csv_safe("") == ""
-    assert leaderboard.csv_safe("=1") == "'=1" and leaderboard.csv_safe(None) == ""
+    assert leaderboard.csv_safe("=1") == "'=1" and leaderboard.csv_safe(None) is None and leaderboard.csv_safe(2) == 2
 
 
 # --- Aliases and resolve_label ---------------------------------------------------------------------
