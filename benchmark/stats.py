@@ -183,10 +183,11 @@ def _value(num: np.ndarray, den: np.ndarray, transform: str) -> np.ndarray:
     return np.sqrt(mean) if transform == "sqrt" else mean
 
 
-def unit_bootstrap(folds: Sequence[UnitFold], resamples: int = RESAMPLES, seed: int = 0) -> Test:
+def unit_bootstrap(folds: Sequence[UnitFold], resamples: int | None = None, seed: int = 0) -> Test:
     """Paired bootstrap over units within each fold; Δ = mean over folds of the metric's
     ``B − A``. The interval is the percentile interval; ``p = 2·min(P*(Δ* ≤ 0), P*(Δ* ≥ 0))``
     is the smallest level at which that interval excludes 0 (so the two always agree)."""
+    resamples = resamples or RESAMPLES
     units = sum(len(f.den) for f in folds)
     if not folds or any(len(f.den) < 2 for f in folds):
         return Test("units", units, math.nan, reason="fewer than 2 units in a fold")
