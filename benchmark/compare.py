@@ -747,9 +747,20 @@ def stderr_notes(comparison: Comparison) -> str:
     return "".join(f"bench: {line}\n" for line in lines)
 
 
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A text field as spreadsheet tools expect it neutralised: one that would start a formula
+    (``=``, ``+``, ``-``, ``@``, tab, CR) gets a leading apostrophe. Numbers are not text fields."""
+    return "'" + text if text.startswith(FORMULA) else text
+
+
 def _csv(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    if isinstance(value, (bool, int)):
+        return str(value)
+    return spreadsheet_safe(str(value))
