@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Callable
 
 FORMATS = {"table": "simple", "md": "github", "csv": "csv"}
+NOTHING_PAIRED = 3
+"""``bench compare --fail-on-regression`` exit code when no row could be paired and tested: a
+gate against the wrong baseline must not stay green."""
 
 
 def _threshold(value: str) -> float:
@@ -39,25 +43,39 @@ def _alpha(value: str) -> float:
 def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
     """Add the ``compare``, ``leaderboard``, ``results`` and ``report`` parsers; their handlers."""
     compare = commands.add_parser(
-        "compare", help="compare two runs (or two configurations of one run) cell by cell",
-        description="Pair the cells of run A and run B by (dataset checksum, split fingerprint, fold, "
-                    "seed, configuration) and test the differences (paired t-test, Wilcoxon, Holm).")
-    compare.add_argument("runs", nargs="+", metavar="RUN", help="results directories: A B, or one with --rows")
+        "compare", help="compare two runs (or configurations of one run) fold by fold",
+        description="Pair the cells of run A and run B by (dataset checksum, split fingerprint, fold, seed, "
+                    "configuration), average each fold's seeds, and test the fold differences: the paired t-test "
+                    "for one partition into folds, the Nadeau-Bengio corrected t-test for repeated CV, a paired "
+                    "bootstrap over users for a single split (--test auto). Several rows: Holm-adjusted, each CI "
+                    "at its Holm step level. See docs/results.md.")
+    compare.add_argument("runs", nargs="+", metavar="RUN",
+                         help="results directories: A B, or one with --rows, --all or --baseline")
     compare.add_argument("--rows", nargs=2, metavar=("LABEL_A", "LABEL_B"),
                          help="compare two configurations (model labels) inside one run")
+    compare.add_argument("--all", action="store_true",
+                         help="every pair of configurations inside one run (Holm over the whole family; a table "
+                              "with superscript letters for significant wins; Friedman/Nemenyi over datasets)")
+    compare.add_argument("--baseline", metavar="LABEL", help="every configuration of one run against LABEL")
     compare.add_argument("--by", choices=["config", "label"], default="config",
                          help="pair configurations by config_id (default) or by model label")
     compare.add_argument("--ignore-seed", action="store_true",
-                         help="pair cells whatever their seed (a seed-0 run against a seed-1 rerun on "
-                              "the same fixed splits)")
+                         help="pair each fold's seed mean in A with the one in B whatever the seeds (a seed-0 run "
+                              "against a seed-1 rerun on the same fixed splits)")
+    compare.add_argument("--test", choices=["auto", "t", "nb", "permutation", "units"], default="auto",
+                         help="auto (default): t over folds for one partition, nb (Nadeau-Bengio) when the folds "
+                              "come from several partitions, units (paired bootstrap over users) for one fold; "
+                              "permutation: exact sign-flip over folds")
     compare.add_argument("--metric", help="metric to compare (default: each task's primary metric, "
                                           "the first of the suite's metrics)")
     compare.add_argument("--alpha", type=_alpha, default=0.05, help="significance level (default 0.05)")
     compare.add_argument("--fail-on-regression", nargs="?", const=-1.0, default=None, type=_threshold,
                          metavar="THRESHOLD",
-                         help="exit 1 when a row is significantly worse in B; with THRESHOLD, when a row "
-                              "is worse by more than THRESHOLD (absolute Δ), significant or not")
-    compare.add_argument("--format", choices=sorted(FORMATS), default="table")
+                         help="exit 1 when a row is significantly worse in B; with THRESHOLD, when the CI's bound "
+                              "of the worsening nearest to no change passes THRESHOLD (B is worse by more than "
+                              "THRESHOLD with the CI's confidence; the point estimate alone never fires); exit 3 "
+                              "when no cell could be paired")
+    compare.add_argument("--format", choices=sorted(FORMATS) + ["json"], default="table")
 
     board = commands.add_parser("leaderboard", help="one ranked table from one or more runs")
     board.add_argument("runs", nargs="+", metavar="RUN", help="results directories")
@@ -80,35 +98,52 @@ def _compare(args: argparse.Namespace) -> int:
     from benchmark.errors import BenchError
     from benchmark.resultset import read_runs
 
-    if args.rows:
+    inside = [flag for flag, on in (("--rows", args.rows), ("--all", args.all), ("--baseline", args.baseline)) if on]
+    if len(inside) > 1:
+        raise BenchError(f"expected one of --rows, --all, --baseline, got {' and '.join(inside)}", "bench compare")
+    if inside:
         if len(args.runs) != 1:
-            raise BenchError(f"expected one run with --rows, got {len(args.runs)}", "bench compare")
+            raise BenchError(f"expected one run with {inside[0]}, got {len(args.runs)}", "bench compare")
         (a,) = read_runs(args.runs)
         _warn(a.warnings)
-        result = compare.compare(a, rows=tuple(args.rows), metric=args.metric, alpha=args.alpha,
-                                 ignore_seed=args.ignore_seed)
+        result = compare.compare(a, rows=tuple(args.rows) if args.rows else None, metric=args.metric,
+                                 alpha=args.alpha, ignore_seed=args.ignore_seed, test=args.test,
+                                 all_pairs=args.all, baseline=args.baseline)
     else:
         if len(args.runs) != 2:
-            raise BenchError(f"expected two runs A B (or one with --rows LABEL_A LABEL_B), got {len(args.runs)}",
+            raise BenchError(f"expected two runs A B (or one with --rows, --all or --baseline), got {len(args.runs)}",
                              "bench compare")
         a, b = read_runs(args.runs)
         _warn(a.warnings + b.warnings)
         result = compare.compare(a, b, metric=args.metric, alpha=args.alpha, by=args.by,
-                                 ignore_seed=args.ignore_seed)
-    fmt = FORMATS[args.format]
+                                 ignore_seed=args.ignore_seed, test=args.test)
+    fmt = {"json": "json"}.get(args.format) or FORMATS[args.format]
     sys.stdout.write(compare.render(result, fmt))
-    if fmt == "csv":
+    if fmt in ("csv", "json"):
         sys.stderr.write(compare.stderr_notes(result))
-    if args.fail_on_regression is not None:
-        threshold = None if args.fail_on_regression < 0 else args.fail_on_regression
-        worse = result.regressions(threshold)
-        if worse:
-            what = "significantly worse" if threshold is None else f"worse by more than {threshold:g}"
-            sys.stdout.flush()
-            sys.stderr.write(f"bench: regression: {len(worse)} row(s) {what} in B: "
-                             + "; ".join(f"{r.model} on {r.dataset} ({r.metric} Δ {r.delta:+.4g})" for r in worse)
-                             + "\n")
-            return 1
+    if args.fail_on_regression is None:
+        return 0
+    sys.stdout.flush()
+    if not result.rows:
+        reasons = Counter(u.reason for u in result.unpaired).most_common(2)
+        why = "; ".join(f"{n} cells: {reason}" for reason, n in reasons) or "no cell has the metric"
+        sys.stderr.write(f"bench: error: --fail-on-regression: nothing could be paired ({why})\n")
+        return NOTHING_PAIRED
+    untested = [row for row in result.rows if row.p is None]
+    if untested:
+        reasons = Counter(row.reason for row in untested).most_common(2)
+        sys.stderr.write(f"bench: warning: --fail-on-regression: {len(untested)} row(s) could not be tested ("
+                         + "; ".join(f"{n}: {reason}" for reason, n in reasons) + ")\n")
+    threshold = None if args.fail_on_regression < 0 else args.fail_on_regression
+    worse = result.regressions(threshold)
+    if worse:
+        what = "significantly worse" if threshold is None else \
+            f"worse by more than {threshold:g} at the CI's confidence"
+        sys.stderr.write(f"bench: regression: {len(worse)} row(s) {what} in B: "
+                         + "; ".join(f"{r.model} on {r.dataset} ({r.metric} Δ {r.delta:+.4g}, CI "
+                                     f"[{r.ci[0]:+.4g}, {r.ci[1]:+.4g}])" for r in worse if r.ci)
+                         + "\n")
+        return 1
     return 0
 
 
@@ -140,6 +175,12 @@ def _results(args: argparse.Namespace) -> int:
         frame = load(args.runs)
     _warn([str(w.message) for w in caught if issubclass(w.category, ResultWarning)])
     if args.format == "csv":
+        from benchmark.compare import spreadsheet_safe
+
+        for column in frame.columns:
+            if not frame[column].map(lambda v: isinstance(v, str)).any():
+                continue
+            frame[column] = frame[column].map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
         frame.to_csv(sys.stdout, index=False)
     elif args.format == "json":
         sys.stdout.write(frame.to_json(orient="records", force_ascii=False, indent=1) + "\n")

@@ -1,84 +1,161 @@
-"""Compare two results tables cell by cell: ``bench compare A B`` and ``bench compare RUN --rows X Y``.
+"""Compare results fold by fold: ``bench compare A B``, ``bench compare RUN --rows X Y``,
+``bench compare RUN --all`` and ``bench compare RUN --baseline X``.
 
-Cells are **paired** by what makes two measurements comparable — the same data (dataset
-checksum), the same rows (split fingerprint of the fold), the same fold and seed — and the same
-configuration (``config_id``, seed excluded; ``by="label"`` pairs by model label instead;
-``ignore_seed`` pairs a seed-0 run with a seed-1 rerun on the same fixed splits). The
-code version is not part of the key: comparing across code versions ("did my change help?") is
-the main use; the versions that differ are reported instead. Nothing is dropped silently:
-every cell that found no partner is listed with the reason (different data, different split,
-missing in one run, failed in one run).
+**The unit is the fold.** Cells are paired by what makes two measurements comparable — the same
+data (dataset checksum), the same rows (the fold's split fingerprint), the same fold and seed —
+and the same configuration (``config_id``, seed excluded; ``by="label"`` pairs by model label).
+The seeds of one (dataset, fold, configuration) are then **averaged before the test**: seeds on
+fixed folds are repeated measurements of one fold, not independent pairs. Pooling them was how
+five seeds of fast-svd on fixed ml-100k folds became "better, p = 0.0019, n = 25" when the
+fold-level test says p = 0.072 (and 18.5 % false verdicts with 5 seeds instead of 5 %;
+``benchmarks/calibration.md`` measures the new rule at ≤ 6 %). ``ignore_seed`` pairs each fold's
+seed mean in A with the one in B, whatever the seeds. Nothing is dropped silently: a cell that
+found no partner is listed with the reason (different data, different split, missing, failed,
+no finite value).
 
-Per (dataset, configuration): the metric's mean in A and in B over the paired cells, the mean
-difference Δ = B − A, the relative Δ (Δ / mean A), a t-based 95% confidence interval of Δ, the
-paired t-test and the Wilcoxon signed-rank test (scipy.stats) over the paired differences.
-With several rows the p-values are Holm-corrected across rows. The verdict comes from the
-corrected t-test p-value at ``alpha``, its direction from the metric (lower RMSE is better):
-``better`` (B is better), ``worse``, or ``no significant difference``. Wilcoxon is shown as a
-check that does not assume normal differences; with 5 folds its smallest two-sided p-value is
-0.0625, so it alone could never call a 5-fold difference significant at 0.05.
+**The test** (:mod:`benchmark.stats`), named in the output; ``test="auto"`` (the default) picks:
+
+* one partition into folds (k-fold, fixed folds): the paired t-test over the fold differences —
+  inference about these folds;
+* folds from several partitions (repeated CV: the split's seed differs): the Nadeau–Bengio
+  corrected resampled t-test with the cells' stored ``n_test``/``n_train``;
+* a single fold (holdout, temporal, leave-n-out) with per-unit values stored: the paired
+  bootstrap over users (or examples), conditional on the fitted models.
+
+``t``, ``nb``, ``permutation`` (exact sign-flip) and ``units`` force one. With several rows the
+p-values are Holm-adjusted over the family and each row's interval is drawn at its Holm step
+level (:func:`benchmark.stats.holm`), so the printed CI always agrees with the verdict. n < 2, a
+zero variance or a non-finite Δ give no p and no verdict, with the reason.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from benchmark.errors import BenchError
+from benchmark import stats
 from benchmark.cells import configuration_id
+from benchmark.errors import BenchError
 from benchmark.resultset import Run, directions, primary_metrics
 
-TOO_SMALL = "n too small"
-BETTER, WORSE, SAME = "better", "worse", "no significant difference"
+BETTER, WORSE, SAME, NONE = "better", "worse", "no significant difference", "no verdict"
+TESTS = ("auto",) + stats.TESTS
+TEST_NAMES = {"t": "paired t-test over folds", "nb": "Nadeau–Bengio corrected resampled t-test",
+              "permutation": "exact sign-flip permutation test over folds",
+              "units": "paired bootstrap over units within folds (conditional on the fitted models)"}
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm-adjusted p-values (``None`` stays ``None``); see :func:`benchmark.stats.holm`."""
+    return [p for p, _ in stats.holm(pvalues)]
+
+
+@dataclass
+class Fold:
+    """One paired fold: the seed means of the metric in A and in B."""
+
+    where: tuple[Any, ...]  # (dataset checksum, split fingerprint, fold)
+    partition: str  # split method and parameters: several = repeated CV
+    a: float
+    b: float
+    seeds: int  # seeds averaged (the larger side)
+    ratio: float | None  # n_test / n_train
+    cells_a: list[Mapping[str, Any]] = field(default_factory=list)
+    cells_b: list[Mapping[str, Any]] = field(default_factory=list)
 
 
 @dataclass
 class Row:
-    """One (dataset, configuration) comparison."""
+    """One comparison: (dataset, configuration or pair of configurations, metric)."""
 
     dataset: str
     task: str
-    model: str  # label (B's when both have one)
+    model: str  # label (B's when both have one; "X → Y" for two configurations)
     config_id: str
     metric: str
     greater_is_better: bool
-    a: list[float] = field(default_factory=list)
-    b: list[float] = field(default_factory=list)
-    t_p: float | None = None
-    wilcoxon_p: float | None = None
-    t_p_holm: float | None = None
-    wilcoxon_p_holm: float | None = None
+    a_label: str = "A"
+    b_label: str = "B"
+    folds: list[Fold] = field(default_factory=list)
+    result: stats.Test | None = None
+    p_adjusted: float | None = None
+    level: float = 0.05  # the level of the interval (Holm step level, or alpha)
     ci: tuple[float, float] | None = None
-    verdict: str = SAME
+    verdict: str = NONE
+    reason: str = ""
 
     @property
     def n(self) -> int:
-        return len(self.a)
+        return len(self.folds)
 
     @property
     def mean_a(self) -> float:
-        return math.fsum(self.a) / self.n
+        return math.fsum(f.a for f in self.folds) / self.n if self.folds else math.nan
 
     @property
     def mean_b(self) -> float:
-        return math.fsum(self.b) / self.n
+        return math.fsum(f.b for f in self.folds) / self.n if self.folds else math.nan
 
     @property
     def delta(self) -> float:
-        return math.fsum(b - a for a, b in zip(self.a, self.b)) / self.n
+        if self.result is not None and self.result.test == "units":
+            return self.result.delta
+        return math.fsum(f.b - f.a for f in self.folds) / self.n if self.folds else math.nan
 
     @property
     def relative(self) -> float | None:
-        return self.delta / abs(self.mean_a) if self.mean_a else None
+        return self.delta / abs(self.mean_a) if self.mean_a and math.isfinite(self.mean_a) else None
+
+    @property
+    def p(self) -> float | None:
+        return None if self.result is None else self.result.p
+
+    @property
+    def test(self) -> str:
+        return "" if self.result is None else self.result.test
+
+    @property
+    def seeds(self) -> tuple[int, int]:
+        counts = [f.seeds for f in self.folds] or [0]
+        return min(counts), max(counts)
+
+    def size(self) -> str:
+        """``5 folds (10 seeds averaged)``, ``1 fold, 943 users``."""
+        folds = f"{self.n} fold{'s' if self.n != 1 else ''}"
+        low, high = self.seeds
+        if high > 1:
+            folds += f" ({low if low == high else f'{low}–{high}'} seeds averaged)"
+        if self.test == "units" and self.result is not None:
+            folds += f", {self.result.n} {self.unit}s"
+        return folds
+
+    @property
+    def unit(self) -> str:
+        for fold in self.folds:
+            for cell in fold.cells_a:
+                unit = (cell.get("units") or {}).get("unit")
+                if unit:
+                    return str(unit)
+        return "unit"
 
     def worse_by(self) -> float:
         """How much worse B is than A, in the metric's units (negative when B is better)."""
         return -self.delta if self.greater_is_better else self.delta
+
+    def worsening_bound(self) -> float | None:
+        """The CI's bound of the worsening nearest to no change: B is worse than A by at least
+        this much at the row's confidence level (``None`` without an interval)."""
+        if self.ci is None:
+            return None
+        low, high = self.ci
+        return -high if self.greater_is_better else low
 
 
 @dataclass
@@ -99,23 +176,38 @@ class Comparison:
     unpaired: list[Unpaired]
     version_changes: list[str]
     alpha: float
-    by: str
+    by: str  # config, label, rows, all, baseline
     holm: bool
     ignore_seed: bool = False
+    test: str = "auto"
+    ranking: dict[tuple[str, str], stats.CriticalDifference] = field(default_factory=dict)
 
     def regressions(self, threshold: float | None = None) -> list[Row]:
-        """Rows significantly worse, or with ``threshold``: worse by more than it (|Δ|)."""
+        """Rows significantly worse; with ``threshold``: rows whose CI says B is worse by more
+        than ``threshold`` (the bound of the worsening nearest to no change passes it)."""
         if threshold is None:
             return [row for row in self.rows if row.verdict == WORSE]
-        return [row for row in self.rows if row.worse_by() > threshold]
+        return [row for row in self.rows
+                if (bound := row.worsening_bound()) is not None and bound > threshold]
+
+    def tested(self) -> list[Row]:
+        return [row for row in self.rows if row.p is not None]
 
 
-def _ok(row: Mapping[str, Any], metric: str | None) -> bool:
-    return row.get("status") == "ok" and metric is not None and \
-        (row.get("metrics") or {}).get(metric) is not None
+# --- Pairing -----------------------------------------------------------------------------------
 
 
-def _ident(row: Mapping[str, Any], by: str) -> str:
+def _value(row: Mapping[str, Any], metric: str | None) -> float | None:
+    if row.get("status") != "ok" or metric is None:
+        return None
+    value = (row.get("metrics") or {}).get(metric)
+    if value is None or isinstance(value, bool):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _ident(row: Mapping[str, Any], by: str | None) -> str:
     return str(row.get("model")) if by == "label" else configuration_id(row)
 
 
@@ -128,10 +220,12 @@ def _key(row: Mapping[str, Any], by: str | None, ignore_seed: bool = False) -> t
 def _reason(row: Mapping[str, Any], others: list[Mapping[str, Any]], other: str, by: str | None,
             metric: str | None, ignore_seed: bool = False) -> str:
     """Why ``row`` found no partner among ``others`` (the other side's rows)."""
+    mine = "B" if other == "A" else "A"
     if row.get("status") != "ok":
-        return f"{row.get('status')} in {'B' if other == 'A' else 'A'}"
-    if not _ok(row, metric):
-        return f"no {metric} value"
+        return f"{row.get('status')} in {mine}"
+    if _value(row, metric) is None:
+        why = (row.get("metric_errors") or {}).get(metric or "")
+        return f"no {metric} value in {mine}" + (f" ({why})" if why else "")
     same_config = [o for o in others if by is None or _ident(o, by) == _ident(row, by)]
     if not same_config:
         return f"configuration missing in {other}"
@@ -146,7 +240,10 @@ def _reason(row: Mapping[str, Any], others: list[Mapping[str, Any]], other: str,
     exact = [o for o in same_data if _key(o, by, ignore_seed) == _key(row, by, ignore_seed)]
     if exact:
         status = exact[0].get("status")
-        return f"{status} in {other}" if status != "ok" else f"no {metric} value in {other}"
+        if status != "ok":
+            return f"{status} in {other}"
+        why = (exact[0].get("metric_errors") or {}).get(metric or "")
+        return f"no {metric} value in {other}" + (f" ({why})" if why else "")
     if not ignore_seed and not any(o.get("seed") == row.get("seed") for o in same_data):
         return f"seed {row.get('seed')} missing in {other}"
     at_fold = [o for o in same_data if o.get("fold") == row.get("fold")
@@ -157,80 +254,195 @@ def _reason(row: Mapping[str, Any], others: list[Mapping[str, Any]], other: str,
     return f"fold {row.get('fold_name') or row.get('fold')} seed {row.get('seed')} missing in {other}"
 
 
-def _stats(row: Row) -> None:
-    import numpy as np
-    from scipy import stats
-
-    diffs = np.array(row.b) - np.array(row.a)
-    if row.n < 2:
-        return
-    if np.all(diffs == 0):
-        row.t_p = row.wilcoxon_p = 1.0
-        row.ci = (0.0, 0.0)
-        return
-    sd = float(np.std(diffs, ddof=1))
-    half = float(stats.t.ppf(0.975, row.n - 1)) * sd / math.sqrt(row.n)
-    row.ci = (row.delta - half, row.delta + half)
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        t = stats.ttest_rel(row.b, row.a)
-        row.t_p = float(t.pvalue) if not math.isnan(t.pvalue) else (0.0 if sd == 0 else None)
-        try:
-            row.wilcoxon_p = float(stats.wilcoxon(diffs).pvalue)
-            if math.isnan(row.wilcoxon_p):
-                row.wilcoxon_p = None
-        except ValueError:
-            row.wilcoxon_p = None
-
-
-def holm(pvalues: Sequence[float | None]) -> list[float | None]:
-    """Holm's step-down correction (``None`` entries are left out and stay ``None``)."""
-    present = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
-    m = len(present)
-    out: list[float | None] = [None] * len(pvalues)
-    running = 0.0
-    for rank, (p, index) in enumerate(present):
-        running = max(running, min(1.0, (m - rank) * p))
-        out[index] = running
-    return out
+def _ratio(cells: Iterable[Mapping[str, Any]]) -> float | None:
+    ratios = [c["n_test"] / c["n_train"] for c in cells
+              if isinstance(c.get("n_test"), int) and isinstance(c.get("n_train"), int) and c["n_train"] > 0]
+    return math.fsum(ratios) / len(ratios) if ratios else None
 
 
 def pair(a_rows: Iterable[Mapping[str, Any]], b_rows: Iterable[Mapping[str, Any]], metric: str | None,
          primary: Mapping[str, str], gib: Mapping[str, bool], by: str | None,
          label_a: str = "", label_b: str = "", ignore_seed: bool = False) -> tuple[list[Row], list[Unpaired]]:
-    """Pair A's cells with B's; ``by=None`` pairs any configuration (the ``--rows`` mode)."""
+    """Pair A's cells with B's fold by fold (seeds averaged within a fold); ``by=None`` pairs any
+    configuration (two configurations of one run)."""
     a_rows, b_rows = list(a_rows), list(b_rows)
 
     def metric_of(row: Mapping[str, Any]) -> str | None:
-        return metric or primary.get(row.get("task", ""))
+        return metric or primary.get(str(row.get("task", "")))
 
-    b_index = {_key(r, by, ignore_seed): r for r in b_rows if _ok(r, metric_of(r))}
-    rows: dict[tuple[str, str], Row] = {}
-    paired_b: set[int] = set()
-    unpaired: list[Unpaired] = []
-    for a in a_rows:
-        name = metric_of(a)
-        b = b_index.pop(_key(a, by, ignore_seed), None) if _ok(a, name) else None
-        if b is None:
-            unpaired.append(Unpaired("A", a.get("dataset", ""), str(a.get("model")), a.get("fold_name") or a.get("fold"),
-                                     a.get("seed"), _reason(a, b_rows, "B", by, name, ignore_seed)))
-            continue
-        paired_b.add(id(b))
-        ident = configuration_id(b) if by is not None else f"{label_a} → {label_b}"
-        model = str(b.get("model")) if by is not None else f"{label_a} → {label_b}"
-        key = (str(a.get("dataset")), ident if by != "label" else str(b.get("model")))
-        assert name is not None
-        row = rows.setdefault(key, Row(str(b.get("dataset")), str(a.get("task")), model,
-                                       ident if by is not None else "", name, gib.get(name, False)))
-        row.a.append(float(a["metrics"][name]))
-        row.b.append(float(b["metrics"][name]))
+    b_groups: dict[tuple, list[Mapping[str, Any]]] = defaultdict(list)
     for b in b_rows:
-        if id(b) not in paired_b:
-            unpaired.append(Unpaired("B", b.get("dataset", ""), str(b.get("model")), b.get("fold_name") or b.get("fold"),
-                                     b.get("seed"), _reason(b, a_rows, "A", by, metric_of(b), ignore_seed)))
+        if _value(b, metric_of(b)) is not None:
+            b_groups[_key(b, by, ignore_seed)].append(b)
+    a_groups: dict[tuple, list[Mapping[str, Any]]] = defaultdict(list)
+    for a in a_rows:
+        if _value(a, metric_of(a)) is not None:
+            a_groups[_key(a, by, ignore_seed)].append(a)
+    # (row key, fold) -> [(A cells, B cells) per seed key]
+    folds: dict[tuple, dict[tuple, list[tuple[list, list]]]] = defaultdict(lambda: defaultdict(list))
+    rows: dict[tuple, Row] = {}
+    paired: set[int] = set()
+    for key, a_cells in a_groups.items():
+        b_cells = b_groups.get(key)
+        if not b_cells:
+            continue
+        first_a, first_b = a_cells[0], b_cells[0]
+        name = metric_of(first_a)
+        assert name is not None
+        if by is None:
+            ident, model = "", f"{label_a} → {label_b}"
+        else:
+            ident, model = configuration_id(first_b), str(first_b.get("model"))
+        row_key = (str(first_a.get("dataset")), ident if by != "label" else model, name)
+        if row_key not in rows:
+            rows[row_key] = Row(str(first_b.get("dataset")), str(first_a.get("task")), model, ident, name,
+                                gib.get(name, False), label_a or "A", label_b or "B")
+        where = (first_a.get("dataset_checksum"), first_a.get("split_fingerprint"), first_a.get("fold"))
+        folds[row_key][where].append((a_cells, b_cells))
+        paired.update(id(c) for c in a_cells + b_cells)
+    for row_key, places in folds.items():
+        row = rows[row_key]
+        for where, groups in places.items():
+            cells_a = [c for a_cells, _ in groups for c in a_cells]
+            cells_b = [c for _, b_cells in groups for c in b_cells]
+            # mean of each seed's value (with --ignore-seed one group holds every seed of a side)
+            a_value = math.fsum(_mean(a, row.metric) for a, _ in groups) / len(groups)
+            b_value = math.fsum(_mean(b, row.metric) for _, b in groups) / len(groups)
+            partition = json.dumps([cells_a[0].get("split"), cells_a[0].get("split_params")], sort_keys=True,
+                                   default=str)
+            row.folds.append(Fold(where, partition, a_value, b_value, max(len(cells_a), len(cells_b)),
+                                  _ratio(cells_a + cells_b), cells_a, cells_b))
+    unpaired: list[Unpaired] = []
+    for side, own, others, other in (("A", a_rows, b_rows, "B"), ("B", b_rows, a_rows, "A")):
+        for cell in own:
+            if id(cell) not in paired:
+                unpaired.append(Unpaired(side, str(cell.get("dataset", "")), str(cell.get("model")),
+                                         cell.get("fold_name") or cell.get("fold"), cell.get("seed"),
+                                         _reason(cell, others, other, by, metric_of(cell), ignore_seed)))
     return list(rows.values()), unpaired
+
+
+def _mean(cells: list[Mapping[str, Any]], metric: str) -> float:
+    return math.fsum(float(c["metrics"][metric]) for c in cells) / len(cells)
+
+
+# --- Per-unit parts (contract 2) ---------------------------------------------------------------
+
+
+def read_units(cell: Mapping[str, Any], metric: str) -> tuple[Any, Any, Any, str] | str:
+    """``(ids, num, den, transform)`` of ``metric`` from the cell's ``units/<cell_id>.npz``,
+    or why not (a string). The file must be a regular file inside the cell's run directory."""
+    import numpy as np
+
+    units = cell.get("units")
+    if not isinstance(units, Mapping) or not isinstance(units.get("file"), str):
+        return "no per-unit values stored"
+    transform = str((units.get("transforms") or {}).get(metric, "identity"))
+    if transform not in ("identity", "sqrt"):
+        return f"unknown transform {transform!r}"
+    base = Path(str(cell.get("run_dir") or ".")).resolve()
+    path = (base / units["file"]).resolve()
+    if base not in path.parents or path.is_symlink() or not path.is_file():
+        return f"per-unit file {units['file']} missing or outside the run"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            ids, num, den = data["ids"], data[f"{metric}.num"], data[f"{metric}.den"]
+            ids, num, den = ids.astype(str), num.astype(float), den.astype(float)
+    except KeyError:
+        return f"no per-unit values of {metric} in {units['file']}"
+    except Exception as exc:  # noqa: BLE001 -- a damaged file is a reason, not a traceback
+        return f"per-unit file {units['file']} unreadable ({type(exc).__name__})"
+    if not len(ids) == len(num) == len(den):
+        return f"per-unit arrays of {metric} differ in length in {units['file']}"
+    return ids, num, den, transform
+
+
+def _unit_folds(row: Row) -> list[stats.UnitFold] | str:
+    """Each fold's per-unit parts, seeds averaged per side, aligned on the units both sides have."""
+    import numpy as np
+
+    out = []
+    for fold in row.folds:
+        sides = []
+        for cells in (fold.cells_a, fold.cells_b):
+            parts = []
+            for cell in cells:
+                part = read_units(cell, row.metric)
+                if isinstance(part, str):
+                    return part
+                parts.append(part)
+            table: dict[str, list[float]] = {}
+            den: dict[str, float] = {}
+            transform = "identity"
+            for ids, num, dens, transform in parts:
+                for unit, n, d in zip(ids, num, dens):
+                    if d > 0:
+                        table.setdefault(unit, []).append(n)
+                        den[unit] = d
+            sides.append(({u: sum(v) / len(v) for u, v in table.items() if len(v) == len(parts)}, den, transform))
+        (num_a, den_a, transform), (num_b, _, _) = sides
+        common = sorted(set(num_a) & set(num_b))
+        if not common:
+            return "no unit in common between A and B"
+        out.append(stats.UnitFold(np.array([num_a[u] for u in common]), np.array([num_b[u] for u in common]),
+                                  np.array([den_a[u] for u in common]), transform))
+    return out
+
+
+# --- Testing ------------------------------------------------------------------------------------
+
+
+def choose(row: Row, test: str) -> str:
+    """The test ``auto`` picks for ``row`` (see the module docstring)."""
+    if test != "auto":
+        return test
+    if row.n == 1 and any(fold.cells_a and fold.cells_a[0].get("units") for fold in row.folds):
+        return "units"
+    if len({fold.partition for fold in row.folds}) > 1:
+        return "nb"
+    return "t"
+
+
+def run_test(row: Row, test: str = "auto") -> stats.Test:
+    name = choose(row, test)
+    diffs = [fold.b - fold.a for fold in row.folds]
+    if name == "units":
+        parts = _unit_folds(row)
+        if isinstance(parts, str):
+            return stats.Test("units", row.n, row.delta, reason=parts)
+        return stats.unit_bootstrap(parts)
+    if name == "nb":
+        return stats.nadeau_bengio(diffs, _ratio(c for f in row.folds for c in f.cells_a + f.cells_b))
+    if name == "permutation":
+        return stats.sign_flip(diffs)
+    result = stats.paired_t(diffs)
+    if row.n == 1 and test == "auto":
+        result.reason += "; no per-unit values stored for a per-user test"
+    return result
+
+
+def decide(rows: Sequence[Row], alpha: float, test: str = "auto") -> bool:
+    """Test every row, Holm-adjust over them, set each row's interval and verdict; whether the
+    family had more than one p-value (and so was adjusted)."""
+    for row in rows:
+        row.result = run_test(row, test)
+    adjusted = stats.holm([row.p for row in rows], alpha)
+    family = sum(1 for row in rows if row.p is not None) > 1
+    for row, (p_adjusted, level) in zip(rows, adjusted):
+        assert row.result is not None
+        row.p_adjusted, row.level = p_adjusted, level
+        row.ci = row.result.ci(level)
+        row.reason = row.result.reason
+        if row.p is None:
+            row.verdict = NONE
+        elif row.p < level and row.delta != 0 and math.isfinite(row.delta):
+            row.verdict = WORSE if row.worse_by() > 0 else BETTER
+        else:
+            row.verdict = SAME
+    return family
+
+
+# --- Entry points -------------------------------------------------------------------------------
 
 
 def version_changes(a: Run, b: Run) -> list[str]:
@@ -242,11 +454,12 @@ def version_changes(a: Run, b: Run) -> list[str]:
         for row in run.rows:
             plugin = row.get("plugin") or {}
             if plugin.get("name"):
-                plugins[plugin["name"]].add(f"{plugin.get('distribution', '?')} {plugin.get('version', '?')}")
+                plugins[str(plugin["name"])].add(f"{plugin.get('distribution', '?')} {plugin.get('version', '?')}")
             for name, version in (row.get("libraries") or {}).items():
-                libraries[name].add(str(version))
-        for name, version in (run.environment.get("packages") or {}).items():
-            libraries[name].add(str(version))
+                libraries[str(name)].add(str(version))
+        packages = run.environment.get("packages")
+        for name, version in (packages.items() if isinstance(packages, Mapping) else ()):
+            libraries[str(name)].add(str(version))
         return plugins, libraries
 
     (pa, la), (pb, lb) = versions(a), versions(b)
@@ -260,70 +473,146 @@ def version_changes(a: Run, b: Run) -> list[str]:
     return out
 
 
+def _close(word: str, choices: Sequence[str]) -> str:
+    from difflib import get_close_matches
+
+    close = get_close_matches(word, list(choices), 1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def compare(a: Run, b: Run | None = None, *, rows: tuple[str, str] | None = None, metric: str | None = None,
-            alpha: float = 0.05, by: str = "config", ignore_seed: bool = False) -> Comparison:
-    """Compare run ``a`` with run ``b``, or two configurations (labels) of ``a`` with ``rows``."""
+            alpha: float = 0.05, by: str = "config", ignore_seed: bool = False, test: str = "auto",
+            all_pairs: bool = False, baseline: str | None = None) -> Comparison:
+    """Compare run ``a`` with run ``b``; or inside ``a``: two configurations (``rows``), every
+    pair (``all_pairs``) or each configuration against ``baseline``."""
     if not 0 < alpha < 1:
         raise BenchError(f"expected a level between 0 and 1, got {alpha}", "--alpha")
+    if test not in TESTS:
+        raise BenchError(f"expected one of {', '.join(TESTS)}, got {test!r}", "--test")
     runs = [a] if b is None else [a, b]
     primary = primary_metrics(runs)
     if metric is not None:
-        present = {m for run in runs for r in run.rows for m in (r.get("metrics") or {})}
+        present = sorted({m for run in runs for r in run.rows for m in (r.get("metrics") or {})})
         if metric not in present:
-            from difflib import get_close_matches
-
-            close = get_close_matches(metric, sorted(present), 1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise BenchError(f"no cell has the metric {metric!r} (metrics: {', '.join(sorted(present))}){hint}",
-                             "--metric")
+            raise BenchError(f"no cell has the metric {metric!r} (metrics: {', '.join(present)})"
+                             + _close(metric, present), "--metric")
     names = [metric] if metric else list(primary.values())
     gib = directions(names, [r for run in runs for r in run.rows])
-    if rows is not None:
-        label_a, label_b = rows
-        labels = list(dict.fromkeys(str(r.get("model")) for r in a.rows))
-        for label in rows:
-            if label not in labels:
-                from difflib import get_close_matches
-
-                close = get_close_matches(label, labels, 1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise BenchError(f"no configuration labelled {label!r} in {a.directory}{hint}", "--rows")
-        a_rows = [r for r in a.rows if r.get("model") == label_a]
-        b_rows = [r for r in a.rows if r.get("model") == label_b]
-        lines, unpaired = pair(a_rows, b_rows, metric, primary, gib, None, label_a, label_b, ignore_seed)
-        a_name, b_name, changes = label_a, label_b, []
-    else:
-        assert b is not None
+    if b is not None:
         lines, unpaired = pair(a.rows, b.rows, metric, primary, gib, by, ignore_seed=ignore_seed)
-        a_name, b_name, changes = str(a.directory), str(b.directory), version_changes(a, b)
-    for line in lines:
-        _stats(line)
-    corrected = len([line for line in lines if line.t_p is not None]) > 1
-    for line, t, w in zip(lines, holm([l.t_p for l in lines]), holm([l.wilcoxon_p for l in lines])):
-        line.t_p_holm, line.wilcoxon_p_holm = t, w
-        if line.n < 2:
-            line.verdict = TOO_SMALL
-        elif t is not None and t < alpha and line.delta != 0:
-            line.verdict = WORSE if line.worse_by() > 0 else BETTER
-    lines.sort(key=lambda l: (l.dataset, l.model))
-    return Comparison(a_name, b_name, lines, unpaired, changes, alpha, "rows" if rows else by, corrected,
-                      ignore_seed)
+        result = Comparison(str(a.directory), str(b.directory), lines, unpaired, version_changes(a, b), alpha, by,
+                            False, ignore_seed, test)
+    else:
+        labels = list(dict.fromkeys(str(r.get("model")) for r in a.rows))
+        wanted = list(rows or ()) + ([baseline] if baseline else [])
+        for label in wanted:
+            if label not in labels:
+                raise BenchError(f"no configuration labelled {label!r} in {a.directory}" + _close(label, labels),
+                                 "--baseline" if label == baseline and not rows else "--rows")
+        if rows is not None:
+            pairs = [rows]
+        elif baseline is not None:
+            pairs = [(baseline, other) for other in labels if other != baseline]
+        elif all_pairs:
+            pairs = [(x, y) for i, x in enumerate(labels) for y in labels[i + 1:]]
+        else:
+            raise BenchError("expected two runs A B, or one with --rows, --all or --baseline", "bench compare")
+        lines, unpaired = [], []
+        for label_a, label_b in pairs:
+            a_rows = [r for r in a.rows if r.get("model") == label_a]
+            b_rows = [r for r in a.rows if r.get("model") == label_b]
+            got, missing = pair(a_rows, b_rows, metric, primary, gib, None, label_a, label_b, ignore_seed)
+            lines += got
+            unpaired += missing if rows is not None else []
+        mode = "rows" if rows is not None else "baseline" if baseline else "all"
+        name_a, name_b = (rows if rows is not None else (baseline or "each", "the others" if baseline else "each"))
+        result = Comparison(name_a, name_b, lines, unpaired, [], alpha, mode, False, ignore_seed, test)
+        if all_pairs:
+            result.ranking = rank_datasets(a.rows, primary, gib, metric, alpha)
+    result.holm = decide(result.rows, alpha, test)
+    result.rows.sort(key=lambda l: (l.dataset, l.metric, l.model))
+    return result
+
+
+def rank_datasets(rows: Iterable[Mapping[str, Any]], primary: Mapping[str, str], gib: Mapping[str, bool],
+                  metric: str | None = None, alpha: float = 0.05) -> dict[tuple[str, str], stats.CriticalDifference]:
+    """Per (task, metric) with several datasets: Friedman + Nemenyi and Wilcoxon–Holm over the
+    configurations' means (each fold's seeds averaged first) — the data of a critical-difference
+    diagram, for ``bench report``."""
+    cells: dict[tuple[str, str], dict[str, dict[str, dict[Any, list[float]]]]] = {}
+    for row in rows:
+        name = metric or primary.get(str(row.get("task", "")))
+        value = _value(row, name)
+        if value is None or name is None:
+            continue
+        by_fold = cells.setdefault((str(row.get("task")), name), {}).setdefault(str(row.get("dataset")), {}) \
+            .setdefault(str(row.get("model")), {})
+        by_fold.setdefault((row.get("split_fingerprint"), row.get("fold")), []).append(value)
+    out = {}
+    for (task, name), datasets in cells.items():
+        if len(datasets) < 2:
+            continue
+        scores = {d: {m: math.fsum(math.fsum(v) / len(v) for v in folds.values()) / len(folds)
+                      for m, folds in models.items()} for d, models in datasets.items()}
+        out[(task, name)] = stats.critical_difference(scores, gib.get(name, False), alpha)
+    return out
 
 
 # --- Output ---------------------------------------------------------------------------------
 
-HEADERS = ["dataset", "model", "metric", "n", "A", "B", "Δ", "rel Δ", "95% CI of Δ", "t-test p",
-           "Wilcoxon p", "verdict"]
+COLUMNS = ["dataset", "metric", "a", "b", "n", "delta", "ci_low", "ci_high", "p", "test", "verdict",
+           "model", "config_id", "task", "greater_is_better", "a_mean", "b_mean", "relative_delta",
+           "p_unadjusted", "ci_level", "folds", "seeds_averaged", "units", "reason"]
+"""``--format csv|json``: one record per comparison; ``p`` is Holm-adjusted when the family has
+several rows (``p_unadjusted`` is the test's own), ``ci_low``/``ci_high`` the interval at
+``ci_level`` (the Holm step level or ``1 − alpha``), ``n`` the folds (or the units for ``units``)."""
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value
+
+
+def records(comparison: Comparison) -> list[dict[str, Any]]:
+    out = []
+    for r in comparison.rows:
+        a, b = (r.a_label, r.b_label) if comparison.by in ("rows", "all", "baseline") else \
+            (comparison.a_name, comparison.b_name)
+        units = r.result.n if r.result is not None and r.test == "units" else None
+        out.append({"dataset": r.dataset, "metric": r.metric, "a": a, "b": b, "n": units or r.n,
+                    "delta": _num(r.delta), "ci_low": None if r.ci is None else _num(r.ci[0]),
+                    "ci_high": None if r.ci is None else _num(r.ci[1]), "p": r.p_adjusted, "test": r.test,
+                    "verdict": r.verdict, "model": r.model, "config_id": r.config_id, "task": r.task,
+                    "greater_is_better": r.greater_is_better, "a_mean": _num(r.mean_a), "b_mean": _num(r.mean_b),
+                    "relative_delta": r.relative, "p_unadjusted": r.p,
+                    "ci_level": None if r.ci is None else 1 - r.level, "folds": r.n, "seeds_averaged": r.seeds[1],
+                    "units": units, "reason": r.reason})
+    return out
 
 
 def _g(value: float | None, digits: int = 4) -> str:
-    return "" if value is None else f"{value:#.{digits}g}"
+    return "" if value is None or not math.isfinite(value) else f"{value:#.{digits}g}"
 
 
 def _p(value: float | None) -> str:
     if value is None:
-        return TOO_SMALL
+        return "—"
     return "<1e-4" if value < 1e-4 else f"{value:.4f}"
+
+
+def _ci(row: Row) -> str:
+    if row.ci is None:
+        return ""
+    low, high = row.ci
+    return f"[{low:+.4g}, {high:+.4g}]"
+
+
+def headers(comparison: Comparison) -> list[str]:
+    ci = "CI of Δ (Holm step level)" if comparison.holm else f"{1 - comparison.alpha:.0%} CI of Δ"
+    return ["dataset", "model", "metric", "n", "A", "B", "Δ", "rel Δ", ci, "p" + (" (Holm)" if comparison.holm else ""),
+            "test", "verdict"]
+
+
+HEADERS = ["dataset", "model", "metric", "n", "A", "B", "Δ", "rel Δ", "CI of Δ", "p", "test", "verdict"]
 
 
 def table(comparison: Comparison) -> list[list[str]]:
@@ -331,22 +620,36 @@ def table(comparison: Comparison) -> list[list[str]]:
     for row in comparison.rows:
         arrow = "↑" if row.greater_is_better else "↓"
         rel = row.relative
-        ci = "" if row.ci is None else f"[{row.ci[0]:+.4g}, {row.ci[1]:+.4g}]"
-        out.append([row.dataset, row.model, f"{row.metric} {arrow}", str(row.n), _g(row.mean_a), _g(row.mean_b),
-                    f"{row.delta:+.4g}", "" if rel is None else f"{rel:+.2%}", ci,
-                    _p(row.t_p_holm), _p(row.wilcoxon_p_holm), row.verdict])
+        verdict = row.verdict if row.verdict != NONE else f"{NONE}: {row.reason}"
+        if row.verdict == SAME and row.reason:
+            verdict += f" ({row.reason})"
+        out.append([row.dataset, row.model, f"{row.metric} {arrow}", row.size(), _g(row.mean_a), _g(row.mean_b),
+                    "" if not math.isfinite(row.delta) else f"{row.delta:+.4g}",
+                    "" if rel is None else f"{rel:+.2%}", _ci(row), _p(row.p_adjusted), row.test, verdict])
     return out
 
 
 def _notes(comparison: Comparison) -> list[str]:
     c = comparison
-    notes = [f"A: {c.a_name}", f"B: {c.b_name}",
-             "Δ = B − A over cells paired by (dataset checksum, split fingerprint, fold"
-             + ("" if c.ignore_seed else ", seed")
-             + (")" if c.by == "rows" else f", {'label' if c.by == 'label' else 'configuration'})")
-             + f"; verdict from the paired t-test at alpha {c.alpha:g}; ↓ lower is better, ↑ greater is better"]
+    if c.by in ("all", "baseline"):
+        notes = [f"configurations compared: {'every pair' if c.by == 'all' else 'each against ' + c.a_name}"]
+    else:
+        notes = [f"A: {c.a_name}", f"B: {c.b_name}"]
+    notes.append("Δ = B − A over folds paired by (dataset checksum, split fingerprint, fold"
+                 + ("" if c.ignore_seed else ", seed")
+                 + (")" if c.by in ("rows", "all", "baseline")
+                    else f", {'label' if c.by == 'label' else 'configuration'})")
+                 + "; each fold's seeds averaged before the test"
+                 + (" (each side's own seeds: --ignore-seed)" if c.ignore_seed else ""))
+    used = sorted({row.test for row in c.rows if row.test})
+    notes.append("verdict from the " + "; ".join(f"{t}: {TEST_NAMES[t]}" for t in used) + f" at alpha {c.alpha:g}"
+                 + ("" if c.test != "auto" else " (chosen per row: --test auto)")
+                 + "; ↓ lower is better, ↑ greater is better" if used else "no row could be tested")
     if c.holm:
-        notes.append(f"p-values Holm-corrected across the {sum(1 for r in c.rows if r.t_p is not None)} rows")
+        notes.append(f"p-values Holm-adjusted over the {len(c.tested())} tested rows; each CI is drawn at the "
+                     "row's Holm step level, so it excludes 0 exactly when the verdict is significant")
+    elif c.tested():
+        notes.append(f"one tested row: p and the {1 - c.alpha:.0%} CI are unadjusted")
     return notes
 
 
@@ -356,25 +659,70 @@ def _unpaired_lines(comparison: Comparison) -> list[str]:
             for (side, dataset, model, reason), n in sorted(counts.items())]
 
 
+SUPERSCRIPT = dict(zip("abcdefghijklmnoprstuvwxyz", "ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ"))
+
+
+def letters_table(comparison: Comparison, fmt: str = "simple") -> str:
+    """``--all``: per (dataset, metric) each configuration with a letter, its mean and the
+    letters of the configurations it is significantly better than (Holm over the family)."""
+    from tabulate import tabulate
+
+    blocks = []
+    groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for row in comparison.rows:
+        groups[(row.dataset, row.metric)].append(row)
+    for (dataset, metric), rows in groups.items():
+        means: dict[str, list[float]] = defaultdict(list)
+        for row in rows:
+            means[row.a_label].append(row.mean_a)
+            means[row.b_label].append(row.mean_b)
+        greater = rows[0].greater_is_better
+        order = sorted(means, key=lambda m: (-1 if greater else 1) * max(means[m]))
+        letter = {m: list(SUPERSCRIPT)[i] if i < len(SUPERSCRIPT) else str(i) for i, m in enumerate(order)}
+        beats: dict[str, list[str]] = defaultdict(list)
+        for row in rows:
+            if row.verdict == BETTER:
+                beats[row.b_label].append(letter[row.a_label])
+            elif row.verdict == WORSE:
+                beats[row.a_label].append(letter[row.b_label])
+        body = []
+        for model in order:
+            wins = sorted(beats[model])
+            marks = "".join(SUPERSCRIPT.get(w, w) for w in wins) if fmt != "github" else \
+                (f"<sup>{''.join(wins)}</sup>" if wins else "")
+            body.append([letter[model], model, f"{sum(means[model]) / len(means[model]):#.4g}{marks}"])
+        arrow = "↑" if greater else "↓"
+        blocks.append(f"{dataset}: {metric} {arrow} (superscripts: significantly better than those letters)\n"
+                      + tabulate(body, headers=["", "model", metric], tablefmt=fmt, disable_numparse=True))
+    for (task, metric), cd in comparison.ranking.items():
+        ranks = ", ".join(f"{m} {cd.average_ranks[m]:.2f}" for m in sorted(cd.models, key=lambda m: cd.average_ranks[m]))
+        line = f"{task} {metric} over {len(cd.datasets)} datasets: average ranks {ranks}"
+        if cd.cd is not None:
+            line += (f"; Friedman p = {_p(cd.friedman_p)}; Nemenyi CD = {cd.cd:.2f} at alpha {cd.alpha:g}; "
+                     "not significantly different: " + ("; ".join(", ".join(g) for g in cd.cliques()) or "none"))
+        else:
+            line += f" ({cd.reason})"
+        blocks.append(line)
+    return "\n\n".join(blocks)
+
+
 def render(comparison: Comparison, fmt: str = "simple") -> str:
-    """The comparison as text: ``simple`` (terminal), ``github`` (Markdown), ``csv``."""
+    """The comparison as text: ``simple`` (terminal), ``github`` (Markdown), ``csv``, ``json``."""
+    if fmt == "json":
+        return json.dumps(records(comparison), indent=1, ensure_ascii=False) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["dataset", "model", "config_id", "metric", "greater_is_better", "n", "a_mean", "b_mean",
-                         "delta", "relative_delta", "ci_low", "ci_high", "t_p", "t_p_holm", "wilcoxon_p",
-                         "wilcoxon_p_holm", "verdict"])
-        for r in comparison.rows:
-            writer.writerow([r.dataset, r.model, r.config_id, r.metric, r.greater_is_better, r.n, repr(r.mean_a),
-                             repr(r.mean_b), repr(r.delta), "" if r.relative is None else repr(r.relative),
-                             "" if r.ci is None else repr(r.ci[0]), "" if r.ci is None else repr(r.ci[1]),
-                             _csv(r.t_p), _csv(r.t_p_holm), _csv(r.wilcoxon_p), _csv(r.wilcoxon_p_holm),
-                             r.verdict])
+        writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for record in records(comparison):
+            writer.writerow({k: _csv(v) for k, v in record.items()})
         return buffer.getvalue()
     from tabulate import tabulate
 
-    body = tabulate(table(comparison), headers=HEADERS, tablefmt=fmt, disable_numparse=True) \
+    body = tabulate(table(comparison), headers=headers(comparison), tablefmt=fmt, disable_numparse=True) \
         if comparison.rows else "no paired cells"
+    if comparison.by == "all" and comparison.rows:
+        body = letters_table(comparison, fmt) + "\n\n" + body
     unpaired = _unpaired_lines(comparison)
     if fmt == "github":
         parts = ["\n".join(f"- {n}" for n in _notes(comparison)), body]
@@ -387,17 +735,32 @@ def render(comparison: Comparison, fmt: str = "simple") -> str:
     parts.append("not paired:\n" + "\n".join(f"  {u}" for u in unpaired) if unpaired else "every cell was paired")
     if comparison.version_changes:
         parts.append("versions that differ:\n" + "\n".join(f"  {v}" for v in comparison.version_changes))
-    elif comparison.by != "rows":
+    elif comparison.by in ("config", "label"):
         parts.append("plugin and library versions: the same in A and B")
     return "\n\n".join(parts) + "\n"
 
 
 def stderr_notes(comparison: Comparison) -> str:
-    """What CSV output cannot carry: the unpaired cells and the version changes."""
+    """What CSV/JSON output cannot carry: the unpaired cells and the version changes."""
     lines = [f"not paired: {u}" for u in _unpaired_lines(comparison)]
     lines += [f"versions differ: {v}" for v in comparison.version_changes]
     return "".join(f"bench: {line}\n" for line in lines)
 
 
-def _csv(value: float | None) -> str:
-    return "" if value is None else repr(value)
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A text field as spreadsheet tools expect it neutralised: one that would start a formula
+    (``=``, ``+``, ``-``, ``@``, tab, CR) gets a leading apostrophe. Numbers are not text fields."""
+    return "'" + text if text.startswith(FORMULA) else text
+
+
+def _csv(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (bool, int)):
+        return str(value)
+    return spreadsheet_safe(str(value))

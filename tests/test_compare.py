@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -101,12 +102,13 @@ def test_planted_improvement_and_regression_are_called_right(two_runs):
     a, b = two_runs
     code, out, err = bench_cli("compare", str(a), str(b), "--format", "csv")
     assert code == 0, err
-    assert verdicts(out) == {IMPROVED: "better", REGRESSED: "worse", UNTOUCHED: "no significant difference"}
+    assert verdicts(out) == {IMPROVED: "better", REGRESSED: "worse", UNTOUCHED: "no verdict"}
     code, table, _ = bench_cli("compare", str(a), str(b))
-    assert "Holm-corrected across the 3 rows" in table
+    assert "Holm-adjusted over the 2 tested rows" in table and "paired t-test over folds" in table
     assert "every cell was paired" in table and "the same in A and B" in table
     untouched = next(line for line in table.splitlines() if line.startswith("synthetic-ratings  global-mean"))
-    assert "+0 " in untouched and "1.0000" in untouched
+    assert "+0 " in untouched and "no verdict: zero variance of Δ (A and B are identical on every fold)" in untouched
+    assert "5 folds" in untouched
 
 
 def test_fail_on_regression_exits_1(two_runs):
@@ -121,16 +123,32 @@ def test_fail_on_regression_exits_1(two_runs):
     assert bench_cli("compare", str(a), str(b), "--fail-on-regression", "0.01")[0] == 1
 
 
+def test_fail_on_regression_fires_on_the_ci_bound_not_the_point_estimate(two_runs):
+    """Δ is ≈ +0.0166 for the regressed row; its CI's lower bound is lower: a threshold between
+    the two does not fire (the worsening beyond it is not established), one below the bound does."""
+    import csv
+
+    a, b = two_runs
+    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "csv")
+    row = next(r for r in csv.DictReader(io.StringIO(out)) if r["model"] == REGRESSED)
+    low, delta = float(row["ci_low"]), float(row["delta"])
+    assert low < delta
+    between = (low + delta) / 2
+    assert bench_cli("compare", str(a), str(b), "--fail-on-regression", f"{between:.6f}")[0] == 0
+    assert bench_cli("compare", str(a), str(b), "--fail-on-regression", f"{low * 0.98:.6f}")[0] == 1
+
+
 def test_a_run_against_itself(two_runs):
+    """Identical results: no p (zero variance), no verdict, the reason; the gate stays green."""
     a, _ = two_runs
-    code, out, _ = bench_cli("compare", str(a), str(a), "--format", "csv", "--fail-on-regression")
-    assert code == 0
+    code, out, err = bench_cli("compare", str(a), str(a), "--format", "csv", "--fail-on-regression")
+    assert code == 0 and "3 row(s) could not be tested" in err
     import csv
 
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 3
-    assert all(float(r["delta"]) == 0 and float(r["t_p"]) == 1 and float(r["wilcoxon_p"]) == 1
-               and r["verdict"] == "no significant difference" for r in rows)
+    assert all(float(r["delta"]) == 0 and r["p"] == "" and r["ci_low"] == "" and r["verdict"] == "no verdict"
+               and "zero variance" in r["reason"] for r in rows)
 
 
 def test_unpaired_cells_are_listed_with_the_reason(two_runs, tmp_path):
@@ -161,6 +179,11 @@ def test_two_configurations_of_one_run(two_runs):
     code, out, _ = bench_cli("compare", str(a), "--rows", "global-mean", "bias-baseline", "--format", "csv")
     assert code == 0
     assert verdicts(out) == {"global-mean → bias-baseline": "better"}
+    import csv
+
+    (row,) = csv.DictReader(io.StringIO(out))
+    assert (row["a"], row["b"], row["n"], row["test"]) == ("global-mean", "bias-baseline", "5", "t")
+    assert row["ci_level"] == "0.95" and float(row["ci_high"]) < 0 and float(row["p"]) < 0.05
 
 
 def test_version_changes_are_reported(two_runs, tmp_path):
@@ -179,7 +202,8 @@ def test_too_few_pairs_say_so(two_runs, tmp_path):
     a, _ = two_runs
     b = perturbed_copy(a, tmp_path / "B", lambda row: row if row["fold"] == 0 else None)
     _, out, _ = bench_cli("compare", str(a), str(b), "--format", "csv")
-    assert set(verdicts(out).values()) == {"n too small"}
+    assert set(verdicts(out).values()) == {"no verdict"}
+    assert "n = 1: a test needs at least 2 folds; no per-unit values stored" in out
 
 
 def test_bad_input_is_one_line_exit_2(two_runs, tmp_path):
@@ -196,8 +220,8 @@ def test_bad_input_is_one_line_exit_2(two_runs, tmp_path):
 def test_holm():
     from benchmark.compare import holm
 
-    assert holm([0.01, 0.04, 0.03, None]) == pytest.approx([0.03, 0.06, 0.06, None]) or \
-        holm([0.01, 0.04, 0.03, None])[3] is None
+    assert holm([0.01, 0.04, 0.03, None])[3] is None
+    assert holm([0.01, 0.04, 0.03, None])[:3] == pytest.approx([0.03, 0.06, 0.06])
     corrected = holm([0.01, 0.04, 0.03])
     assert corrected == pytest.approx([0.03, 0.06, 0.06])
 
@@ -210,3 +234,212 @@ def test_the_bench_command_has_compare(two_runs):
     if "invalid choice" in done.stderr:
         pytest.skip("cli.py does not register benchmark.cli_results yet")
     assert done.returncode == 1 and "worse" in done.stdout
+
+
+# --- The fold is the unit: crafted runs on the real ml-100k folds -------------------------------
+
+REFERENCE = Path(__file__).resolve().parent.parent / "results" / "reference" / "surprise-ml100k"
+
+
+def seeded_run(path: Path, value, model: str = "svd", seeds=range(5), split_seeds=None, units=None) -> Path:
+    """A run of ``model`` on the reference folds, one cell per (fold, seed), rmse = value(fold, seed).
+    ``split_seeds`` makes each seed its own partition (repeated CV); ``units(fold, seed)`` writes
+    per-user parts as the worker does (contract 2)."""
+    import numpy as np
+
+    base = [row for row in read(REFERENCE / "cells.jsonl") if row["model"] == model]
+    path.mkdir(parents=True)
+    rows = []
+    for seed in seeds:
+        for row in base:
+            row = json.loads(json.dumps(row))
+            row["seed"] = seed
+            row["cell_id"] = f"{row['cell_id']}-{seed}"
+            if split_seeds:
+                row["split_params"] = {**row["split_params"], "seed": seed}
+                row["split_fingerprint"] = f"{row['split_fingerprint'][:12]}{seed:04d}"
+            row["metrics"] = {"rmse": value(row["fold"], seed)}
+            if units is not None:
+                ids, num, den = units(row["fold"], seed)
+                (path / "units").mkdir(exist_ok=True)
+                np.savez(path / "units" / f"{row['cell_id']}.npz", ids=np.array(ids, dtype=str),
+                         **{"rmse.num": np.asarray(num, float), "rmse.den": np.asarray(den, float)})
+                row["units"] = {"file": f"units/{row['cell_id']}.npz", "unit": "user", "transforms": {"rmse": "sqrt"}}
+            rows.append(row)
+    write(path / "cells.jsonl", rows)
+    return path
+
+
+def test_seeds_on_fixed_folds_are_averaged_not_pooled(tmp_path):
+    """Five seeds on the same five folds: B − A differs by fold (fold difficulty, shared by every
+    seed) and a little by seed. Pooling the 25 cells as pairs calls it "better"; the folds, the
+    real unit, say there is no evidence."""
+    from scipy import stats as scipy_stats
+
+    fold_effect = [-0.004, -0.003, -0.005, 0.004, -0.001]
+    noise = [[0.0003 * ((3 * f + 7 * s) % 5 - 2) for s in range(5)] for f in range(5)]
+    a = seeded_run(tmp_path / "A", lambda fold, seed: 0.94)
+    b = seeded_run(tmp_path / "B", lambda fold, seed: 0.94 + fold_effect[fold] + noise[fold][seed])
+    pooled = [fold_effect[f] + noise[f][s] for f in range(5) for s in range(5)]
+    assert scipy_stats.ttest_1samp(pooled, 0).pvalue < 0.05, "the old, pooled test: 'better'"
+
+    code, out, err = bench_cli("compare", str(a), str(b), "--format", "json")
+    assert code == 0, err
+    (row,) = json.loads(out)
+    assert row["verdict"] == "no significant difference" and row["test"] == "t"
+    assert row["n"] == 5 and row["seeds_averaged"] == 5 and row["p"] > 0.05
+    assert row["ci_low"] < 0 < row["ci_high"]
+    _, table, _ = bench_cli("compare", str(a), str(b))
+    assert "5 folds (5 seeds averaged)" in table and "each fold's seeds averaged before the test" in table
+
+
+def test_ignore_seed_pairs_fold_means_whatever_the_seeds(tmp_path):
+    a = seeded_run(tmp_path / "A", lambda fold, seed: 0.94 + 0.001 * seed, seeds=[0, 1])
+    b = seeded_run(tmp_path / "B", lambda fold, seed: 0.93 + 0.001 * seed + 0.0005 * fold, seeds=[2, 3, 4])
+    code, out, err = bench_cli("compare", str(a), str(b), "--ignore-seed", "--format", "json")
+    assert code == 0, err
+    (row,) = json.loads(out)
+    assert row["n"] == 5 and row["seeds_averaged"] == 3
+    assert row["a_mean"] == pytest.approx(0.9405) and row["b_mean"] == pytest.approx(0.933 + 0.001)
+    assert "not paired" not in err
+    code, out, _ = bench_cli("compare", str(a), str(b))
+    assert "no paired cells" in out and "seed 0 missing in B" in out
+
+
+def test_repeated_cv_uses_the_nadeau_bengio_test(tmp_path):
+    """Five partitions (split seeds 0..4) × 5 folds: the folds overlap in training data, so the
+    plain t over 25 folds is too confident; auto picks the corrected test with n_test/n_train."""
+    wobble = lambda fold, seed: 0.001 * ((fold + 2 * seed) % 5 - 2)  # noqa: E731
+    a = seeded_run(tmp_path / "A", lambda fold, seed: 0.94, split_seeds=True)
+    b = seeded_run(tmp_path / "B", lambda fold, seed: 0.9388 + wobble(fold, seed), split_seeds=True)
+    rows = {}
+    for test in ("auto", "t", "nb"):
+        code, out, err = bench_cli("compare", str(a), str(b), "--format", "json", "--test", test)
+        assert code == 0, err
+        (rows[test],) = json.loads(out)
+    assert rows["auto"]["test"] == "nb" and rows["auto"]["n"] == 25
+    assert rows["t"]["verdict"] == "better" and rows["nb"]["verdict"] == "no significant difference"
+    width = {k: r["ci_high"] - r["ci_low"] for k, r in rows.items()}
+    import math
+
+    # n_test/n_train = 0.25: the corrected standard error is sqrt((1/25 + 0.25) / (1/25)) = 2.69 × wider
+    assert width["nb"] / width["t"] == pytest.approx(math.sqrt((1 / 25 + 0.25) * 25), rel=1e-6)
+
+
+def users(fold: int, seed: int, shift: float = 0.0):
+    """943 users' per-user squared-error sums and counts on a holdout (deterministic)."""
+    import numpy as np
+
+    rng = np.random.default_rng(fold)
+    counts = rng.integers(1, 60, size=943).astype(float)
+    errors = rng.gamma(2.0, 0.45, size=943) * counts
+    errors *= 1 + shift + 0.02 * rng.standard_normal(943) * (shift != 0)
+    return [str(u) for u in range(943)], errors, counts
+
+
+def test_a_single_holdout_is_tested_on_users(tmp_path):
+    """n = 1 fold: no test over folds is possible; the per-user parts make it testable."""
+    import numpy as np
+
+    a = seeded_run(tmp_path / "A", lambda fold, seed: 0.94, seeds=[0], units=lambda f, s: users(0, s))
+    b = seeded_run(tmp_path / "B", lambda fold, seed: 0.93, seeds=[0], units=lambda f, s: users(0, s, -0.02))
+    for run in (a, b):  # keep one fold: a holdout
+        write(run / "cells.jsonl", [r for r in read(run / "cells.jsonl") if r["fold"] == 0])
+    code, out, err = bench_cli("compare", str(a), str(b), "--format", "json")
+    assert code == 0, err
+    (row,) = json.loads(out)
+    assert row["test"] == "units" and row["n"] == 943 and row["folds"] == 1
+    ids, num_a, den = users(0, 0)
+    _, num_b, _ = users(0, 0, -0.02)
+    exact = np.sqrt(num_b.sum() / den.sum()) - np.sqrt(num_a.sum() / den.sum())
+    assert row["delta"] == pytest.approx(exact)
+    assert row["verdict"] == "better" and row["ci_low"] < row["delta"] < row["ci_high"] < 0
+    _, table, _ = bench_cli("compare", str(a), str(b))
+    assert "1 fold, 943 users" in table and "conditional on the fitted models" in table
+
+    # without the per-unit files: no verdict, and why
+    for run in (a, b):
+        write(run / "cells.jsonl", [{k: v for k, v in r.items() if k != "units"} for r in read(run / "cells.jsonl")])
+    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "json")
+    assert json.loads(out)[0]["verdict"] == "no verdict"
+
+
+def test_a_damaged_units_file_is_a_reason(tmp_path):
+    a = seeded_run(tmp_path / "A", lambda fold, seed: 0.94, seeds=[0], units=lambda f, s: users(f, s))
+    b = seeded_run(tmp_path / "B", lambda fold, seed: 0.93, seeds=[0], units=lambda f, s: users(f, s, -0.02))
+    for path in (b / "units").iterdir():
+        path.write_bytes(b"not a zip")
+    code, out, err = bench_cli("compare", str(a), str(b), "--format", "json", "--test", "units")
+    assert code == 0, err
+    assert "unreadable" in json.loads(out)[0]["reason"]
+
+
+def test_nan_and_infinite_values_are_unpaired_with_the_reason(tmp_path):
+    a = seeded_run(tmp_path / "A", lambda fold, seed: 0.94, seeds=[0])
+    b = seeded_run(tmp_path / "B", lambda fold, seed: 0.93 + 0.001 * fold, seeds=[0])
+    rows = read(b / "cells.jsonl")
+    rows[1]["metrics"]["rmse"], rows[2]["metrics"]["rmse"] = math.nan, math.inf
+    write(b / "cells.jsonl", rows)  # json writes them as NaN and Infinity
+    assert "NaN" in (b / "cells.jsonl").read_text()
+    code, out, err = bench_cli("compare", str(a), str(b), "--format", "json", "--fail-on-regression")
+    assert code == 0
+    (row,) = json.loads(out)
+    assert row["n"] == 3 and all(math.isfinite(row[k]) for k in ("delta", "ci_low", "ci_high", "p"))
+    assert "2 non-finite metric value(s)" in err
+    assert "not paired: 1 cell of svd on movielens-100k only in A: no rmse value in B (non-finite value nan)" in err
+    assert "non-finite value inf" in err
+
+
+def test_zero_variance_gives_no_p_and_no_verdict(tmp_path):
+    a = seeded_run(tmp_path / "A", lambda fold, seed: 0.94 + 0.01 * fold, seeds=[0])
+    b = seeded_run(tmp_path / "B", lambda fold, seed: 0.95 + 0.01 * fold, seeds=[0])
+    for run in (a, b):
+        write(run / "cells.jsonl", [r for r in read(run / "cells.jsonl") if r["fold"] < 2])
+    code, out, err = bench_cli("compare", str(a), str(b), "--format", "json", "--fail-on-regression")
+    (row,) = json.loads(out)
+    assert row["p"] is None and row["ci_low"] is None and row["verdict"] == "no verdict"
+    assert row["reason"] == "zero variance of Δ (every fold has the same Δ)"
+    assert code == 0 and "could not be tested" in err
+
+
+def test_nothing_paired_has_its_own_exit_code(two_runs, tmp_path):
+    a, _ = two_runs
+    b = perturbed_copy(a, tmp_path / "B", lambda row: {**row, "dataset_checksum": "f" * 16})
+    code, out, err = bench_cli("compare", str(a), str(b), "--fail-on-regression")
+    assert code == 3 and "no paired cells" in out
+    (line,) = err.splitlines()
+    assert line.startswith("bench: error: --fail-on-regression: nothing could be paired (15 cells: different data")
+    assert bench_cli("compare", str(a), str(b))[0] == 0, "without the gate it is a report, not an error"
+
+
+def test_every_pair_and_a_baseline(two_runs):
+    a, _ = two_runs
+    code, out, err = bench_cli("compare", str(a), "--all")
+    assert code == 0, err
+    assert "superscripts: significantly better than those letters" in out
+    assert "p-values Holm-adjusted over the 3 tested rows" in out
+    code, out, _ = bench_cli("compare", str(a), "--all", "--format", "json")
+    pairs = json.loads(out)
+    assert {(r["a"], r["b"]) for r in pairs} == {("global-mean", "bias-baseline"), ("global-mean", "svd4"),
+                                                  ("bias-baseline", "svd4")}
+    for r in pairs:  # the interval agrees with the verdict, at the Holm step level
+        significant = r["verdict"] in ("better", "worse")
+        assert significant == (r["ci_low"] > 0 or r["ci_high"] < 0)
+    code, out, _ = bench_cli("compare", str(a), "--baseline", "global-mean", "--format", "json")
+    assert {r["b"] for r in json.loads(out)} == {"bias-baseline", "svd4"}
+    code, _, err = bench_cli("compare", str(a), "--baseline", "global-maen")
+    assert code == 2 and "did you mean 'global-mean'?" in err
+    code, _, err = bench_cli("compare", str(a), "--all", "--rows", "svd4", "global-mean")
+    assert code == 2 and "expected one of --rows, --all, --baseline" in err
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_machine_readable_output_has_the_columns(two_runs, fmt):
+    import csv
+
+    a, b = two_runs
+    code, out, _ = bench_cli("compare", str(a), str(b), "--format", fmt)
+    records = json.loads(out) if fmt == "json" else list(csv.DictReader(io.StringIO(out)))
+    assert len(records) == 3
+    assert list(records[0])[:11] == ["dataset", "metric", "a", "b", "n", "delta", "ci_low", "ci_high", "p", "test",
+                                     "verdict"]

@@ -67,3 +67,19 @@ def test_bench_results_formats(two_runs, fmt):
         assert len(records) == 15 and "metric.rmse" in records[0]
     else:
         assert out.startswith("| run") and out.count("\n") == 17
+
+
+def test_csv_labels_cannot_start_a_formula(tmp_path):
+    """Issue 19 (3): a label such as ``=HYPERLINK(...)`` reaches the CSV as text, not a formula."""
+    rows = [json.loads(line) for line in (REFERENCE / "surprise-ml100k" / "cells.jsonl").open()][:10]
+    for row in rows:
+        row["model"] = "=cmd|' /C calc'!A0" if row["model"] == rows[0]["model"] else "@SUM(1)"
+    (tmp_path / "A").mkdir()
+    (tmp_path / "A" / "cells.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, out, _ = bench_cli("results", str(tmp_path / "A"), "--format", "csv")
+    frame = pandas.read_csv(io.StringIO(out))
+    assert set(frame["model"]) == {"'=cmd|' /C calc'!A0", "'@SUM(1)"}
+    assert (frame["metric.rmse"] > 0).all(), "numbers stay numbers"
+    code, out, _ = bench_cli("compare", str(tmp_path / "A"), "--rows", "@SUM(1)", "=cmd|' /C calc'!A0",
+                             "--format", "csv")
+    assert "\n@" not in out and ",=" not in out and ",'@SUM(1)," in out

@@ -99,7 +99,7 @@ def with_lift(rows: list[dict], boost: dict[str, float]) -> list[dict]:
     out = []
     for row in rows:
         row = json.loads(json.dumps(row))
-        row["metrics"]["lift"] = 1.0 - row["metrics"]["rmse"] + boost.get(row["model"], 0.0) + 0.001 * row["fold"]
+        row["metrics"]["lift"] = 1.0 - row["metrics"]["rmse"] + boost.get(row["model"], 0.0) * (1 + 0.05 * row["fold"])
         row["metric_info"] = {"lift": {"greater_is_better": True, "task": "rating", "plugin": "my_metrics.py",
                                        "version": "sha256:0123"},
                               "rmse": {"greater_is_better": False, "task": "rating", "plugin": "bench-harness",
@@ -125,6 +125,8 @@ def test_a_local_higher_is_better_metric_through_every_reader(tmp_path):
     assert code == 0, err
     verdicts = {row["model"]: row["verdict"] for row in csv.DictReader(io.StringIO(out))}
     assert verdicts["svd"] == "better"
+    code, _, err = bench_cli("compare", str(b), str(a), "--fail-on-regression")
+    assert code == 1 and "svd" in err and "lift" in err
 
     from benchmark import report
 
