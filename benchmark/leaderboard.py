@@ -101,6 +101,8 @@ class Line:
     complete: bool = True
     tie: str = ""  # against #1: "tied", "different", "untested: reason"; "" for #1 and unranked
     p_vs_first: float | None = None  # Holm-adjusted
+    tie_test: str = ""  # "t" or "nb" (repeated CV): the test behind ``tie``
+    test_train: list[float] = field(default_factory=list)  # n_test / n_train of the ok cells
     alias: str = ""
 
     @property
@@ -203,6 +205,9 @@ def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
         line.fold_set.add(str(row.get("fold", 0)))
         line.seed_set.add(row.get("seed", 0))
         line.params = shown_params(row)
+        n_test, n_train = _finite(row.get("n_test")), _finite(row.get("n_train"))
+        if n_test and n_train:
+            line.test_train.append(n_test / n_train)
         metric_errors = row.get("metric_errors")
         if isinstance(metric_errors, Mapping) and metric_errors:
             line.refused += len(metric_errors)
@@ -437,35 +442,28 @@ def scope(runs: Sequence[Any], rows: Iterable[Mapping[str, Any]],
 # --- Ties with #1 ----------------------------------------------------------------------------
 
 
-def paired_test(a: Sequence[float], b: Sequence[float]) -> tuple[float | None, str]:
-    """Two-sided paired t-test of fold means ``a`` against ``b``: ``(p, "")`` or ``(None, reason)``.
+def paired_test(a: Sequence[float], b: Sequence[float],
+                test_train_ratio: float | None = None) -> tuple[float | None, str, str]:
+    """Two-sided paired test of fold means ``a`` against ``b`` (:mod:`benchmark.stats`, the tests
+    ``bench compare`` uses): ``(p, "", test)`` or ``(None, reason, test)``.
 
-    Local until the verdicts helper's ``benchmark.stats`` lands (then call its fold-level test).
+    One partition into folds: Student's paired t. Folds from several partitions (repeated CV,
+    ``test_train_ratio`` given): the Nadeau–Bengio corrected t, since such folds share training
+    data and the plain t is far too confident.
     """
-    if len(a) < 2:
-        return None, f"{len(a)} shared fold" + ("" if len(a) == 1 else "s")
+    from benchmark import stats
+
     differences = [x - y for x, y in zip(a, b)]
-    scale = max(1.0, *(abs(v) for v in (*a, *b)))
-    if max(differences) - min(differences) <= 1e-12 * scale:  # no variance beyond rounding
-        return (1.0, "") if max(map(abs, differences)) <= 1e-12 * scale else (None, "constant difference")
-    from scipy import stats
-
-    return float(stats.ttest_rel(a, b).pvalue), ""
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm's step-down adjustment, in the order given."""
-    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
-    adjusted = [0.0] * len(p_values)
-    running = 0.0
-    for position, i in enumerate(order):
-        running = max(running, min(1.0, (len(p_values) - position) * p_values[i]))
-        adjusted[i] = running
-    return adjusted
+    result = stats.paired_t(differences) if test_train_ratio is None else \
+        stats.nadeau_bengio(differences, test_train_ratio)
+    return result.p, result.reason, result.test
 
 
 def _ties(ranked: list[Line], metrics: Mapping[str, list[str]], alpha: float) -> None:
-    """Mark each ranked line tied with #1 or not, from a paired test over the folds they share."""
+    """Mark each ranked line tied with #1 or not, from a paired test over the folds they share,
+    Holm-adjusted over the lines of the group."""
+    from benchmark import stats
+
     if len(ranked) < 2:
         return
     primary = _primary(ranked[0], metrics)
@@ -476,14 +474,19 @@ def _ties(ranked: list[Line], metrics: Mapping[str, list[str]], alpha: float) ->
     for line in ranked[1:]:
         means = line.fold_means(primary)
         shared = sorted(set(first) & set(means))
-        p, reason = paired_test([means[f] for f in shared], [first[f] for f in shared])
-        if p is None:
-            line.tie, line.p_vs_first = f"untested: {reason}", None
-        else:
+        repeated = line.units > line.folds or ranked[0].units > ranked[0].folds
+        ratios = line.test_train + ranked[0].test_train
+        ratio = math.fsum(ratios) / len(ratios) if repeated and ratios else (math.nan if repeated else None)
+        p, reason, line.tie_test = paired_test([means[f] for f in shared], [first[f] for f in shared], ratio)
+        if p is not None:
             tested.append((line, p))
-    for (line, _), p in zip(tested, holm([p for _, p in tested])):
-        line.p_vs_first = p
-        line.tie = "tied" if p >= alpha else "different"
+        elif shared and all(means[f] == first[f] for f in shared):
+            line.tie, line.p_vs_first = "tied", None  # identical on every shared fold
+        else:
+            line.tie, line.p_vs_first = f"untested: {reason}", None
+    for (line, _), (adjusted, _level) in zip(tested, stats.holm([p for _, p in tested], alpha)):
+        line.p_vs_first = adjusted
+        line.tie = "tied" if adjusted is None or adjusted >= alpha else "different"
 
 
 # --- Labels ------------------------------------------------------------------------------------
@@ -577,8 +580,11 @@ def vs_first(line: Line) -> str:
     """The "vs #1" cell: ``#1``, ``tied (p 0.41)``, ``worse (p 0.003)``, ``untested: ...`` or empty."""
     if line.rank == 1:
         return "#1"
+    if line.tie == "tied" and line.p_vs_first is None:
+        return "tied (identical)"
     if line.tie in ("tied", "different") and line.p_vs_first is not None:
-        return f"{'tied' if line.tie == 'tied' else 'worse'} (p {line.p_vs_first:.2g})"
+        test = " NB" if line.tie_test == "nb" else ""
+        return f"{'tied' if line.tie == 'tied' else 'worse'} (p{test} {line.p_vs_first:.2g})"
     return line.tie
 
 
@@ -653,9 +659,11 @@ def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
     if any(line.seed_std(m) is not None for line in lines for m in list(line.fold_values)[:1]):
         notes.append("seed s.d.: the pooled standard deviation over seeds within a fold.")
     if any(line.tie for line in lines):
-        notes.append(f"vs #1: paired t-test of fold means over the folds shared with #1, Holm-adjusted over "
-                     f"the lines of the table; tied = no significant difference at α = {alpha:g}; worse = "
-                     "significantly worse than #1.")
+        nb = any(line.tie_test == "nb" for line in lines)
+        notes.append(f"vs #1: paired t-test of fold means over the folds shared with #1"
+                     + (" (NB: Nadeau–Bengio corrected, for folds of several partitions)" if nb else "")
+                     + f", Holm-adjusted over the lines of the table; tied = no significant difference at "
+                     f"α = {alpha:g}; worse = significantly worse than #1.")
     if any(not line.complete for line in lines):
         notes.append("incomplete (k/n folds): results missing for some folds (failed, stopped or not "
                      "run); not ranked against lines with every fold.")

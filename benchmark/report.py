@@ -411,33 +411,29 @@ def loss_chart(curves: Sequence[tuple[int, str, list[list[float]]]]) -> str:
 
 @dataclass
 class Friedman:
-    """Average ranks of configurations over datasets, the Friedman test and Nemenyi's critical
-    difference: two configurations whose average ranks differ by less than ``cd`` are not
-    significantly different at ``alpha``."""
+    """One task's configurations ranked over datasets (from :func:`benchmark.stats.critical_difference`:
+    Friedman's test, Nemenyi's critical difference, Demšar 2006), as the diagram draws it: two
+    configurations whose average ranks differ by less than ``cd`` are not significantly
+    different at ``alpha``."""
 
     task: str
     metric: str
     datasets: list[str]
     labels: list[str]  # configurations, best average rank first
     ranks: list[float]
-    chi2: float
-    p: float
-    iman_davenport_f: float | None
-    iman_davenport_p: float | None
+    p: float | None  # Friedman's
     cd: float
     alpha: float
+    groups: list[list[int]]  # Nemenyi cliques, as positions in ``labels``
 
     def cliques(self, limit: int | None = None) -> list[tuple[int, int]]:
-        """Maximal runs ``(i, j)`` of configurations (positions, best first) whose ranks lie
-        within ``cd`` of each other: the bars of the diagram."""
-        count = len(self.ranks) if limit is None else min(limit, len(self.ranks))
+        """The bars of the diagram: ``(first, last)`` positions of each clique within ``limit``."""
+        count = len(self.labels) if limit is None else min(limit, len(self.labels))
         out: list[tuple[int, int]] = []
-        for i in range(count):
-            j = i
-            while j + 1 < count and self.ranks[j + 1] - self.ranks[i] < self.cd:
-                j += 1
-            if j > i and not any(a <= i and j <= b for a, b in out):
-                out.append((i, j))
+        for group in self.groups:
+            inside = [i for i in group if i < count]
+            if len(inside) > 1 and not any(a <= inside[0] and inside[-1] <= b for a, b in out):
+                out.append((inside[0], inside[-1]))
         return out
 
 
@@ -447,8 +443,7 @@ def friedman(lines: Sequence[Any], metrics: Mapping[str, list[str]], greater_is_
     ranked (complete lines of each dataset's main group), on the configurations ranked on every
     such dataset. Returns the analyses and, for tasks with several datasets where none could be
     made, the reason."""
-    import numpy as np
-    from scipy import stats
+    from benchmark import stats
 
     by_task: dict[str, dict[str, dict[str, Any]]] = {}
     for line in lines:
@@ -466,26 +461,18 @@ def friedman(lines: Sequence[Any], metrics: Mapping[str, list[str]], greater_is_
             reasons.append(f"{task}: {len(common)} configuration(s) ranked on all {len(datasets)} datasets; "
                            "a critical-difference diagram needs 3 or more")
             continue
-        configs = sorted(common)
-        names = list(datasets)
-        greater = greater_is_better.get(metric, False)
-        values = np.array([[datasets[d][c].mean(metric) for c in configs] for d in names])
-        ranks = np.array([stats.rankdata(-row if greater else row) for row in values])
-        average = ranks.mean(axis=0)
-        n, k = len(names), len(configs)
-        chi2, p = stats.friedmanchisquare(*values.T)
-        chi2 = float(chi2) if math.isfinite(chi2) else 0.0
-        p = float(p) if math.isfinite(p) else 1.0
-        f_id = p_id = None
-        if n * (k - 1) - chi2 > 0:
-            f_id = (n - 1) * chi2 / (n * (k - 1) - chi2)
-            p_id = float(stats.f.sf(f_id, k - 1, (k - 1) * (n - 1)))
-        q = float(stats.studentized_range.ppf(1 - alpha, k, np.inf)) / math.sqrt(2)
-        cd = q * math.sqrt(k * (k + 1) / (6 * n))
-        order = sorted(range(k), key=lambda i: (average[i], datasets[names[0]][configs[i]].model))
-        label_of = {c: datasets[names[-1]][c].model for c in configs}  # the latest label
-        out.append(Friedman(task, metric, names, [label_of[configs[i]] for i in order],
-                            [float(average[i]) for i in order], chi2, p, f_id, p_id, cd, alpha))
+        scores = {dataset: {config: configs[config].mean(metric) for config in common}
+                  for dataset, configs in datasets.items()}
+        result = stats.critical_difference(scores, greater_is_better.get(metric, False), alpha)
+        if result.cd is None or result.reason:
+            reasons.append(f"{task}: {result.reason or 'no critical difference'}")
+            continue
+        label_of = {config: line.model for configs in datasets.values() for config, line in configs.items()}
+        order = sorted(result.models, key=lambda c: (result.average_ranks[c], label_of[c]))
+        position = {config: i for i, config in enumerate(order)}
+        groups = [sorted(position[c] for c in group) for group in result.cliques("nemenyi")]
+        out.append(Friedman(task, metric, result.datasets, [label_of[c] for c in order],
+                            [result.average_ranks[c] for c in order], result.friedman_p, result.cd, alpha, groups))
     return out, reasons
 
 
@@ -644,10 +631,8 @@ def build_html(run_dirs: Sequence[str | Path], warn: Callable[[str], None] | Non
                          f"{len(result.datasets)} datasets</h3>")
             facts: list[list[str]] = [["datasets", ", ".join(result.datasets)],
                                       ["configurations", str(len(result.labels))],
-                     ["Friedman χ²", f"{result.chi2:.3f} (p = {result.p:.3g})"],
-                     ["Iman–Davenport F", "" if result.iman_davenport_f is None else
-                      f"{result.iman_davenport_f:.3f} (p = {result.iman_davenport_p:.3g})"],
-                     [f"Nemenyi CD (α = {result.alpha:g})", f"{result.cd:.3f}"]]
+                                      ["Friedman test", "" if result.p is None else f"p = {result.p:.3g}"],
+                                      [f"Nemenyi CD (α = {result.alpha:g})", f"{result.cd:.3f}"]]
             parts.append(_table(["", ""], facts))
             if len(result.labels) > CD_LIMIT:
                 parts.append(f'<p class="note">The diagram shows the {CD_LIMIT} best of {len(result.labels)} '

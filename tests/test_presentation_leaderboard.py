@@ -141,14 +141,24 @@ def test_tied_with_first_comes_from_a_paired_test_over_the_shared_folds():
 def test_no_verdict_without_variance_or_with_one_fold():
     constant = model_rows("a", 1.0) + model_rows("b", 1.1)  # b - a is exactly 0.1 on every fold
     got = by_model(leaderboard.build(constant, METRICS, LOWER))
-    assert got["b"].tie == "untested: constant difference" and got["b"].p_vs_first is None
+    assert got["b"].tie.startswith("untested: zero variance") and got["b"].p_vs_first is None
     one = [row("a", 0, 1.0), row("b", 0, 1.1)]
     got = by_model(leaderboard.build(one, METRICS, LOWER))
-    assert got["b"].tie == "untested: 1 shared fold"
+    assert got["b"].tie.startswith("untested: n = 1")
+    same = model_rows("a", 1.0) + model_rows("twin", 1.0)
+    got = by_model(leaderboard.build(same, METRICS, LOWER))
+    assert leaderboard.vs_first(got["twin"]) == "tied (identical)"
 
 
-def test_holm_adjustment():
-    assert leaderboard.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+def test_repeated_cv_uses_the_corrected_test():
+    # three split seeds × 3 folds: nine folds from three partitions
+    rows = [row(m, f, base + 0.01 * f + 0.002 * s + (0.0015 if (f + s) % 2 else -0.001) * (m == "b"), seed=s,
+                fingerprint=f"s{s}f{f}", n_test=200, n_train=800)
+            for m, base in (("a", 1.0), ("b", 1.001)) for s in range(3) for f in range(3)]
+    got = by_model(leaderboard.build(rows, METRICS, LOWER))
+    assert got["b"].units == 9 and got["b"].folds == 3
+    assert got["b"].tie_test == "nb" and "p NB" in leaderboard.vs_first(got["b"])
+    assert "Nadeau–Bengio" in leaderboard.render(list(got.values()), METRICS)
 
 
 # --- Values that must not be averaged -------------------------------------------------------------
