@@ -528,12 +528,12 @@ def assign_aliases(lines: Sequence[Line]) -> None:
         line.alias = names.get(line.model, "")
 
 
-def resolve_label(label: str, lines: Sequence[Any]) -> Any:
+def resolve_label(label: str, lines: Sequence[Any], where: str = "--rows") -> Any:
     """The line (or label, for a list of strings) that ``label`` names: a label, an alias shown
     in the leaderboard, or a unique prefix (4+ characters) of a configuration id.
 
-    Raises :class:`BenchError` listing the valid labels (with their aliases), closest first.
-    For ``bench compare --rows``.
+    Raises :class:`BenchError` listing the valid labels (with their aliases), closest first,
+    located at ``where``. For ``bench compare --rows`` / ``--baseline``.
     """
     labels = [item if isinstance(item, str) else item.model for item in lines]
     names = aliases(labels)
@@ -552,8 +552,7 @@ def resolve_label(label: str, lines: Sequence[Any]) -> Any:
     ordered += [name for name in distinct if name not in ordered]
     shown = [f"{name} ({names[name]})" if name in names else name for name in ordered]
     listing = ", ".join(shown[:20]) + (f" and {len(shown) - 20} more" if len(shown) > 20 else "")
-    raise BenchError(f"no configuration labelled {label!r}; valid (closest first): {listing or 'none'}",
-                     "--rows")
+    raise BenchError(f"no configuration labelled {label!r}; valid (closest first): {listing or 'none'}", where)
 
 
 # --- Output ------------------------------------------------------------------------------------

@@ -49,7 +49,8 @@ metrics: [rmse, mae]
 
 def write_run(directory: Path, configurations: int, seed: int = 0) -> int:
     """A results directory of ``configurations`` × 5 folds on dataset ``a`` (and a third of them
-    on ``b`` too); the number of rows written."""
+    on ``b`` too); every 7th configuration was interrupted before its last fold, every 11th has a
+    failed fold. The number of rows written."""
     rng = random.Random(seed)
     directory.mkdir(parents=True, exist_ok=True)
     rows = 0
@@ -58,8 +59,9 @@ def write_run(directory: Path, configurations: int, seed: int = 0) -> int:
             quality = rng.gauss(0.0, 0.02)
             datasets = ("a", "b") if c % 3 == 0 else ("a",)
             for dataset in datasets:
-                for fold in range(5):
+                for fold in range(4 if c % 7 == 3 else 5):
                     rmse = 0.93 + quality + 0.01 * fold + rng.gauss(0, 0.002)
+                    failed = c % 11 == 5 and fold == 2
                     row = {"cell_id": f"{dataset}{c:06d}{fold}", "config_id": f"cfg{c:013d}",
                            "config": {"n_components": c}, "run_id": "r1", "suite": "readers-scale",
                            "task": "rating", "dataset": dataset, "dataset_plugin": "synthetic-ratings",
@@ -67,8 +69,9 @@ def write_run(directory: Path, configurations: int, seed: int = 0) -> int:
                            "split_params": {"k": 5, "seed": 0}, "fold": fold, "fold_name": f"{fold + 1}/5",
                            "split_fingerprint": f"{dataset}-fold{fold}", "seed": 0,
                            "model": f"truncated-svd(n_components={c})", "model_plugin": "truncated-svd",
-                           "params": {"n_components": c}, "status": "ok",
-                           "metrics": {"rmse": rmse, "mae": rmse * 0.8},
+                           "params": {"n_components": c}, "status": "error" if failed else "ok",
+                           "error": "boom" if failed else None,
+                           "metrics": {} if failed else {"rmse": rmse, "mae": rmse * 0.8},
                            "fit_seconds": 0.01 + rng.random() * 2, "predict_seconds": 0.001,
                            "peak_rss_mb": 100.0, "started_at": "2026-01-01T00:00:00",
                            "finished_at": f"2026-01-01T00:{fold:02d}:00"}
