@@ -584,7 +584,7 @@ def vs_first(line: Line) -> str:
     if line.tie in ("tied", "different") and line.p_vs_first is not None:
         test = " NB" if line.tie_test == "nb" else ""
         return f"{'tied' if line.tie == 'tied' else 'worse'} (p{test} {line.p_vs_first:.2g})"
-    return line.tie
+    return line.tie.split(":")[0] if line.tie.startswith("untested") else line.tie
 
 
 @dataclass(frozen=True)
@@ -603,7 +603,8 @@ class Columns:
     def of(cls, lines: Sequence[Line], names: list[str], runs: bool = False) -> Columns:
         primary = names[0] if names else ""
         return cls(names, any(line.seed_std(primary) is not None for line in lines),
-                   any(line.tie or line.rank == 2 for line in lines), any(line.alias for line in lines),
+                   any(line.tie and not line.tie.startswith("untested") for line in lines),
+                   any(line.alias for line in lines),
                    runs, any(line.failed or line.refused for line in lines), any(line.note for line in lines))
 
     def headers(self) -> list[str]:
@@ -657,12 +658,18 @@ def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
     notes = ["± is the s.d. over folds of the fold means (seeds are averaged within a fold first)."]
     if any(line.seed_std(m) is not None for line in lines for m in list(line.fold_values)[:1]):
         notes.append("seed s.d.: the pooled standard deviation over seeds within a fold.")
-    if any(line.tie for line in lines):
+    untested = sorted({line.tie.split(": ", 1)[1] for line in lines if line.tie.startswith("untested: ")})
+    if untested and not any(line.tie and not line.tie.startswith("untested") for line in lines):
+        notes.append("vs #1: no line could be tested against #1 (" + "; ".join(untested) + ")"
+                     + ("; bench compare --test units pairs the users or examples of a single split"
+                        if any(r.startswith("n = 1") for r in untested) else "") + ".")
+    elif any(line.tie for line in lines):
         nb = any(line.tie_test == "nb" for line in lines)
         notes.append(f"vs #1: paired t-test of fold means over the folds shared with #1"
                      + (" (NB: Nadeau–Bengio corrected, for folds of several partitions)" if nb else "")
                      + f", Holm-adjusted over the lines of the table; tied = no significant difference at "
-                     f"α = {alpha:g}; worse = significantly worse than #1.")
+                     f"α = {alpha:g}; worse = significantly worse than #1"
+                     + (f"; untested: {'; '.join(untested)}" if untested else "") + ".")
     if any(not line.complete for line in lines):
         notes.append("incomplete (k/n folds): results missing for some folds (failed, stopped or not "
                      "run); not ranked against lines with every fold.")
