@@ -47,10 +47,11 @@ metrics: [rmse, mae]
 """
 
 
-def write_run(directory: Path, configurations: int, seed: int = 0) -> int:
+def write_run(directory: Path, configurations: int, seed: int = 0, own_splits: bool = False) -> int:
     """A results directory of ``configurations`` × 5 folds on dataset ``a`` (and a third of them
     on ``b`` too); every 7th configuration was interrupted before its last fold, every 11th has a
-    failed fold. The number of rows written."""
+    failed fold. ``own_splits``: each configuration on its own split seed (one comparison group
+    per line: the worst case for grouping). The number of rows written."""
     rng = random.Random(seed)
     directory.mkdir(parents=True, exist_ok=True)
     rows = 0
@@ -66,8 +67,9 @@ def write_run(directory: Path, configurations: int, seed: int = 0) -> int:
                            "config": {"n_components": c}, "run_id": "r1", "suite": "readers-scale",
                            "task": "rating", "dataset": dataset, "dataset_plugin": "synthetic-ratings",
                            "dataset_checksum": f"sum-{dataset}", "split": "kfold",
-                           "split_params": {"k": 5, "seed": 0}, "fold": fold, "fold_name": f"{fold + 1}/5",
-                           "split_fingerprint": f"{dataset}-fold{fold}", "seed": 0,
+                           "split_params": {"k": 5, "seed": c if own_splits else 0}, "fold": fold,
+                           "fold_name": f"{fold + 1}/5", "seed": 0,
+                           "split_fingerprint": f"{dataset}-{c if own_splits else 0}-fold{fold}",
                            "model": f"truncated-svd(n_components={c})", "model_plugin": "truncated-svd",
                            "params": {"n_components": c}, "status": "error" if failed else "ok",
                            "error": "boom" if failed else None,
@@ -101,6 +103,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="500,1000,2000,5000")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--own-splits", action="store_true",
+                        help="each configuration on its own split (the worst case for grouping lines)")
     parser.add_argument("--code", help="another checkout's root to measure (its benchmark package is "
                                        "imported first), e.g. an export of the old main")
     args = parser.parse_args()
@@ -108,14 +112,14 @@ def main() -> None:
     lines = [f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
              f"load average {os.getloadavg()[0]:.1f} at the start; "
              f"`python benchmarks/readers_scale.py --sizes {args.sizes}"
-             + (f" --code {args.code}`" if args.code else "`"), "",
+             + (" --own-splits" if args.own_splits else "") + (f" --code {args.code}`" if args.code else "`"), "",
              "Seconds: wall / CPU of the process (imports included).", "",
              "| configurations | rows | leaderboard | leaderboard csv | report | report CPU s per 1,000 configurations |",
              "| ---: | ---: | ---: | ---: | ---: | ---: |"]
     with tempfile.TemporaryDirectory(prefix="readers-scale-") as tmp:
         for n in sizes:
             run = Path(tmp) / f"run{n}"
-            rows = write_run(run, n)
+            rows = write_run(run, n, own_splits=args.own_splits)
             board = timed(["leaderboard", str(run)], args.code)
             board_csv = timed(["leaderboard", str(run), "--format", "csv"], args.code)
             report = timed(["report", str(run), "-o", str(Path(tmp) / f"report{n}.html")], args.code)
