@@ -1,16 +1,23 @@
 """The public API for plugins: data containers, model base classes, plugin specs, metric context.
 
-Everything a plugin (built-in or third-party) needs is importable from here or from
-:mod:`benchmark.hookspec`. This module imports only numpy and pandas. A plugin module may set
-``BENCH_API_VERSION = 1`` to declare the contract it targets; bench refuses (and lists as
-unusable) a plugin that targets a newer major version than :data:`API_VERSION`.
+Everything a plugin (built-in or third-party) needs is importable from here, including every
+type a hook receives (:class:`Cell`, :class:`CellResult`, :class:`Predictions`, :class:`Model`).
+This module imports only numpy and pandas. A plugin module may set ``BENCH_API_VERSION = 1`` to
+declare the contract it targets; bench refuses (and lists as unusable) a plugin that targets a
+newer major version than :data:`API_VERSION`.
+
+Contract 1.1 (same major version, so every 1.0 plugin still loads) adds tasks as plugins
+(:class:`TaskSpec`, the ``bench_tasks`` hook), :class:`Outcome`/:class:`Timing` for task runners,
+``Predictions.model``/``options``/``extra``, and :class:`PerUnit` metric values.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +27,22 @@ import numpy as np
 import pandas as pd
 
 from benchmark._internal import column_bytes, sha256_hex
+from benchmark.cells import Cell, CellResult
 from benchmark.hookspec import hookimpl
 
 __all__ = [
     "API_VERSION",
+    "API_MINOR_VERSION",
     "RATING",
     "RECONSTRUCTION",
     "TASKS",
+    "TaskSpec",
+    "Outcome",
+    "Timing",
+    "PerUnit",
+    "Cell",
+    "CellResult",
+    "check_shape_finite",
     "Fold",
     "LazyFolds",
     "RatingData",
@@ -51,12 +67,16 @@ __all__ = [
 
 API_VERSION = 1
 """Major version of the plugin contract (this module and :mod:`benchmark.hookspec`)."""
+API_MINOR_VERSION = 1
+"""Minor version: 1.1 added tasks as plugins, Outcome, PerUnit; a 1.0 plugin loads unchanged."""
 
 RATING = "rating"
 """Explicit feedback: fit on (user, item, rating) triples, predict held-out pairs."""
 RECONSTRUCTION = "reconstruction"
 """Dense rows (e.g. images): fit on train rows, reconstruct test rows."""
 TASKS = (RATING, RECONSTRUCTION)
+"""The two tasks bench itself registers (through ``bench_tasks``, like any plugin). Kept as names
+for 1.0 plugins; the installed tasks are whatever the registry holds (``bench plugins``)."""
 
 
 class MissingDependency(ImportError):
@@ -226,17 +246,27 @@ class Predictions:
     For ``rating``: ``y_true``/``y_pred`` are the test ratings and predictions (clipped to the
     scale), ``users``/``items`` the test pairs, ``train`` the training :class:`RatingData`.
     For ``reconstruction``: the test rows and their reconstructions (clipped to the value
-    range), ``train`` the training rows; ``users``/``items`` are ``None``. ``info`` is the
-    dataset's ``info`` (e.g. ``image_shape``).
+    range), ``train`` the training rows; ``users``/``items`` are ``None``, ``extra["rows"]``
+    the test rows' positions in the dataset. ``info`` is the dataset's ``info`` (e.g.
+    ``image_shape``).
+
+    Since contract 1.1: ``model`` is the fitted model (so a metric can score the whole
+    catalogue, not only the test pairs), ``options`` the task options of the dataset entry
+    (e.g. ranking's ``threshold``), and ``extra`` whatever else a task's runner hands its
+    metrics (e.g. the candidate items); a task documents its keys. A task whose metrics do not
+    read ``y_true``/``y_pred`` leaves them empty.
     """
 
     task: str
-    y_true: np.ndarray
-    y_pred: np.ndarray
+    y_true: np.ndarray = field(default_factory=lambda: np.empty(0))
+    y_pred: np.ndarray = field(default_factory=lambda: np.empty(0))
     users: np.ndarray | None = None
     items: np.ndarray | None = None
-    train: RatingData | np.ndarray | None = None
+    train: Any = None
     info: Mapping[str, Any] = field(default_factory=dict)
+    model: Any = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def by_user(self) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
         """``(user, y_true, y_pred)`` for each test user, in order of first appearance."""
@@ -416,6 +446,8 @@ class SplitSpec:
     required: tuple[str, ...] = ()
     summary: str = ""
     tasks: tuple[str, ...] = TASKS
+    """Tasks whose data this split works on: it accepts any task served by the same data
+    (``(RATING,)`` also accepts ``ranking``, whose data is ``RatingData`` too)."""
 
 
 @dataclass(frozen=True)
@@ -424,7 +456,9 @@ class MetricSpec:
 
     ``func(y_true, y_pred) -> float`` for a pointwise metric; with ``context=True``,
     ``func(predictions) -> float`` receives the whole :class:`Predictions` (test users and
-    items, training data), e.g. for a per-user or ranking metric.
+    items, training data, the fitted ``model``, the task's ``options`` and ``extra``), e.g.
+    for a per-user or ranking metric. Either may return a :class:`PerUnit` instead of a float.
+    ``version`` is recorded with every value (bump it when the numbers may change).
     """
 
     name: str
@@ -433,3 +467,169 @@ class MetricSpec:
     greater_is_better: bool = False
     summary: str = ""
     context: bool = False
+    version: str = ""
+
+
+# --- Tasks (contract 1.1) -------------------------------------------------------------------
+
+
+class Timing:
+    """Wall-clock and CPU seconds of a ``with`` block: how a task runner times fit and predict.
+
+    ::
+
+        with Timing() as fit_time:
+            model.fit(train)
+    """
+
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+    def __enter__(self) -> Timing:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.seconds = time.perf_counter() - self._wall
+        self.cpu_seconds = time.process_time() - self._cpu
+
+
+@dataclass
+class Outcome:
+    """What a task runner returns for one cell.
+
+    ``predictions`` is what the task's metrics and the artifact hooks receive (the harness
+    fills in ``model`` and ``options`` if the runner left them unset). ``counts`` are integer
+    facts about the cell stored with its result (``n_unknown``: test pairs with an unknown user
+    or item; ``n_clipped``: predictions clipped to the scale; a task may add its own, e.g.
+    users skipped for lack of a relevant test item). ``fit``/``predict`` time the two phases.
+    """
+
+    predictions: Predictions
+    counts: dict[str, int] = field(default_factory=dict)
+    fit: Timing = field(default_factory=Timing)
+    predict: Timing = field(default_factory=Timing)
+
+
+Runner = Callable[[Any, Any, Fold, Mapping[str, Any]], Outcome]
+"""``run(model, data, fold, options) -> Outcome``: fit ``model`` on the fold's training part of
+``data``, predict what the task's metrics read; ``options`` are the task options of the dataset
+entry, defaults filled in."""
+
+
+def check_shape_finite(raw: Any, expected: tuple[int, ...], method: str) -> np.ndarray:
+    """``raw`` as float64, or a ``ValueError`` naming ``method`` when its shape differs from
+    ``expected`` or a value is NaN or infinite (the cell then fails with that one line)."""
+    values = np.asarray(raw, dtype=np.float64)
+    if values.shape != expected:
+        raise ValueError(f"{method} returned shape {values.shape}, expected {expected}")
+    bad = int((~np.isfinite(values)).sum())
+    if bad:
+        raise ValueError(f"{method} returned {bad} non-finite values")
+    return values
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task: what a cell of it does, on which data, with which models, judged how.
+
+    :param name: the task's name, as suites and specs say it (``rating``, ``ranking``).
+    :param model_base: the class (or lazy ``"module:Class"``) every model of the task derives
+        from; ``ModelSpec.classes[name]`` must be a subclass.
+    :param data_types: the data classes a dataset of this task may hold. A dataset declared for
+        another task serves this one too when its data is one of these (e.g. ``RatingData``
+        serves both ``rating`` and ``ranking``: a suite says ``task: ranking`` on the entry).
+        A data class provides ``__len__``, ``checksum()``, ``describe()``, ``folds``, ``info``.
+    :param runner: ``run(model, data, fold, options) -> Outcome`` (or a lazy reference): fit
+        on the fold's training part, produce the :class:`Predictions` the task's metrics read.
+        It times fit and predict with :class:`Timing`; an exception fails the cell with its
+        one-line message.
+    :param default_metrics: the metrics a suite without ``metrics`` gets, primary first;
+        empty means every metric of the task, in plugin order.
+    :param primary_metric: the metric that ranks a leaderboard of this task when the suite
+        names none (default: the first of ``default_metrics``).
+    :param greater_is_better: the primary metric's direction, checked against its MetricSpec
+        when both are loaded (``None``: take the metric's).
+    :param options: task options of a dataset entry and their defaults (ranking:
+        ``{"threshold": 4.0}``); a suite sets them as keys of the entry. They reach the runner
+        and ``Predictions.options``, and are part of the experiment's identity.
+    :param constraints: JSON Schema per option (``{"threshold": {"type": "number",
+        "description": "..."}}``), as for model parameters.
+    :param splits: the split methods this task accepts (``None``: every split whose data types
+        fit); a split accepts the data of the tasks in its ``SplitSpec.tasks``.
+    :param default_split: the split a dataset entry of this task gets when the suite names
+        none (``None``: the dataset's own default, else 5-fold).
+    :param tiny_data: ``tiny_data(seed) -> data`` with a fold set ``"given"``, for the
+        conformance kit to run this task's models (default: the kit's tiny data of the first of
+        ``data_types``, when it knows it).
+    :param examples: ``examples(noisy: bool, seed) -> Predictions``, perfect or noisy, for the
+        kit to check this task's metrics (e.g. that ``greater_is_better`` points the right way).
+    """
+
+    name: str
+    model_base: Factory
+    data_types: tuple[type, ...]
+    runner: Factory
+    default_metrics: tuple[str, ...] = ()
+    primary_metric: str = ""
+    greater_is_better: bool | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    constraints: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    splits: tuple[str, ...] | None = None
+    default_split: Mapping[str, Any] | None = None
+    tiny_data: Factory | None = None
+    examples: Factory | None = None
+    requires: Mapping[str, str] = field(default_factory=dict)
+    summary: str = ""
+
+    @property
+    def primary(self) -> str:
+        """The primary metric's name ('' when the task names none)."""
+        return self.primary_metric or (self.default_metrics[0] if self.default_metrics else "")
+
+    def serves(self, data: Any) -> bool:
+        """Whether ``data`` (an instance, or a data class) is data this task runs on."""
+        kind = data if isinstance(data, type) else type(data)
+        return any(issubclass(kind, accepted) for accepted in self.data_types)
+
+
+TRANSFORMS = ("identity", "sqrt")
+
+
+@dataclass(frozen=True, eq=False)
+class PerUnit:
+    """A metric value with its per-unit parts, for paired tests on one split (contract 1.1).
+
+    A metric may return this instead of a float. ``value = transform(sum(num) / sum(den))``
+    over the units (``"user"``, ``"example"``...) named by ``ids``: RMSE is ``num`` = each
+    user's sum of squared errors, ``den`` = their count, ``transform="sqrt"``; a per-user ranking
+    metric is ``num`` = the user's value, ``den`` = 1. ``exact`` is the value the metric reports
+    when it computes it another way (e.g. ``np.mean`` over all pairs, which rounds differently
+    from summing per-user sums); the row stores ``float(per_unit)``. The harness stores the
+    parts in ``units/<cell id>.npz`` for ``bench compare``.
+    """
+
+    unit: str
+    ids: np.ndarray
+    num: np.ndarray
+    den: np.ndarray
+    transform: str = "identity"
+    exact: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.transform not in TRANSFORMS:
+            raise ValueError(f"PerUnit transform {self.transform!r}; expected one of {TRANSFORMS}")
+        if not len(self.ids) == len(self.num) == len(self.den):
+            raise ValueError(f"PerUnit ids, num and den differ in length "
+                             f"({len(self.ids)}, {len(self.num)}, {len(self.den)})")
+
+    @property
+    def value(self) -> float:
+        if self.exact is not None:
+            return float(self.exact)
+        total = float(np.sum(self.den))
+        mean = float(np.sum(self.num)) / total if total else math.nan
+        return math.sqrt(mean) if self.transform == "sqrt" else mean
+
+    def __float__(self) -> float:
+        return self.value

@@ -75,6 +75,7 @@ class Cell:
     code: Mapping[str, Any] = field(default_factory=dict)  # plugin code ids, library versions
     data_dir: str | None = None
     plugins: tuple[str, ...] = ()  # local plugin files the worker must load
+    task_options: Mapping[str, Any] = field(default_factory=dict)  # e.g. ranking's threshold
 
     @property
     def config_id(self) -> str:
@@ -84,10 +85,13 @@ class Cell:
     @property
     def id(self) -> str:
         """Identifies the experiment: which data, which rows, which configuration, which seed."""
-        return stable_hash({"checksum": self.dataset_checksum, "split": self.split,
-                            "split_params": self.split_params, "fold": self.fold,
-                            "fingerprint": self.fingerprint, "config": self.config_id,
-                            "seed": self.seed, "metrics": sorted(self.metrics)})
+        identity = {"checksum": self.dataset_checksum, "split": self.split,
+                    "split_params": self.split_params, "fold": self.fold,
+                    "fingerprint": self.fingerprint, "config": self.config_id,
+                    "seed": self.seed, "metrics": sorted(self.metrics)}
+        if self.task_options:  # only then: the ids of tasks without options stay as they were
+            identity["task_options"] = dict(self.task_options)
+        return stable_hash(identity)
 
     @property
     def code_id(self) -> str:
@@ -141,6 +145,8 @@ class CellResult:
     # {"file": "units/<cell_id>.npz", "unit": "user", "transforms": {metric: "sqrt"|"identity"}}
     # (contract 2): per-unit parts of the metrics, for paired tests on a single split
     units: dict[str, Any] | None = None
+    task_options: Mapping[str, Any] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # a task's own counts (beyond n_unknown, n_clipped)
     plugin: Mapping[str, str] = field(default_factory=dict)  # name, distribution, version
     code: Mapping[str, Any] = field(default_factory=dict)
     libraries: Mapping[str, str] = field(default_factory=dict)
@@ -169,7 +175,8 @@ class CellResult:
                    split_params=cell.split_params, fold=cell.fold, fold_name=cell.fold_name,
                    split_fingerprint=cell.fingerprint, model=cell.model,
                    model_plugin=cell.model_plugin, params=cell.params, config=cell.config,
-                   seed=cell.seed, code=cell.code, machine=machine, started_at=started_at)
+                   seed=cell.seed, code=cell.code, machine=machine, started_at=started_at,
+                   task_options=cell.task_options)
 
     @property
     def ok(self) -> bool:

@@ -101,6 +101,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Nam
 def _run(args: argparse.Namespace) -> int:
     import io
 
+    from benchmark.limits import check_max_configurations
     from benchmark.runner import RunInterrupted, RunOptions, run_suite
     from benchmark.suite import MAX_CONFIGURATIONS
 
@@ -108,7 +109,8 @@ def _run(args: argparse.Namespace) -> int:
                          retry_failed=args.retry_failed, jobs=args.jobs, executor=args.executor,
                          scheduler=args.scheduler, timeout=args.timeout,
                          memory_limit=args.memory_limit, verbose=args.verbose,
-                         max_configurations=args.max_configurations or MAX_CONFIGURATIONS)
+                         max_configurations=check_max_configurations(args.max_configurations,
+                                                                     MAX_CONFIGURATIONS))
     stream = io.StringIO() if args.quiet else sys.stderr
     try:
         result = run_suite(args.suite, options, stream=stream)
@@ -126,10 +128,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from benchmark.limits import check_max_configurations
     from benchmark.suite import MAX_CONFIGURATIONS, load_suite
 
     suite, _ = load_suite(args.suite, args.plugin,
-                          max_configurations=args.max_configurations or MAX_CONFIGURATIONS)
+                          max_configurations=check_max_configurations(args.max_configurations,
+                                                                       MAX_CONFIGURATIONS))
     print(f"{args.suite}: valid: {len(suite.datasets)} dataset(s), {len(suite.models)} model "
           f"configuration(s), {len(suite.seeds)} seed(s)")
     return 0

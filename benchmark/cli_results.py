@@ -175,13 +175,9 @@ def _results(args: argparse.Namespace) -> int:
         frame = load(args.runs)
     _warn([str(w.message) for w in caught if issubclass(w.category, ResultWarning)])
     if args.format == "csv":
-        from benchmark.compare import spreadsheet_safe
+        from benchmark.csvsafe import csv_safe_frame
 
-        for column in frame.columns:
-            if not frame[column].map(lambda v: isinstance(v, str)).any():
-                continue
-            frame[column] = frame[column].map(lambda v: spreadsheet_safe(v) if isinstance(v, str) else v)
-        frame.to_csv(sys.stdout, index=False)
+        csv_safe_frame(frame).to_csv(sys.stdout, index=False)
     elif args.format == "json":
         sys.stdout.write(frame.to_json(orient="records", force_ascii=False, indent=1) + "\n")
     else:

@@ -1,34 +1,44 @@
 """Execute one cell: load (cached) data, rebuild its fold, fit, predict, score, record provenance.
 
-The work that differs by task (what ``fit`` gets, how predictions are checked and clipped)
-lives in one small object per task (:data:`TASK_RUNNERS`); :func:`execute` is the same for all.
+The work that differs by task (what ``fit`` gets, how predictions are checked and clipped) is
+the task's runner, found in the registry (``TaskSpec.runner``; bench's own in
+``bench_plugins.tasks``); :func:`execute` is the same for every task.
+
+Scoring writes, per row, each metric's direction and provenance (``metric_info``), keeps a
+metric that raises or returns NaN/infinity as that metric's error (``metric_errors``; the cell
+then counts as failed, see :func:`has_failures`), and stores per-unit values
+(:class:`~benchmark.api.PerUnit`) in ``<run dir>/units/<cell id>.npz`` for paired tests.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
+import math
+import os
 import random
 import shutil
+import tempfile
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TextIO, cast
 
 import numpy as np
 
 from benchmark._internal import resolve, versions
 from benchmark.api import (
-    RATING, RECONSTRUCTION, Fold, MatrixData, MissingDependency, Model, Predictions, RatingData,
-    RatingModel, ReconstructionModel,
+    Fold, MatrixData, MissingDependency, Model, Outcome, PerUnit, Predictions, RatingData,
 )
 from benchmark.cells import SEED_PARAMS, Cell, CellResult, stable_hash
 from benchmark.errors import BenchError
 from benchmark.provenance import PeakMemory, Stopwatch, machine, now
 from benchmark.registry import Registry
 
-Data = RatingData | MatrixData
+Data = RatingData | MatrixData  # bench's own data classes; a task may run on others
+UNITS = "units"
+"""The folder of the run directory holding per-unit metric values, one ``<cell id>.npz`` each."""
 
 
 class DataCache:
@@ -49,9 +59,9 @@ class DataCache:
             if data_dir and "data_dir" in inspect.signature(loader).parameters:
                 kwargs.setdefault("data_dir", data_dir)
             data = loader(**kwargs)
-            if getattr(data, "task", None) != spec.task:
-                raise BenchError(f"dataset plugin {plugin!r} returned {type(data).__name__}, "
-                                 f"not data of its declared task {spec.task!r}")
+            problem = self.registry.data_problem(spec.task, data)
+            if problem:
+                raise BenchError(f"dataset plugin {plugin!r} {problem}")
             self._data[key] = data
         return self._data[key]
 
@@ -94,89 +104,142 @@ def json_safe(value: Any) -> Any:
     return repr(value)
 
 
-# --- One object per task ------------------------------------------------------------------
+# --- The task's runner ------------------------------------------------------------------------
 
 
-@dataclass
-class Outcome:
-    predictions: Predictions
-    counts: dict[str, int]
-    fit: Stopwatch
-    predict: Stopwatch
+def task_options(registry: Registry, task: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The task's options with its defaults filled in under ``given``."""
+    return {**registry.task(task).options, **given}
 
 
-def _finite(raw: np.ndarray, expected: tuple[int, ...], method: str) -> None:
-    if raw.shape != expected:
-        raise BenchError(f"{method} returned shape {raw.shape}, expected {expected}")
-    if not np.all(np.isfinite(raw)):
-        raise BenchError(f"{method} returned {int((~np.isfinite(raw)).sum())} non-finite values")
-
-
-class RatingRunner:
-    """Fit on the fold's training ratings, predict its test pairs, clip to the rating scale."""
-
-    def run(self, model: RatingModel, data: RatingData, fold: Fold) -> Outcome:
-        train = data.subset(fold.train)
-        test = data.ratings.iloc[fold.test]
-        users, items = test["user"].to_numpy(), test["item"].to_numpy()
-        with Stopwatch() as fit_time:
-            model.fit(train)
-        with Stopwatch() as predict_time:
-            raw = np.asarray(model.predict(users, items), dtype=np.float64)
-        _finite(raw, (len(test),), "predict")
-        prediction = np.clip(raw, *data.scale)
-        known_users = np.isin(users, train.ratings["user"].unique())
-        known_items = np.isin(items, train.ratings["item"].unique())
-        counts = {"n_unknown": int((~(known_users & known_items)).sum()),
-                  "n_clipped": int((prediction != raw).sum())}
-        predictions = Predictions(RATING, test["rating"].to_numpy(np.float64), prediction,
-                                  users, items, train, data.info)
-        return Outcome(predictions, counts, fit_time, predict_time)
-
-
-class ReconstructionRunner:
-    """Fit on the fold's training rows, reconstruct its test rows, clip to the value range."""
-
-    def run(self, model: ReconstructionModel, data: MatrixData, fold: Fold) -> Outcome:
-        X_train, X_test = data.X[fold.train], data.X[fold.test]
-        with Stopwatch() as fit_time:
-            model.fit(X_train)
-        with Stopwatch() as predict_time:
-            raw = np.asarray(model.reconstruct(X_test), dtype=np.float64)
-        _finite(raw, X_test.shape, "reconstruct")
-        prediction = np.clip(raw, *data.value_range)
-        predictions = Predictions(RECONSTRUCTION, X_test.astype(np.float64), prediction,
-                                  train=X_train, info=data.info)
-        return Outcome(predictions, {"n_clipped": int((prediction != raw).sum())}, fit_time, predict_time)
-
-
-TASK_RUNNERS: dict[str, Any] = {RATING: RatingRunner(), RECONSTRUCTION: ReconstructionRunner()}
+def run_task(registry: Registry, task: str, model: Model, data: Any, fold: Fold,
+             options: Mapping[str, Any]) -> Outcome:
+    """Run the task's runner; its predictions always carry the fitted model and the options."""
+    runner = resolve(registry.task(task).runner)
+    outcome = runner(model, data, fold, dict(options))
+    if not isinstance(outcome, Outcome):
+        raise BenchError(f"the runner of task {task!r} returned {type(outcome).__name__}, not an Outcome")
+    predictions = outcome.predictions
+    if predictions.model is None or not predictions.options:
+        outcome.predictions = dataclasses.replace(
+            predictions, model=predictions.model if predictions.model is not None else model,
+            options=predictions.options or dict(options))
+    return outcome
 
 
 # --- Metrics and artifacts, each contained --------------------------------------------------
 
 
+def metric_info(registry: Registry, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Direction, task and provenance of each metric, stored with every row (contract 1)."""
+    info: dict[str, dict[str, Any]] = {}
+    for name in names:
+        try:
+            entry = registry.get("metric", name)
+        except BenchError:
+            continue
+        info[name] = {"greater_is_better": bool(entry.spec.greater_is_better), "task": entry.spec.task,
+                      "plugin": entry.provider.plugin, "distribution": entry.provider.distribution,
+                      "version": entry.spec.version or entry.provider.version}
+    return info
+
+
 def score(registry: Registry, names: tuple[str, ...], predictions: Predictions
-          ) -> tuple[dict[str, float], dict[str, str]]:
-    """Every metric on its own: one that raises is named in the errors, the others still count."""
+          ) -> tuple[dict[str, float], dict[str, str], dict[str, PerUnit]]:
+    """Every metric on its own: one that raises, or whose value is NaN or infinite, is named in
+    the errors (never stored as a value); the others still count. Per-unit parts come third."""
     values: dict[str, float] = {}
     errors: dict[str, str] = {}
+    units: dict[str, PerUnit] = {}
     for name in names:
         try:
             spec = registry.get("metric", name).spec
             func = resolve(spec.func)
             value = func(predictions) if spec.context else func(predictions.y_true, predictions.y_pred)
-            values[name] = float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                errors[name] = f"non-finite value {number}"
+                continue
+            values[name] = number
+            if isinstance(value, PerUnit):
+                units[name] = value
         except Exception as exc:
             errors[name] = f"{type(exc).__name__}: {exc}"
-    return values, errors
+    return values, errors, units
+
+
+def write_units(directory: Path, cell_id: str, parts: Mapping[str, PerUnit]) -> dict[str, Any]:
+    """Store per-unit values as ``directory/<cell_id>.npz`` (atomically) and return the row's
+    ``units`` field. Metrics over other units than the first are left out; metrics over
+    different ids of that unit are aligned on the union (``den`` = 0 where a unit is missing)."""
+    if not parts:
+        return {}
+    unit = next(iter(parts.values())).unit
+    same = {name: part for name, part in parts.items() if part.unit == unit}
+    ids = [np.asarray(part.ids).astype(str) for part in same.values()]
+    aligned = all(len(i) == len(ids[0]) and np.array_equal(i, ids[0]) for i in ids)
+    union = ids[0] if aligned else np.unique(np.concatenate(ids))
+    arrays: dict[str, np.ndarray] = {"ids": union}
+    for (name, part), part_ids in zip(same.items(), ids):
+        num, den = np.asarray(part.num, np.float64), np.asarray(part.den, np.float64)
+        if not aligned:
+            where = np.searchsorted(union, part_ids)
+            num_all, den_all = np.zeros(len(union)), np.zeros(len(union))
+            num_all[where], den_all[where] = num, den
+            num, den = num_all, den_all
+        arrays[f"{name}.num"], arrays[f"{name}.den"] = num, den
+    from benchmark.store import real_directory
+
+    directory = real_directory(directory.parent, directory.name)  # units/ is not a link to elsewhere
+    handle, temporary = tempfile.mkstemp(prefix=f".{cell_id}.", suffix=".npz", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **arrays)  # type: ignore[arg-type]
+        os.replace(temporary, directory / f"{cell_id}.npz")
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return {"file": f"{UNITS}/{cell_id}.npz", "unit": unit,
+            "transforms": {name: part.transform for name, part in same.items()}}
+
+
+def has_failures(row: Mapping[str, Any]) -> bool:
+    """Whether a stored row counts as failed in a run's summary: the cell did not finish
+    (``status`` is not ``ok``) or one of its metrics raised or was not finite (``metric_errors``)."""
+    return row.get("status") != "ok" or bool(row.get("metric_errors"))
+
+
+class FinishedHooks:
+    """Calls every plugin's ``bench_cell_finished``; a plugin that raises is warned about once
+    (one line on ``stream``), then its later failures are counted silently."""
+
+    def __init__(self, registry: Registry, stream: TextIO):
+        self.impls = registry.hook_impls("bench_cell_finished")
+        self.stream = stream
+        self.failures: dict[str, int] = {}
+
+    def __call__(self, row: Mapping[str, Any]) -> None:
+        if not self.impls:
+            return
+        result = CellResult.from_row(row)
+        for impl in self.impls:
+            try:
+                impl.function(result=result)
+            except Exception as exc:
+                count = self.failures.get(impl.plugin_name, 0)
+                self.failures[impl.plugin_name] = count + 1
+                if not count:
+                    self.stream.write(f"bench: warning: plugin {impl.plugin_name!r} failed in "
+                                      f"bench_cell_finished: {type(exc).__name__}: {exc} "
+                                      f"(later failures of this plugin are not shown)\n")
 
 
 def write_artifacts(registry: Registry, cell: Cell, model: Model, predictions: Predictions,
                     root: Path, result: CellResult) -> None:
     """Call every plugin's ``bench_cell_artifacts`` on its own; a failure is recorded per plugin."""
-    directory = root / cell.id
-    directory.mkdir(parents=True, exist_ok=True)
+    from benchmark.store import real_directory
+
+    directory = real_directory(root.parent, f"{root.name}/{cell.id}")  # no link on the way
     for impl in registry.hook_impls("bench_cell_artifacts"):
         try:
             names = impl.function(cell=cell, model=model, predictions=predictions,
@@ -207,6 +270,7 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
     """Run one cell and return its result. Failures become results, never exceptions."""
     registry = cache.registry
     result = CellResult.start(cell, run_id, machine(), now())
+    result.metric_info = metric_info(registry, cell.metrics)
     try:
         entry = registry.get("model", cell.model_plugin)
         result.plugin = {"name": entry.provider.plugin, "distribution": entry.provider.distribution,
@@ -235,11 +299,20 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
         reset_random_state(cell.seed)
         with Stopwatch() as prepare_time:
             model.prepare()
+        options = task_options(registry, cell.task, cell.task_options)
         with PeakMemory() as memory:
-            outcome = TASK_RUNNERS[cell.task].run(model, data, fold)
+            outcome = run_task(registry, cell.task, model, data, fold, options)
         for key, value in outcome.counts.items():
-            setattr(result, key, value)
-        result.metrics, result.metric_errors = score(registry, cell.metrics, outcome.predictions)
+            if key in ("n_unknown", "n_clipped"):
+                setattr(result, key, int(value))
+            else:
+                result.counts[key] = int(value)
+        result.metrics, result.metric_errors, parts = score(registry, cell.metrics, outcome.predictions)
+        if parts and artifacts_root is not None:
+            try:
+                result.units = write_units(artifacts_root.parent / UNITS, cell.id, parts)
+            except OSError as exc:  # the values stand; only the paired tests lose them
+                result.artifact_errors["units"] = f"cannot store per-unit values: {exc}"
         result.prepare_seconds = prepare_time.seconds
         result.fit_seconds, result.fit_cpu_seconds = outcome.fit.seconds, outcome.fit.cpu_seconds
         result.predict_seconds, result.peak_rss_mb = outcome.predict.seconds, memory.peak_mb

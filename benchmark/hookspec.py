@@ -36,7 +36,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from benchmark.api import DatasetSpec, MetricSpec, Model, ModelSpec, Predictions, SplitSpec
+    from benchmark.api import (
+        DatasetSpec, MetricSpec, Model, ModelSpec, Predictions, SplitSpec, TaskSpec,
+    )
     from benchmark.cells import Cell, CellResult
 
 PROJECT = "bench"
@@ -45,6 +47,27 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 # --- Registration: called once when the registry is built; must be cheap -----------------
+#
+# Names: a spec's name may be used plain (``svd``) or qualified by the distribution that
+# provides it (``bench-harness:svd``, ``my-dist:svd``; a local plugin file's qualifier is its
+# file name without ``.py``). A plain name means bench's own spec when there is one, so an
+# installed or local plugin never hides a built-in; a plain name that two other plugins share is
+# refused with the qualified names to choose from.
+
+
+@hookspec
+def bench_tasks() -> list[TaskSpec]:
+    """Return the tasks this plugin provides (contract 1.1).
+
+    A :class:`~benchmark.api.TaskSpec` names the model base class of the task, the data
+    classes it runs on, its runner ``run(model, data, fold, options) -> Outcome``, its options
+    (set on a suite's dataset entry, e.g. ranking's ``threshold``), its default and primary
+    metrics and the splits it accepts. bench registers ``rating`` and ``reconstruction``
+    through this hook (``bench_plugins.tasks``), exactly as a third party adds its own.
+
+    Called before the other registration hooks: models, datasets, splits and metrics are
+    checked against the tasks all plugins declare.
+    """
 
 
 @hookspec
@@ -52,8 +75,8 @@ def bench_models() -> list[ModelSpec]:
     """Return the models this plugin provides.
 
     Each :class:`~benchmark.api.ModelSpec` maps the tasks it supports (``"rating"``,
-    ``"reconstruction"``) to a :class:`~benchmark.api.Model` subclass or a lazy
-    ``"module:Class"`` reference. Names must be unique across all plugins.
+    ``"reconstruction"``, or any task of ``bench_tasks``) to a subclass of that task's
+    ``model_base`` or a lazy ``"module:Class"`` reference.
     """
 
 
@@ -61,8 +84,10 @@ def bench_models() -> list[ModelSpec]:
 def bench_datasets() -> list[DatasetSpec]:
     """Return the datasets this plugin provides.
 
-    A :class:`~benchmark.api.DatasetSpec` names a loader ``loader(**options)`` returning
-    :class:`~benchmark.api.RatingData` or :class:`~benchmark.api.MatrixData`. Loaders should
+    A :class:`~benchmark.api.DatasetSpec` names a loader ``loader(**options)`` returning data
+    of its task's ``data_types`` (:class:`~benchmark.api.RatingData` for ``rating``,
+    :class:`~benchmark.api.MatrixData` for ``reconstruction``). The same data serves every task
+    that accepts its type (a rating dataset serves ``ranking``). Loaders should
     accept ``data_dir`` (a local copy, laid out as the official archive unpacks) and otherwise
     download with a checksum into :func:`~benchmark.api.cache_dir`.
     """
@@ -73,7 +98,8 @@ def bench_splits() -> list[SplitSpec]:
     """Return the split methods this plugin provides.
 
     A split method turns a dataset into folds of row positions, deterministically from its
-    parameters and seed. bench fingerprints every fold it returns.
+    parameters and seed. bench fingerprints every fold it returns. ``SplitSpec.tasks`` says
+    whose data it works on; it accepts every task served by the same data classes.
     """
 
 
@@ -83,9 +109,12 @@ def bench_metrics() -> list[MetricSpec]:
 
     A :class:`~benchmark.api.MetricSpec` names ``func(y_true, y_pred) -> float``, or with
     ``context=True`` ``func(predictions) -> float`` receiving a
-    :class:`~benchmark.api.Predictions` (test users and items, training data) for per-user
-    or ranking metrics. A metric that raises is recorded by name; the cell's other metrics
-    still count.
+    :class:`~benchmark.api.Predictions` (test users and items, training data, the fitted
+    ``model``, the task ``options`` and ``extra``) for per-user or ranking metrics. Either may
+    return a :class:`~benchmark.api.PerUnit` (per-user or per-example parts, stored for paired
+    tests). A metric that raises or returns NaN/infinity is recorded as that metric's error in
+    ``metric_errors``; the cell's other metrics still count, and the run reports the cell as
+    failed.
     """
 
 
@@ -97,8 +126,8 @@ def bench_cell_artifacts(cell: Cell, model: Model, predictions: Predictions,
                          directory: Path) -> list[str] | None:
     """Write files that illustrate a finished cell (pictures, curves) into ``directory``.
 
-    :param cell: the cell (:class:`~benchmark.cells.Cell`: dataset, split, fold, model label,
-        params, seed, task).
+    :param cell: the cell (:class:`~benchmark.api.Cell`: dataset, split, fold, model label,
+        params, seed, task, task options).
     :param model: the fitted model (``model.info()`` holds e.g. its loss curve).
     :param predictions: the test set and the predictions (:class:`~benchmark.api.Predictions`:
         ``y_true``, ``y_pred``, test ``users``/``items``, ``train``, the dataset's ``info``).
@@ -117,5 +146,10 @@ def bench_cell_artifacts(cell: Cell, model: Model, predictions: Predictions,
 @hookspec
 def bench_cell_finished(result: CellResult) -> None:
     """Called in the runner after a cell's result has been stored (e.g. for progress or a
-    tracker). ``result`` is the :class:`~benchmark.cells.CellResult` (``run_id``, ``status``,
-    ``metrics``, times, provenance). An exception here is reported once and ignored."""
+    tracker). ``result`` is the :class:`~benchmark.api.CellResult` (``run_id``, ``status``,
+    ``metrics``, ``metric_errors``, times, provenance). An exception here is reported once per
+    plugin (one warning line) and ignored.
+
+    Every hook's parameters are checked against this file when a plugin registers: an
+    implementation that asks for a parameter its spec does not pass is refused then, with one
+    line naming the plugin and the hook, never failing in every cell."""

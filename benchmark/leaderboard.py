@@ -50,23 +50,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.cells import configuration_id, shown_params, stable_hash
+from benchmark.csvsafe import csv_safe
 from benchmark.errors import BenchError
 
 NONE = "—"
 ALPHA = 0.05
 # what a POSIX shell passes through unquoted; a leading "-" would read as an option
 SHELL_FRIENDLY = re.compile(r"^[A-Za-z0-9_@%+=:,./][A-Za-z0-9_@%+=:,./-]*$")
-
-
-try:  # the hardening helper's (issue 19 item 3), once merged
-    from benchmark.csvsafe import csv_safe
-except ImportError:  # until then, the same contract
-    def csv_safe(value: Any) -> Any:  # type: ignore[misc,no-redef]
-        """A text cell spreadsheets will not run: a leading ``=``, ``+``, ``-``, ``@``, tab or
-        carriage return gets a ``'`` before it (OWASP's advice); other values unchanged."""
-        if not isinstance(value, str):
-            return value
-        return "'" + value if value.lstrip(" ")[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 @dataclass

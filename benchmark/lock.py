@@ -19,6 +19,9 @@ A directory this process cannot write (read-only results, every cell already fin
 locked through an existing lock file opened for reading; without one there is nothing to lock
 and :attr:`RunLock.locked` is ``False`` -- writing results there fails later, with its own message.
 
+The lock file is opened without following links: a ``.lock`` that is a symbolic link (or a
+directory, a FIFO...) is refused with one line, and its target is never truncated.
+
 The lock is advisory and local: ``flock`` on a network file system may not exclude a run on
 another machine.
 """
@@ -35,7 +38,8 @@ import time
 from pathlib import Path
 from typing import Any, Self
 
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, clip
+from benchmark.store import open_regular
 
 LOCK_FILE = ".lock"
 _ATTEMPTS = 5
@@ -157,20 +161,22 @@ class RunLock:
             raise BenchError(f"cannot create the results directory: {reason}", str(self.directory)) from None
 
     def _open(self) -> int | None:
+        """The lock file, opened without following a link (a symbolic link or anything but a
+        regular file there is refused: truncating it would clobber what it points to)."""
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            return open_regular(self.path, os.O_RDWR | os.O_CREAT)
         except OSError as exc:
             if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise BenchError(f"cannot open the lock file: {(exc.strerror or str(exc)).lower()}",
                                  str(self.path)) from None
         try:  # read-only: flock works on a descriptor opened for reading
-            return os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            return open_regular(self.path, os.O_RDONLY)
         except OSError:
             return None
 
     def _same_file(self, fd: int) -> bool:
         try:
-            return os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            return os.path.samestat(os.lstat(self.path), os.fstat(fd))
         except OSError:
             return False
 
@@ -201,6 +207,6 @@ class RunLock:
     def _in_use(self, holder: dict[str, Any]) -> str:
         if not holder.get("pid"):
             return f"{self.directory} is in use by another bench run; wait for it or use another --out"
-        return (f"{self.directory} is in use by bench run (pid {holder.get('pid')} on host "
-                f"{holder.get('host', '?')}, started {holder.get('started_at', '?')}); "
+        return (f"{self.directory} is in use by bench run (pid {clip(holder.get('pid'), 20)} on host "
+                f"{clip(holder.get('host', '?'), 80)}, started {clip(holder.get('started_at', '?'), 40)}); "
                 f"wait for it or use another --out")

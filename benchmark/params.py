@@ -183,3 +183,18 @@ def object_schema(params: Mapping[str, Param], extra: Mapping[str, Any] | None =
     properties = {name: p.json_schema() for name, p in params.items()}
     properties.update(extra or {})
     return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+def task_params(task: Any) -> dict[str, Param]:
+    """The options of a task (``TaskSpec.options``: name -> default) as parameters: the type
+    from the default, constraints from ``TaskSpec.constraints`` (whose ``description`` is the
+    doc)."""
+    found = {}
+    for name, default in task.options.items():
+        schema = {"type": _DEFAULT_TYPES[type(default)]} if type(default) in _DEFAULT_TYPES else {}
+        if isinstance(default, float):
+            schema = {"type": "number"}
+        schema.update(task.constraints.get(name, {}))
+        doc = str(schema.pop("description", ""))
+        found[name] = Param(name, default, schema, doc)
+    return found

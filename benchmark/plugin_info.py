@@ -11,7 +11,10 @@ def _state(entry: Entry) -> str:
     if entry.unusable:
         return f"no: {entry.unusable}"
     missing = entry.missing
-    return f"no: pip install {' '.join(missing)}" if missing else "yes"
+    if missing:
+        return f"no: pip install {' '.join(missing)}"
+    broken = entry.broken_reference  # a lazy "module:attr" whose module is not there
+    return f"no: {broken}" if broken else "yes"
 
 
 def table(registry: Registry) -> str:
@@ -44,7 +47,7 @@ def parameters(registry: Registry, entry: Entry) -> dict[str, dict[str, Param]]:
     if entry.kind == "model":
         found = {}
         for task in entry.spec.tasks:
-            reason = is_model_class_usable(entry, task)
+            reason = is_model_class_usable(entry, task, registry)
             if reason:
                 raise BenchError(f"model {entry.name!r} ({task}) is unusable: {reason}")
             found[f"parameters ({task})"] = model_params(model_class(entry.spec, task))
@@ -53,6 +56,10 @@ def parameters(registry: Registry, entry: Entry) -> dict[str, dict[str, Param]]:
         return {"options": dataset_params(entry.spec)}
     if entry.kind == "split":
         return {"parameters": split_params(entry.spec)}
+    if entry.kind == "task":
+        from benchmark.params import task_params
+
+        return {"options (keys of a dataset entry)": task_params(entry.spec)}
     return {}
 
 
@@ -60,7 +67,7 @@ def describe_plugin(registry: Registry, name: str) -> str:
     """One plugin in detail: what it is, who provides it, and its parameters."""
     from tabulate import tabulate
 
-    matches = [e for e in registry.all() if e.name == name]
+    matches = [e for e in registry.all() if name in (e.name, e.qualified)]
     if not matches:
         for problem in registry.problems:
             if name in problem.names:
@@ -79,10 +86,23 @@ def describe_plugin(registry: Registry, name: str) -> str:
                 f"  provided by {entry.provider.describe()}; usable: {_state(entry)}"]
         if entry.requires:
             head.append("  requires " + ", ".join(f"{m} (pip install {d})" for m, d in entry.requires.items()))
+        if entry.name != entry.qualified:
+            head.append(f"  also called {entry.qualified}")
         if entry.kind == "metric":
             head.append(f"  {'higher' if entry.spec.greater_is_better else 'lower'} is better")
+        if entry.kind == "task":
+            spec = entry.spec
+            head.append(f"  models derive from {getattr(spec.model_base, '__name__', spec.model_base)}; "
+                        f"data: {', '.join(k.__name__ for k in spec.data_types)}")
+            served = [t for t, task in registry.tasks().items() if t != entry.name
+                      and any(task.serves(k) for k in spec.data_types)]
+            if served:
+                head.append(f"  its datasets also serve: {', '.join(served)}")
+            if spec.primary:
+                head.append(f"  primary metric {spec.primary}; default metrics "
+                            f"{', '.join(spec.default_metrics) or 'all of the task'}")
         block = "\n".join(head)
-        if not entry.unusable:
+        if not entry.unusable and not entry.broken_reference:
             for title, params in parameters(registry, entry).items():
                 body = tabulate(_param_rows(params), headers=["name", "type", "default", "allowed", "doc"], disable_numparse=True,
                                 maxcolwidths=[None, None, None, 30, 50]) if params else "  (none)"

@@ -1,9 +1,19 @@
 """Find plugins (entry points and local files), contain the broken ones, look up names.
 
-Every plugin is loaded on its own: one that fails to import, misspells a hook, targets a
-newer contract, clashes with another, or breaks the contract is recorded as a
-:class:`Problem` (shown by ``bench plugins``) and the rest of bench works on. A suite that
-uses a name such a plugin would provide gets one line naming the plugin and the reason.
+Every plugin is loaded on its own: one that fails to import, misspells a hook, implements a
+hook with parameters its spec does not pass, targets a newer contract, or breaks the contract
+is recorded as a :class:`Problem` (shown by ``bench plugins``) and the rest of bench works on.
+A suite that uses a name such a plugin would provide gets one line naming the plugin and the
+reason.
+
+Tasks come first: ``bench_tasks`` of every plugin is collected before the other hooks, and
+models, datasets, splits and metrics are checked against the tasks found (the core knows no
+task by name; bench's own two are ``bench_plugins.tasks``).
+
+Names: every spec is reachable as ``qualifier:name`` (the distribution, or a local file's
+stem). A plain name means bench's own spec when bench provides one, so that no plugin can hide
+or disable a built-in; otherwise the one plugin that provides it; a plain name two other
+plugins share is ambiguous and refused with the qualified names to choose from.
 """
 
 from __future__ import annotations
@@ -11,27 +21,33 @@ from __future__ import annotations
 import difflib
 import importlib.metadata
 import importlib.util
+import inspect
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
 from benchmark import hookspec
 from benchmark._internal import missing_requirements, resolve, sha256_hex
 from benchmark.api import (
-    API_VERSION, TASK_BASES, TASKS, DatasetSpec, MetricSpec, ModelSpec, SplitSpec,
+    API_VERSION, DatasetSpec, MetricSpec, Model, ModelSpec, SplitSpec, TaskSpec,
 )
 from benchmark.errors import BenchError
 from benchmark.params import signature_problems
 
 ENTRY_POINT_GROUP = "bench"
-KINDS = {"model": "bench_models", "dataset": "bench_datasets",
+BUILTIN_DISTRIBUTION = "bench-harness"
+"""The distribution of bench's own plugins: its plain names always mean its own specs."""
+KINDS = {"task": "bench_tasks", "model": "bench_models", "dataset": "bench_datasets",
          "split": "bench_splits", "metric": "bench_metrics"}
-SPEC_TYPES: dict[str, type[Any]] = {"model": ModelSpec, "dataset": DatasetSpec, "split": SplitSpec, "metric": MetricSpec}
+SPEC_TYPES: dict[str, type[Any]] = {"task": TaskSpec, "model": ModelSpec, "dataset": DatasetSpec,
+                                    "split": SplitSpec, "metric": MetricSpec}
 HOOKS = sorted(name for name in vars(hookspec) if name.startswith("bench_"))
+ENTRY_KEYS = ("name", "label", "options", "split", "task")
+"""Keys of a suite's dataset entry: a task option may not be called like one."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,15 @@ class Provider:
 
     def describe(self) -> str:
         return f"{self.distribution} {self.version}" if self.version != "local" else self.distribution
+
+    @property
+    def qualifier(self) -> str:
+        """What qualifies its names: the distribution, or a local file's name without ``.py``."""
+        return Path(self.distribution).stem if self.version == "local" else self.distribution
+
+    @property
+    def builtin(self) -> bool:
+        return self.distribution == BUILTIN_DISTRIBUTION
 
 
 @dataclass(frozen=True)
@@ -68,10 +93,15 @@ class Entry:
     spec: Any
     provider: Provider
     unusable: str = ""
+    key: str = ""  # the name suites use: plain, or qualified when the plain name means another
 
     @property
     def name(self) -> str:
-        return str(self.spec.name)
+        return self.key or str(self.spec.name)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.provider.qualifier}:{self.spec.name}"
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -79,7 +109,36 @@ class Entry:
             return self.spec.tasks
         if isinstance(self.spec, (DatasetSpec, MetricSpec)):
             return (self.spec.task,)
+        if isinstance(self.spec, TaskSpec):
+            return (self.spec.name,)
         return tuple(self.spec.tasks)
+
+    def factories(self) -> list[Any]:
+        """The callables and classes of the spec (lazy references as strings)."""
+        spec = self.spec
+        if isinstance(spec, ModelSpec):
+            return list(spec.classes.values())
+        if isinstance(spec, DatasetSpec):
+            return [spec.loader]
+        if isinstance(spec, TaskSpec):
+            return [spec.model_base, spec.runner]
+        return [spec.func]
+
+    @property
+    def broken_reference(self) -> str:
+        """Why a lazy ``"module:attr"`` reference cannot be imported, found without importing
+        the module (its parent packages are imported); '' when every module is there."""
+        for factory in self.factories():
+            if not isinstance(factory, str):
+                continue
+            module = factory.partition(":")[0]
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found and module.split(".")[0] not in self.requires:  # else: "pip install"
+                return f"cannot import {factory!r}: no module {module!r}"
+        return ""
 
     @property
     def requires(self) -> dict[str, str]:
@@ -98,26 +157,42 @@ class Entry:
 
 @dataclass
 class Registry:
-    """All models, datasets, splits and metrics of the loaded plugins, and the problems."""
+    """All tasks, models, datasets, splits and metrics of the loaded plugins, and the problems.
+
+    ``entries[kind]`` maps the name a suite uses to its entry; ``aliases[kind]`` maps every
+    qualified name (``dist:name``) to that key; ``ambiguous[kind]`` maps a plain name two
+    non-built-in plugins share to their qualified names.
+    """
 
     manager: pluggy.PluginManager
     entries: dict[str, dict[str, Entry]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    aliases: dict[str, dict[str, str]] = field(default_factory=dict)
+    ambiguous: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def get(self, kind: str, name: str, where: str = "") -> Entry:
-        """The usable entry called ``name``, or a BenchError saying why not."""
+        """The usable entry called ``name`` (plain or qualified), or a BenchError saying why not."""
         table = self.entries.get(kind, {})
-        entry = table.get(name)
+        name = str(name)
+        entry = table.get(name) or table.get(self.aliases.get(kind, {}).get(name, ""))
         if entry is not None:
             if entry.unusable:
                 raise BenchError(f"{kind} {name!r} is unusable: {entry.unusable} "
                                  f"(from {entry.provider.describe()})", where)
+            broken = entry.broken_reference
+            if broken:
+                raise BenchError(f"{kind} {name!r} is unusable: {broken} "
+                                 f"(from {entry.provider.describe()})", where)
             return entry
+        choices = self.ambiguous.get(kind, {}).get(name)
+        if choices:
+            raise BenchError(f"{kind} {name!r} is provided by several plugins; qualify it as "
+                             f"{' or '.join(repr(c) for c in choices)}", where)
         for problem in self.problems:
             if name in problem.names:
                 raise BenchError(f"{kind} {name!r} is unavailable: plugin {problem.provider.plugin!r} "
                                  f"from {problem.provider.describe()} {problem.reason}", where)
-        close = difflib.get_close_matches(str(name), table, n=3, cutoff=0.5)
+        close = difflib.get_close_matches(name, table, n=3, cutoff=0.5)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else \
             f"known: {', '.join(sorted(table)) or 'none'}"
         if self.problems:
@@ -134,6 +209,50 @@ class Registry:
     def hook_impls(self, hook: str) -> list[Any]:
         """The implementations of ``hook`` (call each on its own, to contain failures)."""
         return list(getattr(self.manager.hook, hook).get_hookimpls())
+
+    # --- tasks
+
+    def task(self, name: str, where: str = "") -> TaskSpec:
+        """The usable task called ``name``, or a BenchError naming the known ones."""
+        return cast(TaskSpec, self.get("task", name, where).spec)
+
+    def tasks(self) -> dict[str, TaskSpec]:
+        """Every usable task by name."""
+        return {n: e.spec for n, e in self.entries.get("task", {}).items() if not e.unusable}
+
+    def serving(self, dataset_task: str) -> list[str]:
+        """The tasks that data of a dataset declared for ``dataset_task`` serves (itself first)."""
+        tasks = self.tasks()
+        own = tasks.get(dataset_task)
+        if own is None:
+            return []
+        return [dataset_task] + [name for name, task in tasks.items() if name != dataset_task
+                                 and any(task.serves(kind) for kind in own.data_types)]
+
+    def split_accepts(self, split: SplitSpec, task: str) -> bool:
+        """Whether ``split`` works for a cell of ``task``: the task lets it (``TaskSpec.splits``)
+        and the split works on data the task runs on (a task of ``SplitSpec.tasks`` holds the
+        same data classes)."""
+        tasks = self.tasks()
+        spec = tasks.get(task)
+        if spec is None:
+            return False
+        if spec.splits is not None and split.name not in spec.splits:
+            return False
+        if task in split.tasks:
+            return True
+        kinds = [kind for t in split.tasks if t in tasks for kind in tasks[t].data_types]
+        return any(spec.serves(kind) for kind in kinds)
+
+    def data_problem(self, task: str, data: Any) -> str:
+        """Why ``data`` (what a loader returned) is not data of ``task`` ('' when it is)."""
+        spec = self.tasks().get(task)
+        if spec is None:
+            return f"task {task!r} is not installed"
+        if spec.serves(data):
+            return ""
+        accepted = " or ".join(kind.__name__ for kind in spec.data_types)
+        return f"returned {type(data).__name__}, not data of its declared task {task!r} ({accepted})"
 
 
 # --- Loading ------------------------------------------------------------------------------
@@ -167,14 +286,36 @@ def load_local_plugin(path: str | Path, where: str = "") -> Any:
     return module
 
 
+def _spec_parameters(hook: str) -> list[str]:
+    return list(inspect.signature(getattr(hookspec, hook)).parameters)
+
+
 def hook_problems(module: Any) -> list[str]:
-    """Misspelled hooks (``bench_model``) and an incompatible declared API version."""
+    """Misspelled hooks (``bench_model``), hooks without ``@hookimpl``, implementations that
+    take a parameter their spec does not pass, and an incompatible declared API version."""
     problems = []
     for name in dir(module):
-        if name.startswith("bench_") and name not in HOOKS and callable(getattr(module, name)):
+        value = getattr(module, name)
+        if not (name.startswith("bench_") and callable(value)):
+            continue
+        if name not in HOOKS:
             close = difflib.get_close_matches(name, HOOKS, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; hooks are {', '.join(HOOKS)}"
             problems.append(f"defines unknown hook {name!r}{hint}")
+            continue
+        if not hasattr(value, f"{hookspec.PROJECT}_impl"):
+            problems.append(f"defines hook {name!r} without @hookimpl (bench would never call it)")
+            continue
+        try:
+            taken = list(inspect.signature(value).parameters)
+        except (TypeError, ValueError):
+            continue
+        allowed = _spec_parameters(name)
+        extra = [p for p in taken if p not in allowed]
+        if extra:
+            passes = ", ".join(allowed) or "nothing"
+            problems.append(f"hook {name!r} takes {', '.join(repr(p) for p in extra)}, which bench "
+                            f"does not pass (it passes {passes})")
     declared = getattr(module, "BENCH_API_VERSION", API_VERSION)
     if not isinstance(declared, int) or declared > API_VERSION:
         problems.append(f"targets plugin API version {declared!r}; this bench provides "
@@ -191,7 +332,7 @@ def _register(manager: pluggy.PluginManager, module: Any, name: str, provider: P
         try:
             manager.register(module, name=name)
         except Exception as exc:  # pluggy's validation: wrong hook arguments, a clashing name
-            found.append(f"cannot be registered: {exc}")
+            found.append(f"cannot be registered: {' '.join(str(exc).split())}")
     if found:
         problems.append(Problem(provider, "; ".join(found), names))
     else:
@@ -216,25 +357,32 @@ def _entry_point_plugins(manager: pluggy.PluginManager, problems: list[Problem],
         _register(manager, module, ep.name, provider, problems, providers, (ep.name,))
 
 
-def spec_problems(kind: str, spec: Any) -> list[str]:
-    """Contract violations of one spec, found when it is registered (not when a cell runs)."""
+def spec_problems(kind: str, spec: Any, tasks: Mapping[str, TaskSpec] | None = None) -> list[str]:
+    """Contract violations of one spec, found when it is registered (not when a cell runs).
+
+    ``tasks`` are the tasks the loaded plugins declare (a spec naming another one is refused).
+    """
     expected: type[Any] = SPEC_TYPES[kind]
     if not isinstance(spec, expected):
         return [f"returned {type(spec).__name__}, expected {SPEC_TYPES[kind].__name__}"]
-    if not isinstance(spec.name, str) or not spec.name:
-        return [f"a {kind} has no name"]
+    if not isinstance(spec.name, str) or not spec.name or ":" in spec.name:
+        return [f"a {kind} has no name" if not spec.name else f"{kind} name {spec.name!r} contains ':'"]
+    if isinstance(spec, TaskSpec):
+        return task_problems(spec)
+    known = dict(tasks or {})
     problems = []
-    tasks = spec.tasks if isinstance(spec, (ModelSpec, SplitSpec)) else (spec.task,)
-    unknown = [t for t in tasks if t not in TASKS]
-    if unknown or not tasks:
-        problems.append(f"declares task(s) {list(unknown) or 'none'}; known: {', '.join(TASKS)}")
+    declared = spec.tasks if isinstance(spec, (ModelSpec, SplitSpec)) else (spec.task,)
+    unknown = [t for t in declared if t not in known]
+    if unknown or not declared:
+        problems.append(f"declares task(s) {list(unknown) or 'none'}; known: {', '.join(known)}")
     if isinstance(spec, ModelSpec):
         for task, factory in spec.classes.items():
             if isinstance(factory, str):
                 if ":" not in factory:
                     problems.append(f"lazy reference {factory!r} is not 'module:Class'")
                 continue
-            problems += class_problems(factory, task)
+            if task in known:
+                problems += class_problems(factory, task, known[task])
     else:
         func = spec.loader if isinstance(spec, DatasetSpec) else spec.func
         if not isinstance(func, str) and not callable(func):
@@ -244,12 +392,42 @@ def spec_problems(kind: str, spec: Any) -> list[str]:
     return problems
 
 
-def class_problems(model_class: Any, task: str) -> list[str]:
+def task_problems(spec: TaskSpec) -> list[str]:
+    """Contract violations of a task: its base class, data classes, runner and options."""
+    problems = []
+    base = spec.model_base
+    if isinstance(base, str):
+        if ":" not in base:
+            problems.append(f"lazy reference {base!r} is not 'module:Class'")
+    elif not (isinstance(base, type) and issubclass(base, Model)):
+        problems.append(f"model_base {base!r} is not a Model subclass")
+    if not isinstance(spec.data_types, tuple) or not spec.data_types or \
+            not all(isinstance(kind, type) for kind in spec.data_types):
+        problems.append(f"data_types must be a non-empty tuple of classes, got {spec.data_types!r}")
+    if not isinstance(spec.runner, str) and not callable(spec.runner):
+        problems.append("runner is not callable")
+    clashing = [name for name in spec.options if name in ENTRY_KEYS]
+    if clashing:
+        problems.append(f"option(s) {clashing} clash with the keys of a dataset entry")
+    stray = [name for name in spec.constraints if name not in spec.options]
+    if stray:
+        problems.append(f"constraints name no option {stray}")
+    if spec.primary_metric and spec.default_metrics and spec.primary_metric not in spec.default_metrics:
+        problems.append(f"primary_metric {spec.primary_metric!r} is not among default_metrics")
+    return problems
+
+
+def class_problems(model_class: Any, task: str, spec: TaskSpec | None = None) -> list[str]:
     """Why ``model_class`` cannot be a model of ``task`` (empty when it can)."""
-    base = TASK_BASES.get(task)
-    if not isinstance(model_class, type) or base is None or not issubclass(model_class, base):
+    base: Any = None
+    if spec is not None:
+        try:
+            base = resolve(spec.model_base)
+        except Exception as exc:
+            return [f"task {task!r}'s model base {spec.model_base!r} cannot be imported: {exc}"]
+    if not isinstance(model_class, type) or not isinstance(base, type) or not issubclass(model_class, base):
         return [f"{getattr(model_class, '__name__', model_class)!r} for {task!r} is not a "
-                f"{base.__name__ if base else 'Model'} subclass"]
+                f"{getattr(base, '__name__', 'Model')} subclass"]
     if model_class.__init__ is object.__init__:  # no parameters at all
         return []
     return signature_problems(model_class.__init__, f"{model_class.__name__}.__init__")
@@ -276,8 +454,8 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
         if problems and problems[-1].provider == provider:
             raise BenchError(f"plugin file {str(path)!r} {problems[-1].reason}", where)
     registry = Registry(manager, problems=problems)
-    for kind, hook_name in KINDS.items():
-        table: dict[str, Entry] = {}
+    for kind, hook_name in KINDS.items():  # tasks first: the other kinds are checked against them
+        found: list[tuple[Any, Provider, list[str]]] = []
         for impl in getattr(manager.hook, hook_name).get_hookimpls():
             provider = providers[id(impl.plugin)]
             try:
@@ -289,24 +467,49 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
                                         (provider.plugin,)))
                 continue
             for spec in specs:
-                found = spec_problems(kind, spec)
+                reasons = spec_problems(kind, spec, registry.tasks())
                 name = getattr(spec, "name", None)
-                if not isinstance(name, str) or not name:
-                    problems.append(Problem(provider, f"{hook_name}: {'; '.join(found)}"))
+                if not isinstance(name, str) or not name or ":" in name:
+                    problems.append(Problem(provider, f"{hook_name}: {'; '.join(reasons)}"))
                     continue
-                if name in table and table[name].provider != provider:
-                    other = table[name].provider
-                    table[name] = Entry(kind, table[name].spec, other,
-                                        f"name clash: provided by both {other.describe()} "
-                                        f"and {provider.describe()}")
-                    continue
-                table[name] = Entry(kind, spec, provider, "; ".join(found))
-        registry.entries[kind] = table
+                found.append((spec, provider, reasons))
+        _name_entries(registry, kind, found)
     return registry
 
 
-def is_model_class_usable(entry: Entry, task: str) -> str:
-    """Import a lazily referenced model class and check it; the reason when it can't be used."""
+def _name_entries(registry: Registry, kind: str, found: list[tuple[Any, Provider, list[str]]]) -> None:
+    """Key each spec by its plain name, or by its qualified name when the plain one means
+    bench's own spec or is shared by several plugins (then it is ambiguous)."""
+    table: dict[str, Entry] = {}
+    aliases: dict[str, str] = {}
+    ambiguous: dict[str, list[str]] = {}
+    by_name: dict[str, list[tuple[Any, Provider, list[str]]]] = {}
+    for spec, provider, reasons in found:
+        by_name.setdefault(spec.name, []).append((spec, provider, reasons))
+    for name, group in by_name.items():
+        builtin = [g for g in group if g[1].builtin]
+        plain_owner = builtin[0] if builtin else (group[0] if len(group) == 1 else None)
+        for spec, provider, reasons in group:
+            entry = Entry(kind, spec, provider, "; ".join(reasons))
+            qualified = entry.qualified
+            if qualified in aliases:  # one distribution providing the name twice
+                other = table[aliases[qualified]]
+                table[aliases[qualified]] = Entry(kind, other.spec, other.provider,
+                                                  f"{qualified} is provided twice", other.key)
+                continue
+            key = name if plain_owner is not None and plain_owner[0] is spec else qualified
+            table[key] = Entry(kind, spec, provider, entry.unusable, key)
+            aliases[qualified] = key
+        if plain_owner is None:
+            ambiguous[name] = sorted(Entry(kind, s, p).qualified for s, p, _ in group)
+    registry.entries[kind] = table
+    registry.aliases[kind] = aliases
+    registry.ambiguous[kind] = ambiguous
+
+
+def is_model_class_usable(entry: Entry, task: str, registry: Registry | None = None) -> str:
+    """Import a lazily referenced model class and check it against its task's base class
+    (when ``registry`` is given); the reason when it can't be used."""
     factory = entry.spec.classes[task]
     try:
         model_class = resolve(factory)
@@ -314,6 +517,11 @@ def is_model_class_usable(entry: Entry, task: str) -> str:
         missing = entry.missing
         hint = f" (pip install {' '.join(missing)})" if missing else ""
         return f"cannot import {factory!r}: {type(exc).__name__}: {exc}{hint}"
-    problems = class_problems(model_class, task)
-    return "; ".join(problems)
+    if registry is None:
+        return "" if isinstance(model_class, type) and issubclass(model_class, Model) else \
+            f"{factory!r} is not a Model subclass"
+    tasks = registry.tasks()
+    if task not in tasks:
+        return f"task {task!r} is not installed"
+    return "; ".join(class_problems(model_class, task, tasks[task]))
 

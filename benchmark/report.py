@@ -37,14 +37,14 @@ import base64
 import html
 import json
 import math
-import os
-import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from benchmark.errors import BenchError
+from benchmark.store import artifact_path, read_artifact
+from benchmark.yamlsafe import read_stored_json
 
 CHART_LIMIT = 30  # configurations drawn per chart (the table lists every one)
 CD_LIMIT = 20  # configurations drawn in a critical-difference diagram
@@ -113,75 +113,6 @@ def _short(label: str, limit: int = 38) -> str:
 
     tag = alias(label)
     return label[: max(8, limit - len(tag) - 2)] + "… " + tag
-
-
-# --- Files of a run directory -----------------------------------------------------------------
-
-try:  # the hardening helper's readers (issue 19 item 2), once merged
-    from benchmark.store import artifact_path, read_artifact  # type: ignore[attr-defined]
-except ImportError:  # until then, local ones with the same names and contracts
-    def artifact_path(run_dir: str | Path, relative: Any) -> Path | None:  # type: ignore[misc,no-redef]
-        """The file ``relative`` names inside ``run_dir``, or ``None``: not a non-empty string,
-        absolute, a ``..`` component, a symbolic link on the way, or not a regular file."""
-        if not isinstance(relative, str) or not relative or "\0" in relative or "\\" in relative:
-            return None
-        pure = PurePosixPath(relative)
-        parts = tuple(part for part in pure.parts if part != ".")
-        if pure.is_absolute() or not parts or ".." in parts:
-            return None
-        path = Path(run_dir)
-        for index, part in enumerate(parts):
-            path = path / part
-            try:
-                mode = os.lstat(path).st_mode
-            except (OSError, ValueError):
-                return None
-            last = index == len(parts) - 1
-            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) if last else stat.S_ISDIR(mode)):
-                return None
-        return path
-
-    def read_artifact(run_dir: str | Path, relative: Any,  # type: ignore[misc,no-redef]
-                      max_bytes: int = MAX_PICTURE_BYTES) -> bytes | None:
-        """The bytes of an artifact under :func:`artifact_path`'s rules (the file itself opened
-        without following a link), or ``None``; also when larger than ``max_bytes``."""
-        path = artifact_path(run_dir, relative)
-        if path is None:
-            return None
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-        except OSError:
-            return None
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
-                return None
-            data = handle.read(max_bytes + 1)
-        return data if len(data) <= max_bytes else None
-
-
-def read_stored_json(path: str | Path, max_bytes: int = 10_000_000) -> tuple[Any, str | None]:
-    """``(data, None)`` or ``(None, warning)``, never an exception; a missing file is
-    ``(None, None)``. Local stand-in for the hardening helper's ``yamlsafe.read_stored_json``."""
-    try:
-        from benchmark.yamlsafe import read_stored_json as hardened  # type: ignore[attr-defined]
-    except ImportError:
-        hardened = None
-    if hardened is not None:
-        return hardened(path)
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return None, None
-    except OSError as exc:
-        return None, f"{path}: {exc.strerror}; ignored"
-    if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
-        return None, f"{path}: not a regular file of at most {max_bytes:,} bytes; ignored"
-    try:
-        with open(path, "rb") as handle:
-            return json.loads(handle.read(max_bytes + 1).decode("utf-8")), None
-    except (OSError, ValueError, RecursionError) as exc:
-        return None, f"{path}: not readable JSON ({type(exc).__name__}); ignored"
 
 
 # --- Numbers that never overlap ------------------------------------------------------------------
@@ -801,5 +732,5 @@ def write(run_dirs: Sequence[str | Path], output: str | Path, warn: Callable[[st
     if path.is_dir():
         raise BenchError("is a directory; give a file name such as report.html", f"-o {output}")
     text = build_html(run_dirs, warn, all_stored)
-    write_atomic(path, text)
+    write_atomic(path, text, where=f"-o {output}")
     return path

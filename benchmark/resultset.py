@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,7 +246,7 @@ class Run:
 
 def read_run(directory: str | Path) -> Run:
     """Read one run directory (see the module docstring); :class:`BenchError` when it is not one."""
-    from benchmark.store import _lines, parse_line
+    from benchmark.store import _lines, open_read, parse_line
 
     path = Path(directory)
     if not path.is_dir():
@@ -262,7 +260,7 @@ def read_run(directory: str | Path) -> Run:
     lines: list[int] = []
     bad: list[str] = []
     try:
-        with cells.open("rb") as handle:
+        with open_read(cells) as handle:  # a link or a FIFO there: one BenchError line
             for number, data in _lines(handle):
                 row, why = parse_line(data)
                 if row is None:
@@ -297,43 +295,25 @@ def read_run(directory: str | Path) -> Run:
 
 def _read_suite(path: Path, warnings: list[str]) -> tuple[str, Any]:
     """The stored suite through the hardened suite reader (limits on size, depth, aliases)."""
-    if not os.path.lexists(path):
-        return "", None
-    from benchmark.yamlsafe import read_suite_file
+    from benchmark.yamlsafe import read_stored_yaml
 
-    try:
-        loaded = read_suite_file(path)
-    except BenchError as exc:
-        warnings.append(f"{exc}; the stored suite is ignored")
-        return "", None
-    return loaded.text, loaded.data
+    data, warning = read_stored_yaml(path)
+    if warning:
+        warnings.append(warning)
+    return "", data
 
 
 def _read_environment(path: Path, warnings: list[str]) -> dict[str, Any]:
     """``environment.json``: a regular UTF-8 file of at most 10 MB holding a JSON object."""
-    if not os.path.lexists(path):
-        return {}
-    why = ""
-    try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            why = "not a regular file"
-        elif info.st_size > MAX_ENVIRONMENT_BYTES:
-            why = f"too large ({info.st_size:,} bytes, the limit is {MAX_ENVIRONMENT_BYTES:,})"
-        else:
-            with open(path, "rb") as handle:
-                data = json.loads(handle.read(MAX_ENVIRONMENT_BYTES + 1).decode("utf-8"))
-            if isinstance(data, dict):
-                return data
-            why = f"expected a JSON object, got {type(data).__name__}"
-    except UnicodeDecodeError:
-        why = "not UTF-8"
-    except (ValueError, RecursionError):
-        why = "not JSON"
-    except OSError as exc:
-        why = (exc.strerror or str(exc)).lower()
-    warnings.append(f"{path}: {why}; the stored environment is ignored")
-    return {}
+    from benchmark.yamlsafe import read_stored_json
+
+    data, warning = read_stored_json(path, max_bytes=MAX_ENVIRONMENT_BYTES)
+    if warning:
+        warnings.append(warning)
+    elif data is not None and not isinstance(data, dict):
+        warnings.append(f"{path}: expected a JSON object, got {type(data).__name__}; the stored "
+                        f"environment is ignored")
+    return data if isinstance(data, dict) else {}
 
 
 def read_runs(directories: Iterable[str | Path]) -> list[Run]:

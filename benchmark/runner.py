@@ -25,7 +25,7 @@ from benchmark._internal import resolve, versions
 from benchmark.api import MissingDependency, Model, PluginInputError
 from benchmark.cells import Cell, CellResult
 from benchmark.errors import BenchError
-from benchmark.execute import SEED_PARAMS, DataCache, execute, json_safe
+from benchmark.execute import SEED_PARAMS, DataCache, FinishedHooks, execute, json_safe
 from benchmark.provenance import environment
 from benchmark.registry import Registry
 from benchmark.store import ResultStore
@@ -138,7 +138,8 @@ def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
                         split_params={**params, "seed": split_seed}, seed=seed, fold=index,
                         fold_name=fold.name, fingerprint=fold.fingerprint, model=model.label,
                         model_plugin=model.name, params=build, config=config, metrics=metrics,
-                        code=codes[model.name], data_dir=suite.data_dir, plugins=suite.plugins))
+                        code=codes[model.name], data_dir=suite.data_dir, plugins=suite.plugins,
+                        task_options=dataset.task_options))
     return cells
 
 
@@ -212,7 +213,9 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 def results_directory(suite: Suite, out: str | Path | None) -> Path:
-    directory = Path(out) if out else Path("results") / suite.name
+    from benchmark.limits import check_out_path, results_dir_name
+
+    directory = check_out_path(out) if out else Path("results") / results_dir_name(suite.name)
     if directory.exists() and not directory.is_dir():
         raise BenchError("is a file, not a results directory", f"--out {directory}")
     return directory
@@ -323,11 +326,12 @@ def _execute(todo: list[Cell], suite: Suite, registry: Registry, cache: DataCach
     from benchmark.progress import format_row, open_display
 
     done = total - len(todo)
+    notify = FinishedHooks(registry, stream)  # a plugin that fails is warned about once
 
     def finished(row: dict[str, Any]) -> None:
         store.append(row)
         results[row["cell_id"]] = row
-        _notify(registry, row, stream)
+        notify(row)
 
     if options.executor == "inline":  # this process, the datasets already loaded by the plan
         for number, cell in enumerate(todo, done + 1):
@@ -342,16 +346,3 @@ def _execute(todo: list[Cell], suite: Suite, registry: Registry, cache: DataCach
     engine.run_cells(todo, finished, limits=limits_of(suite, options), options=options, run_id=run_id,
                      artifacts_root=store.artifacts, stream=stream, progress=display, total=total,
                      done=done, executor=executor)
-
-
-def _notify(registry: Registry, row: dict[str, Any], stream: TextIO) -> None:
-    impls = registry.hook_impls("bench_cell_finished")
-    if not impls:
-        return
-    result = CellResult.from_row(row)
-    for impl in impls:
-        try:
-            impl.function(result=result)
-        except Exception as exc:
-            stream.write(f"bench: warning: plugin {impl.plugin_name!r} failed in bench_cell_finished: "
-                         f"{type(exc).__name__}: {exc}\n")

@@ -10,6 +10,14 @@ names to numbers) are skipped by every reader and moved by :meth:`ResultStore.re
 ``cells.rejected.jsonl``, their bytes unchanged. Nothing is ever deleted:
 :meth:`ResultStore.archive_cells` moves the stored cells aside for ``--fresh``.
 
+No file is written through a symbolic link: a results directory may be shared or unpacked
+from elsewhere, and a ``cells.jsonl`` linked to someone's file used to get that file truncated.
+Files are opened with ``O_NOFOLLOW`` and checked to be regular (:func:`open_regular`), replaced
+only when they are not links (:func:`write_atomic`), and directories on the way are reached
+without links (:func:`real_directory`); a link is refused with one line and its target is left
+alone. :func:`artifact_path` / :func:`read_artifact` give a reader (the report) a row's artifact
+only from inside its run directory, never through a link.
+
 Every file follows the umask (``0o666 & ~umask``), as files written by ``open`` do. Every
 failure to write -- a results path that is a file, a read-only directory, a full disk -- is a
 :class:`~benchmark.errors.BenchError`; opening a store and reading its rows needs no write
@@ -33,13 +41,14 @@ import errno
 import json
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, excerpt
 
 CELLS = "cells.jsonl"
 REJECTED = "cells.rejected.jsonl"
@@ -48,8 +57,14 @@ ENVIRONMENTS = "environments"
 ARCHIVE = "archive"
 ARCHIVED = (CELLS, REJECTED, "leaderboard.csv", "leaderboard.md", "suite.yaml", "artifacts")
 """What :meth:`ResultStore.archive_cells` moves aside (``environments/`` stays: it is history)."""
+FILES = (CELLS, REJECTED, "leaderboard.csv", "leaderboard.md", "suite.yaml", ENVIRONMENT)
+"""Files bench writes in a results directory (besides ``.lock``, checked by the lock itself)."""
+DIRECTORIES = (ENVIRONMENTS, "artifacts", "units", ARCHIVE)
+"""Directories bench writes in; none may be a link (:meth:`ResultStore.check_entries`)."""
 
 _CHUNK = 1 << 16
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _SHOWN_LINES = 10
 
 
@@ -82,28 +97,99 @@ def write_error(exc: OSError, path: Path | str, what: str = "cannot write") -> B
     return BenchError(f"{what}: {reason}{hint}", str(path))
 
 
-def write_atomic(path: Path, text: str | bytes) -> None:
+def _kind(mode: int) -> str:
+    return ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a file" if stat.S_ISREG(mode) else "a special file")
+
+
+def link_error(path: Path | str, where: str | None = None) -> BenchError:
+    """One line refusing a symbolic link where bench writes (or reads back) a file."""
+    return BenchError("is a symbolic link; bench never writes through a link (its target is left "
+                      "alone): remove the link or choose another path", where or str(path))
+
+
+def not_regular_error(path: Path | str, mode: int, where: str | None = None) -> BenchError:
+    return BenchError(f"is {_kind(mode)}, not a regular file; bench writes only regular files here: "
+                      f"remove it or choose another path", where or str(path))
+
+
+def check_writable_path(path: Path | str, where: str | None = None) -> None:
+    """Refuse ``path`` if it is a symbolic link or exists as anything but a regular file.
+
+    Used before a file is replaced (:func:`write_atomic`): ``os.replace`` never follows a link
+    at the destination, but silently turning someone's link into a file is no better than
+    writing through it. A missing file is fine.
+    """
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise write_error(exc, where or path) from None
+    if stat.S_ISLNK(info.st_mode):
+        raise link_error(path, where)
+    if not stat.S_ISREG(info.st_mode):
+        raise not_regular_error(path, info.st_mode, where)
+
+
+def open_regular(path: Path | str, flags: int, mode: int = 0o666) -> int:
+    """``os.open`` that does not follow a symbolic link at ``path`` and refuses anything but a
+    regular file (a directory, a FIFO -- opened without blocking --, a device).
+
+    A link or a non-regular file is a :class:`BenchError`; any other failure (a missing file,
+    no permission) is the ``OSError`` itself, for the caller to word.
+    """
+    try:
+        fd = os.open(path, flags | _NOFOLLOW | _NONBLOCK | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK) and os.path.islink(path):
+            raise link_error(path) from None
+        if exc.errno in (errno.EISDIR, errno.ENXIO):  # a directory; a FIFO without a reader
+            try:
+                found = os.lstat(path).st_mode
+            except OSError:
+                found = None
+            if found is not None:
+                raise not_regular_error(path, found) from None
+        raise
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise not_regular_error(path, info.st_mode)
+    return fd
+
+
+def write_atomic(path: Path | str, text: str | bytes, *, where: str | None = None) -> None:
     """Write ``text`` to ``path`` via a temporary file and rename: readers never see half a file.
 
-    The file gets the mode ``open`` would give it (the umask applies). A failure is a
-    :class:`BenchError` and leaves ``path`` as it was.
+    ``path`` must be a regular file or not exist: a symbolic link or a directory there is
+    refused with one line (:func:`check_writable_path`; ``where`` names it in the message, e.g.
+    ``-o report.html``), so what a link points to is never replaced. The file gets the mode
+    ``open`` would give it (the umask applies). A failure is a :class:`BenchError` and leaves
+    ``path`` as it was.
     """
     path = Path(path)
     data = text.encode("utf-8") if isinstance(text, str) else text
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        check_writable_path(path, where)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
         try:
             _write_all(fd, data)
             os.fchmod(fd, file_mode())
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # replaces a link, if one appeared meanwhile, never its target
         tmp = None
     except OSError as exc:
-        raise write_error(exc, path) from None
+        raise write_error(exc, where or path) from None
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
@@ -128,6 +214,139 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def real_directory(base: Path | str, relative: str) -> Path:
+    """``base/relative`` as a directory reached without any link: each component of
+    ``relative`` is created if missing and refused with one line if it is a symbolic link or not
+    a directory; ``relative`` must be relative and without ``..``. ``base`` itself is trusted
+    (the results directory the user named).
+
+    For writers of subdirectories of a results directory: the worker's
+    ``real_directory(run_dir, f"artifacts/{cell_id}")`` and ``real_directory(run_dir, "units")``.
+    """
+    parts = PurePosixPath(relative).parts
+    if PurePosixPath(relative).is_absolute() or ".." in parts or "\0" in relative:
+        raise BenchError(f"not a path inside the results directory: {excerpt(relative)}", str(base))
+    here = Path(base)
+    try:
+        here.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(exc, here, "cannot create the results directory") from None
+    for part in parts:
+        here = here / part
+        try:
+            info = os.lstat(here)
+        except FileNotFoundError:
+            try:
+                here.mkdir()
+            except FileExistsError:
+                pass  # made meanwhile: checked below
+            except OSError as exc:
+                raise write_error(exc, here) from None
+            try:
+                info = os.lstat(here)
+            except OSError as exc:
+                raise write_error(exc, here) from None
+        except OSError as exc:
+            raise write_error(exc, here) from None
+        if stat.S_ISLNK(info.st_mode):
+            raise link_error(here)
+        if not stat.S_ISDIR(info.st_mode):
+            raise BenchError(f"is {_kind(info.st_mode)}, expected a directory of the results; "
+                             f"remove it or choose another --out", str(here))
+    return here
+
+
+def inside(base: Path | str, name: str) -> Path:
+    """``base/name`` for a file bench writes: the directories on the way are
+    :func:`real_directory`; the file itself is checked when it is written
+    (:func:`write_atomic`, :func:`open_regular`)."""
+    parts = PurePosixPath(name).parts
+    if not parts or PurePosixPath(name).is_absolute() or ".." in parts or "\0" in name:
+        raise BenchError(f"not a path inside the results directory: {excerpt(name)}", str(base))
+    return real_directory(base, "/".join(parts[:-1])) / parts[-1]
+
+
+# --- Artifacts ------------------------------------------------------------------------------
+
+MAX_ARTIFACT_BYTES = 10_000_000
+"""Size of an artifact :func:`read_artifact` reads (a report embeds it: a larger one is skipped)."""
+
+
+def _artifact_parts(relative: Any) -> tuple[str, ...] | None:
+    if not isinstance(relative, str) or not relative or "\0" in relative or "\\" in relative:
+        return None
+    path = PurePosixPath(relative)
+    parts = tuple(p for p in path.parts if p != ".")
+    if path.is_absolute() or not parts or ".." in parts:
+        return None
+    return parts
+
+
+def artifact_path(run_dir: str | Path, relative: Any) -> Path | None:
+    """The file a row's ``artifacts`` entry names, or ``None`` when it must not be used.
+
+    An entry is a path relative to the run directory (``artifacts/CELL/loss.png``). ``None``
+    when it is not a non-empty string, is absolute, has a ``..`` component, when any directory
+    on the way or the file itself is a symbolic link, or when the file is missing or not a
+    regular file: a row (hand-edited, or written by a model that misbehaved) cannot make a
+    report embed ``/etc/passwd`` or ``../../secret.png``. The run directory itself may be a
+    link (the user names it). :func:`read_artifact` reads the file with the same rules and no
+    window between check and read.
+    """
+    parts = _artifact_parts(relative)
+    if parts is None:
+        return None
+    here = Path(run_dir)
+    for index, part in enumerate(parts):
+        here = here / part
+        try:
+            mode = os.lstat(here).st_mode
+        except (OSError, ValueError):
+            return None
+        last = index == len(parts) - 1
+        if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) if last else stat.S_ISDIR(mode)):
+            return None
+    return here
+
+
+def read_artifact(run_dir: str | Path, relative: Any, max_bytes: int = MAX_ARTIFACT_BYTES) -> bytes | None:
+    """The bytes of the artifact ``relative`` of ``run_dir`` under :func:`artifact_path`'s rules,
+    or ``None`` (also when it is larger than ``max_bytes``). Each directory is opened relative
+    to the previous one without following links, so a link swapped in after a check is not
+    followed either."""
+    parts = _artifact_parts(relative)
+    if parts is None:
+        return None
+    if os.open not in os.supports_dir_fd:  # pragma: no cover -- every POSIX system bench runs on
+        path = artifact_path(run_dir, relative)
+        if path is None:
+            return None
+        try:
+            with os.fdopen(open_regular(path, os.O_RDONLY), "rb") as handle:
+                data = handle.read(max_bytes + 1)
+        except (OSError, BenchError):
+            return None
+        return data if len(data) <= max_bytes else None
+    directory = getattr(os, "O_DIRECTORY", 0)
+    fds: list[int] = []
+    try:
+        fds.append(os.open(run_dir, os.O_RDONLY | directory | os.O_CLOEXEC))
+        for part in parts[:-1]:
+            fds.append(os.open(part, os.O_RDONLY | directory | _NOFOLLOW | os.O_CLOEXEC, dir_fd=fds[-1]))
+        fds.append(os.open(parts[-1], os.O_RDONLY | _NOFOLLOW | _NONBLOCK | os.O_CLOEXEC, dir_fd=fds[-1]))
+        info = os.fstat(fds[-1])
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            return None
+        with os.fdopen(fds.pop(), "rb") as handle:
+            data = handle.read(max_bytes + 1)
+        return data if len(data) <= max_bytes else None
+    except (OSError, ValueError):
+        return None
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 # --- Rows --------------------------------------------------------------------------------
 
 
@@ -144,7 +363,7 @@ def check_row(row: Any) -> str | None:
         return "metrics is not a mapping"
     for name, value in metrics.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return f"metric {name!r} is not a number"
+            return f"metric {excerpt(name, 40)} is not a number"
     return None
 
 
@@ -173,7 +392,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     skipped (:meth:`ResultStore.repair` moves them out). A missing file has no rows."""
     path = Path(path)
     try:
-        with path.open("rb") as handle:
+        with open_read(path) as handle:
             rows = []
             for _, raw in _lines(handle):
                 row, _why = parse_line(raw)
@@ -184,6 +403,11 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         return []
     except OSError as exc:
         raise write_error(exc, path, "cannot read the stored cells") from None
+
+
+def open_read(path: Path) -> Any:
+    """``path`` opened for reading in binary, not through a link (see :func:`open_regular`)."""
+    return os.fdopen(open_regular(path, os.O_RDONLY), "rb")
 
 
 def _describe_lines(numbers: list[int]) -> str:
@@ -247,6 +471,7 @@ class ResultStore:
         and is also kept in :attr:`warnings`. In a directory this process cannot write, the
         damaged lines stay where they are (readers skip them) and the warning says so.
         """
+        self.check_entries()
         parts: list[str] = []
         try:
             torn = self._repair_tail()
@@ -275,12 +500,13 @@ class ResultStore:
         """Cut a torn last line off in place; its line number, or ``None`` when there was none."""
         self._tail_checked = True
         try:
-            size = self.cells_path.stat().st_size
+            fd = open_regular(self.cells_path, os.O_RDONLY)
         except FileNotFoundError:
             return None
-        if size == 0:
-            return None
-        with self.cells_path.open("rb") as handle:
+        with os.fdopen(fd, "rb") as handle:
+            size = os.fstat(fd).st_size
+            if size == 0:
+                return None
             handle.seek(size - 1)
             if handle.read(1) == b"\n":
                 return None
@@ -298,14 +524,19 @@ class ResultStore:
             line = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(_CHUNK), b"")) + 1
             handle.seek(keep)  # keep the torn bytes, then cut them off
             self._append_rejected(iter(lambda: handle.read(_CHUNK), b""), b"\n")
-        os.truncate(self.cells_path, keep)
+            writer = open_regular(self.cells_path, os.O_WRONLY)  # the file itself, never a link's target
+            try:
+                if os.path.samestat(os.fstat(writer), os.fstat(fd)):
+                    os.ftruncate(writer, keep)
+            finally:
+                os.close(writer)
         return line
 
     def _damaged_lines(self) -> list[int]:
         bad: list[int] = []
         reasons: dict[str, int] = {}
         try:
-            with self.cells_path.open("rb") as handle:
+            with open_read(self.cells_path) as handle:
                 for number, raw in _lines(handle):
                     _row, why = parse_line(raw)
                     if why is not None:
@@ -317,7 +548,7 @@ class ResultStore:
         return bad
 
     def _append_rejected(self, chunks: Any, end: bytes = b"") -> None:
-        fd = os.open(self.rejected_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        fd = open_regular(self.rejected_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:
             for chunk in chunks:
                 _write_all(fd, chunk)
@@ -328,13 +559,13 @@ class ResultStore:
 
     def _move_out(self, bad: set[int]) -> None:
         """Rejected lines first (a crash then leaves a copy, never a loss), then the rewrite."""
-        with self.cells_path.open("rb") as handle:
+        with open_read(self.cells_path) as handle:
             self._append_rejected(raw if raw.endswith(b"\n") else raw + b"\n"
                                   for number, raw in _lines(handle) if number in bad)
         fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=f".{CELLS}.", suffix=".tmp")
         tmp: str | None = tmp_name
         try:
-            with os.fdopen(fd, "wb") as out, self.cells_path.open("rb") as handle:
+            with os.fdopen(fd, "wb") as out, open_read(self.cells_path) as handle:
                 for number, raw in _lines(handle):
                     if number not in bad:
                         out.write(raw)
@@ -357,7 +588,7 @@ class ResultStore:
         try:
             if not self._tail_checked:
                 self._repair_tail()  # never append after a torn line
-            fd = os.open(self.cells_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            fd = open_regular(self.cells_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         except OSError as exc:
             raise write_error(exc, self.cells_path, "cannot store a cell") from None
         try:
@@ -375,10 +606,40 @@ class ResultStore:
             os.close(fd)
 
     def write(self, name: str, text: str | bytes) -> Path:
-        """Write a file of the run directory atomically (``leaderboard.csv``, ``suite.yaml``...)."""
-        path = self.directory / name
+        """Write a file of the run directory atomically (``leaderboard.csv``, ``suite.yaml``...).
+
+        ``name`` is relative (``environments/RUN.json``); neither the file nor a directory on the
+        way to it may be a symbolic link (one line refuses it), so nothing lands outside the run
+        directory or replaces what a link points to.
+        """
+        path = self.inside(name)
         write_atomic(path, text)
         return path
+
+    def inside(self, name: str) -> Path:
+        """``directory/name``; see :func:`inside`."""
+        return inside(self.directory, name)
+
+    def check_entries(self) -> None:
+        """Refuse, with one line, a results directory whose known entries (``cells.jsonl``,
+        ``leaderboard.csv``, ``artifacts/``... see :data:`FILES`, :data:`DIRECTORIES`) are
+        symbolic links or of the wrong kind: a run writes there, and must not write through a
+        link to elsewhere. The writer calls it (through :meth:`repair`) before writing."""
+        for names, wanted in ((FILES, stat.S_ISREG), (DIRECTORIES, stat.S_ISDIR)):
+            for name in names:
+                path = self.directory / name
+                try:
+                    info = os.lstat(path)
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise write_error(exc, path, "cannot check") from None
+                if stat.S_ISLNK(info.st_mode):
+                    raise link_error(path)
+                if not wanted(info.st_mode):
+                    expected = "a regular file" if names is FILES else "a directory"
+                    raise BenchError(f"is {_kind(info.st_mode)}, expected {expected}; remove it or "
+                                     f"choose another --out", str(path))
 
     def write_environment(self, run_id: str, record: dict[str, Any]) -> Path:
         """Keep the environment of run ``run_id`` in ``environments/RUN_ID.json`` and as the
@@ -391,23 +652,22 @@ class ResultStore:
 
     def environment(self, run_id: str) -> dict[str, Any] | None:
         """The stored environment of run ``run_id`` (``None`` when it is missing or unreadable)."""
+        from benchmark.yamlsafe import read_stored_json
+
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", str(run_id)).lstrip(".") or "run"
-        try:
-            record = json.loads((self.directory / ENVIRONMENTS / f"{safe}.json").read_text("utf-8"))
-        except (OSError, ValueError, RecursionError):
-            return None
+        record, _warning = read_stored_json(self.directory / ENVIRONMENTS / f"{safe}.json")
         return record if isinstance(record, dict) else None
 
     def archive_cells(self) -> Path | None:
         """Move the stored cells, leaderboards, suite copy and artifacts to
         ``archive/<UTC timestamp>/`` (for ``--fresh``); never deletes. Returns the archive
         directory, or ``None`` when there was nothing to move."""
-        present = [name for name in ARCHIVED if (self.directory / name).exists()]
+        present = [name for name in ARCHIVED if os.path.lexists(self.directory / name)]
         if not present:
             return None
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         try:
-            (self.directory / ARCHIVE).mkdir(exist_ok=True)
+            real_directory(self.directory, ARCHIVE)  # a real directory, not a link to elsewhere
             for n in range(1000):
                 target = self.directory / ARCHIVE / (stamp if n == 0 else f"{stamp}-{n}")
                 try:
@@ -418,7 +678,7 @@ class ResultStore:
             else:
                 raise BenchError("cannot archive the stored cells: too many archives this second",
                                  str(self.directory))
-            for name in present:
+            for name in present:  # rename moves a link itself, never what it points to
                 os.rename(self.directory / name, target / name)
             _fsync_directory(self.directory)
         except OSError as exc:

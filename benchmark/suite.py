@@ -13,6 +13,7 @@ Every problem is a :class:`~benchmark.errors.BenchError` naming file, line and k
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import math
@@ -23,9 +24,9 @@ from pathlib import Path
 from typing import Any, cast
 
 from benchmark._internal import resolve
-from benchmark.api import TASKS, Model
+from benchmark.api import Model, TaskSpec
 from benchmark.errors import BenchError
-from benchmark.params import Param, describe, model_params, object_schema
+from benchmark.params import Param, describe, model_params, object_schema, task_params
 from benchmark.registry import Registry, build_registry, is_model_class_usable
 
 MAX_CONFIGURATIONS = 10_000
@@ -60,7 +61,7 @@ SUITE_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["name", "datasets", "models"],
     "properties": {
-        "name": {**_NAMED, "pattern": NAME_PATTERN,
+        "name": {**_NAMED,
                  "description": "Suite name; also the default results directory (results/NAME)."},
         "description": {"type": "string"},
         "seed": {"type": "integer", "description": "Seed for splits and models (default 0)."},
@@ -75,8 +76,12 @@ SUITE_SCHEMA: dict[str, Any] = {
         "metrics": {"type": "array", "items": _NAMED, "minItems": 1, "uniqueItems": True,
                     "description": "Metric names; the first one of a dataset's task ranks it."},
         "datasets": {"type": "array", "minItems": 1, "items": {"oneOf": [_NAMED, {
-            "type": "object", "additionalProperties": False, "required": ["name"],
-            "properties": {"name": _NAMED, "label": _NAMED, "options": _PARAMS, "split": SPLIT_SCHEMA},
+            "type": "object", "required": ["name"],
+            "description": "Other keys are options of the entry's task (e.g. ranking's threshold), "
+                           "checked against the task when plugins are loaded.",
+            "properties": {"name": _NAMED, "label": _NAMED, "options": _PARAMS, "split": SPLIT_SCHEMA,
+                           "task": {**_NAMED, "description": "The task to run the dataset as (default: "
+                                    "its own); a rating dataset also serves ranking."}},
         }]}},
         "models": {"type": "array", "minItems": 1, "items": {"oneOf": [_NAMED, {
             "type": "object", "additionalProperties": False, "required": ["name"],
@@ -119,9 +124,10 @@ class SplitConfig:
 class DatasetConfig:
     label: str
     name: str
-    task: str
+    task: str  # the task its cells run (the dataset's own, or one its data serves)
     options: Mapping[str, Any]
     split: SplitConfig
+    task_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # as the suite gives them
 
 
 @dataclass(frozen=True)
@@ -275,6 +281,13 @@ def parse_suite(path: str | Path) -> ParsedSuite:
     _check(data, SUITE_SCHEMA, at)
     if "seed" in data and "seeds" in data:
         raise BenchError("give either 'seed' or 'seeds', not both", at("seeds"))
+    from benchmark.limits import check_seed, results_dir_name  # issue 19 item 11, issue 17 item 8
+
+    results_dir_name(data["name"], at("name"))
+    if "seed" in data:
+        check_seed(data["seed"], at("seed"))
+    for i, seed in enumerate(data.get("seeds") or []):
+        check_seed(seed, at("seeds", i))
     plugins = tuple((path.parent / p, at("plugins", i)) for i, p in enumerate(data.get("plugins", [])))
     return ParsedSuite(path, text, data, at, plugins)
 
@@ -333,10 +346,38 @@ def _resolve_split(split_data: Mapping[str, Any], split_at: tuple, task: str, da
     missing = [name for name in entry.spec.required if name not in params]
     if missing:
         raise BenchError(f"missing required key {missing[0]!r}", at(*split_at))
-    if task not in entry.spec.tasks:
-        raise BenchError(f"split {entry.name!r} is for {', '.join(entry.spec.tasks)} data; "
-                         f"dataset {dataset!r} is {task!r}", at(*split_at, "method"))
+    if not registry.split_accepts(entry.spec, task):
+        allowed = registry.task(task).splits
+        why = f"task {task!r} accepts the splits {', '.join(allowed)}" if allowed is not None and \
+            entry.name not in allowed else f"split {entry.name!r} is for {', '.join(entry.spec.tasks)} data"
+        raise BenchError(f"{why}; dataset {dataset!r} is {task!r}", at(*split_at, "method"))
     return SplitConfig(entry.name, params)
+
+
+ENTRY_KEYS = ("name", "label", "options", "split", "task")
+
+
+def _task_of_entry(entry: Mapping[str, Any], spec: Any, registry: Registry, at: Any, i: int
+                   ) -> tuple[TaskSpec, dict[str, Any]]:
+    """The task a dataset entry runs as, and its task options (checked against the task)."""
+    task_name = entry.get("task", spec.task)
+    where = at("datasets", i, "task") if "task" in entry else at("datasets", i, "name")
+    task = registry.task(task_name, where)
+    serves = registry.serving(spec.task)
+    if task.name not in serves:
+        raise BenchError(f"dataset {entry['name']!r} holds {spec.task!r} data, which task "
+                         f"{task.name!r} does not run on; it serves {', '.join(serves) or 'no task'}",
+                         where)
+    given = {k: v for k, v in entry.items() if k not in ENTRY_KEYS}
+    params = task_params(task)
+    for key in given:
+        if key not in params:
+            allowed = [*ENTRY_KEYS, *params]
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed)}"
+            raise BenchError(f"unknown key {key!r}; {hint}", at("datasets", i, key))
+    _check(given, object_schema(params), at, "datasets", i)
+    return task, given
 
 
 def _datasets(parsed: ParsedSuite, registry: Registry) -> list[DatasetConfig]:
@@ -350,35 +391,50 @@ def _datasets(parsed: ParsedSuite, registry: Registry) -> list[DatasetConfig]:
         _check_params(options, dataset_params(spec), at, "datasets", i, "options", what="option")
         options = {key: _beside_suite(base, value) if key in spec.path_options else value
                    for key, value in options.items()}
+        task, task_options = _task_of_entry(entry, spec, registry, at, i)
         split_at: tuple[Any, ...]
         if "split" in entry:
             split_data, split_at = entry["split"], ("datasets", i, "split")
         elif "split" in data:
             split_data, split_at = data["split"], ("split",)
-        else:  # the documented default: the dataset's canonical folds, else 5-fold
-            split_data, split_at = dict(spec.default_split or DEFAULT_SPLIT), ("datasets", i)
-        split = _resolve_split(split_data, split_at, spec.task, entry["name"], registry, at)
+        else:  # the documented default: the task's, else the dataset's canonical folds, else 5-fold
+            default = task.default_split or spec.default_split or DEFAULT_SPLIT
+            split_data, split_at = dict(default), ("datasets", i)
+        split = _resolve_split(split_data, split_at, task.name, entry["name"], registry, at)
         label = entry.get("label", entry["name"])
         if label in labels:
             raise BenchError(f"dataset label {label!r} is used twice; give each entry a 'label'",
                              at("datasets", i))
         labels.add(label)
-        datasets.append(DatasetConfig(label, spec.name, spec.task, options, split))
+        name = registry.get("dataset", entry["name"]).name
+        datasets.append(DatasetConfig(label, name, task.name, options, split, task_options))
     return datasets
+
+
+def _default_metrics(registry: Registry, tasks: set[str]) -> list[str]:
+    """Each task's ``default_metrics`` (primary first), else all its metrics in plugin order
+    (rmse before mae, mse before bce)."""
+    names: list[str] = []
+    every = [n for n, e in registry.entries.get("metric", {}).items() if not e.unusable]
+    for task in sorted(tasks):
+        spec = registry.task(task)
+        chosen = [n for n in spec.default_metrics if n in every] if spec.default_metrics else \
+            [n for n in every if registry.get("metric", n).spec.task == task]
+        names += [n for n in chosen if n not in names]
+    return names
 
 
 def _metrics(parsed: ParsedSuite, registry: Registry, tasks: set[str]) -> dict[str, tuple[str, ...]]:
     data, at = parsed.data, parsed.at
-    metrics: dict[str, list[str]] = {task: [] for task in TASKS}
-    requested = data.get("metrics") or registry.names("metric")
-    if "metrics" not in data:  # plugin order: rmse before mae, mse before bce
-        requested = [n for n in registry.entries.get("metric", {}) if n in requested]
+    metrics: dict[str, list[str]] = {}
+    requested = data.get("metrics") or _default_metrics(registry, tasks)
     for i, name in enumerate(requested):
-        spec = registry.get("metric", name, at("metrics", i)).spec
+        entry = registry.get("metric", name, at("metrics", i))
+        spec = entry.spec
         if "metrics" in data and spec.task not in tasks:
             raise BenchError(f"metric {name!r} is for the {spec.task!r} task, "
                              f"and no dataset in this suite is", at("metrics", i))
-        metrics.setdefault(spec.task, []).append(name)
+        metrics.setdefault(spec.task, []).append(entry.name)
     for task in tasks:
         if not metrics.get(task):
             raise BenchError(f"no metric for the {task!r} task of this suite's datasets",
@@ -403,7 +459,7 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: Sequence[DatasetC
     seen: set[str] = set()
     for i, entry in enumerate(entries):
         model = registry.get("model", entry["name"], at("models", i, "name"))
-        spec = model.spec
+        spec = model.spec  # model.name is the name cells use: plain, or qualified (dist:name)
         chosen = entry.get("datasets", list(labels))
         for j, label in enumerate(chosen):
             if label not in labels:
@@ -422,7 +478,7 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: Sequence[DatasetC
                              f"suite has that task (datasets: {have})", at("models", i, "name"))
         params_by_name: dict[str, Param] = {}
         for task in dict.fromkeys(labels[label].task for label in runnable):
-            reason = is_model_class_usable(model, task)
+            reason = is_model_class_usable(model, task, registry)
             if reason:
                 raise BenchError(f"model {spec.name!r} is unusable: {reason}", at("models", i, "name"))
             params_by_name.update(model_params(model_class(spec, task)))
@@ -439,13 +495,13 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: Sequence[DatasetC
         for combination in _product([grid[n] for n in names]):
             combo = dict(zip(names, combination))
             resolved = {**params, **combo}
-            label = entry.get("label", spec.name)
+            label = entry.get("label", entry["name"])
             label = _label(label, combo if "label" in entry else resolved)
             if label in seen:
                 raise BenchError(f"model configuration {label!r} appears twice; give it a 'label'",
                                  at("models", i))
             seen.add(label)
-            models.append(ModelConfig(label, spec.name, resolved, runnable, limits))
+            models.append(ModelConfig(label, model.name, resolved, runnable, limits))
     return models
 
 
@@ -498,7 +554,7 @@ def model_parameters(registry: Registry, name: str) -> dict[str, Param]:
     entry = registry.get("model", name)
     found: dict[str, Param] = {}
     for task in entry.spec.tasks:
-        if not is_model_class_usable(entry, task):
+        if not is_model_class_usable(entry, task, registry):
             found.update(model_params(model_class(entry.spec, task)))
     return found
 
@@ -516,6 +572,16 @@ def suite_schema(registry: Registry | None = None) -> dict[str, Any]:
             target = branch if branch.get("type") == "string" else branch["properties"]["name"]
             target["enum"] = names
     props["metrics"]["items"] = {"enum": registry.names("metric")}
+    dataset_object = next(b for b in props["datasets"]["items"]["oneOf"] if b.get("type") == "object")
+    dataset_object["properties"]["task"]["enum"] = registry.names("task")
+    task_conditions = [
+        {"if": {"properties": {"task": {"const": name}}, "required": ["task"]},
+         "then": {"properties": object_schema(task_params(spec))["properties"]}}
+        for name, spec in registry.tasks().items() if spec.options]
+    dataset_object["x-tasks"] = {name: {"summary": spec.summary, "data": [k.__name__ for k in spec.data_types],
+                                        "options": object_schema(task_params(spec))["properties"],
+                                        "primary_metric": spec.primary}
+                                 for name, spec in registry.tasks().items()}
     model_branch = next(b for b in props["models"]["items"]["oneOf"] if b.get("type") == "object")
     conditions = []
     for name in registry.names("model"):
@@ -530,7 +596,7 @@ def suite_schema(registry: Registry | None = None) -> dict[str, Any]:
     dataset_branch["allOf"] = [
         {"if": {"properties": {"name": {"const": entry.name}}},
          "then": {"properties": {"options": object_schema(dataset_params(entry.spec))}}}
-        for entry in registry.all() if entry.kind == "dataset" and not entry.unusable]
+        for entry in registry.all() if entry.kind == "dataset" and not entry.unusable] + task_conditions
     variants = []
     for entry in registry.entries.get("split", {}).values():
         if entry.unusable:

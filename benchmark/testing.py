@@ -25,7 +25,13 @@ test pairs with unknown users and items; a 40 × 16 matrix in [0, 1]):
   checksum on a second load; ``describe()`` is JSON; predefined folds are within range.
 * a split method: folds within range, disjoint, the same for the same seed.
 * a metric: a finite number, the same for the same input, and perfect predictions score at
-  least as well as noisy ones (``greater_is_better`` points the right way).
+  least as well as noisy ones (``greater_is_better`` points the right way); a
+  :class:`~benchmark.api.PerUnit` value's parts add up to it.
+* a task (any, bench's own included): its spec, runner, options, tiny data and examples. Its
+  models are fitted and scored through its runner; models of ``RatingModel`` and
+  ``ReconstructionModel`` bases also get those bases' own checks above.
+* a plugin module: all of the above for what its hooks return (its own tasks included), then
+  its ``bench_cell_artifacts`` and ``bench_cell_finished`` are called as a run would call them.
 
 Models are fitted as the harness fits them: the suite seed fills ``random_state``/``seed``
 (unless given in ``params``) and the global generators are seeded before ``fit``.
@@ -35,10 +41,14 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import json
+import math
 import pickle
-from collections.abc import Callable, Iterator, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
 
@@ -48,20 +58,46 @@ import pandas as pd
 
 from benchmark._internal import missing_requirements, resolve
 from benchmark.api import (
-    RATING, RECONSTRUCTION, TASK_BASES, TASKS, DatasetSpec, Fold, MatrixData, MetricSpec,
-    MissingDependency, Model, ModelSpec, PluginInputError, Predictions, RatingData, SplitSpec,
+    RATING, RECONSTRUCTION, Cell, CellResult, DatasetSpec, Fold, MatrixData, MetricSpec,
+    MissingDependency, Model, ModelSpec, Outcome, PerUnit, PluginInputError, Predictions,
+    RatingData, RatingModel, ReconstructionModel, SplitSpec, TaskSpec,
 )
 from benchmark.execute import SEED_PARAMS, make_model, reset_random_state
-from benchmark.params import Param, describe, model_params, signature_problems
-from benchmark.registry import hook_problems
+from benchmark.params import Param, describe, model_params, signature_problems, task_params
+from benchmark.registry import hook_problems, task_problems
 
 __all__ = ["Check", "Report", "check_model", "check_dataset", "check_split", "check_metric",
-           "check_plugin", "assert_conforms", "SEED"]
+           "check_task", "check_plugin", "assert_conforms", "installed_tasks", "SEED"]
 
 SEED = 0
 """The seed the kit runs with (as a suite's ``seed``)."""
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
+
+Tasks = Mapping[str, TaskSpec] | Sequence[TaskSpec] | None
+"""Tasks a check may use besides the installed ones (e.g. those of the plugin being checked)."""
+
+
+@functools.lru_cache(maxsize=1)
+def _installed() -> dict[str, TaskSpec]:
+    from benchmark.registry import build_registry
+
+    return build_registry().tasks()
+
+
+def installed_tasks(extra: Tasks = None) -> dict[str, TaskSpec]:
+    """The tasks of the installed plugins (``rating``, ``reconstruction``, ...), with ``extra``
+    (a plugin's own, not installed yet) over them."""
+    found = dict(_installed())
+    if isinstance(extra, Mapping):
+        found.update(extra)
+    elif extra:
+        found.update({t.name: t for t in extra})
+    return found
+
+
+def _known(tasks: Mapping[str, TaskSpec]) -> str:
+    return ", ".join(tasks) or "none"
 
 
 # --- Reports --------------------------------------------------------------------------------
@@ -241,6 +277,19 @@ def tiny_matrix(seed: int = SEED) -> MatrixData:
                       info={"source": "benchmark.testing"})
 
 
+def tiny_data(task: TaskSpec, seed: int = SEED) -> Any:
+    """Tiny data a model of ``task`` runs on, with a fold set ``"given"``: the task's own
+    ``tiny_data``, else the kit's ratings or matrix when the task runs on those."""
+    if task.tiny_data is not None:
+        return resolve(task.tiny_data)(seed)
+    if task.serves(RatingData):
+        return tiny_ratings(seed).everything
+    if task.serves(MatrixData):
+        return tiny_matrix(seed)
+    raise Skip(f"task {task.name!r} runs on {', '.join(k.__name__ for k in task.data_types)} and "
+               f"gives no tiny_data for the kit")
+
+
 # --- Shared helpers -------------------------------------------------------------------------
 
 
@@ -348,18 +397,29 @@ def _missing(requires: Mapping[str, str]) -> str:
 
 
 class _ModelCase:
-    """One model class on one task, run through the contract step by step."""
+    """One model class on one task, run through the contract step by step.
 
-    def __init__(self, model_class: type[Model], task: str, params: Mapping[str, Any]):
-        self.model_class, self.task, self.params = model_class, task, dict(params)
-        self.ratings = tiny_ratings() if task == RATING else None
-        self.matrix = tiny_matrix() if task == RECONSTRUCTION else None
+    A task whose base is ``RatingModel`` or ``ReconstructionModel`` (on their data) gets those
+    bases' own checks (``fit`` returns self, unknown users...); any other task's models are
+    fitted and scored through the task's runner on the task's tiny data.
+    """
+
+    def __init__(self, model_class: type[Model], task: TaskSpec, params: Mapping[str, Any]):
+        self.model_class, self.spec, self.task, self.params = model_class, task, task.name, dict(params)
+        base = resolve(task.model_base)
+        self.base: type = base if isinstance(base, type) else Model
+        direct_rating = issubclass(self.base, RatingModel) and task.serves(RatingData) and task.tiny_data is None
+        direct_matrix = issubclass(self.base, ReconstructionModel) and task.serves(MatrixData) \
+            and task.tiny_data is None
+        self.ratings = tiny_ratings() if direct_rating else None
+        self.matrix = tiny_matrix() if direct_matrix else None
         self.model: Any = None
         self.kwargs: dict[str, Any] = {}
         self.reference: np.ndarray | None = None
+        self.outcome: Outcome | None = None
 
     def steps(self) -> list[_Step]:
-        return [
+        head = [
             _Step("derives from the task's base", self.derives_from_base, essential=True),
             _Step("__init__ takes keyword parameters with defaults", self.signature),
             _Step("parameters are described", self.described),
@@ -368,6 +428,16 @@ class _ModelCase:
             _Step("clone and set_params round-trip", self.round_trip),
             _Step("picklable before fit", self.pickle_unfitted),
             _Step("prepare() runs", self.prepare),
+        ]
+        if self.ratings is None and self.matrix is None:
+            return head + [
+                _Step("runs through the task's runner", self.run_task, essential=True),
+                _Step("fit leaves parameters unchanged", self.run_changes_nothing),
+                _Step("info() is JSON-serialisable", self.info),
+                _Step("same seed, same predictions", self.same_seed_run),
+                _Step("picklable after fit", self.pickle_fitted_run),
+            ]
+        return head + [
             _Step("fit returns self", self.fit, essential=True),
             _Step("fit leaves parameters and training data unchanged", self.fit_changes_nothing),
             _Step("predictions have the right shape and are finite", self.predictions, essential=True),
@@ -380,7 +450,7 @@ class _ModelCase:
     # --- before fit
 
     def derives_from_base(self) -> None:
-        base = TASK_BASES[self.task]
+        base = self.base
         if not (isinstance(self.model_class, type) and issubclass(self.model_class, base)):
             raise Violation(f"{self.model_class!r} is not a {base.__name__} subclass")
 
@@ -548,41 +618,109 @@ class _ModelCase:
     def _known(self) -> slice:
         return slice(0, self.ratings.n_known) if self.ratings is not None else slice(None)
 
+    # --- any task: through its runner
 
-def _model_classes(model: Any) -> tuple[str, dict[str, Any], Mapping[str, str]]:
+    def _run(self, model: Any) -> Outcome:
+        data = tiny_data(self.spec)
+        folds = data.folds.get("given") if hasattr(data.folds, "get") else None
+        if not folds:
+            raise Violation(f"the task's tiny data has no fold set 'given' (it has {list(data.folds)})")
+        reset_random_state(SEED)
+        outcome = resolve(self.spec.runner)(model, data, folds[0], dict(self.spec.options))
+        if not isinstance(outcome, Outcome):
+            raise Violation(f"the runner returned {type(outcome).__name__}, not an Outcome")
+        if not isinstance(outcome.predictions, Predictions):
+            raise Violation(f"the runner's outcome holds {type(outcome.predictions).__name__}, "
+                            f"not Predictions")
+        return outcome
+
+    def run_task(self) -> str | None:
+        self.params_before = copy.deepcopy(self.model.get_params())
+        self.outcome = self._run(self.model)
+        predicted = np.asarray(self.outcome.predictions.y_pred)
+        if predicted.size and np.issubdtype(predicted.dtype, np.number):
+            bad = int((~np.isfinite(predicted)).sum())
+            if bad:
+                raise Violation(f"{bad} of {predicted.size} predictions are NaN or infinite")
+        return None
+
+    def run_changes_nothing(self) -> str | None:
+        changed = self._params_differ_from(self.params_before)
+        return f"fit changed parameter(s) {', '.join(changed)}" if changed else None
+
+    def same_seed_run(self) -> str | None:
+        again = make_model(self.model_class, self.params, SEED)
+        again.prepare()
+        assert self.outcome is not None
+        return _outcome_differences(self.outcome.predictions, self._run(again).predictions)
+
+    def pickle_fitted_run(self) -> str | None:
+        assert self.outcome is not None
+        fitted = self.outcome.predictions.model if self.outcome.predictions.model is not None else self.model
+        return self._params_differ(pickle.loads(pickle.dumps(fitted)), "pickling the fitted model")
+
+
+def _outcome_differences(first: Predictions, second: Predictions) -> str | None:
+    """Why two runs' predictions differ: ``y_pred`` and every array of ``extra``."""
+    pairs = [("y_pred", first.y_pred, second.y_pred)]
+    pairs += [(f"extra[{k!r}]", v, second.extra.get(k)) for k, v in first.extra.items()
+              if isinstance(v, np.ndarray)]
+    for what, a, b in pairs:
+        if not isinstance(b, np.ndarray):
+            return f"{what} is missing from the second run"
+        if a.dtype.kind in "fc" and b.dtype.kind in "fc":
+            differ = _differences(a.astype(np.float64), b.astype(np.float64))
+        else:
+            differ = None if np.array_equal(a, b) else f"{what} differs"
+        if differ:
+            return f"two fits with the same seed predict differently: {what}: {differ}"
+    return None
+
+
+def _model_classes(model: Any, known: Mapping[str, TaskSpec]) -> tuple[str, dict[str, Any], Mapping[str, str]]:
     """Subject, ``{task: class or lazy reference}`` and requirements of a spec or a class."""
     if isinstance(model, str):
         model = resolve(model)
     if isinstance(model, ModelSpec):
         return f"model {model.name!r}", dict(model.classes), model.requires
     if isinstance(model, type) and issubclass(model, Model):
-        tasks = {t: model for t, base in TASK_BASES.items() if issubclass(model, base)}
+        tasks = {}
+        for name, spec in known.items():
+            try:
+                base = resolve(spec.model_base)
+            except Exception:
+                continue
+            if isinstance(base, type) and issubclass(model, base):
+                tasks[name] = model
         return f"model {model.__qualname__}", tasks, getattr(model, "requires", {}) or {}
     raise TypeError(f"check_model takes a ModelSpec or a Model subclass, not {model!r}")
 
 
 def check_model(model: ModelSpec | type[Model] | str, task: str | None = None, *,
-                params: Mapping[str, Any] | None = None) -> Report:
+                params: Mapping[str, Any] | None = None, tasks: Tasks = None) -> Report:
     """Run a model (a :class:`ModelSpec`, a Model subclass or a ``"module:Class"`` reference)
     through the contract on every task it declares, or only ``task``.
 
     ``params`` are passed to ``__init__`` (e.g. fewer epochs, to keep a test fast); the kit's
-    seed fills ``random_state``/``seed`` unless given there.
+    seed fills ``random_state``/``seed`` unless given there. ``tasks`` adds tasks that are not
+    installed (a plugin's own); a bare Model class is checked on every task whose base it
+    derives from.
     """
-    subject, classes, requires = _model_classes(model)
+    known = installed_tasks(tasks)
+    subject, classes, requires = _model_classes(model, known)
     report = Report(subject)
     declared = list(classes)
-    unknown = [t for t in declared if t not in TASKS]
+    unknown = [t for t in declared if t not in known]
     if not declared or unknown:
         what = f"unknown task(s) {unknown}" if unknown else "no task"
-        report.checks.append(Check("declares tasks", FAILED, f"declares {what}; known: {', '.join(TASKS)}"))
+        report.checks.append(Check("declares tasks", FAILED, f"declares {what}; known: {_known(known)}"))
     elif task is not None and task not in declared:
         report.checks.append(Check("declares tasks", FAILED,
                                    f"does not declare {task!r}; it declares {', '.join(declared)}"))
     else:
         report.checks.append(Check("declares tasks", PASSED))
     for each in [task] if task is not None else declared:
-        if each not in classes or each not in TASKS:
+        if each not in classes or each not in known:
             continue
         missing = _missing(requires)
         if missing:
@@ -600,13 +738,13 @@ def check_model(model: ModelSpec | type[Model] | str, task: str | None = None, *
             continue
         given = dict(params or {})
         if isinstance(model_class, type) and issubclass(model_class, Model):  # else: the first step says so
-            known = model_class.param_defaults()
+            defaults = model_class.param_defaults()
             for name in given:
-                if name not in known:
-                    close = difflib.get_close_matches(name, known, n=1)
+                if name not in defaults:
+                    close = difflib.get_close_matches(name, defaults, n=1)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
                     raise ValueError(f"params: {model_class.__name__} has no parameter {name!r}{hint}")
-        _run_steps(report, _ModelCase(cast(type[Model], model_class), each, given).steps(), each)
+        _run_steps(report, _ModelCase(cast(type[Model], model_class), known[each], given).steps(), each)
     return report
 
 
@@ -616,7 +754,7 @@ def check_model(model: ModelSpec | type[Model] | str, task: str | None = None, *
 class _DatasetCase:
     """One dataset loader with its options, run through the contract."""
 
-    def __init__(self, loader: Callable[..., Any], task: str | None,
+    def __init__(self, loader: Callable[..., Any], task: TaskSpec | None,
                  constraints: Mapping[str, Any], options: Mapping[str, Any],
                  default_split: Mapping[str, Any] | None, refusal_skips: bool):
         self.loader, self.task, self.constraints = loader, task, constraints
@@ -651,15 +789,22 @@ class _DatasetCase:
             if self.refusal_skips:
                 raise Skip(f"the loader needs options here: {exc}") from None
             raise
-        if not isinstance(self.data, (RatingData, MatrixData)):
-            raise Violation(f"the loader returned {type(self.data).__name__}, not RatingData or MatrixData")
-        if self.task is not None and self.data.task != self.task:
-            raise Violation(f"the loader returned {type(self.data).__name__} ({self.data.task}), "
-                            f"but the dataset declares {self.task!r}")
+        if self.task is None:
+            if not isinstance(self.data, (RatingData, MatrixData)):
+                raise Violation(f"the loader returned {type(self.data).__name__}, not RatingData or MatrixData")
+        elif not self.task.serves(self.data):
+            own = getattr(self.data, "task", "")
+            raise Violation(f"the loader returned {type(self.data).__name__}{f' ({own})' if own else ''}, "
+                            f"but the dataset declares {self.task.name!r}")
+        for attribute in ("checksum", "describe", "folds", "info", "__len__"):
+            if not hasattr(self.data, attribute):
+                raise Violation(f"the data ({type(self.data).__name__}) has no {attribute!r}")
         return None
 
     def well_formed(self) -> str | None:
         data = self.data
+        if not isinstance(data, (RatingData, MatrixData)):
+            raise Skip(f"the kit has no rules for {type(data).__name__}")
         if isinstance(data, RatingData):
             low, high = data.scale
             values = data.ratings["rating"].to_numpy(np.float64)
@@ -709,25 +854,30 @@ class _DatasetCase:
         return "; ".join(problems) or None
 
 
-def check_dataset(dataset: DatasetSpec | Callable[..., Any], **options: Any) -> Report:
+def check_dataset(dataset: DatasetSpec | Callable[..., Any], *, tasks: Tasks = None,
+                  **options: Any) -> Report:
     """Run a dataset (a :class:`DatasetSpec` or a bare loader) through the contract, loading
-    it (twice) with ``options`` (e.g. ``data_dir``, or a ``limit`` that keeps it small)."""
-    return _check_dataset(dataset, options, refusal_skips=False)
+    it (twice) with ``options`` (e.g. ``data_dir``, or a ``limit`` that keeps it small).
+    ``tasks`` adds tasks that are not installed (a plugin's own)."""
+    return _check_dataset(dataset, options, refusal_skips=False, tasks=tasks)
 
 
-def _check_dataset(dataset: Any, options: Mapping[str, Any], refusal_skips: bool) -> Report:
+def _check_dataset(dataset: Any, options: Mapping[str, Any], refusal_skips: bool,
+                   tasks: Tasks = None) -> Report:
     if isinstance(dataset, DatasetSpec):
         report = Report(f"dataset {dataset.name!r}")
-        if dataset.task in TASKS:
+        known = installed_tasks(tasks)
+        if dataset.task in known:
             report.checks.append(Check("declares a task", PASSED))
         else:
             report.checks.append(Check("declares a task", FAILED,
-                                       f"declares {dataset.task!r}; known: {', '.join(TASKS)}"))
+                                       f"declares {dataset.task!r}; known: {_known(known)}"))
+            return report
         missing = _missing(dataset.requires)
         if missing:
             report.checks.append(Check("dataset", SKIPPED, missing))
             return report
-        loader, task = resolve(dataset.loader), dataset.task
+        loader, task = resolve(dataset.loader), known[dataset.task]
         constraints, default_split = dataset.constraints, dataset.default_split
     elif callable(dataset):
         report = Report(f"dataset loader {getattr(dataset, '__qualname__', dataset)!r}")
@@ -740,10 +890,6 @@ def _check_dataset(dataset: Any, options: Mapping[str, Any], refusal_skips: bool
 
 
 # --- Splits and metrics ---------------------------------------------------------------------
-
-
-def _tiny_data(task: str) -> RatingData | MatrixData:
-    return tiny_ratings().everything if task == RATING else tiny_matrix()
 
 
 def _split_steps(func: Callable[..., Any], data: RatingData | MatrixData,
@@ -764,13 +910,15 @@ def _split_steps(func: Callable[..., Any], data: RatingData | MatrixData,
             _Step("same seed, same folds", same_seed)]
 
 
-def check_split(split: SplitSpec, **params: Any) -> Report:
+def check_split(split: SplitSpec, *, tasks: Tasks = None, **params: Any) -> Report:
     """Run a split method on tiny data of each task it supports (with a timestamp column and
-    a predefined fold set ``"given"``), with ``params``."""
+    a predefined fold set ``"given"``), with ``params``. ``tasks`` adds tasks that are not
+    installed."""
     report = Report(f"split {split.name!r}")
-    unknown = [t for t in split.tasks if t not in TASKS]
+    known = installed_tasks(tasks)
+    unknown = [t for t in split.tasks if t not in known]
     report.checks.append(Check("declares tasks", FAILED if unknown or not split.tasks else PASSED,
-                               f"declares {unknown or 'no task'}; known: {', '.join(TASKS)}"
+                               f"declares {unknown or 'no task'}; known: {_known(known)}"
                                if unknown or not split.tasks else ""))
     func = resolve(split.func)
 
@@ -788,14 +936,25 @@ def check_split(split: SplitSpec, **params: Any) -> Report:
 
     _run_steps(report, [_Step("function takes data, seed and keyword parameters", signature),
                         _Step("parameters are described", described)])
-    for task in [t for t in split.tasks if t in TASKS]:
-        _run_steps(report, _split_steps(func, _tiny_data(task), params), task)
+    for task in [t for t in split.tasks if t in known]:
+        try:
+            data = tiny_data(known[task])
+        except Skip as exc:
+            report.checks.append(Check("folds are within range and disjoint", SKIPPED, str(exc), task))
+            continue
+        _run_steps(report, _split_steps(func, data, params), task)
     return report
 
 
-def _tiny_predictions(task: str, noisy: bool) -> Predictions:
+def _tiny_predictions(task: TaskSpec, noisy: bool) -> Predictions:
+    """Perfect or noisy predictions of ``task``: its ``examples``, else the kit's own for
+    bench's rating and reconstruction tasks."""
+    if task.examples is not None:
+        return resolve(task.examples)(noisy, SEED)
     rng = np.random.default_rng(SEED + 1)
-    if task == RATING:
+    if task.name not in (RATING, RECONSTRUCTION):
+        raise Skip(f"task {task.name!r} gives no examples for the kit to score")
+    if task.name == RATING:
         tiny = tiny_ratings()
         n = tiny.n_known
         truth = tiny.ratings
@@ -808,32 +967,52 @@ def _tiny_predictions(task: str, noisy: bool) -> Predictions:
     return Predictions(RECONSTRUCTION, truth, guess, train=matrix.X[:30], info=matrix.info)
 
 
-def check_metric(metric: MetricSpec) -> Report:
+def check_metric(metric: MetricSpec, *, tasks: Tasks = None) -> Report:
     """Score tiny perfect and noisy predictions of the metric's task (a :class:`Predictions`
-    with test users, items and training data when ``context=True``)."""
+    with test users, items and training data when ``context=True``; a task of a plugin gives
+    them as ``TaskSpec.examples``). ``tasks`` adds tasks that are not installed."""
     report = Report(f"metric {metric.name!r}")
-    if metric.task not in TASKS:
+    known = installed_tasks(tasks)
+    if metric.task not in known:
         report.checks.append(Check("declares a task", FAILED,
-                                   f"declares {metric.task!r}; known: {', '.join(TASKS)}"))
+                                   f"declares {metric.task!r}; known: {_known(known)}"))
         return report
     report.checks.append(Check("declares a task", PASSED))
+    task = known[metric.task]
     func = resolve(metric.func)
     scores: dict[str, float] = {}
+    returned: dict[str, Any] = {}
 
     def score(predictions: Predictions) -> float:
         value = func(predictions) if metric.context else func(predictions.y_true, predictions.y_pred)
+        returned["value"] = value
         return float(value)
 
     def finite() -> str | None:
-        scores["noisy"] = score(_tiny_predictions(metric.task, noisy=True))
+        scores["noisy"] = score(_tiny_predictions(task, noisy=True))
         return None if np.isfinite(scores["noisy"]) else f"scored {scores['noisy']}"
 
+    def per_unit() -> str | None:
+        value = returned["value"]
+        if not isinstance(value, PerUnit):
+            raise Skip("returns a plain number")
+        den = float(np.sum(value.den))
+        if not den:
+            return "every den is 0"
+        mean = float(np.sum(value.num)) / den
+        parts = math.sqrt(mean) if value.transform == "sqrt" else mean
+        if not math.isclose(parts, float(value), rel_tol=1e-9, abs_tol=1e-12):
+            return f"transform(sum(num) / sum(den)) is {parts!r}, the value {float(value)!r}"
+        if len(set(np.asarray(value.ids).astype(str))) != len(value.ids):
+            return "ids repeat"
+        return None
+
     def deterministic() -> str | None:
-        again = score(_tiny_predictions(metric.task, noisy=True))
+        again = score(_tiny_predictions(task, noisy=True))
         return None if again == scores["noisy"] else f"scored {scores['noisy']} then {again}"
 
     def direction() -> str | None:
-        perfect, noisy = score(_tiny_predictions(metric.task, noisy=False)), scores["noisy"]
+        perfect, noisy = score(_tiny_predictions(task, noisy=False)), scores["noisy"]
         better = perfect >= noisy if metric.greater_is_better else perfect <= noisy
         if better:
             return None
@@ -841,15 +1020,172 @@ def check_metric(metric: MetricSpec) -> Report:
         return f"perfect predictions score {perfect:.4g}, noisy ones {noisy:.4g}, but {flag}"
 
     _run_steps(report, [_Step("returns a finite number", finite, essential=True),
+                        _Step("per-unit parts agree with the value", per_unit),
                         _Step("same predictions, same score", deterministic),
                         _Step("perfect predictions score at least as well as noisy ones", direction)])
     return report
 
 
+# --- Tasks ----------------------------------------------------------------------------------
+
+
+def check_task(task: TaskSpec) -> Report:
+    """Check a task: its spec (base class, data classes, runner, options and their schema),
+    its tiny data for the kit (a fold set ``"given"`` of in-range folds), and its examples for
+    metrics (perfect and noisy :class:`Predictions`). Its models are checked by
+    :func:`check_model` (through its runner)."""
+    report = Report(f"task {task.name!r}")
+    missing = _missing(task.requires)
+    if missing:
+        report.checks.append(Check("task", SKIPPED, missing))
+        return report
+
+    def spec() -> str | None:
+        return "; ".join(task_problems(task)) or None
+
+    def base() -> str | None:
+        found = resolve(task.model_base)
+        if not (isinstance(found, type) and issubclass(found, Model)):
+            return f"model_base {found!r} is not a Model subclass"
+        return None
+
+    def runner() -> str | None:
+        found = resolve(task.runner)
+        if not callable(found):
+            return f"runner {found!r} is not callable"
+        params = describe(found, skip=())
+        if len(params) < 4 and not any(p.kind == p.VAR_POSITIONAL for p in
+                                       __import__("inspect").signature(found).parameters.values()):
+            return f"runner takes {list(params)}; bench passes (model, data, fold, options)"
+        return None
+
+    def options() -> str | None:
+        return "; ".join(_schema_problems(task_params(task), task.constraints, {})) or None
+
+    def data() -> str | None:
+        found = tiny_data(task)
+        if not task.serves(found):
+            return f"tiny_data returned {type(found).__name__}, which the task does not run on"
+        folds = found.folds.get("given") if hasattr(found.folds, "get") else None
+        if not folds:
+            return f"tiny_data has no fold set 'given' (it has {list(found.folds)})"
+        return "; ".join(_fold_problems(folds, len(found), "fold set 'given'")) or None
+
+    def examples() -> str | None:
+        for noisy in (False, True):
+            found = _tiny_predictions(task, noisy)
+            if not isinstance(found, Predictions):
+                return f"examples returned {type(found).__name__}, not Predictions"
+            if found.task != task.name:
+                return f"examples are predictions of task {found.task!r}"
+        return None
+
+    _run_steps(report, [_Step("the spec is well-formed", spec, essential=True),
+                        _Step("model_base is a Model subclass", base),
+                        _Step("runner takes model, data, fold, options", runner),
+                        _Step("options are described", options),
+                        _Step("tiny data for the kit has a fold set 'given'", data),
+                        _Step("examples for metrics are Predictions of the task", examples)])
+    return report
+
+
+# --- Hooks a cell calls -----------------------------------------------------------------------
+
+
+class _KitMean(RatingModel):
+    """The kit's own fitted model, handed to artifact hooks: every pair gets the training mean."""
+
+    def fit(self, train: RatingData) -> _KitMean:
+        self.index_training(train)
+        return self
+
+    def estimate(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+        return np.full(len(u), self.mean_)
+
+
+class _KitRows(ReconstructionModel):
+    """The kit's reconstruction model for artifact hooks: every row is the training mean row."""
+
+    def fit(self, X: np.ndarray) -> _KitRows:
+        self.mean_ = X.mean(axis=0)
+        return self
+
+    def reconstruct(self, X: np.ndarray) -> np.ndarray:
+        return np.tile(self.mean_, (len(X), 1))
+
+
+def _tiny_cell(task: str, fold: Fold, model: str = "kit-model") -> Cell:
+    return Cell(suite="conformance", task=task, dataset="tiny", dataset_plugin="tiny", dataset_options={},
+                dataset_checksum="0" * 16, split="predefined", split_params={"name": "given", "seed": SEED},
+                seed=SEED, fold=0, fold_name=fold.name, fingerprint=fold.fingerprint, model=model,
+                model_plugin=model, params={}, config={}, metrics=())
+
+
+def _hook_cases() -> list[tuple[Cell, Model, Predictions]]:
+    """A finished rating cell and a finished reconstruction cell (the kit's data and models)."""
+    cases: list[tuple[Cell, Model, Predictions]] = []
+    ratings = tiny_ratings()
+    fold = ratings.everything.folds["given"][0]
+    rating_model = _KitMean().fit(ratings.train)
+    predictions = _tiny_predictions(installed_tasks()[RATING], noisy=True)
+    cases.append((_tiny_cell(RATING, fold), rating_model, dataclasses_replace(predictions, model=rating_model)))
+    matrix = tiny_matrix()
+    fold = matrix.folds["given"][0]
+    rows_model = _KitRows().fit(matrix.X[fold.train])
+    predictions = _tiny_predictions(installed_tasks()[RECONSTRUCTION], noisy=True)
+    cases.append((_tiny_cell(RECONSTRUCTION, fold), rows_model,
+                  dataclasses_replace(predictions, model=rows_model, info={"image_shape": [4, 4]})))
+    return cases
+
+
+def dataclasses_replace(predictions: Predictions, **changes: Any) -> Predictions:
+    import dataclasses
+
+    return dataclasses.replace(predictions, **changes)
+
+
+def _hook_steps(module: ModuleType) -> list[_Step]:
+    """Call the module's ``bench_cell_artifacts`` and ``bench_cell_finished`` as a run would."""
+    steps = []
+    artifacts = getattr(module, "bench_cell_artifacts", None)
+    finished = getattr(module, "bench_cell_finished", None)
+    if callable(artifacts):
+        def call_artifacts() -> str | None:
+            problems = []
+            for cell, model, predictions in _hook_cases():
+                with tempfile.TemporaryDirectory() as folder:
+                    directory = Path(folder)
+                    names = artifacts(cell=cell, model=model, predictions=predictions, directory=directory)
+                    if names is None:
+                        continue
+                    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                        problems.append(f"{cell.task}: returned {names!r}, not a list of file names")
+                        continue
+                    absent = [n for n in names if not (directory / n).is_file()]
+                    if absent:
+                        problems.append(f"{cell.task}: returned {absent} but wrote no such file(s)")
+            return "; ".join(problems) or None
+
+        steps.append(_Step("bench_cell_artifacts writes the files it names", call_artifacts))
+    if callable(finished):
+        def call_finished() -> str | None:
+            for cell, _, _ in _hook_cases():
+                result = CellResult.start(cell, "kit-run", {"host": "kit"}, "2026-01-01T00:00:00+00:00")
+                result.metrics, result.finished_at = {"rmse": 1.0}, "2026-01-01T00:00:01+00:00"
+                returned = finished(result=result)
+                if returned is not None:
+                    return f"returned {type(returned).__name__}; bench ignores it (return None)"
+            return None
+
+        steps.append(_Step("bench_cell_finished accepts a result", call_finished))
+    return steps
+
+
+# --- Whole plugins --------------------------------------------------------------------------
 # --- Whole plugins --------------------------------------------------------------------------
 
 
-HOOK_CHECKS = {"bench_models": ModelSpec, "bench_datasets": DatasetSpec,
+HOOK_CHECKS = {"bench_tasks": TaskSpec, "bench_models": ModelSpec, "bench_datasets": DatasetSpec,
                "bench_splits": SplitSpec, "bench_metrics": MetricSpec}
 
 
@@ -881,16 +1217,29 @@ def check_plugin(module: ModuleType, *, params: Mapping[str, Mapping[str, Any]] 
     problems = hook_problems(module)
     report.checks.append(Check("hooks are known and the API version is supported",
                                FAILED if problems else PASSED, "; ".join(problems)))
-    for spec in _specs(module, report):
-        if isinstance(spec, ModelSpec):
-            inner = check_model(spec, params=params.get(spec.name))
+    specs = list(_specs(module, report))
+    for given, kind, spec_type in ((params, "model", ModelSpec), (options, "dataset", DatasetSpec)):
+        provided = [s.name for s in specs if isinstance(s, spec_type)]
+        stray = [name for name in given if name not in provided]
+        if stray:
+            close = difflib.get_close_matches(stray[0], provided, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"it provides {', '.join(provided) or 'none'}"
+            raise ValueError(f"{'params' if kind == 'model' else 'options'}: {module.__name__} provides "
+                             f"no {kind} {stray[0]!r}; {hint}")
+    own = [s for s in specs if isinstance(s, TaskSpec)]
+    for spec in specs:
+        if isinstance(spec, TaskSpec):
+            inner = check_task(spec)
+        elif isinstance(spec, ModelSpec):
+            inner = check_model(spec, params=params.get(spec.name), tasks=own)
         elif isinstance(spec, DatasetSpec):
-            inner = _check_dataset(spec, options.get(spec.name, {}), spec.name not in options)
+            inner = _check_dataset(spec, options.get(spec.name, {}), spec.name not in options, own)
         elif isinstance(spec, SplitSpec):
-            inner = check_split(spec)
+            inner = check_split(spec, tasks=own)
         else:
-            inner = check_metric(spec)
+            inner = check_metric(spec, tasks=own)
         report.add(inner)
+    _run_steps(report, _hook_steps(module))
     return report
 
 
@@ -899,7 +1248,8 @@ def assert_conforms(target: Any, *args: Any, **kwargs: Any) -> Report:
 
     ``target`` is a model (ModelSpec or Model subclass; ``task``/``params`` as for
     :func:`check_model`), a dataset (DatasetSpec; ``**options``), a SplitSpec, a MetricSpec,
-    a plugin module (``params``/``options`` as for :func:`check_plugin`) or a finished Report.
+    a TaskSpec, a plugin module (``params``/``options`` as for :func:`check_plugin`) or a
+    finished Report.
     """
     if isinstance(target, Report):
         report = target
@@ -911,6 +1261,8 @@ def assert_conforms(target: Any, *args: Any, **kwargs: Any) -> Report:
         report = check_split(target, *args, **kwargs)
     elif isinstance(target, MetricSpec):
         report = check_metric(target, *args, **kwargs)
+    elif isinstance(target, TaskSpec):
+        report = check_task(target)
     else:
         report = check_model(target, *args, **kwargs)
     if not report.ok:

@@ -21,6 +21,10 @@ bounded time and memory whatever the input:
 
 A few small aliases (and ``<<`` merge keys) are allowed: they are handy for sharing parameters.
 
+:func:`read_stored_yaml` and :func:`read_stored_json` read what a results directory keeps
+(``suite.yaml``, ``environment.json``) with the same checks, never through a link, and never
+raise: a damaged or hostile copy is ``(None, warning)`` for the reader to show and skip.
+
 The parser is PyYAML's (libyaml when available), but the node graph is composed here from the
 event stream, without recursion, so depth, size, aliases and duplicate keys are checked as the
 graph grows; the checked graph is then constructed by ``SafeConstructor``.
@@ -39,7 +43,7 @@ from typing import Any
 import yaml
 from yaml import nodes as N
 
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, clip, excerpt
 
 MAX_BYTES = 1_000_000
 """Default size limit of a suite file, in bytes."""
@@ -132,6 +136,94 @@ def load_yaml_text(text: str, name: str) -> LoadedYaml:
                          name) from None
 
 
+# --- Files a results directory keeps: read without ever raising ---------------------------------
+
+MAX_STORED_JSON_BYTES = 8_000_000
+"""Size limit of a stored JSON record (``environment.json``): generous, a run's record is ~5 kB."""
+
+
+def read_stored_yaml(path: str | Path, *, max_bytes: int = MAX_BYTES) -> tuple[Any, str | None]:
+    """The data of a YAML file bench stored itself (a results directory's ``suite.yaml``) as
+    ``(data, None)``, or ``(None, warning)``: never an exception, in bounded time and memory.
+
+    The file is read like a suite file (every check of :func:`read_suite_file`: size, binary
+    data, UTF-8, alias bombs, depth, duplicate keys) but is not followed through a symbolic
+    link, and a directory, a FIFO or any other non-regular file in its place is refused
+    without blocking. ``warning`` is one line naming the file, for ``bench: warning: ...``; a
+    missing file is ``(None, None)`` (older runs did not keep one).
+    """
+    try:
+        data = _read_stored_bytes(Path(path), max_bytes)
+        if data is None:
+            return None, None
+        return load_yaml_bytes(data, str(path)).data, None
+    except BenchError as exc:
+        return None, f"{exc}; the stored copy is ignored"
+    except (MemoryError, RecursionError) as exc:
+        return None, f"{path}: cannot read the stored copy ({type(exc).__name__}); it is ignored"
+    except Exception as exc:  # noqa: BLE001 -- a reader of stored files must not crash on them
+        return None, f"{path}: cannot read the stored copy: {type(exc).__name__}: {_one_line(str(exc))}"
+
+
+def read_stored_json(path: str | Path, *, max_bytes: int = MAX_STORED_JSON_BYTES) -> tuple[Any, str | None]:
+    """The data of a JSON file bench stored itself (``environment.json``,
+    ``environments/RUN.json``) as ``(data, None)``, or ``(None, warning)``; never an exception.
+
+    Refused with a warning, as :func:`read_stored_yaml` does: a link, a directory or other
+    non-regular file, a file over ``max_bytes``, text that is not UTF-8, text that is not JSON
+    (nesting too deep for the parser and numbers too long to convert included). A missing file
+    is ``(None, None)``.
+    """
+    import json
+
+    try:
+        data = _read_stored_bytes(Path(path), max_bytes)
+        if data is None:
+            return None, None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise BenchError(f"not UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start}",
+                             f"{path}:{line}") from None
+        try:
+            return json.loads(text), None
+        except json.JSONDecodeError as exc:
+            raise BenchError(f"not JSON: {_one_line(exc.msg)}", f"{path}:{exc.lineno}") from None
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else _one_line(str(exc))
+            raise BenchError(f"not JSON bench can read: {reason}", str(path)) from None
+    except BenchError as exc:
+        return None, f"{exc}; the stored copy is ignored"
+    except MemoryError:
+        return None, f"{path}: cannot read the stored copy (out of memory); it is ignored"
+    except Exception as exc:  # noqa: BLE001 -- a reader of stored files must not crash on them
+        return None, f"{path}: cannot read the stored copy: {type(exc).__name__}: {_one_line(str(exc))}"
+
+
+def _read_stored_bytes(path: Path, max_bytes: int) -> bytes | None:
+    """At most ``max_bytes`` of a stored file, not through a link; ``None`` when it is missing."""
+    from benchmark.store import open_regular
+
+    try:
+        fd = open_regular(path, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, ValueError) as exc:
+        raise BenchError(f"cannot read: {_os_reason(exc)}", str(path)) from None
+    with os.fdopen(fd, "rb") as handle:
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            raise BenchError(f"too large: {size:,} bytes, the limit is {max_bytes:,}", str(path))
+        try:
+            data = handle.read(max_bytes + 1)
+        except OSError as exc:
+            raise BenchError(f"cannot read: {_os_reason(exc)}", str(path)) from None
+    if len(data) > max_bytes:
+        raise BenchError(f"too large: more than {max_bytes:,} bytes", str(path))
+    return data
+
+
 # --- Bytes -------------------------------------------------------------------------------------
 
 
@@ -183,7 +275,8 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())[:300]
+    """A library's message as one bounded line (its own quotes of the input included)."""
+    return clip(" ".join(str(text)[:1000].split()), 300)
 
 
 # --- Composing the node graph, checked, without recursion --------------------------------------
@@ -254,10 +347,10 @@ class _Composer:
             elif isinstance(event, yaml.AliasEvent):
                 node = self.anchors.get(event.anchor)
                 if node is None:
-                    raise self.fail(f"YAML syntax error: found undefined alias *{event.anchor}",
+                    raise self.fail(f"YAML syntax error: found undefined alias *{clip(event.anchor, 80)}",
                                     event.start_mark)
                 if id(node) in self.open:
-                    raise self.fail(f"alias *{event.anchor} is inside its own anchor "
+                    raise self.fail(f"alias *{clip(event.anchor, 80)} is inside its own anchor "
                                     f"(a recursive structure)", event.start_mark)
                 self.aliases += 1
                 size, depth = self.size.get(id(node), 1), self.depth.get(id(node), 0)
@@ -342,7 +435,7 @@ class _Composer:
             raise self.fail(f"a mapping key must be a plain value, found {type(value).__name__}",
                             event.start_mark) from None
         if value in frame.keys:
-            raise BenchError(f"duplicate key {value!r}: first at line {frame.keys[value]}, again at "
+            raise BenchError(f"duplicate key {excerpt(value)}: first at line {frame.keys[value]}, again at "
                              f"line {line}", f"{self.name}:{line}: {_dotted(frame.path, value)}")
         frame.keys[value] = line
         return value
@@ -350,8 +443,8 @@ class _Composer:
 
 def _dotted(path: tuple, key: Any = None) -> str:
     """``a.b[0].c`` (and ``.key`` appended as a mapping key, even when it is a number)."""
-    dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
-    return (dotted + ("" if key is None else f".{key}")).lstrip(".")
+    dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{clip(p, 80)}" for p in path)
+    return (dotted + ("" if key is None else f".{clip(key, 80)}")).lstrip(".")
 
 
 # --- Constructing Python data from the checked graph -------------------------------------------
@@ -379,7 +472,7 @@ def _construct(node: N.Node, name: str, constructor: Any = None) -> Any:
     try:
         return constructor.construct_document(node)
     except _ValueError as exc:
-        raise BenchError(f"cannot read the value {exc.node.value!r:.60}: {_one_line(str(exc.cause))}"
+        raise BenchError(f"cannot read the value {excerpt(exc.node.value, 60)}: {_one_line(str(exc.cause))}"
                          if isinstance(exc.node, N.ScalarNode) else
                          f"cannot read this value: {_one_line(str(exc.cause))}",
                          f"{name}:{exc.node.start_mark.line + 1}") from None

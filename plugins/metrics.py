@@ -1,10 +1,17 @@
-"""Built-in metrics: RMSE, MAE and FCP for ratings, MSE and binary cross-entropy for reconstructions."""
+"""Built-in metrics: RMSE, MAE and FCP for ratings, MSE and binary cross-entropy for reconstructions.
+
+RMSE and MAE are reported per user, MSE and BCE per example (:class:`~benchmark.api.PerUnit`),
+so that ``bench compare`` can pair two models on the same users or rows of one split. The value
+stored in the row is still the plain pointwise one (``exact``): summing per-user sums rounds
+differently from ``np.mean`` over all pairs, and published figures must not move by an ulp.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from benchmark.api import RATING, RECONSTRUCTION, MetricSpec, Predictions, hookimpl
+from benchmark.api import RATING, RECONSTRUCTION, MetricSpec, PerUnit, Predictions, hookimpl
 
 EPSILON = 1e-7  # as Keras clips probabilities in binary cross-entropy
 
@@ -25,6 +32,50 @@ def bce(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Mean binary cross-entropy over all values; predictions are clipped to [1e-7, 1 - 1e-7]."""
     p = np.clip(y_pred, EPSILON, 1 - EPSILON)
     return float(np.mean(-(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))))
+
+
+def _per_user(predictions: Predictions, errors: np.ndarray, value: float, transform: str) -> PerUnit:
+    """Per test user: the sum of ``errors`` and the number of test pairs."""
+    if predictions.users is None:
+        raise ValueError("per-user values need the test users")
+    codes, users = pd.factorize(pd.Series(predictions.users))
+    num = np.bincount(codes, weights=errors, minlength=len(users))
+    den = np.bincount(codes, minlength=len(users)).astype(np.float64)
+    return PerUnit("user", np.asarray(users).astype(str), num, den, transform, exact=value)
+
+
+def _per_example(predictions: Predictions, losses: np.ndarray, value: float) -> PerUnit:
+    """Per test row: the sum of the row's ``losses`` over its features, and the feature count."""
+    losses = losses.reshape(len(losses), -1)
+    rows = np.asarray(predictions.extra.get("rows", np.arange(len(losses))))
+    return PerUnit("example", rows.astype(str), losses.sum(axis=1),
+                   np.full(len(losses), float(losses.shape[1])), "identity", exact=value)
+
+
+def rmse_per_user(predictions: Predictions) -> PerUnit:
+    """:func:`rmse`, with each user's sum of squared errors and count."""
+    squared = (predictions.y_true - predictions.y_pred) ** 2
+    return _per_user(predictions, squared, rmse(predictions.y_true, predictions.y_pred), "sqrt")
+
+
+def mae_per_user(predictions: Predictions) -> PerUnit:
+    """:func:`mae`, with each user's sum of absolute errors and count."""
+    absolute = np.abs(predictions.y_true - predictions.y_pred)
+    return _per_user(predictions, absolute, mae(predictions.y_true, predictions.y_pred), "identity")
+
+
+def mse_per_example(predictions: Predictions) -> PerUnit:
+    """:func:`mse`, with each test row's sum of squared errors over its features."""
+    squared = (predictions.y_true - predictions.y_pred) ** 2
+    return _per_example(predictions, squared, mse(predictions.y_true, predictions.y_pred))
+
+
+def bce_per_example(predictions: Predictions) -> PerUnit:
+    """:func:`bce`, with each test row's summed cross-entropy over its features."""
+    p = np.clip(predictions.y_pred, EPSILON, 1 - EPSILON)
+    y = predictions.y_true
+    losses = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return _per_example(predictions, losses, bce(y, predictions.y_pred))
 
 
 def fcp(predictions: Predictions) -> float:
@@ -57,10 +108,14 @@ def fcp(predictions: Predictions) -> float:
 @hookimpl
 def bench_metrics() -> list[MetricSpec]:
     return [
-        MetricSpec("rmse", rmse, RATING, summary="Root mean squared error of predicted ratings"),
-        MetricSpec("mae", mae, RATING, summary="Mean absolute error of predicted ratings"),
+        MetricSpec("rmse", rmse_per_user, RATING, context=True,
+                   summary="Root mean squared error of predicted ratings"),
+        MetricSpec("mae", mae_per_user, RATING, context=True,
+                   summary="Mean absolute error of predicted ratings"),
         MetricSpec("fcp", fcp, RATING, greater_is_better=True, context=True,
                    summary="Fraction of concordant pairs per user (as Surprise's accuracy.fcp)"),
-        MetricSpec("mse", mse, RECONSTRUCTION, summary="Mean squared reconstruction error"),
-        MetricSpec("bce", bce, RECONSTRUCTION, summary="Mean binary cross-entropy of reconstructions"),
+        MetricSpec("mse", mse_per_example, RECONSTRUCTION, context=True,
+                   summary="Mean squared reconstruction error"),
+        MetricSpec("bce", bce_per_example, RECONSTRUCTION, context=True,
+                   summary="Mean binary cross-entropy of reconstructions"),
     ]

@@ -31,11 +31,15 @@ rating).
 
 **File edge cases.** A UTF-8 byte-order mark and CRLF (Windows) line endings are read as if they
 were not there. An empty file, a blank one and a file with only a header line are refused with
-one error saying which.
+one error saying which. Errors quote the file's content only as short excerpts
+(:data:`VALUE_CHARS` characters, :func:`benchmark.errors.excerpt`): a field of several megabytes
+does not become a message of several megabytes, and a file that is not a ratings table (a
+system file, a wrong ``sep``) is described by its shape, never echoed.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -54,6 +58,7 @@ from benchmark.api import (
     require,
 )
 from benchmark.api import data_dir as local_data_dir
+from benchmark.errors import clip, excerpt
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 COMPRESSION = {".gz", ".bz2", ".xz", ".zst", ".zip"}
@@ -61,6 +66,8 @@ REQUIRED = ("user", "item", "rating")
 OPTIONAL = ("timestamp",)
 FOLD_SET = "files"
 DUPLICATES = ("refuse", "first", "last", "mean")
+VALUE_CHARS = 24
+"""Characters of a field of the file quoted in a message (ids, a bad rating, a column name)."""
 
 
 def resolve_path(path: str | Path, data_dir: str | None = None) -> Path:
@@ -74,7 +81,7 @@ def resolve_path(path: str | Path, data_dir: str | None = None) -> Path:
     for found in tried:
         if found.is_file():
             return found
-    raise PluginInputError(f"ratings file {str(path)!r} not found (looked for "
+    raise PluginInputError(f"ratings file {excerpt(str(path))} not found (looked for "
                            f"{' and '.join(str(t) for t in tried)})")
 
 
@@ -83,7 +90,7 @@ def file_format(path: Path, format: str | None = None, sep: str | None = None) -
     (a delimited text file of any suffix when ``sep`` is given)."""
     if format is not None:
         if format not in set(FORMATS.values()):
-            raise PluginInputError(f"unknown format {format!r}; use csv, tsv or parquet")
+            raise PluginInputError(f"unknown format {excerpt(format)}; use csv, tsv or parquet")
         return format
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] in COMPRESSION:
@@ -111,7 +118,7 @@ def read_table(path: Path, format: str, sep: str | None, header: bool) -> pd.Dat
     except pd.errors.EmptyDataError:
         raise PluginInputError(f"{path} holds no ratings: the file is empty") from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise PluginInputError(f"cannot read {path} as {format}: {exc}") from None
+        raise PluginInputError(f"cannot read {path} as {format}: {clip(' '.join(str(exc)[:1000].split()), 200)}") from None
 
 
 def column_mapping(columns: Mapping[str, Any] | None, header: bool) -> tuple[dict[str, Any], set[str]]:
@@ -123,7 +130,7 @@ def column_mapping(columns: Mapping[str, Any] | None, header: bool) -> tuple[dic
     columns = dict(columns or {})
     unknown = set(columns) - set(REQUIRED + OPTIONAL)
     if unknown:
-        raise PluginInputError(f"columns maps unknown column(s) {sorted(unknown)}; "
+        raise PluginInputError(f"columns maps unknown column(s) {excerpt(sorted(map(str, unknown)))}; "
                                f"bench's columns are {', '.join(REQUIRED + OPTIONAL)}")
     names = REQUIRED + OPTIONAL
     defaults = {name: name for name in names} if header else dict(zip(names, range(len(names))))
@@ -147,8 +154,38 @@ def _numbers(values: pd.Series, name: str, path: Path, integer: bool = False) ->
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise PluginInputError(f"{path}: column {name!r} must be numeric; row {row + 1} "
-                               f"holds {values.iat[row]!r}")
+                               f"holds {excerpt(values.iat[row], VALUE_CHARS)}")
     return numeric.astype("int64" if integer else "float64")
+
+
+_HEADER_NAME = re.compile(r"[^\W\d][\w .()#-]*")
+"""A column name as headers write them: a letter or ``_`` first, then words, spaces, ``.-()#``."""
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def describe_columns(columns: Sequence[Any]) -> str:
+    """What a file's header holds, for a message -- without echoing a file that is not a table.
+
+    The names are listed (each clipped) only when they look like a header: several short
+    names of words (``userId, movieId, rating``). Otherwise the first line is described, not
+    quoted: a system file or a wrong ``sep`` gives one long "column" or names such as
+    ``/bin/bash``; numbers where names were expected mean the first line is data.
+    """
+    if columns and all(isinstance(c, int) for c in columns):  # header: false
+        return f"the file has {len(columns)} column{'s' if len(columns) != 1 else ''} (0 to {len(columns) - 1})"
+    names = [str(c) for c in columns]
+    if len(names) >= 2 and all(len(n) <= VALUE_CHARS and _HEADER_NAME.fullmatch(n) for n in names):
+        shown = ", ".join(names[:12])
+        return f"the file has {shown}" + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+    if any(_NUMBER.fullmatch(n.strip()) for n in names):
+        return (f"the file's first line holds numbers, not column names ({len(names)} column"
+                f"{'s' if len(names) != 1 else ''}): if it has no header, give header: false and "
+                f"columns by position (user: 0, item: 1, rating: 2)")
+    if len(names) == 1:
+        return (f"the file has a single column (a first line of {len(names[0]):,} characters), not the "
+                f"columns {', '.join(REQUIRED)}: is it a ratings table, with the right sep?")
+    return (f"the file's first line does not look like column names ({len(names)} columns), not the "
+            f"columns {', '.join(REQUIRED)}: is it a ratings table, with the right sep?")
 
 
 def standard_columns(raw: pd.DataFrame, mapping: Mapping[str, Any], required: set[str],
@@ -159,8 +196,8 @@ def standard_columns(raw: pd.DataFrame, mapping: Mapping[str, Any], required: se
     for name, source in mapping.items():
         if source not in available:
             if name in required:
-                raise PluginInputError(f"{path}: no column {source!r} for {name!r}; "
-                                       f"the file has {', '.join(map(str, available))}")
+                raise PluginInputError(f"{path}: no column {excerpt(source)} for {name!r}; "
+                                       f"{describe_columns(available)}")
             continue
         values = raw[source].reset_index(drop=True)
         if name in ("user", "item"):
@@ -202,7 +239,7 @@ def resolve_duplicates(ratings: pd.DataFrame, policy: str, path: Path) -> tuple[
     repeated pairs, their counts.
     """
     if policy not in DUPLICATES:
-        raise PluginInputError(f"duplicates must be one of {', '.join(DUPLICATES)}, got {policy!r}")
+        raise PluginInputError(f"duplicates must be one of {', '.join(DUPLICATES)}, got {excerpt(policy)}")
     repeated = ratings.duplicated(["user", "item"], keep=False).to_numpy()
     if not repeated.any():
         return ratings, None
@@ -213,7 +250,7 @@ def resolve_duplicates(ratings: pd.DataFrame, policy: str, path: Path) -> tuple[
     first = int(np.flatnonzero(repeated)[0])
     user, item = ratings["user"].iat[first], ratings["item"].iat[first]
     same = np.flatnonzero(repeated & (ratings["user"] == user).to_numpy() & (ratings["item"] == item).to_numpy())
-    example = (f"e.g. user {user}, item {item} at rows {', '.join(str(r + 1) for r in same[:5])}"
+    example = (f"e.g. user {clip(user, VALUE_CHARS)}, item {clip(item, VALUE_CHARS)} at rows {', '.join(str(r + 1) for r in same[:5])}"
                f"{' ...' if len(same) > 5 else ''}")
     summary = (f"{pairs} (user, item) pair(s) appear more than once ({rows - pairs} extra row(s), "
                f"{conflicting} pair(s) with conflicting ratings), {example}")
@@ -247,7 +284,7 @@ def load_ratings_file(path: str | None = None, format: str | None = None,
     if split == (path is not None) or (split and (train is None or test is None)):
         raise PluginInputError("give either path, or both train and test")
     if duplicates not in DUPLICATES:
-        raise PluginInputError(f"duplicates must be one of {', '.join(DUPLICATES)}, got {duplicates!r}")
+        raise PluginInputError(f"duplicates must be one of {', '.join(DUPLICATES)}, got {excerpt(duplicates)}")
 
     def read(source: Path) -> tuple[pd.DataFrame, dict | None]:
         return resolve_duplicates(read_ratings(source, format, columns, sep, header), duplicates, source)
@@ -275,7 +312,8 @@ def load_ratings_file(path: str | None = None, format: str | None = None,
         row = int(np.flatnonzero(both)[0])
         raise PluginInputError(
             f"{test_path}: {int(both.sum())} test row(s) rate a (user, item) pair that is also in "
-            f"{train_path.name}, e.g. user {parts[1]['user'].iat[row]}, item {parts[1]['item'].iat[row]} "
+            f"{train_path.name}, e.g. user {clip(parts[1]['user'].iat[row], VALUE_CHARS)}, "
+            f"item {clip(parts[1]['item'].iat[row], VALUE_CHARS)} "
             f"at row {row + 1}: the model would train on the answer; remove them from one file")
     ratings = pd.concat(parts, ignore_index=True)
     n_train = len(parts[0])

@@ -12,7 +12,7 @@ from benchmark.api import (
 from benchmark.registry import build_registry
 from benchmark.testing import (
     PASSED, SKIPPED, assert_conforms, check_dataset, check_metric, check_model,
-    check_split,
+    check_split, check_task,
 )
 from tests.conftest import ROOT, SHARED_DATA
 
@@ -48,7 +48,8 @@ def test_every_built_in_plugin_loads():
     broken = [f"{p.provider.plugin}: {p.reason}" for p in REGISTRY.problems
               if p.provider.distribution == "bench-harness"]
     assert not broken
-    assert {e.kind for e in BUILT_IN} == {"model", "dataset", "split", "metric"}
+    assert {e.kind for e in BUILT_IN} == {"task", "model", "dataset", "split", "metric"}
+    assert {e.name for e in BUILT_IN if e.kind == "task"} >= {"rating", "reconstruction"}
 
 
 @pytest.mark.parametrize("entry", BUILT_IN, ids=lambda e: f"{e.kind}:{e.name}")
@@ -62,6 +63,8 @@ def test_built_in_plugin_conforms(entry):
         report = check_dataset(entry.spec, **options)
     elif entry.kind == "split":
         report = check_split(entry.spec)
+    elif entry.kind == "task":
+        report = check_task(entry.spec)
     else:
         report = check_metric(entry.spec)
     assert_conforms(report)
@@ -179,9 +182,9 @@ def test_a_good_model_passes_and_nan_stops_the_checks_that_need_predictions():
 
 
 def test_wrong_tasks_bad_constraints_and_unknown_params_are_reported():
-    spec = ModelSpec("odd", {"ranking": Good, RATING: Good})
-    assert check_model(spec).violations()[0] == \
-        "check 'declares tasks': declares unknown task(s) ['ranking']; known: rating, reconstruction"
+    spec = ModelSpec("odd", {"no-such-task": Good, RATING: Good})
+    assert check_model(spec).violations()[0].startswith(
+        "check 'declares tasks': declares unknown task(s) ['no-such-task']; known: rating, reconstruction")
 
     class BadConstraints(Good):
         constraints = {"shrinkage": {"minimum": 2}, "shrinkge": {"type": "nonsense"}}

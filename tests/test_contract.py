@@ -117,13 +117,46 @@ def test_a_lazy_class_whose_module_is_missing_is_one_line(tmp_path):
     assert "(pip install bench-no-such)" in line
 
 
-def test_two_plugins_with_the_same_name_clash_clearly(tmp_path):
-    code = MODEL_HEAD + ("class G(RatingModel):\n    def fit(self, train):\n        return self\n"
-                         "@hookimpl\ndef bench_models():\n    return [ModelSpec('global-mean', {RATING: G})]\n")
-    env = installed(tmp_path, "clashplugin", code, dist="clash-dist")
-    line = one_error_line(run_bench("run", str(suite(tmp_path)), "--out", str(tmp_path / "o"), env=env))
-    assert "model 'global-mean' is unusable: name clash: provided by both" in line
-    assert "clash-dist 1.0" in line and "bench-harness" in line
+CLASH = MODEL_HEAD + ("class G(RatingModel):\n    def fit(self, train):\n        self.index_training(train)\n"
+                      "        return self\n    def estimate(self, u, i):\n        return np.full(len(u), 3.0)\n"
+                      "@hookimpl\ndef bench_models():\n    return [ModelSpec('global-mean', {RATING: G})]\n")
+
+
+def test_a_plugin_named_like_a_built_in_never_disables_it(tmp_path):
+    env = installed(tmp_path, "clashplugin", CLASH, dist="clash-dist")
+    listed = run_bench("plugins", env=env).stdout
+    assert any(l.startswith("global-mean ") and "bench-harness" in l and " yes " in l for l in listed.splitlines())
+    assert any(l.startswith("clash-dist:global-mean ") and "clash-dist 1.0" in l for l in listed.splitlines())
+    ran = run_bench("run", str(suite(tmp_path, "global-mean, clash-dist:global-mean")),
+                    "--out", str(tmp_path / "o"), "--executor", "inline", env=env)
+    assert ran.returncode == 0, ran.stderr
+    rows = {row["model_plugin"]: row for row in read_rows(tmp_path / "o" / "cells.jsonl")}
+    assert rows["global-mean"]["plugin"]["distribution"] == "bench-harness"
+    assert rows["clash-dist:global-mean"]["plugin"]["distribution"] == "clash-dist"
+    assert rows["global-mean"]["metrics"]["rmse"] != rows["clash-dist:global-mean"]["metrics"]["rmse"]
+
+
+def test_a_name_two_third_parties_share_is_refused_with_how_to_qualify_it(tmp_path):
+    code = CLASH.replace("'global-mean'", "'shared-name'")
+    env = installed(tmp_path, "first", code, dist="first-dist")
+    env2 = installed(tmp_path, "second", code, dist="second-dist")
+    env = {"PYTHONPATH": env2["PYTHONPATH"]}  # one site folder holds both
+    line = one_error_line(run_bench("run", str(suite(tmp_path, "shared-name")), "--out", str(tmp_path / "o"),
+                                    env=env))
+    assert "model 'shared-name' is provided by several plugins; qualify it as " \
+           "'first-dist:shared-name' or 'second-dist:shared-name'" in line
+    ran = run_bench("run", str(suite(tmp_path, "second-dist:shared-name")), "--out", str(tmp_path / "o2"),
+                    env=env)
+    assert ran.returncode == 0, ran.stderr
+
+
+def test_a_local_plugin_defining_svd_leaves_plain_svd_the_built_in(tmp_path):
+    (tmp_path / "mine.py").write_text(CLASH.replace("'global-mean'", "'svd'"))
+    registry = build_registry([(tmp_path / "mine.py", "")])
+    assert registry.get("model", "svd").provider.distribution == "bench-harness"
+    assert registry.get("model", "mine:svd").provider.version == "local"
+    assert registry.get("model", "bench-harness:svd") is registry.get("model", "svd")
+    assert "mine:svd" in registry.names("model") and not registry.ambiguous["model"]
 
 
 def test_the_same_local_file_in_the_suite_and_on_the_command_line_loads_once(tmp_path):

@@ -174,7 +174,7 @@ def refused(tmp_path: Path, text: str, *args: str) -> str:
 @pytest.mark.parametrize("name", ["../escape", "/abs/path", "a/b", "..", "x\\\\y", ".hidden"])
 def test_a_suite_name_is_a_name_not_a_path(tmp_path, name):
     line = refused(tmp_path, f"name: '{name}'\ndatasets: [digits]\nmodels: [pca]\n")
-    assert "bad.yaml:1: name: expected a name of letters, digits, '.', '_' and '-'" in line
+    assert "bad.yaml:1: name: " in line  # the reasons: tests/test_hardening_limits.py
 
 
 def test_an_absurd_grid_is_refused_by_its_count(tmp_path):
