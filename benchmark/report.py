@@ -20,15 +20,18 @@ before each label; the time chart and the loss curves write it beside each point
 placed by :func:`layout_labels` so that no two numbers overlap, none covers a marker and none
 leaves the frame (a leader line joins a number pushed away from its point). A chart draws at
 most :data:`CHART_LIMIT` configurations — the best ones and the Pareto front — and says so; the
-table above it has every line. (Issue 19: drawing 5,000 configurations took most of 112 s.)
+table above it has every line. (Issue 19: drawing 5,000 configurations took most of the
+report's 112 s; ``benchmarks/readers_scale.md`` has the figures now.)
 
 Sections: the leaderboard (:mod:`benchmark.leaderboard`: ranks on shared folds, ties with #1,
 ± over folds); per dataset the primary metric with error bars, time vs error with the Pareto
 front, autoencoder loss curves (``model_info.history.loss``); with several datasets a
-critical-difference diagram (Friedman test, Nemenyi post-hoc: Demšar 2006); the pictures plugins
-stored — only files inside their run directory and not through a link, the rest listed as
-skipped; a comparison when exactly two runs are given (:mod:`benchmark.compare`); provenance
-(runs, git revision, versions, machine, dataset checksums, split fingerprints).
+critical-difference diagram (Friedman test, Nemenyi post-hoc: Demšar 2006; the numbers from
+:func:`benchmark.stats.critical_difference`, the same as ``bench compare --all``); the pictures
+plugins stored — read by :func:`benchmark.store.read_artifact`: only files inside their run
+directory and not through a link, the rest listed as skipped; a comparison when exactly two
+runs are given (:mod:`benchmark.compare`); provenance (runs and the git revision of each,
+versions, machine, dataset checksums, split fingerprints).
 """
 
 from __future__ import annotations
