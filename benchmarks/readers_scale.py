@@ -42,7 +42,7 @@ datasets:
   - name: synthetic-ratings
     label: b
 models:
-  - {name: truncated-svd, grid: {n_components: [1]}}
+  - {name: truncated-svd, grid: {n_components: [GRID]}}
 metrics: [rmse, mae]
 """
 
@@ -79,7 +79,8 @@ def write_run(directory: Path, configurations: int, seed: int = 0, own_splits: b
                            "finished_at": f"2026-01-01T00:{fold:02d}:00"}
                     out.write(json.dumps(row) + "\n")
                     rows += 1
-    (directory / "suite.yaml").write_text(SUITE)
+    # the stored suite names every configuration: the readers scope to it and show them all
+    (directory / "suite.yaml").write_text(SUITE.replace("GRID", ", ".join(map(str, range(configurations)))))
     (directory / "environment.json").write_text(json.dumps({"run_id": "r1", "git_revision": "0" * 40}))
     return rows
 
