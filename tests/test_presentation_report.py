@@ -337,3 +337,23 @@ def test_a_crowded_report_in_a_real_browser(tmp_path):
     keep = os.environ.get("BENCH_SCREENSHOT_DIR")
     if keep:
         Path(keep, "crowded-report.png").write_bytes(page["screenshot"])
+
+
+def test_nemenyi_groups_are_the_stats_cliques_in_linear_time():
+    from benchmark.stats import CriticalDifference
+
+    rng = random.Random(1)
+    for _ in range(300):
+        k = rng.randint(2, 12)
+        ranks = sorted(rng.uniform(1, k) for _ in range(k))
+        cd = rng.uniform(0.1, 3)
+        models = [f"m{i:02d}" for i in range(k)]
+        result = CriticalDifference(models, ["a", "b"], dict(zip(models, ranks)), None, cd, 0.05)
+        expected = sorted([models.index(m) for m in group] for group in result.cliques("nemenyi"))
+        assert sorted(report._nemenyi_groups(ranks, cd)) == expected
+
+
+def test_many_configurations_skip_the_pairwise_tests_not_the_diagram(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "PAIRWISE_LIMIT", 4)
+    page = report.build_html([several_datasets(tmp_path, datasets=3, models=6)])
+    assert "Nemenyi CD" in page and "critical-difference diagram" in page
