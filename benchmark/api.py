@@ -564,6 +564,13 @@ class TaskSpec:
         ``data_types``, when it knows it).
     :param examples: ``examples(noisy: bool, seed) -> Predictions``, perfect or noisy, for the
         kit to check this task's metrics (e.g. that ``greater_is_better`` points the right way).
+    :param adapters: models of other tasks that also run on this one: ``{other task: mixin}``,
+        the mixin (a plain class or lazy reference, *not* deriving from ``Model``) implementing
+        this task's methods with the other task's (ranking: ``{"rating": RatingAsRanking}``,
+        whose ``score`` calls ``predict``). Every model with a class for the other task and none
+        for this one then runs here as ``type(name, (mixin, ModelClass, model_base), {})``: the
+        same parameters; the model's ``fit`` unless the mixin overrides it (``super().fit``
+        then reaches the model's). See :mod:`benchmark.adapters`.
     """
 
     name: str
@@ -581,6 +588,7 @@ class TaskSpec:
     examples: Factory | None = None
     requires: Mapping[str, str] = field(default_factory=dict)
     summary: str = ""
+    adapters: Mapping[str, Factory] = field(default_factory=dict)
 
     @property
     def primary(self) -> str:

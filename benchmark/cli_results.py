@@ -86,6 +86,10 @@ def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argpar
     results = commands.add_parser("results", help="print every cell of runs as one flat table")
     results.add_argument("runs", nargs="+", metavar="RUN", help="results directories")
     results.add_argument("--format", choices=["csv", "json", "md"], default="csv")
+    results.add_argument("--failed", action="store_true",
+                         help="only cells that failed or have a metric error (with error and traceback)")
+    results.add_argument("--cell", metavar="ID",
+                         help="print one cell's full stored record as JSON (an id prefix is enough)")
 
     report = commands.add_parser("report", help="write a self-contained HTML report of runs")
     report.add_argument("runs", nargs="+", metavar="RUN", help="results directories (two: with a comparison)")
@@ -165,15 +169,42 @@ def _warn(messages: list[str]) -> None:
         sys.stderr.write(f"bench: warning: {message}\n")
 
 
+def _cell_record(runs: list[str], prefix: str) -> int:
+    """Print the stored record of the one cell whose id starts with ``prefix``."""
+    import json
+
+    from benchmark import resultset
+    from benchmark.errors import BenchError
+
+    loaded = resultset.load(runs)
+    _warn(loaded.warnings)
+    found = [row for row in loaded.rows if str(row.get("cell_id", "")).startswith(prefix)]
+    if len(found) != 1:
+        shown = ", ".join(sorted(str(r.get("cell_id"))[:12] for r in found)[:5])
+        raise BenchError(f"no cell id starts with {prefix!r}" if not found else
+                         f"{len(found)} cell ids start with {prefix!r} ({shown}...): give more characters",
+                         "--cell")
+    record = {k: v for k, v in found[0].items() if not k.startswith("_")}
+    sys.stdout.write(json.dumps(record, indent=1, ensure_ascii=False, default=str) + "\n")
+    return 0
+
+
 def _results(args: argparse.Namespace) -> int:
     import warnings
 
     from benchmark.results import ResultWarning, load
 
+    if args.cell:
+        return _cell_record(args.runs, args.cell)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResultWarning)
         frame = load(args.runs)
     _warn([str(w.message) for w in caught if issubclass(w.category, ResultWarning)])
+    if args.failed:
+        frame = frame[(frame["status"] != "ok") | frame["metric_errors"].notna()] \
+            if "metric_errors" in frame.columns else frame[frame["status"] != "ok"]
+    else:
+        frame = frame.drop(columns=["traceback"], errors="ignore")
     if args.format == "csv":
         from benchmark.csvsafe import csv_safe_frame
 

@@ -211,22 +211,27 @@ def _ident(row: Mapping[str, Any], by: str | None) -> str:
     return str(row.get("model")) if by == "label" else configuration_id(row)
 
 
+def _options(row: Mapping[str, Any]) -> str:
+    return json.dumps(row.get("task_options") or {}, sort_keys=True, default=str)
+
+
 def _key(row: Mapping[str, Any], by: str | None, ignore_seed: bool = False) -> tuple:
     where = (row.get("dataset_checksum"), row.get("split_fingerprint"), row.get("fold"),
-             None if ignore_seed else row.get("seed"))
+             None if ignore_seed else row.get("seed"), _options(row))
     return where if by is None else where + (_ident(row, by),)
 
 
-def _reason(row: Mapping[str, Any], others: list[Mapping[str, Any]], other: str, by: str | None,
-            metric: str | None, ignore_seed: bool = False) -> str:
-    """Why ``row`` found no partner among ``others`` (the other side's rows)."""
+def _reason(row: Mapping[str, Any], others: Mapping[str | None, list[Mapping[str, Any]]], other: str,
+            by: str | None, metric: str | None, ignore_seed: bool = False) -> str:
+    """Why ``row`` found no partner among ``others`` (the other side's rows by configuration,
+    see :func:`_by_ident`: looking only at the same configuration keeps this linear)."""
     mine = "B" if other == "A" else "A"
     if row.get("status") != "ok":
         return f"{row.get('status')} in {mine}"
     if _value(row, metric) is None:
         why = (row.get("metric_errors") or {}).get(metric or "")
         return f"no {metric} value in {mine}" + (f" ({why})" if why else "")
-    same_config = [o for o in others if by is None or _ident(o, by) == _ident(row, by)]
+    same_config = others.get(None if by is None else _ident(row, by), [])
     if not same_config:
         return f"configuration missing in {other}"
     same_place = [o for o in same_config if o.get("dataset") == row.get("dataset")
@@ -293,7 +298,7 @@ def pair(a_rows: Iterable[Mapping[str, Any]], b_rows: Iterable[Mapping[str, Any]
             ident, model = "", f"{label_a} → {label_b}"
         else:
             ident, model = configuration_id(first_b), str(first_b.get("model"))
-        row_key = (str(first_a.get("dataset")), ident if by != "label" else model, name)
+        row_key = (str(first_a.get("dataset")), ident if by != "label" else model, name, _options(first_a))
         if row_key not in rows:
             rows[row_key] = Row(str(first_b.get("dataset")), str(first_a.get("task")), model, ident, name,
                                 gib.get(name, False), label_a or "A", label_b or "B")
@@ -313,13 +318,21 @@ def pair(a_rows: Iterable[Mapping[str, Any]], b_rows: Iterable[Mapping[str, Any]
             row.folds.append(Fold(where, partition, a_value, b_value, max(len(cells_a), len(cells_b)),
                                   _ratio(cells_a + cells_b), cells_a, cells_b))
     unpaired: list[Unpaired] = []
-    for side, own, others, other in (("A", a_rows, b_rows, "B"), ("B", b_rows, a_rows, "A")):
+    for side, own, other_rows, other in (("A", a_rows, b_rows, "B"), ("B", b_rows, a_rows, "A")):
+        others = _by_ident(other_rows, by)
         for cell in own:
             if id(cell) not in paired:
                 unpaired.append(Unpaired(side, str(cell.get("dataset", "")), str(cell.get("model")),
                                          cell.get("fold_name") or cell.get("fold"), cell.get("seed"),
                                          _reason(cell, others, other, by, metric_of(cell), ignore_seed)))
     return list(rows.values()), unpaired
+
+
+def _by_ident(rows: Iterable[Mapping[str, Any]], by: str | None) -> dict[str | None, list[Mapping[str, Any]]]:
+    out: dict[str | None, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        out[None if by is None else _ident(row, by)].append(row)
+    return out
 
 
 def _mean(cells: list[Mapping[str, Any]], metric: str) -> float:
@@ -405,7 +418,11 @@ def choose(row: Row, test: str) -> str:
 
 def run_test(row: Row, test: str = "auto") -> stats.Test:
     name = choose(row, test)
-    diffs = [fold.b - fold.a for fold in row.folds]
+    # a difference below the values' floating-point resolution is no difference (two
+    # implementations equal "to rounding" must not come out as significantly different)
+    scale = max((max(abs(f.a), abs(f.b)) for f in row.folds if math.isfinite(f.a) and math.isfinite(f.b)),
+                default=0.0)
+    diffs = [0.0 if abs(fold.b - fold.a) <= 1e-12 * scale else fold.b - fold.a for fold in row.folds]
     if name == "units":
         parts = _unit_folds(row)
         if isinstance(parts, str):
@@ -642,11 +659,11 @@ def _notes(comparison: Comparison) -> list[str]:
                  + "; each fold's seeds averaged before the test"
                  + (" (each side's own seeds: --ignore-seed)" if c.ignore_seed else ""))
     used = sorted({row.test for row in c.rows if row.test})
-    notes.append("verdict from the " + "; ".join(f"{t}: {TEST_NAMES[t]}" for t in used) + f" at alpha {c.alpha:g}"
+    notes.append("verdict from the " + "; ".join(f"{TEST_NAMES[t]} ({t})" for t in used) + f" at alpha {c.alpha:g}"
                  + ("" if c.test != "auto" else " (chosen per row: --test auto)")
                  + "; ↓ lower is better, ↑ greater is better" if used else "no row could be tested")
     if c.holm:
-        notes.append(f"p-values Holm-adjusted over the {len(c.tested())} tested rows; each CI is drawn at the "
+        notes.append(f"p-values Holm-corrected across the {len(c.tested())} tested rows; each CI is drawn at the "
                      "row's Holm step level, so it excludes 0 exactly when the verdict is significant")
     elif c.tested():
         notes.append(f"one tested row: p and the {1 - c.alpha:.0%} CI are unadjusted")
@@ -747,15 +764,6 @@ def stderr_notes(comparison: Comparison) -> str:
     return "".join(f"bench: {line}\n" for line in lines)
 
 
-FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(text: str) -> str:
-    """A text field as spreadsheet tools expect it neutralised: one that would start a formula
-    (``=``, ``+``, ``-``, ``@``, tab, CR) gets a leading apostrophe. Numbers are not text fields."""
-    return "'" + text if text.startswith(FORMULA) else text
-
-
 def _csv(value: Any) -> str:
     if value is None:
         return ""
@@ -763,4 +771,6 @@ def _csv(value: Any) -> str:
         return repr(value)
     if isinstance(value, (bool, int)):
         return str(value)
-    return spreadsheet_safe(str(value))
+    from benchmark.csvsafe import csv_safe
+
+    return str(csv_safe(str(value)))

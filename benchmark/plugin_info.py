@@ -97,7 +97,7 @@ def describe_plugin(registry: Registry, name: str) -> str:
             served = [t for t, task in registry.tasks().items() if t != entry.name
                       and any(task.serves(k) for k in spec.data_types)]
             if served:
-                head.append(f"  its datasets also serve: {', '.join(served)}")
+                head.append(f"  the same data also serves: {', '.join(served)}")
             if spec.primary:
                 head.append(f"  primary metric {spec.primary}; default metrics "
                             f"{', '.join(spec.default_metrics) or 'all of the task'}")

@@ -18,6 +18,7 @@ plugins share is ambiguous and refused with the qualified names to choose from.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib.metadata
 import importlib.util
@@ -474,7 +475,49 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
                     continue
                 found.append((spec, provider, reasons))
         _name_entries(registry, kind, found)
+    _adapt_models(registry)
+    _check_directions(registry)
     return registry
+
+
+def _adapt_models(registry: Registry) -> None:
+    """Give every model the tasks it reaches through a task's ``adapters`` (lazily: the adapted
+    class is built by :mod:`benchmark.adapters` when first used)."""
+    from benchmark import adapters
+
+    tasks = registry.tasks()
+    table = registry.entries.get("model", {})
+    for key, entry in list(table.items()):
+        classes = dict(entry.spec.classes)
+        for name, task in tasks.items():
+            if name in classes:
+                continue
+            source = next((other for other in task.adapters if other in classes), None)
+            if source is not None:
+                classes[name] = adapters.declare(key, name, classes[source], task.adapters[source],
+                                                 task.model_base)
+        if len(classes) != len(entry.spec.classes):
+            table[key] = Entry(entry.kind, dataclasses.replace(entry.spec, classes=classes),
+                               entry.provider, entry.unusable, entry.key)
+
+
+def _check_directions(registry: Registry) -> None:
+    """A task whose declared direction or primary metric contradicts the metric is unusable."""
+    table = registry.entries.get("task", {})
+    metrics = registry.entries.get("metric", {})
+    for key, entry in list(table.items()):
+        spec = entry.spec
+        metric = metrics.get(spec.primary)
+        if entry.unusable or metric is None:
+            continue
+        reason = ""
+        if metric.spec.task != spec.name:
+            reason = f"primary metric {spec.primary!r} is a metric of task {metric.spec.task!r}"
+        elif spec.greater_is_better is not None and spec.greater_is_better != metric.spec.greater_is_better:
+            reason = (f"says its primary metric {spec.primary!r} is "
+                      f"{'greater' if spec.greater_is_better else 'lower'} is better; the metric says otherwise")
+        if reason:
+            table[key] = Entry(entry.kind, spec, entry.provider, reason, entry.key)
 
 
 def _name_entries(registry: Registry, kind: str, found: list[tuple[Any, Provider, list[str]]]) -> None:

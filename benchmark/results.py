@@ -76,6 +76,9 @@ def flat(row: Mapping[str, Any]) -> dict[str, Any]:
     record["plugin_version"] = plugin.get("version")
     record["started_at"], record["finished_at"] = row.get("started_at"), row.get("finished_at")
     record["run_dir"] = row.get("run_dir")
+    errors = row.get("metric_errors") or {}
+    record["metric_errors"] = "; ".join(f"{name}: {text}" for name, text in errors.items()) or None
+    record["traceback"] = row.get("traceback")
     return record
 
 

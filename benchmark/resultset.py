@@ -73,6 +73,7 @@ OPTIONAL: dict[str, str] = {
     "dataset_options": _MAP, "split_params": _MAP, "params": _MAP, "config": _MAP, "machine": _MAP,
     "metrics": _MAP, "metric_errors": _MAP, "plugin": _MAP, "code": _MAP, "libraries": _MAP,
     "dataset_shape": _MAP, "model_info": _MAP, "metric_info": _MAP, "units": _MAP, "artifact_errors": _MAP,
+    "task_options": _MAP, "counts": _MAP,
     "artifacts": _LIST,
     "n_train": _INT, "n_test": _INT, "n_unknown": _INT, "n_clipped": _INT,
     "prepare_seconds": _NUM, "fit_seconds": _NUM, "predict_seconds": _NUM, "fit_cpu_seconds": _NUM,
@@ -110,12 +111,12 @@ def check(row: Any) -> str | None:
             return f"{key}: expected {kind}, got {_shown(row[key])}"
     if not row["cell_id"]:
         return "cell_id: expected a non-empty string, got ''"
-    for key, kind in OPTIONAL.items():
-        value = row.get(key)
-        if value is None and kind in (_STR, _INT, _NUM):
+    for key, value in row.items():
+        expected = OPTIONAL.get(key)
+        if expected is None or (value is None and expected in (_STR, _INT, _NUM)):
             continue
-        if key in row and not _is(value, kind):
-            return f"{key}: expected {kind}, got {_shown(value)}"
+        if not _is(value, expected):
+            return f"{key}: expected {expected}, got {_shown(value)}"
     for name, value in row.get("metrics", {}).items():
         if value is not None and not _is(value, _NUM):
             return f"metrics.{name}: expected a number, got {_shown(value)}"
@@ -125,10 +126,17 @@ def check(row: Any) -> str | None:
     return None
 
 
-def normalise(row: dict[str, Any]) -> dict[str, Any]:
+class StoredRow(dict[str, Any]):
+    """A row that passed :func:`check` and :func:`normalise` (a plain ``dict`` to every reader),
+    with its :class:`Experiment` computed once; :func:`latest` does not check it again."""
+
+    experiment: Experiment
+
+
+def normalise(row: Mapping[str, Any]) -> StoredRow:
     """A checked row as readers use it: ``config_id`` without the seed (recomputed for old rows),
     non-finite or ``null`` metric values moved to ``metric_errors``."""
-    out = dict(row)
+    out = StoredRow(row)
     out["config_id"] = configuration_id(row)
     metrics = dict(row.get("metrics") or {})
     errors = dict(row.get("metric_errors") or {})
@@ -137,6 +145,7 @@ def normalise(row: dict[str, Any]) -> dict[str, Any]:
             del metrics[name]
             errors.setdefault(name, f"non-finite value {value}")
     out["metrics"], out["metric_errors"] = metrics, errors
+    out.experiment = Experiment.of(out)
     return out
 
 
@@ -145,8 +154,8 @@ def normalise(row: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, order=True)
 class Experiment:
-    """What was measured: the same data, rows, configuration and seed — whatever the metrics,
-    labels, file locations or code version."""
+    """What was measured: the same data, rows, configuration, seed and task options — whatever
+    the metrics, labels, file locations or code version."""
 
     dataset_checksum: str
     split: str
@@ -155,13 +164,15 @@ class Experiment:
     fingerprint: str
     config_id: str
     seed: int
+    task_options: str = "{}"  # canonical JSON: a task's options (ranking's threshold) change what is measured
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Experiment:
         return cls(str(row.get("dataset_checksum") or row.get("dataset") or ""), str(row.get("split") or ""),
                    json.dumps(row.get("split_params") or {}, sort_keys=True, default=str),
                    int(row.get("fold") or 0), str(row.get("split_fingerprint") or ""),
-                   str(row.get("config_id") or configuration_id(row)), int(row.get("seed") or 0))
+                   str(row.get("config_id") or configuration_id(row)), int(row.get("seed") or 0),
+                   json.dumps(row.get("task_options") or {}, sort_keys=True, default=str))
 
 
 def experiment(row: Mapping[str, Any]) -> Experiment:
@@ -177,29 +188,32 @@ def latest(rows: Iterable[Mapping[str, Any]],
     ``code_id``. Rows that fail :func:`check` are skipped (``on_invalid(index, row, why)`` is
     told); rows are normalised (:func:`normalise`).
     """
-    best: dict[Experiment, tuple[tuple[str, int], dict[str, Any]]] = {}
-    others: dict[Experiment, list[tuple[tuple[str, int], dict[str, Any]]]] = {}
+    best: dict[Experiment, tuple[tuple[str, int], StoredRow]] = {}
+    others: dict[Experiment, list[tuple[tuple[str, int], StoredRow]]] = {}
     for index, raw in enumerate(rows):
-        why = check(raw)
-        if why is not None:
-            if on_invalid is not None:
-                on_invalid(index, raw, why)
-            continue
-        row = normalise(dict(raw))
-        key = Experiment.of(row)
+        if isinstance(raw, StoredRow):
+            row = raw
+        else:
+            why = check(raw)
+            if why is not None:
+                if on_invalid is not None:
+                    on_invalid(index, raw, why)
+                continue
+            row = normalise(raw)
+        key = row.experiment
         order = (str(row.get("finished_at") or ""), index)
         others.setdefault(key, []).append((order, row))
         if key not in best or order >= best[key][0]:
             best[key] = (order, row)
-    out = []
-    for key, (_, row) in sorted(best.items(), key=lambda item: item[1][0][1]):
-        if row.get("status") == "ok" and len(others[key]) > 1:
-            row = _fill_metrics(row, [r for _, r in sorted(others[key], key=lambda x: x[0], reverse=True)])
-        out.append(row)
+    out: list[dict[str, Any]] = []
+    for key, (_, winner) in sorted(best.items(), key=lambda item: item[1][0][1]):
+        if winner.get("status") == "ok" and len(others[key]) > 1:
+            winner = _fill_metrics(winner, [r for _, r in sorted(others[key], key=lambda x: x[0], reverse=True)])
+        out.append(winner)
     return out
 
 
-def _fill_metrics(row: dict[str, Any], older: list[dict[str, Any]]) -> dict[str, Any]:
+def _fill_metrics(row: StoredRow, older: list[StoredRow]) -> StoredRow:
     metrics, info = dict(row["metrics"]), dict(row.get("metric_info") or {})
     for other in older:
         if other is row or other.get("status") != "ok" or other.get("code_id") != row.get("code_id"):
@@ -211,7 +225,9 @@ def _fill_metrics(row: dict[str, Any], older: list[dict[str, Any]]) -> dict[str,
                     info.setdefault(name, other["metric_info"][name])
     if len(metrics) == len(row["metrics"]):
         return row
-    return {**row, "metrics": metrics, **({"metric_info": info} if info else {})}
+    filled = StoredRow({**row, "metrics": metrics, **({"metric_info": info} if info else {})})
+    filled.experiment = Experiment.of(filled)
+    return filled
 
 
 # --- Reading run directories -------------------------------------------------------------------

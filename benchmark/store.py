@@ -32,6 +32,7 @@ The directory::
     environment.json         the environment of the latest run
     environments/RUN_ID.json the environment of every run (reused cells keep theirs)
     artifacts/CELL_ID/       files plugins write for a cell
+    units/CELL_ID.npz        per-user / per-example parts of the metrics (paired tests)
     archive/UTC-TIMESTAMP/   what --fresh moved aside
 """
 
@@ -55,7 +56,7 @@ REJECTED = "cells.rejected.jsonl"
 ENVIRONMENT = "environment.json"
 ENVIRONMENTS = "environments"
 ARCHIVE = "archive"
-ARCHIVED = (CELLS, REJECTED, "leaderboard.csv", "leaderboard.md", "suite.yaml", "artifacts")
+ARCHIVED = (CELLS, REJECTED, "leaderboard.csv", "leaderboard.md", "suite.yaml", "artifacts", "units")
 """What :meth:`ResultStore.archive_cells` moves aside (``environments/`` stays: it is history)."""
 FILES = (CELLS, REJECTED, "leaderboard.csv", "leaderboard.md", "suite.yaml", ENVIRONMENT)
 """Files bench writes in a results directory (besides ``.lock``, checked by the lock itself)."""

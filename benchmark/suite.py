@@ -127,7 +127,7 @@ class DatasetConfig:
     task: str  # the task its cells run (the dataset's own, or one its data serves)
     options: Mapping[str, Any]
     split: SplitConfig
-    task_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # as the suite gives them
+    task_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # defaults filled in
 
 
 @dataclass(frozen=True)
@@ -377,7 +377,7 @@ def _task_of_entry(entry: Mapping[str, Any], spec: Any, registry: Registry, at: 
             hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed)}"
             raise BenchError(f"unknown key {key!r}; {hint}", at("datasets", i, key))
     _check(given, object_schema(params), at, "datasets", i)
-    return task, given
+    return task, {**task.options, **given}  # defaults filled: they identify the experiment too
 
 
 def _datasets(parsed: ParsedSuite, registry: Registry) -> list[DatasetConfig]:

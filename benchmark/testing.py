@@ -67,7 +67,7 @@ from benchmark.params import Param, describe, model_params, signature_problems, 
 from benchmark.registry import hook_problems, task_problems
 
 __all__ = ["Check", "Report", "check_model", "check_dataset", "check_split", "check_metric",
-           "check_task", "check_plugin", "assert_conforms", "installed_tasks", "SEED"]
+           "check_task", "check_plugin", "assert_conforms", "each_check", "installed_tasks", "SEED"]
 
 SEED = 0
 """The seed the kit runs with (as a suite's ``seed``)."""
@@ -116,6 +116,20 @@ class Check:
         """``check 'fit returns self' (rating): fit returned None``."""
         where = f" ({self.scope})" if self.scope else ""
         return f"check '{self.name}'{where}" + (f": {self.detail}" if self.detail else "")
+
+    @property
+    def id(self) -> str:
+        """``rating: fit returns self``: a pytest id."""
+        return f"{self.scope}: {self.name}" if self.scope else self.name
+
+    def assert_ok(self) -> None:
+        """Raise ``AssertionError`` with :meth:`line` if it failed; skip the test if it was skipped."""
+        if self.status == FAILED:
+            raise AssertionError(self.line())
+        if self.status == SKIPPED:
+            import pytest
+
+            pytest.skip(self.line())
 
 
 @dataclass(repr=False)
@@ -662,7 +676,7 @@ class _ModelCase:
 
 def _outcome_differences(first: Predictions, second: Predictions) -> str | None:
     """Why two runs' predictions differ: ``y_pred`` and every array of ``extra``."""
-    pairs = [("y_pred", first.y_pred, second.y_pred)]
+    pairs: list[tuple[str, Any, Any]] = [("y_pred", first.y_pred, second.y_pred)]
     pairs += [(f"extra[{k!r}]", v, second.extra.get(k)) for k, v in first.extra.items()
               if isinstance(v, np.ndarray)]
     for what, a, b in pairs:
@@ -1243,6 +1257,39 @@ def check_plugin(module: ModuleType, *, params: Mapping[str, Mapping[str, Any]] 
     return report
 
 
+def each_check(target: Any, *args: Any, **kwargs: Any) -> list[Any]:
+    """One pytest case per check, as scikit-learn's ``parametrize_with_checks``::
+
+        @pytest.mark.parametrize("check", each_check(my_plugin))
+        def test_bench_contract(check):
+            check.assert_ok()
+
+    ``target`` and the other arguments are as for :func:`assert_conforms`. The checks run once,
+    when pytest collects the tests; each case then reports one of them, with its own id
+    (``model 'item-mean', rating: fit returns self``), so one can be run (``-k``), skipped or
+    read on its own."""
+    import pytest
+
+    report = _report(target, *args, **kwargs)
+    return [pytest.param(check, id=check.id) for check in report.checks]
+
+
+def _report(target: Any, *args: Any, **kwargs: Any) -> Report:
+    if isinstance(target, Report):
+        return target
+    if isinstance(target, ModuleType):
+        return check_plugin(target, *args, **kwargs)
+    if isinstance(target, DatasetSpec):
+        return check_dataset(target, *args, **kwargs)
+    if isinstance(target, SplitSpec):
+        return check_split(target, *args, **kwargs)
+    if isinstance(target, MetricSpec):
+        return check_metric(target, *args, **kwargs)
+    if isinstance(target, TaskSpec):
+        return check_task(target)
+    return check_model(target, *args, **kwargs)
+
+
 def assert_conforms(target: Any, *args: Any, **kwargs: Any) -> Report:
     """Check ``target`` and raise ``AssertionError`` listing every violation; return the report.
 
@@ -1251,20 +1298,7 @@ def assert_conforms(target: Any, *args: Any, **kwargs: Any) -> Report:
     a TaskSpec, a plugin module (``params``/``options`` as for :func:`check_plugin`) or a
     finished Report.
     """
-    if isinstance(target, Report):
-        report = target
-    elif isinstance(target, ModuleType):
-        report = check_plugin(target, *args, **kwargs)
-    elif isinstance(target, DatasetSpec):
-        report = check_dataset(target, *args, **kwargs)
-    elif isinstance(target, SplitSpec):
-        report = check_split(target, *args, **kwargs)
-    elif isinstance(target, MetricSpec):
-        report = check_metric(target, *args, **kwargs)
-    elif isinstance(target, TaskSpec):
-        report = check_task(target)
-    else:
-        report = check_model(target, *args, **kwargs)
+    report = _report(target, *args, **kwargs)
     if not report.ok:
         raise AssertionError(f"{report.subject} breaks the bench contract:\n  "
                              + "\n  ".join(report.violations()))

@@ -184,3 +184,17 @@ def test_split_method_of_the_wrong_task(capsys, write_suite):
     line = run_text(capsys, write_suite, text)
     assert "suite.yaml:6: datasets[0].split.method: split 'temporal' is for rating data; " \
            "dataset 'digits' is 'reconstruction'" in line
+
+
+@pytest.mark.parametrize("entry_extra, expected", [
+    ("    task: reconstruction\n",
+     "suite.yaml:7: datasets[0].task: dataset 'synthetic-ratings' holds 'rating' data, which task "
+     "'reconstruction' does not run on; it serves rating"),
+    ("    task: ratin\n", "suite.yaml:7: datasets[0].task: unknown task 'ratin'; did you mean 'rating'?"),
+    ("    splt: {method: kfold}\n", "suite.yaml:7: datasets[0].splt: unknown key 'splt'; did you mean 'split'?"),
+])
+def test_a_dataset_entrys_task_and_keys_are_checked(capsys, write_suite, entry_extra, expected):
+    text = GOOD.replace("    options: {n_users: 60, n_items: 40, density: 0.3}\n",
+                        "    options: {n_users: 60, n_items: 40, density: 0.3}\n" + entry_extra)
+    line = run_text(capsys, write_suite, text)
+    assert expected in line, line

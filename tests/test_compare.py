@@ -104,7 +104,7 @@ def test_planted_improvement_and_regression_are_called_right(two_runs):
     assert code == 0, err
     assert verdicts(out) == {IMPROVED: "better", REGRESSED: "worse", UNTOUCHED: "no verdict"}
     code, table, _ = bench_cli("compare", str(a), str(b))
-    assert "Holm-adjusted over the 2 tested rows" in table and "paired t-test over folds" in table
+    assert "Holm-corrected across the 2 tested rows" in table and "paired t-test over folds" in table
     assert "every cell was paired" in table and "the same in A and B" in table
     untouched = next(line for line in table.splitlines() if line.startswith("synthetic-ratings  global-mean"))
     assert "+0 " in untouched and "no verdict: zero variance of Δ (A and B are identical on every fold)" in untouched
@@ -199,11 +199,19 @@ def test_version_changes_are_reported(two_runs, tmp_path):
 
 
 def test_too_few_pairs_say_so(two_runs, tmp_path):
+    """One paired fold: no test over folds (n = 1), the reason says so; the stored per-user parts
+    still make the fold testable (--test auto picks them)."""
     a, _ = two_runs
     b = perturbed_copy(a, tmp_path / "B", lambda row: row if row["fold"] == 0 else None)
-    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "csv")
+    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "csv", "--test", "t")
     assert set(verdicts(out).values()) == {"no verdict"}
-    assert "n = 1: a test needs at least 2 folds; no per-unit values stored" in out
+    assert "n = 1: a test needs at least 2 folds" in out
+    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "json")
+    assert {row["test"] for row in json.loads(out)} == {"units"}
+    for row in b.glob("units/*.npz"):
+        row.unlink()
+    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "json")
+    assert all(row["verdict"] == "no verdict" and "per-unit file" in row["reason"] for row in json.loads(out))
 
 
 def test_bad_input_is_one_line_exit_2(two_runs, tmp_path):
@@ -417,7 +425,7 @@ def test_every_pair_and_a_baseline(two_runs):
     code, out, err = bench_cli("compare", str(a), "--all")
     assert code == 0, err
     assert "superscripts: significantly better than those letters" in out
-    assert "p-values Holm-adjusted over the 3 tested rows" in out
+    assert "p-values Holm-corrected across the 3 tested rows" in out
     code, out, _ = bench_cli("compare", str(a), "--all", "--format", "json")
     pairs = json.loads(out)
     assert {(r["a"], r["b"]) for r in pairs} == {("global-mean", "bias-baseline"), ("global-mean", "svd4"),
@@ -443,3 +451,58 @@ def test_machine_readable_output_has_the_columns(two_runs, fmt):
     assert len(records) == 3
     assert list(records[0])[:11] == ["dataset", "metric", "a", "b", "n", "delta", "ci_low", "ci_high", "p", "test",
                                      "verdict"]
+
+
+def test_a_real_holdout_run_is_tested_on_its_stored_users(tmp_path):
+    """End to end: bench run stores per-user parts (units/<cell_id>.npz, contract 2) and
+    bench compare tests a single holdout split on them."""
+    suite = SUITE.replace("split: {method: kfold, k: 5}", "split: {method: holdout}")
+    (tmp_path / "suite.yaml").write_text(suite)
+    done = subprocess.run([sys.executable, "-m", "benchmark", "run", str(tmp_path / "suite.yaml"), "--out",
+                           str(tmp_path / "A"), "-q"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = read(tmp_path / "A" / "cells.jsonl")
+    assert all(row.get("units", {}).get("unit") == "user" for row in rows)
+    code, out, err = bench_cli("compare", str(tmp_path / "A"), "--rows", "global-mean", "bias-baseline",
+                               "--format", "json")
+    assert code == 0, err
+    (row,) = json.loads(out)
+    assert row["test"] == "units" and row["folds"] == 1 and row["n"] > 100
+    assert row["verdict"] == "better" and row["ci_high"] < 0
+    assert row["delta"] == pytest.approx(row["b_mean"] - row["a_mean"], abs=1e-9)
+
+
+def test_every_pair_over_several_datasets_ranks_them(tmp_path):
+    """--all with three datasets: Friedman, Nemenyi's CD and the groups; the same data from
+    rank_datasets for a critical-difference diagram."""
+    from benchmark import compare
+    from benchmark.resultset import read_run
+
+    rows = []
+    for number, checksum in enumerate(("d1", "d2", "d3", "d4")):
+        for row in read(REFERENCE / "cells.jsonl"):
+            if row["model"] in ("svd", "svdpp", "baseline-only", "nmf"):
+                row = {**row, "dataset": f"set{number}", "dataset_checksum": checksum * 8,
+                       "cell_id": row["cell_id"] + checksum}
+                rows.append(row)
+    (tmp_path / "A").mkdir()
+    write(tmp_path / "A" / "cells.jsonl", rows)
+    code, out, err = bench_cli("compare", str(tmp_path / "A"), "--all")
+    assert code == 0, err
+    assert "rating rmse over 4 datasets: average ranks svdpp 1.00, svd 2.00, baseline-only 3.00, nmf 4.00" in out
+    assert "Nemenyi CD = 2.35" in out
+    run = read_run(tmp_path / "A")
+    ranking = compare.rank_datasets(run.rows, {"rating": "rmse"}, {"rmse": False})
+    cd = ranking[("rating", "rmse")]
+    assert cd.average_ranks["svdpp"] == 1.0 and cd.cliques() == [["svdpp", "svd", "baseline-only"],
+                                                                  ["svd", "baseline-only", "nmf"]]
+
+
+def test_values_equal_to_rounding_are_identical(tmp_path):
+    """Two implementations equal up to float rounding (fast-svdpp vs svdpp: ~1e-16) are not
+    'significantly different': their differences are below the values' resolution."""
+    a = seeded_run(tmp_path / "A", lambda fold, seed: 0.94 + 0.01 * fold, seeds=[0])
+    b = seeded_run(tmp_path / "B", lambda fold, seed: (0.94 + 0.01 * fold) * (1 + 2e-16 * (fold % 2)), seeds=[0])
+    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "json")
+    (row,) = json.loads(out)
+    assert row["verdict"] == "no verdict" and "identical" in row["reason"]

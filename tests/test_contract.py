@@ -278,3 +278,148 @@ def test_the_schema_lists_every_models_parameters():
                       {"name": "pca", "grid": {"n_components": [0]}}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate({**good, "models": [bad_model]}, schema)
+
+
+# --- Contract 1.1: hooks checked at registration, metrics recorded with their direction --------
+
+
+def test_a_hook_taking_a_parameter_bench_does_not_pass_is_refused_at_registration(tmp_path):
+    plugin = tmp_path / "wrong_args.py"
+    plugin.write_text("from benchmark.api import hookimpl\n@hookimpl\n"
+                      "def bench_cell_artifacts(cell, preds, directory):\n    return []\n")
+    line = one_error_line(run_bench("run", str(suite(tmp_path)), "-p", str(plugin)))
+    assert "wrong_args.py' hook 'bench_cell_artifacts' takes 'preds', which bench does not pass " \
+           "(it passes cell, model, predictions, directory)" in line
+    code = "from benchmark.api import hookimpl\n@hookimpl\ndef bench_models(task):\n    return []\n"
+    env = installed(tmp_path, "argsplugin", code, dist="args-dist")
+    listed = run_bench("plugins", env=env).stdout
+    assert "hook 'bench_models' takes 'task', which bench does not pass (it passes nothing)" in listed
+
+
+def test_a_hook_without_hookimpl_is_reported(tmp_path):
+    plugin = tmp_path / "unmarked.py"
+    plugin.write_text("def bench_models():\n    return []\n")
+    line = one_error_line(run_bench("run", str(suite(tmp_path)), "-p", str(plugin)))
+    assert "defines hook 'bench_models' without @hookimpl (bench would never call it)" in line
+
+
+def test_a_broken_lazy_reference_is_usable_no(tmp_path):
+    code = MODEL_HEAD + ("@hookimpl\ndef bench_models():\n"
+                         "    return [ModelSpec('ghost', {RATING: 'bench_no_such_module_at_all:Ghost'})]\n")
+    env = installed(tmp_path, "ghostplugin", code)
+    listed = run_bench("plugins", env=env)
+    line = next(l for l in listed.stdout.splitlines() if l.startswith("ghost "))
+    assert "no: cannot import 'bench_no_such_module_at_all:Ghost': no module" in line
+    assert "model 'ghost' is unusable: cannot import 'bench_no_such_module_at_all:Ghost'" in one_error_line(
+        run_bench("run", str(suite(tmp_path, "ghost")), "--out", str(tmp_path / "o"), env=env))
+
+
+NAN_METRIC = '''
+import numpy as np
+from benchmark.api import RATING, MetricSpec, hookimpl
+
+@hookimpl
+def bench_metrics():
+    return [MetricSpec("nan-metric", lambda t, p: float("nan"), RATING, version="2"),
+            MetricSpec("boom", lambda t, p: 1 / 0, RATING)]
+
+@hookimpl
+def bench_cell_finished(result):
+    raise RuntimeError("tracker down")
+'''
+
+
+def test_a_failing_or_non_finite_metric_is_its_error_and_the_row_says_the_cell_failed(tmp_path):
+    from benchmark.execute import has_failures
+
+    (tmp_path / "nan_metric.py").write_text(NAN_METRIC)
+    path = suite(tmp_path, "global-mean, bias-baseline", "rmse, mae, nan-metric, boom",
+                 extra="plugins: [nan_metric.py]\n")
+    result = run_bench("run", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    warnings = [l for l in result.stderr.splitlines() if "bench_cell_finished" in l]
+    assert len(warnings) == 1 and "tracker down" in warnings[0], result.stderr  # once, not per cell
+    rows = read_rows(tmp_path / "out" / "cells.jsonl")
+    for row in rows:
+        assert row["status"] == "ok" and has_failures(row)
+        assert row["metric_errors"] == {"nan-metric": "non-finite value nan",
+                                        "boom": "ZeroDivisionError: division by zero"}
+        assert set(row["metrics"]) == {"rmse", "mae"}
+        assert row["metric_info"]["rmse"] == {"greater_is_better": False, "task": "rating",
+                                              "plugin": "metrics", "distribution": "bench-harness",
+                                              "version": row["metric_info"]["rmse"]["version"]}
+        assert row["metric_info"]["nan-metric"]["version"] == "2"
+        assert row["metric_info"]["nan-metric"]["plugin"].startswith("file:")
+    assert not has_failures({**rows[0], "metric_errors": {}})
+
+
+def test_built_in_metrics_store_per_unit_parts_and_keep_their_exact_values(tmp_path):
+    from bench_plugins import metrics
+
+    path = suite(tmp_path, "bias-baseline", "rmse, mae, fcp")
+    result = run_bench("run", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    [row] = read_rows(tmp_path / "out" / "cells.jsonl")
+    assert row["units"] == {"file": f"units/{row['cell_id']}.npz", "unit": "user",
+                            "transforms": {"rmse": "sqrt", "mae": "identity"}}
+    with np.load(tmp_path / "out" / row["units"]["file"]) as parts:
+        assert sorted(parts.files) == ["ids", "mae.den", "mae.num", "rmse.den", "rmse.num"]
+        rmse = np.sqrt(parts["rmse.num"].sum() / parts["rmse.den"].sum())
+        assert len(parts["ids"]) == len(set(parts["ids"])) <= 40
+    assert rmse == pytest.approx(row["metrics"]["rmse"], rel=1e-12)
+    assert not list((tmp_path / "out" / "units").glob(".*")), "no temporary file is left behind"
+
+    # the stored float is exactly the pointwise one of before (not the per-user recomputation)
+    rng = np.random.default_rng(3)
+    truth, guess = rng.integers(1, 6, 997).astype(float), rng.uniform(1, 5, 997)
+    users = rng.integers(0, 50, 997)
+    p = Predictions("rating", truth, guess, users, np.zeros(997))
+    assert float(metrics.rmse_per_user(p)) == metrics.rmse(truth, guess)
+    assert float(metrics.mae_per_user(p)) == metrics.mae(truth, guess)
+    X, Y = rng.random((37, 16)), rng.random((37, 16))
+    q = Predictions("reconstruction", X, Y)
+    assert float(metrics.mse_per_example(q)) == metrics.mse(X, Y)
+    assert float(metrics.bce_per_example(q)) == metrics.bce(X, Y)
+    parts = metrics.bce_per_example(q)
+    assert parts.unit == "example" and parts.num.sum() / parts.den.sum() == pytest.approx(metrics.bce(X, Y))
+
+
+def test_the_kit_refuses_names_the_module_does_not_provide_and_calls_its_hooks(tmp_path):
+    import importlib.util
+
+    from benchmark.testing import check_plugin
+
+    (tmp_path / "hooks_plugin.py").write_text(
+        "from benchmark.api import hookimpl\n"
+        "@hookimpl\ndef bench_cell_artifacts(cell, model, predictions, directory):\n"
+        "    return ['never-written.png']\n"
+        "@hookimpl\ndef bench_cell_finished(result):\n    raise RuntimeError('tracker down')\n")
+    spec = importlib.util.spec_from_file_location("hooks_plugin", tmp_path / "hooks_plugin.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    report = check_plugin(module)
+    assert report.violations() == [
+        "check 'bench_cell_artifacts writes the files it names': rating: returned ['never-written.png'] "
+        "but wrote no such file(s); reconstruction: returned ['never-written.png'] but wrote no such file(s)",
+        "check 'bench_cell_finished accepts a result': raised RuntimeError: tracker down"]
+    import bench_plugins.baselines as baselines
+
+    with pytest.raises(ValueError, match="params: bench_plugins.baselines provides no model 'bias-basline'; "
+                                         "did you mean 'bias-baseline'"):
+        check_plugin(baselines, params={"bias-basline": {}})
+
+
+def test_per_unit_values_over_different_users_are_aligned_on_the_union(tmp_path):
+    from benchmark.api import PerUnit
+    from benchmark.execute import write_units
+
+    a = PerUnit("user", np.array([3, 1]), np.array([4.0, 1.0]), np.array([2.0, 1.0]), "sqrt")
+    b = PerUnit("user", np.array(["2", "1"]), np.array([0.5, 0.25]), np.array([1.0, 1.0]))
+    other = PerUnit("example", np.array([0]), np.array([1.0]), np.array([1.0]))
+    field = write_units(tmp_path / "units", "cell1", {"a": a, "b": b, "other": other})
+    assert field == {"file": "units/cell1.npz", "unit": "user", "transforms": {"a": "sqrt", "b": "identity"}}
+    with np.load(tmp_path / "units" / "cell1.npz") as parts:
+        assert parts["ids"].tolist() == ["1", "2", "3"]
+        assert parts["a.num"].tolist() == [1.0, 0.0, 4.0] and parts["a.den"].tolist() == [1.0, 0.0, 2.0]
+        assert parts["b.num"].tolist() == [0.25, 0.5, 0.0] and parts["b.den"].tolist() == [1.0, 1.0, 0.0]
+    assert write_units(tmp_path / "units", "cell2", {}) == {}

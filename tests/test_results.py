@@ -83,3 +83,51 @@ def test_csv_labels_cannot_start_a_formula(tmp_path):
     code, out, _ = bench_cli("compare", str(tmp_path / "A"), "--rows", "@SUM(1)", "=cmd|' /C calc'!A0",
                              "--format", "csv")
     assert "\n@" not in out and ",=" not in out and ",'@SUM(1)," in out
+
+
+FAILING_PLUGIN = '''
+from benchmark.api import ModelSpec, RatingModel, hookimpl
+
+class Boom(RatingModel):
+    def __init__(self, fail: bool = True):
+        self.fail = fail
+
+    def fit(self, train):
+        raise RuntimeError("the fit went wrong")
+
+@hookimpl
+def bench_models():
+    return [ModelSpec("boom", {"rating": Boom})]
+'''
+
+FAILING_SUITE = """
+name: failing
+plugins: [boom.py]
+datasets:
+  - name: synthetic-ratings
+    options: {n_users: 50, n_items: 40, density: 0.2}
+split: {method: kfold, k: 2}
+models: [global-mean, boom]
+metrics: [rmse]
+"""
+
+
+def test_failed_cells_and_one_record_by_id(tmp_path):
+    """``--failed`` lists the failed cells with error and traceback; ``--cell`` prints one record."""
+    from tests.conftest import run_bench
+
+    (tmp_path / "boom.py").write_text(FAILING_PLUGIN)
+    (tmp_path / "suite.yaml").write_text(FAILING_SUITE)
+    out = tmp_path / "out"
+    assert run_bench("run", str(tmp_path / "suite.yaml"), "--out", str(out), "-q").returncode == 1
+    failed = json.loads(run_bench("results", str(out), "--failed", "--format", "json").stdout)
+    assert [row["model"] for row in failed] == ["boom", "boom"]
+    assert all(row["error"] == "RuntimeError: the fit went wrong" for row in failed)
+    assert all("in fit" in row["traceback"] for row in failed)
+    every = run_bench("results", str(out), "--format", "csv").stdout
+    assert "traceback" not in every.splitlines()[0] and len(every.splitlines()) == 5
+    record = run_bench("results", str(out), "--cell", failed[0]["cell_id"][:6])
+    assert record.returncode == 0 and json.loads(record.stdout)["traceback"] == failed[0]["traceback"]
+    missing = run_bench("results", str(out), "--cell", "zzzz")
+    assert missing.returncode == 2 and missing.stderr.strip() == \
+        "bench: error: --cell: no cell id starts with 'zzzz'"

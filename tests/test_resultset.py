@@ -87,7 +87,8 @@ def test_experiment_identity_leaves_out_metrics_labels_and_code():
     same = {**row, "metrics": {}, "model": "another label", "code_id": "x", "cell_id": "y", "run": "z"}
     assert resultset.Experiment.of(row) == resultset.Experiment.of(same)
     for key, value in [("seed", 1), ("fold", 3), ("split_fingerprint", "f" * 16), ("dataset_checksum", "0"),
-                       ("split_params", {"k": 5, "seed": 1}), ("config_id", "0" * 16)]:
+                       ("split_params", {"k": 5, "seed": 1}), ("config_id", "0" * 16),
+                       ("task_options", {"threshold": 4})]:
         assert resultset.Experiment.of({**row, key: value}) != resultset.Experiment.of(row), key
 
 
@@ -251,3 +252,19 @@ def test_stored_suite_and_environment_damaged(tmp_path, what):
                  ["compare", str(run), str(run)]):
         code, _, err = bench_cli(*argv)
         assert code == 0 and "ignored" in err and "Traceback" not in err, (argv, err)
+
+
+def test_a_fifo_in_place_of_a_stored_file_does_not_block(tmp_path):
+    import os
+
+    rows = only_models(reference_rows(), "svd")
+    run = make_run(tmp_path / "A", rows)
+    (run / "suite.yaml").unlink()
+    os.mkfifo(run / "suite.yaml")
+    os.mkfifo(run / "environment.json")
+    loaded = resultset.load([run])
+    assert len(loaded.rows) == 5 and len(loaded.warnings) == 2
+    (run / "cells.jsonl").unlink()
+    os.mkfifo(run / "cells.jsonl")
+    code, _, err = bench_cli("leaderboard", str(run))
+    assert code == 2 and "cells.jsonl" in err and len(err.splitlines()) == 1

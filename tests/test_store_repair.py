@@ -202,10 +202,13 @@ def test_archive_moves_and_never_deletes(tmp_path):
     store.write_environment("r1", {})
     (store.artifacts / "a").mkdir(parents=True)
     (store.artifacts / "a" / "picture.png").write_bytes(b"png")
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "a.npz").write_bytes(b"npz")
     target = store.archive_cells()
     assert target is not None and target.parent == tmp_path / "archive"
     assert read_rows(target / CELLS) == [A]
     assert (target / "leaderboard.csv").exists() and (target / "artifacts" / "a" / "picture.png").exists()
+    assert (target / "units" / "a.npz").exists() and not (tmp_path / "units").exists()
     assert not store.cells_path.exists() and store.rows() == []
     assert (tmp_path / "environments" / "r1.json").exists()  # history stays
     store.append(B)
