@@ -542,7 +542,10 @@ def resolve_label(label: str, lines: Sequence[Any], where: str = "--rows") -> An
     ordered += [name for name in distinct if name not in ordered]
     shown = [f"{name} ({names[name]})" if name in names else name for name in ordered]
     listing = ", ".join(shown[:20]) + (f" and {len(shown) - 20} more" if len(shown) > 20 else "")
-    raise BenchError(f"no configuration labelled {label!r}; valid (closest first): {listing or 'none'}", where)
+    near = difflib.get_close_matches(label, distinct, n=1)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    raise BenchError(f"no configuration labelled {label!r}; {hint}valid (closest first): {listing or 'none'}",
+                     where)
 
 
 # --- Output ------------------------------------------------------------------------------------
