@@ -1,32 +1,62 @@
-"""Leaderboard: one line per (dataset, model configuration), mean and spread over folds and seeds.
+"""Leaderboard: one line per (dataset, model configuration, split protocol), ranked honestly.
 
 A *configuration* is its ``config_id`` (model plugin + resolved parameters, seed excluded), not
-its label: two seeds of a configuration are one line, the label shown is the one of the rows
-given (the runner passes rows relabelled with the current suite's labels). Each line says how
-many folds and how many seeds it averages; mean and standard deviation are over all of its
-values (``—`` where there is a single value). It carries the configuration id, the split method
-and a short *split fingerprint* — a hash of all its folds' fingerprints (failed cells included:
-they were planned on those folds) — so two leaderboards can be joined without guessing.
+its label: two seeds of a configuration are one line; the label shown is the latest one given
+(the runner passes rows relabelled with the current suite's labels). Rows come through
+:mod:`benchmark.resultset` (one row per experiment, the latest; invalid rows set aside;
+non-finite values turned into metric errors).
 
-Lines of one dataset are ranked against each other only when they used the same data and the
-same splits (same dataset checksum and split fingerprint). Lines that did not (another split
-seed, a partial run, another version of the data) form their own group, ranked within it and
-marked, unless ``force=True`` ranks them all together (still marked).
+**The fold is the unit.** A line's values are first averaged over seeds within each fold (the
+fold is identified by its fingerprint), then the mean and the ± are taken over those fold
+means: ± is the standard deviation *over folds* (mostly fold difficulty, which every model
+shares; that is why ranks come from a paired test, not from overlapping ±). With several
+seeds per fold the seed spread is shown apart (the pooled within-fold s.d.). A non-finite
+value is never averaged: it is refused and counted with the line's failures.
+
+**Lines are ranked only on the folds they share.** Lines of one dataset form a *comparison
+group* when they used the same data (checksum) and overlapping folds. In a group, the folds
+that count are those on which any line has a result for the ranking metric; a line that lacks
+one of them (a failed cell, a run stopped by Ctrl-C, a missing metric) is marked
+``incomplete (k/n folds)`` and left unranked, below the ranked ones — never ranked on fewer
+folds than the others. Lines that share no fold with the main group (another split seed,
+another protocol, other data) form their own group, ranked within it and marked, unless
+``force=True`` ranks every line of a dataset together (still marked).
+
+**Ties.** Every ranked line is compared with #1 by a paired test over the folds they share
+(fold means, seeds averaged first), Holm-adjusted over the lines of the group; a line whose
+difference is not significant at ``alpha`` is ``tied`` with #1. A zero-variance difference or
+fewer than two folds give no verdict, with the reason.
+
+**Aliases.** A label that a shell would need quoted (``svd(k=4)``, ``fast svd``) gets a short
+alias (``m`` + 6 hex digits of the label's hash: the same in every view) shown in the table;
+:func:`resolve_label` accepts a label, an alias or a configuration-id prefix and, for anything
+else, lists the valid ones closest first.
+
+Every step is linear in the number of rows and lines (issue 19: 5,000 configurations; see
+``benchmarks/readers_scale.md``).
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
+import math
+import re
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.cells import configuration_id, shown_params, stable_hash
+from benchmark.csvsafe import csv_safe
+from benchmark.errors import BenchError
 
 NONE = "—"
+ALPHA = 0.05
+# what a POSIX shell passes through unquoted; a leading "-" would read as an option
+SHELL_FRIENDLY = re.compile(r"^[A-Za-z0-9_@%+=:,./][A-Za-z0-9_@%+=:,./-]*$")
 
 
 @dataclass
@@ -38,24 +68,45 @@ class Line:
     config_id: str = ""
     dataset_checksum: str = ""
     split: str = ""
-    values: dict[str, list[float]] = field(default_factory=dict)
+    protocol: str = ""  # split method + parameters other than its seed
+    # metric -> fold key (fingerprint) -> finite values over seeds
+    fold_values: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     fit_seconds: list[float] = field(default_factory=list)
     predict_seconds: list[float] = field(default_factory=list)
     peak_rss_mb: list[float] = field(default_factory=list)
-    fold_set: set[int] = field(default_factory=set)  # fold positions with an ok cell
-    seed_set: set[int] = field(default_factory=set)  # seeds with an ok cell
+    fold_keys: set[str] = field(default_factory=set)  # fold fingerprints with an ok cell: the units
+    fold_set: set[str] = field(default_factory=set)  # fold positions with an ok cell
+    seed_set: set[Any] = field(default_factory=set)  # seeds with an ok cell
     fingerprints: set[str] = field(default_factory=set)  # of every cell's fold, failed ones too
     runs: list[str] = field(default_factory=list)
-    cells: int = 0  # ok cells averaged
+    cells: int = 0  # ok cells
     failed: int = 0
     error: str = ""
+    refused: int = 0  # metric values refused (non-finite, not a number, a metric error)
+    refused_reason: str = ""
     rank: int | None = None
     group: int = 0  # 0: the dataset's main comparison group; n > 0: other splits or data
     note: str = ""
+    expected_folds: int = 0  # folds of the line's comparison group
+    complete: bool = True
+    tie: str = ""  # against #1: "tied", "different", "untested: reason"; "" for #1 and unranked
+    p_vs_first: float | None = None  # Holm-adjusted
+    tie_test: str = ""  # "t" or "nb" (repeated CV): the test behind ``tie``
+    test_train: list[float] = field(default_factory=list)  # n_test / n_train of the ok cells
+    alias: str = ""
 
     @property
     def folds(self) -> int:
+        """Fold positions with a result (fold 3 of 5 under three split seeds counts once)."""
         return len(self.fold_set)
+
+    @property
+    def units(self) -> int:
+        """Distinct folds (fingerprints) with a result: several per position under repeated CV."""
+        return len(self.fold_keys)
+
+    def folds_shown(self) -> str:
+        return str(self.folds) if self.units == self.folds else f"{self.units} ({self.folds} per split)"
 
     @property
     def seeds(self) -> int:
@@ -66,115 +117,438 @@ class Line:
         """A short hash of all this line's fold fingerprints (order-independent)."""
         return stable_hash(sorted(self.fingerprints), 8) if self.fingerprints else ""
 
-    @property
-    def comparable(self) -> tuple[str, str, str]:
-        return (self.dataset, self.dataset_checksum, self.split_fingerprint)
+    def fold_means(self, metric: str) -> dict[str, float]:
+        """``{fold: mean over its seeds}`` of ``metric``: the unit every statistic is taken on."""
+        return {fold: math.fsum(values) / len(values)
+                for fold, values in (self.fold_values.get(metric) or {}).items() if values}
 
     def mean(self, metric: str) -> float | None:
-        values = self.values.get(metric)
-        return statistics.fmean(values) if values else None
+        means = list(self.fold_means(metric).values())
+        return math.fsum(means) / len(means) if means else None
 
     def std(self, metric: str) -> float | None:
-        """Sample standard deviation over folds × seeds; ``None`` with fewer than two values."""
-        values = self.values.get(metric)
-        return statistics.stdev(values) if values and len(values) > 1 else None
+        """Sample standard deviation over fold means; ``None`` with fewer than two folds."""
+        means = list(self.fold_means(metric).values())
+        return statistics.stdev(means) if len(means) > 1 else None
+
+    def seed_std(self, metric: str) -> float | None:
+        """Pooled within-fold standard deviation over seeds; ``None`` without a fold of two seeds."""
+        pooled, dof = 0.0, 0
+        for values in (self.fold_values.get(metric) or {}).values():
+            if len(values) > 1:
+                pooled += statistics.variance(values) * (len(values) - 1)
+                dof += len(values) - 1
+        return math.sqrt(pooled / dof) if dof else None
+
+    def values(self, metric: str) -> list[float]:
+        """Every finite value of ``metric`` (cells, not folds)."""
+        return [v for values in (self.fold_values.get(metric) or {}).values() for v in values]
 
 
-def build(rows: Iterable[dict[str, Any]], metrics: Mapping[str, list[str]],
-          greater_is_better: Mapping[str, bool], force: bool = False) -> list[Line]:
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _protocol(row: Mapping[str, Any]) -> str:
+    params = row.get("split_params")
+    params = {k: v for k, v in params.items() if k != "seed"} if isinstance(params, Mapping) else {}
+    return json.dumps([row.get("split", ""), params], sort_keys=True, default=str)
+
+
+def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
+          greater_is_better: Mapping[str, bool], force: bool = False, alpha: float = ALPHA,
+          merged: bool = False) -> list[Line]:
     """Aggregate cell rows into lines, ranked per dataset by its task's primary metric.
 
     ``metrics`` is ``{task: [metric, ...]}`` (the first ranks); ``greater_is_better`` gives each
     metric's direction. An experiment stored by several rows (two runs, two metric lists) counts
-    once: :func:`benchmark.resultset.latest`. ``force`` ranks lines of different splits or data together.
+    once: :func:`benchmark.resultset.latest` (invalid rows are left out; non-finite values are
+    metric errors). ``force`` ranks lines of different splits or data together; ``alpha`` is the
+    level of the "tied with #1" test; ``merged`` says the rows are already one per experiment
+    (a :class:`~benchmark.resultset.ResultSet`'s), so they are not merged again.
     """
     from benchmark.resultset import latest
 
     lines: dict[tuple[str, str, str, str], Line] = {}
-    for row in latest(rows):  # one row per experiment; invalid rows are left out
-        # one line per split protocol too: kfold and predefined cells of one configuration are
-        # different experiments; the split's seed may vary (several seeds average into a line)
-        protocol = json.dumps([row.get("split", ""), {k: v for k, v in (row.get("split_params") or {}).items()
-                                                      if k != "seed"}], sort_keys=True, default=str)
-        key = (row["dataset"], row.get("dataset_checksum", ""), configuration_id(row), protocol)
+    for row in rows if merged else latest(rows):
+        dataset = str(row.get("dataset", ""))
+        key = (dataset, str(row.get("dataset_checksum", "")), configuration_id(row), _protocol(row))
         line = lines.get(key)
         if line is None:
-            line = lines[key] = Line(row["dataset"], row["task"], row["model"], shown_params(row),
-                                     config_id=key[2], dataset_checksum=key[1],
-                                     split=row.get("split", ""))
-        line.model = row["model"]  # the latest label given wins
-        if row.get("split_fingerprint"):
-            line.fingerprints.add(row["split_fingerprint"])
+            line = lines[key] = Line(dataset, str(row.get("task", "")), str(row.get("model", "")),
+                                     shown_params(row), config_id=key[2], dataset_checksum=key[1],
+                                     split=str(row.get("split", "")), protocol=key[3])
+        line.model = str(row.get("model", ""))  # the latest label given wins
+        fold = str(row.get("split_fingerprint") or f"fold {row.get('fold', 0)}")
+        line.fingerprints.add(fold)
         if row.get("run") and row["run"] not in line.runs:
-            line.runs.append(row["run"])
+            line.runs.append(str(row["run"]))
         if row.get("status") != "ok":
             line.failed += 1
             line.error = line.error or str(row.get("error"))
             continue
         line.cells += 1
-        line.fold_set.add(int(row.get("fold", 0)))
+        line.fold_keys.add(fold)
+        line.fold_set.add(str(row.get("fold", 0)))
         line.seed_set.add(row.get("seed", 0))
         line.params = shown_params(row)
-        for name, value in (row.get("metrics") or {}).items():
-            if value is not None:
-                line.values.setdefault(name, []).append(float(value))
+        n_test, n_train = _finite(row.get("n_test")), _finite(row.get("n_train"))
+        if n_test and n_train:
+            line.test_train.append(n_test / n_train)
+        metric_errors = row.get("metric_errors")
+        if isinstance(metric_errors, Mapping) and metric_errors:
+            line.refused += len(metric_errors)
+            line.refused_reason = line.refused_reason or "; ".join(f"{k}: {v}" for k, v in metric_errors.items())
+        values = row.get("metrics")
+        for name, value in (values.items() if isinstance(values, Mapping) else ()):
+            number = _finite(value)
+            if number is None:
+                if value is not None:
+                    line.refused += 1
+                    line.refused_reason = line.refused_reason or f"{name}: not a finite number ({value!r:.20})"
+                continue
+            line.fold_values.setdefault(name, {}).setdefault(fold, []).append(number)
         for name in ("fit_seconds", "predict_seconds", "peak_rss_mb"):
-            if row.get(name) is not None:
-                getattr(line, name).append(float(row[name]))
-    return _rank(list(lines.values()), metrics, greater_is_better, force)
-
-
-def _rank(lines: list[Line], metrics: Mapping[str, list[str]], greater_is_better: Mapping[str, bool],
-          force: bool) -> list[Line]:
-    datasets = list(dict.fromkeys(line.dataset for line in lines))
-    out: list[Line] = []
-    for dataset in datasets:
-        group_lines = [line for line in lines if line.dataset == dataset]
-        # comparison groups, the one with most lines first (ties: first seen)
-        keys = list(dict.fromkeys(line.comparable for line in group_lines))
-        keys.sort(key=lambda k: -sum(1 for line in group_lines if line.comparable == k))
-        several = len(keys) > 1
-        for line in group_lines:
-            line.group = 0 if force else keys.index(line.comparable)
-            if several:
-                line.note = _note(line, _main(group_lines, keys[0]))
-        for number in sorted({line.group for line in group_lines}):
-            members = [line for line in group_lines if line.group == number]
-            members.sort(key=lambda line: _order(line, metrics, greater_is_better))
-            rank = 0
-            for line in members:
-                if _primary_value(line, metrics) is not None:
-                    rank += 1
-                    line.rank = rank
-                else:
-                    line.rank = None
-            out.extend(members)
+            number = _finite(row.get(name))
+            if number is not None:
+                getattr(line, name).append(number)
+    out = _rank(list(lines.values()), metrics, greater_is_better, force, alpha)
+    assign_aliases(out)
     return out
 
 
-def _main(lines: list[Line], key: tuple[str, str, str]) -> Line:
-    return next(line for line in lines if line.comparable == key)
+def _primary(line: Line, metrics: Mapping[str, list[str]]) -> str | None:
+    return next(iter(metrics.get(line.task) or []), None)
+
+
+def _groups(lines: list[Line]) -> list[list[Line]]:
+    """Lines of one dataset split into comparison groups: same checksum and, transitively, a
+    shared fold; the group with most lines first (ties: first seen). Linear: union-find on folds."""
+    parent = list(range(len(lines)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[tuple[str, str], int] = {}
+    for i, line in enumerate(lines):
+        for fold in line.fingerprints or {f"no folds {i}"}:
+            j = first.setdefault((line.dataset_checksum, fold), i)
+            a, b = find(i), find(j)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[Line]] = {}
+    for i, line in enumerate(lines):
+        groups.setdefault(find(i), []).append(line)
+    return sorted(groups.values(), key=len, reverse=True)  # stable: first seen wins ties
+
+
+def _rank(lines: list[Line], metrics: Mapping[str, list[str]], greater_is_better: Mapping[str, bool],
+          force: bool, alpha: float) -> list[Line]:
+    by_dataset: dict[str, list[Line]] = {}
+    for line in lines:
+        by_dataset.setdefault(line.dataset, []).append(line)
+    out: list[Line] = []
+    for group_lines in by_dataset.values():
+        groups = _groups(group_lines)
+        main = groups[0][0]
+        for number, members in enumerate(groups):
+            expected = set().union(*(line.fingerprints for line in members))
+            primary = _primary(members[0], metrics)
+            have = {id(line): set(line.fold_means(primary)) if primary else set() for line in members}
+            counted = set().union(*have.values())  # folds on which any line has a ranking value
+            for line in members:
+                line.group = 0 if force else number
+                mine = have[id(line)]
+                line.complete = bool(mine) and mine == counted
+                line.expected_folds = len(counted) if line.complete else len(expected)
+                notes = [] if number == 0 else [_note(line, main)]
+                if not line.complete:
+                    notes.insert(0, f"incomplete ({len(mine)}/{len(expected)} folds)" if mine else "no result")
+                elif len(counted) < len(expected):
+                    notes.insert(0, f"ranked on the {len(counted)} of {len(expected)} folds any line finished")
+                line.note = "; ".join(notes)
+        for number in sorted({line.group for line in group_lines}):
+            members = [line for line in group_lines if line.group == number]
+            rankable = [line for line in members if (line.complete or force)
+                        and _primary_value(line, metrics) is not None]
+            rankable.sort(key=lambda line: _order(line, metrics, greater_is_better))
+            ranked = {id(line) for line in rankable}
+            rest = [line for line in members if id(line) not in ranked]
+            for rank, line in enumerate(rankable, 1):
+                line.rank = rank
+            for line in rest:
+                line.rank = None
+            _ties(rankable, metrics, alpha)
+            out.extend(rankable)
+            out.extend(sorted(rest, key=lambda line: _order(line, metrics, greater_is_better)))
+    return out
 
 
 def _note(line: Line, main: Line) -> str:
-    if line.comparable == main.comparable:
-        return ""
     if line.dataset_checksum != main.dataset_checksum:
         return f"different data (checksum {line.dataset_checksum[:8]})"
     return f"different splits ({line.split} {line.split_fingerprint})"
 
 
 def _primary_value(line: Line, metrics: Mapping[str, list[str]]) -> float | None:
-    primary = next(iter(metrics.get(line.task) or []), None)
+    primary = _primary(line, metrics)
     return line.mean(primary) if primary else None
 
 
 def _order(line: Line, metrics: Mapping[str, list[str]], greater_is_better: Mapping[str, bool]) -> tuple:
-    primary = next(iter(metrics.get(line.task) or []), None)
+    primary = _primary(line, metrics)
     value = line.mean(primary) if primary else None
     if value is None:
         return (1, 0.0, line.model)
     return (0, -value if greater_is_better.get(primary or "") else value, line.model)
+
+
+# --- Scope: the current suite ------------------------------------------------------------------
+
+PLANNED = "planned"
+"""Key of ``environment.json`` under which the runner records what its suite planned
+(:func:`planned`): the exact scope of the stored suite. Runs without it are scoped from
+``suite.yaml``."""
+
+
+def _experiment_key(checksum: Any, split: Any, split_params: Any, config_id: Any) -> str:
+    params = {k: v for k, v in split_params.items() if k != "seed"} if isinstance(split_params, Mapping) else {}
+    return json.dumps([str(checksum or ""), str(split or ""), params, str(config_id or "")], sort_keys=True,
+                      default=str)
+
+
+def planned(cells: Iterable[Any], seeds: Iterable[int]) -> dict[str, Any]:
+    """``{"planned": ...}`` for the runner's environment record: every (dataset checksum, split
+    protocol, configuration) its cells cover, and the suite's seeds. Compact (10,000
+    configurations on two datasets: under 1 MB) and independent of the metric list.
+
+    The runner adds it with ``store.write_environment(run_id, {**environment(...),
+    **leaderboard.planned(cells, suite.seeds)})``.
+    """
+    keys = sorted({_experiment_key(c.dataset_checksum, c.split, c.split_params, c.config_id) for c in cells})
+    return {PLANNED: {"experiments": [json.loads(key) for key in keys], "seeds": sorted(set(seeds))}}
+
+
+def in_suite(run: Any) -> Callable[[Mapping[str, Any]], bool] | None:
+    """Whether a row of ``run`` belongs to the run's current suite (``None``: no suite to say).
+
+    Exact when the runner recorded what it planned in ``environment.json`` (:func:`planned`);
+    otherwise from the stored ``suite.yaml``: the row's dataset label and seed are the suite's,
+    and its model label is one the suite gives, with every parameter the suite sets for it equal
+    (so a removed configuration or one whose parameters changed under the same label is out).
+    Labels renamed since a cell was stored hide that cell from this fallback; ``--all-stored``
+    shows it.
+    """
+    record = (getattr(run, "environment", None) or {}).get(PLANNED)
+    if isinstance(record, Mapping) and isinstance(record.get("experiments"), list):
+        keys = {_experiment_key(*entry) for entry in record["experiments"]
+                if isinstance(entry, list) and len(entry) == 4}
+        planned_seeds = set(record["seeds"]) if isinstance(record.get("seeds"), list) else None
+        return lambda row: (_experiment_key(row.get("dataset_checksum"), row.get("split"), row.get("split_params"),
+                                            row.get("config_id")) in keys
+                            and (planned_seeds is None or row.get("seed", 0) in planned_seeds))
+    data = getattr(run, "suite_data", None)
+    if not isinstance(data, Mapping) or not isinstance(data.get("models"), list) \
+            or not isinstance(data.get("datasets"), list):
+        return None
+    given_seeds = data.get("seeds") or [data.get("seed", 0)]
+    seeds = set(given_seeds) if isinstance(given_seeds, list) else {given_seeds}
+    datasets = [{"name": d} if isinstance(d, str) else d for d in data["datasets"]]
+    dataset_labels = {str(d.get("label", d.get("name"))) for d in datasets if isinstance(d, Mapping)}
+    models: dict[str, tuple[dict[str, Any], set[str]]] = {}  # label -> (given params, datasets)
+    for entry in data["models"]:
+        entry = {"name": entry} if isinstance(entry, str) else entry
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+            return None  # a suite shape this reader does not know: show everything
+        params: Mapping[str, Any] = entry["params"] if isinstance(entry.get("params"), Mapping) else {}
+        grid: Mapping[str, Any] = entry["grid"] if isinstance(entry.get("grid"), Mapping) else {}
+        chosen = set(map(str, entry["datasets"])) if isinstance(entry.get("datasets"), list) else dataset_labels
+        names = list(grid)
+        combos: list[dict[str, Any]] = [{}]
+        for name in names:
+            values = grid[name] if isinstance(grid[name], list) else [grid[name]]
+            combos = [{**combo, name: value} for combo in combos for value in values]
+            if len(combos) > 100_000:
+                return None
+        for combo in combos:
+            given = {**params, **combo}
+            label = str(entry.get("label", entry["name"]))
+            shown = combo if "label" in entry else given
+            if shown:
+                label = f"{label}({', '.join(f'{k}={shown[k]}' for k in sorted(shown))})"
+            models[label] = (given, chosen)
+
+    def belongs(row: Mapping[str, Any]) -> bool:
+        model = models.get(str(row.get("model")))
+        if model is None or row.get("seed", 0) not in seeds:
+            return False
+        given, chosen = model
+        if str(row.get("dataset")) not in chosen:
+            return False
+        config = row.get("config") if isinstance(row.get("config"), Mapping) else row.get("params")
+        config = config if isinstance(config, Mapping) else {}
+        return all(key in config and _same(config[key], value) for key, value in given.items())
+
+    return belongs
+
+
+def _same(stored: Any, given: Any) -> bool:
+    if isinstance(stored, (int, float)) and isinstance(given, (int, float)) \
+            and not isinstance(stored, bool) and not isinstance(given, bool):
+        return float(stored) == float(given)
+    return json.dumps(stored, sort_keys=True, default=str) == json.dumps(given, sort_keys=True, default=str)
+
+
+def scope(runs: Sequence[Any], rows: Iterable[Mapping[str, Any]],
+          all_stored: bool = False) -> tuple[list[Mapping[str, Any]], str]:
+    """The rows of the runs' current suites (all of them with ``all_stored``) and a one-line
+    note saying what was left out (empty when nothing was).
+
+    Each row is judged by the suite of the run it came from (``row["run_dir"]``).
+    """
+    rows = list(rows)
+    if all_stored:
+        return rows, ""
+    judges = {str(getattr(run, "directory", "")): in_suite(run) for run in runs}
+    kept, hidden = [], set()
+    for row in rows:
+        judge = judges.get(str(row.get("run_dir", "")))
+        if judge is None or judge(row):
+            kept.append(row)
+        else:
+            hidden.add((str(row.get("dataset")), str(row.get("config_id"))))
+    if not hidden:
+        return kept, ""
+    return kept, (f"{len(hidden)} stored configuration(s) not in the current suite are not shown "
+                  "(--all-stored shows every stored configuration)")
+
+
+# --- Ties with #1 ----------------------------------------------------------------------------
+
+
+def paired_test(a: Sequence[float], b: Sequence[float],
+                test_train_ratio: float | None = None) -> tuple[float | None, str, str]:
+    """Two-sided paired test of fold means ``a`` against ``b`` (:mod:`benchmark.stats`, the tests
+    ``bench compare`` uses): ``(p, "", test)`` or ``(None, reason, test)``.
+
+    One partition into folds: Student's paired t. Folds from several partitions (repeated CV,
+    ``test_train_ratio`` given): the Nadeau–Bengio corrected t, since such folds share training
+    data and the plain t is far too confident.
+    """
+    from benchmark import stats
+
+    differences = [x - y for x, y in zip(a, b)]
+    result = stats.paired_t(differences) if test_train_ratio is None else \
+        stats.nadeau_bengio(differences, test_train_ratio)
+    return result.p, result.reason, result.test
+
+
+def _ties(ranked: list[Line], metrics: Mapping[str, list[str]], alpha: float) -> None:
+    """Mark each ranked line tied with #1 or not, from a paired test over the folds they share,
+    Holm-adjusted over the lines of the group."""
+    from benchmark import stats
+
+    if len(ranked) < 2:
+        return
+    primary = _primary(ranked[0], metrics)
+    if primary is None:
+        return
+    first = ranked[0].fold_means(primary)
+    tested: list[tuple[Line, float]] = []
+    for line in ranked[1:]:
+        means = line.fold_means(primary)
+        shared = sorted(set(first) & set(means))
+        repeated = line.units > line.folds or ranked[0].units > ranked[0].folds
+        ratios = line.test_train + ranked[0].test_train
+        ratio = math.fsum(ratios) / len(ratios) if repeated and ratios else (math.nan if repeated else None)
+        p, reason, line.tie_test = paired_test([means[f] for f in shared], [first[f] for f in shared], ratio)
+        if p is not None:
+            tested.append((line, p))
+        elif shared and all(means[f] == first[f] for f in shared):
+            line.tie, line.p_vs_first = "tied", None  # identical on every shared fold
+        else:
+            line.tie, line.p_vs_first = f"untested: {reason}", None
+    for (line, _), (adjusted, _level) in zip(tested, stats.holm([p for _, p in tested], alpha)):
+        line.p_vs_first = adjusted
+        line.tie = "tied" if adjusted is None or adjusted >= alpha else "different"
+
+
+# --- Labels ------------------------------------------------------------------------------------
+
+
+def shell_friendly(label: str) -> bool:
+    return bool(SHELL_FRIENDLY.match(label))
+
+
+def alias(label: str, length: int = 6) -> str:
+    """The alias of a label: ``m`` and the first ``length`` hex digits of its hash.
+
+    Derived from the label alone, so the same label has the same alias in every view — the
+    leaderboard.md of a run, ``bench leaderboard`` of several runs, ``bench compare --rows``
+    long after more configurations were stored — which a numbering (m1, m2...) could not
+    promise: adding one configuration would renumber the rest.
+    """
+    return "m" + stable_hash(label, length)
+
+
+def aliases(labels: Iterable[str]) -> dict[str, str]:
+    """``{label: alias}`` for the labels a shell would need quoted. Two labels whose short
+    aliases collide both get the 12-digit one; an alias never equals a label."""
+    labels = set(labels)
+    wanted = sorted(label for label in labels if not shell_friendly(label))
+    short: dict[str, list[str]] = {}
+    for label in wanted:
+        short.setdefault(alias(label), []).append(label)
+    out: dict[str, str] = {}
+    for name, owners in short.items():
+        for label in owners:
+            out[label] = name if len(owners) == 1 and name not in labels else alias(label, 12)
+    return out
+
+
+def assign_aliases(lines: Sequence[Line]) -> None:
+    names = aliases(line.model for line in lines)
+    for line in lines:
+        line.alias = names.get(line.model, "")
+
+
+def resolve_label(label: str, lines: Sequence[Any], where: str = "--rows") -> Any:
+    """The line (or label, for a list of strings) that ``label`` names: a label, an alias shown
+    in the leaderboard, or a unique prefix (4+ characters) of a configuration id.
+
+    Raises :class:`BenchError` listing the valid labels (with their aliases), closest first,
+    located at ``where``. For ``bench compare --rows`` / ``--baseline``.
+    """
+    labels = [item if isinstance(item, str) else item.model for item in lines]
+    names = aliases(labels)
+    for item, name in zip(lines, labels):
+        if label == name or (label == names.get(name)):
+            return item
+    if len(label) >= 4:
+        matches = {getattr(item, "config_id", ""): item for item in lines
+                   if getattr(item, "config_id", "").startswith(label)}
+        if len(matches) == 1:
+            return next(iter(matches.values()))
+    distinct = list(dict.fromkeys(labels))
+    close = difflib.get_close_matches(label, distinct + list(names.values()), n=len(distinct) + len(names),
+                                      cutoff=0.0)
+    ordered = list(dict.fromkeys(next((n for n, a in names.items() if a == c), c) for c in close))
+    ordered += [name for name in distinct if name not in ordered]
+    shown = [f"{name} ({names[name]})" if name in names else name for name in ordered]
+    listing = ", ".join(shown[:20]) + (f" and {len(shown) - 20} more" if len(shown) > 20 else "")
+    near = difflib.get_close_matches(label, distinct, n=1)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    raise BenchError(f"no configuration labelled {label!r}; {hint}valid (closest first): {listing or 'none'}",
+                     where)
+
+
+# --- Output ------------------------------------------------------------------------------------
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -182,10 +556,11 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 
 
 def _mean(values: list[float]) -> float | None:
-    return statistics.fmean(values) if values else None
+    return math.fsum(values) / len(values) if values else None
 
 
 def mean_std(line: Line, metric: str) -> str:
+    """``mean ± s.d. over folds`` (``—`` for a single fold)."""
     mean = line.mean(metric)
     if mean is None:
         return ""
@@ -193,57 +568,134 @@ def mean_std(line: Line, metric: str) -> str:
     return f"{mean:#.4g} ± {NONE if std is None else f'{std:#.2g}'}"
 
 
-def table_rows(lines: list[Line], metric_names: list[str], runs: bool = False) -> list[list[str]]:
-    out = []
-    for line in lines:
+def vs_first(line: Line) -> str:
+    """The "vs #1" cell: ``#1``, ``tied (p 0.41)``, ``worse (p 0.003)``, ``untested: ...`` or empty."""
+    if line.rank == 1:
+        return "#1"
+    if line.tie == "tied" and line.p_vs_first is None:
+        return "tied (identical)"
+    if line.tie in ("tied", "different") and line.p_vs_first is not None:
+        test = " NB" if line.tie_test == "nb" else ""
+        return f"{'tied' if line.tie == 'tied' else 'worse'} (p{test} {line.p_vs_first:.2g})"
+    return line.tie.split(":")[0] if line.tie.startswith("untested") else line.tie
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which optional columns a table of lines shows (decided once per table: linear)."""
+
+    names: list[str]
+    seed_sd: bool
+    ties: bool
+    aliases: bool
+    runs: bool
+    failures: bool
+    notes: bool
+
+    @classmethod
+    def of(cls, lines: Sequence[Line], names: list[str], runs: bool = False) -> Columns:
+        primary = names[0] if names else ""
+        return cls(names, any(line.seed_std(primary) is not None for line in lines),
+                   any(line.tie and not line.tie.startswith("untested") for line in lines),
+                   any(line.alias for line in lines),
+                   runs, any(line.failed or line.refused for line in lines), any(line.note for line in lines))
+
+    def headers(self) -> list[str]:
+        out = ["#", "model"] + (["alias"] if self.aliases else [])
+        out += [f"{m} (mean ± s.d. over folds)" for m in self.names]
+        if self.seed_sd:
+            out.append(f"{self.names[0]} seed s.d.")
+        if self.ties:
+            out.append("vs #1")
+        out += ["folds", "seeds", "fit s", "predict s", "config", "split"]
+        out += (["runs"] if self.runs else []) + (["failures"] if self.failures else [])
+        return out + (["note"] if self.notes else [])
+
+    def row(self, line: Line) -> list[str]:
         rank = "" if line.rank is None else str(line.rank)
-        cells = [rank + ("*" if line.note else ""), line.model]
-        cells += [mean_std(line, name) for name in metric_names]
-        cells += [str(line.folds), str(line.seeds), _fmt(_mean(line.fit_seconds), 2),
+        cells = [rank + ("*" if line.note else ""), line.model] + ([line.alias] if self.aliases else [])
+        cells += [mean_std(line, name) for name in self.names]
+        if self.seed_sd:
+            sd = line.seed_std(self.names[0])
+            cells.append("" if sd is None else f"{sd:#.2g}")
+        if self.ties:
+            cells.append(vs_first(line))
+        cells += [line.folds_shown(), str(line.seeds), _fmt(_mean(line.fit_seconds), 2),
                   _fmt(_mean(line.predict_seconds), 2), line.config_id[:8],
                   f"{line.split} {line.split_fingerprint}".strip()]
-        if runs:
+        if self.runs:
             cells.append(", ".join(line.runs))
-        if any(l.failed for l in lines):
-            cells.append(f"{line.failed} failed: {line.error[:60]}" if line.failed else "")
-        if any(l.note for l in lines):
+        if self.failures:
+            cells.append(failures(line))
+        if self.notes:
             cells.append(line.note)
-        out.append(cells)
-    return out
+        return cells
+
+
+def failures(line: Line) -> str:
+    parts = []
+    if line.failed:
+        parts.append(f"{line.failed} failed: {line.error[:60]}")
+    if line.refused:
+        parts.append(f"{line.refused} value(s) refused: {line.refused_reason[:60]}")
+    return "; ".join(parts)
+
+
+def table_rows(lines: list[Line], metric_names: list[str], runs: bool = False) -> list[list[str]]:
+    columns = Columns.of(lines, metric_names, runs)
+    return [columns.row(line) for line in lines]
+
+
+def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
+    """The sentences under a table that say what its marks mean."""
+    notes = ["± is the s.d. over folds of the fold means (seeds are averaged within a fold first)."]
+    if any(line.seed_std(m) is not None for line in lines for m in list(line.fold_values)[:1]):
+        notes.append("seed s.d.: the pooled standard deviation over seeds within a fold.")
+    untested = sorted({line.tie.split(": ", 1)[1] for line in lines if line.tie.startswith("untested: ")})
+    if untested and not any(line.tie and not line.tie.startswith("untested") for line in lines):
+        notes.append("vs #1: no line could be tested against #1 (" + "; ".join(untested) + ")"
+                     + ("; bench compare --test units pairs the users or examples of a single split"
+                        if any(r.startswith("n = 1") for r in untested) else "") + ".")
+    elif any(line.tie for line in lines):
+        nb = any(line.tie_test == "nb" for line in lines)
+        notes.append(f"vs #1: paired t-test of fold means over the folds shared with #1"
+                     + (" (NB: Nadeau–Bengio corrected, for folds of several partitions)" if nb else "")
+                     + f", Holm-adjusted over the lines of the table; tied = no significant difference at "
+                     f"α = {alpha:g}; worse = significantly worse than #1"
+                     + (f"; untested: {'; '.join(untested)}" if untested else "") + ".")
+    if any(not line.complete for line in lines):
+        notes.append("incomplete (k/n folds): results missing for some folds (failed, stopped or not "
+                     "run); not ranked against lines with every fold.")
+    if any(line.note and line.group for line in lines):
+        notes.append("* used other splits or data than the first group: ranked only among lines with the "
+                     "same split (bench leaderboard --force ranks them together)")
+    elif any("different" in line.note for line in lines):
+        notes.append("* used other splits or data: ranked with the others because of --force")
+    if any(line.alias for line in lines):
+        notes.append("alias: a short name for a label that needs shell quoting (bench compare --rows "
+                     "accepts it).")
+    return notes
 
 
 def render(lines: list[Line], metrics: Mapping[str, list[str]], fmt: str = "simple") -> str:
     """One table per dataset (tabulate ``fmt``: ``simple`` for terminals, ``github`` for Markdown).
 
-    ``#`` is the rank within the line's comparison group; ``*`` marks a line that used other
-    splits or data than the dataset's main group (its note says which).
+    ``#`` is the rank within the line's comparison group; ``*`` marks a line with a note
+    (incomplete, or other splits or data than the dataset's main group).
     """
     from tabulate import tabulate
 
     show_runs = len({run for line in lines for run in line.runs}) > 1
     blocks = []
-    for dataset in dict.fromkeys(line.dataset for line in lines):
-        group = [line for line in lines if line.dataset == dataset]
+    for dataset, group in _by_dataset(lines).items():
         task = group[0].task
-        names = [m for m in metrics.get(task, []) if any(l.values.get(m) for l in group)] or metrics.get(task, [])
-        headers = ["#", "model"] + [f"{m} (mean ± std)" for m in names]
-        headers += ["folds", "seeds", "fit s", "predict s", "config", "split"]
-        if show_runs:
-            headers.append("runs")
-        if any(line.failed for line in group):
-            headers.append("failures")
-        if any(line.note for line in group):
-            headers.append("note")
-        table = tabulate(table_rows(group, names, show_runs), headers=headers, tablefmt=fmt,
+        names = [m for m in metrics.get(task, []) if any(line.fold_values.get(m) for line in group)] \
+            or list(metrics.get(task, []))
+        columns = Columns.of(group, names, show_runs)
+        table = tabulate([columns.row(line) for line in group], headers=columns.headers(), tablefmt=fmt,
                          disable_numparse=True)
         title = f"{dataset} ({task})"
-        notes = []
-        if any(line.note for line in group):
-            if any(line.group for line in group):
-                notes.append("* used other splits or data than the first group: ranked only among "
-                             "lines with the same split (bench leaderboard --force ranks them together)")
-            else:
-                notes.append("* used other splits or data: ranked with the others because of --force")
+        notes = legend(group)
         if fmt == "github":
             blocks.append("\n\n".join([f"## {title}", table] + notes))
         else:
@@ -251,25 +703,85 @@ def render(lines: list[Line], metrics: Mapping[str, list[str]], fmt: str = "simp
     return "\n\n".join(blocks) + "\n"
 
 
-CSV_FIELDS = ["rank", "dataset", "task", "model", "config_id", "params", "dataset_checksum", "split",
+def _by_dataset(lines: Iterable[Line]) -> dict[str, list[Line]]:
+    out: dict[str, list[Line]] = {}
+    for line in lines:
+        out.setdefault(line.dataset, []).append(line)
+    return out
+
+
+CSV_FIELDS = ["rank", "dataset", "task", "model", "alias", "config_id", "params", "dataset_checksum", "split",
               "split_fingerprint"]
 
 
+def _text(value: Any) -> str:
+    """A text cell of leaderboard.csv: :func:`csv_safe`, and a carriage return written as ``\\r``
+    (the csv module quotes only the line terminator ``\\n``; a bare CR splits the row for readers)."""
+    return str(csv_safe("" if value is None else str(value))).replace("\r", "\\r")
+
+
 def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:
-    """One CSV row per line; ``<metric>_std`` is empty where there is a single value."""
-    from benchmark.csvsafe import csv_safe_row
+    """One CSV row per line; ``<metric>_std`` is the s.d. over folds (empty for one fold),
+    ``<metric>_seed_std`` the pooled s.d. over seeds within folds. Every text cell passes
+    through :func:`csv_safe`."""
     names = list(dict.fromkeys(m for task in metrics.values() for m in task))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(csv_safe_row(CSV_FIELDS + [f"{m}_{s}" for m in names for s in ("mean", "std")]
-                                 + ["folds", "seeds", "cells", "failed", "fit_seconds", "predict_seconds",
-                                    "peak_rss_mb", "runs", "note"]))
+    writer.writerow(CSV_FIELDS + [f"{m}_{s}" for m in names for s in ("mean", "std", "seed_std")]
+                    + ["folds", "fold_units", "expected_folds", "complete", "seeds", "cells", "failed", "refused",
+                       "vs_first", "p_vs_first", "fit_seconds", "predict_seconds", "peak_rss_mb", "runs",
+                       "note"])
     for line in lines:
-        writer.writerow(csv_safe_row(["" if line.rank is None else line.rank, line.dataset, line.task, line.model,
-                         line.config_id, json.dumps(line.params, sort_keys=True, default=str),
-                         line.dataset_checksum, line.split, line.split_fingerprint]
-                        + [_fmt(f(m), 6) for m in names for f in (line.mean, line.std)]
-                        + [line.folds, line.seeds, line.cells, line.failed,
+        texts = [line.dataset, line.task, line.model, line.alias, line.config_id,
+                 json.dumps(line.params, sort_keys=True, default=str), line.dataset_checksum, line.split,
+                 line.split_fingerprint]
+        writer.writerow(["" if line.rank is None else line.rank] + [_text(t) for t in texts]
+                        + [_fmt(f(m), 6) for m in names for f in (line.mean, line.std, line.seed_std)]
+                        + [line.folds, line.units, line.expected_folds, str(line.complete).lower(), line.seeds, line.cells,
+                           line.failed, line.refused, _text(line.tie or ("#1" if line.rank == 1 else "")),
+                           _fmt(line.p_vs_first, 6),
                            _fmt(_mean(line.fit_seconds), 4), _fmt(_mean(line.predict_seconds), 4),
-                           _fmt(_mean(line.peak_rss_mb), 1), " ".join(line.runs), line.note]))
+                           _fmt(_mean(line.peak_rss_mb), 1), _text(" ".join(line.runs)), _text(line.note)])
     return buffer.getvalue()
+
+
+# --- From a loaded result set ------------------------------------------------------------------
+
+
+@dataclass
+class Board:
+    """A leaderboard made from a result set: its lines, the metrics per task, the rows it was
+    made from (scoped) and the scope note."""
+
+    lines: list[Line]
+    metrics: dict[str, list[str]]
+    rows: list[Mapping[str, Any]]
+    note: str
+
+
+def board(loaded: Any, force: bool = False, all_stored: bool = False, alpha: float = ALPHA) -> Board:
+    """The leaderboard of a :class:`benchmark.resultset.ResultSet`: its rows scoped to the runs'
+    current suites (unless ``all_stored``), directions from the rows."""
+    from benchmark.resultset import metrics_by_task
+
+    rows, note = scope(loaded.runs, loaded.rows, all_stored)
+    metrics = metrics_by_task(loaded.runs, rows)
+    lines = build(rows, metrics, loaded.directions([m for names in metrics.values() for m in names]),
+                  force=force, alpha=alpha, merged=True)
+    return Board(lines, metrics, rows, note)
+
+
+def from_results(loaded: Any, force: bool = False, all_stored: bool = False,
+                 alpha: float = ALPHA) -> tuple[list[Line], dict[str, list[str]], str]:
+    """``(lines, metrics, scope note)``: :func:`board` as a tuple."""
+    made = board(loaded, force, all_stored, alpha)
+    return made.lines, made.metrics, made.note
+
+
+def show(loaded: Any, fmt: str = "simple", force: bool = False, all_stored: bool = False) -> str:
+    """``bench leaderboard``'s output: the tables (``fmt`` ``simple``/``github``, with the scope
+    note under them) or the CSV (``fmt`` ``csv``; nothing but the table)."""
+    lines, metrics, note = from_results(loaded, force, all_stored)
+    if fmt == "csv":
+        return to_csv(lines, metrics)
+    return render(lines, metrics, fmt) + (f"\n{note}\n" if note else "")

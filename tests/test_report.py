@@ -124,8 +124,9 @@ class DevTools:
         os.close(self._from_chrome)
 
 
-def load_in_browser(path: Path) -> dict:
-    """Open ``path`` in headless Chromium; what a test needs to know about the page."""
+def load_in_browser(path: Path, full_page: bool = False) -> dict:
+    """Open ``path`` in headless Chromium; what a test needs to know about the page (with
+    ``full_page``, the screenshot covers the whole page, not only the 1280×1600 window)."""
     profile = tempfile.mkdtemp(prefix="bench-chromium-")
     browser = DevTools(CHROMIUM, profile)
     try:
@@ -143,7 +144,12 @@ def load_in_browser(path: Path) -> dict:
             "returnByValue": True}, session=session)["result"]["value"]
         text = browser.send("Runtime.evaluate", {"expression": "document.body.innerText",
                                                  "returnByValue": True}, session=session)["result"]["value"]
-        shot = browser.send("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
+        options: dict = {"format": "png"}
+        if full_page:
+            size = browser.send("Page.getLayoutMetrics", session=session)["cssContentSize"]
+            options.update(captureBeyondViewport=True, clip={"x": 0, "y": 0, "width": size["width"],
+                                                             "height": min(size["height"], 16000), "scale": 1})
+        shot = browser.send("Page.captureScreenshot", options, session=session, timeout=120)["data"]
         time.sleep(0.2)
         browser.send("Runtime.evaluate", {"expression": "1"}, session=session)  # flush pending events
     finally:
@@ -194,7 +200,7 @@ def test_the_report_is_one_file_with_every_section(report_file):
     text = two.read_text()
     for heading in ("Leaderboard", "Charts", "Comparison", "Not paired", "Provenance", "Fold fingerprints"):
         assert f">{heading}<" in text, heading
-    assert "Holm-corrected" in text and 'class="worse">worse<' in text and 'class="better">better<' in text
+    assert ("Holm-corrected" in text or "Holm-adjusted" in text) and 'class="worse">worse<' in text and 'class="better">better<' in text
     pictures = three.read_text()
     assert ">Pictures<" in pictures and "Comparison" not in pictures, "a comparison only for two runs"
     assert pictures.count('src="data:image/png;base64,') == 8, "6 reconstruction grids and 2 loss.png"
