@@ -82,6 +82,7 @@ def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argpar
     board.add_argument("--force", action="store_true",
                        help="rank lines with different splits or data together (still marked)")
     board.add_argument("--format", choices=sorted(FORMATS), default="table")
+    board.add_argument("--all-stored", action="store_true", help="every stored configuration, not only the current suite's")
 
     results = commands.add_parser("results", help="print every cell of runs as one flat table")
     results.add_argument("runs", nargs="+", metavar="RUN", help="results directories")
@@ -94,6 +95,7 @@ def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argpar
     report = commands.add_parser("report", help="write a self-contained HTML report of runs")
     report.add_argument("runs", nargs="+", metavar="RUN", help="results directories (two: with a comparison)")
     report.add_argument("-o", "--output", default="report.html", help="HTML file (default report.html)")
+    report.add_argument("--all-stored", action="store_true", help="every stored configuration, not only the current suite's")
     return {"compare": _compare, "leaderboard": _leaderboard, "results": _results, "report": _report}
 
 
@@ -156,11 +158,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
     loaded = resultset.load(args.runs)
     _warn(loaded.warnings)
-    metrics = loaded.metrics_by_task()
-    lines = leaderboard.build(loaded.rows, metrics,
-                              loaded.directions([m for names in metrics.values() for m in names]), force=args.force)
-    fmt = FORMATS[args.format]
-    sys.stdout.write(leaderboard.to_csv(lines, metrics) if fmt == "csv" else leaderboard.render(lines, metrics, fmt))
+    sys.stdout.write(leaderboard.show(loaded, FORMATS[args.format], force=args.force, all_stored=args.all_stored))
     return 0
 
 
@@ -224,6 +222,6 @@ def _results(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from benchmark import report
 
-    path = report.write(args.runs, args.output, warn=lambda message: _warn([message]))
+    path = report.write(args.runs, args.output, warn=lambda message: _warn([message]), all_stored=args.all_stored)
     print(f"report written to {path}")
     return 0

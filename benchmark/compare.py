@@ -521,11 +521,10 @@ def compare(a: Run, b: Run | None = None, *, rows: tuple[str, str] | None = None
                             False, ignore_seed, test)
     else:
         labels = list(dict.fromkeys(str(r.get("model")) for r in a.rows))
-        wanted = list(rows or ()) + ([baseline] if baseline else [])
-        for label in wanted:
-            if label not in labels:
-                raise BenchError(f"no configuration labelled {label!r} in {a.directory}" + _close(label, labels),
-                                 "--baseline" if label == baseline and not rows else "--rows")
+        from benchmark.leaderboard import resolve_label
+
+        rows = (resolve_label(rows[0], labels), resolve_label(rows[1], labels)) if rows else rows
+        baseline = resolve_label(baseline, labels, "--baseline") if baseline else baseline
         if rows is not None:
             pairs = [rows]
         elif baseline is not None:

@@ -275,8 +275,9 @@ def _run_suite(path: str | Path, options: RunOptions, stream: TextIO, progress: 
         store.write("suite.yaml", suite.text)
         plugin_list = sorted({(e.provider.plugin, e.provider.distribution, e.provider.version)
                               for e in registry.all()})
-        store.write_environment(run_id, environment(
-            [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], run_id))
+        store.write_environment(run_id, {**environment(
+            [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], run_id),
+            **leaderboard.planned(cells, suite.seeds)})
         results: dict[str, dict[str, Any]] = {}
         interrupted, cause = False, KeyboardInterrupt()
         try:

@@ -702,9 +702,7 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: _Datasets, found:
         inspected = False
         for task in tasks:
             reason = is_model_class_usable(model, task, registry)
-            if reason and model.missing:  # the warning says it; its parameters cannot be read
-                continue
-            if reason:
+            if reason:  # its parameters cannot be read, so its cells cannot be planned
                 check.add(BenchError(f"model {spec.name!r} is unusable: {reason}", at("models", i, "name")))
                 continue
             params_by_name.update(model_params(model_class(spec, task)))

@@ -1,9 +1,7 @@
 """The presentation items through the ``bench`` commands themselves.
 
-Cases marked ``xfail(strict=True)`` need a line in a file another helper owns
-(benchmark/cli_results.py, benchmark/compare.py, benchmark/runner.py); each mark's reason names
-the line. Once the lead adds it the case passes and the mark must go (strict: an unexpected pass
-fails, so a forgotten mark is noticed).
+Scoping (``--all-stored``), aliases in ``bench compare --rows`` and spreadsheet-safe CSV, as a
+user meets them on the command line.
 """
 
 from __future__ import annotations
@@ -11,16 +9,11 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 
 from benchmark import leaderboard
 from tests.test_compare import bench_cli
 from tests.test_presentation_report import scoped_run, three, write_run
 
-CLI = "cli_results.py: --all-stored flags and leaderboard.show / report.write(all_stored=...)"
-
-
-@pytest.mark.xfail(strict=True, reason=CLI)
 def test_bench_leaderboard_is_scoped_and_all_stored_shows_everything(tmp_path):
     run = scoped_run(tmp_path)
     code, out, _ = bench_cli("leaderboard", str(run))
@@ -29,15 +22,12 @@ def test_bench_leaderboard_is_scoped_and_all_stored_shows_everything(tmp_path):
     assert code == 0 and "removed" in {r["model"] for r in csv.DictReader(io.StringIO(out))}
 
 
-@pytest.mark.xfail(strict=True, reason=CLI)
 def test_bench_report_all_stored(tmp_path):
     run = scoped_run(tmp_path)
     assert bench_cli("report", str(run), "-o", str(tmp_path / "r.html"), "--all-stored")[0] == 0
     assert ">removed<" in (tmp_path / "r.html").read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="compare.compare(rows=...) must resolve each label with "
-                                       "leaderboard.resolve_label(label, labels)")
 def test_bench_compare_rows_accepts_an_alias_and_lists_valid_labels(tmp_path):
     rows = three("svd(k=4)", 0.9) + three("knn", 0.95)
     run = write_run(tmp_path / "run", rows)
