@@ -92,6 +92,9 @@ SUITE_SCHEMA: dict[str, Any] = {
                 "datasets": {"type": "array", "items": _NAMED,
                              "description": "Only these dataset labels (default: all of the model's tasks)."},
                 "limits": LIMITS_SCHEMA,
+                "tune": {"type": "object",  # --- tuning: checked by benchmark.tuning.parse_tune
+                         "description": "Search these parameters on an inner split of each outer "
+                                        "training fold: space, objective, search, trials, split."},
             },
         }]}},
     },
@@ -139,6 +142,7 @@ class ModelConfig:
     params: Mapping[str, Any]
     datasets: tuple[str, ...]  # dataset labels this configuration runs on
     limits: Limits = Limits()
+    tune: Any = None  # --- tuning: a benchmark.tuning.Tuning when the suite tunes this model
 
 
 @dataclass(frozen=True)
@@ -491,17 +495,22 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: Sequence[DatasetC
             for value in values:
                 _check_params({key: value}, params_by_name, at, "models", i, "grid", what="parameter")
         limits = _limits(entry.get("limits"), at, "models", i, "limits")
+        tune = None  # --- tuning (benchmark/tuning.py): the model's `tune:` block
+        if "tune" in entry:
+            from benchmark.tuning import parse_tune
+            tune = parse_tune(entry, params_by_name, registry, [labels[d] for d in runnable], at, ("models", i))
         names = list(grid)
         for combination in _product([grid[n] for n in names]):
             combo = dict(zip(names, combination))
             resolved = {**params, **combo}
             label = entry.get("label", entry["name"])
             label = _label(label, combo if "label" in entry else resolved)
+            label += " tuned" if tune is not None and "label" not in entry else ""  # --- tuning
             if label in seen:
                 raise BenchError(f"model configuration {label!r} appears twice; give it a 'label'",
                                  at("models", i))
             seen.add(label)
-            models.append(ModelConfig(label, model.name, resolved, runnable, limits))
+            models.append(ModelConfig(label, model.name, resolved, runnable, limits, tune))
     return models
 
 
