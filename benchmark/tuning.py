@@ -151,8 +151,8 @@ def parse_tune(entry: Mapping[str, Any], params: Mapping[str, Any], registry: An
     for key in block:
         if key not in _KEYS:
             close = difflib.get_close_matches(str(key), _KEYS, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(_KEYS)}"
-            raise _fail(f"unknown key {key!r}; {hint}", at, *base, key)
+            hint = f"did you mean {close[0]!r}?" if close else f"one of: {', '.join(_KEYS)}"
+            raise _fail(f"expected a key of tune ({hint}), got {key!r}", at, *base, key)
     for key in ("space", "objective"):
         if key not in block:
             raise _fail(f"missing required key {key!r}", at, *base)
@@ -195,8 +195,8 @@ def _space(data: Any, params: Mapping[str, Any], fixed: Mapping[str, Any], at: A
     for name, values in data.items():
         if name not in params:
             close = difflib.get_close_matches(str(name), params, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(params) or 'none'}"
-            raise _fail(f"unknown parameter {name!r}; {hint}", at, *base, name)
+            hint = f"did you mean {close[0]!r}?" if close else f"one of: {', '.join(params) or 'none'}"
+            raise _fail(f"expected a parameter of the model ({hint}), got {name!r}", at, *base, name)
         if name in fixed:
             raise _fail(f"expected {name!r} in params or in tune.space, got both", at, *base, name)
         schema = dict(params[name].schema)
@@ -216,8 +216,7 @@ def _space(data: Any, params: Mapping[str, Any], fixed: Mapping[str, Any], at: A
                         at, *base, name)
         for key in values:
             if key not in _RANGE_KEYS:
-                raise _fail(f"unknown key {key!r}; expected low, high, log (or choices alone)", at,
-                            *base, name, key)
+                raise _fail(f"expected low, high, log (or choices alone), got {key!r}", at, *base, name, key)
         for key in ("low", "high"):
             if key not in values:
                 raise _fail(f"missing required key {key!r}", at, *base, name)
