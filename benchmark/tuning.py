@@ -49,7 +49,7 @@ import numpy as np
 
 from benchmark._internal import resolve
 from benchmark.api import Fold, MatrixData, RatingData
-from benchmark.cells import Cell
+from benchmark.cells import Cell, stable_hash
 from benchmark.errors import BenchError
 
 SEARCHES = ("grid", "random", "tpe")
@@ -209,7 +209,10 @@ def _space(data: Any, params: Mapping[str, Any], fixed: Mapping[str, Any], at: A
                 raise _fail("expected at least 1 value, got an empty list", at, *base, name)
             for j, value in enumerate(values):
                 _check(value, schema, at, *base, name, j)
-            space.append(Dimension(name, tuple(dict.fromkeys(values))))
+            unique: dict[str, Any] = {}  # values may be lists: no set
+            for value in values:
+                unique.setdefault(stable_hash(value), value)
+            space.append(Dimension(name, tuple(unique.values())))
             continue
         if not isinstance(values, Mapping):
             raise _fail(f"expected a list of values or a range {{low, high, log}}, got {_describe(values)}",
@@ -305,8 +308,6 @@ def inner_folds(registry: Any, data: Any, outer: Fold, inner: Mapping[str, Any])
     ``inner`` is ``{"method": ..., "seed": ..., **params}``. The split plugin sees only the
     outer training rows, so no inner fold can hold a row of ``outer.test``.
     """
-    from benchmark.cells import stable_hash
-
     key = stable_hash([outer.fingerprint, inner])
     if key not in _INNER_CACHE:
         params = {k: v for k, v in inner.items() if k != "method"}
@@ -391,8 +392,6 @@ class Search:
         rng = np.random.default_rng(self.rng_seed)
         points: list[dict[str, Any]] = []
         seen: set[str] = set()
-        from benchmark.cells import stable_hash
-
         for _ in range(MAX_DRAWS * self.tuning.trials):
             point = {d.name: d.draw(rng) for d in self.tuning.space}
             key = stable_hash(point)

@@ -392,3 +392,25 @@ def test_tpe_search_through_optuna_replays_to_the_same_trials(tmp_path):
     again = run_suite(path, options, stream=QUIET)
     assert again.ran == 0 and again.reused == first.ran
     assert json.dumps(sorted(r["cell_id"] for r in again.rows)) == json.dumps(sorted(r["cell_id"] for r in first.rows))
+
+
+def test_space_kinds_choices_lists_and_integer_ranges():
+    from benchmark.params import Param
+
+    params = {"layers": Param("layers", [8], {"type": "array"}), "k": Param("k", 4, {"type": "integer", "minimum": 1}),
+              "rate": Param("rate", 0.1, {"type": "number"})}
+
+    def where(*path):
+        return ".".join(map(str, path))
+
+    space = tuning._space({"layers": {"choices": [[8], [16, 8], [8]]}, "k": {"low": 1, "high": 64, "log": True},
+                           "rate": {"low": 0.01, "high": 1}}, params, {}, where, ("tune", "space"))
+    layers, k, rate = space
+    assert layers.choices == ([8], [16, 8])  # duplicates dropped, order kept; lists are values too
+    assert k.integer and k.log and not rate.integer
+    rng = np.random.default_rng(0)
+    draws = [k.draw(rng) for _ in range(200)]
+    assert all(isinstance(d, int) and 1 <= d <= 64 for d in draws) and min(draws) == 1 and max(draws) == 64
+    with pytest.raises(BenchError, match="expected an integer") as error:
+        tuning._space({"k": {"low": 1.5, "high": 8}}, params, {}, where, ("tune", "space"))
+    assert error.value.where == "tune.space.k.low"
