@@ -274,12 +274,13 @@ def _objective(name: Any, registry: Any, datasets: Sequence[Any], at: Any,
 
     if not isinstance(name, str) or not name:
         raise _fail(f"expected a metric name, got {_describe(name)}", at, *path)
-    spec = registry.get("metric", name, at(*path)).spec
+    entry = registry.get("metric", name, at(*path))
+    spec = entry.spec
     other = [d for d in datasets if d.task != spec.task]
     if other:
         raise _fail(f"expected a metric of the {other[0].task!r} task of dataset {other[0].label!r}, "
                     f"got {name!r} (a {spec.task!r} metric)", at, *path)
-    return spec.name, bool(spec.greater_is_better)
+    return entry.name, bool(spec.greater_is_better)  # the name cells use: plain, or qualified
 
 
 # --- Rows of a trial: the worker's side -------------------------------------------------------
