@@ -76,6 +76,9 @@ class Cell:
     data_dir: str | None = None
     plugins: tuple[str, ...] = ()  # local plugin files the worker must load
     task_options: Mapping[str, Any] = field(default_factory=dict)  # e.g. ranking's threshold
+    # --- tuning (benchmark/tuning.py): a trial (outer fold, inner split) or a refit (the chosen
+    # point, its trials); part of the identity only when set, so other cells keep their ids
+    tuning: Mapping[str, Any] | None = None
 
     @property
     def config_id(self) -> str:
@@ -91,6 +94,8 @@ class Cell:
                     "seed": self.seed, "metrics": sorted(self.metrics)}
         if self.task_options:  # only then: the ids of tasks without options stay as they were
             identity["task_options"] = dict(self.task_options)
+        if self.tuning is not None:  # --- tuning
+            identity["tuning"] = self.tuning
         return stable_hash(identity)
 
     @property
@@ -165,6 +170,7 @@ class CellResult:
     artifact_errors: dict[str, str] = field(default_factory=dict)
     log: str = ""
     finished_at: str = ""
+    tuning: Mapping[str, Any] | None = None  # --- tuning: the cell's (benchmark/tuning.py)
 
     @classmethod
     def start(cls, cell: Cell, run_id: str, machine: Mapping[str, Any], started_at: str) -> CellResult:
@@ -176,7 +182,7 @@ class CellResult:
                    split_fingerprint=cell.fingerprint, model=cell.model,
                    model_plugin=cell.model_plugin, params=cell.params, config=cell.config,
                    seed=cell.seed, code=cell.code, machine=machine, started_at=started_at,
-                   task_options=cell.task_options)
+                   task_options=cell.task_options, tuning=cell.tuning)
 
     @property
     def ok(self) -> bool:

@@ -289,6 +289,9 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
         split_params = {k: v for k, v in cell.split_params.items() if k != "seed"}
         split_seed = cell.split_params.get("seed", cell.seed)
         fold = cache.folds(data, cell.split, split_params, split_seed)[cell.fold]
+        if cell.tuning is not None:  # --- tuning: a trial's inner fold of this fold's training rows
+            from benchmark.tuning import trial_fold
+            fold = trial_fold(registry, data, fold, cell.tuning)
         if fold.fingerprint != cell.fingerprint:
             raise BenchError(f"fold {cell.fold} has fingerprint {fold.fingerprint}, the plan expected "
                              f"{cell.fingerprint}: the data or split changed")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from benchmark import leaderboard
+from benchmark import leaderboard, tuning
 from benchmark._internal import resolve, versions
 from benchmark.api import MissingDependency, Model, PluginInputError
 from benchmark.cells import Cell, CellResult
@@ -183,6 +183,28 @@ def decide(cells: Sequence[Cell], stored: Mapping[str, dict[str, Any]], retry_fa
     return reused, todo, reasons
 
 
+# --- tuning (benchmark/tuning.py) -------------------------------------------------------------
+
+
+def _settle(searches: tuning.Searches, results: Mapping[str, dict[str, Any]], stored: Mapping[str, dict[str, Any]],
+            retry_failed: bool) -> tuple[list[Cell], dict[str, dict[str, Any]], list[Cell], collections.Counter[str]]:
+    """Plan as far as the rows so far go: (every planned cell, reused rows, cells to run, reasons).
+
+    Reused rows can decide a tuned model's refits without running anything, so planning repeats
+    until it gives no new cell; cells whose rows this run already has are not run again.
+    """
+    reused: dict[str, dict[str, Any]] = {}
+    while True:
+        cells = searches.cells({**reused, **results})
+        now, todo, reasons = decide([c for c in cells if c.id not in results], stored, retry_failed)
+        if now.keys() <= reused.keys():
+            return cells, reused, todo, reasons
+        reused = now
+
+
+# --- end tuning
+
+
 def relabel(row: Mapping[str, Any], cell: Cell) -> dict[str, Any]:
     """A stored row under the current suite's labels (labels are presentation only)."""
     return {**row, "dataset": cell.dataset, "model": cell.model, "suite": cell.suite}
@@ -260,7 +282,11 @@ def _run_suite(path: str | Path, options: RunOptions, stream: TextIO, progress: 
         if warning:
             stream.write(f"bench: warning: {warning}\n")
         stored = {row["cell_id"]: row for row in store.rows()}  # the latest row of a cell wins
-        reused, todo, reasons = decide(cells, stored, options.retry_failed)
+        # --- tuning (benchmark/tuning.py): a tuned model's trials run first, its refits once the
+        # trials' rows choose them; every phase is planned from the rows so far (reused or new)
+        searches = tuning.Searches(suite, cells, cache)
+        cells, reused, todo, reasons = _settle(searches, {}, stored, options.retry_failed)
+        # --- end tuning
         if reasons:
             why = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(5))
             stream.write(f"bench: recomputing {sum(reasons.values())} stored cells: {why}\n")
@@ -269,7 +295,7 @@ def _run_suite(path: str | Path, options: RunOptions, stream: TextIO, progress: 
                 raise BenchError(f"cannot write there ({len(todo)} cells to run); choose another --out",
                                  f"{directory}")
             stream.write(f"bench: warning: {directory} is read-only; showing the stored results\n")
-            rows = [relabel(reused[c.id], c) for c in cells]
+            rows = [relabel(reused[c.id], c) for c in tuning.reported(cells)]  # --- tuning: no trials
             return _report(suite, registry, store, run_id, rows, {}, reused, reasons, started,
                            False, write=False)
         store.write("suite.yaml", suite.text)
@@ -281,11 +307,14 @@ def _run_suite(path: str | Path, options: RunOptions, stream: TextIO, progress: 
         results: dict[str, dict[str, Any]] = {}
         interrupted, cause = False, KeyboardInterrupt()
         try:
-            _execute(todo, suite, registry, cache, store, options, run_id, stream, results,
-                     len(cells), progress, executor)
+            while todo:  # --- tuning: one phase per pass (a suite without tune: has one)
+                _execute(todo, suite, registry, cache, store, options, run_id, stream, results,
+                         len(cells), progress, executor)
+                cells, reused, todo, more = _settle(searches, results, stored, options.retry_failed)
+                reasons |= more
         except KeyboardInterrupt as stop:
             interrupted, cause = True, stop
-        rows = [relabel(reused.get(c.id) or results[c.id], c) for c in cells
+        rows = [relabel(reused.get(c.id) or results[c.id], c) for c in tuning.reported(cells)
                 if c.id in reused or c.id in results]
         result = _report(suite, registry, store, run_id, rows, results, reused, reasons, started,
                          interrupted)

@@ -98,6 +98,9 @@ SUITE_SCHEMA: dict[str, Any] = {
                 "datasets": {"type": "array", "items": _NAMED,
                              "description": "Only these dataset labels (default: all of the model's tasks)."},
                 "limits": LIMITS_SCHEMA,
+                "tune": {"type": "object",  # --- tuning: checked by benchmark.tuning.parse_tune
+                         "description": "Search these parameters on an inner split of each outer "
+                                        "training fold: space, objective, search, trials, split."},
             },
         }]}},
     },
@@ -145,6 +148,7 @@ class ModelConfig:
     params: Mapping[str, Any]
     datasets: tuple[str, ...]  # dataset labels this configuration runs on
     limits: Limits = Limits()
+    tune: Any = None  # --- tuning: a benchmark.tuning.Tuning when the suite tunes this model
 
 
 @dataclass(frozen=True)
@@ -712,6 +716,11 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: _Datasets, found:
         if inspected:
             _check_model_params(check, params, grid, params_by_name, at, i)
         limits = check.check(_limits, entry.get("limits"), at, "models", i, "limits")
+        tune = None  # --- tuning (benchmark/tuning.py): the model's `tune:` block
+        if "tune" in entry and inspected and not check.failed:
+            from benchmark.tuning import parse_tune
+            tune = check.check(parse_tune, entry, params_by_name, registry, [labels[d] for d in runnable],
+                               at, ("models", i))
         if check.failed or not expand or limits is None:
             continue
         names = list(grid)
@@ -720,12 +729,13 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: _Datasets, found:
             resolved = {**params, **combo}
             label = entry.get("label", entry["name"])
             label = _label(label, combo if "label" in entry else resolved)
+            label += " tuned" if tune is not None and "label" not in entry else ""  # --- tuning
             if label in seen:
                 found.add(BenchError(f"model configuration {label!r} appears twice; give it a 'label'",
                                      at("models", i)))
                 break
             seen.add(label)
-            models.append(ModelConfig(label, model.name, resolved, runnable, limits))
+            models.append(ModelConfig(label, model.name, resolved, runnable, limits, tune))
     return models
 
 
