@@ -143,7 +143,8 @@ def per_user(users: np.ndarray, values: np.ndarray) -> Any:
     except ImportError:  # contract 1.0: a plain float
         return float(np.mean(values))
     ids = np.asarray([str(u) for u in users])
-    return PerUnit("user", ids, np.asarray(values, np.float64), np.ones(len(values)),
+    order = np.argsort(ids, kind="stable")  # sorted as strings: how the units file aligns ids
+    return PerUnit("user", ids[order], np.asarray(values, np.float64)[order], np.ones(len(values)),
                    "identity", exact=float(np.mean(values)))
 
 

@@ -215,15 +215,18 @@ class ImplicitBPR(_ImplicitFactors):
     :param regularization: L2 regularisation.
     :param iterations: epochs over the interactions.
     :param random_state: seed of the initial factors and sampling (the suite seed unless set).
+    :param num_threads: SGD threads; 1 (the default) is reproducible, more threads update the
+        factors concurrently (Hogwild) and the result then varies from run to run.
     """
 
     constraints = {"factors": {"minimum": 1}, "iterations": {"minimum": 1},
-                   "learning_rate": {"exclusiveMinimum": 0}, "regularization": {"minimum": 0}}
+                   "learning_rate": {"exclusiveMinimum": 0}, "regularization": {"minimum": 0},
+                   "num_threads": {"minimum": 0}}
 
     def __init__(self, factors: int = 64, learning_rate: float = 0.01, regularization: float = 0.01,
-                 iterations: int = 100, random_state: int | None = None):
+                 iterations: int = 100, random_state: int | None = None, num_threads: int = 1):
         self.factors, self.learning_rate, self.regularization = factors, learning_rate, regularization
-        self.iterations, self.random_state = iterations, random_state
+        self.iterations, self.random_state, self.num_threads = iterations, random_state, num_threads
 
     def _build(self, implicit: Any) -> Any:
         from implicit.cpu.bpr import BayesianPersonalizedRanking
@@ -231,7 +234,8 @@ class ImplicitBPR(_ImplicitFactors):
         return BayesianPersonalizedRanking(factors=self.factors, learning_rate=self.learning_rate,
                                            regularization=self.regularization,
                                            iterations=self.iterations,
-                                           random_state=self.random_state)
+                                           random_state=self.random_state,
+                                           num_threads=self.num_threads)
 
 
 # --- Every rating model as a ranking model --------------------------------------------------
@@ -319,9 +323,48 @@ def rating_ranker(rating_class: type[RatingModel]) -> type[RatingRanker]:
         "constraints": dict(rating_class.constraints)})
 
 
+RATING_MODELS: dict[str, tuple[str, dict[str, str]]] = {
+    "svd": ("bench_plugins.surprise_models:SVD", {"surprise": "scikit-surprise"}),
+    "svdpp": ("bench_plugins.surprise_models:SVDpp", {"surprise": "scikit-surprise"}),
+    "fast-svd": ("bench_plugins.fast_mf:FastSVD", {"numba": "numba"}),
+    "fast-svdpp": ("bench_plugins.fast_mf:FastSVDpp", {"numba": "numba"}),
+    "autorec": ("bench_plugins.autorec:AutoRec", {}),
+    "truncated-svd": ("bench_plugins.sklearn_models:TruncatedSVDRating", {"sklearn": "scikit-learn"}),
+    "pca": ("bench_plugins.sklearn_models:PCARating", {"sklearn": "scikit-learn"}),
+}
+"""Built-in rating models offered as ranking models ``<name>-ranker`` (a stop-gap: see
+:data:`RANKER_SUFFIX`), each a lazy ``"module:Class"`` of the rating model and its libraries."""
+RANKER_SUFFIX = "-ranker"
+"""Until the core lets a task adopt another task's models through an adapter (so that a suite's
+plain ``svd`` ranks on a ranking dataset), the adapted built-ins are registered as
+``svd-ranker``, ``fast-svd-ranker``...: their own names belong to the rating specs."""
+
+
+def _ranker_attribute(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("-")) + "Ranker"
+
+
+_RANKER_ATTRIBUTES = {_ranker_attribute(name): ref for name, (ref, _) in RATING_MODELS.items()}
+
+
+def __getattr__(attribute: str) -> Any:
+    """``SvdRanker``, ``FastSvdRanker``...: the adapter classes, built when first referenced (so
+    that Surprise or TensorFlow load only when such a model runs)."""
+    ref = _RANKER_ATTRIBUTES.get(attribute)
+    if ref is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
+    module, _, name = ref.partition(":")
+    import importlib
+
+    return rating_ranker(getattr(importlib.import_module(module), name))
+
+
 @hookimpl
 def bench_models() -> list[ModelSpec]:
-    return [
+    adapted = [ModelSpec(f"{name}{RANKER_SUFFIX}", {RANKING: f"{__name__}:{_ranker_attribute(name)}"},
+                         requires, summary=f"Ranks by the predicted ratings of {name}")
+               for name, (_, requires) in RATING_MODELS.items()]
+    return adapted + [
         ModelSpec("most-popular", {RANKING: MostPopular},
                   summary="Items by number of training ratings (any value), ties by item id"),
         ModelSpec("item-knn", {RANKING: ItemKNN},
