@@ -100,7 +100,8 @@ class Interactions:
     ``matrix`` is the (users x items) CSR of training ratings (a repeated pair keeps its last
     rating); ``users``/``items`` map positions to raw ids. Items that appear only in test have
     empty columns, users only in test empty rows. ``ratings`` is the training :class:`RatingData`
-    (built on first use: rating models fit on it through :class:`RatingRanker`).
+    (the ``rows`` of ``source``, built on first use: rating models fit on it through the
+    ranking task's adapter).
     """
 
     matrix: sp.csr_matrix
@@ -108,7 +109,9 @@ class Interactions:
     items: pd.Index
     threshold: float
     implicit: bool = False
-    _ratings: Callable[[], RatingData] | RatingData | None = None
+    source: RatingData | None = field(default=None, repr=False)
+    rows: np.ndarray | None = field(default=None, repr=False)
+    _ratings: RatingData | None = field(default=None, repr=False)
 
     @property
     def n_users(self) -> int:
@@ -120,10 +123,10 @@ class Interactions:
 
     @property
     def ratings(self) -> RatingData:
-        if callable(self._ratings):
-            self._ratings = self._ratings()
         if self._ratings is None:
-            raise PluginInputError("these interactions carry no training ratings")
+            if self.source is None or self.rows is None:
+                raise PluginInputError("these interactions carry no training ratings")
+            self._ratings = self.source.subset(self.rows)
         return self._ratings
 
     def binary(self, dtype: Any = np.float32) -> sp.csr_matrix:
@@ -146,7 +149,8 @@ class Interactions:
         matrix = _csr(space.user_codes[rows], space.item_codes[rows], ratings,
                       (len(space.users), len(space.items)))
         return cls(matrix, space.users, space.items, float(threshold),
-                   bool(data.info.get("implicit", False)), lambda: data.subset(rows))
+                   bool(data.info.get("implicit", False)),
+                   RatingData(data.ratings, data.scale, info=data.info), rows)  # no folds: picklable
 
     @classmethod
     def from_matrix(cls, matrix: Any, threshold: float = DEFAULT_THRESHOLD) -> Interactions:

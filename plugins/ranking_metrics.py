@@ -87,7 +87,7 @@ def average_precision(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
 
 def reciprocal_rank(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
     first = np.argmax(hits, axis=1)
-    return np.where(hits.any(axis=1), 1.0 / (first + 1), 0.0)
+    return np.asarray(np.where(hits.any(axis=1), 1.0 / (first + 1), 0.0), dtype=np.float64)
 
 
 def hit(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:

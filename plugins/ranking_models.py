@@ -12,9 +12,10 @@
 * ``implicit-als`` / ``implicit-bpr``: the ``implicit`` library's ALS (Hu, Koren & Volinsky
   2008) and BPR (Rendle et al. 2009) on binary interactions (extra ``bench-harness[implicit]``;
   imported inside ``fit``, so a missing library is reported as a missing dependency).
-* :func:`rating_ranker`: any :class:`~benchmark.api.RatingModel` class as a ranking model with
-  the same parameters, ranking by its predicted ratings of every (user, item) pair, predicted in
-  vectorised batches (svd, svdpp, fast-svd, fast-svdpp, autorec, truncated-svd, pca...).
+* :class:`RatingAsRanking`: the ranking task's adapter, through which every rating model (svd,
+  svdpp, fast-svd, fast-svdpp, autorec, truncated-svd, pca...) also runs on ranking datasets
+  under its own name and parameters, ranking by its predicted ratings of every (user, item) pair,
+  predicted in vectorised batches.
 
 Implicit models train on every training interaction whatever its rating (as most-popular
 counts them); relevance in test uses the threshold.
@@ -22,8 +23,6 @@ counts them); relevance in test uses the threshold.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
 from typing import Any, ClassVar
 
@@ -241,36 +240,30 @@ class ImplicitBPR(_ImplicitFactors):
 # --- Every rating model as a ranking model --------------------------------------------------
 
 
-class RatingRanker(RankingModel):
-    """Ranks by the predictions of a rating model: the adapter behind :func:`rating_ranker`.
+class RatingAsRanking:
+    """The ranking task's adapter of rating models (``TaskSpec.adapters["rating"]``).
 
-    The rating model (``rating_class``, built with this object's parameters) fits on the
-    training ratings; ``score`` predicts every (user, item) pair of a batch. For a model using
-    :class:`~benchmark.api.RatingModel`'s template ``predict`` the pairs go straight to its
-    vectorised ``estimate``/``fallback`` by position (ids mapped once per fit), otherwise to its
-    own ``predict``; :data:`PAIRS_PER_CALL` pairs at a time.
+    bench builds ``type("svd@ranking", (RatingAsRanking, SVD, RankingModel), {})`` for every
+    model with a rating class (:mod:`benchmark.adapters`): the rating model's parameters and
+    ``prepare``/``info`` unchanged, this mixin's ``fit`` (the rating model's ``fit`` on the
+    training ratings) and ``score``: every (user, item) pair of a batch predicted at once, in
+    chunks of :data:`PAIRS_PER_CALL`. For a model using :class:`~benchmark.api.RatingModel`'s
+    template ``predict``, the pairs go straight to its vectorised ``estimate``/``fallback`` by
+    position (raw ids mapped once per fit); otherwise to its own ``predict``. A plain mixin: it
+    must not derive from ``Model`` (the adapted class gets that from the rating model).
     """
 
-    rating_class: ClassVar[type[RatingModel]]
+    train_: Interactions
 
-    def _inner(self) -> RatingModel:
-        if getattr(self, "model_", None) is None:
-            self.model_ = self.rating_class(**self.get_params())
-        return self.model_
-
-    def prepare(self) -> None:
-        self._inner().prepare()
-
-    def fit(self, train: Interactions) -> RatingRanker:
+    def fit(self, train: Interactions) -> Any:
         self.train_ = train
-        model = self._inner()
-        model.fit(train.ratings)
-        self.template_ = (type(model).predict is RatingModel.predict
-                          and hasattr(model, "users_") and hasattr(model, "items_"))
-        if self.template_:
-            self.user_map_ = model.users_.get_indexer(train.users)  # type: ignore[attr-defined]
-            self.item_map_ = model.items_.get_indexer(train.items)  # type: ignore[attr-defined]
-        return self
+        fitted = super().fit(train.ratings)  # type: ignore[misc]  # the rating model's fit
+        self.by_position_ = (getattr(type(self), "predict") is RatingModel.predict
+                             and hasattr(self, "users_") and hasattr(self, "items_"))
+        if self.by_position_:
+            self.user_map_ = self.users_.get_indexer(train.users)  # type: ignore[attr-defined]
+            self.item_map_ = self.items_.get_indexer(train.items)  # type: ignore[attr-defined]
+        return self if fitted is None else fitted
 
     def score(self, users: np.ndarray) -> np.ndarray:
         users = np.asarray(users, dtype=np.int64)
@@ -279,12 +272,13 @@ class RatingRanker(RankingModel):
         per_call = max(1, PAIRS_PER_CALL // max(n_items, 1))
         for start in range(0, len(users), per_call):
             batch = users[start:start + per_call]
-            out[start * n_items:(start + len(batch)) * n_items] = self._predict(batch)
+            out[start * n_items:(start + len(batch)) * n_items] = self._pairs(batch)
         return out.reshape(len(users), n_items)
 
-    def _predict(self, users: np.ndarray) -> np.ndarray:
-        n_items, model = self.train_.n_items, self.model_
-        if self.template_:
+    def _pairs(self, users: np.ndarray) -> np.ndarray:
+        model: Any = self
+        n_items = self.train_.n_items
+        if self.by_position_:
             u = np.repeat(self.user_map_[users], n_items)
             i = np.tile(self.item_map_, len(users))
             known = (u >= 0) & (i >= 0)
@@ -296,75 +290,19 @@ class RatingRanker(RankingModel):
         raw_items = np.tile(self.train_.items.to_numpy(), len(users))
         return np.asarray(model.predict(raw_users, raw_items), dtype=np.float64)
 
-    def info(self) -> dict[str, Any]:
-        model = getattr(self, "model_", None)
-        return {"rating_model": type(self.rating_class).__name__ if model is None else
-                type(model).__name__, **(model.info() if model is not None else {})}
 
+def rating_ranker(rating_class: type[RatingModel]) -> type[RankingModel]:
+    """The class bench builds for ``rating_class`` on the ranking task (tests, scripts)."""
+    from benchmark import adapters
 
-@functools.cache
-def rating_ranker(rating_class: type[RatingModel]) -> type[RatingRanker]:
-    """A :class:`RankingModel` class with ``rating_class``'s parameters (same names, defaults,
-    docs and constraints) that ranks by its predicted ratings."""
-    signature = inspect.signature(rating_class.__init__)
-
-    def __init__(self: Any, **params: Any) -> None:
-        bound = signature.bind_partial(self, **params)
-        bound.apply_defaults()
-        for name, value in list(bound.arguments.items())[1:]:
-            setattr(self, name, value)
-
-    __init__.__signature__ = signature  # type: ignore[attr-defined]
-    doc = (f"Ranks by the predicted ratings of {rating_class.__name__}.\n\n"
-           + (inspect.getdoc(rating_class) or ""))
-    return type(f"{rating_class.__name__}Ranker", (RatingRanker,), {
-        "__init__": __init__, "__doc__": doc, "__module__": __name__,
-        "rating_class": rating_class, "requires": dict(rating_class.requires),
-        "constraints": dict(rating_class.constraints)})
-
-
-RATING_MODELS: dict[str, tuple[str, dict[str, str]]] = {
-    "svd": ("bench_plugins.surprise_models:SVD", {"surprise": "scikit-surprise"}),
-    "svdpp": ("bench_plugins.surprise_models:SVDpp", {"surprise": "scikit-surprise"}),
-    "fast-svd": ("bench_plugins.fast_mf:FastSVD", {"numba": "numba"}),
-    "fast-svdpp": ("bench_plugins.fast_mf:FastSVDpp", {"numba": "numba"}),
-    "autorec": ("bench_plugins.autorec:AutoRec", {}),
-    "truncated-svd": ("bench_plugins.sklearn_models:TruncatedSVDRating", {"sklearn": "scikit-learn"}),
-    "pca": ("bench_plugins.sklearn_models:PCARating", {"sklearn": "scikit-learn"}),
-}
-"""Built-in rating models offered as ranking models ``<name>-ranker`` (a stop-gap: see
-:data:`RANKER_SUFFIX`), each a lazy ``"module:Class"`` of the rating model and its libraries."""
-RANKER_SUFFIX = "-ranker"
-"""Until the core lets a task adopt another task's models through an adapter (so that a suite's
-plain ``svd`` ranks on a ranking dataset), the adapted built-ins are registered as
-``svd-ranker``, ``fast-svd-ranker``...: their own names belong to the rating specs."""
-
-
-def _ranker_attribute(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("-")) + "Ranker"
-
-
-_RANKER_ATTRIBUTES = {_ranker_attribute(name): ref for name, (ref, _) in RATING_MODELS.items()}
-
-
-def __getattr__(attribute: str) -> Any:
-    """``SvdRanker``, ``FastSvdRanker``...: the adapter classes, built when first referenced (so
-    that Surprise or TensorFlow load only when such a model runs)."""
-    ref = _RANKER_ATTRIBUTES.get(attribute)
-    if ref is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
-    module, _, name = ref.partition(":")
-    import importlib
-
-    return rating_ranker(getattr(importlib.import_module(module), name))
+    reference = adapters.declare(rating_class.__name__, RANKING, rating_class, RatingAsRanking,
+                                 RankingModel)
+    return getattr(adapters, reference.partition(":")[2])
 
 
 @hookimpl
 def bench_models() -> list[ModelSpec]:
-    adapted = [ModelSpec(f"{name}{RANKER_SUFFIX}", {RANKING: f"{__name__}:{_ranker_attribute(name)}"},
-                         requires, summary=f"Ranks by the predicted ratings of {name}")
-               for name, (_, requires) in RATING_MODELS.items()]
-    return adapted + [
+    return [
         ModelSpec("most-popular", {RANKING: MostPopular},
                   summary="Items by number of training ratings (any value), ties by item id"),
         ModelSpec("item-knn", {RANKING: ItemKNN},

@@ -27,15 +27,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from benchmark.api import (
-    Fold, LazyFolds, Outcome, Predictions, RatingData, TaskSpec, Timing, hookimpl,
+    Fold, Outcome, Predictions, RatingData, TaskSpec, Timing, hookimpl,
 )
 
 RANKING = "ranking"
 OPTIONS = {"threshold": 4.0, "negatives": 0}
-CONSTRAINTS = {
+CONSTRAINTS: dict[str, dict[str, Any]] = {
     "threshold": {"type": "number",
                   "description": "a test interaction is relevant when its rating is at least this "
                                  "(ignored for implicit data)"},
@@ -67,23 +66,10 @@ def run_ranking(model: Any, data: RatingData, fold: Fold, options: Mapping[str, 
     return Outcome(predictions, evaluation.counts, fit_time, predict_time)
 
 
-def tiny_data(seed: int = 0) -> RatingData:
-    """Twelve users x ten items with ratings 1..5 and a fold set ``"given"`` (one per-user
-    holdout), for the conformance kit."""
-    rng = np.random.default_rng(seed)
-    rows = [(u, i, float(rng.integers(1, 6))) for u in range(12) for i in range(10)
-            if rng.random() < 0.6 or i == u % 10]
-    frame = pd.DataFrame(rows, columns=["user", "item", "rating"])
-    frame["timestamp"] = np.arange(len(frame), dtype=np.int64)
-    data = RatingData(frame, (1.0, 5.0))
-    from bench_plugins.ranking_splits import user_holdout
-
-    return RatingData(frame, (1.0, 5.0), LazyFolds({"given": lambda: user_holdout(data, seed, 0.3)}),
-                      {"source": "tiny ranking data"})
-
-
 def examples(noisy: bool = False, seed: int = 0) -> Predictions:
-    """Ranked lists for the kit's metric checks: perfect (every relevant item first) or random."""
+    """Ranked lists for the kit's metric checks: perfect (every user's relevant items first, then
+    the others at random) or noisy (one random order for everyone, as a model that ignores the
+    user: lower accuracy and lower coverage)."""
     import scipy.sparse as sp
 
     from bench_plugins.ranking_core import RankedLists
@@ -92,9 +78,10 @@ def examples(noisy: bool = False, seed: int = 0) -> Predictions:
     n_users, n_items, depth = 20, 50, 20
     relevant = [np.sort(rng.choice(n_items, rng.integers(1, 8), replace=False)) for _ in range(n_users)]
     top = np.empty((n_users, depth), dtype=np.int64)
+    everyone = rng.permutation(n_items)
     for u, items in enumerate(relevant):
         others = rng.permutation(np.setdiff1d(np.arange(n_items), items))
-        ranked = rng.permutation(n_items) if noisy else np.concatenate([items, others])
+        ranked = everyone if noisy else np.concatenate([items, others])
         top[u] = ranked[:depth]
     indptr = np.concatenate([[0], np.cumsum([len(r) for r in relevant])])
     matrix = sp.csr_matrix((np.ones(indptr[-1], bool), np.concatenate(relevant), indptr),
@@ -108,6 +95,7 @@ def bench_tasks() -> list[TaskSpec]:
     return [TaskSpec(
         RANKING, "bench_plugins.ranking_core:RankingModel", (RatingData,), run_ranking,
         default_metrics=DEFAULT_METRICS, primary_metric="ndcg@10", greater_is_better=True,
-        options=OPTIONS, constraints=CONSTRAINTS, tiny_data=tiny_data, examples=examples,
+        options=OPTIONS, constraints=CONSTRAINTS, examples=examples,
+        adapters={"rating": "bench_plugins.ranking_models:RatingAsRanking"},
         summary="Top-N recommendation: rank every unseen item for each test user "
                 "(relevance: test rating >= threshold)")]

@@ -20,7 +20,7 @@ from bench_plugins.ranking_core import (
 )
 from bench_plugins.ranking_models import EASE, ItemKNN, MostPopular, rating_ranker
 from bench_plugins.ranking_splits import user_holdout
-from bench_plugins.ranking_task import examples, run_ranking, tiny_data
+from bench_plugins.ranking_task import examples, run_ranking
 
 
 def ratings(rows: list[tuple[int, int, float]]) -> RatingData:
@@ -217,9 +217,10 @@ def test_a_rating_model_ranks_by_its_predicted_ratings(template):
     ranker = rating_ranker(BiasBaseline)(reg_u=5.0)
     assert ranker.get_params() == {"n_epochs": 10, "reg_u": 5.0, "reg_i": 10.0}
     ranker.fit(train)
-    ranker.template_ = template  # both paths: estimate by position, or the model's own predict
+    assert ranker.by_position_  # BiasBaseline uses the template predict
+    ranker.by_position_ = template  # both paths: estimate by position, or the model's own predict
     users = np.arange(7)
-    expected = ranker.model_.predict(np.repeat(train.users[users], train.n_items),
+    expected = ranker.predict(np.repeat(train.users[users], train.n_items),
                                      np.tile(train.items, len(users)))
     np.testing.assert_allclose(ranker.score(users), expected.reshape(len(users), -1), rtol=1e-12)
 
@@ -227,6 +228,7 @@ def test_a_rating_model_ranks_by_its_predicted_ratings(template):
 def test_the_rating_adapter_keeps_the_rating_models_parameters():
     ranker_class = rating_ranker(BiasBaseline)
     assert ranker_class is rating_ranker(BiasBaseline)  # one class per rating model
+    assert issubclass(ranker_class, RankingModel) and issubclass(ranker_class, BiasBaseline)
     assert ranker_class.param_defaults() == BiasBaseline.param_defaults()
     assert ranker_class.constraints == BiasBaseline.constraints
     assert isinstance(ranker_class().clone(), ranker_class)
@@ -262,11 +264,13 @@ def test_implicit_models_report_a_missing_library(monkeypatch):
 
 
 def test_the_runner_fits_ranks_and_counts():
-    data = tiny_data(0)
+    from benchmark.testing import tiny_ratings
+
+    data = tiny_ratings(0).everything  # ids are not positions
     fold = data.folds["given"][0]
     outcome = run_ranking(MostPopular(), data, fold, {"threshold": 3.0, "negatives": 0})
     lists = outcome.predictions.extra["ranking"]
-    assert outcome.predictions.task == "ranking" and lists.depth == 10
+    assert outcome.predictions.task == "ranking" and lists.depth == 20
     assert outcome.counts["n_users_evaluated"] == len(lists.users) > 0
     assert outcome.predictions.info["ranking_protocol"]["threshold"] == 3.0
 
