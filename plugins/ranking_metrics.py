@@ -91,7 +91,7 @@ def reciprocal_rank(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
 
 
 def hit(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
-    return hits.any(axis=1).astype(np.float64)
+    return np.asarray(hits.any(axis=1), dtype=np.float64)
 
 
 PER_USER = {"ndcg": ndcg, "recall": recall, "precision": precision, "map": average_precision,

@@ -4,6 +4,11 @@ Ratings are ``mid + spread * (latent signal + user bias + item bias) + noise``, 
 rating step and clipped to the scale. The latent signal is a rank-``rank`` product of Gaussian
 factors. Pairs are drawn uniformly without repetition, so any density works, up to the
 shape of MovieLens 25M (162,541 users × 59,047 items, 25M ratings) in a few GB.
+
+``implicit: true`` gives implicit feedback for the ranking task instead: every pair is an
+interaction of value 1 (``info["implicit"]``: every test interaction is relevant, whatever the
+threshold), and which pairs interact follows the latent signal: twice as many candidate pairs are
+drawn and the half with the highest signal plus noise kept, so a model has structure to find.
 """
 
 from __future__ import annotations
@@ -45,8 +50,9 @@ def _unique_pairs(rng: np.random.Generator, n_users: int, n_items: int, n: int) 
 def load_synthetic(n_users: int = 1000, n_items: int = 500, density: float = 0.05,
                    n_ratings: int | None = None, rank: int = 5, noise: float = 0.3,
                    scale_min: float = 1.0, scale_max: float = 5.0, step: float = 1.0,
-                   seed: int = 0) -> RatingData:
-    """Seeded low-rank ratings; give ``density`` or an exact ``n_ratings``."""
+                   seed: int = 0, implicit: bool = False) -> RatingData:
+    """Seeded low-rank ratings; give ``density`` or an exact ``n_ratings``; ``implicit`` for
+    interactions of value 1 chosen by the latent signal."""
     cells = n_users * n_items
     n = n_ratings if n_ratings is not None else int(round(density * cells))
     if not 0 < n <= cells:
@@ -58,6 +64,9 @@ def load_synthetic(n_users: int = 1000, n_items: int = 500, density: float = 0.0
     item_factors = rng.standard_normal((n_items, rank)).astype(np.float32)
     user_bias = rng.normal(0, 0.3, n_users).astype(np.float32)
     item_bias = rng.normal(0, 0.5, n_items).astype(np.float32)
+    if implicit:
+        return _implicit(rng, n_users, n_items, n, user_factors, item_factors, user_bias,
+                         item_bias, rank, noise, seed)
     codes = _unique_pairs(rng, n_users, n_items, n)
     users, items = (codes // n_items).astype(np.int64), (codes % n_items).astype(np.int64)
     del codes
@@ -74,6 +83,28 @@ def load_synthetic(n_users: int = 1000, n_items: int = 500, density: float = 0.0
     frame = pd.DataFrame({"user": users, "item": items, "rating": ratings, "timestamp": timestamps})
     return RatingData(frame, (scale_min, scale_max),
                       info={"source": "synthetic", "rank": rank, "noise": noise, "seed": seed})
+
+
+def _implicit(rng: np.random.Generator, n_users: int, n_items: int, n: int,
+              user_factors: np.ndarray, item_factors: np.ndarray, user_bias: np.ndarray,
+              item_bias: np.ndarray, rank: int, noise: float, seed: int) -> RatingData:
+    """``n`` interactions: of ``min(2n, all pairs)`` candidates, those with the highest signal."""
+    codes = _unique_pairs(rng, n_users, n_items, min(2 * n, n_users * n_items))
+    strength = np.empty(len(codes), dtype=np.float32)
+    for start in range(0, len(codes), _CHUNK):
+        part = codes[start:start + _CHUNK]
+        u, i = part // n_items, part % n_items
+        signal = np.einsum("ij,ij->i", user_factors[u], item_factors[i]) / np.sqrt(rank)
+        strength[start:start + _CHUNK] = (signal + user_bias[u] + item_bias[i]
+                                          + noise * rng.standard_normal(len(part)))
+    keep = np.sort(np.argpartition(-strength, n - 1)[:n]) if n < len(codes) else np.arange(len(codes))
+    codes = codes[keep]
+    del strength, keep
+    users, items = (codes // n_items).astype(np.int64), (codes % n_items).astype(np.int64)
+    timestamps = rng.integers(946_684_800, 1_700_000_000, n, dtype=np.int64)
+    frame = pd.DataFrame({"user": users, "item": items, "rating": np.ones(n), "timestamp": timestamps})
+    return RatingData(frame, (0.0, 1.0), info={"source": "synthetic", "implicit": True, "rank": rank,
+                                               "noise": noise, "seed": seed})
 
 
 @hookimpl
