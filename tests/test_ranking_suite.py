@@ -43,7 +43,7 @@ def test_a_ranking_suite_runs_and_stores_per_user_values(tmp_path, write_suite):
         assert row["status"] == "ok" and row["task"] == "ranking", row.get("error")
         assert set(row["metrics"]) == {"ndcg@10", "recall@20", "precision@10", "coverage@10"}
         assert all(info["greater_is_better"] for info in row["metric_info"].values())
-        assert row["task_options"] == {"threshold": 4}
+        assert row["task_options"] == {"threshold": 4, "negatives": 0}  # defaults stated in the row
         counts = row["counts"]
         assert counts["n_users_evaluated"] + counts["n_users_no_relevant"] == counts["n_test_users"]
         units = np.load(tmp_path / "out" / row["units"]["file"])
