@@ -275,12 +275,38 @@ def batches(n_rows: int, n_items: int, budget: int = BATCH_ELEMENTS) -> list[sli
 
 def rank_users(model: RankingModel, users: np.ndarray, exclude: sp.csr_matrix,
                cold_items: np.ndarray, depth: int, budget: int = BATCH_ELEMENTS) -> np.ndarray:
-    """The top ``depth`` candidates of every user position in ``users``, batch by batch."""
-    out = np.empty((len(users), min(depth, exclude.shape[1])), dtype=np.int64)
-    for part in batches(len(users), exclude.shape[1], budget):
+    """The top ``depth`` candidates of every user position in ``users``, batch by batch.
+
+    A model that overrides :meth:`RankingModel.recommend` ranks its batches itself (it then
+    answers for excluding ``exclude``'s items and for the tie and cold-item rules); its lists
+    are checked for shape and range, and an excluded item in them fails the cell.
+    """
+    n_items = exclude.shape[1]
+    depth = min(depth, n_items)
+    out = np.empty((len(users), depth), dtype=np.int64)
+    own = getattr(type(model), "recommend", RankingModel.recommend) is not RankingModel.recommend
+    for part in batches(len(users), n_items, budget):
         batch = users[part]
-        out[part] = top_k(masked_scores(model.score(batch), batch, exclude, cold_items), depth)
+        if own:
+            out[part] = _checked_lists(model.recommend(batch, depth, exclude), batch, exclude, depth)
+        else:
+            out[part] = top_k(masked_scores(model.score(batch), batch, exclude, cold_items), depth)
     return out
+
+
+def _checked_lists(raw: Any, users: np.ndarray, exclude: sp.csr_matrix, depth: int) -> np.ndarray:
+    lists = np.asarray(raw)
+    if lists.shape != (len(users), depth) or lists.dtype.kind not in "iu":
+        raise ValueError(f"recommend returned {lists.dtype} shape {lists.shape}, expected integers "
+                         f"of shape {(len(users), depth)}")
+    if ((lists < -1) | (lists >= exclude.shape[1])).any():
+        raise ValueError("recommend returned item positions outside the catalogue")
+    rows = exclude[users]
+    listed = np.repeat(np.arange(len(users)), depth) * exclude.shape[1] + lists.ravel()
+    banned = np.repeat(np.arange(len(users)), np.diff(rows.indptr)) * exclude.shape[1] + rows.indices
+    if np.isin(listed[lists.ravel() >= 0], banned).any():
+        raise ValueError("recommend listed an item the user rated in training (excluded)")
+    return lists.astype(np.int64)
 
 
 # --- The evaluated users and their ranked lists -------------------------------------------

@@ -151,6 +151,22 @@ def test_sampled_negatives_warn_and_rank_relevant_items_among_n_negatives():
         evaluate(MostPopular().fit(train), train, data, fold.test)
 
 
+def test_a_model_that_ranks_itself_is_asked_for_lists_and_checked():
+    data, fold = protocol_data()
+    train = Interactions.from_rows(data, fold.train)
+
+    class Ranks(Fixed):
+        def recommend(self, users, k, exclude=None):
+            return np.tile(np.arange(k), (len(users), 1)) if isinstance(self.table, str) else \
+                super().recommend(users, k, exclude)
+
+    lists = evaluate(Ranks(np.tile([9.0, 8.0, 1.0, 7.0, 99.0], (4, 1))).fit(train), train, data,
+                     fold.test).lists
+    assert list(lists.top[list(lists.users).index(10), :2]) == [2, 4]
+    with pytest.raises(ValueError, match="rated in training"):  # item 100 is user 10's
+        evaluate(Ranks("cheat").fit(train), train, data, fold.test)
+
+
 def test_task_options_are_checked():
     assert check_options({}) == (4.0, 0)
     assert check_options({"threshold": 3, "negatives": 100}) == (3.0, 100)

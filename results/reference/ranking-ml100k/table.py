@@ -27,7 +27,9 @@ def main() -> None:
                        key=lambda r: -r["metrics"].get("ndcg@10", -1))
         first = cells[0]
         counts, options = first.get("counts", {}), first.get("task_options", {})
-        print(f"### {dataset} ({first['split']} {first.get('fold_name', '')}; relevant: test rating >= "
+        fold = first.get("fold_name", "")
+        split = first["split"] if fold in ("", first["split"]) else f"{first['split']} {fold}"
+        print(f"### {dataset} ({split}; relevant: test rating >= "
               f"{options.get('threshold')}; {counts.get('n_users_evaluated')} users evaluated, "
               f"{counts.get('n_users_no_relevant')} skipped without a relevant test item, "
               f"{counts.get('n_users_no_train')} without training interactions; "
