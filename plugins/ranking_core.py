@@ -167,12 +167,14 @@ def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[in
     """A CSR with sorted indices; a repeated (row, col) keeps its last value, not their sum."""
     import scipy.sparse as sp
 
-    order = np.lexsort((np.arange(len(rows)), cols, rows))
-    rows, cols, values = rows[order], cols[order], values[order]
-    if len(rows) > 1:
-        last = np.ones(len(rows), dtype=bool)
-        last[:-1] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        rows, cols, values = rows[last], cols[last], values[last]
+    codes = np.asarray(rows, dtype=np.int64) * shape[1] + np.asarray(cols, dtype=np.int64)
+    order = np.argsort(codes, kind="stable")  # a radix sort of integers; repeats keep row order
+    codes, values = codes[order], np.asarray(values)[order]
+    if len(codes) > 1:
+        last = np.ones(len(codes), dtype=bool)
+        last[:-1] = codes[1:] != codes[:-1]
+        codes, values = codes[last], values[last]
+    rows, cols = codes // shape[1], codes % shape[1]
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
     return sp.csr_matrix((values, cols.astype(np.int32), indptr), shape=shape)

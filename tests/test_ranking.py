@@ -311,3 +311,10 @@ def test_user_holdout_holds_out_a_fraction_of_every_user_and_keeps_one_in_traini
     assert fold.fingerprint == user_holdout(data, seed=0, test_size=0.25)[0].fingerprint
     assert fold.fingerprint != user_holdout(data, seed=1, test_size=0.25)[0].fingerprint
     assert sorted(np.concatenate([fold.train, fold.test])) == list(range(len(rows)))
+
+
+def test_a_repeated_training_pair_counts_once_with_its_last_rating():
+    data = ratings([(1, 7, 5.0), (2, 7, 3.0), (1, 7, 2.0)])
+    train = Interactions.from_rows(data, np.arange(3))
+    assert train.matrix.toarray().tolist() == [[2.0], [3.0]]
+    assert train.item_counts().tolist() == [2]
