@@ -229,8 +229,8 @@ def masked_scores(raw: Any, users: np.ndarray, seen: sp.csr_matrix, cold_items: 
     bad = int((~np.isfinite(scores)).sum())
     if bad:
         raise ValueError(f"score returned {bad} non-finite values")
-    if not scores.flags.writeable or not scores.flags.c_contiguous:
-        scores = np.ascontiguousarray(scores).copy()
+    if scores.base is not None or not scores.flags.writeable or not scores.flags.c_contiguous:
+        scores = np.array(scores, order="C")  # never write into a model's own array (a view)
     if len(cold_items):
         scores[:, cold_items] = np.finfo(scores.dtype).min
     rows = seen[np.asarray(users)]

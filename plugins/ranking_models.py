@@ -101,7 +101,7 @@ class ItemKNN(RankingModel):
         return self
 
     def score(self, users: np.ndarray) -> np.ndarray:
-        return np.asarray((self.X_[users] @ self.similarity_).todense())
+        return (self.X_[users] @ self.similarity_).toarray()
 
     def info(self) -> dict[str, Any]:
         return {"similarities": int(self.similarity_.nnz)}
@@ -270,12 +270,12 @@ class RatingAsRanking:
     def score(self, users: np.ndarray) -> np.ndarray:
         users = np.asarray(users, dtype=np.int64)
         n_items = self.train_.n_items
-        out = np.empty(len(users) * n_items, dtype=np.float64)
+        out = np.empty((len(users), n_items), dtype=np.float64)
         per_call = max(1, PAIRS_PER_CALL // max(n_items, 1))
         for start in range(0, len(users), per_call):
             batch = users[start:start + per_call]
-            out[start * n_items:(start + len(batch)) * n_items] = self._pairs(batch)
-        return out.reshape(len(users), n_items)
+            out[start:start + len(batch)] = self._pairs(batch).reshape(len(batch), n_items)
+        return out
 
     def _pairs(self, users: np.ndarray) -> np.ndarray:
         model: Any = self
