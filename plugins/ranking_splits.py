@@ -18,18 +18,18 @@ def user_holdout(data: RatingData, seed: int = 0, test_size: float = 0.2) -> lis
     least one in training: a user with one rating stays entirely in training."""
     if not isinstance(data, RatingData):
         raise PluginInputError("user-holdout splits need rating data")
-    ratings = data.ratings
-    positions = np.arange(len(ratings))
-    key = np.random.default_rng(seed).permutation(len(ratings))
-    frame = pd.DataFrame({"user": ratings["user"].to_numpy(), "key": key, "pos": positions})
-    frame = frame.sort_values(["user", "key"], kind="stable")
-    rank = frame.groupby("user", sort=False).cumcount().to_numpy()
-    size = frame.groupby("user", sort=False)["pos"].transform("size").to_numpy()
-    n_test = np.minimum(np.floor(size * test_size + 0.5), size - 1)
-    is_test = rank < n_test
-    pos = frame["pos"].to_numpy()
-    return [Fold("user-holdout", np.sort(pos[~is_test]).astype(np.int64),
-                 np.sort(pos[is_test]).astype(np.int64))]
+    codes, _ = pd.factorize(data.ratings["user"])
+    key = np.random.default_rng(seed).permutation(len(codes))
+    order = np.lexsort((key, codes))  # by user, then in random order within the user
+    sizes = np.bincount(codes)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    grouped = codes[order]
+    rank = np.arange(len(order)) - starts[grouped]  # each rating's place in its user's order
+    n_test = np.minimum(np.floor(sizes * test_size + 0.5), sizes - 1)
+    is_test = np.zeros(len(codes), dtype=bool)
+    is_test[order] = rank < n_test[grouped]
+    rows = np.arange(len(codes), dtype=np.int64)
+    return [Fold("user-holdout", rows[~is_test], rows[is_test])]
 
 
 @hookimpl
