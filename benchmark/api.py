@@ -459,6 +459,8 @@ class MetricSpec:
     items, training data, the fitted ``model``, the task's ``options`` and ``extra``), e.g.
     for a per-user or ranking metric. Either may return a :class:`PerUnit` instead of a float.
     ``version`` is recorded with every value (bump it when the numbers may change).
+    ``family`` makes one spec stand for a family of names such as ``ndcg@k``: given a name the
+    registry does not know (``ndcg@37``), it returns that name's spec, or ``None``.
     """
 
     name: str
@@ -468,6 +470,7 @@ class MetricSpec:
     summary: str = ""
     context: bool = False
     version: str = ""
+    family: Callable[[str], MetricSpec | None] | None = None
 
 
 # --- Tasks (contract 1.1) -------------------------------------------------------------------

@@ -171,6 +171,21 @@ class Registry:
     aliases: dict[str, dict[str, str]] = field(default_factory=dict)
     ambiguous: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
+    def _family_member(self, kind: str, name: str) -> Entry | None:
+        """A metric of a family (``ndcg@37`` from the spec of ``ndcg@10``), registered on first use."""
+        if kind != "metric":
+            return None
+        table = self.entries.get(kind, {})
+        for entry in list(table.values()):
+            family = getattr(entry.spec, "family", None)
+            if family is None or entry.unusable:
+                continue
+            spec = family(name)
+            if spec is not None and spec.name == name:
+                table[name] = Entry(kind, spec, entry.provider)
+                return table[name]
+        return None
+
     def get(self, kind: str, name: str, where: str = "") -> Entry:
         """The usable entry called ``name`` (plain or qualified), or a BenchError saying why not."""
         table = self.entries.get(kind, {})
@@ -185,6 +200,9 @@ class Registry:
                 raise BenchError(f"{kind} {name!r} is unusable: {broken} "
                                  f"(from {entry.provider.describe()})", where)
             return entry
+        member = self._family_member(kind, name)
+        if member is not None:
+            return member
         choices = self.ambiguous.get(kind, {}).get(name)
         if choices:
             raise BenchError(f"{kind} {name!r} is provided by several plugins; qualify it as "

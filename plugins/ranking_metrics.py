@@ -156,7 +156,7 @@ def metric_spec(name: str) -> MetricSpec | None:
     kind, k = parsed
     extra: dict[str, Any] = {"version": VERSION} if "version" in MetricSpec.__dataclass_fields__ else {}
     return MetricSpec(name, AtK(kind, k), RANKING, greater_is_better=True, context=True,
-                      summary=f"{KINDS[kind]} (k = {k})", **extra)
+                      summary=f"{KINDS[kind]} (k = {k}; any k: {kind}@N)", family=metric_spec, **extra)
 
 
 @hookimpl

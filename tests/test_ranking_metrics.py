@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from benchmark.errors import BenchError
 from benchmark.api import PerUnit, Predictions
 from bench_plugins.ranking_core import RankedLists
 from bench_plugins.ranking_metrics import AtK, bench_metrics, metric_spec, parse
@@ -179,3 +180,15 @@ def test_a_metric_deeper_than_the_lists_asks_for_deeper_lists():
 def test_metrics_refuse_predictions_without_ranked_lists():
     with pytest.raises(ValueError, match="ranked lists"):
         AtK("ndcg", 10)(Predictions("ranking"))
+
+
+def test_any_k_is_a_metric_of_the_family():
+    """``ndcg@37`` is not listed by the plugin, yet the registry finds it through the family."""
+    from benchmark.registry import build_registry
+
+    registry = build_registry()
+    entry = registry.get("metric", "ndcg@37")
+    assert entry.spec.name == "ndcg@37" and entry.spec.greater_is_better and entry.spec.task == "ranking"
+    assert registry.get("metric", "ndcg@37") is entry  # registered once, on first use
+    with pytest.raises(BenchError, match="unknown metric 'ndcg@x7'"):
+        registry.get("metric", "ndcg@x7")
