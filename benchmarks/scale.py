@@ -207,20 +207,29 @@ metrics: [rmse]
     for label, path in [("before", before), ("after", str(ROOT))] if before else [("after", str(ROOT))]:
         env = {**os.environ, "PYTHONPATH": path}
         times: dict[str, list[float]] = {"inline": [], "jobs 1": [], "rerun": []}
+        cpu: dict[str, list[float]] = {"inline": [], "jobs 1": [], "rerun": []}
+
+        def timed(variant: str, command: list[str]) -> None:
+            import resource
+
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+            times[variant].append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the driver and its workers
+            cpu[variant].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+
         for n in range(repeat):
             for variant in ("inline", "jobs 1") if n % 2 == 0 else ("jobs 1", "inline"):
                 out = tmp / f"o-{label}-{variant.replace(' ', '')}-{n}"
                 extra = ["--executor", "inline"] if variant == "inline" else ["--jobs", "1"]
-                started = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "benchmark", "run", str(suite), "--out", str(out), "-q",
-                                *extra], check=True, stdout=subprocess.DEVNULL, env=env)
-                times[variant].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "benchmark", "run", str(suite), "--out",
-                            str(tmp / f"o-{label}-jobs1-{n}"), "-q", "--jobs", "1"], check=True,
-                           stdout=subprocess.DEVNULL, env=env)
-            times["rerun"].append(time.perf_counter() - started)
+                timed(variant, [sys.executable, "-m", "benchmark", "run", str(suite), "--out", str(out), "-q",
+                                *extra])
+            timed("rerun", [sys.executable, "-m", "benchmark", "run", str(suite), "--out",
+                            str(tmp / f"o-{label}-jobs1-{n}"), "-q", "--jobs", "1"])
         median = {k: statistics.median(v) for k, v in times.items()}
+        print(f"{label}: CPU seconds (driver and workers, median): " + ", ".join(
+            f"{k} {statistics.median(v):.2f}" for k, v in cpu.items()))
         ratios = [a / b for a, b in zip(times["jobs 1"], times["inline"])]
         print(f"{label}: 1-cell suite: --executor inline {median['inline']:.2f} s, --jobs 1 {median['jobs 1']:.2f} s "
               f"(median of {repeat}; paired ratio {statistics.median(ratios):.2f}x, target <= 1.3x); "
