@@ -354,3 +354,42 @@ def test_a_cell_declaring_threads_takes_that_many_of_the_jobs(tmp_path):
         elif isinstance(event, Finished):
             running.discard(event.cell_id)
             assert event.row["status"] == "ok", event.row.get("error")
+
+
+# --- Issue 18.2: rows of one engine pass stored together, nothing lost on an interruption ----------
+
+
+def test_rows_of_a_pass_are_stored_together_and_before_an_interruption():
+    from types import SimpleNamespace
+
+    from benchmark.engine import Flush, run_cells
+
+    def row(cell_id: str) -> dict:
+        return {"cell_id": cell_id, "status": "ok", "dataset": "d", "fold_name": "1", "model": "m",
+                "metrics": {"rmse": 1.0}, "fit_seconds": 0.0}
+
+    batches: list[list[str]] = []
+    stream = io.StringIO()
+
+    class OnePassThenCtrlC:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def run(self, tasks, on_event):
+            on_event(Flush())  # the executor marks its passes
+            on_event(Finished("a", row("a")))
+            on_event(Finished("b", row("b")))
+            assert batches == [] and stream.getvalue() == ""  # held until the pass ends
+            on_event(Flush())
+            assert batches == [["a", "b"]] and stream.getvalue().count("\n") == 2  # one write each
+            on_event(Finished("c", row("c")))
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_cells([], lambda r: batches.append([r["cell_id"]]), limits={}, options=SimpleNamespace(),
+                  executor=OnePassThenCtrlC(), progress=LineDisplay(stream, total=3), stream=stream,
+                  finished_batch=lambda rows: batches.append([r["cell_id"] for r in rows]))
+    assert batches == [["a", "b"], ["c"]]  # the row that arrived before Ctrl-C is stored too
