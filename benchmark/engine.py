@@ -692,6 +692,12 @@ class DaskExecutor:
             threads[info["host"]] = threads.get(info["host"], 0) + int(info.get("nthreads", 1))
         return threads
 
+    def _reserves_cores(self) -> bool:
+        """Whether the cluster's workers advertise a ``cores`` resource (``dask worker
+        --nthreads 32 --resources cores=32``): then cells reserve their declared threads."""
+        workers = self.client.scheduler_info().get("workers", {}).values()
+        return bool(workers) and all("cores" in (info.get("resources") or {}) for info in workers)
+
     def run(self, tasks: Sequence[Task], on_event: OnEvent) -> None:
         from distributed import KilledWorker
 
@@ -700,6 +706,7 @@ class DaskExecutor:
         inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.client.subscribe_topic(topic, lambda event: inbox.put(("event", event[1])))
         host_threads = None if self.threads else self._host_threads()
+        reserve = self._reserves_cores()
         futures: dict[str, tuple[Any, Task]] = {}
         started: set[str] = set()  # cells a Dask worker began: a worker dying under one is its fault
         resubmitted: dict[str, int] = {}
@@ -710,7 +717,11 @@ class DaskExecutor:
                            "artifacts_root": self.artifacts_root, "run_id": self.run_id,
                            "verbose": self.verbose, "threads": self.threads, "host_threads": host_threads,
                            "key": f"bench-cell-{task.id}-{topic}-{secrets.token_hex(3)}"}
-                future = self.client.submit(dask_task, payload, key=payload["key"], pure=False, retries=0)
+                # On workers that advertise a "cores" resource, a cell takes its declared threads
+                # of them, as it takes that many of --jobs locally.
+                resources = {"cores": task.threads} if reserve else None
+                future = self.client.submit(dask_task, payload, key=payload["key"], pure=False, retries=0,
+                                            resources=resources)
                 futures[future.key] = (future, task)
                 future.add_done_callback(lambda f: inbox.put(("done", f.key)))
 

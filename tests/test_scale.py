@@ -393,3 +393,28 @@ def test_rows_of_a_pass_are_stored_together_and_before_an_interruption():
                   executor=OnePassThenCtrlC(), progress=LineDisplay(stream, total=3), stream=stream,
                   finished_batch=lambda rows: batches.append([r["cell_id"] for r in rows]))
     assert batches == [["a", "b"], ["c"]]  # the row that arrived before Ctrl-C is stored too
+
+
+def test_on_dask_workers_with_a_cores_resource_a_cell_reserves_its_declared_threads(tmp_path):
+    import logging
+
+    from distributed import LocalCluster
+
+    from benchmark.engine import DaskExecutor
+
+    suite = write_suite(tmp_path, ["{name: probe, params: {threads: 2, seconds: 0.5}}",
+                                   "{name: probe, label: one, params: {threads: 1, seconds: 0.5}}"])
+    tasks = tasks_of(suite)
+    cores = {t.id: t.threads for t in tasks}
+    events: list = []
+    with LocalCluster(n_workers=1, threads_per_worker=2, resources={"cores": 2}, processes=True,
+                      dashboard_address=None, silence_logs=logging.CRITICAL) as cluster:
+        with DaskExecutor(scheduler=cluster.scheduler_address) as executor:
+            assert executor._reserves_cores()
+            executor.run(tasks, events.append)
+    finished = [e for e in events if isinstance(e, Finished)]
+    assert sorted(e.cell_id for e in finished) == sorted(cores) and all(e.row["status"] == "ok" for e in finished)
+    spans = {e.row["cell_id"]: (e.row["started_at"], e.row["finished_at"]) for e in finished}
+    for cell, (start, end) in spans.items():  # whatever ran at once never needed more than 2 cores
+        overlapping = [c for c, (s, e) in spans.items() if s < end and start < e]
+        assert sum(cores[c] for c in overlapping) <= 2, (cell, overlapping)
