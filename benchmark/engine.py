@@ -498,7 +498,7 @@ class LocalExecutor:
         while outstanding:
             busy = [w for w in self._workers.values() if w.task is not None]
             free = self.jobs - sum(min(self.jobs, w.task.threads) for w in busy if w.task)
-            self.start(len(busy) + min(len(pending), max(0, free)))
+            self.start(len(busy) + self._fitting(pending, free))
             for worker in self._workers.values():
                 if not (pending and worker.ready and worker.task is None):
                     continue
@@ -519,6 +519,18 @@ class LocalExecutor:
                     self._bury(slot, worker, on_event)
             outstanding = len(pending) + sum(1 for w in self._workers.values() if w.task is not None)
             on_event(Flush())
+
+    def _fitting(self, pending: deque[Task], free: int) -> int:
+        """How many of the next pending cells fit in ``free`` cores (so many idle workers are
+        enough; a cell wider than ``jobs`` runs alone)."""
+        count = 0
+        for task in pending:
+            need = min(self.jobs, task.threads)
+            if need > free:
+                break
+            free -= need
+            count += 1
+        return count
 
     def _wait_time(self) -> float:
         now, timeout = time.monotonic(), self.STATE_POLL
