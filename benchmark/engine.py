@@ -64,6 +64,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -893,6 +894,8 @@ def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None],
     :mod:`benchmark.progress` display (``progress.open_display(stream, total, done)``: live on a
     terminal). Without one the caller is taken to print its own line per finished cell, as
     ``runner._execute`` does today, and only heartbeat lines for long cells go to ``stream``.
+    A given ``executor`` is left open (its workers and shared data serve the caller's next call,
+    e.g. the next phase of a tuned suite); one made here is closed here.
 
     Rows that arrive in one pass of the executor's loop are stored together at its
     :class:`Flush` (``finished_batch(rows)`` if given: one write and one ``fsync`` for all,
@@ -903,6 +906,7 @@ def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None],
     from benchmark import progress as progress_display
 
     tasks = [Task.of(cell, limits.get(cell.model, Limits())) for cell in cells]
+    owned = executor is None  # a given executor stays open for the caller's next call (its workers, its data)
     if executor is None:
         executor = make_executor(getattr(options, "executor", "local"), getattr(options, "jobs", 1),
                                  getattr(options, "scheduler", None), artifacts_root, run_id,
@@ -937,7 +941,7 @@ def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None],
         else:
             display.handle(event)
 
-    with executor, display:
+    with executor if owned else nullcontext(), display:
         try:
             executor.run(tasks, on_event)
         finally:  # Ctrl-C, SIGTERM: what arrived is stored before the run stops
