@@ -99,8 +99,6 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Nam
 
 
 def _run(args: argparse.Namespace) -> int:
-    import io
-
     from benchmark.limits import check_max_configurations
     from benchmark.runner import RunInterrupted, RunOptions, run_suite
     from benchmark.suite import MAX_CONFIGURATIONS
@@ -110,10 +108,10 @@ def _run(args: argparse.Namespace) -> int:
                          scheduler=args.scheduler, timeout=args.timeout,
                          memory_limit=args.memory_limit, verbose=args.verbose,
                          max_configurations=check_max_configurations(args.max_configurations,
-                                                                     MAX_CONFIGURATIONS))
-    stream = io.StringIO() if args.quiet else sys.stderr
+                                                                     MAX_CONFIGURATIONS),
+                         quiet=args.quiet)  # -q hides progress, never warnings
     try:
-        result = run_suite(args.suite, options, stream=stream)
+        result = run_suite(args.suite, options, stream=sys.stderr)
     except RunInterrupted as stop:
         result = stop.result
         print(result.text, end="")

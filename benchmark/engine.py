@@ -10,7 +10,8 @@ why (``status`` and ``error``):
 =========  ===========================================================================
 status     error
 =========  ===========================================================================
-timeout    ``timeout after 600 s``
+timeout    ``timeout after 600 s`` (fit, predict, metrics: not the data's loading, which
+           has no limit and its own ``load_seconds`` in the row)
 memory     ``memory limit 4 GB exceeded (resident 4.1 GB)``
 killed     ``killed by signal 9 (out of memory?)`` — SIGKILL from outside, usually the
            kernel's OOM killer; ``worker died (KilledWorker: ...)`` on Dask
@@ -19,10 +20,17 @@ crashed    ``killed by signal 11 (SIGSEGV: Segmentation fault)``, ``worker exite
 
 What the cell printed (and a crash's faulthandler traceback) is in the row's ``log``.
 
-* :class:`LocalExecutor` — ``jobs`` worker processes (:mod:`benchmark.worker`, fresh interpreters
-  started with ``subprocess``: spawn semantics). A worker is reused for the next cell (its
-  registry and loaded datasets stay cached) and replaced after a crash, a timeout or a memory
-  kill. Each worker gets ``cores // jobs`` BLAS/OpenMP/numba/TensorFlow threads.
+* :class:`LocalExecutor` — up to ``jobs`` worker processes (:mod:`benchmark.worker`, fresh
+  interpreters started with ``subprocess``: spawn semantics), never more than there are cells
+  to run. A worker is reused for the next cell (its registry and mapped datasets stay cached)
+  and replaced after a crash, a timeout or a memory kill. Each worker gets ``cores // jobs``
+  BLAS/OpenMP/numba/TensorFlow threads; a cell whose model declares ``threads: N`` gets N and
+  counts as N of the ``jobs``. The datasets and folds are those the driver loaded, mapped
+  read-only (:mod:`benchmark.shared_data`); a cell's time limit starts once its data is ready.
+  Each worker is its own session and a child subreaper: what a cell leaves running (forked
+  children, ``setsid`` daemons) is killed when the cell ends, with the worker when it is
+  killed, and when the driver dies. The rows of one pass of the event loop are delivered
+  together, then a :class:`Flush`, so that the caller stores and shows them in one go.
 * :class:`DaskExecutor` — the same, one level down: each Dask task runs its cell through a
   one-worker :class:`LocalExecutor` on the Dask worker, so limits, crashes and logs behave
   exactly as locally; a Dask worker that dies under a cell gives ``killed``/``worker died``
@@ -56,6 +64,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -63,6 +72,7 @@ from typing import Any, Protocol
 
 from benchmark.cells import Cell
 from benchmark.errors import BenchError
+from benchmark.shared_data import ENVIRONMENT
 from benchmark.suite import Limits
 from benchmark.worker import clip_log, read_capture
 
@@ -84,6 +94,11 @@ class Task:
     @classmethod
     def of(cls, cell: Cell, limits: Limits = Limits()) -> Task:
         return cls(cell.to_dict(), limits, cell.id)
+
+    @property
+    def threads(self) -> int:
+        """The cores the cell declares (its model's ``threads``; 1 when it has none)."""
+        return task_threads(self.cell)
 
     @property
     def label(self) -> str:
@@ -127,7 +142,22 @@ class Log:
     cell_id: str = ""
 
 
-Event = Started | Progress | Finished | Log
+@dataclass(frozen=True)
+class Stopped:
+    """The worker running the cell was stopped (SIGSTOP, a debugger) or, ``stopped=False``,
+    continued; its time limit keeps counting."""
+
+    cell_id: str
+    stopped: bool = True
+
+
+@dataclass(frozen=True)
+class Flush:
+    """The executor delivered what it had for now: a consumer that batches (store writes,
+    display lines) writes them out here. Sent after every pass of the event loop."""
+
+
+Event = Started | Progress | Finished | Log | Stopped | Flush
 OnEvent = Callable[[Event], None]
 
 
@@ -189,6 +219,7 @@ def _failed_row(task: Task, status: str, error: str, run_id: str, log: str = "",
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS",
                     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+WORKER_DIRECTORY_PREFIX = "bench-workers-"
 
 
 def cores() -> int:
@@ -198,39 +229,125 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def worker_environment(threads: int, verbose: bool = False) -> dict[str, str]:
-    """The parent's environment with thread counts pinned and TensorFlow's C++ logging off."""
+def worker_environment(threads: int, verbose: bool = False, shared: str | None = None) -> dict[str, str]:
+    """The parent's environment with thread counts pinned and TensorFlow's C++ logging off.
+
+    numba's pool is sized to the machine (``NUMBA_NUM_THREADS`` is a ceiling fixed at import);
+    the worker sets each cell's own count with ``numba.set_num_threads``."""
     env = dict(os.environ)
     env.update({name: str(threads) for name in THREAD_VARIABLES})
+    env["NUMBA_NUM_THREADS"] = str(max(threads, cores()))
     if not verbose:
         env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    if shared:  # else an inherited $BENCH_SHARED_DATA (a Dask worker's, on a shared filesystem) stays
+        env[ENVIRONMENT] = shared
     return env
+
+
+def task_threads(cell: Mapping[str, Any]) -> int:
+    """The cores a cell declares (its model's ``threads`` parameter), 1 when it declares none."""
+    try:
+        return max(1, int(cell.get("params", {}).get("threads") or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found.extend(int(c) for c in children.read().split())
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    found: list[int] = []
+    stack = _children(pid)
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.append(current)
+            stack.extend(_children(current))
+    return found
 
 
 def _tree_rss(pid: int) -> int:
     """Resident bytes of ``pid`` and its descendants (Linux ``/proc``; 0 elsewhere)."""
     page = os.sysconf("SC_PAGE_SIZE")
-    total, stack, seen = 0, [pid], set()
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
+    total = 0
+    for current in [pid, *descendants(pid)]:
         try:
             with open(f"/proc/{current}/statm") as statm:
                 total += int(statm.read().split()[1]) * page
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    stack.extend(int(c) for c in children.read().split())
         except (OSError, ValueError):
             continue
     return total
 
 
+def process_state(pid: int) -> str:
+    """The kernel's one-letter state of ``pid`` (``T``: stopped by a signal), '' if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def _start_time(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def sweep_worker_directories(base: str | None = None) -> list[str]:
+    """Remove the temporary worker directories of runs whose driver no longer exists.
+
+    A driver killed with SIGKILL cannot remove its own; the next run does. Each directory names
+    its driver in ``owner`` (pid and start time, so a reused pid does not keep it alive)."""
+    base = base or tempfile.gettempdir()
+    removed: list[str] = []
+    try:
+        names = [n for n in os.listdir(base) if n.startswith(WORKER_DIRECTORY_PREFIX)]
+    except OSError:
+        return removed
+    for name in names:
+        path = os.path.join(base, name)
+        try:
+            if os.lstat(path).st_uid != os.getuid() or os.path.islink(path):
+                continue
+            with open(os.path.join(path, "owner")) as owner:
+                pid, started = owner.read().split()
+        except (OSError, ValueError):
+            continue
+        if _start_time(int(pid)) != started:
+            import shutil
+
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL ``pid``'s process group and every process below it (setsid daemons included:
+    the worker is their subreaper, so they stay below it)."""
+    below = descendants(pid)
+    for target in (pid, *below):
+        try:
+            os.killpg(target, signal.SIGKILL) if target == pid else os.kill(target, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 class _Worker:
     """The parent's handle on one worker process."""
 
-    def __init__(self, slot: int, threads: int, verbose: bool, directory: str):
+    def __init__(self, slot: int, threads: int, verbose: bool, directory: str, shared: str | None):
         self.slot = slot
         self.capture = None if verbose else os.path.join(directory, f"worker-{slot}-{secrets.token_hex(3)}.log")
         parent_end, child_end = socket.socketpair()
@@ -240,8 +357,9 @@ class _Worker:
                 [sys.executable, "-m", "benchmark.worker", str(child_end.fileno()), self.capture or "-",
                  str(threads)] + (["--verbose"] if verbose else []),
                 pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL, stdout=output,
-                stderr=subprocess.STDOUT if output else None, env=worker_environment(threads, verbose),
-                start_new_session=True)  # its own process group: a kill takes its children too
+                stderr=subprocess.STDOUT if output else None,
+                env=worker_environment(threads, verbose, shared),
+                start_new_session=True)  # its own session and process group
         finally:
             child_end.close()
             if output:
@@ -251,23 +369,23 @@ class _Worker:
         self.name = f"w{slot}"
         self.ready = False
         self.task: Task | None = None
-        self.dispatched = 0.0
+        self.loading = False  # the cell's data is being prepared; its time limit not yet running
+        self.dispatched = 0.0  # when the cell was sent, then when its data was ready
         self.started_at = ""
         self.killed_for: tuple[str, str] | None = None
         self.rss_checked = 0.0
+        self.state_checked = 0.0
+        self.stopped = False
 
     def send(self, task: Task, artifacts_root: str | None, run_id: str) -> None:
         from benchmark.provenance import now
 
-        self.task, self.dispatched, self.started_at = task, time.monotonic(), now()
-        self.conn.send(("cell", task.id, dict(task.cell), artifacts_root, run_id))
+        self.task, self.dispatched, self.started_at, self.loading = task, time.monotonic(), now(), True
+        self.conn.send(("cell", task.id, dict(task.cell), artifacts_root, run_id, task.threads))
 
     def kill(self, status: str, error: str) -> None:
         self.killed_for = self.killed_for or (status, error)
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        _kill_tree(self.process.pid)
 
     def reap(self) -> tuple[int | None, str]:
         """Wait for the process to end; its exit code and captured output. Cleans up."""
@@ -293,14 +411,9 @@ class _Worker:
                 pass
 
     def stop(self) -> None:
-        """Ask an idle worker to exit; kill it if it does not within a second."""
-        if self.process.poll() is None:
-            try:
-                if self.task is None:
-                    self.conn.send(("stop",))
-                    self.process.wait(timeout=1)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
+        """End the worker and everything below it at once: an idle worker holds nothing worth
+        a graceful exit (which costs its interpreter's shutdown, 0.1-0.7 s), and a busy one is
+        being abandoned."""
         self.kill("crashed", "stopped")
         self.process.wait()
         self.conn.close()
@@ -308,78 +421,124 @@ class _Worker:
 
 
 class LocalExecutor:
-    """Cells in ``jobs`` worker processes on this machine.
+    """Cells in at most ``jobs`` worker processes on this machine.
 
-    Use as a context manager to start the workers early (their imports overlap the caller's
-    planning); ``run`` may be called several times and reuses them; ``close`` stops them.
+    ``start(count)`` starts workers early (their imports overlap the caller's planning), no
+    more than asked; ``run`` starts what its cells need (never more workers than cells), may be
+    called several times and reuses them; ``close`` (or leaving the ``with`` block) stops them
+    and removes the run's temporary directory.
     ``threads`` (default ``cores // jobs``) is each worker's BLAS/OpenMP/numba/TF thread count.
+
+    ``jobs`` is a number of cores: a cell whose model declares ``threads: N`` occupies N of them
+    (it gets N threads, and fewer other cells run beside it), so nothing is oversubscribed.
+    The directory holds the workers' captured output and the run's shared data
+    (:attr:`shared_directory`, see :mod:`benchmark.shared_data`).
     """
 
     MEMORY_POLL = 0.1  # seconds between resident-memory checks of a running cell with a limit
+    STATE_POLL = 1.0  # seconds between checks whether a busy worker was stopped (SIGSTOP)
     START_ATTEMPTS = 3  # a worker that fails to start this many times in a row stops the run
 
     def __init__(self, jobs: int = 1, artifacts_root: str | Path | None = None, run_id: str = "",
-                 verbose: bool = False, threads: int | None = None):
+                 verbose: bool = False, threads: int | None = None, share_data: bool = True):
         self.jobs = max(1, int(jobs))
         self.artifacts_root = str(artifacts_root) if artifacts_root is not None else None
         self.run_id, self.verbose = run_id, verbose
         self.threads = threads or max(1, cores() // self.jobs)
+        self.share_data = share_data
         self._workers: dict[int, _Worker] = {}
-        self._directory: tempfile.TemporaryDirectory[str] | None = None
+        self._directory: str | None = None
         self._start_failures = 0
 
     def __enter__(self) -> LocalExecutor:
-        self.start()
-        return self
+        return self  # workers start in run(), as many as its cells need, or earlier by start(n)
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def start(self, count: int | None = None) -> None:
-        """Start workers up to ``count`` (default ``jobs``) without waiting for them."""
+    @property
+    def directory(self) -> str:
+        """The run's private temporary directory (created on first use)."""
         if self._directory is None:
-            self._directory = tempfile.TemporaryDirectory(prefix="bench-workers-")
-        for slot in range(min(self.jobs, self.jobs if count is None else count)):
-            if slot not in self._workers:
-                self._workers[slot] = _Worker(slot + 1, self.threads, self.verbose, self._directory.name)
+            sweep_worker_directories()
+            self._directory = tempfile.mkdtemp(prefix=f"{WORKER_DIRECTORY_PREFIX}{os.getpid()}-")
+            with open(os.path.join(self._directory, "owner"), "w") as owner:
+                owner.write(f"{os.getpid()} {_start_time(os.getpid())}\n")
+        return self._directory
+
+    @property
+    def shared_directory(self) -> str | None:
+        """Where the driver shares datasets and folds with the workers (None: not shared)."""
+        return os.path.join(self.directory, "data") if self.share_data else None
+
+    def start(self, count: int | None = None) -> None:
+        """Start workers up to ``count`` (default ``jobs``, never more) without waiting for them."""
+        wanted = self.jobs if count is None else min(self.jobs, count)
+        slot = 0
+        while len(self._workers) < wanted:
+            while slot in self._workers:
+                slot += 1
+            self._workers[slot] = _Worker(slot + 1, self.threads, self.verbose, self.directory,
+                                          self.shared_directory)
 
     def close(self) -> None:
         for worker in self._workers.values():
             worker.stop()
         self._workers.clear()
         if self._directory is not None:
-            self._directory.cleanup()
+            import shutil
+
+            shutil.rmtree(self._directory, ignore_errors=True)
             self._directory = None
 
-    # The loop: dispatch to idle ready workers, wait for messages or the next deadline,
-    # deliver events, bury and replace workers that died or were killed.
+    # The loop: dispatch to idle ready workers while cores are free, wait for messages or the
+    # next deadline, deliver events, bury and replace workers that died or were killed.
     def run(self, tasks: Sequence[Task], on_event: OnEvent) -> None:
         pending = deque(tasks)
         outstanding = len(pending)
         while outstanding:
-            busy = sum(1 for w in self._workers.values() if w.task is not None)
-            self.start(busy + len(pending))
+            busy = [w for w in self._workers.values() if w.task is not None]
+            free = self.jobs - sum(min(self.jobs, w.task.threads) for w in busy if w.task)
+            self.start(len(busy) + self._fitting(pending, free))
             for worker in self._workers.values():
-                if worker.ready and worker.task is None and pending:
-                    task = pending.popleft()
-                    worker.send(task, self.artifacts_root, self.run_id)
-                    on_event(Started(task.id, worker.name, task.label))
+                if not (pending and worker.ready and worker.task is None):
+                    continue
+                need = min(self.jobs, pending[0].threads)
+                if need > free:
+                    break  # the next cell waits for its cores (cells keep their order)
+                task = pending.popleft()
+                free -= need
+                worker.send(task, self.artifacts_root, self.run_id)
+                on_event(Started(task.id, worker.name, task.label))
             ready = wait([w.conn for w in self._workers.values()], self._wait_time())
             for slot, worker in list(self._workers.items()):
                 if worker.conn in ready:
                     alive = self._receive(worker, on_event)
                 else:
                     alive = worker.process.poll() is None
-                if not (alive and self._within_limits(worker)):
+                if not (alive and self._within_limits(worker, on_event)):
                     self._bury(slot, worker, on_event)
             outstanding = len(pending) + sum(1 for w in self._workers.values() if w.task is not None)
+            on_event(Flush())
+
+    def _fitting(self, pending: deque[Task], free: int) -> int:
+        """How many of the next pending cells fit in ``free`` cores (so many idle workers are
+        enough; a cell wider than ``jobs`` runs alone)."""
+        count = 0
+        for task in pending:
+            need = min(self.jobs, task.threads)
+            if need > free:
+                break
+            free -= need
+            count += 1
+        return count
 
     def _wait_time(self) -> float:
-        now, timeout = time.monotonic(), 1.0
+        now, timeout = time.monotonic(), self.STATE_POLL
         for worker in self._workers.values():
             if worker.task is None:
                 continue
-            if worker.task.limits.timeout is not None:
+            if worker.task.limits.timeout is not None and not worker.loading:
                 timeout = min(timeout, worker.dispatched + worker.task.limits.timeout - now)
             if worker.task.limits.memory is not None:
                 timeout = min(timeout, self.MEMORY_POLL)
@@ -393,21 +552,28 @@ class LocalExecutor:
                 kind = message[0]
                 if kind == "ready":
                     worker.ready, self._start_failures = True, 0
+                elif kind == "loaded" and worker.task is not None and message[1] == worker.task.id:
+                    worker.loading, worker.dispatched = False, time.monotonic()  # the limit starts now
                 elif kind == "progress" and worker.task is not None and message[1] == worker.task.id:
                     on_event(Progress(*message[1:]))
                 elif kind == "row" and worker.task is not None:
                     task, worker.task = worker.task, None
+                    if worker.stopped:
+                        worker.stopped = False
                     on_event(Finished(task.id, message[2]))
         except (EOFError, OSError):
             return False
         return True
 
-    def _within_limits(self, worker: _Worker) -> bool:
+    def _within_limits(self, worker: _Worker, on_event: OnEvent) -> bool:
         task = worker.task
         if task is None:
             return True
         now = time.monotonic()
-        if task.limits.timeout is not None and now - worker.dispatched >= task.limits.timeout:
+        if (task.limits.timeout is not None and not worker.loading
+                and now - worker.dispatched >= task.limits.timeout):
+            # Data loading is not the cell's work: like the driver's own loading, it has no
+            # limit, and its time is recorded apart (load_seconds).
             worker.kill("timeout", f"timeout after {format_seconds(task.limits.timeout)}")
             return False
         if task.limits.memory is not None and now - worker.rss_checked >= self.MEMORY_POLL * 0.9:
@@ -417,6 +583,12 @@ class LocalExecutor:
                 worker.kill("memory", f"memory limit {format_size(task.limits.memory)} exceeded "
                                       f"(resident {format_size(resident)})")
                 return False
+        if now - worker.state_checked >= self.STATE_POLL * 0.9:
+            worker.state_checked = now
+            stopped = process_state(worker.process.pid) in ("T", "t")
+            if stopped != worker.stopped:
+                worker.stopped = stopped
+                on_event(Stopped(task.id, stopped))
         return True
 
     def _bury(self, slot: int, worker: _Worker, on_event: OnEvent) -> None:
@@ -462,6 +634,7 @@ class InlineExecutor:
             finally:
                 api._progress_sink = None
             on_event(Finished(task.id, row))
+            on_event(Flush())
 
 
 # --- Dask -----------------------------------------------------------------------------------
@@ -532,6 +705,12 @@ class DaskExecutor:
             threads[info["host"]] = threads.get(info["host"], 0) + int(info.get("nthreads", 1))
         return threads
 
+    def _reserves_cores(self) -> bool:
+        """Whether the cluster's workers advertise a ``cores`` resource (``dask worker
+        --nthreads 32 --resources cores=32``): then cells reserve their declared threads."""
+        workers = self.client.scheduler_info().get("workers", {}).values()
+        return bool(workers) and all("cores" in (info.get("resources") or {}) for info in workers)
+
     def run(self, tasks: Sequence[Task], on_event: OnEvent) -> None:
         from distributed import KilledWorker
 
@@ -540,6 +719,7 @@ class DaskExecutor:
         inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.client.subscribe_topic(topic, lambda event: inbox.put(("event", event[1])))
         host_threads = None if self.threads else self._host_threads()
+        reserve = self._reserves_cores()
         futures: dict[str, tuple[Any, Task]] = {}
         started: set[str] = set()  # cells a Dask worker began: a worker dying under one is its fault
         resubmitted: dict[str, int] = {}
@@ -550,7 +730,11 @@ class DaskExecutor:
                            "artifacts_root": self.artifacts_root, "run_id": self.run_id,
                            "verbose": self.verbose, "threads": self.threads, "host_threads": host_threads,
                            "key": f"bench-cell-{task.id}-{topic}-{secrets.token_hex(3)}"}
-                future = self.client.submit(dask_task, payload, key=payload["key"], pure=False, retries=0)
+                # On workers that advertise a "cores" resource, a cell takes its declared threads
+                # of them, as it takes that many of --jobs locally.
+                resources = {"cores": task.threads} if reserve else None
+                future = self.client.submit(dask_task, payload, key=payload["key"], pure=False, retries=0,
+                                            resources=resources)
                 futures[future.key] = (future, task)
                 future.add_done_callback(lambda f: inbox.put(("done", f.key)))
 
@@ -572,6 +756,7 @@ class DaskExecutor:
                         # dies right after the cell (under the next one) cannot lose it.
                         future, task = futures.pop(value["key"])
                         on_event(Finished(task.id, value["row"]))
+                        on_event(Flush())
                     continue
                 if value not in futures:
                     continue
@@ -592,6 +777,7 @@ class DaskExecutor:
                     row = _failed_row(task, "crashed", f"dask task failed: {type(exc).__name__}: {exc}",
                                       self.run_id)
                 on_event(Finished(task.id, row))
+                on_event(Flush())
         finally:
             try:
                 self.client.unsubscribe_topic(topic)
@@ -599,6 +785,17 @@ class DaskExecutor:
                 pass
             if futures:
                 self.client.cancel([f for f, _ in futures.values()])
+            self._forget_rows(topic, tasks)
+
+    def _forget_rows(self, topic: str, tasks: Sequence[Task]) -> None:
+        """Drop the rows kept on the scheduler (see :func:`dask_task`) once the run is over."""
+        from distributed import Variable
+
+        for task in tasks:
+            try:
+                Variable(_row_variable(topic, task.id), client=self.client).delete()
+            except Exception:
+                pass
 
 
 _DASK_LOCAL: dict[int, tuple[tuple[Any, ...], LocalExecutor]] = {}
@@ -631,7 +828,7 @@ def dask_task(payload: dict[str, Any]) -> dict[str, Any]:
             previous = None
         if previous is None:
             executor = LocalExecutor(1, payload["artifacts_root"], payload["run_id"], payload["verbose"],
-                                     threads)
+                                     threads, share_data=False)
             _DASK_LOCAL[threading.get_ident()] = (key, executor)
         else:
             executor = previous[1]
@@ -648,10 +845,24 @@ def dask_task(payload: dict[str, Any]) -> dict[str, Any]:
             dask_worker.log_event(topic, {"kind": "progress", "cell_id": event.cell_id, "done": event.done,
                                           "total": event.total, "unit": event.unit})
 
-    timeout, memory = payload["limits"]
-    executor.run([Task(payload["cell"], Limits(timeout, memory), payload["id"])], forward)
+    # The row is kept on the scheduler before it is returned: when this worker dies after the
+    # cell, Dask recomputes a result that a client still wants; the new task then finds the row
+    # there and returns it instead of computing the cell a second time.
+    from distributed import Variable
+
+    stored = Variable(_row_variable(topic, payload["id"]))
+    try:
+        rows.append(stored.get(timeout=0))
+    except Exception:  # not stored: the cell has not run yet
+        timeout, memory = payload["limits"]
+        executor.run([Task(payload["cell"], Limits(timeout, memory), payload["id"])], forward)
+        stored.set(rows[0])
     dask_worker.log_event(topic, {"kind": "row", "key": payload["key"], "row": rows[0]})
     return rows[0]
+
+
+def _row_variable(topic: str, cell_id: str) -> str:
+    return f"{topic}-row-{cell_id}"
 
 
 # --- What the runner calls --------------------------------------------------------------------
@@ -673,7 +884,8 @@ def make_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = No
 def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None], *,
               limits: Mapping[str, Limits], options: Any, run_id: str = "",
               artifacts_root: str | Path | None = None, stream: Any = None, progress: Any = None,
-              total: int | None = None, done: int = 0, executor: Any = None) -> None:
+              total: int | None = None, done: int = 0, executor: Any = None,
+              finished_batch: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
     """Run ``cells`` with the executor ``options`` asks for; ``finished(row)`` stores each row.
 
     ``limits`` maps a model label to its limits (``runner.limits_of``); ``options`` has
@@ -682,10 +894,19 @@ def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None],
     :mod:`benchmark.progress` display (``progress.open_display(stream, total, done)``: live on a
     terminal). Without one the caller is taken to print its own line per finished cell, as
     ``runner._execute`` does today, and only heartbeat lines for long cells go to ``stream``.
+    A given ``executor`` is left open (its workers and shared data serve the caller's next call,
+    e.g. the next phase of a tuned suite); one made here is closed here.
+
+    Rows that arrive in one pass of the executor's loop are stored together at its
+    :class:`Flush` (``finished_batch(rows)`` if given: one write and one ``fsync`` for all,
+    which is what lets the driver keep up with hundreds of cells a second), then shown; and
+    whatever arrived is stored before an interruption (Ctrl-C, SIGTERM) propagates. A row is
+    stored within one loop pass (≤ 1 s, usually milliseconds) of reaching the driver.
     """
     from benchmark import progress as progress_display
 
     tasks = [Task.of(cell, limits.get(cell.model, Limits())) for cell in cells]
+    owned = executor is None  # a given executor stays open for the caller's next call (its workers, its data)
     if executor is None:
         executor = make_executor(getattr(options, "executor", "local"), getattr(options, "jobs", 1),
                                  getattr(options, "scheduler", None), artifacts_root, run_id,
@@ -693,10 +914,35 @@ def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None],
     display = progress or progress_display.LineDisplay(
         stream if stream is not None else sys.stderr, total=total or len(tasks), done=done, lines=False)
 
-    def on_event(event: Event) -> None:
-        if isinstance(event, Finished):
-            finished(event.row)  # stored before it is shown
-        display.handle(event)
+    held: list[Finished] = []  # rows received in this pass of the executor's loop
+    batched = False  # the executor marks its passes with Flush (all of bench's do)
 
-    with executor, display:
-        executor.run(tasks, on_event)
+    def deliver() -> None:
+        rows, held[:] = list(held), []
+        if finished_batch is not None and rows:
+            finished_batch([event.row for event in rows])  # stored before they are shown
+        else:
+            for event in rows:
+                finished(event.row)
+        for event in rows:
+            display.handle(event)
+
+    def on_event(event: Event) -> None:
+        nonlocal batched
+        if isinstance(event, Finished):
+            held.append(event)
+            if batched:
+                return
+            deliver()
+        elif isinstance(event, Flush):
+            batched = True
+            deliver()
+            display.handle(event)
+        else:
+            display.handle(event)
+
+    with executor if owned else nullcontext(), display:
+        try:
+            executor.run(tasks, on_event)
+        finally:  # Ctrl-C, SIGTERM: what arrived is stored before the run stops
+            deliver()

@@ -20,13 +20,15 @@ import os
 import random
 import shutil
 import tempfile
+import time
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, ClassVar, TextIO, cast
 
 import numpy as np
 
+from benchmark import shared_data
 from benchmark._internal import resolve, versions
 from benchmark.api import (
     Fold, MatrixData, MissingDependency, Model, Outcome, PerUnit, Predictions, RatingData,
@@ -35,6 +37,7 @@ from benchmark.cells import SEED_PARAMS, Cell, CellResult, stable_hash
 from benchmark.errors import BenchError
 from benchmark.provenance import PeakMemory, Stopwatch, machine, now
 from benchmark.registry import Registry
+from benchmark.shared_data import SharedData
 
 Data = RatingData | MatrixData  # bench's own data classes; a task may run on others
 UNITS = "units"
@@ -42,28 +45,90 @@ UNITS = "units"
 
 
 class DataCache:
-    """Datasets and folds already built in this process, keyed by their full description."""
+    """Datasets and folds already built in this process, keyed by their full description.
 
-    def __init__(self, registry: Registry):
+    With ``share`` (the driver of a run with worker processes), each dataset is written to the
+    run's :class:`~benchmark.shared_data.SharedData` once loaded and verified, and each fold set
+    once built; the cache then holds the read-only mapped copies, so the driver keeps no private
+    copy either. In a worker (``$BENCH_SHARED_DATA`` set) the cache maps what the driver shared
+    and loads only what it did not (see :mod:`benchmark.shared_data`). A worker calls
+    :meth:`share_in_process` so the data it prepares before a cell's clock starts is the data
+    the cell then finds.
+    """
+
+    _process: ClassVar[tuple[dict[str, Any], dict[int, str], dict[int, str], dict[str, Any]] | None] = None
+
+    def __init__(self, registry: Registry, share: SharedData | None = None):
         self.registry = registry
+        self.share = share
+        self.shared = share if share is not None else shared_data.from_environment()
         self._data: dict[str, Data] = {}
+        self._keys: dict[int, str] = {}  # id(data) -> its dataset key
         self._checksums: dict[int, str] = {}
         self._folds: dict[str, list[Fold]] = {}
+        if DataCache._process is not None:
+            self._data, self._keys, self._checksums, self._folds = DataCache._process
+        self.load_seconds = 0.0  # time spent loading or mapping datasets and folds
+
+    @classmethod
+    def share_in_process(cls) -> None:
+        """From now on every DataCache of this process holds the same datasets and folds."""
+        if cls._process is None:
+            cls._process = ({}, {}, {}, {})
+
+    def publish(self, share: SharedData) -> None:
+        """Share what this cache holds (and what it loads from now on) through ``share``, and
+        keep the mapped copies instead of the loaded ones. The driver calls it once it knows
+        that cells will run in worker processes."""
+        self.share = self.shared = share
+        for key, data in list(self._data.items()):
+            if type(data) not in (RatingData, MatrixData):  # a task's own data class: loaded per worker
+                continue
+            mapped = share.put_dataset(key, data, self.checksum(data))
+            self._checksums[id(mapped)] = self.checksum(data)
+            del self._keys[id(data)], self._checksums[id(data)]
+            self._data[key], self._keys[id(mapped)] = mapped, key
+        for key, folds in list(self._folds.items()):
+            if all(isinstance(f.train, np.ndarray) and isinstance(f.test, np.ndarray) for f in folds):
+                self._folds[key] = share.put_folds(key, folds)
+
+    def prepare(self, cell: Mapping[str, Any]) -> None:
+        """Load (or map) and verify the dataset and folds of ``cell`` (``Cell.to_dict()``)."""
+        data = self.dataset(cell["dataset_plugin"], cell["dataset_options"], cell["data_dir"])
+        started = time.perf_counter()
+        self.checksum(data)
+        self.load_seconds += time.perf_counter() - started
+        split_params = {k: v for k, v in cell["split_params"].items() if k != "seed"}
+        self.folds(data, cell["split"], split_params, cell["split_params"].get("seed", cell["seed"]))
 
     def dataset(self, plugin: str, options: Mapping[str, Any], data_dir: str | None) -> Data:
-        key = stable_hash([plugin, options, data_dir])
+        key = shared_data.dataset_key(plugin, options, data_dir)
         if key not in self._data:
-            spec = self.registry.get("dataset", plugin).spec
-            loader = resolve(spec.loader)
-            kwargs = dict(options)
-            if data_dir and "data_dir" in inspect.signature(loader).parameters:
-                kwargs.setdefault("data_dir", data_dir)
-            data = loader(**kwargs)
-            problem = self.registry.data_problem(spec.task, data)
-            if problem:
-                raise BenchError(f"dataset plugin {plugin!r} {problem}")
-            self._data[key] = data
+            started = time.perf_counter()
+            found = self.shared.get_dataset(key) if self.shared is not None else None
+            if found is not None:
+                data, self._checksums[id(found[0])] = found
+            else:
+                data = self._load(plugin, options, data_dir)
+                if self.share is not None and type(data) in (RatingData, MatrixData):  # verified once here
+                    checksum = data.checksum()
+                    data = self.share.put_dataset(key, data, checksum)
+                    self._checksums[id(data)] = checksum
+            self._data[key], self._keys[id(data)] = data, key
+            self.load_seconds += time.perf_counter() - started
         return self._data[key]
+
+    def _load(self, plugin: str, options: Mapping[str, Any], data_dir: str | None) -> Data:
+        spec = self.registry.get("dataset", plugin).spec
+        loader = resolve(spec.loader)
+        kwargs = dict(options)
+        if data_dir and "data_dir" in inspect.signature(loader).parameters:
+            kwargs.setdefault("data_dir", data_dir)
+        data = loader(**kwargs)
+        problem = self.registry.data_problem(spec.task, data)
+        if problem:
+            raise BenchError(f"dataset plugin {plugin!r} {problem}")
+        return cast(Data, data)
 
     def checksum(self, data: Data) -> str:
         if id(data) not in self._checksums:
@@ -71,14 +136,26 @@ class DataCache:
         return self._checksums[id(data)]
 
     def folds(self, data: Data, split: str, params: Mapping[str, Any], seed: int) -> list[Fold]:
-        key = stable_hash([id(data), split, params, seed])
+        dataset = self._keys.get(id(data), f"id-{id(data)}")
+        key = shared_data.folds_key(dataset, split, params, seed)
         if key not in self._folds:
-            spec = self.registry.get("split", split).spec
-            folds = list(resolve(spec.func)(data, **{"seed": seed, **params}))
-            if not folds:
-                raise BenchError(f"split {split!r} produced no folds")
-            self._folds[key] = folds
+            started = time.perf_counter()
+            found = self.shared.get_folds(key) if self.shared is not None and id(data) in self._keys else None
+            if found is None:
+                folds = self._split(data, split, params, seed)
+                if self.share is not None and id(data) in self._keys:
+                    folds = self.share.put_folds(key, folds)
+                found = folds
+            self._folds[key] = found
+            self.load_seconds += time.perf_counter() - started
         return self._folds[key]
+
+    def _split(self, data: Data, split: str, params: Mapping[str, Any], seed: int) -> list[Fold]:
+        spec = self.registry.get("split", split).spec
+        folds = list(resolve(spec.func)(data, **{"seed": seed, **params}))
+        if not folds:
+            raise BenchError(f"split {split!r} produced no folds")
+        return folds
 
 
 def make_model(model_class: type[Model], params: Mapping[str, Any], seed: int | None = None) -> Model:

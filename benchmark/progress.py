@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
-from benchmark.engine import Event, Finished, Log, Progress, Started
+from benchmark.engine import Event, Finished, Flush, Log, Progress, Started, Stopped
 
 
 class Display(Protocol):
@@ -75,9 +75,13 @@ class Running:
     total: int | None = None
     unit: str = ""
     beat: float = 0.0  # when its last heartbeat line was written
+    stopped: bool = False  # its worker was stopped (SIGSTOP): it is not making progress
 
     def describe(self) -> str:
-        return format_progress(self.done, self.total, self.unit)
+        progress = format_progress(self.done, self.total, self.unit)
+        if self.stopped:
+            return "STOPPED (SIGSTOP?)" + (f", {progress}" if progress else "")
+        return progress
 
 
 class _Tally:
@@ -99,6 +103,8 @@ class _Tally:
             elif isinstance(event, Progress) and event.cell_id in self.running:
                 cell = self.running[event.cell_id]
                 cell.done, cell.total, cell.unit = event.done, event.total, event.unit
+            elif isinstance(event, Stopped) and event.cell_id in self.running:
+                self.running[event.cell_id].stopped = event.stopped
             elif isinstance(event, Finished):
                 self.running.pop(event.cell_id, None)
                 self.done += 1
@@ -131,6 +137,8 @@ class LineDisplay:
     """One line per finished cell; a heartbeat line every ``heartbeat`` s for a long cell.
 
     ``lines=False`` writes only the heartbeats (for a caller that prints finished cells itself).
+    Lines of finished cells are written together at each :class:`~benchmark.engine.Flush` (the
+    end of an engine loop pass) or when the display closes: one write per pass, not per cell.
     """
 
     def __init__(self, stream: TextIO, total: int, done: int = 0, heartbeat: float = 60.0,
@@ -140,6 +148,8 @@ class LineDisplay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._write_lock = threading.Lock()
+        self._lines: list[str] = []
+        self._batched = False
 
     def __enter__(self) -> LineDisplay:
         if self.heartbeat and self.heartbeat > 0:
@@ -151,11 +161,20 @@ class LineDisplay:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        self.flush()
 
     def _write(self, line: str) -> None:
         with self._write_lock:
+            self._lines.append(line)
+        self.flush()
+
+    def flush(self) -> None:
+        with self._write_lock:
+            lines, self._lines = self._lines, []
+            if not lines:
+                return
             try:
-                self.stream.write(line + "\n")
+                self.stream.write("".join(line + "\n" for line in lines))
                 self.stream.flush()
             except (OSError, ValueError):  # a closed pipe must not stop the run
                 pass
@@ -164,9 +183,15 @@ class LineDisplay:
         row = self.tally.update(event)
         if row is not None:
             if self.lines:
-                self._write(format_row(self.tally.done, self.tally.total, row))
+                with self._write_lock:
+                    self._lines.append(format_row(self.tally.done, self.tally.total, row))
+                if not self._batched:
+                    self.flush()
         elif isinstance(event, Log) and not event.cell_id:
             self._write(f"bench: {event.text}")
+        elif isinstance(event, Flush):
+            self._batched = True  # the executor marks its passes: write once per pass
+            self.flush()
 
     def beat(self) -> None:
         """Write a heartbeat line for each cell whose last one is ``heartbeat`` seconds old."""
@@ -177,7 +202,8 @@ class LineDisplay:
                 if now - cell.beat >= self.heartbeat:
                     cell.beat = now
                     progress = cell.describe()
-                    lines.append(f"... still running after {format_duration(now - cell.since)}: {cell.label}"
+                    state = "stopped" if cell.stopped else "still running"
+                    lines.append(f"... {state} after {format_duration(now - cell.since)}: {cell.label}"
                                  + (f" ({progress})" if progress else ""))
         for line in lines:
             self._write(line)
@@ -197,6 +223,8 @@ class LiveDisplay:
         self.console = console or Console(file=stream, highlight=False)
         self.tally = _Tally(total, done, clock)
         self._live: Any = None
+        self._rows: list[tuple[str, str]] = []  # finished cells' lines, printed at each Flush
+        self._batched = False
 
     def __enter__(self) -> LiveDisplay:
         from rich.live import Live
@@ -207,17 +235,35 @@ class LiveDisplay:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self.flush()
         if self._live is not None:
             self._live.__exit__(*exc)
             self._live = None
+
+    def flush(self) -> None:
+        """Print the finished cells' lines held since the last pass, as one block."""
+        if not self._rows:
+            return
+        from rich.text import Text
+
+        text = Text()
+        for n, (line, style) in enumerate(self._rows):
+            text.append(line + ("\n" if n < len(self._rows) - 1 else ""), style=style)
+        self._rows = []
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def handle(self, event: Event) -> None:
         row = self.tally.update(event)
         if row is not None:
             style = "" if row.get("status") == "ok" else "red"
-            self.console.print(format_row(self.tally.done, self.tally.total, row), style=style,
-                               markup=False, highlight=False, soft_wrap=True)
+            self._rows.append((format_row(self.tally.done, self.tally.total, row), style))
+            if not self._batched:
+                self.flush()
+        elif isinstance(event, Flush):
+            self._batched = True
+            self.flush()
         elif isinstance(event, Log):
+            self.flush()
             self.console.print(event.text, style="dim", markup=False, highlight=False, soft_wrap=True)
 
     def render(self) -> Any:

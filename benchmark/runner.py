@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import os
 import secrets
 import signal
 import sys
@@ -53,6 +54,7 @@ class RunOptions:
     memory_limit: int | None = None
     verbose: bool = False
     max_configurations: int = MAX_CONFIGURATIONS
+    quiet: bool = False  # no progress (finished cells, heartbeats); warnings still shown
 
 
 @dataclass
@@ -95,6 +97,8 @@ def _model_params(registry: Registry, model_plugin: str, task: str, given: Mappi
         if name in defaults and name not in given:
             params[name] = seed
             config.pop(name)
+    if config.get("threads") == 1 and defaults.get("threads") == 1:
+        config.pop("threads")  # one thread is how a model ran before it had the parameter
     return params, config
 
 
@@ -247,7 +251,8 @@ def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: Text
               progress: Any = None) -> RunResult:
     """Validate ``path``, run every cell not already stored, write the leaderboard.
 
-    Nothing is written before the suite has validated and its data has loaded.
+    Nothing is written, and no worker started, before the suite has validated; its data then
+    loads once, in this process, and the workers map it (:mod:`benchmark.shared_data`).
     """
     import time
 
@@ -257,19 +262,37 @@ def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: Text
 
     started = time.perf_counter()
     run_id = new_run_id()
-    # Local workers start now: their imports overlap loading the suite and planning (the
-    # difference between 1.18x and 1.02x a plain script on ml-100k with --jobs 1).
-    executor = (engine.LocalExecutor(options.jobs, None, run_id, options.verbose)
-                if options.executor == "local" else None)
-    with executor or nullcontext():
-        return _run_suite(path, options, stream, progress, started, run_id, executor)
-
-
-def _run_suite(path: str | Path, options: RunOptions, stream: TextIO, progress: Any, started: float,
-               run_id: str, executor: Any) -> RunResult:
-
     suite, registry = load_suite(path, options.plugins, options.data_dir, options.max_configurations)
     directory = results_directory(suite, options.out)
+    executor = (engine.LocalExecutor(options.jobs, None, run_id, options.verbose)
+                if options.executor == "local" else None)
+    if executor is not None:
+        engine.sweep_worker_directories()  # what runs killed with SIGKILL left in the temp directory
+        # Workers that will surely be needed start now: their imports overlap loading the data
+        # and planning (1.18x -> 1.02x a plain script on ml-100k with --jobs 1). Never more
+        # than the cells that must run: a finished suite starts none.
+        executor.start(min(options.jobs, max(0, surely_new_cells(suite, directory, options.fresh))))
+    with executor if executor is not None else nullcontext():
+        return _run_suite(suite, registry, directory, options, stream, progress, started, run_id,
+                          executor)
+
+
+def surely_new_cells(suite: Suite, directory: Path, fresh: bool = False) -> int:
+    """A lower bound of the cells this run will compute, known before any data is loaded: at
+    least one fold per (dataset, model, seed), less every line already stored."""
+    cells = sum(len(suite.seeds) for d in suite.datasets for m in suite.models if d.label in m.datasets)
+    if fresh:
+        return cells
+    try:
+        with open(directory / "cells.jsonl", "rb") as stored:
+            lines = sum(chunk.count(b"\n") + 1 for chunk in iter(lambda: stored.read(1 << 20), b""))
+    except OSError:
+        lines = 0
+    return cells - lines
+
+
+def _run_suite(suite: Suite, registry: Registry, directory: Path, options: RunOptions, stream: TextIO,
+               progress: Any, started: float, run_id: str, executor: Any) -> RunResult:
     cache = DataCache(registry)
     cells = plan(suite, registry, cache)
     from benchmark.lock import RunLock
@@ -304,6 +327,13 @@ def _run_suite(path: str | Path, options: RunOptions, stream: TextIO, progress: 
         store.write_environment(run_id, {**environment(
             [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], run_id),
             **leaderboard.planned(cells, suite.seeds)})
+        if todo:  # workers map the data rather than load it again
+            from benchmark.shared_data import ENVIRONMENT, SharedData
+
+            if getattr(executor, "shared_directory", None):
+                cache.publish(SharedData(executor.shared_directory))
+            elif options.executor == "dask" and os.environ.get(ENVIRONMENT):  # a shared filesystem
+                cache.publish(SharedData(os.environ[ENVIRONMENT]))
         results: dict[str, dict[str, Any]] = {}
         interrupted, cause = False, KeyboardInterrupt()
         try:
@@ -353,26 +383,39 @@ def _execute(todo: list[Cell], suite: Suite, registry: Registry, cache: DataCach
              total: int, progress: Any, executor: Any = None) -> None:
     """Run the cells, storing each result as it arrives (the store's only writer)."""
     from benchmark import engine
-    from benchmark.progress import format_row, open_display
+    from benchmark.progress import QuietDisplay, format_row, open_display
 
     done = total - len(todo)
     notify = FinishedHooks(registry, stream)  # a plugin that fails is warned about once
+    artifacts = store.artifacts.resolve()  # absolute: a model's chdir cannot move them
 
     def finished(row: dict[str, Any]) -> None:
         store.append(row)
         results[row["cell_id"]] = row
         notify(row)
 
+    def finished_batch(rows: list[dict[str, Any]]) -> None:
+        append_rows = getattr(store, "append_rows", None)  # one write + one fsync for the batch
+        if append_rows is None or len(rows) == 1:
+            for row in rows:
+                finished(row)
+            return
+        append_rows(rows)
+        for row in rows:
+            results[row["cell_id"]] = row
+            notify(row)
+
     if options.executor == "inline":  # this process, the datasets already loaded by the plan
         for number, cell in enumerate(todo, done + 1):
-            row = execute(cell, cache, store.artifacts, run_id).to_row()
+            row = execute(cell, cache, artifacts, run_id).to_row()
             finished(row)
-            stream.write(format_row(number, total, row) + "\n")
+            if not options.quiet:
+                stream.write(format_row(number, total, row) + "\n")
         return
 
     if executor is not None:
-        executor.artifacts_root = str(store.artifacts)
-    display = progress or open_display(stream, total=total, done=done)  # live on a terminal
+        executor.artifacts_root = str(artifacts)
+    display = progress or (QuietDisplay() if options.quiet else open_display(stream, total=total, done=done))
     engine.run_cells(todo, finished, limits=limits_of(suite, options), options=options, run_id=run_id,
-                     artifacts_root=store.artifacts, stream=stream, progress=display, total=total,
-                     done=done, executor=executor)
+                     artifacts_root=artifacts, stream=stream, progress=display, total=total,
+                     done=done, executor=executor, finished_batch=finished_batch)

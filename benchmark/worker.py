@@ -11,27 +11,36 @@ does not re-import the parent's ``__main__``.
 Protocol (pickled tuples over the socket):
 
 * parent → worker: ``("setup", sys_path)`` once, then ``("cell", cell_id, cell, artifacts_root,
-  run_id)``
-  per cell, ``("stop",)`` at the end;
-* worker → parent: ``("ready", pid)`` once imports are done; ``("progress", cell_id, done, total,
-  unit)`` from :func:`benchmark.api.report_progress` (at most 4 a second); ``("row", cell_id,
-  row)`` when the cell is done.
+  run_id, threads)`` per cell, ``("stop",)`` at the end;
+* worker → parent: ``("ready", pid)`` once imports are done; ``("loaded", cell_id, seconds)``
+  when the cell's data is mapped (or loaded) and verified — the cell's time limit counts from
+  here, so a slow data load is not a slow model; ``("progress", cell_id, done, total, unit)``
+  from :func:`benchmark.api.report_progress` (at most 4 a second); ``("row", cell_id, row)``
+  when the cell is done. The row carries ``load_seconds``, the data's own time.
 
 Unless ``--verbose``, the parent points the worker's stdout and stderr (file descriptors 1 and
 2, so C libraries too) at the file ``CAPTURE``; the worker empties it before each cell and puts
 what the cell printed into ``row["log"]``. After a crash the parent reads it (with the
 faulthandler traceback) into the failed row.
+
+What a cell changes in the process is put back before the next one: the working directory
+(a model that calls ``chdir`` cannot move later cells' artifacts), and the processes it left
+behind are killed — forked children, and ``setsid`` daemons too: the worker is a *child
+subreaper* (``PR_SET_CHILD_SUBREAPER``), so an orphaned descendant is re-parented to it rather
+than to init and stays in reach. When the parent dies, the worker kills them and exits.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
 from typing import Any
 
 LOG_LIMIT = 4096  # bytes of a cell's output kept in its row
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def clip_log(text: str, limit: int = LOG_LIMIT) -> str:
@@ -50,15 +59,47 @@ def read_capture(path: str) -> str:
         return ""
 
 
+def _become_subreaper() -> None:
+    """Orphaned descendants (daemons that double-forked) are re-parented to this process."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except Exception:  # not Linux: children in our process group are still killed by the parent
+        pass
+
+
+def end_children() -> int:
+    """SIGKILL every process below this one and reap them; how many there were."""
+    from benchmark.engine import descendants
+
+    below = descendants(os.getpid())
+    for pid in below:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    for _ in below:  # reap our own children and the orphans re-parented to us
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                time.sleep(0.01)
+        except ChildProcessError:
+            break
+    return len(below)
+
+
 def _watch_parent() -> None:
     """Exit when the parent dies (also while a cell runs), so no orphan keeps computing."""
     parent = os.getppid()
 
     def watch() -> None:
         while True:
-            time.sleep(1.0)
+            time.sleep(0.5)
             if os.getppid() != parent:
-                os._exit(70)
+                try:
+                    end_children()
+                finally:
+                    os._exit(70)
 
     threading.Thread(target=watch, name="bench-parent-watch", daemon=True).start()
 
@@ -87,12 +128,40 @@ def _quiet_loggers() -> None:
             pass
 
 
+def _set_threads(threads: int) -> None:
+    """BLAS/OpenMP pools (even of libraries loaded by earlier cells) and numba's to ``threads``."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        try:
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        except Exception:
+            pass
+
+
+class _Lazy:
+    """An object built on first use (a registry, ~0.2 s, that mapped data does not need)."""
+
+    def __init__(self, build: Any):
+        self._build, self._built = build, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._built is None:
+            self._built = self._build()
+        return getattr(self._built, name)
+
+
 class Worker:
     def __init__(self, conn: Any, capture: str | None, threads: int):
         self.conn, self.capture, self.threads = conn, capture, threads
         self.cell_id = ""
+        self.directory = os.getcwd()
         self._last_progress = 0.0
         self._lock = threading.Lock()
+        self._registries: dict[tuple[str, ...], Any] = {}
+        self._threads_set: int | None = None
 
     def progress(self, done: int, total: int | None = None, unit: str = "epoch") -> None:
         now = time.monotonic()
@@ -102,10 +171,25 @@ class Worker:
         with self._lock:
             self.conn.send(("progress", self.cell_id, int(done), total, unit))
 
-    def run(self, cell_id: str, cell: dict[str, Any], artifacts_root: str | None, run_id: str
-            ) -> dict[str, Any]:
-        from threadpoolctl import threadpool_limits
+    def prepare(self, cell: dict[str, Any]) -> float:
+        """Map (or load) and verify the cell's data before its clock starts; the seconds it took.
 
+        A failure here is left for the cell itself to meet and record."""
+        from benchmark.execute import DataCache
+        from benchmark.registry import build_registry
+
+        started = time.perf_counter()
+        plugins = tuple(cell.get("plugins") or ())
+        if plugins not in self._registries:  # built only if the data was not shared
+            self._registries[plugins] = _Lazy(lambda: build_registry([(p, p) for p in plugins]))
+        try:
+            DataCache(self._registries[plugins]).prepare(cell)
+        except Exception:
+            pass
+        return time.perf_counter() - started
+
+    def run(self, cell_id: str, cell: dict[str, Any], artifacts_root: str | None, run_id: str,
+            threads: int | None = None) -> dict[str, Any]:
         from benchmark import api
         from benchmark.execute import run_cell  # seeds the global generators itself, per cell
 
@@ -113,14 +197,26 @@ class Worker:
         if self.capture:
             _flush_all()
             os.ftruncate(1, 0)  # fds 1 and 2 share one O_APPEND file: writes restart at 0
-        threadpool_limits(self.threads)  # libraries loaded by earlier cells ignore the env
+        wanted = threads if threads and threads > 1 else self.threads  # a cell's declared cores
+        if wanted != self._threads_set:
+            _set_threads(wanted)  # libraries loaded by earlier cells ignore the environment
+            self._threads_set = wanted
         _quiet_loggers()
+        load_seconds = self.prepare(cell)
+        with self._lock:
+            self.conn.send(("loaded", cell_id, load_seconds))
         api._progress_sink = self.progress
         try:
             row = run_cell(cell, artifacts_root, run_id)
         finally:
             api._progress_sink = None
             _quiet_loggers()
+            try:
+                os.chdir(self.directory)
+            except OSError:
+                pass
+            end_children()
+        row["load_seconds"] = round(load_seconds, 6)
         if self.capture:
             _flush_all()
             row["log"] = clip_log(read_capture(self.capture))
@@ -135,6 +231,7 @@ def main(argv: list[str]) -> int:
     import faulthandler
 
     faulthandler.enable(all_threads=False)  # a segfault leaves its traceback in the cell's log
+    _become_subreaper()
     _watch_parent()
     conn = Connection(fd)
     message = conn.recv()
@@ -143,19 +240,22 @@ def main(argv: list[str]) -> int:
     import benchmark.execute  # noqa: F401  (the heavy imports, before "ready")
     import threadpoolctl  # noqa: F401
 
+    benchmark.execute.DataCache.share_in_process()
     worker = Worker(conn, None if verbose else capture, threads)
     conn.send(("ready", os.getpid()))
     while True:
         try:
             message = conn.recv()
         except EOFError:
-            return 0
+            break
         if message[0] == "stop":
-            return 0
-        _, cell_id, cell, artifacts_root, run_id = message
-        row = worker.run(cell_id, cell, artifacts_root, run_id)
+            break
+        _, cell_id, cell, artifacts_root, run_id, *rest = message
+        row = worker.run(cell_id, cell, artifacts_root, run_id, *rest)
         with worker._lock:
             conn.send(("row", worker.cell_id, row))
+    end_children()
+    return 0
 
 
 if __name__ == "__main__":

@@ -51,6 +51,15 @@ above; otherwise (biased) μ plus the bias of whichever of the user and item is 
 (``biased=False``, where Surprise raises ``PredictionImpossible``) the training mean, Surprise's
 ``default_prediction()``.
 
+**Threads.** ``threads: 1`` (the default) is the serial loop above, bit for bit. With
+``threads: N`` an epoch runs runs of consecutive users (blocks of about equal ratings, 8 per
+thread) in parallel on N numba threads, lock-free (Hogwild, Niu et al. 2011): a user's p_u, b_u
+(and z_u) belong to one thread, the item terms q_i, b_i, y_j are shared and updated without
+locks, so an occasional update is lost or read stale. The result is no longer bit-identical
+(nor the same from one run to the next) but SGD tolerates it: RMSE within 0.002 of the serial
+fit (``tests/test_fast_mf.py``; figures at ml-10m/ml-25m shapes in ``benchmarks/scale.md``).
+The engine counts a cell's ``threads`` against ``--jobs``.
+
 numba is imported in :meth:`prepare` (which compiles the kernels on a tiny input, cached on
 disk, before the harness starts the fit clock; ``compile_seconds`` in ``info()``); this module
 imports without it. The kernels are module-level functions compiled once per process, so a
@@ -148,6 +157,92 @@ def _make_svdpp_epoch(fast: bool) -> Callable:
     return svdpp_epoch
 
 
+def _make_svd_parallel(fast: bool) -> Callable:
+    from numba import prange
+
+    def svd_epoch_parallel(indptr, items, ratings, mu, bu, bi, pu, qi, biased, blocks,
+                           lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi):
+        """The SVD epoch with user blocks in parallel, lock-free (Hogwild): a user's own terms
+        belong to one thread; item terms are shared and updated without locks."""
+        n_factors = pu.shape[1]
+        for b in prange(len(blocks) - 1):
+            for u in range(blocks[b], blocks[b + 1]):
+                for k in range(indptr[u], indptr[u + 1]):
+                    i = items[k]
+                    dot = 0.0
+                    for f in range(n_factors):
+                        dot += qi[i, f] * pu[u, f]
+                    err = ratings[k] - (mu + bu[u] + bi[i] + dot)
+                    if biased:
+                        bu[u] += lr_bu * (err - reg_bu * bu[u])
+                        bi[i] += lr_bi * (err - reg_bi * bi[i])
+                    for f in range(n_factors):
+                        puf = pu[u, f]
+                        qif = qi[i, f]
+                        pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
+                        qi[i, f] += lr_qi * (err * puf - reg_qi * qif)
+        return fast
+
+    return svd_epoch_parallel
+
+
+def _make_svdpp_parallel(fast: bool) -> Callable:
+    from numba import prange
+
+    def svdpp_epoch_parallel(indptr, items, ratings, mu, bu, bi, pu, qi, yj, blocks,
+                             lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu, reg_bi, reg_pu, reg_qi, reg_yj):
+        """The reformulated SVD++ epoch with user blocks in parallel, lock-free (Hogwild)."""
+        n_factors = pu.shape[1]
+        decay = 1.0 - lr_yj * reg_yj
+        for b in prange(len(blocks) - 1):
+            z = np.zeros(n_factors)
+            shift = np.zeros(n_factors)
+            for u in range(blocks[b], blocks[b + 1]):
+                start, end = indptr[u], indptr[u + 1]
+                sqrt_iu = np.sqrt(end - start)
+                z[:] = 0.0
+                for k in range(start, end):
+                    j = items[k]
+                    for f in range(n_factors):
+                        z[f] += yj[j, f] / sqrt_iu
+                shift[:] = 0.0
+                scale = 1.0
+                for k in range(start, end):
+                    i = items[k]
+                    dot = 0.0
+                    for f in range(n_factors):
+                        dot += qi[i, f] * (pu[u, f] + z[f])
+                    err = ratings[k] - (mu + bu[u] + bi[i] + dot)
+                    bu[u] += lr_bu * (err - reg_bu * bu[u])
+                    bi[i] += lr_bi * (err - reg_bi * bi[i])
+                    for f in range(n_factors):
+                        puf = pu[u, f]
+                        qif = qi[i, f]
+                        zf = z[f]
+                        pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
+                        qi[i, f] += lr_qi * (err * (puf + zf) - reg_qi * qif)
+                        z[f] += lr_yj * (err * qif - reg_yj * zf)
+                        shift[f] = decay * shift[f] + lr_yj * (err * qif / sqrt_iu)
+                    scale *= decay
+                for k in range(start, end):
+                    j = items[k]
+                    for f in range(n_factors):
+                        yj[j, f] = scale * yj[j, f] + shift[f]
+        return fast
+
+    return svdpp_epoch_parallel
+
+
+def user_blocks(indptr: np.ndarray, threads: int, per_thread: int = 8) -> np.ndarray:
+    """Bounds of ``threads * per_thread`` runs of consecutive users with about equal ratings each
+    (several per thread, so a thread that meets heavy users does not hold the others up)."""
+    n_users = len(indptr) - 1
+    wanted = max(1, min(n_users, threads * per_thread))
+    targets = np.linspace(0, indptr[-1], wanted + 1)[1:-1]
+    inner = np.searchsorted(indptr, targets)
+    return np.unique(np.concatenate([[0], inner, [n_users]])).astype(np.int64)
+
+
 def _svdpp_epoch_literal(indptr, items, ratings, mu, bu, bi, pu, qi, yj,
                          lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu, reg_bi, reg_pu, reg_qi, reg_yj):
     """One epoch of SVD++ exactly as Surprise's loop: O(|I_u| k) per rating."""
@@ -204,6 +299,7 @@ def _has_repeats(indptr, items, n_items):
 
 
 _KERNELS: dict[str, Callable] = {"svd": _make_svd_epoch, "svdpp": _make_svdpp_epoch,
+                                 "svd_parallel": _make_svd_parallel, "svdpp_parallel": _make_svdpp_parallel,
                                  "svdpp_literal": _svdpp_epoch_literal,
                                  "user_implicit": _user_implicit, "has_repeats": _has_repeats}
 _COMPILED: dict[tuple[str, bool], Any] = {}
@@ -216,8 +312,9 @@ def _kernel(name: str, fast: bool = False) -> Any:
         import numba
 
         source = _KERNELS[name]
-        function = source(fast) if name in ("svd", "svdpp") else source
-        _COMPILED[key] = numba.njit(cache=True, fastmath=fast, nogil=True)(function)
+        parallel = name.endswith("_parallel")
+        function = source(fast) if name in ("svd", "svdpp") or parallel else source
+        _COMPILED[key] = numba.njit(cache=True, fastmath=fast, nogil=True, parallel=parallel)(function)
     return _COMPILED[key]
 
 
@@ -234,7 +331,9 @@ class _FastMF(RatingModel):
 
     requires = NUMBA
     constraints = {"n_factors": {"minimum": 1}, "n_epochs": {"minimum": 0},
-                   "init_std_dev": {"minimum": 0}, "mode": {"enum": list(MODES)}}
+                   "init_std_dev": {"minimum": 0}, "mode": {"enum": list(MODES)},
+                   "threads": {"minimum": 1}}
+    threads: int
     biased: bool = True
     _rates: tuple[str, ...] = ()
     mode: str
@@ -276,7 +375,9 @@ class _FastMF(RatingModel):
             kernel(data["indptr"], data["items"], np.zeros((2, 2)))
         else:
             factors = [np.zeros((2, 2)) for _ in range(3 if name.startswith("svdpp") else 2)]
-            flags = () if name.startswith("svdpp") else (True,)
+            flags: tuple[Any, ...] = () if name.startswith("svdpp") else (True,)
+            if name.endswith("_parallel"):
+                flags += (np.array([0, 1, 2], dtype=np.int64),)
             kernel(data["indptr"], data["items"], data["ratings"], 0.0, np.zeros(2), np.zeros(2),
                    *factors, *flags, *(0.0,) * (2 * len(self._rates)))
 
@@ -297,6 +398,16 @@ class _FastMF(RatingModel):
         if isinstance(self.random_state, np.random.RandomState):
             return self.random_state
         return np.random.RandomState(self.random_state)
+
+    def _parallel(self, name: str, fast: bool, indptr: np.ndarray) -> tuple[Any, tuple[Any, ...]]:
+        """(the epoch kernel, its extra arguments): serial for ``threads: 1``, else the
+        Hogwild kernel over user blocks on ``threads`` numba threads."""
+        if self.threads <= 1:
+            return _kernel(name, fast), ()
+        import numba
+
+        numba.set_num_threads(max(1, min(int(self.threads), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
+        return _kernel(f"{name}_parallel", fast), (user_blocks(indptr, int(self.threads)),)
 
     def _start(self, train: RatingData) -> tuple[bool, dict[str, Any], np.random.RandomState]:
         fast = self._check_mode()
@@ -327,7 +438,7 @@ class _FastMF(RatingModel):
 
     def info(self) -> dict[str, Any]:
         return {"mode": self.mode, "compile_seconds": getattr(self, "compile_seconds_", None),
-                "n_users": len(self.users_), "n_items": len(self.items_)}
+                "n_users": len(self.users_), "n_items": len(self.items_), "threads": self.threads}
 
 
 class FastSVD(_FastMF):
@@ -350,6 +461,7 @@ class FastSVD(_FastMF):
     :param reg_qi: regularisation of q_i (default ``reg_all``).
     :param random_state: seed of ``numpy.random.RandomState`` for the factors (None: numpy's global one).
     :param mode: ``"fast"`` (fastmath, RMSE within ±0.001 of Surprise) or ``"exact"`` (Surprise's numbers).
+    :param threads: cores for the fit; above 1, user blocks in parallel, lock-free (Hogwild): not bit-identical.
     """
 
     _rates = ("bu", "bi", "pu", "qi")
@@ -360,16 +472,16 @@ class FastSVD(_FastMF):
                  lr_pu: float | None = None, lr_qi: float | None = None,
                  reg_bu: float | None = None, reg_bi: float | None = None,
                  reg_pu: float | None = None, reg_qi: float | None = None,
-                 random_state: int | None = None, mode: str = "fast"):
+                 random_state: int | None = None, mode: str = "fast", threads: int = 1):
         self.n_factors, self.n_epochs, self.biased = n_factors, n_epochs, biased
         self.init_mean, self.init_std_dev = init_mean, init_std_dev
         self.lr_all, self.reg_all = lr_all, reg_all
         self.lr_bu, self.lr_bi, self.lr_pu, self.lr_qi = lr_bu, lr_bi, lr_pu, lr_qi
         self.reg_bu, self.reg_bi, self.reg_pu, self.reg_qi = reg_bu, reg_bi, reg_pu, reg_qi
-        self.random_state, self.mode = random_state, mode
+        self.random_state, self.mode, self.threads = random_state, mode, threads
 
     def _kernel_names(self) -> list[tuple[str, bool]]:
-        return [("svd", self._check_mode())]
+        return [("svd_parallel" if self.threads > 1 else "svd", self._check_mode())]
 
     def fit(self, train: RatingData) -> FastSVD:
         fast, data, rng = self._start(train)
@@ -378,10 +490,10 @@ class FastSVD(_FastMF):
         qi = rng.normal(self.init_mean, self.init_std_dev, (len(self.items_), *shape))
         bu, bi = np.zeros(len(self.users_)), np.zeros(len(self.items_))
         mu = self.mean_ if self.biased else 0.0
-        epoch, learning = _kernel("svd", fast), self._learning()
+        (epoch, blocks), learning = self._parallel("svd", fast, data["indptr"]), self._learning()
         for done in range(1, self.n_epochs + 1):
             epoch(data["indptr"], data["items"], data["ratings"], mu, bu, bi, pu, qi,
-                  bool(self.biased), *learning)
+                  bool(self.biased), *blocks, *learning)
             report_progress(done, self.n_epochs)
         self.pu_, self.qi_, self.bu_, self.bi_ = pu, qi, bu, bi
         return self
@@ -408,6 +520,7 @@ class FastSVDpp(_FastMF):
     :param reg_yj: regularisation of y_j (default ``reg_all``).
     :param random_state: seed of ``numpy.random.RandomState`` for the factors (None: numpy's global one).
     :param mode: ``"fast"`` (fastmath, RMSE within ±0.001 of Surprise) or ``"exact"`` (Surprise's numbers).
+    :param threads: cores for the fit; above 1, user blocks in parallel, lock-free (Hogwild): not bit-identical.
     """
 
     _rates = ("bu", "bi", "pu", "qi", "yj")
@@ -419,18 +532,18 @@ class FastSVDpp(_FastMF):
                  lr_yj: float | None = None, reg_bu: float | None = None,
                  reg_bi: float | None = None, reg_pu: float | None = None,
                  reg_qi: float | None = None, reg_yj: float | None = None,
-                 random_state: int | None = None, mode: str = "fast"):
+                 random_state: int | None = None, mode: str = "fast", threads: int = 1):
         self.n_factors, self.n_epochs = n_factors, n_epochs
         self.init_mean, self.init_std_dev = init_mean, init_std_dev
         self.lr_all, self.reg_all = lr_all, reg_all
         self.lr_bu, self.lr_bi, self.lr_pu, self.lr_qi, self.lr_yj = lr_bu, lr_bi, lr_pu, lr_qi, lr_yj
         self.reg_bu, self.reg_bi, self.reg_pu = reg_bu, reg_bi, reg_pu
         self.reg_qi, self.reg_yj = reg_qi, reg_yj
-        self.random_state, self.mode = random_state, mode
+        self.random_state, self.mode, self.threads = random_state, mode, threads
 
     def _kernel_names(self) -> list[tuple[str, bool]]:
-        return [("svdpp", self._check_mode()), ("svdpp_literal", False), ("user_implicit", False),
-                ("has_repeats", False)]
+        return [("svdpp_parallel" if self.threads > 1 else "svdpp", self._check_mode()),
+                ("svdpp_literal", False), ("user_implicit", False), ("has_repeats", False)]
 
     def fit(self, train: RatingData) -> FastSVDpp:
         fast, data, rng = self._start(train)
@@ -442,10 +555,10 @@ class FastSVDpp(_FastMF):
         indptr, items = data["indptr"], data["items"]
         # A user who rated an item twice breaks the reformulation's premise: use the literal loop.
         self.literal_ = bool(_kernel("has_repeats")(indptr, items, len(self.items_)))
-        epoch = _kernel("svdpp_literal") if self.literal_ else _kernel("svdpp", fast)
+        epoch, blocks = (_kernel("svdpp_literal"), ()) if self.literal_ else self._parallel("svdpp", fast, indptr)
         learning = self._learning()
         for done in range(1, self.n_epochs + 1):
-            epoch(indptr, items, data["ratings"], self.mean_, bu, bi, pu, qi, yj, *learning)
+            epoch(indptr, items, data["ratings"], self.mean_, bu, bi, pu, qi, yj, *blocks, *learning)
             report_progress(done, self.n_epochs)
         self.pu_, self.qi_, self.yj_, self.bu_, self.bi_ = pu, qi, yj, bu, bi
         self.implicit_ = _kernel("user_implicit")(indptr, items, yj)

@@ -208,3 +208,24 @@ def test_module_imports_without_numba_and_is_listed_unusable_with_the_hint():
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     for name in ("fast-svd", "fast-svdpp"):
         assert "pip install numba" in lines[name], done.stdout
+
+
+@pytest.mark.parametrize("cls", [FastSVD, FastSVDpp])
+def test_threads_1_is_the_serial_fit_and_more_threads_stay_within_two_thousandths(cls):
+    data = load_synthetic(n_users=600, n_items=300, n_ratings=30_000, seed=2)
+    train = RatingData(data.ratings.iloc[:25_000].reset_index(drop=True), data.scale)
+    test = RatingData(data.ratings.iloc[25_000:].reset_index(drop=True), data.scale)
+    serial = fitted(cls, train, random_state=1)
+    users, items = test.ratings["user"].to_numpy(), test.ratings["item"].to_numpy()
+    np.testing.assert_array_equal(fitted(cls, train, random_state=1, threads=1).predict(users, items),
+                                  serial.predict(users, items))
+    parallel = fitted(cls, train, random_state=1, threads=3)
+    assert parallel.info()["threads"] == 3
+    assert abs(rmse(parallel, test) - rmse(serial, test)) < 0.002
+
+
+def test_user_blocks_cover_every_user_once_with_balanced_ratings():
+    indptr = np.cumsum([0] + [1] * 90 + [100] * 10).astype(np.int64)
+    blocks = fast_mf.user_blocks(indptr, threads=2, per_thread=2)
+    assert blocks[0] == 0 and blocks[-1] == 100 and np.all(np.diff(blocks) > 0)
+    assert len(blocks) - 1 <= 4

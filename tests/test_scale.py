@@ -1,0 +1,420 @@
+"""Scale and the engine's hardening: shared data, load time apart from the time limit, a worker
+that cleans up after each cell, no more workers than cells, declared threads, quiet runs."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmark import engine
+from benchmark.engine import Finished, LocalExecutor, Started, Stopped, Task
+from benchmark.execute import DataCache
+from benchmark.progress import LineDisplay
+from benchmark.runner import RunOptions, run_suite
+from benchmark.shared_data import ENVIRONMENT, SharedData
+from benchmark.store import read_rows
+from benchmark.suite import Limits
+from tests.conftest import run_bench
+
+PLUGIN = '''
+import os, signal, subprocess, sys, time
+import numpy as np
+from benchmark.api import (RATING, DatasetSpec, ModelSpec, RatingData, RatingModel, hookimpl)
+from bench_plugins.synthetic import load_synthetic
+
+LOADS = []
+
+def load_slow(seconds: float = 0.0, n_users: int = 40):
+    LOADS.append(os.getpid())
+    time.sleep(seconds)
+    return load_synthetic(n_users=n_users, n_items=30, density=0.3)
+
+class Probe(RatingModel):
+    def __init__(self, mode: str = "ok", where: str = "", threads: int = 1, seconds: float = 0.0):
+        self.mode, self.where, self.threads, self.seconds = mode, where, threads, seconds
+
+    def fit(self, train):
+        self.index_training(train)
+        self.cwd_ = os.getcwd()
+        self.loads_ = len(LOADS)
+        if self.mode == "chdir":
+            os.chdir(self.where)
+        elif self.mode == "fork":  # a child and a setsid daemon (double fork), both left running
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1000)"])
+            daemon = subprocess.Popen([sys.executable, "-c",
+                "import os, subprocess, sys, time\\n"
+                "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(1000)'], start_new_session=True)\\n"
+                f"open({self.where!r}, 'w').write(f'{child.pid} {{p.pid}}')\\n"])
+            daemon.wait()
+        elif self.mode == "stop":
+            os.kill(os.getpid(), signal.SIGSTOP)
+        time.sleep(self.seconds)
+        return self
+
+    def estimate(self, users, items):
+        return np.full(len(users), self.mean_)
+
+    def info(self):
+        return {"cwd": self.cwd_, "loads": self.loads_}
+
+@hookimpl
+def bench_models():
+    return [ModelSpec("probe", {RATING: Probe})]
+
+@hookimpl
+def bench_datasets():
+    return [DatasetSpec("slow-ratings", load_slow, RATING)]
+
+@hookimpl
+def bench_cell_artifacts(cell, model, predictions, directory):
+    (directory / "note.txt").write_text(cell.model)
+    return ["note.txt"]
+'''
+
+
+def write_suite(directory: Path, models: list[str], options: str = "{}", split: str = "{method: kfold, k: 2}",
+                name: str = "scale") -> Path:
+    (directory / "probe_plugin.py").write_text(PLUGIN)
+    entries = "\n".join(f"  - {m}" for m in models)
+    (directory / "suite.yaml").write_text(
+        f"name: {name}\nsplit: {split}\nplugins: [probe_plugin.py]\n"
+        f"datasets: [{{name: slow-ratings, options: {options}}}]\nmodels:\n{entries}\nmetrics: [rmse]\n")
+    return directory / "suite.yaml"
+
+
+def tasks_of(suite_path: Path, limits: Limits = Limits()) -> list[Task]:
+    from benchmark.runner import plan
+    from benchmark.suite import load_suite
+
+    suite, registry = load_suite(suite_path)
+    return [Task.of(cell, limits) for cell in plan(suite, registry, DataCache(registry))]
+
+
+def quiet() -> io.StringIO:
+    return io.StringIO()
+
+
+# --- Issue 18.1: load once, share zero-copy ---------------------------------------------------
+
+
+def test_a_shared_dataset_is_the_loaded_one_mapped_read_only(tmp_path):
+    from bench_plugins.synthetic import load_synthetic
+
+    data = load_synthetic(n_users=50, n_items=20, density=0.5)
+    shared = SharedData(tmp_path / "data")
+    mapped = shared.put_dataset("k", data, data.checksum())
+    again, checksum = SharedData(tmp_path / "data").get_dataset("k")  # as a worker opens it
+    for copy in (mapped, again):
+        assert copy.ratings.equals(data.ratings)
+        assert list(copy.ratings.dtypes) == list(data.ratings.dtypes)
+        assert copy.checksum() == checksum == data.checksum()
+        column = copy.ratings["rating"].to_numpy()
+        assert mapped_from_file(column)
+        with pytest.raises(ValueError):
+            column[0] = 1.0  # read-only: a model cannot change the data of later cells
+    folds = [engine_fold("1/1", np.arange(10), np.arange(10, 20))]
+    assert [f.fingerprint for f in shared.put_folds("f", folds)] == [f.fingerprint for f in folds]
+    assert SharedData(tmp_path / "data").get_folds("f")[0].train.tolist() == list(range(10))
+
+
+def mapped_from_file(array) -> bool:
+    import mmap
+
+    while array is not None:
+        if isinstance(array, mmap.mmap):
+            return True
+        array = getattr(array, "base", None)
+    return False
+
+
+def engine_fold(name, train, test):
+    from benchmark.api import Fold
+
+    return Fold(name, train, test)
+
+
+def test_workers_map_the_data_the_driver_loaded_and_give_the_same_numbers(tmp_path):
+    suite = write_suite(tmp_path, ["global-mean", "bias-baseline", "probe"])
+    inline = run_suite(suite, RunOptions(out=tmp_path / "inline", executor="inline"), stream=quiet())
+    shared = run_suite(suite, RunOptions(out=tmp_path / "jobs2", jobs=2), stream=quiet())
+    assert {r["cell_id"]: r["metrics"] for r in inline.rows} == {r["cell_id"]: r["metrics"] for r in shared.rows}
+    probes = [r for r in shared.rows if r["model"] == "probe"]
+    assert [r["model_info"]["loads"] for r in probes] == [0, 0], "no worker loaded the dataset itself"
+    assert all(r["load_seconds"] >= 0 for r in shared.rows)
+
+
+def test_a_worker_cache_maps_instead_of_loading(tmp_path, monkeypatch):
+    from benchmark.registry import build_registry
+
+    registry = build_registry()
+    driver = DataCache(registry)
+    data = driver.dataset("synthetic-ratings", {"n_users": 30, "n_items": 20}, None)
+    folds = driver.folds(data, "kfold", {"k": 2}, 0)
+    driver.publish(SharedData(tmp_path / "data"))
+    monkeypatch.setenv(ENVIRONMENT, str(tmp_path / "data"))
+
+    class NoLoading(DataCache):
+        def _load(self, *args):
+            raise AssertionError("a worker must map the shared dataset")
+
+    worker = NoLoading(registry)
+    again = worker.dataset("synthetic-ratings", {"n_users": 30, "n_items": 20}, None)
+    assert again.ratings.equals(data.ratings) and worker.checksum(again) == data.checksum()
+    assert [f.fingerprint for f in worker.folds(again, "kfold", {"k": 2}, 0)] == [f.fingerprint for f in folds]
+
+
+# --- Issue 19.7: the time limit covers the cell's work, not its data loading ---------------------
+
+
+def test_a_slow_data_load_is_not_a_timeout_and_has_its_own_time(tmp_path):
+    suite = write_suite(tmp_path, ["probe"], options="{seconds: 3}", split="{method: holdout}")
+    tasks = tasks_of(suite, Limits(timeout=2.0))  # the worker loads itself: nothing is shared here
+    rows = {}
+    with LocalExecutor(jobs=1) as executor:
+        executor.run(tasks, lambda e: rows.update({e.cell_id: e.row}) if isinstance(e, Finished) else None)
+    (row,) = rows.values()
+    assert row["status"] == "ok", row.get("error")
+    assert row["load_seconds"] >= 3.0  # the loader slept 3 s: recorded apart, not timed out
+
+
+def test_a_slow_model_still_times_out(tmp_path):
+    suite = write_suite(tmp_path, ["{name: probe, params: {seconds: 30}}"], split="{method: holdout}")
+    rows = {}
+    with LocalExecutor(jobs=1) as executor:
+        executor.run(tasks_of(suite, Limits(timeout=1.0)),
+                     lambda e: rows.update({e.cell_id: e.row}) if isinstance(e, Finished) else None)
+    (row,) = rows.values()
+    assert (row["status"], row["error"]) == ("timeout", "timeout after 1 s")
+
+
+# --- Issue 19.8: a model's chdir does not move later cells ---------------------------------------
+
+
+def test_chdir_in_a_model_does_not_move_artifacts_or_later_cells(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    suite = write_suite(tmp_path, [f"{{name: probe, params: {{mode: chdir, where: {elsewhere}}}}}"])
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        result = run_suite(suite, RunOptions(out="results-rel", jobs=1), stream=quiet())
+    finally:
+        os.chdir(cwd)
+    run_dir = tmp_path / "results-rel"
+    assert len(result.rows) == 2
+    for row in result.rows:
+        assert row["status"] == "ok", row.get("error")
+        assert row["model_info"]["cwd"] == str(tmp_path), "each cell starts in the run's directory"
+        assert row["artifacts"] and all((run_dir / a).is_file() for a in row["artifacts"])
+    assert not list(elsewhere.iterdir())
+
+
+# --- Issue 19.12: no more workers than cells to run -----------------------------------------------
+
+
+@pytest.fixture
+def started_workers(monkeypatch):
+    count = []
+    original = engine._Worker.__init__
+
+    def counting(self, *args, **kwargs):
+        count.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine._Worker, "__init__", counting)
+    return count
+
+
+def test_jobs_30_with_2_cells_starts_2_workers_and_a_finished_suite_none(tmp_path, started_workers):
+    suite = write_suite(tmp_path, ["global-mean"])
+    run_suite(suite, RunOptions(out=tmp_path / "out", jobs=30), stream=quiet())
+    assert len(started_workers) == 2
+    again = run_suite(suite, RunOptions(out=tmp_path / "out", jobs=30), stream=quiet())
+    assert (again.ran, again.reused, len(started_workers)) == (0, 2, 2)
+
+
+def test_an_invalid_suite_starts_no_worker(tmp_path, started_workers):
+    from benchmark.errors import BenchError
+
+    (tmp_path / "bad.yaml").write_text("name: bad\ndatasets: [digits]\nmodels: [no-such-model]\n")
+    with pytest.raises(BenchError):
+        run_suite(tmp_path / "bad.yaml", RunOptions(out=tmp_path / "out", jobs=30), stream=quiet())
+    assert started_workers == []
+
+
+# --- Issue 19.13: processes a cell leaves behind end with it -----------------------------------
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_forked_children_and_setsid_daemons_end_with_their_cell(tmp_path):
+    pids = tmp_path / "pids"
+    suite = write_suite(tmp_path, [f"{{name: probe, params: {{mode: fork, where: {pids}}}}}"],
+                        split="{method: holdout}")
+    result = run_suite(suite, RunOptions(out=tmp_path / "out", jobs=1), stream=quiet())
+    assert result.rows[0]["status"] == "ok", result.rows[0].get("error")
+    child, daemon = map(int, pids.read_text().split())
+    assert wait_until(lambda: not alive(child) and not alive(daemon))
+
+
+def test_a_killed_driver_takes_the_cells_children_along_and_its_directory_goes_next_run(tmp_path):
+    pids = tmp_path / "pids"
+    suite = write_suite(tmp_path, [f"{{name: probe, params: {{mode: fork, where: {pids}, seconds: 1000}}}}"],
+                        split="{method: holdout}")
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    driver = subprocess.Popen([sys.executable, "-m", "benchmark", "run", str(suite), "--out", str(tmp_path / "out")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    assert wait_until(lambda: pids.exists() and pids.read_text().strip() != "", 60)
+    child, daemon = map(int, pids.read_text().split())
+    driver.kill()
+    driver.wait()
+    assert wait_until(lambda: not alive(child) and not alive(daemon))
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(engine.WORKER_DIRECTORY_PREFIX)]
+    assert len(left) == 1  # SIGKILL: the driver could not remove it ...
+    removed = engine.sweep_worker_directories(str(tmp_path))
+    assert removed == [str(left[0])] and not left[0].exists()  # ... the next run does
+
+
+# --- Issue 19.14: -q hides progress, not warnings; a stopped worker is reported ---------------------
+
+
+def test_quiet_hides_progress_but_not_warnings(tmp_path):
+    suite = write_suite(tmp_path, ["global-mean"])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "cells.jsonl").write_text('{"torn')  # repaired with a warning
+    result = run_bench("run", str(suite), "--out", str(out), "-q")
+    assert result.returncode == 0, result.stderr
+    assert "bench: warning:" in result.stderr
+    assert "[1/2]" not in result.stderr and "[1/2]" not in result.stdout
+
+
+def test_a_stopped_worker_is_reported_by_the_heartbeat(tmp_path):
+    suite = write_suite(tmp_path, ["{name: probe, params: {mode: stop}}"], split="{method: holdout}")
+    stream = io.StringIO()
+    display = LineDisplay(stream, total=1, heartbeat=3600)
+    events: list = []
+
+    with LocalExecutor(jobs=1) as executor:
+        def on_event(event):
+            events.append(event)
+            display.handle(event)
+            if isinstance(event, Stopped) and event.stopped:
+                display.tally.clock = lambda: time.monotonic() + 7200  # the next heartbeat is due
+                display.beat()
+                (worker,) = executor._workers.values()
+                os.kill(worker.process.pid, signal.SIGCONT)
+
+        executor.run(tasks_of(suite, Limits(timeout=120)), on_event)
+    assert any(isinstance(e, Stopped) and e.stopped for e in events)
+    assert "... stopped after" in stream.getvalue() and "STOPPED" in stream.getvalue()
+    assert [e.row["status"] for e in events if isinstance(e, Finished)] == ["ok"]
+
+
+# --- Issue 18.3: declared threads count against --jobs -----------------------------------------------
+
+
+def test_a_cell_declaring_threads_takes_that_many_of_the_jobs(tmp_path):
+    suite = write_suite(tmp_path, ["{name: probe, params: {threads: 2, seconds: 0.3}}",
+                                   "{name: probe, label: one, params: {threads: 1, seconds: 0.3}}"])
+    tasks = tasks_of(suite)
+    assert sorted(t.threads for t in tasks) == [1, 1, 2, 2]
+    events: list = []
+    with LocalExecutor(jobs=2) as executor:
+        executor.run(tasks, events.append)
+    running: set[str] = set()
+    cores = {t.id: t.threads for t in tasks}
+    for event in events:
+        if isinstance(event, Started):
+            running.add(event.cell_id)
+            assert sum(cores[c] for c in running) <= 2, "never more cores than --jobs"
+        elif isinstance(event, Finished):
+            running.discard(event.cell_id)
+            assert event.row["status"] == "ok", event.row.get("error")
+
+
+# --- Issue 18.2: rows of one engine pass stored together, nothing lost on an interruption ----------
+
+
+def test_rows_of_a_pass_are_stored_together_and_before_an_interruption():
+    from types import SimpleNamespace
+
+    from benchmark.engine import Flush, run_cells
+
+    def row(cell_id: str) -> dict:
+        return {"cell_id": cell_id, "status": "ok", "dataset": "d", "fold_name": "1", "model": "m",
+                "metrics": {"rmse": 1.0}, "fit_seconds": 0.0}
+
+    batches: list[list[str]] = []
+    stream = io.StringIO()
+
+    class OnePassThenCtrlC:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+        def run(self, tasks, on_event):
+            on_event(Flush())  # the executor marks its passes
+            on_event(Finished("a", row("a")))
+            on_event(Finished("b", row("b")))
+            assert batches == [] and stream.getvalue() == ""  # held until the pass ends
+            on_event(Flush())
+            assert batches == [["a", "b"]] and stream.getvalue().count("\n") == 2  # one write each
+            on_event(Finished("c", row("c")))
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_cells([], lambda r: batches.append([r["cell_id"]]), limits={}, options=SimpleNamespace(),
+                  executor=OnePassThenCtrlC(), progress=LineDisplay(stream, total=3), stream=stream,
+                  finished_batch=lambda rows: batches.append([r["cell_id"] for r in rows]))
+    assert batches == [["a", "b"], ["c"]]  # the row that arrived before Ctrl-C is stored too
+
+
+def test_on_dask_workers_with_a_cores_resource_a_cell_reserves_its_declared_threads(tmp_path):
+    import logging
+
+    from distributed import LocalCluster
+
+    from benchmark.engine import DaskExecutor
+
+    suite = write_suite(tmp_path, ["{name: probe, params: {threads: 2, seconds: 0.5}}",
+                                   "{name: probe, label: one, params: {threads: 1, seconds: 0.5}}"])
+    tasks = tasks_of(suite)
+    cores = {t.id: t.threads for t in tasks}
+    events: list = []
+    with LocalCluster(n_workers=1, threads_per_worker=2, resources={"cores": 2}, processes=True,
+                      dashboard_address=None, silence_logs=logging.CRITICAL) as cluster:
+        with DaskExecutor(scheduler=cluster.scheduler_address) as executor:
+            assert executor._reserves_cores()
+            executor.run(tasks, events.append)
+    finished = [e for e in events if isinstance(e, Finished)]
+    assert sorted(e.cell_id for e in finished) == sorted(cores) and all(e.row["status"] == "ok" for e in finished)
+    spans = {e.row["cell_id"]: (e.row["started_at"], e.row["finished_at"]) for e in finished}
+    for cell, (start, end) in spans.items():  # whatever ran at once never needed more than 2 cores
+        overlapping = [c for c, (s, e) in spans.items() if s < end and start < e]
+        assert sum(cores[c] for c in overlapping) <= 2, (cell, overlapping)
