@@ -160,6 +160,7 @@ class CellResult:
     n_test: int | None = None
     n_unknown: int | None = None
     n_clipped: int | None = None
+    load_seconds: float | None = None  # loading or mapping the data (outside the time limit)
     prepare_seconds: float | None = None
     fit_seconds: float | None = None
     predict_seconds: float | None = None

@@ -76,7 +76,7 @@ OPTIONAL: dict[str, str] = {
     "task_options": _MAP, "counts": _MAP,
     "artifacts": _LIST,
     "n_train": _INT, "n_test": _INT, "n_unknown": _INT, "n_clipped": _INT,
-    "prepare_seconds": _NUM, "fit_seconds": _NUM, "predict_seconds": _NUM, "fit_cpu_seconds": _NUM,
+    "load_seconds": _NUM, "prepare_seconds": _NUM, "fit_seconds": _NUM, "predict_seconds": _NUM, "fit_cpu_seconds": _NUM,
     "peak_rss_mb": _NUM,
 }
 """Fields a row may lack (older rows, failed cells) but that must have this type when present

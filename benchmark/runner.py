@@ -395,12 +395,7 @@ def _execute(todo: list[Cell], suite: Suite, registry: Registry, cache: DataCach
         notify(row)
 
     def finished_batch(rows: list[dict[str, Any]]) -> None:
-        append_rows = getattr(store, "append_rows", None)  # one write + one fsync for the batch
-        if append_rows is None or len(rows) == 1:
-            for row in rows:
-                finished(row)
-            return
-        append_rows(rows)
+        store.append_rows(rows)  # the cells of one engine pass: one write + one fsync
         for row in rows:
             results[row["cell_id"]] = row
             notify(row)

@@ -266,32 +266,8 @@ class Clocked:
             self.last, self.cpu_last = time.perf_counter(), time.process_time()
 
 
-def append_rows(self, rows):
-    """What ``ResultStore.append_rows`` should be (store.py is not this helper's): every row of
-    a pass in one ``write`` and one ``fsync``, cut back to the old end on failure."""
-    import json
-
-    from benchmark.store import _write_all, write_error
-
-    data = b"".join((json.dumps(row, sort_keys=True, default=str) + "\n").encode("utf-8") for row in rows)
-    if not self._tail_checked:
-        self._repair_tail()
-    fd = os.open(self.cells_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-    try:
-        start = os.fstat(fd).st_size
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        except OSError as exc:
-            os.ftruncate(fd, start)
-            raise write_error(exc, self.cells_path, "cannot store a cell") from None
-    finally:
-        os.close(fd)
-
-
 def throughput(tmp: Path, cells: int, jobs_list: list[int]) -> None:
     from benchmark.runner import RunOptions, run_suite
-    from benchmark.store import ResultStore
 
     write(tmp, "spin.py", PLUGIN)
     suite = write(tmp, "trivial.yaml", f"""\
@@ -306,20 +282,13 @@ models:
     grid: {{i: {list(range(cells))}}}
 metrics: [rmse]
 """)
-    batched = hasattr(ResultStore, "append_rows")
-    for store in ("as merged", "batched fsync") if not batched else ("as merged",):
+    for store in ("batched fsync",):  # ResultStore.append_rows: one write + fsync per engine pass
         for jobs in jobs_list:
-            if store == "batched fsync":
-                ResultStore.append_rows = append_rows  # type: ignore[attr-defined]
             clock = Clocked()
             started = time.perf_counter()
-            try:
-                result = run_suite(suite, RunOptions(out=tmp / f"t-{jobs}-{store[0]}", jobs=jobs,
-                                                     max_configurations=cells),
-                                   stream=open(os.devnull, "w"), progress=clock)
-            finally:
-                if store == "batched fsync":
-                    del ResultStore.append_rows  # type: ignore[attr-defined]
+            result = run_suite(suite, RunOptions(out=tmp / f"t-{jobs}-{store[0]}", jobs=jobs,
+                                                 max_configurations=cells),
+                               stream=open(os.devnull, "w"), progress=clock)
             wall = time.perf_counter() - started
             assert result.ran == cells and result.failed == 0
             rate = clock.finished / (clock.last - clock.first)

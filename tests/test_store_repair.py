@@ -333,3 +333,22 @@ def test_really_read_only_directory(tmp_path):
             again.write("leaderboard.csv", "x")
     finally:
         os.chmod(store.directory, 0o755)
+
+
+def test_rows_of_one_pass_are_stored_together_or_not_at_all(tmp_path, monkeypatch):
+    """append_rows: one write and one fsync for a batch; a failed write leaves no row of it."""
+    store = ResultStore(tmp_path)
+    store.append(A)
+    real_write = os.write
+
+    def full(fd, data):
+        real_write(fd, bytes(data[: len(data) // 2]))  # half the batch, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store_module.os, "write", full)
+    with pytest.raises(BenchError):
+        store.append_rows([B, {**B, "cell_id": "c"}])
+    monkeypatch.undo()
+    assert store.cells_path.read_bytes() == line(A)
+    store.append_rows([B, {**B, "cell_id": "c"}])
+    assert [row["cell_id"] for row in store.rows()] == ["a", "b", "c"]
