@@ -27,6 +27,13 @@ another protocol, other data) form their own group, ranked within it and marked,
 difference is not significant at ``alpha`` is ``tied`` with #1. A zero-variance difference or
 fewer than two folds give no verdict, with the reason.
 
+**Tuned lines.** A ``tune:`` block's refits (one per outer fold, each with the point its
+inner search chose) are one line, its configuration the tuning procedure; the line says how
+it was tuned (:func:`benchmark.tuning.tuning_note`: ``tuned: 20 trials, random, inner holdout
+10 %``) in the ``tuning`` column of the table, the Markdown and the CSV alike. The trials
+themselves are never lines: :mod:`benchmark.resultset` keeps them out of the rows, and
+:func:`build` leaves out any trial row it is given directly.
+
 **Aliases.** A label that a shell would need quoted (``svd(k=4)``, ``fast svd``) gets a short
 alias (``m`` + 6 hex digits of the label's hash: the same in every view) shown in the table;
 :func:`resolve_label` accepts a label, an alias or a configuration-id prefix and, for anything
@@ -94,6 +101,7 @@ class Line:
     tie_test: str = ""  # "t" or "nb" (repeated CV): the test behind ``tie``
     test_train: list[float] = field(default_factory=list)  # n_test / n_train of the ok cells
     alias: str = ""
+    tuned: str = ""  # how a tuned line was tuned (benchmark.tuning.tuning_note); "" if it was not
 
     @property
     def folds(self) -> int:
@@ -171,9 +179,12 @@ def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
     (a :class:`~benchmark.resultset.ResultSet`'s), so they are not merged again.
     """
     from benchmark.resultset import latest
+    from benchmark.tuning import is_trial, tuning_note
 
     lines: dict[tuple[str, str, str, str], Line] = {}
     for row in rows if merged else latest(rows):
+        if is_trial(row):  # scored on an inner split: never a line (rows from a ResultSet have none)
+            continue
         dataset = str(row.get("dataset", ""))
         key = (dataset, str(row.get("dataset_checksum", "")), configuration_id(row), _protocol(row))
         line = lines.get(key)
@@ -182,6 +193,7 @@ def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
                                      shown_params(row), config_id=key[2], dataset_checksum=key[1],
                                      split=str(row.get("split", "")), protocol=key[3])
         line.model = str(row.get("model", ""))  # the latest label given wins
+        line.tuned = tuning_note(row) or line.tuned
         fold = str(row.get("split_fingerprint") or f"fold {row.get('fold', 0)}")
         line.fingerprints.add(fold)
         if row.get("run") and row["run"] not in line.runs:
@@ -344,15 +356,35 @@ def in_suite(run: Any) -> Callable[[Mapping[str, Any]], bool] | None:
     (so a removed configuration or one whose parameters changed under the same label is out).
     Labels renamed since a cell was stored hide that cell from this fallback; ``--all-stored``
     shows it.
+
+    A tuned model's refit is planned only once its trials have chosen (the record holds the
+    trials), so with a record a refit row belongs when every one of its trials stored in
+    ``run.trials`` was planned and the stored suite still tunes with its objective over its
+    parameters (:func:`_tunes`): a search changed since stays out, as a changed grid does.
     """
     record = (getattr(run, "environment", None) or {}).get(PLANNED)
     if isinstance(record, Mapping) and isinstance(record.get("experiments"), list):
         keys = {_experiment_key(*entry) for entry in record["experiments"]
                 if isinstance(entry, list) and len(entry) == 4}
         planned_seeds = set(record["seeds"]) if isinstance(record.get("seeds"), list) else None
-        return lambda row: (_experiment_key(row.get("dataset_checksum"), row.get("split"), row.get("split_params"),
-                                            row.get("config_id")) in keys
-                            and (planned_seeds is None or row.get("seed", 0) in planned_seeds))
+        trial_keys = {row.get("cell_id"): _experiment_key(row.get("dataset_checksum"), row.get("split"),
+                                                          row.get("split_params"), row.get("config_id"))
+                      for row in getattr(run, "trials", None) or ()}
+        tunes = _tunes(getattr(run, "suite_data", None))
+
+        def planned_row(row: Mapping[str, Any]) -> bool:
+            if planned_seeds is not None and row.get("seed", 0) not in planned_seeds:
+                return False
+            if _experiment_key(row.get("dataset_checksum"), row.get("split"), row.get("split_params"),
+                               row.get("config_id")) in keys:
+                return True
+            tuning = row.get("tuning")
+            if not isinstance(tuning, Mapping) or tuning.get("role") != "refit":
+                return False
+            trials = [trial_keys[i] for i in tuning.get("trial_cell_ids") or () if i in trial_keys]
+            return bool(trials) and all(key in keys for key in trials) and (tunes is None or _tuned_as(row) in tunes)
+
+        return planned_row
     data = getattr(run, "suite_data", None)
     if not isinstance(data, Mapping) or not isinstance(data.get("models"), list) \
             or not isinstance(data.get("datasets"), list):
@@ -361,7 +393,7 @@ def in_suite(run: Any) -> Callable[[Mapping[str, Any]], bool] | None:
     seeds = set(given_seeds) if isinstance(given_seeds, list) else {given_seeds}
     datasets = [{"name": d} if isinstance(d, str) else d for d in data["datasets"]]
     dataset_labels = {str(d.get("label", d.get("name"))) for d in datasets if isinstance(d, Mapping)}
-    models: dict[str, tuple[dict[str, Any], set[str]]] = {}  # label -> (given params, datasets)
+    models: dict[str, tuple[dict[str, Any], set[str], Any]] = {}  # label -> (given params, datasets, tuned as)
     for entry in data["models"]:
         entry = {"name": entry} if isinstance(entry, str) else entry
         if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
@@ -376,26 +408,56 @@ def in_suite(run: Any) -> Callable[[Mapping[str, Any]], bool] | None:
             combos = [{**combo, name: value} for combo in combos for value in values]
             if len(combos) > 100_000:
                 return None
+        tuned = _tune_entry(entry)
         for combo in combos:
             given = {**params, **combo}
             label = str(entry.get("label", entry["name"]))
             shown = combo if "label" in entry else given
             if shown:
                 label = f"{label}({', '.join(f'{k}={shown[k]}' for k in sorted(shown))})"
-            models[label] = (given, chosen)
+            if tuned is not None and "label" not in entry:
+                label += " tuned"  # as benchmark.suite labels a tuned model
+            models[label] = (given, chosen, tuned)
 
     def belongs(row: Mapping[str, Any]) -> bool:
         model = models.get(str(row.get("model")))
         if model is None or row.get("seed", 0) not in seeds:
             return False
-        given, chosen = model
-        if str(row.get("dataset")) not in chosen:
+        given, chosen, tuned = model
+        if str(row.get("dataset")) not in chosen or _tuned_as(row) != tuned:
             return False
         config = row.get("config") if isinstance(row.get("config"), Mapping) else row.get("params")
         config = config if isinstance(config, Mapping) else {}
         return all(key in config and _same(config[key], value) for key, value in given.items())
 
     return belongs
+
+
+def _tune_entry(entry: Mapping[str, Any]) -> Any:
+    """What identifies a suite entry's ``tune:`` block to :func:`in_suite`: its objective and the
+    names of the parameters it searches (``None`` for an untuned entry)."""
+    block = entry.get("tune")
+    if not isinstance(block, Mapping):
+        return None
+    space = block.get("space")
+    return (str(block.get("objective")), tuple(sorted(map(str, space))) if isinstance(space, Mapping) else ())
+
+
+def _tuned_as(row: Mapping[str, Any]) -> Any:
+    """The same for a stored row: from the ``tune`` description in a refit's configuration."""
+    config = row.get("config")
+    tune = config.get("tune") if isinstance(config, Mapping) else None
+    if not isinstance(tune, Mapping):
+        return None
+    space = tune.get("space")
+    return (str(tune.get("objective")), tuple(sorted(map(str, space))) if isinstance(space, Mapping) else ())
+
+
+def _tunes(data: Any) -> set[Any] | None:
+    """The tune blocks of a stored suite as :func:`_tune_entry` gives them (``None``: no suite)."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("models"), list):
+        return None
+    return {_tune_entry(entry) for entry in data["models"] if isinstance(entry, Mapping)} - {None}
 
 
 def _same(stored: Any, given: Any) -> bool:
@@ -591,6 +653,7 @@ class Columns:
     runs: bool
     failures: bool
     notes: bool
+    tuned: bool = False
 
     @classmethod
     def of(cls, lines: Sequence[Line], names: list[str], runs: bool = False) -> Columns:
@@ -598,7 +661,8 @@ class Columns:
         return cls(names, any(line.seed_std(primary) is not None for line in lines),
                    any(line.tie and not line.tie.startswith("untested") for line in lines),
                    any(line.alias for line in lines),
-                   runs, any(line.failed or line.refused for line in lines), any(line.note for line in lines))
+                   runs, any(line.failed or line.refused for line in lines), any(line.note for line in lines),
+                   any(line.tuned for line in lines))
 
     def headers(self) -> list[str]:
         out = ["#", "model"] + (["alias"] if self.aliases else [])
@@ -607,7 +671,7 @@ class Columns:
             out.append(f"{self.names[0]} seed s.d.")
         if self.ties:
             out.append("vs #1")
-        out += ["folds", "seeds", "fit s", "predict s", "config", "split"]
+        out += ["folds", "seeds", "fit s", "predict s", "config", "split"] + (["tuning"] if self.tuned else [])
         out += (["runs"] if self.runs else []) + (["failures"] if self.failures else [])
         return out + (["note"] if self.notes else [])
 
@@ -623,6 +687,8 @@ class Columns:
         cells += [line.folds_shown(), str(line.seeds), _fmt(_mean(line.fit_seconds), 2),
                   _fmt(_mean(line.predict_seconds), 2), line.config_id[:8],
                   f"{line.split} {line.split_fingerprint}".strip()]
+        if self.tuned:
+            cells.append(line.tuned)
         if self.runs:
             cells.append(", ".join(line.runs))
         if self.failures:
@@ -674,6 +740,10 @@ def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
     if any(line.alias for line in lines):
         notes.append("alias: a short name for a label that needs shell quoting (bench compare --rows "
                      "accepts it).")
+    if any(line.tuned for line in lines):
+        notes.append("tuning: the line's parameters were chosen on each outer fold by a search on an inner "
+                     "split of that fold's training rows only, then refit on the whole training fold and "
+                     "scored once on its test fold (bench results shows the chosen parameters per fold).")
     return notes
 
 
@@ -711,7 +781,7 @@ def _by_dataset(lines: Iterable[Line]) -> dict[str, list[Line]]:
 
 
 CSV_FIELDS = ["rank", "dataset", "task", "model", "alias", "config_id", "params", "dataset_checksum", "split",
-              "split_fingerprint"]
+              "split_fingerprint", "tuning"]
 
 
 def _text(value: Any) -> str:
@@ -734,7 +804,7 @@ def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:
     for line in lines:
         texts = [line.dataset, line.task, line.model, line.alias, line.config_id,
                  json.dumps(line.params, sort_keys=True, default=str), line.dataset_checksum, line.split,
-                 line.split_fingerprint]
+                 line.split_fingerprint, line.tuned]
         writer.writerow(["" if line.rank is None else line.rank] + [_text(t) for t in texts]
                         + [_fmt(f(m), 6) for m in names for f in (line.mean, line.std, line.seed_std)]
                         + [line.folds, line.units, line.expected_folds, str(line.complete).lower(), line.seeds, line.cells,

@@ -25,7 +25,14 @@ ranked backwards. This module is the one place for those decisions:
 * **metric directions travel with the rows** — a row written by bench ≥ contract 1.1 carries
   ``metric_info: {name: {"greater_is_better": ...}}``; :meth:`ResultSet.directions` takes the
   direction from there, and only for rows without it falls back to the installed registry, then
-  to :data:`KNOWN_DIRECTIONS`.
+  to :data:`KNOWN_DIRECTIONS`;
+* **tuning trials are not results** — a ``tune:`` block stores every trial as a cell scored on
+  an *inner* split of an outer training fold (:mod:`benchmark.tuning`); ranking or pairing them
+  beside the refits would be the test-set selection tuning exists to avoid, and a 20-trial
+  search would add 20 lines of "different split". :func:`read_run` keeps them apart:
+  :attr:`Run.rows` has every row but the trials (what leaderboard, compare and results read),
+  :attr:`Run.trials` the trials (what ``bench report`` draws each search from and
+  ``bench results --trials`` lists).
 
 Rows are plain ``dict`` objects (the JSON of :class:`~benchmark.cells.CellResult`) normalised
 on the way in: ``config_id`` recomputed for old rows (see
@@ -73,7 +80,7 @@ OPTIONAL: dict[str, str] = {
     "dataset_options": _MAP, "split_params": _MAP, "params": _MAP, "config": _MAP, "machine": _MAP,
     "metrics": _MAP, "metric_errors": _MAP, "plugin": _MAP, "code": _MAP, "libraries": _MAP,
     "dataset_shape": _MAP, "model_info": _MAP, "metric_info": _MAP, "units": _MAP, "artifact_errors": _MAP,
-    "task_options": _MAP, "counts": _MAP,
+    "task_options": _MAP, "counts": _MAP, "tuning": _MAP,
     "artifacts": _LIST,
     "n_train": _INT, "n_test": _INT, "n_unknown": _INT, "n_clipped": _INT,
     "load_seconds": _NUM, "prepare_seconds": _NUM, "fit_seconds": _NUM, "predict_seconds": _NUM, "fit_cpu_seconds": _NUM,
@@ -235,7 +242,11 @@ def _fill_metrics(row: StoredRow, older: list[StoredRow]) -> StoredRow:
 
 @dataclass
 class Run:
-    """One run directory, read: its rows (latest per experiment), suite text and environment."""
+    """One run directory, read: its rows (latest per experiment), suite text and environment.
+
+    ``rows`` are the results (trials of a ``tune:`` search left out); ``trials`` the trial rows,
+    latest per experiment too (see the module docstring).
+    """
 
     directory: Path
     rows: list[dict[str, Any]]
@@ -243,6 +254,7 @@ class Run:
     environment: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     suite_data: Any = None
+    trials: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -274,7 +286,7 @@ def read_run(directory: str | Path) -> Run:
     warnings: list[str] = []
     raw: list[dict[str, Any]] = []
     lines: list[int] = []
-    bad: list[str] = []
+    bad: list[tuple[int, str]] = []  # (line, why)
     try:
         with open_read(cells) as handle:  # a link or a FIFO there: one BenchError line
             for number, data in _lines(handle):
@@ -282,22 +294,27 @@ def read_run(directory: str | Path) -> Run:
                 if row is None:
                     # store.parse_line's own checks; a torn last line is the store's to repair
                     if why != "torn (no newline)" or data.strip():
-                        bad.append(f"line {number}: {why}")
+                        bad.append((number, str(why)))
                     continue
                 raw.append(row)
                 lines.append(number)
     except OSError as exc:
         raise BenchError(f"cannot read the stored cells: {exc.strerror or exc}", str(cells)) from None
     name = path.resolve().name
+    from benchmark.tuning import is_trial
 
-    def invalid(index: int, _row: Mapping[str, Any], why: str) -> None:
-        bad.append(f"line {lines[index]}: {why}")
-
-    rows = latest(raw, invalid)
-    for row in rows:
+    kinds = [is_trial(row) for row in raw]  # trials apart: see the module docstring
+    result_lines = [number for number, trial in zip(lines, kinds) if not trial]
+    trial_lines = [number for number, trial in zip(lines, kinds) if trial]
+    rows = latest([row for row, trial in zip(raw, kinds) if not trial],
+                  lambda index, _row, why: bad.append((result_lines[index], why)))
+    trials = latest_trials([row for row, trial in zip(raw, kinds) if trial],
+                           lambda index, _row, why: bad.append((trial_lines[index], why)))
+    bad.sort()
+    for row in rows + trials:
         row["run"], row["run_dir"] = name, str(path)
     if bad:
-        shown = "; ".join(bad[:_SHOWN]) + (f"; and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else "")
+        shown = "; ".join(f"line {number}: {why}" for number, why in bad[:_SHOWN]) + (f"; and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else "")
         warnings.append(f"{cells}: {len(bad)} row{'s' if len(bad) > 1 else ''} set aside ({shown})")
     non_finite = sum(1 for row in rows for why in row["metric_errors"].values()
                      if str(why).startswith("non-finite value"))
@@ -306,7 +323,27 @@ def read_run(directory: str | Path) -> Run:
                         "not averaged")
     suite_text, suite_data = _read_suite(path / SUITE, warnings)
     environment = _read_environment(path / ENVIRONMENT, warnings)
-    return Run(path, rows, suite_text, environment, warnings, suite_data)
+    return Run(path, rows, suite_text, environment, warnings, suite_data, trials)
+
+
+def latest_trials(rows: Iterable[Mapping[str, Any]],
+                  on_invalid: Callable[[int, Mapping[str, Any], str], None] | None = None) -> list[dict[str, Any]]:
+    """The trial rows, checked and normalised: one per ``cell_id`` (the last given wins).
+
+    Not one per :class:`Experiment` as :func:`latest` keeps results: a refit names its trials by
+    cell id (``tuning.trial_cell_ids``), and two searches may store the same experiment (one model
+    tuned twice, for two objectives) as two trials that each belong to their own search."""
+    out: dict[str, StoredRow] = {}
+    for index, raw in enumerate(rows):
+        why = None if isinstance(raw, StoredRow) else check(raw)
+        if why is not None:
+            if on_invalid is not None:
+                on_invalid(index, raw, why)
+            continue
+        row = raw if isinstance(raw, StoredRow) else normalise(raw)
+        out.pop(row["cell_id"], None)
+        out[row["cell_id"]] = row
+    return list(out.values())
 
 
 def _read_suite(path: Path, warnings: list[str]) -> tuple[str, Any]:
@@ -338,7 +375,7 @@ def read_runs(directories: Iterable[str | Path]) -> list[Run]:
     names = [run.name for run in runs]
     for run in runs:
         if names.count(run.name) > 1:
-            for row in run.rows:
+            for row in run.rows + run.trials:
                 row["run"] = str(run.directory)
     return runs
 
@@ -348,10 +385,12 @@ def read_runs(directories: Iterable[str | Path]) -> list[Run]:
 
 @dataclass
 class ResultSet:
-    """The rows of one or more runs merged: one per experiment (:func:`latest` across runs)."""
+    """The rows of one or more runs merged: one per experiment (:func:`latest` across runs);
+    ``trials`` the tuning trials merged the same way (not results: see the module docstring)."""
 
     runs: list[Run]
     rows: list[dict[str, Any]]
+    trials: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[str]:
@@ -377,7 +416,8 @@ def load(directories: Sequence[str | Path]) -> ResultSet:
         raise BenchError("no results directory given")
     runs = read_runs(directories)
     merged = latest(row for run in runs for row in run.rows)
-    return ResultSet(runs, merged)
+    trials = latest_trials(row for run in runs for row in run.trials)
+    return ResultSet(runs, merged, trials)
 
 
 def merge(runs: Sequence[Run]) -> list[dict[str, Any]]:
