@@ -91,6 +91,10 @@ def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argpar
                          help="only cells that failed or have a metric error (with error and traceback)")
     results.add_argument("--cell", metavar="ID",
                          help="print one cell's full stored record as JSON (an id prefix is enough)")
+    results.add_argument("--trials", action="store_true",
+                         help="add the trials of tune: searches (column tuning = trial; fold is the outer fold, "
+                              "the metric the inner split's); refit rows always have the chosen parameters "
+                              "in the chosen column")
 
     report = commands.add_parser("report", help="write a self-contained HTML report of runs")
     report.add_argument("runs", nargs="+", metavar="RUN", help="results directories (two: with a comparison)")
@@ -176,7 +180,7 @@ def _cell_record(runs: list[str], prefix: str) -> int:
 
     loaded = resultset.load(runs)
     _warn(loaded.warnings)
-    found = [row for row in loaded.rows if str(row.get("cell_id", "")).startswith(prefix)]
+    found = [row for row in loaded.rows + loaded.trials if str(row.get("cell_id", "")).startswith(prefix)]
     if len(found) != 1:
         shown = ", ".join(sorted(str(r.get("cell_id"))[:12] for r in found)[:5])
         raise BenchError(f"no cell id starts with {prefix!r}" if not found else
@@ -196,7 +200,7 @@ def _results(args: argparse.Namespace) -> int:
         return _cell_record(args.runs, args.cell)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResultWarning)
-        frame = load(args.runs)
+        frame = load(args.runs, trials=args.trials)
     _warn([str(w.message) for w in caught if issubclass(w.category, ResultWarning)])
     if args.failed:
         frame = frame[(frame["status"] != "ok") | frame["metric_errors"].notna()] \

@@ -388,7 +388,10 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
             else:
                 result.counts[key] = int(value)
         result.metrics, result.metric_errors, parts = score(registry, cell.metrics, outcome.predictions)
-        if parts and artifacts_root is not None:
+        # --- tuning: a trial is scored on an inner split, which no paired test reads, and a search
+        # has hundreds of them: no units file (refits keep theirs)
+        trial = cell.tuning is not None and cell.tuning.get("role") == "trial"
+        if parts and artifacts_root is not None and not trial:
             try:
                 result.units = write_units(artifacts_root.parent / UNITS, cell.id, parts)
             except OSError as exc:  # the values stand; only the paired tests lose them

@@ -19,6 +19,13 @@ Columns:
   ``model`` (label), ``model_plugin``, ``config_id``, ``cell_id``;
 * ``params`` — the configuration's parameters as sorted JSON, without the suite-seed-driven
   ``random_state``/``seed`` (a parameter set explicitly in the suite stays);
+* ``tuning`` — ``refit`` for a tuned model's cell (a ``tune:`` block: the point its search chose
+  on the outer fold, refit on the whole training fold), ``trial`` for a trial of that search
+  (only with ``trials=True``), empty otherwise; ``chosen`` — for a refit, the parameters the
+  search chose on that outer fold as sorted JSON (the ``params`` column of a refit shows the
+  procedure, the same on every fold). A trial's ``fold`` is its *outer* fold; its ``fold_name``
+  says which trial and inner fold (``fold 2/5 trial 7``) and its metric is scored on the inner
+  split, so trials are not results to rank beside the others;
 * ``status``, ``error``;
 * one column per metric, named ``metric.<name>`` (``metric.rmse``, ``metric.fcp``...), so that a
   metric can never collide with an identity column; NaN where the cell has no such value;
@@ -57,7 +64,7 @@ __all__ = ["DEFAULT_PRIMARY", "KNOWN_DIRECTIONS", "Run", "configuration_id", "di
 METRIC_PREFIX = "metric."
 IDENTITY = ["run", "run_id", "suite", "task", "dataset", "dataset_plugin", "dataset_checksum", "split",
             "split_fingerprint", "fold", "fold_name", "seed", "model", "model_plugin", "config_id",
-            "cell_id", "params", "status", "error"]
+            "cell_id", "params", "tuning", "chosen", "status", "error"]
 RESOURCES = ["fit_seconds", "predict_seconds", "fit_cpu_seconds", "peak_rss_mb"]
 
 
@@ -67,6 +74,10 @@ def flat(row: Mapping[str, Any]) -> dict[str, Any]:
     record["config_id"] = configuration_id(row)
     record["run"] = row.get("run")
     record["params"] = json.dumps(shown_params(row), sort_keys=True, default=str)
+    tuning = row.get("tuning") if isinstance(row.get("tuning"), Mapping) else {}
+    record["tuning"] = tuning.get("role") or None
+    chosen = tuning.get("chosen") if tuning.get("role") == "refit" else None
+    record["chosen"] = json.dumps(chosen, sort_keys=True, default=str) if chosen is not None else None
     for name, value in (row.get("metrics") or {}).items():
         record[METRIC_PREFIX + name] = value
     for name in RESOURCES:
@@ -86,12 +97,13 @@ class ResultWarning(UserWarning):
     """A row set aside or a stored file ignored while reading results."""
 
 
-def load(*run_dirs: str | Path | Sequence[str | Path]) -> pandas.DataFrame:
+def load(*run_dirs: str | Path | Sequence[str | Path], trials: bool = False) -> pandas.DataFrame:
     """One flat row per experiment of the given run directories (see the module docstring).
 
     ``load("results/a")``, ``load("results/a", "results/b")`` and ``load(["results/a", ...])``
-    all work. Metric columns are ``metric.<name>``. Raises :class:`BenchError` for a directory
-    that is not a results directory.
+    all work. Metric columns are ``metric.<name>``. ``trials=True`` adds the rows of tuning
+    trials (column ``tuning`` = ``trial``), each after the results. Raises :class:`BenchError`
+    for a directory that is not a results directory.
     """
     import pandas
 
@@ -105,7 +117,7 @@ def load(*run_dirs: str | Path | Sequence[str | Path]) -> pandas.DataFrame:
     loaded = resultset.load(directories)
     for message in loaded.warnings:
         warnings.warn(message, ResultWarning, stacklevel=2)
-    records = [flat(row) for row in loaded.rows]
+    records = [flat(row) for row in loaded.rows + (loaded.trials if trials else [])]
     frame = pandas.DataFrame.from_records(records)
     if frame.empty:
         return pandas.DataFrame(columns=IDENTITY + RESOURCES)
