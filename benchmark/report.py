@@ -27,7 +27,10 @@ Sections: the leaderboard (:mod:`benchmark.leaderboard`: ranks on shared folds, 
 ± over folds); per dataset the primary metric with error bars, time vs error with the Pareto
 front, autoencoder loss curves (``model_info.history.loss``); with several datasets a
 critical-difference diagram (Friedman test, Nemenyi post-hoc: Demšar 2006; the numbers from
-:func:`benchmark.stats.critical_difference`, the same as ``bench compare --all``); the pictures
+:func:`benchmark.stats.critical_difference`, the same as ``bench compare --all``); for each tuned
+configuration (a ``tune:`` block) its searches, the inner objective of every trial per outer
+fold with the chosen point ringed, and a key of the parameters each outer fold chose
+(:func:`search_chart`, from :func:`benchmark.tuning.search_history`); the pictures
 plugins stored — read by :func:`benchmark.store.read_artifact`: only files inside their run
 directory and not through a link, the rest listed as skipped; a comparison when exactly two
 runs are given (:mod:`benchmark.compare`); provenance (runs and the git revision of each,
@@ -341,6 +344,87 @@ def loss_chart(curves: Sequence[tuple[int, str, list[list[float]]]]) -> str:
     return _svg(figure)
 
 
+# --- Tuning: each search drawn ------------------------------------------------------------------
+
+SEARCH_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+
+
+def search_chart(searches: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], objective: str,
+                 greater: bool) -> str:
+    """One tuned configuration's searches: per outer fold (``(name, history)``, a history as
+    :func:`benchmark.tuning.search_history` gives it) the inner objective of each trial against
+    its number, the chosen trial ringed; failed trials are left out (the key counts them)."""
+    figure = _figure(7.5, 4.2)
+    ax = figure.subplots()
+    values: list[float] = []
+    for k, (name, history) in enumerate(searches):
+        colour = SEARCH_COLOURS[k % len(SEARCH_COLOURS)]
+        done = [(h["trial"], float(h["objective"])) for h in history if h["objective"] is not None]
+        values += [v for _, v in done]
+        ax.plot([t for t, _ in done], [v for _, v in done], "-o", color=colour, markersize=3.5, lw=0.8,
+                alpha=0.85, label=name)
+        chosen = [(h["trial"], float(h["objective"])) for h in history if h["chosen"] and h["objective"] is not None]
+        if chosen:
+            ax.scatter([t for t, _ in chosen], [v for _, v in chosen], s=140, facecolors="none",
+                       edgecolors=colour, linewidths=1.8, zorder=4)
+    if values:
+        ax.set_ylim(*_limits(values))
+    trials = max((len(history) for _, history in searches), default=1)
+    ax.set_xlim(0.5, trials + 0.5)
+    if trials <= 25:
+        ax.set_xticks(range(1, trials + 1))
+    ax.scatter([], [], s=140, facecolors="none", edgecolors="#444", linewidths=1.8, label="chosen")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"{objective} on the inner split ({'greater' if greater else 'lower'} is better)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return _svg(figure)
+
+
+def _searches(group: Sequence[Any], rows: Sequence[Mapping[str, Any]], trials: Sequence[Mapping[str, Any]],
+              greater_is_better: Mapping[str, bool]) -> list[str]:
+    """The HTML of each tuned line's searches on one dataset (empty when none is tuned): the
+    chart and the key of what every outer fold chose."""
+    from benchmark.tuning import search_history
+
+    parts: list[str] = []
+    for line in group:
+        if not line.tuned:
+            continue
+        refits = sorted((r for r in rows if r.get("dataset") == line.dataset and r.get("config_id") == line.config_id
+                         and (r.get("tuning") or {}).get("role") == "refit"),
+                        key=lambda r: (r.get("seed", 0), r.get("fold", 0)))
+        if not refits:
+            continue
+        seeds = len({r.get("seed", 0) for r in refits}) > 1
+        objective = str(refits[0]["tuning"].get("objective"))
+        greater = bool(refits[0]["tuning"].get("greater_is_better", greater_is_better.get(objective, False)))
+        drawn, key = [], []
+        for refit in refits:
+            tuning = refit["tuning"]
+            name = f"fold {refit.get('fold_name') or refit.get('fold')}" + (f", seed {refit.get('seed')}" if seeds else "")
+            history = search_history(refit, trials)
+            drawn.append((name, history))
+            chosen = tuning.get("chosen")
+            inner = tuning.get("objective_value")
+            outer = (refit.get("metrics") or {}).get(objective)
+            key.append([name, "" if chosen is None else json.dumps(chosen, sort_keys=True, default=str),
+                        tuning.get("trial") or "", "" if inner is None else f"{inner:.4g}",
+                        "" if outer is None else f"{outer:.4g}",
+                        f"{sum(h['objective'] is not None for h in history)} of {len(history)}",
+                        refit.get("error") or ""])
+        parts.append(f"<h4>{html.escape(line.model)}: {html.escape(line.tuned)}</h4>")
+        if any(h["objective"] is not None for _, history in drawn for h in history):
+            parts.append(_img(search_chart(drawn, objective, greater), f"search of {line.model} on {line.dataset}",
+                              f"{objective} of each trial of {line.model} on the inner split of each outer "
+                              "training fold; ringed: the trial chosen and refit on the whole training fold"))
+        else:
+            parts.append('<p class="note">No trial of this search has a stored result to draw.</p>')
+        parts.append(_table(["outer fold", "chosen", "trial", f"inner {objective}", f"{objective} on the test fold",
+                             "trials with a result", "error"], key))
+    return parts
+
+
 # --- Several datasets: Friedman + Nemenyi (Demšar 2006) ------------------------------------------
 
 
@@ -592,6 +676,19 @@ def build_html(run_dirs: Sequence[str | Path], warn: Callable[[str], None] | Non
                 "yes" if i in front else "", line.note] for i, (n, line) in enumerate(zip(numbers, shown))]
         parts.append("<h4>Key</h4>" + _table(["point", "model", "alias", "rank", f"{metric} (mean ± s.d.)",
                                               "seconds per cell", "Pareto front", "note"], key))
+
+    searches = {dataset: _searches(group, shown_rows, loaded.trials, gib) for dataset, group in by_dataset.items()}
+    if any(searches.values()):
+        parts.append("<h2>Searches</h2>")
+        parts.append('<p class="note">Each tuned configuration searched its parameters on every outer fold '
+                     "separately, scoring each trial on an inner split carved from that fold's training rows "
+                     "only; the chosen trial was refit on the whole training fold and scored once on its test "
+                     "fold (the leaderboard's number). The inner objective is not comparable across outer "
+                     "folds' test scores.</p>")
+        for dataset, found in searches.items():
+            if found:
+                parts.append(f"<h3>{html.escape(dataset)}</h3>")
+                parts.extend(found)
 
     analyses, reasons = friedman(lines, metrics, gib)
     if analyses or reasons:

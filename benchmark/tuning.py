@@ -555,20 +555,26 @@ def chosen_by_fold(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def search_history(refit: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """A search as ``bench report`` draws it: per trial (in order) its parameters and mean inner
-    objective (``None`` if it failed), and whether it was the chosen point."""
+    objective (``None`` if it failed or its rows are missing), and whether it was the chosen point.
+
+    Trial *n* is the *n*-th group of the refit's ``trial_cell_ids`` (one cell per inner fold), as
+    :meth:`Search.refit` numbered it: two trials that drew the same point (a ``tpe`` search may)
+    share their cells but keep their numbers.
+    """
     tuning = refit.get("tuning") or {}
     by_id = {r.get("cell_id"): r for r in rows}
-    tuned = set((tuning.get("chosen") or {}))
-    groups: dict[str, list[Mapping[str, Any]]] = {}
-    for cell_id in tuning.get("trial_cell_ids", []):
-        row = by_id.get(cell_id)
-        if row is None:
-            continue
-        point = {k: v for k, v in (row.get("config") or {}).items() if not tuned or k in tuned}
-        groups.setdefault(str(sorted(point.items())), []).append(row)
+    ids = list(tuning.get("trial_cell_ids") or [])
+    count = int(tuning.get("trials") or 0)
+    per = len(ids) // count if count and ids and len(ids) % count == 0 else 1
+    config = refit.get("config")
+    tune = config.get("tune") if isinstance(config, Mapping) else None
+    space = tune.get("space") if isinstance(tune, Mapping) else None
+    tuned = set(space) if isinstance(space, Mapping) else set(tuning.get("chosen") or {})
     history = []
-    for number, group in enumerate(groups.values(), 1):
-        point = {k: v for k, v in (group[0].get("config") or {}).items() if not tuned or k in tuned}
+    for number, start in enumerate(range(0, len(ids), per), 1):
+        group = [by_id.get(cell_id) for cell_id in ids[start:start + per]]
+        found = next((row for row in group if row is not None), None)
+        point = {k: v for k, v in ((found or {}).get("config") or {}).items() if not tuned or k in tuned}
         history.append({"trial": number, "params": point,
                         "objective": _score(group, str(tuning.get("objective"))),
                         "chosen": number == tuning.get("trial")})
