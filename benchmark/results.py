@@ -74,7 +74,7 @@ def flat(row: Mapping[str, Any]) -> dict[str, Any]:
     record["config_id"] = configuration_id(row)
     record["run"] = row.get("run")
     record["params"] = json.dumps(shown_params(row), sort_keys=True, default=str)
-    tuning = row.get("tuning") if isinstance(row.get("tuning"), Mapping) else {}
+    tuning: Mapping[str, Any] = row["tuning"] if isinstance(row.get("tuning"), Mapping) else {}
     record["tuning"] = tuning.get("role") or None
     chosen = tuning.get("chosen") if tuning.get("role") == "refit" else None
     record["chosen"] = json.dumps(chosen, sort_keys=True, default=str) if chosen is not None else None
