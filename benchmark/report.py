@@ -371,7 +371,10 @@ def search_chart(searches: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], ob
         ax.set_ylim(*_limits(values))
     trials = max((len(history) for _, history in searches), default=1)
     ax.set_xlim(0.5, trials + 0.5)
-    if trials <= 25:
+    points = _shared_points(searches)
+    if points is not None and trials <= 12:  # a grid: every fold tried the same point at each number
+        ax.set_xticks(range(1, trials + 1), [f"{n}\n{_short(p, 24)}" for n, p in enumerate(points, 1)], fontsize=7)
+    elif trials <= 25:
         ax.set_xticks(range(1, trials + 1))
     ax.scatter([], [], s=140, facecolors="none", edgecolors="#444", linewidths=1.8, label="chosen")
     ax.set_xlabel("trial")
@@ -379,6 +382,14 @@ def search_chart(searches: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], ob
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _svg(figure)
+
+
+def _shared_points(searches: Sequence[tuple[str, Sequence[Mapping[str, Any]]]]) -> list[str] | None:
+    """The point of each trial number as ``k=v, ...`` when every search tried the same points in
+    the same order (a grid search), else ``None`` (a random search draws per fold)."""
+    shown = [[", ".join(f"{k}={v}" for k, v in sorted(h["params"].items())) for h in history]
+             for _, history in searches]
+    return shown[0] if shown and all(points == shown[0] for points in shown) else None
 
 
 def _searches(group: Sequence[Any], rows: Sequence[Mapping[str, Any]], trials: Sequence[Mapping[str, Any]],
@@ -413,7 +424,8 @@ def _searches(group: Sequence[Any], rows: Sequence[Mapping[str, Any]], trials: S
                         "" if outer is None else f"{outer:.4g}",
                         f"{sum(h['objective'] is not None for h in history)} of {len(history)}",
                         refit.get("error") or ""])
-        parts.append(f"<h4>{html.escape(line.model)}: {html.escape(line.tuned)}</h4>")
+        how = line.tuned.removeprefix("tuned: ")
+        parts.append(f"<h4>{html.escape(line.model)} ({html.escape(how)})</h4>")
         if any(h["objective"] is not None for _, history in drawn for h in history):
             parts.append(_img(search_chart(drawn, objective, greater), f"search of {line.model} on {line.dataset}",
                               f"{objective} of each trial of {line.model} on the inner split of each outer "

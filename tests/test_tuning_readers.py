@@ -190,7 +190,7 @@ def test_the_report_draws_each_search_with_the_chosen_points(runs):
     assert page.count("<h2>Searches</h2>") == 1
     assert 'alt="search of truncated-svd tuned on synthetic-ratings"' in page
     section = page[page.index("<h2>Searches</h2>"):page.index("<h2>Provenance</h2>")]
-    assert f"truncated-svd tuned: {NOTE}" in section
+    assert f"<h4>truncated-svd tuned ({NOTE.removeprefix('tuned: ')})</h4>" in section
     for row in resultset.read_run(tuned).rows:
         if row.get("tuning"):  # the key: every outer fold with the point it chose
             chosen = json.dumps(row["tuning"]["chosen"], sort_keys=True).replace('"', "&quot;")
