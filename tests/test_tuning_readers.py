@@ -75,6 +75,22 @@ def test_trials_are_kept_apart_from_the_results(runs):
     assert len(loaded.rows) == 4 and len(loaded.trials) == 4
 
 
+def test_a_rerun_trial_counts_once_and_bad_rows_are_named_by_their_line(runs, tmp_path):
+    run = _copy(runs[0], tmp_path / "edited")
+    rows = [json.loads(line) for line in (run / "cells.jsonl").open()]
+    trial = next(row for row in rows if tuning.is_trial(row))
+    with (run / "cells.jsonl").open("a") as handle:  # the trial retried, then two damaged rows
+        handle.write(json.dumps({**trial, "metrics": {"rmse": 9.0}}) + "\n")
+        handle.write(json.dumps({**trial, "cell_id": "t-bad", "fold": "x"}) + "\n")
+        handle.write(json.dumps({**rows[0], "cell_id": "r-bad", "seed": "y"}) + "\n")
+    read = resultset.read_run(run)
+    again = [row for row in read.trials if row["cell_id"] == trial["cell_id"]]
+    assert len(read.trials) == 4 and [row["metrics"]["rmse"] for row in again] == [9.0]
+    n = len(rows)
+    assert read.warnings == [f"{run / 'cells.jsonl'}: 2 rows set aside (line {n + 2}: fold: expected an integer, "
+                             f"got 'x'; line {n + 3}: seed: expected an integer, got 'y')"]
+
+
 # --- Leaderboard: one marked line per tuned model -----------------------------------------------
 
 
