@@ -42,6 +42,7 @@ class AutoRec(BaselineFallback):
     :param epochs: L-BFGS iterations, or Adam passes over the rows.
     :param learning_rate: Adam step size (unused by L-BFGS).
     :param batch_size: rows per Adam step (unused by L-BFGS).
+    :param random_state: seed of the initial weights and of Adam's row order (the suite seed).
     """
 
     constraints = {"hidden": {"minimum": 1}, "variant": {"enum": ["item", "user"]},

@@ -10,11 +10,17 @@ algorithm's ``estimate`` per pair, as ``AlgoBase.predict(uid, iid, clip=False)``
 ids become ``"UKN__<id>"``; ``PredictionImpossible`` gives ``default_prediction()``, the
 training mean), so the numbers are those of ``algo.test``. The harness clips to the scale.
 
-Surprise is imported inside ``fit``/``predict`` only.
+Every parameter is described once, in :data:`PARAMS` (a one-line doc and its range, from
+Surprise's documentation and the values its code accepts), so ``bench check`` refuses
+``n_factors: -3`` before anything runs instead of Surprise failing inside a cell, and
+``bench plugins svd`` shows what each parameter means. Surprise is imported inside
+``fit``/``predict`` only.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,12 +30,70 @@ from benchmark.api import RATING, ModelSpec, RatingData, RatingModel, hookimpl, 
 SURPRISE = {"surprise": "scikit-surprise"}
 
 
+_RATE = {"exclusiveMinimum": 0}
+_REG = {"minimum": 0}
+_SIM_OPTIONS = {"type": ["object", "null"], "additionalProperties": False, "properties": {
+    "name": {"enum": ["cosine", "msd", "pearson", "pearson_baseline"]},
+    "user_based": {"type": "boolean"}, "min_support": {"type": "integer", "minimum": 0},
+    "shrinkage": {"type": "number", "minimum": 0}}}
+_BSL_OPTIONS = {"type": ["object", "null"], "additionalProperties": False, "properties": {
+    "method": {"enum": ["als", "sgd"]}, "n_epochs": {"type": "integer", "minimum": 1},
+    "reg": {"type": "number", "minimum": 0}, "reg_u": {"type": "number", "minimum": 0},
+    "reg_i": {"type": "number", "minimum": 0},
+    "learning_rate": {"type": "number", "exclusiveMinimum": 0}}}
+
+PARAMS: dict[str, tuple[str, Mapping[str, Any]]] = {
+    "n_factors": ("number of latent factors", {"minimum": 1}),
+    "n_epochs": ("passes of the optimiser over the training ratings", {"minimum": 0}),
+    "biased": ("learn user and item biases too (SVD: unbiased is PMF)", {}),
+    "init_mean": ("mean of the normal distribution the factors start from", {}),
+    "init_std_dev": ("standard deviation of the factors' initial normal distribution", {"minimum": 0}),
+    "init_low": ("lower bound of the factors' initial uniform distribution", {"minimum": 0}),
+    "init_high": ("upper bound of the factors' initial uniform distribution", {"minimum": 0}),
+    "lr_all": ("SGD learning rate of every parameter", _RATE),
+    "reg_all": ("L2 regularisation of every parameter", _REG),
+    "lr_bu": ("learning rate of user biases (None: lr_all)", _RATE),
+    "lr_bi": ("learning rate of item biases (None: lr_all)", _RATE),
+    "lr_pu": ("learning rate of user factors (None: lr_all)", _RATE),
+    "lr_qi": ("learning rate of item factors (None: lr_all)", _RATE),
+    "lr_yj": ("learning rate of implicit item factors (None: lr_all)", _RATE),
+    "reg_bu": ("regularisation of user biases (None: reg_all)", _REG),
+    "reg_bi": ("regularisation of item biases (None: reg_all)", _REG),
+    "reg_pu": ("regularisation of user factors (None: reg_all)", _REG),
+    "reg_qi": ("regularisation of item factors (None: reg_all)", _REG),
+    "reg_yj": ("regularisation of implicit item factors (None: reg_all)", _REG),
+    "random_state": ("seed of the initialisation (the suite seed unless set)", {}),
+    "verbose": ("let Surprise print its progress", {}),
+    "cache_ratings": ("cache each user's rated items (faster, more memory)", {}),
+    "k": ("most neighbours taken into account", {"minimum": 1}),
+    "min_k": ("fewest neighbours needed, else the baseline is predicted", {"minimum": 0}),
+    "sim_options": ("similarity: name (cosine, msd, pearson, pearson_baseline), user_based, "
+                    "min_support, shrinkage (None: Surprise's msd, user-based)", _SIM_OPTIONS),
+    "bsl_options": ("baseline estimation: method (als, sgd), n_epochs, reg_u, reg_i or reg, "
+                    "learning_rate (None: Surprise's ALS defaults)", _BSL_OPTIONS),
+    "n_cltr_u": ("number of user clusters", {"minimum": 1}),
+    "n_cltr_i": ("number of item clusters", {"minimum": 1}),
+}
+"""Every parameter of the wrappers: its one-line doc and its range (JSON Schema)."""
+
+
 class SurpriseModel(RatingModel):
-    """Template for one Surprise algorithm: subclasses name it and list its parameters."""
+    """Template for one Surprise algorithm: subclasses name it and list its parameters.
+
+    A subclass gets, from :data:`PARAMS`, the ``constraints`` and ``:param:`` docs of exactly
+    the parameters its ``__init__`` takes.
+    """
 
     requires = SURPRISE
     algorithm: ClassVar[str] = ""
     """The class name in ``surprise`` (e.g. ``"SVD"``)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names = [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+        cls.constraints = {n: PARAMS[n][1] for n in names if PARAMS[n][1]}
+        docs = "\n".join(f":param {n}: {PARAMS[n][0]}." for n in names)
+        cls.__doc__ = inspect.cleandoc(cls.__doc__ or "") + ("\n\n" + docs if docs else "")
 
     def _keep(self, params: dict[str, Any]) -> None:
         """Store the ``__init__`` arguments unchanged (called with ``locals()``)."""

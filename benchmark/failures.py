@@ -1,0 +1,91 @@
+"""What failed in a run, said where the user looks: at the end of ``bench run``'s output.
+
+A failed cell's reason is one line in the progress display, but its traceback used to live only
+in ``cells.jsonl``, so a newcomer whose model raised saw ``ERROR: ValueError: ...`` scroll past
+and had to dig a JSON file for the line that raised. :func:`failure_summary` is the block the
+runner prints after the leaderboard: every failure with the last lines of its traceback (the
+frame that raised and the exception), the whole traceback with ``-v``, and the metrics that
+could not be computed for cells that otherwise succeeded.
+
+Cells failing the same way (same dataset, model configuration, status and error — typically
+every fold of one configuration) are one entry naming their folds, so five folds of a broken
+model cost five lines, not five tracebacks. The cell ids are printed so the full record can be
+found in ``cells.jsonl``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+TAIL_LINES = 3
+"""Traceback lines shown per failure without ``-v``: usually the raising frame and the exception."""
+MAX_ENTRIES = 20
+"""Failure groups shown without ``-v``; the rest are counted in one line."""
+
+
+def _tail(text: str, lines: int | None) -> list[str]:
+    kept = [line.rstrip() for line in text.strip("\n").splitlines() if line.strip()]
+    return kept if lines is None else kept[-lines:]
+
+
+def _evidence(row: Mapping[str, Any]) -> str:
+    """The traceback, or for a crash/kill (no Python traceback) the end of the cell's log."""
+    traceback = row.get("traceback")
+    if isinstance(traceback, str) and traceback.strip():
+        return traceback
+    log = row.get("log")
+    return log if isinstance(log, str) else ""
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _where(rows: list[Mapping[str, Any]]) -> str:
+    first = rows[0]
+    folds = ", ".join(str(row.get("fold_name", row.get("fold", "?"))) for row in rows)
+    seeds = sorted({row.get("seed") for row in rows}, key=str)
+    seed = f" seed {seeds[0]}" if len(seeds) == 1 and seeds[0] is not None else ""
+    return f"{first.get('dataset')} {first.get('model')} (fold{'s' if len(rows) > 1 else ''} {folds}{seed})"
+
+
+def failure_summary(rows: Iterable[Mapping[str, Any]], verbose: bool = False) -> str:
+    """The failed cells and metric errors of ``rows`` (stored cell rows), or ``""`` if none.
+
+    Without ``verbose``: one entry per group of cells failing alike, with the last
+    :data:`TAIL_LINES` lines of its traceback (for crashed or killed cells, of its log), at
+    most :data:`MAX_ENTRIES` entries. With ``verbose``: every entry, every traceback in full.
+    """
+    rows = list(rows)
+    groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    metric_errors: list[str] = []
+    for row in rows:
+        if row.get("status") != "ok":
+            key = (row.get("dataset"), row.get("model"), row.get("status"), row.get("error"))
+            groups.setdefault(key, []).append(row)
+        elif row.get("metric_errors"):
+            errors = "; ".join(f"{name}: {error}" for name, error in dict(row["metric_errors"]).items())
+            metric_errors.append(f"  {row.get('dataset')} fold {row.get('fold_name', row.get('fold'))} "
+                                 f"{row.get('model')}: {errors}")
+    lines: list[str] = []
+    if groups:
+        failed = sum(len(group) for group in groups.values())
+        lines.append(f"{_plural(failed, 'failed cell')}:")
+        shown = list(groups.items()) if verbose else list(groups.items())[:MAX_ENTRIES]
+        for (_, _, status, error), group in shown:
+            lines.append(f"  {str(status).upper()} {_where(group)}: {error}")
+            ids = ", ".join(str(row.get("cell_id", "?")) for row in group)
+            lines.append(f"    cell{'s' if len(group) > 1 else ''} {ids} in cells.jsonl")
+            evidence = _tail(_evidence(group[0]), None if verbose else TAIL_LINES)
+            lines.extend(f"    | {line}" for line in evidence)
+        if len(shown) < len(groups):
+            lines.append(f"  ... and {_plural(len(groups) - len(shown), 'more failure')} (-v lists all)")
+        if not verbose and any(_evidence(group[0]).strip() for group in groups.values()):
+            lines.append(f"  (last {TAIL_LINES} lines of each traceback; -v shows them in full)")
+    if metric_errors:
+        lines.append(f"metric errors in {_plural(len(metric_errors), 'cell')}:")
+        lines.extend(metric_errors if verbose else metric_errors[:MAX_ENTRIES])
+        if not verbose and len(metric_errors) > MAX_ENTRIES:
+            lines.append(f"  ... and {len(metric_errors) - MAX_ENTRIES} more (-v lists all)")
+    return "\n".join(lines) + ("\n" if lines else "")

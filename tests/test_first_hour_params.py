@@ -1,0 +1,68 @@
+"""Every built-in model of the plugins this file names documents and bounds its parameters.
+
+``bench check`` can refuse a bad value only if the model declares its range, and ``bench plugins
+NAME`` can say what a parameter means only if it has a one-line doc; a newcomer should never
+learn either from a traceback inside a cell.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark import plugin_info
+from benchmark.registry import build_registry
+from tests.conftest import run_bench
+
+MODULES = ("bench_plugins.baselines", "bench_plugins.sklearn_models", "bench_plugins.surprise_models",
+           "bench_plugins.autorec", "bench_plugins.keras_models")
+UNBOUNDED = {"random_state", "seed", "init_mean"}
+"""Numeric parameters for which every value is meaningful."""
+
+REGISTRY = build_registry()
+MODELS = sorted({e.name for e in REGISTRY.all() if e.kind == "model"
+                 and any(getattr(c, "__module__", str(c)).startswith(MODULES) for c in e.spec.classes.values())})
+
+
+def test_the_modules_provide_models():
+    assert {"svd", "knn-baseline", "pca", "autorec", "bias-baseline"} <= set(MODELS)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_parameter_has_a_doc_and_numbers_a_range(name):
+    entry = next(e for e in REGISTRY.all() if e.kind == "model" and e.name == name)
+    if entry.missing:
+        pytest.skip(f"needs {', '.join(entry.missing)}")
+    for title, params in plugin_info.parameters(REGISTRY, entry).items():
+        for param in params.values():
+            assert param.doc, f"{name} {title}: {param.name} has no one-line doc"
+            kinds = param.schema.get("type")
+            kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+            bounded = {"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "enum"} & set(param.schema)
+            if {"integer", "number"} & set(kinds) and param.name not in UNBOUNDED:
+                assert bounded, f"{name} {title}: {param.name} declares no range"
+
+
+def test_surprise_out_of_range_is_refused_by_check(write_suite):
+    pytest.importorskip("surprise")
+    suite = write_suite("name: s\ndatasets: [movielens-latest-small]\nmodels:\n"
+                        "  - name: svd\n    params: {n_factors: -3}\n")
+    result = run_bench("check", str(suite))
+    assert result.returncode == 2
+    assert result.stderr == (f"bench: error: {suite}:5: models[0].params.n_factors: "
+                             f"expected a number >= 1, got -3\n")
+
+
+def test_surprise_option_dicts_are_checked_too(write_suite):
+    pytest.importorskip("surprise")
+    suite = write_suite("name: s\ndatasets: [movielens-latest-small]\nmodels:\n"
+                        "  - name: knn-baseline\n    params: {sim_options: {name: cosin}}\n")
+    result = run_bench("check", str(suite))
+    assert result.returncode == 2
+    assert "models[0].params.sim_options.name: expected one of" in result.stderr
+
+
+def test_plugins_shows_surprise_docs():
+    result = run_bench("plugins", "svd")
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("n_factors "))
+    assert ">= 1" in line and "number of latent factors" in line
