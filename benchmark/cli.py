@@ -92,9 +92,10 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Nam
 
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": _run, "check": _check, "plugins": _plugins, "schema": _schema}
-    from benchmark import cli_results
+    from benchmark import cli_data, cli_results
 
     handlers.update(cli_results.register(commands))
+    handlers.update(cli_data.register(commands))
     return parser, handlers
 
 
