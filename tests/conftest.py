@@ -1,10 +1,24 @@
-"""Shared fixtures: the real datasets beside the checkout, small generated data, a CLI runner."""
+"""Shared fixtures (the real datasets beside the checkout, a CLI runner) and the test tiers.
+
+**Tiers.** ``python -m pytest`` runs the default tier: every test except those marked ``slow``
+(pyproject's ``addopts = -m "not slow"``), a few minutes on 2 cores. ``.ci/run`` runs
+everything (``-m ""``); ``-m slow`` runs only the slow tier. A test is slow when it took 3 s or
+more on the loaded 2-core machine (``--durations``): whole runs of the CLI on real data, pip
+installs, Dask clusters, TensorFlow fits, fuzzing. They are listed here, in :data:`SLOW`, by node
+id, so the tiers are decided in one place and test files need no edits; a test file may also
+mark its own tests ``@pytest.mark.slow``.
+
+**Skips.** A skip reason is one short line, and the summary shows one line per reason however
+many tests share it (:func:`pytest_runtest_makereport`).
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import subprocess
 import sys
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -22,15 +36,15 @@ def shared_data() -> Path:
     """``../shared/data`` (ml-100k, ml-latest-small, mnist), laid out as the archives unpack.
 
     Tests that need the real datasets take this fixture; without the data they are skipped
-    with one reason saying where to put it (see docs/test-data.md), and the rest still run.
+    with one short reason naming the folder and docs/test-data.md, and the rest still run.
     """
-    missing = [name for name in SHARED_LAYOUT if not (SHARED_DATA / name).is_file()]
-    if missing:
-        pytest.skip(f"real test datasets not found at {SHARED_DATA} (missing {', '.join(missing)}): "
-                    f"put the shared data folder at ../shared/data beside the checkout or set "
-                    f"BENCH_TEST_DATA=/path, laid out as ml-100k/u.data (+ u1..u5, ua, ub .base/.test), "
-                    f"ml-latest-small/ratings.csv, mnist/mnist.npz; see docs/test-data.md")
+    if any(not (SHARED_DATA / name).is_file() for name in SHARED_LAYOUT):
+        pytest.skip(SHARED_DATA_MISSING)
     return SHARED_DATA
+
+
+SHARED_DATA_MISSING = f"real test data not at {SHARED_DATA} (BENCH_TEST_DATA=DIR; docs/test-data.md)"
+"""The one skip reason of tests that need the real datasets; docs/test-data.md says how to get them."""
 
 
 def run_bench(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -49,3 +63,62 @@ def write_suite(tmp_path: Path):
         return path
 
     return write
+
+
+# --- Tiers -----------------------------------------------------------------------------------
+
+SLOW = (
+    # whole `bench run`s, pip installs, clusters (each >= 3 s on the loaded 2-core machine)
+    "tests/test_quickstart.py::*",
+    "tests/test_pictures.py::test_bench_run_writes_pictures_referenced_in_cells_jsonl",
+    "tests/test_third_party_plugin.py::test_installed_plugin_is_discovered_and_runs",
+    "tests/test_third_party_plugin.py::test_the_write_a_plugin_example_runs_and_passes_its_tests",
+    "tests/test_engine.py::test_dask_local_cluster_runs_cells_and_records_a_killed_worker",
+    "tests/test_engine.py::test_bad_cells_get_their_reason_and_every_other_cell_runs",
+    "tests/test_engine.py::test_jobs_2_gives_the_numbers_of_jobs_1",
+    "tests/test_runner.py::test_killed_run_keeps_finished_cells_and_resumes",
+    "tests/test_runner.py::test_quickstart_suite_is_valid_against_the_printed_schema",
+    "tests/test_integrity.py::test_a_minimal_suite_gets_the_documented_default_split",
+    "tests/test_movielens.py::test_bench_run_predefined_u1",
+    # model fits that take seconds
+    "tests/test_autorec.py::test_beats_the_global_mean*",
+    "tests/test_autoencoder.py::test_the_same_seed_gives_identical_numbers",
+    "tests/test_autoencoder.py::test_validation_comes_from_train_and_early_stopping_keeps_the_best",
+    "tests/test_surprise_models.py::test_bench_svd_on_u1_is_exactly_surprise",
+    "tests/test_fast_mf.py::test_exact_svdpp_reproduces_surprise_on_u1",
+    # fuzzing and exhaustive limits
+    "tests/test_fuzz_suite.py::*",
+    "tests/test_yamlsafe.py::test_bad_file_refused_with_one_line[[]too-many-values[]]",
+    "tests/test_yamlsafe.py::test_limits_are_exact",
+)
+"""Node-id patterns (fnmatch) of the slow tier."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the :data:`SLOW` tests ``slow`` (deselected by default)."""
+    for item in items:
+        if any(fnmatch.fnmatchcase(item.nodeid, pattern) for pattern in SLOW):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Say that the slow tier was left out, and how to run it."""
+    deselected = len(terminalreporter.stats.get("deselected", []))
+    if deselected and config.getoption("markexpr") == "not slow":
+        terminalreporter.write_line(f"slow tier: {deselected} test{'s' * (deselected != 1)} not run; "
+                                    f"run them with -m slow, "
+                                    f"everything with -m '' (as .ci/run does)")
+
+
+_SKIP_SITES: dict[str, tuple[str, int | None]] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator[None, None, None]:
+    """Give every skip with the same reason the same location, so ``-ra`` folds them into one
+    summary line (``SKIPPED [40] ...``) instead of one line per test."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        path, lineno, reason = report.longrepr
+        report.longrepr = (*_SKIP_SITES.setdefault(reason, (path, lineno)), reason)

@@ -1,5 +1,5 @@
 """Fuzzing the suite reader: any bytes either load or give one BenchError line -- nothing else,
-never over the time bound. The worst time and the peak memory are printed (``pytest -s``) and
+no wall-clock bound is asserted (speed belongs to benchmarks/). The worst time and the peak memory are printed (``pytest -s``) and
 recorded as test properties (``--junitxml``)."""
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from benchmark.errors import BenchError
 from benchmark.yamlsafe import read_suite_file
 
 EXAMPLES = 1000
-SECONDS = 5.0
 
 FRAGMENTS = [
     "name:", "models:", "datasets:", "metrics:", "split:", "grid:", "params:", "seed:", "seeds:",
@@ -76,7 +75,6 @@ def check(data: bytes) -> None:
     STATS["examples"] += 1
     STATS["worst_seconds"] = max(STATS["worst_seconds"], seconds)
     STATS["worst_traced_mb"] = max(STATS["worst_traced_mb"], peak)
-    assert seconds < SECONDS
 
 
 @pytest.fixture(autouse=True, scope="module")

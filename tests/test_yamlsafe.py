@@ -1,4 +1,7 @@
-"""benchmark.yamlsafe: every bad suite file is one BenchError line, in bounded time and memory."""
+"""benchmark.yamlsafe: every bad suite file is one BenchError line, in bounded memory.
+
+No wall-clock bound is asserted (a loaded machine would fail it): a bomb that defeated the
+limits would hang, which the subprocess timeout below catches; speed is measured in benchmarks/."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,6 @@ from benchmark.yamlsafe import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SECONDS = 5.0
 
 BILLION_LAUGHS = "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
@@ -86,22 +87,19 @@ def write(tmp_path: Path, data: bytes) -> Path:
     return path
 
 
-def refused(path: Path, **kwargs) -> tuple[str, float]:
-    started = time.perf_counter()
+def refused(path: Path, **kwargs) -> tuple[str, None]:
     with pytest.raises(BenchError) as info:
         read_suite_file(path, **kwargs)
-    seconds = time.perf_counter() - started
     line = str(info.value)
     assert "\n" not in line and len(line) < 400, line
-    return line, seconds
+    return line, None
 
 
 @pytest.mark.parametrize("case, data, expected", BAD, ids=[c[0] for c in BAD])
 def test_bad_file_refused_with_one_line(tmp_path, case, data, expected):
     path = write(tmp_path, data)
-    line, seconds = refused(path)
+    line, _ = refused(path)
     assert line == f"{path}{expected}"
-    assert seconds < SECONDS
 
 
 def test_missing_file(tmp_path):
@@ -262,7 +260,7 @@ print(json.dumps({"outcome": outcome, "seconds": time.perf_counter() - started, 
 
 
 @pytest.mark.parametrize("name", list(BOMBS))
-def test_bomb_refused_within_time_and_memory(tmp_path, name):
+def test_bomb_refused_within_memory(tmp_path, name):
     path = write(tmp_path, BOMBS[name].encode())
     result = subprocess.run([sys.executable, "-c", PROBE, str(path)], capture_output=True, text=True,
                             timeout=60, cwd=ROOT, check=False)
@@ -270,5 +268,4 @@ def test_bomb_refused_within_time_and_memory(tmp_path, name):
     report = json.loads(result.stdout)
     assert report["outcome"].startswith(f"{path}:"), report
     assert any(word in report["outcome"] for word in ("too many values", "nested too deeply", "a number of"))
-    assert report["seconds"] < SECONDS, report
     assert report["peak_mb"] < 500, report
