@@ -94,21 +94,12 @@ SLOW = (
 """Node-id patterns (fnmatch) of the slow tier."""
 
 
-NEEDS = {"tests/test_movielens.py::test_offline_without_a_local_copy_is_one_clear_error": "pooch"}
-"""Tests that import an optional library without ``importorskip``: skipped when it is missing."""
-
-
 def _missing_library(item: pytest.Item) -> str | None:
     """Why ``item`` cannot run with the installed extras, or None: a test parametrized over
-    registry entries (``entry``) whose plugin's library is missing, or one of :data:`NEEDS`."""
-    import importlib.util
-
+    registry entries (``entry``) whose plugin's library is missing (Surprise, TensorFlow)."""
     callspec = getattr(item, "callspec", None)
     entry = callspec.params.get("entry") if callspec is not None else None
     missing = list(getattr(entry, "missing", None) or [])
-    module = NEEDS.get(item.nodeid)
-    if module and importlib.util.find_spec(module) is None:
-        missing.append(module)
     return f"needs {', '.join(missing)} (an extra: pip install -e '.[all]')" if missing else None
 
 
