@@ -121,6 +121,11 @@ def _run(args: argparse.Namespace) -> int:
               f"in this run are stored in {result.store.directory}/, rerun to resume", file=sys.stderr)
         return code
     print(result.text, end="")
+    from benchmark.failures import failure_summary
+
+    failures = failure_summary(result.rows, verbose=args.verbose)
+    if failures:
+        print("\n" + failures, end="")
     print(f"\n{result.ran} cells run, {result.reused} reused, {result.failed} failed "
           f"in {result.seconds:.1f}s; results in {result.store.directory}/")
     return 1 if result.failed else 0

@@ -94,3 +94,42 @@ def test_many_failures_are_capped_unless_verbose():
     assert "... and 5 more failures (-v lists all)" in short
     assert short.count("  ERROR ") == MAX_ENTRIES
     assert failure_summary(rows, verbose=True).count("  ERROR ") == MAX_ENTRIES + 5
+
+
+BROKEN_PLUGIN = '''
+from benchmark.api import RATING, ModelSpec, RatingModel, hookimpl
+
+
+def check_rank(rank):
+    raise ValueError(f"rank must be positive, got {rank}")
+
+
+class Broken(RatingModel):
+    """Raises in fit, as a buggy model would."""
+
+    def fit(self, train):
+        check_rank(-3)
+
+
+@hookimpl
+def bench_models():
+    return [ModelSpec("broken", {RATING: Broken})]
+'''
+
+
+def test_bench_run_ends_with_the_failure_and_where_it_raised(tmp_path):
+    from tests.conftest import run_bench
+
+    (tmp_path / "broken.py").write_text(BROKEN_PLUGIN)
+    (tmp_path / "suite.yaml").write_text(
+        "name: failing\nplugins: [broken.py]\nsplit: {method: kfold, k: 2}\n"
+        "datasets: [{name: synthetic-ratings, options: {n_users: 30, n_items: 20, density: 0.3}}]\n"
+        "models: [global-mean, broken]\n")
+    result = run_bench("run", str(tmp_path / "suite.yaml"), "--out", str(tmp_path / "out"), "-q")
+    assert result.returncode == 1
+    out = result.stdout
+    assert "2 failed cells:\n  ERROR synthetic-ratings broken (folds 1/2, 2/2 seed 0): " \
+           "ValueError: rank must be positive, got -3\n" in out
+    assert '    |     raise ValueError(f"rank must be positive, got {rank}")\n' in out
+    assert "    | ValueError: rank must be positive, got -3\n" in out
+    assert out.index("failed cells:") < out.index("cells run, 0 reused, 2 failed")
