@@ -35,14 +35,15 @@ class AutoRec(BaselineFallback):
 
     :param hidden: hidden units (the paper's k; 500).
     :param variant: ``"item"`` (I-AutoRec: rows are items) or ``"user"`` (U-AutoRec).
-    :param reg: the paper's λ on ``(λ/2)(‖W‖² + ‖V‖²)``, next to the *summed* squared error
-        (so it grows with the number of ratings); 300 suits ml-100k (100 overfits, 1,000
-        underfits), tune it per dataset as the paper did.
+    :param reg: the paper's L2 weight λ on ``(λ/2)(‖W‖² + ‖V‖²)`` (300 suits ml-100k).
     :param optimizer: ``"lbfgs"`` (full batch, scipy) or ``"adam"`` (minibatches of rows).
     :param epochs: L-BFGS iterations, or Adam passes over the rows.
     :param learning_rate: Adam step size (unused by L-BFGS).
     :param batch_size: rows per Adam step (unused by L-BFGS).
     :param random_state: seed of the initial weights and of Adam's row order (the suite seed).
+
+    ``reg`` sits next to the *summed* squared error, so the right value grows with the number of
+    ratings: on ml-100k 100 overfits and 1,000 underfits; tune it per dataset as the paper did.
     """
 
     constraints = {"hidden": {"minimum": 1}, "variant": {"enum": ["item", "user"]},

@@ -135,6 +135,12 @@ def load_mnist(data_dir: str | None = None, scale: float = 255.0, limit: int | N
     Train rows come first, then test rows; the fold set ``"official"`` is that split.
     ``limit``/``test_limit`` keep a seeded random subset of the train/test images (in their
     original order), so small runs stay fast.
+
+    :param data_dir: folder holding ``mnist/mnist.npz`` (else the download cache).
+    :param scale: pixels are divided by it (at least 255, so they stay in [0, 1]).
+    :param limit: keep this many training images, a seeded random subset (None: all 60,000).
+    :param test_limit: keep this many test images, a seeded random subset (None: all 10,000).
+    :param seed: seed of the subsets.
     """
     if scale < 255:
         raise PluginInputError(f"scale must be at least 255 so that pixels stay in [0, 1], got {scale}")
@@ -162,5 +168,7 @@ def bench_datasets() -> list[DatasetSpec]:
         DatasetSpec("mnist", load_mnist, RECONSTRUCTION,
                     summary="MNIST 28x28 digits (60,000 train + 10,000 test; fold set 'official', "
                             "the default; local copies checked by sha256)",
-                    default_split={"method": "predefined", "name": "official"}),
+                    default_split={"method": "predefined", "name": "official"},
+                    constraints={"scale": {"minimum": 255}, "limit": {"minimum": 1},
+                                 "test_limit": {"minimum": 1}}),
     ]

@@ -28,15 +28,16 @@ class DenseAutoencoder(ReconstructionModel):
 
     :param encoding_dim: size of the code layer.
     :param hidden: sizes of extra encoder layers before the code (the decoder mirrors them).
-    :param validation_split: fraction of the *training* rows held out (seeded) to report a
-        validation loss and drive early stopping; the test rows are never seen in ``fit``.
-    :param early_stopping_patience: stop after this many epochs without improvement of the
-        validation loss (the training loss without validation) and keep the best weights;
-        None trains all ``epochs``.
+    :param validation_split: fraction of the training rows held out (seeded) for a validation loss.
+    :param early_stopping_patience: epochs without improvement before stopping with the best
+        weights (None: train every epoch).
     :param epochs: passes over the training rows (0: the untrained network).
     :param batch_size: rows per Adam step.
     :param learning_rate: Adam step size.
     :param random_state: seed of weights, shuffling and the validation rows (the suite seed).
+
+    The held-out validation rows come from the training rows only (the test rows are never seen
+    in ``fit``); they drive early stopping, which watches the training loss when there are none.
     """
 
     requires = KERAS
