@@ -8,14 +8,14 @@ import tomllib
 
 import pytest
 
-from tests.conftest import ROOT, SHARED_DATA_MISSING, SLOW
+from tests.conftest import NEEDS, ROOT, SHARED_DATA_MISSING, SLOW
 
 
-@pytest.mark.parametrize("pattern", SLOW)
-def test_every_slow_pattern_names_a_test(pattern):
+@pytest.mark.parametrize("pattern", [*SLOW, *NEEDS])
+def test_every_slow_or_needs_pattern_names_a_test(pattern):
     path, _, name = pattern.partition("::")
     assert (ROOT / path).is_file(), f"{path} is gone: update SLOW in tests/conftest.py"
-    function = re.split(r"[\[*]", name, maxsplit=1)[0]
+    function = re.split(r"[\[*]", name, maxsplit=1)[0]  # up to the first wildcard
     if function:
         assert f"def {function}(" in (ROOT / path).read_text(), \
             f"{pattern}: no test {function} in {path}: update SLOW in tests/conftest.py"
