@@ -150,3 +150,4 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Gener
     if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
         path, lineno, reason = report.longrepr
         report.longrepr = (*_SKIP_SITES.setdefault(reason, (path, lineno)), reason)
+        report.keywords.pop("skip", None)  # else pytest folds mark-skips on another key
