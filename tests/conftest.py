@@ -80,6 +80,10 @@ SLOW = (
     "tests/test_runner.py::test_quickstart_suite_is_valid_against_the_printed_schema",
     "tests/test_integrity.py::test_a_minimal_suite_gets_the_documented_default_split",
     "tests/test_movielens.py::test_bench_run_predefined_u1",
+    "tests/test_tasks.py::test_an_installed_task_runs_end_to_end_beside_the_rating_task",
+    "tests/test_tasks.py::test_a_task_option_is_part_of_the_experiment",
+    "tests/test_tasks.py::test_the_packages_own_tests_pass_against_the_installed_copy",
+    "tests/test_tasks.py::test_a_tasks_adapter_lets_every_rating_model_run_on_it",
     # model fits that take seconds
     "tests/test_autorec.py::test_beats_the_global_mean*",
     "tests/test_autoencoder.py::test_the_same_seed_gives_identical_numbers",
