@@ -80,6 +80,7 @@ SLOW = (
     "tests/test_runner.py::test_quickstart_suite_is_valid_against_the_printed_schema",
     "tests/test_integrity.py::test_a_minimal_suite_gets_the_documented_default_split",
     "tests/test_movielens.py::test_bench_run_predefined_u1",
+    "tests/test_tasks.py::test_an_installed_task_is_listed_shown_and_in_the_schema",
     "tests/test_tasks.py::test_an_installed_task_runs_end_to_end_beside_the_rating_task",
     "tests/test_tasks.py::test_a_task_option_is_part_of_the_experiment",
     "tests/test_tasks.py::test_the_packages_own_tests_pass_against_the_installed_copy",
