@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Generator
@@ -120,7 +121,36 @@ def _missing_library(item: pytest.Item) -> str | None:
     missing = list(getattr(entry, "missing", None) or [])
     missing += [module for pattern, module in NEEDS.items()
                 if fnmatch.fnmatchcase(item.nodeid, pattern) and importlib.util.find_spec(module) is None]
-    return f"needs {', '.join(missing)} (an extra: pip install -e '.[all]')" if missing else None
+    return _needs(missing[0]) if missing else None
+
+
+EXTRAS = {"surprise": "surprise", "scikit-surprise": "surprise", "tensorflow": "keras",
+          "tensorflow-cpu": "keras", "keras": "keras", "numba": "fast", "dask": "dask",
+          "distributed": "dask", "matplotlib": "plots", "pooch": "download", "pyarrow": "parquet"}
+"""The extra of pyproject.toml that installs a module or distribution."""
+
+
+def _needs(library: str) -> str:
+    """The one skip reason for every test that needs ``library`` (a module or a distribution)."""
+    extra = EXTRAS.get(library)
+    return f"needs the {extra} extra: pip install -e '.[{extra}]'" if extra else f"needs {library}"
+
+
+_SAME_REASON = [
+    (re.compile(r"could not import '([\w]+)[\w.]*': No module named '\w+"), lambda m: _needs(m.group(1))),
+    (re.compile(r"^no local copy under .*"), lambda m: SHARED_DATA_MISSING),
+    (re.compile(r"^downloads ml-\w+ \(no local copy here\)$"),
+     lambda m: "downloads a large MovieLens release (no local copy here)"),
+]
+"""Reasons worded differently by different tests for the same cause, and the one they become."""
+
+
+def _canonical(reason: str) -> str:
+    for pattern, replace in _SAME_REASON:
+        match = pattern.search(reason)
+        if match:
+            return replace(match)
+    return reason
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -148,11 +178,12 @@ _SKIP_SITES: dict[str, tuple[str, int | None]] = {}
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Generator[None, None, None]:
-    """Give every skip with the same reason the same location, so ``-ra`` folds them into one
-    summary line (``SKIPPED [40] ...``) instead of one line per test."""
+    """Give every skip with the same cause the same reason and location, so ``-ra`` folds them
+    into one summary line (``SKIPPED [40] ...``) instead of one line per test or per wording."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
         path, lineno, reason = report.longrepr
+        reason = _canonical(reason)
         report.longrepr = (*_SKIP_SITES.setdefault(reason, (path, lineno)), reason)
         report.keywords.pop("skip", None)  # else pytest folds mark-skips on another key
