@@ -138,7 +138,7 @@ def _needs(library: str) -> str:
 
 _SAME_REASON = [
     (re.compile(r"could not import '([\w]+)[\w.]*': No module named '\w+"), lambda m: _needs(m.group(1))),
-    (re.compile(r"^no local copy under .*"), lambda m: SHARED_DATA_MISSING),
+    (re.compile(r"^no local copy under "), lambda m: SHARED_DATA_MISSING),
     (re.compile(r"^downloads ml-\w+ \(no local copy here\)$"),
      lambda m: "downloads a large MovieLens release (no local copy here)"),
 ]
@@ -146,6 +146,7 @@ _SAME_REASON = [
 
 
 def _canonical(reason: str) -> str:
+    reason = reason.removeprefix("Skipped: ")  # pytest's prefix for a skip inside a test
     for pattern, replace in _SAME_REASON:
         match = pattern.search(reason)
         if match:
