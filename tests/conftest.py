@@ -182,9 +182,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Gener
     """Give every skip with the same cause the same reason and location, so ``-ra`` folds them
     into one summary line (``SKIPPED [40] ...``) instead of one line per test or per wording."""
     outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
+    _fold(outcome)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, None, None]:
+    """The same for a whole module skipped at import (``pytest.importorskip`` at the top)."""
+    outcome = yield
+    _fold(outcome)
+
+
+def _fold(outcome) -> None:
+    report = outcome.get_result()
     if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
         path, lineno, reason = report.longrepr
         reason = _canonical(reason)
         report.longrepr = (*_SKIP_SITES.setdefault(reason, (path, lineno)), reason)
-        report.keywords.pop("skip", None)  # else pytest folds mark-skips on another key
+        if hasattr(report, "keywords"):
+            report.keywords.pop("skip", None)  # else pytest folds mark-skips on another key
