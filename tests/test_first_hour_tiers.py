@@ -46,3 +46,41 @@ def test_no_test_asserts_on_wall_clock_time():
              if WALL_CLOCK.search(line) and path.name != "test_first_hour_tiers.py"
              and (path.name, line.strip()) not in KNOWN]
     assert not found, "wall-clock assertions:\n" + "\n".join(found)
+
+
+SKIPPING = '''
+import pytest
+from tests.conftest import SHARED_DATA_MISSING
+
+
+def test_a():
+    pytest.skip(SHARED_DATA_MISSING)
+
+
+def test_b():
+    pytest.skip("no local copy under /elsewhere (set BENCH_TEST_DATA)")
+
+
+@pytest.mark.skip(reason=SHARED_DATA_MISSING)
+def test_c():
+    pass
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_d(n):
+    pytest.skip(f"reason {n % 1}")
+'''
+
+
+def test_skips_of_one_cause_are_one_summary_line(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "test_skipping.py").write_text(SKIPPING)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-ra", "-p", "tests.conftest", "-p", "no:cacheprovider",
+                             "--rootdir", str(tmp_path), str(tmp_path / "test_skipping.py")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    skipped = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert len(skipped) == 2, result.stdout
+    assert skipped[0].startswith("SKIPPED [3] ") and skipped[0].endswith(SHARED_DATA_MISSING)
+    assert skipped[1].startswith("SKIPPED [2] ") and skipped[1].endswith("reason 0")
