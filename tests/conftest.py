@@ -126,7 +126,8 @@ def _missing_library(item: pytest.Item) -> str | None:
 
 EXTRAS = {"surprise": "surprise", "scikit-surprise": "surprise", "tensorflow": "keras",
           "tensorflow-cpu": "keras", "keras": "keras", "numba": "fast", "dask": "dask",
-          "distributed": "dask", "matplotlib": "plots", "pooch": "download", "pyarrow": "parquet"}
+          "distributed": "dask", "matplotlib": "plots", "pooch": "download", "pyarrow": "parquet",
+          "optuna": "tune", "implicit": "implicit"}
 """The extra of pyproject.toml that installs a module or distribution."""
 
 
