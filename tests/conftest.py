@@ -88,6 +88,8 @@ SLOW = (
     "tests/test_tasks.py::test_a_tasks_adapter_lets_every_rating_model_run_on_it",
     # model fits that take seconds
     "tests/test_autorec.py::test_beats_the_global_mean*",
+    "tests/test_autorec.py::test_the_same_seed_gives_identical_predictions",
+    "tests/test_presentation_report.py::test_a_crowded_report_in_a_real_browser",
     "tests/test_autoencoder.py::test_the_same_seed_gives_identical_numbers",
     "tests/test_autoencoder.py::test_validation_comes_from_train_and_early_stopping_keeps_the_best",
     "tests/test_surprise_models.py::test_bench_svd_on_u1_is_exactly_surprise",
