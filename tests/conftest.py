@@ -75,6 +75,7 @@ SLOW = (
     "tests/test_third_party_plugin.py::test_installed_plugin_is_discovered_and_runs",
     "tests/test_third_party_plugin.py::test_the_write_a_plugin_example_runs_and_passes_its_tests",
     "tests/test_engine.py::test_dask_local_cluster_runs_cells_and_records_a_killed_worker",
+    "tests/test_scale.py::test_on_dask_workers_with_a_cores_resource_a_cell_reserves_its_declared_threads",
     "tests/test_engine.py::test_bad_cells_get_their_reason_and_every_other_cell_runs",
     "tests/test_engine.py::test_jobs_2_gives_the_numbers_of_jobs_1",
     "tests/test_runner.py::test_killed_run_keeps_finished_cells_and_resumes",
@@ -107,6 +108,8 @@ NEEDS = {
     "tests/test_fast_mf.py::test_unknown_users_and_items_predict_as_surprise[[]*": "surprise",
     "tests/test_fast_mf.py::test_exact_svd*_reproduces_surprise*": "surprise",
     "tests/test_fast_mf.py::test_fast_mode_stays_within_a_thousandth_on_u1[[]*": "surprise",
+    "tests/test_scale.py::test_on_dask_workers_with_a_cores_resource_a_cell_reserves_its_declared_threads":
+        "distributed",
 }
 """Tests that compare with an optional library without ``importorskip`` (node-id pattern ->
 module): skipped when it is missing. Remove an entry once its test skips by itself."""
@@ -141,6 +144,7 @@ def _needs(library: str) -> str:
 
 _SAME_REASON = [
     (re.compile(r"could not import '([\w]+)[\w.]*': No module named '\w+"), lambda m: _needs(m.group(1))),
+    (re.compile(r"^(\w+) is not installed"), lambda m: _needs(m.group(1))),
     (re.compile(r"^no local copy under "), lambda m: SHARED_DATA_MISSING),
     (re.compile(r"^downloads ml-\w+ \(no local copy here\)$"),
      lambda m: "downloads a large MovieLens release (no local copy here)"),
