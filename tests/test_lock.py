@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -51,10 +50,8 @@ def hold(directory: Path, mode: str = "hold") -> subprocess.Popen:
 def test_second_run_in_another_process_is_refused_then_takes_over(tmp_path):
     holder = hold(tmp_path / "out")
     try:
-        started = time.perf_counter()
-        with pytest.raises(BenchError) as info:
+        with pytest.raises(BenchError) as info:  # at once: acquire never waits (a hang meets --timeout)
             RunLock(tmp_path / "out").acquire()
-        assert time.perf_counter() - started < 1  # at once, no waiting
         record = json.loads((tmp_path / "out" / LOCK_FILE).read_text())
         assert str(info.value) == (f"{tmp_path / 'out'} is in use by bench run (pid {holder.pid} on host "
                                    f"{socket.gethostname()}, started {record['started_at']}); "
