@@ -83,87 +83,21 @@ _CHUNK = 1 << 20  # test pairs per vectorised prediction step
 
 
 # --- Kernels -------------------------------------------------------------------------------------
-# Plain Python here; compiled by _kernel() on first use, once per process. The two kernels built
-# both with and without fastmath come from factories whose closure holds ``fast``: numba's on-disk
-# cache is keyed by bytecode and closure values, not by compile flags, so this keeps the two
-# variants' cache entries apart. (They return ``fast`` only to reference it.)
+# Plain Python here; compiled by _kernel() on first use, once per process. The two epoch kernels
+# are built with and without fastmath, serial and parallel, from factories whose closure holds
+# ``fast`` and ``parallel``: numba's on-disk cache is keyed by bytecode and closure values, not by
+# compile flags, so this keeps the variants' cache entries apart (they return both only to
+# reference them). Serial is one block of users: the same loop as parallel, in Surprise's order.
 
-def _make_svd_epoch(fast: bool) -> Callable:
-    def svd_epoch(indptr, items, ratings, mu, bu, bi, pu, qi, biased,
+def _make_svd_epoch(fast: bool, parallel: bool) -> Callable:
+    from numba import prange  # range itself when compiled without parallel=True
+
+    def svd_epoch(indptr, items, ratings, mu, bu, bi, pu, qi, biased, blocks,
                   lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi):
-        """One epoch of Surprise's SVD SGD, users in order, each user's ratings in order."""
-        n_factors = pu.shape[1]
-        for u in range(len(indptr) - 1):
-            for k in range(indptr[u], indptr[u + 1]):
-                i = items[k]
-                dot = 0.0
-                for f in range(n_factors):
-                    dot += qi[i, f] * pu[u, f]
-                err = ratings[k] - (mu + bu[u] + bi[i] + dot)
-                if biased:
-                    bu[u] += lr_bu * (err - reg_bu * bu[u])
-                    bi[i] += lr_bi * (err - reg_bi * bi[i])
-                for f in range(n_factors):
-                    puf = pu[u, f]
-                    qif = qi[i, f]
-                    pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-                    qi[i, f] += lr_qi * (err * puf - reg_qi * qif)
-        return fast
-
-    return svd_epoch
-
-
-def _make_svdpp_epoch(fast: bool) -> Callable:
-    def svdpp_epoch(indptr, items, ratings, mu, bu, bi, pu, qi, yj,
-                    lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu, reg_bi, reg_pu, reg_qi, reg_yj):
-        """One epoch of SVD++ by the O(k) reformulation (see the module docstring)."""
-        n_factors = pu.shape[1]
-        z = np.zeros(n_factors)      # |I_u|^-½ Σ_j y_j, kept current
-        shift = np.zeros(n_factors)  # B: y_j = scale * y_j(block start) + shift
-        decay = 1.0 - lr_yj * reg_yj
-        for u in range(len(indptr) - 1):
-            start, end = indptr[u], indptr[u + 1]
-            sqrt_iu = np.sqrt(end - start)
-            z[:] = 0.0
-            for k in range(start, end):
-                j = items[k]
-                for f in range(n_factors):
-                    z[f] += yj[j, f] / sqrt_iu
-            shift[:] = 0.0
-            scale = 1.0
-            for k in range(start, end):
-                i = items[k]
-                dot = 0.0
-                for f in range(n_factors):
-                    dot += qi[i, f] * (pu[u, f] + z[f])
-                err = ratings[k] - (mu + bu[u] + bi[i] + dot)
-                bu[u] += lr_bu * (err - reg_bu * bu[u])
-                bi[i] += lr_bi * (err - reg_bi * bi[i])
-                for f in range(n_factors):
-                    puf = pu[u, f]
-                    qif = qi[i, f]
-                    zf = z[f]
-                    pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-                    qi[i, f] += lr_qi * (err * (puf + zf) - reg_qi * qif)
-                    z[f] += lr_yj * (err * qif - reg_yj * zf)
-                    shift[f] = decay * shift[f] + lr_yj * (err * qif / sqrt_iu)
-                scale *= decay
-            for k in range(start, end):  # bring the user's y_j up to date, once
-                j = items[k]
-                for f in range(n_factors):
-                    yj[j, f] = scale * yj[j, f] + shift[f]
-        return fast
-
-    return svdpp_epoch
-
-
-def _make_svd_parallel(fast: bool) -> Callable:
-    from numba import prange
-
-    def svd_epoch_parallel(indptr, items, ratings, mu, bu, bi, pu, qi, biased, blocks,
-                           lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi):
-        """The SVD epoch with user blocks in parallel, lock-free (Hogwild): a user's own terms
-        belong to one thread; item terms are shared and updated without locks."""
+        """One epoch of Surprise's SVD SGD, each user's ratings in order. ``blocks`` bounds runs of
+        consecutive users: one block ([0, n_users]) is Surprise's order exactly; several run in
+        parallel, lock-free (Hogwild): a user's own terms belong to one thread, item terms are
+        shared and updated without locks."""
         n_factors = pu.shape[1]
         for b in prange(len(blocks) - 1):
             for u in range(blocks[b], blocks[b + 1]):
@@ -181,22 +115,23 @@ def _make_svd_parallel(fast: bool) -> Callable:
                         qif = qi[i, f]
                         pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
                         qi[i, f] += lr_qi * (err * puf - reg_qi * qif)
-        return fast
+        return fast, parallel
 
-    return svd_epoch_parallel
+    return svd_epoch
 
 
-def _make_svdpp_parallel(fast: bool) -> Callable:
-    from numba import prange
+def _make_svdpp_epoch(fast: bool, parallel: bool) -> Callable:
+    from numba import prange  # range itself when compiled without parallel=True
 
-    def svdpp_epoch_parallel(indptr, items, ratings, mu, bu, bi, pu, qi, yj, blocks,
-                             lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu, reg_bi, reg_pu, reg_qi, reg_yj):
-        """The reformulated SVD++ epoch with user blocks in parallel, lock-free (Hogwild)."""
+    def svdpp_epoch(indptr, items, ratings, mu, bu, bi, pu, qi, yj, blocks,
+                    lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu, reg_bi, reg_pu, reg_qi, reg_yj):
+        """One epoch of SVD++, reformulated to O(k) per rating (see the module docstring); users
+        in ``blocks`` as :func:`svd_epoch` (one block: serial, several: parallel, lock-free)."""
         n_factors = pu.shape[1]
         decay = 1.0 - lr_yj * reg_yj
         for b in prange(len(blocks) - 1):
-            z = np.zeros(n_factors)
-            shift = np.zeros(n_factors)
+            z = np.zeros(n_factors)      # |I_u|^-½ Σ_j y_j, kept current
+            shift = np.zeros(n_factors)  # B: y_j = scale * y_j(block start) + shift
             for u in range(blocks[b], blocks[b + 1]):
                 start, end = indptr[u], indptr[u + 1]
                 sqrt_iu = np.sqrt(end - start)
@@ -224,13 +159,13 @@ def _make_svdpp_parallel(fast: bool) -> Callable:
                         z[f] += lr_yj * (err * qif - reg_yj * zf)
                         shift[f] = decay * shift[f] + lr_yj * (err * qif / sqrt_iu)
                     scale *= decay
-                for k in range(start, end):
+                for k in range(start, end):  # bring the user's y_j up to date, once
                     j = items[k]
                     for f in range(n_factors):
                         yj[j, f] = scale * yj[j, f] + shift[f]
-        return fast
+        return fast, parallel
 
-    return svdpp_epoch_parallel
+    return svdpp_epoch
 
 
 def user_blocks(indptr: np.ndarray, threads: int, per_thread: int = 8) -> np.ndarray:
@@ -299,9 +234,10 @@ def _has_repeats(indptr, items, n_items):
 
 
 _KERNELS: dict[str, Callable] = {"svd": _make_svd_epoch, "svdpp": _make_svdpp_epoch,
-                                 "svd_parallel": _make_svd_parallel, "svdpp_parallel": _make_svdpp_parallel,
+                                 "svd_parallel": _make_svd_epoch, "svdpp_parallel": _make_svdpp_epoch,
                                  "svdpp_literal": _svdpp_epoch_literal,
                                  "user_implicit": _user_implicit, "has_repeats": _has_repeats}
+_EPOCHS = ("svd", "svdpp", "svd_parallel", "svdpp_parallel")  # built by factories (fast, parallel)
 _COMPILED: dict[tuple[str, bool], Any] = {}
 
 
@@ -313,7 +249,7 @@ def _kernel(name: str, fast: bool = False) -> Any:
 
         source = _KERNELS[name]
         parallel = name.endswith("_parallel")
-        function = source(fast) if name in ("svd", "svdpp") or parallel else source
+        function = source(fast, parallel) if name in _EPOCHS else source
         _COMPILED[key] = numba.njit(cache=True, fastmath=fast, nogil=True, parallel=parallel)(function)
     return _COMPILED[key]
 
@@ -376,7 +312,7 @@ class _FastMF(RatingModel):
         else:
             factors = [np.zeros((2, 2)) for _ in range(3 if name.startswith("svdpp") else 2)]
             flags: tuple[Any, ...] = () if name.startswith("svdpp") else (True,)
-            if name.endswith("_parallel"):
+            if name != "svdpp_literal":
                 flags += (np.array([0, 1, 2], dtype=np.int64),)
             kernel(data["indptr"], data["items"], data["ratings"], 0.0, np.zeros(2), np.zeros(2),
                    *factors, *flags, *(0.0,) * (2 * len(self._rates)))
@@ -402,8 +338,8 @@ class _FastMF(RatingModel):
     def _parallel(self, name: str, fast: bool, indptr: np.ndarray) -> tuple[Any, tuple[Any, ...]]:
         """(the epoch kernel, its extra arguments): serial for ``threads: 1``, else the
         Hogwild kernel over user blocks on ``threads`` numba threads."""
-        if self.threads <= 1:
-            return _kernel(name, fast), ()
+        if self.threads <= 1:  # one block: every user in order, as Surprise
+            return _kernel(name, fast), (np.array([0, len(indptr) - 1], dtype=np.int64),)
         import numba
 
         numba.set_num_threads(max(1, min(int(self.threads), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
