@@ -130,3 +130,18 @@ def test_known_array_checksums_match_sources_md(shared_data: Path):
         assert f"`{key}.tobytes()` | {digest}" in text
     with np.load(shared_data / "mnist" / "mnist.npz") as archive:
         assert hashlib.sha256(archive["x_test"].tobytes()).hexdigest() == images.MNIST_ARRAY_SHA256["x_test"]
+
+
+def test_digits_are_scikit_learns_without_importing_it():
+    """``digits`` reads the file scikit-learn ships: the same pixels as ``load_digits()``, and
+    loading it leaves scikit-learn unimported (its import was most of a finished suite's rerun)."""
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits
+
+    data = images.load_digits()
+    np.testing.assert_array_equal(data.X, (load_digits().data / 16.0).astype(np.float32))
+    code = ("import sys; from bench_plugins.images import load_digits; load_digits(); "
+            "print('sklearn' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
