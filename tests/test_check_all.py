@@ -16,20 +16,7 @@ import pytest
 from benchmark.cli import main
 from benchmark.limits import SEED_MAX
 from tests.conftest import run_bench
-
-GOOD = """\
-name: tiny
-seed: 0
-split: {method: holdout, test_size: 0.2}
-datasets:
-  - name: synthetic-ratings
-    options: {n_users: 60, n_items: 40, density: 0.3}
-models:
-  - global-mean
-  - name: truncated-svd
-    params: {n_components: 3}
-metrics: [rmse]
-"""
+from tests.test_bad_input import GOOD  # the same valid suite the one-error tests start from
 
 
 def errors_of(result) -> list[str]:
