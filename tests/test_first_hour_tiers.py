@@ -33,8 +33,10 @@ def test_the_shared_data_skip_reason_is_one_short_line():
     assert "docs/test-data.md" in SHARED_DATA_MISSING
 
 
-WALL_CLOCK = re.compile(r"assert\b.*\b(seconds|elapsed|perf_counter|monotonic|time\.time)\b.*<\s*[\d.]")
-"""An assertion that a measured duration stays under a number."""
+CLOCKS = r"(seconds|elapsed|perf_counter|monotonic|time\.time)"
+WALL_CLOCK = re.compile(r"assert\b.*\b" + CLOCKS + r"\b.*<\s*[\d.]")
+"""An assertion that a measured duration stays under a number (built in two parts so that this
+line is not itself such an assertion to a text search)."""
 KNOWN: set[tuple[str, str]] = set()
 """Lines allowed to stay (none): a (file name, stripped line) pair each."""
 
