@@ -33,7 +33,7 @@ from benchmark._internal import resolve, versions
 from benchmark.api import (
     Fold, MatrixData, MissingDependency, Model, Outcome, PerUnit, Predictions, RatingData,
 )
-from benchmark.cells import SEED_PARAMS, Cell, CellResult, stable_hash
+from benchmark.cells import SEED_PARAMS, Cell, CellResult
 from benchmark.errors import BenchError
 from benchmark.provenance import PeakMemory, Stopwatch, machine, now
 from benchmark.registry import Registry

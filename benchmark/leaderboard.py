@@ -724,7 +724,7 @@ def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
                         if any(r.startswith("n = 1") for r in untested) else "") + ".")
     elif any(line.tie for line in lines):
         nb = any(line.tie_test == "nb" for line in lines)
-        notes.append(f"vs #1: paired t-test of fold means over the folds shared with #1"
+        notes.append("vs #1: paired t-test of fold means over the folds shared with #1"
                      + (" (NB: Nadeau–Bengio corrected, for folds of several partitions)" if nb else "")
                      + f", Holm-adjusted over the lines of the table; tied = no significant difference at "
                      f"α = {alpha:g}; worse = significantly worse than #1"

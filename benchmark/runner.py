@@ -24,7 +24,7 @@ from typing import Any, TextIO, cast
 from benchmark import leaderboard, tuning
 from benchmark._internal import resolve, versions
 from benchmark.api import MissingDependency, Model, PluginInputError
-from benchmark.cells import Cell, CellResult
+from benchmark.cells import Cell
 from benchmark.errors import BenchError
 from benchmark.execute import SEED_PARAMS, DataCache, FinishedHooks, execute, json_safe
 from benchmark.provenance import environment

@@ -256,8 +256,8 @@ def _trials(block: Mapping[str, Any], space: Sequence[Dimension], search: str, a
     if search == "grid":
         ranges = [d.name for d in space if d.is_range]
         if ranges:
-            raise _fail(f"expected a list of values for search: grid, got a range (use search: random "
-                        f"or tpe for ranges)", at, *base, "space", ranges[0])
+            raise _fail("expected a list of values for search: grid, got a range (use search: random "
+                        "or tpe for ranges)", at, *base, "space", ranges[0])
         assert size is not None
         if trials is not None and trials < size:
             raise _fail(f"expected trials >= the grid's {size} points (or no trials), got {trials}; "

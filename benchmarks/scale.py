@@ -28,13 +28,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -79,17 +77,10 @@ def write(directory: Path, name: str, text: str) -> Path:
 
 
 def tree(pid: int) -> list[int]:
-    found, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    stack.extend(int(c) for c in children.read().split())
-        except (OSError, ValueError):
-            pass
-    return found
+    """``pid`` and every process below it (the engine's own walk of ``/proc``)."""
+    from benchmark.engine import descendants
+
+    return [pid, *descendants(pid)]
 
 
 def pss(pid: int) -> tuple[int, dict[int, int]]:

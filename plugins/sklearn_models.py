@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from benchmark.api import (
-    RATING, RECONSTRUCTION, ModelSpec, PluginInputError, RatingData, RatingModel,
+    RATING, RECONSTRUCTION, ModelSpec, PluginInputError, RatingData,
     ReconstructionModel, hookimpl,
 )
 from bench_plugins.baselines import BaselineFallback

@@ -20,7 +20,6 @@ from benchmark.execute import DataCache
 from benchmark.progress import LineDisplay
 from benchmark.runner import RunOptions, run_suite
 from benchmark.shared_data import ENVIRONMENT, SharedData
-from benchmark.store import read_rows
 from benchmark.suite import Limits
 from tests.conftest import run_bench
 
