@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from benchmark import leaderboard, tuning
+from benchmark import leaderboard, resultset, tuning
 from benchmark._internal import resolve, versions
 from benchmark.api import MissingDependency, Model, PluginInputError
 from benchmark.cells import Cell
@@ -304,7 +304,9 @@ def _run_suite(suite: Suite, registry: Registry, directory: Path, options: RunOp
         warning = store.repair() if store.writable else None
         if warning:
             stream.write(f"bench: warning: {warning}\n")
-        stored = {row["cell_id"]: row for row in store.rows()}  # the latest row of a cell wins
+        # the latest row of a cell wins; a row the readers would set aside (resultset.check: a
+        # hand-edited fit_seconds, a metric that is not a number) is not reused but computed again
+        stored = {row["cell_id"]: row for row in store.rows() if resultset.check(row) is None}
         # --- tuning (benchmark/tuning.py): a tuned model's trials run first, its refits once the
         # trials' rows choose them; every phase is planned from the rows so far (reused or new)
         searches = tuning.Searches(suite, cells, cache)

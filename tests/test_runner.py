@@ -123,6 +123,20 @@ def test_rerun_resumes_and_repairs_a_torn_line(first_run, tmp_path):
     assert (again.reused, again.ran) == (len(lines), 0)
 
 
+def test_a_stored_row_the_readers_refuse_is_computed_again(first_run, tmp_path):
+    """A hand-edited row (``fit_seconds`` as text) is not reused: readers would set it aside and the
+    leaderboard would lose the cell; the rerun computes it again and every line stays complete."""
+    base, first = first_run
+    out = tmp_path / "out"
+    out.mkdir()
+    rows = [json.loads(line) for line in (base / "out" / "cells.jsonl").read_text().splitlines()]
+    rows[0]["fit_seconds"] = "fast"
+    (out / "cells.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    again = run_suite(base / "suite.yaml", RunOptions(out=out, executor="inline"), stream=open(os.devnull, "w"))
+    assert (again.reused, again.ran) == (len(rows) - 1, 1)
+    assert [line.cells for line in again.lines] == [line.cells for line in first.lines]
+
+
 SLOW_PLUGIN = '''
 import time
 import numpy as np
