@@ -333,6 +333,77 @@ def sweep_worker_directories(base: str | None = None) -> list[str]:
     return removed
 
 
+# --- Forked workers ------------------------------------------------------------------------
+
+START_METHOD = "BENCH_WORKER_START"  # "spawn" always starts fresh interpreters
+# Libraries that start thread pools a forked child could inherit half-held (OpenMP, TBB,
+# TensorFlow's runtime): a driver that has loaded one spawns its workers instead.
+THREADED_LIBRARIES = ("numba", "llvmlite", "tensorflow", "torch", "jax", "sklearn", "implicit",
+                      "surprise", "distributed", "optuna")
+
+
+def can_fork() -> bool:
+    """Whether a worker may be forked from this process: Linux, a single thread, no library
+    with its own thread pool loaded, and ``BENCH_WORKER_START`` not ``spawn``."""
+    if os.environ.get(START_METHOD, "").strip().lower() == "spawn":
+        return False
+    if not sys.platform.startswith("linux") or threading.active_count() != 1:
+        return False
+    return not any(name in sys.modules for name in THREADED_LIBRARIES)
+
+
+class ForkedProcess:
+    """What :class:`_Worker` uses of ``subprocess.Popen``, for a child made by ``os.fork``."""
+
+    def __init__(self, pid: int):
+        self.pid, self.returncode = pid, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere: its status is lost
+                self.returncode = -signal.SIGKILL
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0)
+            time.sleep(0.002)
+        assert self.returncode is not None
+        return self.returncode
+
+
+def fork_worker(fd: int, capture: str, threads: int, verbose: bool, environment: dict[str, str]) -> ForkedProcess:
+    """Fork a worker that serves on socket ``fd`` (see :func:`benchmark.worker.serve_forked`).
+
+    The driver's objects go into the collector's permanent generation for the fork (O(1)), so
+    the child's collector never walks them: their pages stay shared, and no object of the
+    driver's is finalised in the child."""
+    import gc
+
+    from benchmark.worker import serve_forked
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed stream has nothing to duplicate
+            pass
+    gc.freeze()
+    try:
+        pid = os.fork()
+        if pid == 0:
+            serve_forked(fd, capture, threads, verbose, environment)  # never returns
+    finally:  # (the child never gets here)
+        gc.unfreeze()
+    return ForkedProcess(pid)
+
+
 def _kill_tree(pid: int) -> None:
     """SIGKILL ``pid``'s process group and every process below it (setsid daemons included:
     the worker is their subreaper, so they stay below it)."""
@@ -341,7 +412,11 @@ def _kill_tree(pid: int) -> None:
         try:
             os.killpg(target, signal.SIGKILL) if target == pid else os.kill(target, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
-            pass
+            if target == pid:  # a forked worker killed before its setsid: not yet a group
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
 
 
 class _Worker:
@@ -351,19 +426,27 @@ class _Worker:
         self.slot = slot
         self.capture = None if verbose else os.path.join(directory, f"worker-{slot}-{secrets.token_hex(3)}.log")
         parent_end, child_end = socket.socketpair()
-        output = open(self.capture, "ab") if self.capture else None
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "benchmark.worker", str(child_end.fileno()), self.capture or "-",
-                 str(threads)] + (["--verbose"] if verbose else []),
-                pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL, stdout=output,
-                stderr=subprocess.STDOUT if output else None,
-                env=worker_environment(threads, verbose, shared),
-                start_new_session=True)  # its own session and process group
-        finally:
-            child_end.close()
-            if output:
-                output.close()
+        environment = worker_environment(threads, verbose, shared)
+        self.forked = can_fork()
+        if self.forked:
+            try:
+                self.process: subprocess.Popen | ForkedProcess = fork_worker(
+                    child_end.fileno(), self.capture or "-", threads, verbose, environment)
+            finally:
+                child_end.close()
+        else:
+            output = open(self.capture, "ab") if self.capture else None
+            try:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "benchmark.worker", str(child_end.fileno()), self.capture or "-",
+                     str(threads)] + (["--verbose"] if verbose else []),
+                    pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL, stdout=output,
+                    stderr=subprocess.STDOUT if output else None, env=environment,
+                    start_new_session=True)  # its own session and process group
+            finally:
+                child_end.close()
+                if output:
+                    output.close()
         self.conn = Connection(parent_end.detach())
         self.conn.send(("setup", list(sys.path)))
         self.name = f"w{slot}"

@@ -1,12 +1,20 @@
 """The worker process: runs the cells its parent sends over a socket, one at a time.
 
-Started by :class:`benchmark.engine.LocalExecutor` as ``python -m benchmark.worker FD CAPTURE
-THREADS [--verbose]`` — a fresh interpreter (like multiprocessing's *spawn*: nothing forked from
-a parent that may hold threads or locks), with the thread variables of BLAS/OpenMP/numba/
-TensorFlow and ``TF_CPP_MIN_LOG_LEVEL=3`` already in its environment, so they hold before numpy
-or TensorFlow load. A plain ``subprocess`` rather than ``multiprocessing.Process`` because a Dask
-worker is a daemonic process, which multiprocessing forbids to have children, and because it
-does not re-import the parent's ``__main__``.
+Started by :class:`benchmark.engine.LocalExecutor` in one of two ways (the same protocol and
+the same :func:`serve` after that):
+
+* **forked** from the driver (:func:`serve_forked`), when that is safe: on Linux, while the
+  driver has a single thread and has loaded no library with its own thread pool (numba,
+  TensorFlow, scikit-learn, ...). The child has the driver's imports already, so it is ready
+  in milliseconds instead of the 0.3 s a fresh interpreter spends importing pandas, and their
+  pages stay shared with the driver (``gc.freeze`` keeps its collector off them).
+* **spawned** otherwise, or with ``BENCH_WORKER_START=spawn``: ``python -m benchmark.worker FD
+  CAPTURE THREADS [--verbose]``, a fresh interpreter (nothing inherited from a parent that may
+  hold threads or locks), with the thread variables of BLAS/OpenMP/numba/TensorFlow and
+  ``TF_CPP_MIN_LOG_LEVEL=3`` in its environment before numpy or TensorFlow load. A plain
+  ``subprocess`` rather than ``multiprocessing.Process`` because a Dask worker is a daemonic
+  process, which multiprocessing forbids to have children, and because it does not re-import
+  the parent's ``__main__``.
 
 Protocol (pickled tuples over the socket):
 
@@ -227,13 +235,16 @@ def main(argv: list[str]) -> int:
     from multiprocessing.connection import Connection
 
     fd, capture, threads = int(argv[0]), argv[1], int(argv[2])
-    verbose = "--verbose" in argv[3:]
+    return serve(Connection(fd), capture, threads, "--verbose" in argv[3:])
+
+
+def serve(conn: Any, capture: str, threads: int, verbose: bool) -> int:
+    """The worker's life: announce readiness, run cells until "stop" or the parent's end."""
     import faulthandler
 
     faulthandler.enable(all_threads=False)  # a segfault leaves its traceback in the cell's log
     _become_subreaper()
     _watch_parent()
-    conn = Connection(fd)
     message = conn.recv()
     if message[0] == "setup":
         sys.path[:] = [p for p in message[1]]
@@ -256,6 +267,55 @@ def main(argv: list[str]) -> int:
             conn.send(("row", worker.cell_id, row))
     end_children()
     return 0
+
+
+def serve_forked(fd: int, capture: str, threads: int, verbose: bool, environment: dict[str, str]) -> None:
+    """The worker's life in a child forked from the driver (:func:`benchmark.engine.fork_worker`).
+
+    Never returns: the child ends with ``os._exit``, so none of the driver's ``finally`` blocks,
+    ``atexit`` handlers or buffered output run twice. What it inherited and must not keep is
+    put right first: its own session, standard streams on ``/dev/null`` and the capture file,
+    no descriptor but its socket (the run lock, other workers' sockets), default signal
+    handlers, the worker's environment, and no cached registry or dataset of the driver's."""
+    code = 70
+    try:
+        os.setsid()  # its own session and process group, as start_new_session gives a spawned one
+        for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGALRM):
+            signal.signal(number, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            signal.set_wakeup_fd(-1)
+        except ValueError:
+            pass
+        import benchmark.execute
+
+        benchmark.execute._WORKER_CACHES.clear()  # before the descriptors go: mmaps close their own
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        if capture != "-":
+            out = os.open(capture, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            os.dup2(out, 1)
+            os.dup2(out, 2)
+        os.closerange(3, fd)
+        os.closerange(fd + 1, 1 << 16)
+        sys.stdin = open(0, closefd=False)
+        sys.stdout = open(1, "w", closefd=False, errors="backslashreplace")
+        sys.stderr = open(2, "w", buffering=1, closefd=False, errors="backslashreplace")
+        os.environ.clear()
+        os.environ.update(environment)
+        from multiprocessing.connection import Connection
+
+        code = serve(Connection(fd), capture, threads, verbose)
+    except BaseException:  # noqa: BLE001 - the parent sees the exit code and the captured log
+        try:
+            import traceback
+
+            traceback.print_exc()
+            _flush_all()
+        except BaseException:  # noqa: BLE001
+            pass
+    finally:
+        os._exit(code)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ that cleans up after each cell, no more workers than cells, declared threads, qu
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -43,7 +44,7 @@ class Probe(RatingModel):
     def fit(self, train):
         self.index_training(train)
         self.cwd_ = os.getcwd()
-        self.loads_ = len(LOADS)
+        self.loads_ = LOADS.count(os.getpid())  # a forked worker inherits the driver's list
         if self.mode == "chdir":
             os.chdir(self.where)
         elif self.mode == "fork":  # a child and a setsid daemon (double fork), both left running
@@ -62,7 +63,16 @@ class Probe(RatingModel):
         return np.full(len(users), self.mean_)
 
     def info(self):
-        return {"cwd": self.cwd_, "loads": self.loads_}
+        with open("/proc/self/cmdline", "rb") as cmdline:
+            argv = cmdline.read().split(bytes(1))
+        fds = {}
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                fds[int(fd)] = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                pass
+        return {"cwd": self.cwd_, "loads": self.loads_, "spawned": b"benchmark.worker" in argv,
+                "pid": os.getpid(), "fds": fds}
 
 @hookimpl
 def bench_models():
@@ -148,6 +158,53 @@ def test_workers_map_the_data_the_driver_loaded_and_give_the_same_numbers(tmp_pa
     probes = [r for r in shared.rows if r["model"] == "probe"]
     assert [r["model_info"]["loads"] for r in probes] == [0, 0], "no worker loaded the dataset itself"
     assert all(r["load_seconds"] >= 0 for r in shared.rows)
+
+
+FORK_DRIVER = """
+import io, json, sys
+from benchmark import engine
+from benchmark.runner import RunOptions, run_suite
+held = open(sys.argv[3], "w")  # e.g. the run lock: no worker may keep it
+print(json.dumps({"can_fork": engine.can_fork(),
+                  "rows": run_suite(sys.argv[1], RunOptions(out=sys.argv[2], jobs=2), stream=io.StringIO()).rows}))
+"""
+
+
+def test_workers_fork_from_a_clean_driver_and_spawn_otherwise_with_the_same_numbers(tmp_path):
+    suite = write_suite(tmp_path, ["global-mean", "probe"])
+    results = {}
+    for method in ("fork", "spawn"):  # a fresh driver each: one thread, no thread-pool library
+        env = {**os.environ, engine.START_METHOD: method}
+        out = subprocess.run([sys.executable, "-c", FORK_DRIVER, str(suite), str(tmp_path / method),
+                              str(tmp_path / "held-by-the-driver")], env=env, capture_output=True, text=True,
+                             check=True, cwd=tmp_path)
+        results[method] = json.loads(out.stdout)
+    assert results["fork"]["can_fork"] and not results["spawn"]["can_fork"]
+    forked, spawned = results["fork"]["rows"], results["spawn"]["rows"]
+    assert {r["cell_id"]: r["metrics"] for r in forked} == {r["cell_id"]: r["metrics"] for r in spawned}
+    for rows, spawn in ((forked, False), (spawned, True)):
+        for row in (r for r in rows if r["model"] == "probe"):
+            info = row["model_info"]
+            assert info["spawned"] is spawn
+            others = sorted(t for fd, t in info["fds"].items() if int(fd) > 2 and "bench-workers-" not in t)
+            assert others and all(t.startswith(("socket:", "anon_inode:")) for t in others), others
+    assert all(r["status"] == "ok" and r["log"] == "" for r in forked + spawned)
+
+
+def test_a_driver_with_threads_or_a_thread_pool_library_spawns(monkeypatch):
+    for name in engine.THREADED_LIBRARIES:  # as in a fresh driver (other tests may have loaded some)
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(engine.threading, "active_count", lambda: 1)
+    monkeypatch.delenv(engine.START_METHOD, raising=False)
+    assert engine.can_fork()
+    monkeypatch.setitem(sys.modules, "numba", sys)  # loaded: its OpenMP/TBB pool may be half-held
+    assert not engine.can_fork()
+    monkeypatch.delitem(sys.modules, "numba")
+    monkeypatch.setattr(engine.threading, "active_count", lambda: 2)  # e.g. a heartbeat thread
+    assert not engine.can_fork()
+    monkeypatch.setattr(engine.threading, "active_count", lambda: 1)
+    monkeypatch.setenv(engine.START_METHOD, "spawn")
+    assert not engine.can_fork()
 
 
 def test_a_worker_cache_maps_instead_of_loading(tmp_path, monkeypatch):
