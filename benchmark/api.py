@@ -371,7 +371,10 @@ class RatingModel(Model):
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         u, i = self.positions(users, items)
         known = (u >= 0) & (i >= 0)
-        prediction = np.asarray(self.fallback(u, i), dtype=np.float64).copy()
+        if known.all():  # the usual case: no mask copies of the positions
+            return np.asarray(self.estimate(u, i), dtype=np.float64)
+        prediction = np.empty(len(u), dtype=np.float64)
+        prediction[~known] = self.fallback(u[~known], i[~known])
         if known.any():
             prediction[known] = self.estimate(u[known], i[known])
         return prediction

@@ -20,9 +20,10 @@ crashed    ``killed by signal 11 (SIGSEGV: Segmentation fault)``, ``worker exite
 
 What the cell printed (and a crash's faulthandler traceback) is in the row's ``log``.
 
-* :class:`LocalExecutor` — up to ``jobs`` worker processes (:mod:`benchmark.worker`, fresh
-  interpreters started with ``subprocess``: spawn semantics), never more than there are cells
-  to run. A worker is reused for the next cell (its registry and mapped datasets stay cached)
+* :class:`LocalExecutor` — up to ``jobs`` worker processes (:mod:`benchmark.worker`), never
+  more than there are cells to run: forked from the driver while it is single-threaded and
+  has loaded no thread-pool library (ready in milliseconds, its imported pages shared), else
+  fresh interpreters started with ``subprocess`` (``BENCH_WORKER_START=spawn`` always). A worker is reused for the next cell (its registry and mapped datasets stay cached)
   and replaced after a crash, a timeout or a memory kill. Each worker gets ``cores // jobs``
   BLAS/OpenMP/numba/TensorFlow threads; a cell whose model declares ``threads: N`` gets N and
   counts as N of the ``jobs``. The datasets and folds are those the driver loaded, mapped

@@ -66,6 +66,7 @@ class DataCache:
         self._keys: dict[int, str] = {}  # id(data) -> its dataset key
         self._checksums: dict[int, str] = {}
         self._folds: dict[str, list[Fold]] = {}
+        self._fold_owners: dict[str, str] = {}  # folds key -> its dataset's key
         if DataCache._process is not None:
             self._data, self._keys, self._checksums, self._folds = DataCache._process
         self.load_seconds = 0.0  # time spent loading or mapping datasets and folds
@@ -81,16 +82,18 @@ class DataCache:
         keep the mapped copies instead of the loaded ones. The driver calls it once it knows
         that cells will run in worker processes."""
         self.share = self.shared = share
+        loaded: dict[str, Data] = {}  # the loaded copies, until their folds' rows are written
         for key, data in list(self._data.items()):
             if type(data) not in (RatingData, MatrixData):  # a task's own data class: loaded per worker
                 continue
             mapped = share.put_dataset(key, data, self.checksum(data))
             self._checksums[id(mapped)] = self.checksum(data)
             del self._keys[id(data)], self._checksums[id(data)]
-            self._data[key], self._keys[id(mapped)] = mapped, key
+            self._data[key], self._keys[id(mapped)], loaded[key] = mapped, key, data
         for key, folds in list(self._folds.items()):
             if all(isinstance(f.train, np.ndarray) and isinstance(f.test, np.ndarray) for f in folds):
-                self._folds[key] = share.put_folds(key, folds)
+                owner = self._fold_owners.get(key, "")
+                self._folds[key] = share.put_folds(key, folds, loaded.get(owner), owner)
 
     def prepare(self, cell: Mapping[str, Any]) -> None:
         """Load (or map) and verify the dataset and folds of ``cell`` (``Cell.to_dict()``)."""
@@ -144,9 +147,9 @@ class DataCache:
             if found is None:
                 folds = self._split(data, split, params, seed)
                 if self.share is not None and id(data) in self._keys:
-                    folds = self.share.put_folds(key, folds)
+                    folds = self.share.put_folds(key, folds, data, dataset)
                 found = folds
-            self._folds[key] = found
+            self._folds[key], self._fold_owners[key] = found, dataset
             self.load_seconds += time.perf_counter() - started
         return self._folds[key]
 

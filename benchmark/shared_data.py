@@ -24,6 +24,18 @@ into place (a reader sees all of it or nothing)::
     <directory>/<key>/manifest.pickle   what to rebuild (columns, scale, info, checksum)
     <directory>/<key>/<column>.npy      one array per numeric column (or ``X.npy``)
     <directory>/<folds key>/<n>.train.npy, <n>.test.npy
+    <directory>/<key>/rows-<folds key>-<n>.<train|test>/<column>.npy   a fold's rows (below)
+
+**A fold's rows are shared too.** A cell's training and test frames are rows of the dataset
+(``RatingData.subset``); copied per cell they were the largest part of a worker's memory (the
+training copy alone is 90 % of the data under a 90/10 holdout, in every worker at once). A
+shared rating dataset is a :class:`MappedRatingData`: asked for the rows of a published fold
+(above :data:`MATERIALIZE_BYTES`), the first process that needs them writes them once, column
+by column in chunks, under ``rows-*``, and every cell maps them **copy-on-write**
+(``mmap_mode="c"``): the pages are the page cache's, shared by every worker on that fold, and a
+model may still change its frame in place (the change stays private to its cell, as with a
+copy). The price is disk in the run's temporary directory: at most the dataset's size per fold
+(train + test), removed with the run.
 
 The directory is private to the run (created ``0o700`` by the executor, removed with it); the
 files are written by this process, so the pickled manifest is trusted. For Dask workers on other
@@ -55,6 +67,9 @@ from benchmark.errors import BenchError
 ENVIRONMENT = "BENCH_SHARED_DATA"
 """The variable that points a worker at its run's shared directory."""
 FORMAT = 1
+MATERIALIZE_BYTES = 16 << 20
+"""A fold's rows this large or larger are written once and mapped; smaller ones are copied."""
+_CHUNK = 1 << 20  # rows copied at a time while writing a fold's rows
 
 Data = RatingData | MatrixData
 
@@ -70,6 +85,35 @@ def folds_key(dataset: str, split: str, params: Mapping[str, Any], seed: int) ->
 
 def _mappable(values: np.ndarray) -> bool:
     return isinstance(values, np.ndarray) and values.dtype.kind in "biuf" and not values.dtype.hasobject
+
+
+@dataclasses.dataclass(eq=False)
+class MappedRatingData(RatingData):
+    """A shared rating dataset whose :meth:`subset` of a published fold's rows maps them
+    (written once by the first process that needs them) instead of copying them."""
+
+    shared_directory: str = dataclasses.field(default="", repr=False)
+    shared_key: str = dataclasses.field(default="", repr=False)
+    description: dict[str, Any] | None = dataclasses.field(default=None, repr=False)
+
+    def describe(self) -> dict[str, Any]:
+        """What the driver described (counting users and items again would read every row)."""
+        return dict(self.description) if self.description is not None else super().describe()
+
+    def subset(self, rows: np.ndarray) -> RatingData:
+        name = _published_rows(rows)
+        if name is None or not self.shared_directory:
+            return super().subset(rows)
+        mapped = SharedData(self.shared_directory).rows(self, name, rows)
+        return mapped if mapped is not None else super().subset(rows)
+
+
+_PUBLISHED_ROWS: dict[int, tuple[np.ndarray, str]] = {}  # id(fold array) -> (it, "<folds key>-<n>.train")
+
+
+def _published_rows(rows: Any) -> str | None:
+    found = _PUBLISHED_ROWS.get(id(rows))
+    return found[1] if found is not None and found[0] is rows else None
 
 
 class SharedData:
@@ -125,7 +169,8 @@ class SharedData:
             index = None if isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 \
                 and frame.index.step == 1 else frame.index
             manifest = {"kind": "rating", "columns": columns, "pickled": pickled, "index": index,
-                        "rows": len(frame), "scale": tuple(data.scale), "info": data.info}
+                        "rows": len(frame), "scale": tuple(data.scale), "info": data.info,
+                        "description": data.describe()}
         else:
             arrays["X"] = np.asarray(data.X)
             manifest = {"kind": "matrix", "info": data.info, "value_range": tuple(data.value_range)}
@@ -135,11 +180,17 @@ class SharedData:
         assert mapped is not None
         return dataclasses.replace(mapped[0], folds=data.folds)
 
-    def put_folds(self, key: str, folds: Sequence[Fold]) -> list[Fold]:
+    def put_folds(self, key: str, folds: Sequence[Fold], data: Data | None = None,
+                  dataset: str = "") -> list[Fold]:
+        """Write ``folds`` (and, given the rating ``data`` published as ``dataset``, each fold's
+        training and test rows: :meth:`write_rows`); return the mapped copies to use instead."""
         arrays = {}
         for n, fold in enumerate(folds):
             arrays[f"{n}.train"], arrays[f"{n}.test"] = np.asarray(fold.train), np.asarray(fold.test)
         self._publish(key, arrays, {"kind": "folds", "names": [fold.name for fold in folds]})
+        if isinstance(data, RatingData) and dataset:
+            for name, rows in arrays.items():
+                self.write_rows(dataset, data.ratings, f"{key}-{name}", rows)
         mapped = self.get_folds(key)
         assert mapped is not None
         return mapped
@@ -170,7 +221,9 @@ class SharedData:
                        for name, file in manifest["columns"]}
             index = manifest["index"] if manifest["index"] is not None else pd.RangeIndex(manifest["rows"])
             frame = pd.DataFrame(columns, index=index, copy=False)  # copy-on-write: no copy
-            data = RatingData(frame, manifest["scale"], info=manifest["info"])
+            data = MappedRatingData(frame, manifest["scale"], info=manifest["info"],
+                                    shared_directory=str(self.directory), shared_key=key,
+                                    description=manifest.get("description"))
         else:
             data = MatrixData(self._array(key, "X"), info=manifest["info"],
                               value_range=manifest["value_range"])
@@ -183,10 +236,72 @@ class SharedData:
         manifest = self._manifest(key)
         if manifest is None or manifest["kind"] != "folds":
             return None
-        folds = [Fold(name, self._array(key, f"{n}.train"), self._array(key, f"{n}.test"))
-                 for n, name in enumerate(manifest["names"])]
+        folds = []
+        for n, name in enumerate(manifest["names"]):
+            train, test = self._array(key, f"{n}.train"), self._array(key, f"{n}.test")
+            _PUBLISHED_ROWS[id(train)], _PUBLISHED_ROWS[id(test)] = (train, f"{key}-{n}.train"), (test, f"{key}-{n}.test")
+            folds.append(Fold(name, train, test))
         self._opened[key] = folds
         return folds
+
+    def rows(self, data: MappedRatingData, name: str, rows: np.ndarray) -> RatingData | None:
+        """``data.subset(rows)`` for the published fold rows ``name``, mapped copy-on-write (a
+        fresh mapping per call: what one cell changes, the next does not see). The driver
+        wrote them when it published the folds; if not, the first process that asks does. None
+        when the rows are small or a column cannot be mapped (the caller copies them)."""
+        final = self.write_rows(data.shared_key, data.ratings, name, rows)
+        if final is None:
+            return None
+        columns = {column: np.load(final / f"c{n}.npy", mmap_mode="c", allow_pickle=False)
+                   for n, column in enumerate(data.ratings.columns)}
+        mapped = pd.DataFrame(columns, index=pd.RangeIndex(len(rows)), copy=False)
+        return RatingData(mapped, data.scale, info=data.info)
+
+    def write_rows(self, key: str, frame: pd.DataFrame, name: str, rows: np.ndarray) -> Path | None:
+        """Write ``frame``'s ``rows`` once under ``<key>/rows-<name>/`` (column by column, in
+        chunks: no full-size temporary); their directory, or None when they are not shared."""
+        values = [frame[column].to_numpy() for column in frame.columns]
+        if (any(not _mappable(v) or frame[c].dtype != v.dtype for c, v in zip(frame.columns, values))
+                or len(rows) * sum(v.dtype.itemsize for v in values) < MATERIALIZE_BYTES):
+            return None
+        final = self.directory / key / f"rows-{name}"
+        if (final / "complete").exists():
+            return final
+        staging = self.directory / key / f".rows-{name}-{secrets.token_hex(4)}"
+        staging.mkdir(mode=0o700)
+        try:
+            for n, column in enumerate(values):
+                out = np.lib.format.open_memmap(staging / f"c{n}.npy", mode="w+", dtype=column.dtype,
+                                                shape=(len(rows),))
+                for start in range(0, len(rows), _CHUNK):
+                    out[start:start + _CHUNK] = column[rows[start:start + _CHUNK]]
+                out.flush()
+                _release(out)
+                del out
+                _release(column)  # a mapped source: its pages stay in the page cache, not in us
+                os.chmod(staging / f"c{n}.npy", 0o400)
+            (staging / "complete").touch()
+            os.rename(staging, final)
+        except OSError:
+            if not (final / "complete").exists():
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # another process's copy won the rename
+        return final
+
+
+def _release(values: np.ndarray) -> None:
+    """Drop a mapped array's pages from this process (the page cache keeps them)."""
+    import mmap
+
+    base = values
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None) if not isinstance(base, np.memmap) else getattr(base, "_mmap", None)
+    if isinstance(base, mmap.mmap) and hasattr(base, "madvise"):
+        try:
+            base.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass
 
 
 _FROM_ENVIRONMENT: dict[str, SharedData] = {}

@@ -21,18 +21,24 @@ class Biases:
     def __init__(self, n_epochs: int = 10, reg_u: float = 15.0, reg_i: float = 10.0):
         self.n_epochs, self.reg_u, self.reg_i = n_epochs, reg_u, reg_i
 
-    def fit(self, ratings: pd.DataFrame) -> Biases:
-        self.users_ = pd.Index(pd.unique(ratings["user"]))
-        self.items_ = pd.Index(pd.unique(ratings["item"]))
-        u = self.users_.get_indexer(ratings["user"])
-        i = self.items_.get_indexer(ratings["item"])
+    def fit(self, ratings: pd.DataFrame, index: tuple[pd.Index, pd.Index, np.ndarray, np.ndarray] | None = None
+            ) -> Biases:
+        """``index``: the training ids and each rating's positions, when the caller has them
+        already (:meth:`~benchmark.api.RatingModel.index_training`)."""
+        if index is None:
+            users, items = pd.Index(pd.unique(ratings["user"])), pd.Index(pd.unique(ratings["item"]))
+            index = users, items, users.get_indexer(ratings["user"]), items.get_indexer(ratings["item"])
+        self.users_, self.items_, u, i = index
         r = ratings["rating"].to_numpy(np.float64)
         self.mu_ = float(r.mean())
         n_u, n_i = np.bincount(u, minlength=len(self.users_)), np.bincount(i, minlength=len(self.items_))
         self.bu_, self.bi_ = np.zeros(len(self.users_)), np.zeros(len(self.items_))
-        for _ in range(self.n_epochs):
-            self.bi_ = np.bincount(i, r - self.mu_ - self.bu_[u], len(self.items_)) / (self.reg_i + n_i)
-            self.bu_ = np.bincount(u, r - self.mu_ - self.bi_[i], len(self.users_)) / (self.reg_u + n_u)
+        centred = r - self.mu_
+        for _ in range(self.n_epochs):  # one temporary per pass, not three
+            residual = self.bu_[u]
+            self.bi_ = np.bincount(i, np.subtract(centred, residual, out=residual), len(self.items_)) / (self.reg_i + n_i)
+            residual = self.bi_[i]
+            self.bu_ = np.bincount(u, np.subtract(centred, residual, out=residual), len(self.users_)) / (self.reg_u + n_u)
         self.user_index_, self.item_index_ = u, i
         return self
 
@@ -42,16 +48,19 @@ class Biases:
 
     def estimate(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
         """Baseline at positions ``u``/``i`` (-1 for unknown contributes no bias)."""
-        bu = np.where(u >= 0, self.bu_[np.maximum(u, 0)], 0.0)
-        bi = np.where(i >= 0, self.bi_[np.maximum(i, 0)], 0.0)
-        return self.mu_ + bu + bi
+        estimate = np.append(self.bu_, 0.0)[u]  # position -1 is the appended zero
+        estimate += self.mu_  # (mu + b_u) + b_i, in the order of every earlier release
+        estimate += np.append(self.bi_, 0.0)[i]
+        return estimate
 
 
 class GlobalMean(RatingModel):
     """Predicts the mean training rating for every pair."""
 
     def fit(self, train: RatingData) -> GlobalMean:
-        self.index_training(train)
+        ratings = train.ratings  # the training ids, without the positions index_training computes
+        self.users_, self.items_ = pd.Index(pd.unique(ratings["user"])), pd.Index(pd.unique(ratings["item"]))
+        self.mean_ = float(ratings["rating"].mean()) if len(ratings) else 0.0
         return self
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -69,7 +78,7 @@ class BaselineFallback(RatingModel):
     def fit_baseline(self, train: RatingData) -> tuple[np.ndarray, np.ndarray]:
         """Fit the baseline; return the training ratings' user and item positions."""
         u, i = self.index_training(train)
-        self.biases_ = Biases().fit(train.ratings)
+        self.biases_ = Biases().fit(train.ratings, (self.users_, self.items_, u, i))
         return u, i
 
     def fallback(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
@@ -90,8 +99,8 @@ class BiasBaseline(RatingModel):
         self.n_epochs, self.reg_u, self.reg_i = n_epochs, reg_u, reg_i
 
     def fit(self, train: RatingData) -> BiasBaseline:
-        self.index_training(train)
-        self.biases_ = Biases(self.n_epochs, self.reg_u, self.reg_i).fit(train.ratings)
+        u, i = self.index_training(train)
+        self.biases_ = Biases(self.n_epochs, self.reg_u, self.reg_i).fit(train.ratings, (self.users_, self.items_, u, i))
         return self
 
     def estimate(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:

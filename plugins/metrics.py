@@ -55,13 +55,13 @@ def _per_example(predictions: Predictions, losses: np.ndarray, value: float) -> 
 def rmse_per_user(predictions: Predictions) -> PerUnit:
     """:func:`rmse`, with each user's sum of squared errors and count."""
     squared = (predictions.y_true - predictions.y_pred) ** 2
-    return _per_user(predictions, squared, rmse(predictions.y_true, predictions.y_pred), "sqrt")
+    return _per_user(predictions, squared, float(np.sqrt(np.mean(squared))), "sqrt")  # = rmse()
 
 
 def mae_per_user(predictions: Predictions) -> PerUnit:
     """:func:`mae`, with each user's sum of absolute errors and count."""
     absolute = np.abs(predictions.y_true - predictions.y_pred)
-    return _per_user(predictions, absolute, mae(predictions.y_true, predictions.y_pred), "identity")
+    return _per_user(predictions, absolute, float(np.mean(absolute)), "identity")  # = mae()
 
 
 def mse_per_example(predictions: Predictions) -> PerUnit:

@@ -22,8 +22,7 @@ from benchmark.api import (
 def run_rating(model: RatingModel, data: RatingData, fold: Fold,
                options: Mapping[str, Any]) -> Outcome:
     """Fit on the fold's training ratings, predict its test pairs, clip to the rating scale."""
-    train = data.subset(fold.train)
-    test = data.ratings.iloc[fold.test]
+    train, test = data.subset(fold.train), data.subset(fold.test).ratings  # shared data: mapped, not copied
     users, items = test["user"].to_numpy(), test["item"].to_numpy()
     with Timing() as fit_time:
         model.fit(train)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from benchmark import engine
@@ -205,6 +206,54 @@ def test_a_driver_with_threads_or_a_thread_pool_library_spawns(monkeypatch):
     monkeypatch.setattr(engine.threading, "active_count", lambda: 1)
     monkeypatch.setenv(engine.START_METHOD, "spawn")
     assert not engine.can_fork()
+
+
+def test_a_published_folds_rows_are_written_once_and_mapped_copy_on_write(tmp_path, monkeypatch):
+    from benchmark import shared_data
+    from bench_plugins.synthetic import load_synthetic
+
+    monkeypatch.setattr(shared_data, "MATERIALIZE_BYTES", 0)
+    data = load_synthetic(n_users=60, n_items=25, density=0.5)
+    share = SharedData(tmp_path / "data")
+    mapped = share.put_dataset("k", data, data.checksum())
+    rng = np.random.default_rng(1)
+    rows = rng.permutation(len(data))
+    folds = [engine_fold("1/2", rows[:400], rows[400:]), engine_fold("2/2", rows[400:], rows[:400])]
+    published = share.put_folds("f", folds, data, "k")  # the driver writes each fold's rows
+    assert sorted(p.name for p in (tmp_path / "data" / "k").glob("rows-*")) == [
+        "rows-f-0.test", "rows-f-0.train", "rows-f-1.test", "rows-f-1.train"]
+    for fold in published:
+        for part in (fold.train, fold.test):
+            subset = mapped.subset(part)
+            expected = data.subset(np.asarray(part)).ratings
+            assert subset.ratings.equals(expected) and list(subset.ratings.dtypes) == list(expected.dtypes)
+            assert subset.ratings.index.equals(pd.RangeIndex(len(part)))
+            assert mapped_from_file(subset.ratings["rating"].to_numpy())
+            subset.ratings.loc[0, "rating"] = -1.0  # a model may change its frame: only its own
+            assert mapped.subset(part).ratings["rating"].iloc[0] == expected["rating"].iloc[0]
+    # folds published without their rows (another process's share): the first subset writes them
+    again = SharedData(tmp_path / "data").get_folds("f")
+    lazy = shared_data.MappedRatingData(mapped.ratings, mapped.scale, shared_directory=str(tmp_path / "other"),
+                                        shared_key="k")
+    (tmp_path / "other" / "k").mkdir(parents=True)
+    assert lazy.subset(again[0].train).ratings.equals(data.subset(np.asarray(again[0].train)).ratings)
+    assert (tmp_path / "other" / "k" / "rows-f-0.train" / "complete").exists()
+    assert mapped.subset(np.asarray(again[0].train)[:10]).ratings.equals(data.subset(np.asarray(again[0].train)[:10]).ratings)
+
+
+def test_large_folds_run_on_their_shared_rows_with_the_numbers_of_a_copy(tmp_path):
+    from benchmark import shared_data
+
+    ratings = shared_data.MATERIALIZE_BYTES // 32 * 2  # train and test above the threshold
+    suite = tmp_path / "large.yaml"
+    suite.write_text(f"name: large\ndatasets: [{{name: synthetic-ratings, options: {{n_users: 3000, n_items: 1000, "
+                     f"n_ratings: {ratings}}}}}]\nsplit: {{method: kfold, k: 2}}\n"
+                     "models: [global-mean, bias-baseline]\nmetrics: [rmse, mae]\n")
+    inline = run_suite(suite, RunOptions(out=tmp_path / "inline", executor="inline"), stream=quiet())
+    shared = run_suite(suite, RunOptions(out=tmp_path / "jobs2", jobs=2), stream=quiet())
+    assert len(shared.rows) == 4 and all(r["status"] == "ok" for r in shared.rows)
+    assert {r["cell_id"]: r["metrics"] for r in inline.rows} == {r["cell_id"]: r["metrics"] for r in shared.rows}
+    assert {r["cell_id"]: r["dataset_shape"] for r in inline.rows} == {r["cell_id"]: r["dataset_shape"] for r in shared.rows}
 
 
 def test_a_worker_cache_maps_instead_of_loading(tmp_path, monkeypatch):
