@@ -5,7 +5,8 @@ Parts (``--only m,o,t,s,f``), output in ``scale.md``:
 (m) **Memory**: the peak of the summed PSS (proportional set size: a page shared by k processes
     counts 1/k in each) of a ``bench run``'s whole process tree, sampled every 0.05 s from
     ``/proc/PID/smaps_rollup``, for ``--jobs 1/2/4``: ``--ratings`` synthetic ratings (5M by
-    default; 25M is ml-25m's shape), four cheap cells (global-mean and bias-baseline, kfold k=2).
+    default; 25M is ml-25m's shape), four cheap cells (global-mean and bias-baseline, kfold k=2;
+    ``--grid``: four configurations of bias-baseline on one 90/10 holdout fold).
     ``--before DIR`` runs the same with the engine of another checkout (e.g. ``/work/main``,
     before sharing) for comparison. Also the time from the data being ready in the driver to
     the first cell starting on a worker.
@@ -122,18 +123,24 @@ def gb(size: float) -> str:
     return f"{size / 2**30:.2f} GB"
 
 
-def memory(tmp: Path, ratings: int, before: str | None) -> None:
+def memory(tmp: Path, ratings: int, before: str | None, grid: bool = False) -> None:
     users = max(100, ratings // 150)
+    if grid:  # a grid search's shape: configurations of one model on one fold
+        split, models = "{method: holdout, test_size: 0.1}", "[{name: bias-baseline, grid: {reg_u: [5, 10, 15, 20]}}]"
+        what = "bias-baseline x 4 configurations (reg_u) x holdout 90/10"
+    else:
+        split, models = "{method: kfold, k: 2}", "[global-mean, bias-baseline]"
+        what = "global-mean and bias-baseline x kfold k=2"
     suite = write(tmp, "memory.yaml", f"""\
 name: memory
 datasets:
   - name: synthetic-ratings
     options: {{n_users: {users}, n_items: {max(50, users // 3)}, n_ratings: {ratings}}}
-    split: {{method: kfold, k: 2}}
-models: [global-mean, bias-baseline]
+    split: {split}
+models: {models}
 metrics: [rmse]
 """)
-    print(f"{ratings:,} synthetic ratings ({users:,} users), global-mean and bias-baseline x kfold k=2 "
+    print(f"{ratings:,} synthetic ratings ({users:,} users), {what} "
           "(4 cells); peak of the summed PSS of bench's process tree\n")
     print("| engine | --jobs | wall | peak summed PSS (vs --jobs 1) | driver | workers together | largest worker |\n"
           "|---|---|---|---|---|---|---|")
@@ -394,6 +401,8 @@ def main() -> None:
     parser.add_argument("--svd-ratings", type=int, default=10_000_000)
     parser.add_argument("--svd-epochs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--grid", action="store_true",
+                        help="(m): 4 configurations of bias-baseline on one holdout fold instead of 2 models x 2 folds")
     args = parser.parse_args()
     from benchmark.engine import cores
 
@@ -404,7 +413,7 @@ def main() -> None:
         tmp = Path(name)
         if "m" in parts:
             print("## (m) memory\n")
-            memory(tmp, args.ratings, args.before)
+            memory(tmp, args.ratings, args.before, args.grid)
         if "o" in parts:
             print("\n## (o) overhead\n")
             overhead(tmp, args.repeat, args.before)
