@@ -357,7 +357,8 @@ class ForkedProcess:
     """What :class:`_Worker` uses of ``subprocess.Popen``, for a child made by ``os.fork``."""
 
     def __init__(self, pid: int):
-        self.pid, self.returncode = pid, None
+        self.pid = pid
+        self.returncode: int | None = None
 
     def poll(self) -> int | None:
         if self.returncode is None:

@@ -53,6 +53,7 @@ import os
 import pickle
 import secrets
 import shutil
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -108,12 +109,21 @@ class MappedRatingData(RatingData):
         return mapped if mapped is not None else super().subset(rows)
 
 
-_PUBLISHED_ROWS: dict[int, tuple[np.ndarray, str]] = {}  # id(fold array) -> (it, "<folds key>-<n>.train")
+# id(fold array) -> (a weak reference to it, "<folds key>-<n>.train"): weak, so that a long-lived
+# process (a Dask worker, a test session) does not keep a finished run's mapped files alive
+_PUBLISHED_ROWS: dict[int, tuple[weakref.ref, str]] = {}
+
+
+def _remember_rows(rows: np.ndarray, name: str) -> None:
+    if len(_PUBLISHED_ROWS) > 4096:
+        for key in [k for k, (ref, _) in _PUBLISHED_ROWS.items() if ref() is None]:
+            del _PUBLISHED_ROWS[key]
+    _PUBLISHED_ROWS[id(rows)] = (weakref.ref(rows), name)
 
 
 def _published_rows(rows: Any) -> str | None:
     found = _PUBLISHED_ROWS.get(id(rows))
-    return found[1] if found is not None and found[0] is rows else None
+    return found[1] if found is not None and found[0]() is rows else None
 
 
 class SharedData:
@@ -239,7 +249,8 @@ class SharedData:
         folds = []
         for n, name in enumerate(manifest["names"]):
             train, test = self._array(key, f"{n}.train"), self._array(key, f"{n}.test")
-            _PUBLISHED_ROWS[id(train)], _PUBLISHED_ROWS[id(test)] = (train, f"{key}-{n}.train"), (test, f"{key}-{n}.test")
+            _remember_rows(train, f"{key}-{n}.train")
+            _remember_rows(test, f"{key}-{n}.test")
             folds.append(Fold(name, train, test))
         self._opened[key] = folds
         return folds
@@ -294,7 +305,7 @@ def _release(values: np.ndarray) -> None:
     """Drop a mapped array's pages from this process (the page cache keeps them)."""
     import mmap
 
-    base = values
+    base: Any = values
     while base is not None and not isinstance(base, mmap.mmap):
         base = getattr(base, "base", None) if not isinstance(base, np.memmap) else getattr(base, "_mmap", None)
     if isinstance(base, mmap.mmap) and hasattr(base, "madvise"):
