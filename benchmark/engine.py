@@ -75,7 +75,7 @@ from benchmark.cells import Cell
 from benchmark.errors import BenchError
 from benchmark.shared_data import ENVIRONMENT
 from benchmark.suite import Limits
-from benchmark.worker import clip_log, read_capture
+from benchmark.worker import clip_log, descendants, read_capture
 
 # --- Tasks and events -----------------------------------------------------------------------
 
@@ -253,29 +253,6 @@ def task_threads(cell: Mapping[str, Any]) -> int:
         return 1
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as children:
-                found.extend(int(c) for c in children.read().split())
-    except (OSError, ValueError):
-        pass
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (Linux ``/proc``; empty elsewhere)."""
-    found: list[int] = []
-    stack = _children(pid)
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.append(current)
-            stack.extend(_children(current))
-    return found
-
-
 def _tree_rss(pid: int) -> int:
     """Resident bytes of ``pid`` and its descendants (Linux ``/proc``; 0 elsewhere)."""
     page = os.sysconf("SC_PAGE_SIZE")
@@ -289,21 +266,22 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def process_state(pid: int) -> str:
-    """The kernel's one-letter state of ``pid`` (``T``: stopped by a signal), '' if unknown."""
+def _stat_field(pid: int, index: int) -> str:
+    """Field ``index`` of ``/proc/PID/stat`` after the command name (0: the state), '' if unknown."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0]
+            return stat.read().rsplit(")", 1)[1].split()[index]
     except (OSError, IndexError):
         return ""
+
+
+def process_state(pid: int) -> str:
+    """The kernel's one-letter state of ``pid`` (``T``: stopped by a signal), '' if unknown."""
+    return _stat_field(pid, 0)
 
 
 def _start_time(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
+    return _stat_field(pid, 19)
 
 
 def sweep_worker_directories(base: str | None = None) -> list[str]:
@@ -429,8 +407,7 @@ class _Worker:
         self.capture = None if verbose else os.path.join(directory, f"worker-{slot}-{secrets.token_hex(3)}.log")
         parent_end, child_end = socket.socketpair()
         environment = worker_environment(threads, verbose, shared)
-        self.forked = can_fork()
-        if self.forked:
+        if can_fork():
             try:
                 self.process: subprocess.Popen | ForkedProcess = fork_worker(
                     child_end.fileno(), self.capture or "-", threads, verbose, environment)
@@ -584,7 +561,7 @@ class LocalExecutor:
         while outstanding:
             busy = [w for w in self._workers.values() if w.task is not None]
             free = self.jobs - sum(min(self.jobs, w.task.threads) for w in busy if w.task)
-            self.start(len(busy) + self._fitting(pending, free))
+            self.start(len(busy) + self.fitting(pending, free))
             for worker in self._workers.values():
                 if not (pending and worker.ready and worker.task is None):
                     continue
@@ -606,10 +583,10 @@ class LocalExecutor:
             outstanding = len(pending) + sum(1 for w in self._workers.values() if w.task is not None)
             on_event(Flush())
 
-    def _fitting(self, pending: deque[Task], free: int) -> int:
-        """How many of the next pending cells fit in ``free`` cores (so many idle workers are
-        enough; a cell wider than ``jobs`` runs alone)."""
-        count = 0
+    def fitting(self, pending: Sequence[Task], free: int | None = None) -> int:
+        """How many of the next pending cells fit in ``free`` cores (default: all ``jobs``), so
+        many idle workers are enough; a cell wider than ``jobs`` runs alone."""
+        count, free = 0, self.jobs if free is None else free
         for task in pending:
             need = min(self.jobs, task.threads)
             if need > free:
@@ -643,8 +620,7 @@ class LocalExecutor:
                     on_event(Progress(*message[1:]))
                 elif kind == "row" and worker.task is not None:
                     task, worker.task = worker.task, None
-                    if worker.stopped:
-                        worker.stopped = False
+                    worker.stopped = False
                     on_event(Finished(task.id, message[2]))
         except (EOFError, OSError):
             return False
@@ -1026,6 +1002,8 @@ def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None],
         else:
             display.handle(event)
 
+    if isinstance(executor, LocalExecutor):  # before the display's thread: they can fork
+        executor.start(executor.fitting(tasks))
     with executor if owned else nullcontext(), display:
         try:
             executor.run(tasks, on_event)

@@ -20,11 +20,10 @@ import os
 import random
 import shutil
 import tempfile
-import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, TextIO, cast
+from typing import Any, TextIO, cast
 
 import numpy as np
 
@@ -51,12 +50,10 @@ class DataCache:
     run's :class:`~benchmark.shared_data.SharedData` once loaded and verified, and each fold set
     once built; the cache then holds the read-only mapped copies, so the driver keeps no private
     copy either. In a worker (``$BENCH_SHARED_DATA`` set) the cache maps what the driver shared
-    and loads only what it did not (see :mod:`benchmark.shared_data`). A worker calls
-    :meth:`share_in_process` so the data it prepares before a cell's clock starts is the data
-    the cell then finds.
+    and loads only what it did not (see :mod:`benchmark.shared_data`). A worker keeps one per
+    set of local plugins (:func:`worker_cache`), so the data it prepares before a cell's clock
+    starts is the data the cell then finds.
     """
-
-    _process: ClassVar[tuple[dict[str, Any], dict[int, str], dict[int, str], dict[str, Any]] | None] = None
 
     def __init__(self, registry: Registry, share: SharedData | None = None):
         self.registry = registry
@@ -67,47 +64,51 @@ class DataCache:
         self._checksums: dict[int, str] = {}
         self._folds: dict[str, list[Fold]] = {}
         self._fold_owners: dict[str, str] = {}  # folds key -> its dataset's key
-        if DataCache._process is not None:
-            self._data, self._keys, self._checksums, self._folds = DataCache._process
-        self.load_seconds = 0.0  # time spent loading or mapping datasets and folds
 
-    @classmethod
-    def share_in_process(cls) -> None:
-        """From now on every DataCache of this process holds the same datasets and folds."""
-        if cls._process is None:
-            cls._process = ({}, {}, {}, {})
-
-    def publish(self, share: SharedData) -> None:
+    def publish(self, share: SharedData, cells: Iterable[Cell] | None = None) -> str | None:
         """Share what this cache holds (and what it loads from now on) through ``share``, and
         keep the mapped copies instead of the loaded ones. The driver calls it once it knows
-        that cells will run in worker processes."""
+        that cells will run in worker processes. Only the folds of ``cells`` (default: every
+        fold) get their rows written now; a worker writes any other's when it needs them.
+
+        Sharing is an optimisation: if the temporary directory cannot take the data (full, a
+        file size limit), the cache keeps its loaded copies and the reason comes back as a
+        warning; the workers then load what was not shared themselves."""
+        wanted = None if cells is None else {(self.folds_key(c), c.fold) for c in cells}
+        try:
+            loaded: dict[str, Data] = {}  # the loaded copies, until their folds' rows are written
+            for key, data in list(self._data.items()):
+                if type(data) not in (RatingData, MatrixData):  # a task's own data class: loaded per worker
+                    continue
+                mapped = share.put_dataset(key, data, self.checksum(data))
+                self._checksums[id(mapped)] = self.checksum(data)
+                del self._keys[id(data)], self._checksums[id(data)]
+                self._data[key], self._keys[id(mapped)], loaded[key] = mapped, key, data
+            for key, folds in list(self._folds.items()):
+                if all(isinstance(f.train, np.ndarray) and isinstance(f.test, np.ndarray) for f in folds):
+                    owner = self._fold_owners.get(key, "")
+                    rows = None if wanted is None else [n for n in range(len(folds)) if (key, n) in wanted]
+                    self._folds[key] = share.put_folds(key, folds, loaded.get(owner), owner, rows)
+        except OSError as exc:
+            return f"the data is not shared with the workers ({exc}); each loads its own copy"
         self.share = self.shared = share
-        loaded: dict[str, Data] = {}  # the loaded copies, until their folds' rows are written
-        for key, data in list(self._data.items()):
-            if type(data) not in (RatingData, MatrixData):  # a task's own data class: loaded per worker
-                continue
-            mapped = share.put_dataset(key, data, self.checksum(data))
-            self._checksums[id(mapped)] = self.checksum(data)
-            del self._keys[id(data)], self._checksums[id(data)]
-            self._data[key], self._keys[id(mapped)], loaded[key] = mapped, key, data
-        for key, folds in list(self._folds.items()):
-            if all(isinstance(f.train, np.ndarray) and isinstance(f.test, np.ndarray) for f in folds):
-                owner = self._fold_owners.get(key, "")
-                self._folds[key] = share.put_folds(key, folds, loaded.get(owner), owner)
+        return None
+
+    def folds_key(self, cell: Cell) -> str:
+        """The key of ``cell``'s fold set, as :meth:`folds` files it."""
+        params, seed = split_arguments(cell.split_params, cell.seed)
+        dataset = shared_data.dataset_key(cell.dataset_plugin, cell.dataset_options, cell.data_dir)
+        return shared_data.folds_key(dataset, cell.split, params, seed)
 
     def prepare(self, cell: Mapping[str, Any]) -> None:
         """Load (or map) and verify the dataset and folds of ``cell`` (``Cell.to_dict()``)."""
         data = self.dataset(cell["dataset_plugin"], cell["dataset_options"], cell["data_dir"])
-        started = time.perf_counter()
         self.checksum(data)
-        self.load_seconds += time.perf_counter() - started
-        split_params = {k: v for k, v in cell["split_params"].items() if k != "seed"}
-        self.folds(data, cell["split"], split_params, cell["split_params"].get("seed", cell["seed"]))
+        self.folds(data, cell["split"], *split_arguments(cell["split_params"], cell["seed"]))
 
     def dataset(self, plugin: str, options: Mapping[str, Any], data_dir: str | None) -> Data:
         key = shared_data.dataset_key(plugin, options, data_dir)
         if key not in self._data:
-            started = time.perf_counter()
             found = self.shared.get_dataset(key) if self.shared is not None else None
             if found is not None:
                 data, self._checksums[id(found[0])] = found
@@ -118,7 +119,6 @@ class DataCache:
                     data = self.share.put_dataset(key, data, checksum)
                     self._checksums[id(data)] = checksum
             self._data[key], self._keys[id(data)] = data, key
-            self.load_seconds += time.perf_counter() - started
         return self._data[key]
 
     def _load(self, plugin: str, options: Mapping[str, Any], data_dir: str | None) -> Data:
@@ -142,7 +142,6 @@ class DataCache:
         dataset = self._keys.get(id(data), f"id-{id(data)}")
         key = shared_data.folds_key(dataset, split, params, seed)
         if key not in self._folds:
-            started = time.perf_counter()
             found = self.shared.get_folds(key) if self.shared is not None and id(data) in self._keys else None
             if found is None:
                 folds = self._split(data, split, params, seed)
@@ -150,7 +149,6 @@ class DataCache:
                     folds = self.share.put_folds(key, folds, data, dataset)
                 found = folds
             self._folds[key], self._fold_owners[key] = found, dataset
-            self.load_seconds += time.perf_counter() - started
         return self._folds[key]
 
     def _split(self, data: Data, split: str, params: Mapping[str, Any], seed: int) -> list[Fold]:
@@ -159,6 +157,11 @@ class DataCache:
         if not folds:
             raise BenchError(f"split {split!r} produced no folds")
         return folds
+
+
+def split_arguments(params: Mapping[str, Any], seed: int) -> tuple[dict[str, Any], int]:
+    """A split's parameters without ``seed``, and its seed: the split's own, else the cell's."""
+    return {k: v for k, v in params.items() if k != "seed"}, params.get("seed", seed)
 
 
 def make_model(model_class: type[Model], params: Mapping[str, Any], seed: int | None = None) -> Model:
@@ -366,9 +369,7 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
             raise BenchError(f"dataset checksum {checksum} differs from the planned "
                              f"{cell.dataset_checksum}: the data changed")
         result.dataset_shape = data.describe()
-        split_params = {k: v for k, v in cell.split_params.items() if k != "seed"}
-        split_seed = cell.split_params.get("seed", cell.seed)
-        fold = cache.folds(data, cell.split, split_params, split_seed)[cell.fold]
+        fold = cache.folds(data, cell.split, *split_arguments(cell.split_params, cell.seed))[cell.fold]
         if cell.tuning is not None:  # --- tuning: a trial's inner fold of this fold's training rows
             from benchmark.tuning import trial_fold
             fold = trial_fold(registry, data, fold, cell.tuning)
@@ -419,21 +420,40 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
 _WORKER_CACHES: dict[tuple[str, ...], DataCache] = {}
 
 
+class _Lazy:
+    """An object built on first use (a registry, ~0.2 s, that mapped data does not need)."""
+
+    def __init__(self, build: Callable[[], Any]):
+        self._build, self._built = build, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._built is None:
+            self._built = self._build()
+        return getattr(self._built, name)
+
+
+def worker_cache(plugins: Sequence[str]) -> DataCache:
+    """This process's cache for cells with the local plugin files ``plugins``: a worker builds
+    the registry (entry points + those files, on first use) and maps the data once, for all
+    its cells."""
+    from benchmark.registry import build_registry
+
+    key = tuple(plugins)
+    if key not in _WORKER_CACHES:
+        registry = _Lazy(lambda: build_registry([(p, p) for p in key]))
+        _WORKER_CACHES[key] = DataCache(cast(Registry, registry))
+    return _WORKER_CACHES[key]
+
+
 def run_cell(cell: dict[str, Any], artifacts_root: str | None = None, run_id: str = "") -> dict[str, Any]:
     """Execute one cell given as plain data (``Cell.to_dict()``) in this process; return its row.
 
-    The registry (entry points + the cell's local plugin files) and the loaded datasets are
-    cached per process, so a worker that runs many cells builds them once. Never raises for
-    a failing model: the returned row says ``status``/``error``.
+    The registry and the datasets are this process's :func:`worker_cache`. Never raises for a
+    failing model: the returned row says ``status``/``error``.
     """
-    from benchmark.registry import build_registry
-
     parsed = Cell.from_dict(cell)
-    key = tuple(parsed.plugins)
-    if key not in _WORKER_CACHES:
-        _WORKER_CACHES[key] = DataCache(build_registry([(p, p) for p in parsed.plugins]))
     root = Path(artifacts_root) if artifacts_root else None
-    return execute(parsed, _WORKER_CACHES[key], root, run_id).to_row()
+    return execute(parsed, worker_cache(parsed.plugins), root, run_id).to_row()
 
 
 def failed_row(cell: dict[str, Any], status: str, error: str, run_id: str = "") -> dict[str, Any]:

@@ -26,7 +26,7 @@ from benchmark._internal import resolve, versions
 from benchmark.api import MissingDependency, Model, PluginInputError
 from benchmark.cells import Cell
 from benchmark.errors import BenchError
-from benchmark.execute import SEED_PARAMS, DataCache, FinishedHooks, execute, json_safe
+from benchmark.execute import SEED_PARAMS, DataCache, FinishedHooks, execute, json_safe, split_arguments
 from benchmark.provenance import environment
 from benchmark.registry import Registry
 from benchmark.store import ResultStore
@@ -122,8 +122,7 @@ def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
         checksum = cache.checksum(data)
         metrics = suite.metrics[dataset.task]
         for seed in suite.seeds:
-            split_seed = dataset.split.params.get("seed", seed)
-            params = {k: v for k, v in dataset.split.params.items() if k != "seed"}
+            params, split_seed = split_arguments(dataset.split.params, seed)
             try:
                 folds = cache.folds(data, dataset.split.method, params, split_seed)
             except (BenchError, ValueError) as exc:
@@ -267,7 +266,6 @@ def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: Text
     executor = (engine.LocalExecutor(options.jobs, None, run_id, options.verbose)
                 if options.executor == "local" else None)
     if executor is not None:
-        engine.sweep_worker_directories()  # what runs killed with SIGKILL left in the temp directory
         # Workers that will surely be needed start now: their imports overlap loading the data
         # and planning (1.18x -> 1.02x a plain script on ml-100k with --jobs 1). Never more
         # than the cells that must run: a finished suite starts none.
@@ -332,10 +330,11 @@ def _run_suite(suite: Suite, registry: Registry, directory: Path, options: RunOp
         if todo:  # workers map the data rather than load it again
             from benchmark.shared_data import ENVIRONMENT, SharedData
 
-            if getattr(executor, "shared_directory", None):
-                cache.publish(SharedData(executor.shared_directory))
-            elif options.executor == "dask" and os.environ.get(ENVIRONMENT):  # a shared filesystem
-                cache.publish(SharedData(os.environ[ENVIRONMENT]))
+            shared = (executor.shared_directory if getattr(executor, "shared_directory", None) else
+                      os.environ.get(ENVIRONMENT) if options.executor == "dask" else None)  # a shared filesystem
+            warning = cache.publish(SharedData(shared), todo) if shared else None
+            if warning:
+                stream.write(f"bench: warning: {warning}\n")
         results: dict[str, dict[str, Any]] = {}
         interrupted, cause = False, KeyboardInterrupt()
         try:

@@ -54,7 +54,7 @@ import pickle
 import secrets
 import shutil
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,10 @@ class MappedRatingData(RatingData):
         name = _published_rows(rows)
         if name is None or not self.shared_directory:
             return super().subset(rows)
-        mapped = SharedData(self.shared_directory).rows(self, name, rows)
+        try:
+            mapped = SharedData(self.shared_directory).rows(self, name, rows)
+        except OSError:  # no room to write them: a copy is as good, only not shared
+            mapped = None
         return mapped if mapped is not None else super().subset(rows)
 
 
@@ -126,6 +129,21 @@ def _published_rows(rows: Any) -> str | None:
     return found[1] if found is not None and found[0]() is rows else None
 
 
+def _allow_open_files() -> None:
+    """Raise this process's soft limit on open descriptors to its hard limit: every mapped
+    array holds one (a column, a fold's index arrays), and a suite of many seeds × folds maps
+    more than the usual soft limit of 1,024."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ImportError, ValueError, OSError):  # not POSIX, or not allowed: the default stands
+        pass
+
+
 class SharedData:
     """One run's shared datasets and folds under ``directory`` (``put_*`` in the driver,
     ``get_*`` in the workers)."""
@@ -133,6 +151,8 @@ class SharedData:
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
         self._opened: dict[str, Any] = {}
+        _allow_open_files()
+
 
     # -- writing (the driver)
 
@@ -191,16 +211,18 @@ class SharedData:
         return dataclasses.replace(mapped[0], folds=data.folds)
 
     def put_folds(self, key: str, folds: Sequence[Fold], data: Data | None = None,
-                  dataset: str = "") -> list[Fold]:
-        """Write ``folds`` (and, given the rating ``data`` published as ``dataset``, each fold's
-        training and test rows: :meth:`write_rows`); return the mapped copies to use instead."""
+                  dataset: str = "", rows: Collection[int] | None = None) -> list[Fold]:
+        """Write ``folds`` (and, given the rating ``data`` published as ``dataset``, the training
+        and test rows of the folds numbered ``rows``, default all: :meth:`write_rows`); return
+        the mapped copies to use instead."""
         arrays = {}
         for n, fold in enumerate(folds):
             arrays[f"{n}.train"], arrays[f"{n}.test"] = np.asarray(fold.train), np.asarray(fold.test)
         self._publish(key, arrays, {"kind": "folds", "names": [fold.name for fold in folds]})
         if isinstance(data, RatingData) and dataset:
-            for name, rows in arrays.items():
-                self.write_rows(dataset, data.ratings, f"{key}-{name}", rows)
+            for n in range(len(folds)) if rows is None else rows:
+                for part in ("train", "test"):
+                    self.write_rows(dataset, data.ratings, f"{key}-{n}.{part}", arrays[f"{n}.{part}"])
         mapped = self.get_folds(key)
         assert mapped is not None
         return mapped

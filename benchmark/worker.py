@@ -19,7 +19,8 @@ the same :func:`serve` after that):
 Protocol (pickled tuples over the socket):
 
 * parent → worker: ``("setup", sys_path)`` once, then ``("cell", cell_id, cell, artifacts_root,
-  run_id, threads)`` per cell, ``("stop",)`` at the end;
+  run_id, threads)`` per cell; ``("stop",)`` ends it gracefully (the engine kills idle workers
+  instead, which is faster);
 * worker → parent: ``("ready", pid)`` once imports are done; ``("loaded", cell_id, seconds)``
   when the cell's data is mapped (or loaded) and verified — the cell's time limit counts from
   here, so a slow data load is not a slow model; ``("progress", cell_id, done, total, unit)``
@@ -77,10 +78,31 @@ def _become_subreaper() -> None:
         pass
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found.extend(int(c) for c in children.read().split())
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    found: list[int] = []
+    stack = _children(pid)
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.append(current)
+            stack.extend(_children(current))
+    return found
+
+
 def end_children() -> int:
     """SIGKILL every process below this one and reap them; how many there were."""
-    from benchmark.engine import descendants
-
     below = descendants(os.getpid())
     for pid in below:
         try:
@@ -149,18 +171,6 @@ def _set_threads(threads: int) -> None:
             pass
 
 
-class _Lazy:
-    """An object built on first use (a registry, ~0.2 s, that mapped data does not need)."""
-
-    def __init__(self, build: Any):
-        self._build, self._built = build, None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._built is None:
-            self._built = self._build()
-        return getattr(self._built, name)
-
-
 class Worker:
     def __init__(self, conn: Any, capture: str | None, threads: int):
         self.conn, self.capture, self.threads = conn, capture, threads
@@ -168,7 +178,6 @@ class Worker:
         self.directory = os.getcwd()
         self._last_progress = 0.0
         self._lock = threading.Lock()
-        self._registries: dict[tuple[str, ...], Any] = {}
         self._threads_set: int | None = None
 
     def progress(self, done: int, total: int | None = None, unit: str = "epoch") -> None:
@@ -183,15 +192,11 @@ class Worker:
         """Map (or load) and verify the cell's data before its clock starts; the seconds it took.
 
         A failure here is left for the cell itself to meet and record."""
-        from benchmark.execute import DataCache
-        from benchmark.registry import build_registry
+        from benchmark.execute import worker_cache
 
         started = time.perf_counter()
-        plugins = tuple(cell.get("plugins") or ())
-        if plugins not in self._registries:  # built only if the data was not shared
-            self._registries[plugins] = _Lazy(lambda: build_registry([(p, p) for p in plugins]))
         try:
-            DataCache(self._registries[plugins]).prepare(cell)
+            worker_cache(cell.get("plugins") or ()).prepare(cell)
         except Exception:
             pass
         return time.perf_counter() - started
@@ -251,7 +256,6 @@ def serve(conn: Any, capture: str, threads: int, verbose: bool) -> int:
     import benchmark.execute  # noqa: F401  (the heavy imports, before "ready")
     import threadpoolctl  # noqa: F401
 
-    benchmark.execute.DataCache.share_in_process()
     worker = Worker(conn, None if verbose else capture, threads)
     conn.send(("ready", os.getpid()))
     while True:
@@ -280,9 +284,10 @@ def serve_forked(fd: int, capture: str, threads: int, verbose: bool, environment
     code = 70
     try:
         os.setsid()  # its own session and process group, as start_new_session gives a spawned one
-        for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGALRM):
-            signal.signal(number, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for number in signal.valid_signals():  # every Python handler the driver (or a plugin) set
+            if callable(signal.getsignal(number)):
+                signal.signal(number, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as a fresh interpreter has it
         try:
             signal.set_wakeup_fd(-1)
         except ValueError:
@@ -297,7 +302,7 @@ def serve_forked(fd: int, capture: str, threads: int, verbose: bool, environment
             os.dup2(out, 1)
             os.dup2(out, 2)
         os.closerange(3, fd)
-        os.closerange(fd + 1, 1 << 16)
+        os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX"))
         sys.stdin = open(0, closefd=False)
         sys.stdout = open(1, "w", closefd=False, errors="backslashreplace")
         sys.stderr = open(2, "w", buffering=1, closefd=False, errors="backslashreplace")

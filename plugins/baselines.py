@@ -58,9 +58,7 @@ class GlobalMean(RatingModel):
     """Predicts the mean training rating for every pair."""
 
     def fit(self, train: RatingData) -> GlobalMean:
-        ratings = train.ratings  # the training ids, without the positions index_training computes
-        self.users_, self.items_ = pd.Index(pd.unique(ratings["user"])), pd.Index(pd.unique(ratings["item"]))
-        self.mean_ = float(ratings["rating"].mean()) if len(ratings) else 0.0
+        self.index_training(train)
         return self
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -192,6 +192,17 @@ def test_workers_fork_from_a_clean_driver_and_spawn_otherwise_with_the_same_numb
     assert all(r["status"] == "ok" and r["log"] == "" for r in forked + spawned)
 
 
+def test_workers_beyond_the_early_ones_fork_too(tmp_path):
+    # 1 model x 1 seed: one worker starts before the data loads; cells long enough for one each
+    suite = write_suite(tmp_path, ["{name: probe, params: {seconds: 1}}"])
+    out = subprocess.run([sys.executable, "-c", FORK_DRIVER, str(suite), str(tmp_path / "out"),
+                          str(tmp_path / "held")], capture_output=True, text=True, check=True, cwd=tmp_path,
+                         env={k: v for k, v in os.environ.items() if k != engine.START_METHOD})
+    rows = json.loads(out.stdout)["rows"]
+    assert len({r["model_info"]["pid"] for r in rows}) == 2  # two workers, one cell each ...
+    assert [r["model_info"]["spawned"] for r in rows] == [False, False]  # ... both forked (before the display's thread)
+
+
 def test_a_driver_with_threads_or_a_thread_pool_library_spawns(monkeypatch):
     for name in engine.THREADED_LIBRARIES:  # as in a fresh driver (other tests may have loaded some)
         monkeypatch.delitem(sys.modules, name, raising=False)
@@ -254,6 +265,35 @@ def test_large_folds_run_on_their_shared_rows_with_the_numbers_of_a_copy(tmp_pat
     assert len(shared.rows) == 4 and all(r["status"] == "ok" for r in shared.rows)
     assert {r["cell_id"]: r["metrics"] for r in inline.rows} == {r["cell_id"]: r["metrics"] for r in shared.rows}
     assert {r["cell_id"]: r["dataset_shape"] for r in inline.rows} == {r["cell_id"]: r["dataset_shape"] for r in shared.rows}
+
+
+def test_only_the_folds_still_to_run_get_their_rows_written(tmp_path, monkeypatch):
+    from benchmark import shared_data
+    from benchmark.runner import plan
+    from benchmark.suite import load_suite
+
+    monkeypatch.setattr(shared_data, "MATERIALIZE_BYTES", 0)
+    suite, registry = load_suite(write_suite(tmp_path, ["global-mean"], split="{method: kfold, k: 3}"))
+    cache = DataCache(registry)
+    cells = plan(suite, registry, cache)
+    assert cache.publish(SharedData(tmp_path / "data"), [c for c in cells if c.fold == 1]) is None
+    written = sorted(p.name.rsplit("-", 1)[1] for p in (tmp_path / "data").glob("*/rows-*"))
+    assert written == ["1.test", "1.train"]
+
+
+def test_data_that_cannot_be_shared_is_loaded_by_each_worker_with_a_warning(tmp_path, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    suite = write_suite(tmp_path, ["global-mean", "probe"])
+    inline = run_suite(suite, RunOptions(out=tmp_path / "inline", executor="inline"), stream=quiet())
+    monkeypatch.setattr(SharedData, "put_dataset", full)
+    stream = quiet()
+    shared = run_suite(suite, RunOptions(out=tmp_path / "jobs2", jobs=2), stream=stream)
+    assert "bench: warning: the data is not shared with the workers ([Errno 28] No space left on device)" \
+        in stream.getvalue()
+    assert {r["cell_id"]: r["metrics"] for r in inline.rows} == {r["cell_id"]: r["metrics"] for r in shared.rows}
+    assert all(r["status"] == "ok" for r in shared.rows)
 
 
 def test_a_worker_cache_maps_instead_of_loading(tmp_path, monkeypatch):
@@ -359,11 +399,7 @@ def test_an_invalid_suite_starts_no_worker(tmp_path, started_workers):
 
 
 def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return engine.process_state(pid) not in ("", "Z")  # gone, or a zombie
 
 
 def wait_until(condition, seconds: float = 10.0) -> bool:
