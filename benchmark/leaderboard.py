@@ -29,7 +29,7 @@ fewer than two folds give no verdict, with the reason.
 
 **Tuned lines.** A ``tune:`` block's refits (one per outer fold, each with the point its
 inner search chose) are one line, its configuration the tuning procedure; the line says how
-it was tuned (:func:`benchmark.tuning.tuning_note`: ``tuned: 20 trials, random, inner holdout
+it was tuned (:func:`benchmark.resultset.tuning_note`: ``tuned: 20 trials, random, inner holdout
 10 %``) in the ``tuning`` column of the table, the Markdown and the CSV alike. The trials
 themselves are never lines: :mod:`benchmark.resultset` keeps them out of the rows, and
 :func:`build` leaves out any trial row it is given directly.
@@ -101,7 +101,7 @@ class Line:
     tie_test: str = ""  # "t" or "nb" (repeated CV): the test behind ``tie``
     test_train: list[float] = field(default_factory=list)  # n_test / n_train of the ok cells
     alias: str = ""
-    tuned: str = ""  # how a tuned line was tuned (benchmark.tuning.tuning_note); "" if it was not
+    tuned: str = ""  # how a tuned line was tuned (benchmark.resultset.tuning_note); "" if it was not
 
     @property
     def folds(self) -> int:
@@ -178,8 +178,7 @@ def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
     level of the "tied with #1" test; ``merged`` says the rows are already one per experiment
     (a :class:`~benchmark.resultset.ResultSet`'s), so they are not merged again.
     """
-    from benchmark.resultset import latest
-    from benchmark.tuning import is_trial, tuning_note
+    from benchmark.resultset import is_trial, latest, tuning_note
 
     lines: dict[tuple[str, str, str, str], Line] = {}
     for row in rows if merged else latest(rows):

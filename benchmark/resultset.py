@@ -237,6 +237,38 @@ def _fill_metrics(row: StoredRow, older: list[StoredRow]) -> StoredRow:
     return filled
 
 
+# --- Tuning rows: which are trials, how a refit was tuned --------------------------------------
+# Plain dict functions here, not in benchmark.tuning (numpy, the split plugins): every reader asks
+# "is this row a trial?" and should not load the tuning machinery to answer.
+
+
+def is_trial(row: Mapping[str, Any]) -> bool:
+    """A tuning trial's row: stored and reused like any cell, but never a leaderboard line."""
+    return isinstance(row.get("tuning"), Mapping) and row["tuning"].get("role") == "trial"
+
+
+def _inner_text(inner: Mapping[str, Any]) -> str:
+    method = inner.get("method", "?")
+    if method == "kfold":
+        return f"inner {inner.get('k', 5)}-fold"
+    if "test_size" in inner:
+        return f"inner {method} {float(inner['test_size']) * 100:g} %"
+    if method == "leave-n-out":
+        return f"inner leave-{inner.get('n', 1)}-out"
+    return f"inner {method}"
+
+
+def tuning_note(row: Mapping[str, Any]) -> str:
+    """``tuned: 20 trials, random, inner holdout 10 %`` for a refit row (the leaderboard's
+    mark of a tuned line); ``""`` for any other row."""
+    tuning = row.get("tuning")
+    if not isinstance(tuning, Mapping) or tuning.get("role") != "refit":
+        return ""
+    trials = tuning.get("trials", 0)
+    return (f"tuned: {trials} trial{'s' if trials != 1 else ''}, {tuning.get('search')}, "
+            f"{_inner_text(tuning.get('inner') or {})}")
+
+
 # --- Reading run directories -------------------------------------------------------------------
 
 
@@ -301,8 +333,6 @@ def read_run(directory: str | Path) -> Run:
     except OSError as exc:
         raise BenchError(f"cannot read the stored cells: {exc.strerror or exc}", str(cells)) from None
     name = path.resolve().name
-    from benchmark.tuning import is_trial
-
     kinds = [is_trial(row) for row in raw]  # trials apart: see the module docstring
     result_lines = [number for number, trial in zip(lines, kinds) if not trial]
     trial_lines = [number for number, trial in zip(lines, kinds) if trial]
