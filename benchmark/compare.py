@@ -770,6 +770,6 @@ def _csv(value: Any) -> str:
         return repr(value)
     if isinstance(value, (bool, int)):
         return str(value)
-    from benchmark.csvsafe import csv_safe
+    from benchmark.csvsafe import csv_text
 
-    return str(csv_safe(str(value)))
+    return str(csv_text(str(value)))

@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.cells import configuration_id, shown_params, stable_hash
-from benchmark.csvsafe import csv_safe
+from benchmark.csvsafe import csv_safe, csv_text
 from benchmark.errors import BenchError
 
 NONE = "—"
@@ -784,9 +784,9 @@ CSV_FIELDS = ["rank", "dataset", "task", "model", "alias", "config_id", "params"
 
 
 def _text(value: Any) -> str:
-    """A text cell of leaderboard.csv: :func:`csv_safe`, and a carriage return written as ``\\r``
-    (the csv module quotes only the line terminator ``\\n``; a bare CR splits the row for readers)."""
-    return str(csv_safe("" if value is None else str(value))).replace("\r", "\\r")
+    """A text cell of leaderboard.csv: :func:`~benchmark.csvsafe.csv_text` (:func:`csv_safe`, and a
+    carriage return written as ``\\r``)."""
+    return str(csv_text("" if value is None else str(value)))
 
 
 def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:
