@@ -628,9 +628,6 @@ def headers(comparison: Comparison) -> list[str]:
             "test", "verdict"]
 
 
-HEADERS = ["dataset", "model", "metric", "n", "A", "B", "Δ", "rel Δ", "CI of Δ", "p", "test", "verdict"]
-
-
 def table(comparison: Comparison) -> list[list[str]]:
     out = []
     for row in comparison.rows:

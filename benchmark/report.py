@@ -735,7 +735,7 @@ def _comparison(runs: Sequence[Any]) -> str:
     parts = ["<h2>Comparison</h2>",
              "".join(f'<p class="note">{html.escape(n)}</p>' for n in compare._notes(result))]
     comparison_rows = compare.table(result)
-    parts.append(_table(compare.HEADERS, comparison_rows).replace("<td>better</td>", '<td class="better">better</td>')
+    parts.append(_table(compare.headers(result), comparison_rows).replace("<td>better</td>", '<td class="better">better</td>')
                  .replace("<td>worse</td>", '<td class="worse">worse</td>') if comparison_rows
                  else "<p>no paired cells</p>")
     unpaired = compare._unpaired_lines(result)
