@@ -148,10 +148,6 @@ class Line:
                 dof += len(values) - 1
         return math.sqrt(pooled / dof) if dof else None
 
-    def values(self, metric: str) -> list[float]:
-        """Every finite value of ``metric`` (cells, not folds)."""
-        return [v for values in (self.fold_values.get(metric) or {}).values() for v in values]
-
 
 def _finite(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -704,11 +700,6 @@ def failures(line: Line) -> str:
     if line.refused:
         parts.append(f"{line.refused} value(s) refused: {line.refused_reason[:60]}")
     return "; ".join(parts)
-
-
-def table_rows(lines: list[Line], metric_names: list[str], runs: bool = False) -> list[list[str]]:
-    columns = Columns.of(lines, metric_names, runs)
-    return [columns.row(line) for line in lines]
 
 
 def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:

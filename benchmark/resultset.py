@@ -182,10 +182,6 @@ class Experiment:
                    json.dumps(row.get("task_options") or {}, sort_keys=True, default=str))
 
 
-def experiment(row: Mapping[str, Any]) -> Experiment:
-    return Experiment.of(row)
-
-
 def latest(rows: Iterable[Mapping[str, Any]],
            on_invalid: Callable[[int, Mapping[str, Any], str], None] | None = None) -> list[dict[str, Any]]:
     """One row per :class:`Experiment`, in the order of each experiment's winning row.
@@ -274,7 +270,7 @@ def tuning_note(row: Mapping[str, Any]) -> str:
 
 @dataclass
 class Run:
-    """One run directory, read: its rows (latest per experiment), suite text and environment.
+    """One run directory, read: its rows (latest per experiment), suite and environment.
 
     ``rows`` are the results (trials of a ``tune:`` search left out); ``trials`` the trial rows,
     latest per experiment too (see the module docstring).
@@ -282,7 +278,6 @@ class Run:
 
     directory: Path
     rows: list[dict[str, Any]]
-    suite_text: str = ""
     environment: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     suite_data: Any = None
@@ -351,9 +346,9 @@ def read_run(directory: str | Path) -> Run:
     if non_finite:
         warnings.append(f"{cells}: {non_finite} non-finite metric value(s) counted as metric errors, "
                         "not averaged")
-    suite_text, suite_data = _read_suite(path / SUITE, warnings)
+    suite_data = _read_suite(path / SUITE, warnings)
     environment = _read_environment(path / ENVIRONMENT, warnings)
-    return Run(path, rows, suite_text, environment, warnings, suite_data, trials)
+    return Run(path, rows, environment, warnings, suite_data, trials)
 
 
 def latest_trials(rows: Iterable[Mapping[str, Any]],
@@ -376,14 +371,14 @@ def latest_trials(rows: Iterable[Mapping[str, Any]],
     return list(out.values())
 
 
-def _read_suite(path: Path, warnings: list[str]) -> tuple[str, Any]:
+def _read_suite(path: Path, warnings: list[str]) -> Any:
     """The stored suite through the hardened suite reader (limits on size, depth, aliases)."""
     from benchmark.yamlsafe import read_stored_yaml
 
     data, warning = read_stored_yaml(path)
     if warning:
         warnings.append(warning)
-    return "", data
+    return data
 
 
 def _read_environment(path: Path, warnings: list[str]) -> dict[str, Any]:
@@ -430,12 +425,6 @@ class ResultSet:
         """The rows as typed results."""
         return [cell(row) for row in self.rows]
 
-    def primary_metrics(self) -> dict[str, str]:
-        return primary_metrics(self.runs, self.rows)
-
-    def metrics_by_task(self) -> dict[str, list[str]]:
-        return metrics_by_task(self.runs, self.rows)
-
     def directions(self, names: Iterable[str]) -> dict[str, bool]:
         return directions(names, self.rows)
 
@@ -448,11 +437,6 @@ def load(directories: Sequence[str | Path]) -> ResultSet:
     merged = latest(row for run in runs for row in run.rows)
     trials = latest_trials(row for run in runs for row in run.trials)
     return ResultSet(runs, merged, trials)
-
-
-def merge(runs: Sequence[Run]) -> list[dict[str, Any]]:
-    """The rows of ``runs`` as one set, one per experiment."""
-    return latest(row for run in runs for row in run.rows)
 
 
 def cell(row: Mapping[str, Any]) -> CellResult:

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 
 from benchmark._internal import resolve
-from benchmark.api import Fold, MatrixData, RatingData
+from benchmark.api import Fold, MatrixData
 from benchmark.cells import Cell, stable_hash
 from benchmark.errors import BenchError
 from benchmark.resultset import _inner_text, is_trial, tuning_note  # noqa: F401 -- tuning.is_trial, ... still work
@@ -296,9 +296,7 @@ def _restrict(data: Any, rows: np.ndarray) -> Any:
     """The dataset restricted to ``rows`` (positions), as data the split plugins accept."""
     if isinstance(data, MatrixData):
         return MatrixData(data.X[rows], info=data.info, value_range=data.value_range)
-    if isinstance(data, RatingData):
-        return data.subset(rows)
-    return data.subset(rows)  # another task's data type: its own subset
+    return data.subset(rows)  # RatingData, or another task's data type: its own subset
 
 
 _INNER_CACHE: dict[str, list[Fold]] = {}
@@ -512,8 +510,9 @@ def reported(cells: Sequence[Cell]) -> list[Cell]:
 
 
 def chosen_by_fold(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One record per refit row (``bench results``): dataset, model, seed, outer fold, the
-    chosen parameters and their inner objective, the trials it came from."""
+    """One record per refit row, sorted by dataset, model, seed and outer fold: the chosen
+    parameters and their inner objective, the trials it came from (for scripts; ``bench results``
+    shows the chosen parameters in the ``chosen`` column of each refit row instead)."""
     found = []
     for row in rows:
         tuning = row.get("tuning")
