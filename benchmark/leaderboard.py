@@ -56,7 +56,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmark.cells import configuration_id, shown_params, stable_hash
+from benchmark.cells import shown_params, stable_hash
 from benchmark.csvsafe import csv_safe, csv_text
 from benchmark.errors import BenchError
 
@@ -181,7 +181,7 @@ def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
         if is_trial(row):  # scored on an inner split: never a line (rows from a ResultSet have none)
             continue
         dataset = str(row.get("dataset", ""))
-        key = (dataset, str(row.get("dataset_checksum", "")), configuration_id(row), _protocol(row))
+        key = (dataset, str(row.get("dataset_checksum", "")), str(row["config_id"]), _protocol(row))
         line = lines.get(key)
         if line is None:
             line = lines[key] = Line(dataset, str(row.get("task", "")), str(row.get("model", "")),
