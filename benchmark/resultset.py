@@ -434,6 +434,8 @@ def load(directories: Sequence[str | Path]) -> ResultSet:
     if not directories:
         raise BenchError("no results directory given")
     runs = read_runs(directories)
+    if len(runs) == 1:  # read_run already kept one row per experiment (and one trial per cell)
+        return ResultSet(runs, list(runs[0].rows), list(runs[0].trials))
     merged = latest(row for run in runs for row in run.rows)
     trials = latest_trials(row for run in runs for row in run.trials)
     return ResultSet(runs, merged, trials)
