@@ -127,7 +127,7 @@ def _compare(args: argparse.Namespace) -> int:
         _warn(a.warnings + b.warnings)
         result = compare.compare(a, b, metric=args.metric, alpha=args.alpha, by=args.by,
                                  ignore_seed=args.ignore_seed, test=args.test)
-    fmt = {"json": "json"}.get(args.format) or FORMATS[args.format]
+    fmt = FORMATS.get(args.format, args.format)  # json: as it is
     sys.stdout.write(compare.render(result, fmt))
     if fmt in ("csv", "json"):
         sys.stderr.write(compare.stderr_notes(result))

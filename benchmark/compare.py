@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 from benchmark import stats
-from benchmark.cells import configuration_id
 from benchmark.errors import BenchError
 from benchmark.resultset import Run, directions, primary_metrics
 
@@ -208,7 +207,7 @@ def _value(row: Mapping[str, Any], metric: str | None) -> float | None:
 
 
 def _ident(row: Mapping[str, Any], by: str | None) -> str:
-    return str(row.get("model")) if by == "label" else configuration_id(row)
+    return str(row.get("model")) if by == "label" else str(row["config_id"])  # normalised: seed left out
 
 
 def _options(row: Mapping[str, Any]) -> str:
@@ -297,7 +296,7 @@ def pair(a_rows: Iterable[Mapping[str, Any]], b_rows: Iterable[Mapping[str, Any]
         if by is None:
             ident, model = "", f"{label_a} → {label_b}"
         else:
-            ident, model = configuration_id(first_b), str(first_b.get("model"))
+            ident, model = str(first_b["config_id"]), str(first_b.get("model"))
         row_key = (str(first_a.get("dataset")), ident if by != "label" else model, name, _options(first_a))
         if row_key not in rows:
             rows[row_key] = Row(str(first_b.get("dataset")), str(first_a.get("task")), model, ident, name,
@@ -628,9 +627,6 @@ def headers(comparison: Comparison) -> list[str]:
             "test", "verdict"]
 
 
-HEADERS = ["dataset", "model", "metric", "n", "A", "B", "Δ", "rel Δ", "CI of Δ", "p", "test", "verdict"]
-
-
 def table(comparison: Comparison) -> list[list[str]]:
     out = []
     for row in comparison.rows:
@@ -770,6 +766,6 @@ def _csv(value: Any) -> str:
         return repr(value)
     if isinstance(value, (bool, int)):
         return str(value)
-    from benchmark.csvsafe import csv_safe
+    from benchmark.csvsafe import csv_text
 
-    return str(csv_safe(str(value)))
+    return str(csv_text(str(value)))

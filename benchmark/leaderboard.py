@@ -29,7 +29,7 @@ fewer than two folds give no verdict, with the reason.
 
 **Tuned lines.** A ``tune:`` block's refits (one per outer fold, each with the point its
 inner search chose) are one line, its configuration the tuning procedure; the line says how
-it was tuned (:func:`benchmark.tuning.tuning_note`: ``tuned: 20 trials, random, inner holdout
+it was tuned (:func:`benchmark.resultset.tuning_note`: ``tuned: 20 trials, random, inner holdout
 10 %``) in the ``tuning`` column of the table, the Markdown and the CSV alike. The trials
 themselves are never lines: :mod:`benchmark.resultset` keeps them out of the rows, and
 :func:`build` leaves out any trial row it is given directly.
@@ -56,8 +56,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmark.cells import configuration_id, shown_params, stable_hash
-from benchmark.csvsafe import csv_safe
+from benchmark.cells import shown_params, stable_hash
+from benchmark.csvsafe import csv_safe, csv_text
 from benchmark.errors import BenchError
 
 NONE = "—"
@@ -101,7 +101,7 @@ class Line:
     tie_test: str = ""  # "t" or "nb" (repeated CV): the test behind ``tie``
     test_train: list[float] = field(default_factory=list)  # n_test / n_train of the ok cells
     alias: str = ""
-    tuned: str = ""  # how a tuned line was tuned (benchmark.tuning.tuning_note); "" if it was not
+    tuned: str = ""  # how a tuned line was tuned (benchmark.resultset.tuning_note); "" if it was not
 
     @property
     def folds(self) -> int:
@@ -148,10 +148,6 @@ class Line:
                 dof += len(values) - 1
         return math.sqrt(pooled / dof) if dof else None
 
-    def values(self, metric: str) -> list[float]:
-        """Every finite value of ``metric`` (cells, not folds)."""
-        return [v for values in (self.fold_values.get(metric) or {}).values() for v in values]
-
 
 def _finite(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -178,15 +174,14 @@ def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
     level of the "tied with #1" test; ``merged`` says the rows are already one per experiment
     (a :class:`~benchmark.resultset.ResultSet`'s), so they are not merged again.
     """
-    from benchmark.resultset import latest
-    from benchmark.tuning import is_trial, tuning_note
+    from benchmark.resultset import is_trial, latest, tuning_note
 
     lines: dict[tuple[str, str, str, str], Line] = {}
     for row in rows if merged else latest(rows):
         if is_trial(row):  # scored on an inner split: never a line (rows from a ResultSet have none)
             continue
         dataset = str(row.get("dataset", ""))
-        key = (dataset, str(row.get("dataset_checksum", "")), configuration_id(row), _protocol(row))
+        key = (dataset, str(row.get("dataset_checksum", "")), str(row["config_id"]), _protocol(row))
         line = lines.get(key)
         if line is None:
             line = lines[key] = Line(dataset, str(row.get("task", "")), str(row.get("model", "")),
@@ -707,11 +702,6 @@ def failures(line: Line) -> str:
     return "; ".join(parts)
 
 
-def table_rows(lines: list[Line], metric_names: list[str], runs: bool = False) -> list[list[str]]:
-    columns = Columns.of(lines, metric_names, runs)
-    return [columns.row(line) for line in lines]
-
-
 def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
     """The sentences under a table that say what its marks mean."""
     notes = ["± is the s.d. over folds of the fold means (seeds are averaged within a fold first)."]
@@ -785,9 +775,9 @@ CSV_FIELDS = ["rank", "dataset", "task", "model", "alias", "config_id", "params"
 
 
 def _text(value: Any) -> str:
-    """A text cell of leaderboard.csv: :func:`csv_safe`, and a carriage return written as ``\\r``
-    (the csv module quotes only the line terminator ``\\n``; a bare CR splits the row for readers)."""
-    return str(csv_safe("" if value is None else str(value))).replace("\r", "\\r")
+    """A text cell of leaderboard.csv: :func:`~benchmark.csvsafe.csv_text` (:func:`csv_safe`, and a
+    carriage return written as ``\\r``)."""
+    return str(csv_text("" if value is None else str(value)))
 
 
 def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:

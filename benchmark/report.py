@@ -49,6 +49,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from benchmark.errors import BenchError
+from benchmark.stats import nemenyi_groups as _nemenyi_groups  # noqa: F401 -- the diagram's cliques (tests use this name)
 from benchmark.store import artifact_path, read_artifact
 from benchmark.yamlsafe import read_stored_json
 
@@ -495,55 +496,19 @@ def friedman(lines: Sequence[Any], metrics: Mapping[str, list[str]], greater_is_
         scores = {dataset: {config: configs[config].mean(metric) for config in common}
                   for dataset, configs in datasets.items()}
         greater = greater_is_better.get(metric, False)
-        # stats.critical_difference also runs Wilcoxon on every pair: k² tests (260 configurations:
-        # 34,000 tests, 58 s); above PAIRWISE_LIMIT the ranks, Friedman and Nemenyi alone (linear)
-        result = (stats.critical_difference(scores, greater, alpha) if len(common) <= PAIRWISE_LIMIT
-                  else _friedman_nemenyi(scores, greater, alpha))
+        # the Wilcoxon test of every pair is k² tests (260 configurations: 34,000 tests, 58 s); above
+        # PAIRWISE_LIMIT the ranks, Friedman and Nemenyi alone (linear)
+        result = stats.critical_difference(scores, greater, alpha, pairwise=len(common) <= PAIRWISE_LIMIT)
         if result.cd is None or result.reason:
             reasons.append(f"{task}: {result.reason or 'no critical difference'}")
             continue
         label_of = {config: line.model for configs in datasets.values() for config, line in configs.items()}
         order = sorted(result.models, key=lambda c: (result.average_ranks[c], label_of[c]))
         ranks = [result.average_ranks[c] for c in order]
-        groups = _nemenyi_groups(ranks, result.cd)
+        groups = stats.nemenyi_groups(ranks, result.cd)
         out.append(Friedman(task, metric, result.datasets, [label_of[c] for c in order],
                             ranks, result.friedman_p, result.cd, alpha, groups))
     return out, reasons
-
-
-def _nemenyi_groups(ranks: Sequence[float], cd: float) -> list[list[int]]:
-    """Maximal runs of positions (``ranks`` sorted, best first) whose average ranks lie within
-    ``cd`` of each other — what ``CriticalDifference.cliques("nemenyi")`` gives, with two
-    pointers instead of testing every member against every other (linear, not cubic)."""
-    groups: list[list[int]] = []
-    end = 0
-    for start in range(len(ranks)):
-        end = max(end, start)
-        while end + 1 < len(ranks) and ranks[end + 1] - ranks[start] < cd:
-            end += 1
-        if end > start and (not groups or groups[-1][-1] < end):
-            groups.append(list(range(start, end + 1)))
-    return groups
-
-
-def _friedman_nemenyi(scores: Mapping[str, Mapping[str, float]], greater: bool, alpha: float) -> Any:
-    """:func:`benchmark.stats.critical_difference` without its pairwise Wilcoxon tests: average
-    ranks, Friedman's p and Nemenyi's critical difference, in time linear in the configurations."""
-    import numpy as np
-    from scipy import stats as scipy_stats
-
-    from benchmark.stats import CriticalDifference
-
-    models = sorted({m for row in scores.values() for m in row})
-    datasets = list(scores)
-    table = np.array([[scores[d][m] for m in models] for d in datasets])
-    ranks = scipy_stats.rankdata(-table if greater else table, axis=1).mean(axis=0)
-    k, n = len(models), len(datasets)
-    friedman_p = float(scipy_stats.friedmanchisquare(*table.T).pvalue)
-    q = float(scipy_stats.studentized_range.ppf(1 - alpha, k, np.inf)) / math.sqrt(2)
-    return CriticalDifference(models, datasets, {m: float(r) for m, r in zip(models, ranks)},
-                              None if math.isnan(friedman_p) else friedman_p, q * math.sqrt(k * (k + 1) / (6 * n)),
-                              alpha)
 
 
 def cd_chart(result: Friedman, limit: int = CD_LIMIT) -> str:
@@ -770,7 +735,7 @@ def _comparison(runs: Sequence[Any]) -> str:
     parts = ["<h2>Comparison</h2>",
              "".join(f'<p class="note">{html.escape(n)}</p>' for n in compare._notes(result))]
     comparison_rows = compare.table(result)
-    parts.append(_table(compare.HEADERS, comparison_rows).replace("<td>better</td>", '<td class="better">better</td>')
+    parts.append(_table(compare.headers(result), comparison_rows).replace("<td>better</td>", '<td class="better">better</td>')
                  .replace("<td>worse</td>", '<td class="worse">worse</td>') if comparison_rows
                  else "<p>no paired cells</p>")
     unpaired = compare._unpaired_lines(result)

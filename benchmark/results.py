@@ -69,10 +69,9 @@ RESOURCES = ["fit_seconds", "predict_seconds", "fit_cpu_seconds", "peak_rss_mb"]
 
 
 def flat(row: Mapping[str, Any]) -> dict[str, Any]:
-    """One cell row as a flat record (the columns of :func:`load`)."""
+    """One row of a result set (normalised by :mod:`benchmark.resultset`: its ``config_id``
+    leaves the seed out) as a flat record (the columns of :func:`load`)."""
     record: dict[str, Any] = {name: row.get(name) for name in IDENTITY}
-    record["config_id"] = configuration_id(row)
-    record["run"] = row.get("run")
     record["params"] = json.dumps(shown_params(row), sort_keys=True, default=str)
     tuning: Mapping[str, Any] = row["tuning"] if isinstance(row.get("tuning"), Mapping) else {}
     record["tuning"] = tuning.get("role") or None

@@ -182,10 +182,6 @@ class Experiment:
                    json.dumps(row.get("task_options") or {}, sort_keys=True, default=str))
 
 
-def experiment(row: Mapping[str, Any]) -> Experiment:
-    return Experiment.of(row)
-
-
 def latest(rows: Iterable[Mapping[str, Any]],
            on_invalid: Callable[[int, Mapping[str, Any], str], None] | None = None) -> list[dict[str, Any]]:
     """One row per :class:`Experiment`, in the order of each experiment's winning row.
@@ -237,12 +233,44 @@ def _fill_metrics(row: StoredRow, older: list[StoredRow]) -> StoredRow:
     return filled
 
 
+# --- Tuning rows: which are trials, how a refit was tuned --------------------------------------
+# Plain dict functions here, not in benchmark.tuning (numpy, the split plugins): every reader asks
+# "is this row a trial?" and should not load the tuning machinery to answer.
+
+
+def is_trial(row: Mapping[str, Any]) -> bool:
+    """A tuning trial's row: stored and reused like any cell, but never a leaderboard line."""
+    return isinstance(row.get("tuning"), Mapping) and row["tuning"].get("role") == "trial"
+
+
+def _inner_text(inner: Mapping[str, Any]) -> str:
+    method = inner.get("method", "?")
+    if method == "kfold":
+        return f"inner {inner.get('k', 5)}-fold"
+    if "test_size" in inner:
+        return f"inner {method} {float(inner['test_size']) * 100:g} %"
+    if method == "leave-n-out":
+        return f"inner leave-{inner.get('n', 1)}-out"
+    return f"inner {method}"
+
+
+def tuning_note(row: Mapping[str, Any]) -> str:
+    """``tuned: 20 trials, random, inner holdout 10 %`` for a refit row (the leaderboard's
+    mark of a tuned line); ``""`` for any other row."""
+    tuning = row.get("tuning")
+    if not isinstance(tuning, Mapping) or tuning.get("role") != "refit":
+        return ""
+    trials = tuning.get("trials", 0)
+    return (f"tuned: {trials} trial{'s' if trials != 1 else ''}, {tuning.get('search')}, "
+            f"{_inner_text(tuning.get('inner') or {})}")
+
+
 # --- Reading run directories -------------------------------------------------------------------
 
 
 @dataclass
 class Run:
-    """One run directory, read: its rows (latest per experiment), suite text and environment.
+    """One run directory, read: its rows (latest per experiment), suite and environment.
 
     ``rows`` are the results (trials of a ``tune:`` search left out); ``trials`` the trial rows,
     latest per experiment too (see the module docstring).
@@ -250,7 +278,6 @@ class Run:
 
     directory: Path
     rows: list[dict[str, Any]]
-    suite_text: str = ""
     environment: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     suite_data: Any = None
@@ -301,8 +328,6 @@ def read_run(directory: str | Path) -> Run:
     except OSError as exc:
         raise BenchError(f"cannot read the stored cells: {exc.strerror or exc}", str(cells)) from None
     name = path.resolve().name
-    from benchmark.tuning import is_trial
-
     kinds = [is_trial(row) for row in raw]  # trials apart: see the module docstring
     result_lines = [number for number, trial in zip(lines, kinds) if not trial]
     trial_lines = [number for number, trial in zip(lines, kinds) if trial]
@@ -321,9 +346,9 @@ def read_run(directory: str | Path) -> Run:
     if non_finite:
         warnings.append(f"{cells}: {non_finite} non-finite metric value(s) counted as metric errors, "
                         "not averaged")
-    suite_text, suite_data = _read_suite(path / SUITE, warnings)
+    suite_data = _read_suite(path / SUITE, warnings)
     environment = _read_environment(path / ENVIRONMENT, warnings)
-    return Run(path, rows, suite_text, environment, warnings, suite_data, trials)
+    return Run(path, rows, environment, warnings, suite_data, trials)
 
 
 def latest_trials(rows: Iterable[Mapping[str, Any]],
@@ -346,14 +371,14 @@ def latest_trials(rows: Iterable[Mapping[str, Any]],
     return list(out.values())
 
 
-def _read_suite(path: Path, warnings: list[str]) -> tuple[str, Any]:
+def _read_suite(path: Path, warnings: list[str]) -> Any:
     """The stored suite through the hardened suite reader (limits on size, depth, aliases)."""
     from benchmark.yamlsafe import read_stored_yaml
 
     data, warning = read_stored_yaml(path)
     if warning:
         warnings.append(warning)
-    return "", data
+    return data
 
 
 def _read_environment(path: Path, warnings: list[str]) -> dict[str, Any]:
@@ -400,12 +425,6 @@ class ResultSet:
         """The rows as typed results."""
         return [cell(row) for row in self.rows]
 
-    def primary_metrics(self) -> dict[str, str]:
-        return primary_metrics(self.runs, self.rows)
-
-    def metrics_by_task(self) -> dict[str, list[str]]:
-        return metrics_by_task(self.runs, self.rows)
-
     def directions(self, names: Iterable[str]) -> dict[str, bool]:
         return directions(names, self.rows)
 
@@ -415,14 +434,11 @@ def load(directories: Sequence[str | Path]) -> ResultSet:
     if not directories:
         raise BenchError("no results directory given")
     runs = read_runs(directories)
+    if len(runs) == 1:  # read_run already kept one row per experiment (and one trial per cell)
+        return ResultSet(runs, list(runs[0].rows), list(runs[0].trials))
     merged = latest(row for run in runs for row in run.rows)
     trials = latest_trials(row for run in runs for row in run.trials)
     return ResultSet(runs, merged, trials)
-
-
-def merge(runs: Sequence[Run]) -> list[dict[str, Any]]:
-    """The rows of ``runs`` as one set, one per experiment."""
-    return latest(row for run in runs for row in run.rows)
 
 
 def cell(row: Mapping[str, Any]) -> CellResult:

@@ -48,9 +48,10 @@ from typing import Any
 import numpy as np
 
 from benchmark._internal import resolve
-from benchmark.api import Fold, MatrixData, RatingData
+from benchmark.api import Fold, MatrixData
 from benchmark.cells import Cell, stable_hash
 from benchmark.errors import BenchError
+from benchmark.resultset import _inner_text, is_trial, tuning_note  # noqa: F401 -- tuning.is_trial, ... still work
 
 SEARCHES = ("grid", "random", "tpe")
 DEFAULT_INNER: Mapping[str, Any] = {"method": "holdout", "test_size": 0.1}
@@ -295,9 +296,7 @@ def _restrict(data: Any, rows: np.ndarray) -> Any:
     """The dataset restricted to ``rows`` (positions), as data the split plugins accept."""
     if isinstance(data, MatrixData):
         return MatrixData(data.X[rows], info=data.info, value_range=data.value_range)
-    if isinstance(data, RatingData):
-        return data.subset(rows)
-    return data.subset(rows)  # another task's data type: its own subset
+    return data.subset(rows)  # RatingData, or another task's data type: its own subset
 
 
 _INNER_CACHE: dict[str, list[Fold]] = {}
@@ -505,41 +504,15 @@ class Searches:
 # --- What readers show ----------------------------------------------------------------------------
 
 
-def is_trial(row: Mapping[str, Any]) -> bool:
-    """A tuning trial's row: stored and reused like any cell, but never a leaderboard line."""
-    return isinstance(row.get("tuning"), Mapping) and row["tuning"].get("role") == "trial"
-
-
 def reported(cells: Sequence[Cell]) -> list[Cell]:
     """The cells whose rows a leaderboard shows: every cell but the trials."""
     return [c for c in cells if not (c.tuning and c.tuning.get("role") == "trial")]
 
 
-def _inner_text(inner: Mapping[str, Any]) -> str:
-    method = inner.get("method", "?")
-    if method == "kfold":
-        return f"inner {inner.get('k', 5)}-fold"
-    if "test_size" in inner:
-        return f"inner {method} {float(inner['test_size']) * 100:g} %"
-    if method == "leave-n-out":
-        return f"inner leave-{inner.get('n', 1)}-out"
-    return f"inner {method}"
-
-
-def tuning_note(row: Mapping[str, Any]) -> str:
-    """``tuned: 20 trials, random, inner holdout 10 %`` for a refit row (the leaderboard's
-    mark of a tuned line); ``""`` for any other row."""
-    tuning = row.get("tuning")
-    if not isinstance(tuning, Mapping) or tuning.get("role") != "refit":
-        return ""
-    trials = tuning.get("trials", 0)
-    return (f"tuned: {trials} trial{'s' if trials != 1 else ''}, {tuning.get('search')}, "
-            f"{_inner_text(tuning.get('inner') or {})}")
-
-
 def chosen_by_fold(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One record per refit row (``bench results``): dataset, model, seed, outer fold, the
-    chosen parameters and their inner objective, the trials it came from."""
+    """One record per refit row, sorted by dataset, model, seed and outer fold: the chosen
+    parameters and their inner objective, the trials it came from (for scripts; ``bench results``
+    shows the chosen parameters in the ``chosen`` column of each refit row instead)."""
     found = []
     for row in rows:
         tuning = row.get("tuning")

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from benchmark.csvsafe import csv_safe, csv_safe_frame, csv_safe_row
+from benchmark.csvsafe import csv_safe, csv_safe_frame, csv_safe_row, csv_text
 from benchmark.errors import BenchError
 from benchmark.limits import (
     SEED_MAX,
@@ -159,6 +159,11 @@ def test_names_that_cannot_be_one_directory_are_refused_with_one_line(name, reas
 ])
 def test_csv_safe(value, safe):
     assert csv_safe(value) == safe
+
+
+def test_csv_text_also_writes_a_carriage_return_as_backslash_r():
+    assert csv_text("a\rb") == "a\\rb" and csv_text("\rx") == "'\\rx" and csv_text("=1") == "'=1"
+    assert csv_text(-0.5) == -0.5 and csv_text(None) is None and csv_text("svd") == "svd"
 
 
 def test_a_csv_written_through_csv_safe_reads_back_as_text_and_numbers():

@@ -201,6 +201,8 @@ def test_the_report_is_one_file_with_every_section(report_file):
     for heading in ("Leaderboard", "Charts", "Comparison", "Not paired", "Provenance", "Fold fingerprints"):
         assert f">{heading}<" in text, heading
     assert ("Holm-corrected" in text or "Holm-adjusted" in text) and 'class="worse">worse<' in text and 'class="better">better<' in text
+    # the comparison's columns say what its numbers are, as bench compare's table does
+    assert "<th>p (Holm)</th>" in text and "<th>CI of Δ (Holm step level)</th>" in text and "<th>p</th>" not in text
     pictures = three.read_text()
     assert ">Pictures<" in pictures and "Comparison" not in pictures, "a comparison only for two runs"
     assert pictures.count('src="data:image/png;base64,') == 8, "6 reconstruction grids and 2 loss.png"

@@ -85,6 +85,23 @@ def test_csv_labels_cannot_start_a_formula(tmp_path):
     assert "\n@" not in out and ",=" not in out and ",'@SUM(1)," in out
 
 
+def test_csv_writes_a_carriage_return_in_a_label_as_backslash_r(tmp_path):
+    """A bare CR is not quoted by the csv module and splits the row for readers: every bench CSV
+    writes it as the two characters ``\\r`` (as leaderboard.csv always did)."""
+    rows = [json.loads(line) for line in (REFERENCE / "surprise-ml100k" / "cells.jsonl").open()][:10]
+    for row in rows:
+        row["model"] = "svd\r=1" if row["model"] == rows[0]["model"] else "\rknn"
+    (tmp_path / "A").mkdir()
+    (tmp_path / "A" / "cells.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, out, _ = bench_cli("results", str(tmp_path / "A"), "--format", "csv")
+    assert code == 0 and "\r" not in out
+    frame = pandas.read_csv(io.StringIO(out))
+    assert len(frame) == 10 and set(frame["model"]) == {"svd\\r=1", "'\\rknn"}
+    code, out, _ = bench_cli("compare", str(tmp_path / "A"), "--rows", "svd\r=1", "\rknn", "--format", "csv")
+    assert code == 0 and "\r" not in out
+    assert ",svd\\r=1 → \\rknn," in out
+
+
 FAILING_PLUGIN = '''
 from benchmark.api import ModelSpec, RatingModel, hookimpl
 

@@ -72,6 +72,19 @@ def test_two_suites_with_different_metric_lists_count_once(tmp_path):
     assert float(lines[0]["rmse_std"]) == pytest.approx(statistics.stdev(svd), abs=1e-6)
 
 
+def test_one_run_loads_as_read_one_row_per_experiment(tmp_path):
+    """A single run is not merged again: read_run already kept the latest row per experiment,
+    filled with the metrics of its older rows (here both suites' rows stored in one run)."""
+    rows = only_models(reference_rows(), "svd", "baseline-only")
+    first = [{**row, "metrics": {"rmse": row["metrics"]["rmse"]}, "cell_id": row["cell_id"] + "-a"} for row in rows]
+    second = [{**row, "cell_id": row["cell_id"] + "-b", "finished_at": "2026-11-29T00:00:00+00:00"} for row in rows]
+    run = make_run(tmp_path / "both", first + second)
+    loaded = resultset.load([run])
+    assert len(loaded.rows) == 10 and all(set(row["metrics"]) == {"rmse", "mae"} for row in loaded.rows)
+    assert loaded.rows == resultset.latest(loaded.runs[0].rows) == loaded.runs[0].rows
+    assert [row["cell_id"] for row in loaded.rows] == [row["cell_id"] for row in second]
+
+
 def test_the_same_metric_from_different_code_is_not_mixed(tmp_path):
     """A metric the latest row lacks is filled only from a row computed by the same code."""
     rows = only_models(reference_rows(), "svd")

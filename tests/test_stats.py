@@ -122,3 +122,43 @@ def test_critical_difference_over_datasets():
     assert set(cd.wilcoxon_holm) == {("a", "b"), ("a", "c"), ("a", "d"), ("b", "c"), ("b", "d"), ("c", "d")}
     lonely = stats.critical_difference({"d0": {"a": 1.0, "b": 2.0}}, greater_is_better=False)
     assert lonely.cd is None and "a ranking needs 2" in lonely.reason
+
+
+def test_critical_difference_without_the_pairwise_tests_is_the_same_but_for_them():
+    scores = {f"d{i}": {"a": 0.90 + 0.01 * i, "b": 0.95 + 0.01 * i + 0.001 * (i % 2),
+                        "c": 0.95 + 0.01 * i + 0.001 * ((i + 1) % 2), "d": 1.0 + 0.01 * i} for i in range(6)}
+    full = stats.critical_difference(scores, greater_is_better=False)
+    ranks_only = stats.critical_difference(scores, greater_is_better=False, pairwise=False)
+    assert ranks_only.wilcoxon_holm == {} and full.wilcoxon_holm
+    assert (ranks_only.models, ranks_only.datasets, ranks_only.average_ranks, ranks_only.friedman_p,
+            ranks_only.cd, ranks_only.reason) == (full.models, full.datasets, full.average_ranks,
+                                                  full.friedman_p, full.cd, full.reason)
+    assert ranks_only.cliques("nemenyi") == full.cliques("nemenyi")
+
+
+def test_nemenyi_cliques_are_the_maximal_runs_within_the_cd():
+    """The two-pointer grouping against the definition: from each model in rank order, the longest
+    run whose every two members are within the CD, kept unless inside an earlier run."""
+    import random
+
+    def by_definition(ranks: list[float], cd: float) -> list[list[int]]:
+        groups: list[list[int]] = []
+        for i in range(len(ranks)):
+            j = i
+            while j + 1 < len(ranks) and all(abs(ranks[k] - ranks[j + 1]) < cd for k in range(i, j + 1)):
+                j += 1
+            if j > i and not any(set(range(i, j + 1)) <= set(g) for g in groups):
+                groups.append(list(range(i, j + 1)))
+        return groups
+
+    rng = random.Random(7)
+    for _ in range(300):
+        k = rng.randint(1, 12)
+        ranks = sorted(rng.choice([rng.uniform(1, k), float(rng.randint(1, k))]) for _ in range(k))
+        cd = rng.uniform(0.1, 3)
+        assert stats.nemenyi_groups(ranks, cd) == by_definition(ranks, cd)
+        models = [f"m{i:02d}" for i in range(k)]
+        result = stats.CriticalDifference(models, ["x", "y"], dict(zip(models, ranks)), None, cd, 0.05)
+        assert result.cliques("nemenyi") == [[models[i] for i in g] for g in by_definition(ranks, cd)]
+    no_cd = stats.CriticalDifference(["a", "b"], [], {"a": math.nan, "b": math.nan}, None, None, 0.05)
+    assert no_cd.cliques("nemenyi") == []

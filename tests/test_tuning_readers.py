@@ -13,6 +13,8 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,6 +75,27 @@ def test_trials_are_kept_apart_from_the_results(runs):
     assert {i for row in refits for i in row["tuning"]["trial_cell_ids"]} == {row["cell_id"] for row in run.trials}
     loaded = resultset.load([tuned])
     assert len(loaded.rows) == 4 and len(loaded.trials) == 4
+
+
+READERS_PROBE = """
+import contextlib, io, sys
+from benchmark.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        main({argv!r})
+    except SystemExit:
+        pass
+print(",".join(sorted(m for m in ("pandas", "benchmark.tuning") if m in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("command", [["leaderboard"], ["compare", "--all"]])
+def test_reading_a_tuned_run_loads_neither_pandas_nor_the_tuning_machinery(runs, command):
+    argv = [command[0], str(runs[0]), *command[1:]]
+    result = subprocess.run([sys.executable, "-c", READERS_PROBE.format(argv=argv)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"bench {' '.join(command)} imported {result.stdout.strip()}"
 
 
 def test_a_rerun_trial_counts_once_and_bad_rows_are_named_by_their_line(runs, tmp_path):
