@@ -293,15 +293,6 @@ class RatingAsRanking:
         return np.asarray(model.predict(raw_users, raw_items), dtype=np.float64)
 
 
-def rating_ranker(rating_class: type[RatingModel]) -> type[RankingModel]:
-    """The class bench builds for ``rating_class`` on the ranking task (tests, scripts)."""
-    from benchmark import adapters
-
-    reference = adapters.declare(rating_class.__name__, RANKING, rating_class, RatingAsRanking,
-                                 RankingModel)
-    return getattr(adapters, reference.partition(":")[2])
-
-
 @hookimpl
 def bench_models() -> list[ModelSpec]:
     return [
