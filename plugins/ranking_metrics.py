@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from benchmark.api import MetricSpec, PerUnit, hookimpl
+from bench_plugins.ranking_core import RANKING, RankedLists
 
-RANKING = "ranking"
 VERSION = "1"
 KINDS: dict[str, str] = {
     "ndcg": "Normalised discounted cumulative gain (log2 discount, ideal over min(|relevant|, k))",
@@ -137,10 +137,10 @@ class AtK:
         return f"AtK({self.kind!r}, {self.k})"
 
 
-_USER_IDS: weakref.WeakKeyDictionary[Any, tuple[np.ndarray, np.ndarray]] = weakref.WeakKeyDictionary()
+_USER_IDS: weakref.WeakKeyDictionary[RankedLists, tuple[np.ndarray, np.ndarray]] = weakref.WeakKeyDictionary()
 
 
-def user_ids(lists: Any) -> tuple[np.ndarray, np.ndarray]:
+def user_ids(lists: RankedLists) -> tuple[np.ndarray, np.ndarray]:
     """The evaluated users' ids as strings, sorted (how the units file aligns ids), and the order
     that sorts them; computed once per ranked lists, which every metric of a cell shares."""
     found = _USER_IDS.get(lists)
@@ -151,7 +151,7 @@ def user_ids(lists: Any) -> tuple[np.ndarray, np.ndarray]:
     return found
 
 
-def per_user(lists: Any, values: np.ndarray) -> PerUnit:
+def per_user(lists: RankedLists, values: np.ndarray) -> PerUnit:
     """A PerUnit over the evaluated users (num = value, den = 1), its value the plain mean."""
     ids, order = user_ids(lists)
     return PerUnit("user", ids, np.asarray(values, np.float64)[order], np.ones(len(values)),

@@ -29,9 +29,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from benchmark.api import ModelSpec, PluginInputError, RatingModel, hookimpl, require
-from bench_plugins.ranking_core import Interactions, RankingModel
+from bench_plugins.ranking_core import RANKING, Interactions, RankingModel
 
-RANKING = "ranking"
 IMPLICIT = {"implicit": "implicit"}
 PAIRS_PER_CALL = 1 << 18
 """(user, item) pairs a rating model predicts at once through the adapter: bounds its memory
