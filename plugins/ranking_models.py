@@ -23,23 +23,19 @@ counts them); relevance in test uses the threshold.
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
 
 import numpy as np
 
 from benchmark.api import ModelSpec, PluginInputError, RatingModel, hookimpl, require
 from bench_plugins.ranking_core import RANKING, Interactions, RankingModel
+from bench_plugins.sklearn_models import physical_memory_bytes
 
 IMPLICIT = {"implicit": "implicit"}
 PAIRS_PER_CALL = 1 << 18
 """(user, item) pairs a rating model predicts at once through the adapter: bounds its memory
 (fast-svd gathers both factor rows of every pair: 1M pairs x 100 factors took 1.4 GB on ml-100k,
 256k pairs take a quarter of it, for the same time)."""
-
-
-def _physical_memory_bytes() -> int:
-    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
 class MostPopular(RankingModel):
@@ -125,7 +121,7 @@ class EASE(RankingModel):
         counts = np.diff(X.tocsc().indptr)
         self.active_ = np.flatnonzero(counts > 0)  # an item never rated in training scores 0
         n = len(self.active_)
-        if 3 * 8 * n * n > _physical_memory_bytes():
+        if 3 * 8 * n * n > physical_memory_bytes():
             raise PluginInputError(f"ease needs a dense {n} x {n} matrix ({8 * n * n / 2**30:.1f} GiB), "
                                    f"more than a third of this machine's memory")
         Xa = X[:, self.active_]
