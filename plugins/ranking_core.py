@@ -142,7 +142,7 @@ class Interactions:
 
     def item_counts(self) -> np.ndarray:
         """Number of training interactions of each item (any rating)."""
-        return np.diff(self.matrix.tocsc().indptr).astype(np.int64)
+        return np.bincount(self.matrix.indices, minlength=self.n_items).astype(np.int64)
 
     @classmethod
     def from_rows(cls, data: RatingData, rows: np.ndarray, threshold: float = DEFAULT_THRESHOLD
@@ -215,7 +215,7 @@ class RankingModel(Model):
 
 
 def _cold_items(train: Interactions) -> np.ndarray:
-    return np.flatnonzero(np.diff(train.matrix.tocsc().indptr) == 0)
+    return np.flatnonzero(train.item_counts() == 0)
 
 
 # --- Ranking ------------------------------------------------------------------------------

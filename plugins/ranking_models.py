@@ -67,7 +67,8 @@ class ItemKNN(RankingModel):
         import scipy.sparse as sp
 
         self.train_ = train
-        X = train.binary(np.float64).tocsc()
+        self.X_ = train.binary(np.float64)
+        X = self.X_.tocsc()
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=0)).ravel())
         n_items = X.shape[1]
         k = min(int(self.k), max(n_items - 1, 0))
@@ -92,7 +93,6 @@ class ItemKNN(RankingModel):
                 shape=(n_items, n_items))
         else:
             self.similarity_ = sp.csr_matrix((n_items, n_items))
-        self.X_ = train.binary(np.float64)
         return self
 
     def score(self, users: np.ndarray) -> np.ndarray:
@@ -118,8 +118,7 @@ class EASE(RankingModel):
 
         self.train_ = train
         X = train.binary(np.float64)
-        counts = np.diff(X.tocsc().indptr)
-        self.active_ = np.flatnonzero(counts > 0)  # an item never rated in training scores 0
+        self.active_ = np.flatnonzero(train.item_counts() > 0)  # an item never rated in training scores 0
         n = len(self.active_)
         if 3 * 8 * n * n > physical_memory_bytes():
             raise PluginInputError(f"ease needs a dense {n} x {n} matrix ({8 * n * n / 2**30:.1f} GiB), "
