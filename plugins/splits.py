@@ -91,8 +91,7 @@ def temporal(data: Data, seed: int = 0, test_size: float = 0.2, per_user: bool =
                           "pos": positions}).sort_values(["user", "t", "pos"], kind="stable")
     rank = frame.groupby("user", sort=False).cumcount().to_numpy()
     size = frame.groupby("user", sort=False)["pos"].transform("size").to_numpy()
-    n_test = per_user_test_counts(size, test_size)
-    is_test = rank >= size - n_test
+    is_test = rank >= size - per_user_test_counts(size, test_size)
     pos = frame["pos"].to_numpy()
     return [_fold("temporal-per-user", pos[~is_test], pos[is_test])]
 
