@@ -9,6 +9,9 @@ newer major version than :data:`API_VERSION`.
 Contract 1.1 (same major version, so every 1.0 plugin still loads) adds tasks as plugins
 (:class:`TaskSpec`, the ``bench_tasks`` hook), :class:`Outcome`/:class:`Timing` for task runners,
 ``Predictions.model``/``options``/``extra``, and :class:`PerUnit` metric values.
+
+:func:`clip` and :func:`excerpt` bound what a plugin quotes in an error message (a file's
+field, a bad option value) to a short, printable, one-line excerpt.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import pandas as pd
 
 from benchmark._internal import column_bytes, sha256_hex
 from benchmark.cells import Cell, CellResult
+from benchmark.errors import clip, excerpt
 from benchmark.hookspec import hookimpl
 
 __all__ = [
@@ -63,6 +67,8 @@ __all__ = [
     "require",
     "fingerprint_indices",
     "report_progress",
+    "clip",
+    "excerpt",
 ]
 
 API_VERSION = 1

@@ -74,6 +74,49 @@ def write(directory: Path, name: str, text: str) -> Path:
     return directory / name
 
 
+def spin_suite(tmp: Path, name: str, options: str, cells: int, params: str = "") -> Path:
+    """``name``.yaml: ``cells`` configurations of the spin model (its plugin written beside it,
+    with ``params``) on synthetic ratings of ``options``, one holdout fold."""
+    write(tmp, "spin.py", PLUGIN)
+    params_line = f"    params: {params}\n" if params else ""
+    return write(tmp, f"{name}.yaml", f"""\
+name: {name}
+plugins: [spin.py]
+datasets:
+  - name: synthetic-ratings
+    options: {options}
+    split: {{method: holdout}}
+models:
+  - name: spin
+{params_line}    grid: {{i: {list(range(cells))}}}
+metrics: [rmse]
+""")
+
+
+class Clocked:
+    """A display that shows nothing and notes when the first cell started and the last one
+    finished (wall and the driver's CPU clock)."""
+
+    def __init__(self):
+        self.first = self.last = self.cpu_first = self.cpu_last = 0.0
+        self.finished = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def handle(self, event):
+        from benchmark import engine
+
+        if isinstance(event, engine.Started) and not self.first:
+            self.first, self.cpu_first = time.perf_counter(), time.process_time()
+        elif isinstance(event, engine.Finished):
+            self.finished += 1
+            self.last, self.cpu_last = time.perf_counter(), time.process_time()
+
+
 # --- PSS of a process tree ------------------------------------------------------------------------
 
 
@@ -158,7 +201,6 @@ metrics: [rmse]
 
 def first_cell_delay(tmp: Path, suite: Path) -> None:
     """From the dataset shared (published) in the driver to the first cell started on a worker."""
-    from benchmark import engine
     from benchmark.execute import DataCache
     from benchmark.runner import RunOptions, run_suite
 
@@ -169,23 +211,14 @@ def first_cell_delay(tmp: Path, suite: Path) -> None:
         publish(self, share)
         marks["published"] = time.perf_counter()
 
-    class Display:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            pass
-
-        def handle(self, event):
-            if isinstance(event, engine.Started):
-                marks.setdefault("started", time.perf_counter())
-
+    clock = Clocked()
     DataCache.publish = timed_publish  # type: ignore[method-assign]
     try:
-        run_suite(suite, RunOptions(out=tmp / "delay", jobs=2), stream=open(os.devnull, "w"), progress=Display())
+        with open(os.devnull, "w") as devnull:
+            run_suite(suite, RunOptions(out=tmp / "delay", jobs=2), stream=devnull, progress=clock)
     finally:
         DataCache.publish = publish  # type: ignore[method-assign]
-    print(f"\nfirst cell started {marks['started'] - marks['published']:.3f} s after the data was shared "
+    print(f"\nfirst cell started {clock.first - marks['published']:.3f} s after the data was shared "
           "(--jobs 2; target <= 0.5 s)")
 
 
@@ -241,59 +274,24 @@ metrics: [rmse]
 # --- Driver throughput ---------------------------------------------------------------------------
 
 
-class Clocked:
-    """A display that only notes when the first cell started and the last one finished."""
-
-    def __init__(self):
-        self.first = self.last = self.cpu_first = self.cpu_last = 0.0
-        self.finished = 0
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        pass
-
-    def handle(self, event):
-        from benchmark import engine
-
-        if isinstance(event, engine.Started) and not self.first:
-            self.first, self.cpu_first = time.perf_counter(), time.process_time()
-        elif isinstance(event, engine.Finished):
-            self.finished += 1
-            self.last, self.cpu_last = time.perf_counter(), time.process_time()
-
-
 def throughput(tmp: Path, cells: int, jobs_list: list[int]) -> None:
     from benchmark.runner import RunOptions, run_suite
 
-    write(tmp, "spin.py", PLUGIN)
-    suite = write(tmp, "trivial.yaml", f"""\
-name: trivial
-plugins: [spin.py]
-datasets:
-  - name: synthetic-ratings
-    options: {{n_users: 20, n_items: 10, density: 0.5}}
-    split: {{method: holdout}}
-models:
-  - name: spin
-    grid: {{i: {list(range(cells))}}}
-metrics: [rmse]
-""")
-    for store in ("batched fsync",):  # ResultStore.append_rows: one write + fsync per engine pass
-        for jobs in jobs_list:
-            clock = Clocked()
-            started = time.perf_counter()
-            result = run_suite(suite, RunOptions(out=tmp / f"t-{jobs}-{store[0]}", jobs=jobs,
-                                                 max_configurations=cells),
-                               stream=open(os.devnull, "w"), progress=clock)
-            wall = time.perf_counter() - started
-            assert result.ran == cells and result.failed == 0
-            rate = clock.finished / (clock.last - clock.first)
-            capacity = clock.finished / (clock.cpu_last - clock.cpu_first)
-            print(f"{cells} trivial cells, --jobs {jobs}, store {store}: {rate:.0f} cells/s from the first start "
-                  f"to the last row stored ({wall:.1f} s in all, planning included); the driver's own CPU: "
-                  f"{1000 / capacity:.2f} ms a cell, i.e. at most {capacity:.0f} cells/s", flush=True)
+    suite = spin_suite(tmp, "trivial", "{n_users: 20, n_items: 10, density: 0.5}", cells)
+    store = "batched fsync"  # ResultStore.append_rows: one write + fsync per engine pass
+    for jobs in jobs_list:
+        clock = Clocked()
+        started = time.perf_counter()
+        with open(os.devnull, "w") as devnull:
+            result = run_suite(suite, RunOptions(out=tmp / f"t-{jobs}", jobs=jobs, max_configurations=cells),
+                               stream=devnull, progress=clock)
+        wall = time.perf_counter() - started
+        assert result.ran == cells and result.failed == 0
+        rate = clock.finished / (clock.last - clock.first)
+        capacity = clock.finished / (clock.cpu_last - clock.cpu_first)
+        print(f"{cells} trivial cells, --jobs {jobs}, store {store}: {rate:.0f} cells/s from the first start "
+              f"to the last row stored ({wall:.1f} s in all, planning included); the driver's own CPU: "
+              f"{1000 / capacity:.2f} ms a cell, i.e. at most {capacity:.0f} cells/s", flush=True)
 
 
 # --- Scaling -------------------------------------------------------------------------------------
@@ -312,21 +310,10 @@ for _ in range({cells}):
 
 
 def scaling(tmp: Path, seconds: float, cores: int, rounds: int = 3) -> None:
-    write(tmp, "spin.py", PLUGIN)
     cells = 2 * cores
-    suite = write(tmp, "equal.yaml", f"""\
-name: equal
-plugins: [spin.py]
-datasets:
-  - name: synthetic-ratings
-    options: {{n_users: 943, n_items: 1682, n_ratings: 100000}}
-    split: {{method: holdout}}
-models:
-  - name: spin
-    params: {{seconds: {seconds}}}
-    grid: {{i: {list(range(cells))}}}
-metrics: [rmse]
-""")
+    suite = spin_suite(tmp, "equal", "{n_users: 943, n_items: 1682, n_ratings: 100000}", cells,
+                       params=f"{{seconds: {seconds}}}")
+
     def plain() -> float:
         started = time.perf_counter()
         processes = [subprocess.Popen([sys.executable, "-c", PLAIN.format(tmp=str(tmp), cells=cells // cores,

@@ -28,10 +28,15 @@ def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean((y_true - y_pred) ** 2))
 
 
+def _bce_losses(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Binary cross-entropy of every value; predictions are clipped to [1e-7, 1 - 1e-7]."""
+    p = np.clip(y_pred, EPSILON, 1 - EPSILON)
+    return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
+
+
 def bce(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Mean binary cross-entropy over all values; predictions are clipped to [1e-7, 1 - 1e-7]."""
-    p = np.clip(y_pred, EPSILON, 1 - EPSILON)
-    return float(np.mean(-(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))))
+    return float(np.mean(_bce_losses(y_true, y_pred)))
 
 
 def _per_user(predictions: Predictions, errors: np.ndarray, value: float, transform: str) -> PerUnit:
@@ -67,15 +72,13 @@ def mae_per_user(predictions: Predictions) -> PerUnit:
 def mse_per_example(predictions: Predictions) -> PerUnit:
     """:func:`mse`, with each test row's sum of squared errors over its features."""
     squared = (predictions.y_true - predictions.y_pred) ** 2
-    return _per_example(predictions, squared, mse(predictions.y_true, predictions.y_pred))
+    return _per_example(predictions, squared, float(np.mean(squared)))  # = mse()
 
 
 def bce_per_example(predictions: Predictions) -> PerUnit:
     """:func:`bce`, with each test row's summed cross-entropy over its features."""
-    p = np.clip(predictions.y_pred, EPSILON, 1 - EPSILON)
-    y = predictions.y_true
-    losses = -(y * np.log(p) + (1 - y) * np.log(1 - p))
-    return _per_example(predictions, losses, bce(y, predictions.y_pred))
+    losses = _bce_losses(predictions.y_true, predictions.y_pred)
+    return _per_example(predictions, losses, float(np.mean(losses)))  # = bce()
 
 
 def fcp(predictions: Predictions) -> float:

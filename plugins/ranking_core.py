@@ -38,12 +38,17 @@ import pandas as pd
 
 from benchmark.api import Model, PluginInputError, RatingData
 
+RANKING = "ranking"
+"""The task's name."""
 BATCH_ELEMENTS = 1 << 24
 """Scores computed at once (users per batch = this // items): bounds the evaluation's memory."""
 DEPTH = 100
 """Length of the ranked lists computed for every evaluated user; a metric at a larger k
 computes deeper lists again on demand."""
 DEFAULT_THRESHOLD = 4.0
+OPTIONS: dict[str, Any] = {"threshold": DEFAULT_THRESHOLD, "negatives": 0}
+"""The task options of a ranking dataset entry and their defaults (validated by
+:func:`check_options`)."""
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
@@ -137,7 +142,7 @@ class Interactions:
 
     def item_counts(self) -> np.ndarray:
         """Number of training interactions of each item (any rating)."""
-        return np.diff(self.matrix.tocsc().indptr).astype(np.int64)
+        return np.bincount(self.matrix.indices, minlength=self.n_items).astype(np.int64)
 
     @classmethod
     def from_rows(cls, data: RatingData, rows: np.ndarray, threshold: float = DEFAULT_THRESHOLD
@@ -210,7 +215,7 @@ class RankingModel(Model):
 
 
 def _cold_items(train: Interactions) -> np.ndarray:
-    return np.flatnonzero(np.diff(train.matrix.tocsc().indptr) == 0)
+    return np.flatnonzero(train.item_counts() == 0)
 
 
 # --- Ranking ------------------------------------------------------------------------------
@@ -467,8 +472,8 @@ def fold_seed(fingerprint: str) -> int:
 
 def check_options(options: Mapping[str, Any]) -> tuple[float, int]:
     """The task options ``threshold`` and ``negatives``, validated."""
-    threshold = options.get("threshold", DEFAULT_THRESHOLD)
-    negatives = options.get("negatives", 0)
+    threshold = options.get("threshold", OPTIONS["threshold"])
+    negatives = options.get("negatives", OPTIONS["negatives"])
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
         raise PluginInputError(f"threshold: expected a number, got {threshold!r}")
     if isinstance(negatives, bool) or not isinstance(negatives, int) or negatives < 0:

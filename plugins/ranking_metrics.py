@@ -25,13 +25,14 @@ computed (``predictions.extra["ranking"]``, a :class:`~bench_plugins.ranking_cor
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any
 
 import numpy as np
 
-from benchmark.api import MetricSpec, hookimpl
+from benchmark.api import MetricSpec, PerUnit, hookimpl
+from bench_plugins.ranking_core import RANKING, RankedLists
 
-RANKING = "ranking"
 VERSION = "1"
 KINDS: dict[str, str] = {
     "ndcg": "Normalised discounted cumulative gain (log2 discount, ideal over min(|relevant|, k))",
@@ -130,21 +131,30 @@ class AtK:
             return coverage(lists.lists(self.k), lists.n_items)
         hits = lists.hits(self.k).astype(np.float64)
         values = PER_USER[self.kind](hits, lists.n_relevant())
-        return per_user(lists.users, values)
+        return per_user(lists, values)
 
     def __repr__(self) -> str:
         return f"AtK({self.kind!r}, {self.k})"
 
 
-def per_user(users: np.ndarray, values: np.ndarray) -> Any:
-    """A PerUnit over users (num = value, den = 1) when bench provides it, else the mean."""
-    try:
-        from benchmark.api import PerUnit  # type: ignore[attr-defined]
-    except ImportError:  # contract 1.0: a plain float
-        return float(np.mean(values))
-    ids = np.asarray([str(u) for u in users])
-    order = np.argsort(ids, kind="stable")  # sorted as strings: how the units file aligns ids
-    return PerUnit("user", ids[order], np.asarray(values, np.float64)[order], np.ones(len(values)),
+_USER_IDS: weakref.WeakKeyDictionary[RankedLists, tuple[np.ndarray, np.ndarray]] = weakref.WeakKeyDictionary()
+
+
+def user_ids(lists: RankedLists) -> tuple[np.ndarray, np.ndarray]:
+    """The evaluated users' ids as strings, sorted (how the units file aligns ids), and the order
+    that sorts them; computed once per ranked lists, which every metric of a cell shares."""
+    found = _USER_IDS.get(lists)
+    if found is None:
+        ids = np.asarray([str(u) for u in lists.users])
+        order = np.argsort(ids, kind="stable")
+        found = _USER_IDS[lists] = (ids[order], order)
+    return found
+
+
+def per_user(lists: RankedLists, values: np.ndarray) -> PerUnit:
+    """A PerUnit over the evaluated users (num = value, den = 1), its value the plain mean."""
+    ids, order = user_ids(lists)
+    return PerUnit("user", ids, np.asarray(values, np.float64)[order], np.ones(len(values)),
                    "identity", exact=float(np.mean(values)))
 
 
@@ -154,9 +164,9 @@ def metric_spec(name: str) -> MetricSpec | None:
     if parsed is None:
         return None
     kind, k = parsed
-    extra: dict[str, Any] = {"version": VERSION} if "version" in MetricSpec.__dataclass_fields__ else {}
     return MetricSpec(name, AtK(kind, k), RANKING, greater_is_better=True, context=True,
-                      summary=f"{KINDS[kind]} (k = {k}; any k: {kind}@N)", family=metric_spec, **extra)
+                      summary=f"{KINDS[kind]} (k = {k}; any k: {kind}@N)", version=VERSION,
+                      family=metric_spec)
 
 
 @hookimpl

@@ -23,24 +23,19 @@ counts them); relevance in test uses the threshold.
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
 
 import numpy as np
 
 from benchmark.api import ModelSpec, PluginInputError, RatingModel, hookimpl, require
-from bench_plugins.ranking_core import Interactions, RankingModel
+from bench_plugins.ranking_core import RANKING, Interactions, RankingModel
+from bench_plugins.sklearn_models import physical_memory_bytes
 
-RANKING = "ranking"
 IMPLICIT = {"implicit": "implicit"}
 PAIRS_PER_CALL = 1 << 18
 """(user, item) pairs a rating model predicts at once through the adapter: bounds its memory
 (fast-svd gathers both factor rows of every pair: 1M pairs x 100 factors took 1.4 GB on ml-100k,
 256k pairs take a quarter of it, for the same time)."""
-
-
-def _physical_memory_bytes() -> int:
-    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
 class MostPopular(RankingModel):
@@ -72,7 +67,8 @@ class ItemKNN(RankingModel):
         import scipy.sparse as sp
 
         self.train_ = train
-        X = train.binary(np.float64).tocsc()
+        self.X_ = train.binary(np.float64)
+        X = self.X_.tocsc()
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=0)).ravel())
         n_items = X.shape[1]
         k = min(int(self.k), max(n_items - 1, 0))
@@ -97,7 +93,6 @@ class ItemKNN(RankingModel):
                 shape=(n_items, n_items))
         else:
             self.similarity_ = sp.csr_matrix((n_items, n_items))
-        self.X_ = train.binary(np.float64)
         return self
 
     def score(self, users: np.ndarray) -> np.ndarray:
@@ -123,10 +118,9 @@ class EASE(RankingModel):
 
         self.train_ = train
         X = train.binary(np.float64)
-        counts = np.diff(X.tocsc().indptr)
-        self.active_ = np.flatnonzero(counts > 0)  # an item never rated in training scores 0
+        self.active_ = np.flatnonzero(train.item_counts() > 0)  # an item never rated in training scores 0
         n = len(self.active_)
-        if 3 * 8 * n * n > _physical_memory_bytes():
+        if 3 * 8 * n * n > physical_memory_bytes():
             raise PluginInputError(f"ease needs a dense {n} x {n} matrix ({8 * n * n / 2**30:.1f} GiB), "
                                    f"more than a third of this machine's memory")
         Xa = X[:, self.active_]
@@ -291,15 +285,6 @@ class RatingAsRanking:
         raw_users = np.repeat(self.train_.users.to_numpy()[users], n_items)
         raw_items = np.tile(self.train_.items.to_numpy(), len(users))
         return np.asarray(model.predict(raw_users, raw_items), dtype=np.float64)
-
-
-def rating_ranker(rating_class: type[RatingModel]) -> type[RankingModel]:
-    """The class bench builds for ``rating_class`` on the ranking task (tests, scripts)."""
-    from benchmark import adapters
-
-    reference = adapters.declare(rating_class.__name__, RANKING, rating_class, RatingAsRanking,
-                                 RankingModel)
-    return getattr(adapters, reference.partition(":")[2])
 
 
 @hookimpl

@@ -10,22 +10,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmark.api import RATING, Fold, PluginInputError, RatingData, SplitSpec, hookimpl
+from benchmark.api import RATING, Fold, RatingData, SplitSpec, hookimpl
+from bench_plugins.splits import FRACTION, per_user_test_counts, rating_frame
 
 
 def user_holdout(data: RatingData, seed: int = 0, test_size: float = 0.2) -> list[Fold]:
     """Hold out ``test_size`` of every user's ratings at random (rounded half up), keeping at
     least one in training: a user with one rating stays entirely in training."""
-    if not isinstance(data, RatingData):
-        raise PluginInputError("user-holdout splits need rating data")
-    codes, _ = pd.factorize(data.ratings["user"])
+    codes, _ = pd.factorize(rating_frame(data, "user-holdout", need_time=False)["user"])
     key = np.random.default_rng(seed).permutation(len(codes))
     order = np.lexsort((key, codes))  # by user, then in random order within the user
     sizes = np.bincount(codes)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     grouped = codes[order]
     rank = np.arange(len(order)) - starts[grouped]  # each rating's place in its user's order
-    n_test = np.minimum(np.floor(sizes * test_size + 0.5), sizes - 1)
+    n_test = np.minimum(per_user_test_counts(sizes, test_size), sizes - 1)
     is_test = np.zeros(len(codes), dtype=bool)
     is_test[order] = rank < n_test[grouped]
     rows = np.arange(len(codes), dtype=np.int64)
@@ -35,6 +34,6 @@ def user_holdout(data: RatingData, seed: int = 0, test_size: float = 0.2) -> lis
 @hookimpl
 def bench_splits() -> list[SplitSpec]:
     return [SplitSpec("user-holdout", user_holdout,
-                      {"test_size": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}},
+                      {"test_size": FRACTION},
                       summary="A random test_size of every user's ratings in test (test_size, seed)",
                       tasks=(RATING,))]

@@ -31,9 +31,10 @@ import numpy as np
 from benchmark.api import (
     Fold, Outcome, Predictions, RatingData, TaskSpec, Timing, hookimpl,
 )
+from bench_plugins.ranking_core import (
+    OPTIONS, RANKING, Interactions, RankedLists, check_options, evaluate, fold_seed,
+)
 
-RANKING = "ranking"
-OPTIONS = {"threshold": 4.0, "negatives": 0}
 CONSTRAINTS: dict[str, dict[str, Any]] = {
     "threshold": {"type": "number",
                   "description": "a test interaction is relevant when its rating is at least this "
@@ -49,8 +50,6 @@ DEFAULT_METRICS = ("ndcg@10", "recall@20", "precision@10", "map@10", "mrr@10", "
 
 def run_ranking(model: Any, data: RatingData, fold: Fold, options: Mapping[str, Any]) -> Outcome:
     """Fit on the fold's training interactions, rank the catalogue for every evaluated test user."""
-    from bench_plugins.ranking_core import Interactions, check_options, evaluate, fold_seed
-
     threshold, negatives = check_options(options)
     train = Interactions.from_rows(data, fold.train, threshold)
     with Timing() as fit_time:
@@ -71,8 +70,6 @@ def examples(noisy: bool = False, seed: int = 0) -> Predictions:
     the others at random) or noisy (one random order for everyone, as a model that ignores the
     user: lower accuracy and lower coverage)."""
     import scipy.sparse as sp
-
-    from bench_plugins.ranking_core import RankedLists
 
     rng = np.random.default_rng(seed)
     n_users, n_items, depth = 20, 50, 20

@@ -32,7 +32,7 @@ rating).
 **File edge cases.** A UTF-8 byte-order mark and CRLF (Windows) line endings are read as if they
 were not there. An empty file, a blank one and a file with only a header line are refused with
 one error saying which. Errors quote the file's content only as short excerpts
-(:data:`VALUE_CHARS` characters, :func:`benchmark.errors.excerpt`): a field of several megabytes
+(:data:`VALUE_CHARS` characters, :func:`benchmark.api.excerpt`): a field of several megabytes
 does not become a message of several megabytes, and a file that is not a ratings table (a
 system file, a wrong ``sep``) is described by its shape, never echoed.
 """
@@ -54,11 +54,12 @@ from benchmark.api import (
     Fold,
     PluginInputError,
     RatingData,
+    clip,
+    excerpt,
     hookimpl,
     require,
 )
 from benchmark.api import data_dir as local_data_dir
-from benchmark.errors import clip, excerpt
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 COMPRESSION = {".gz", ".bz2", ".xz", ".zst", ".zip"}

@@ -25,8 +25,9 @@ from bench_plugins.baselines import BaselineFallback
 SKLEARN = {"sklearn": "scikit-learn"}
 
 
-def _physical_memory_gb() -> float:
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+def physical_memory_bytes() -> int:
+    """This machine's physical memory (also ``ease``'s limit, in ``ranking_models``)."""
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
 N_COMPONENTS = {"n_components": {"minimum": 1}}
@@ -152,7 +153,7 @@ class PCARating(_LowRankRating):
         n_items = int(train.ratings["item"].nunique())
         # the filled matrix, PCA's centred copy and the reconstruction: three float64 copies
         needed_gb = 3 * n_users * n_items * 8 / 2**30
-        limit = self.max_memory_gb if self.max_memory_gb is not None else _physical_memory_gb() / 2
+        limit = self.max_memory_gb if self.max_memory_gb is not None else physical_memory_bytes() / 2**30 / 2
         if needed_gb > limit:
             raise PluginInputError(
                 f"pca on ratings needs a dense {n_users:,} x {n_items:,} matrix, about "

@@ -12,7 +12,7 @@ import pandas as pd
 from benchmark.api import RATING, Fold, MatrixData, PluginInputError, RatingData, SplitSpec, hookimpl
 
 Data = RatingData | MatrixData
-_FRACTION = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
+FRACTION = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
 
 
 def _fold(name: str, train: np.ndarray, test: np.ndarray) -> Fold:
@@ -65,7 +65,8 @@ def predefined(data: Data, seed: int = 0, name: str | None = None,
     return chosen
 
 
-def _ratings(data: Data, method: str, need_time: bool) -> pd.DataFrame:
+def rating_frame(data: Data, method: str, need_time: bool) -> pd.DataFrame:
+    """``data``'s ratings, or a one-line error when ``method`` cannot split this data."""
     if not isinstance(data, RatingData):
         raise PluginInputError(f"{method} splits need rating data")
     if need_time and "timestamp" not in data.ratings.columns:
@@ -73,9 +74,14 @@ def _ratings(data: Data, method: str, need_time: bool) -> pd.DataFrame:
     return data.ratings
 
 
+def per_user_test_counts(sizes: np.ndarray, test_size: float) -> np.ndarray:
+    """Test ratings of users with ``sizes`` ratings: ``test_size`` of each, rounded half up."""
+    return np.floor(sizes * test_size + 0.5).astype(np.int64)
+
+
 def temporal(data: Data, seed: int = 0, test_size: float = 0.2, per_user: bool = False) -> list[Fold]:
     """Train on the oldest ratings, test on the newest ``test_size`` (overall or per user)."""
-    ratings = _ratings(data, "temporal", need_time=True)
+    ratings = rating_frame(data, "temporal", need_time=True)
     positions = np.arange(len(ratings))
     if not per_user:
         order = np.lexsort((positions, ratings["timestamp"].to_numpy()))
@@ -85,15 +91,14 @@ def temporal(data: Data, seed: int = 0, test_size: float = 0.2, per_user: bool =
                           "pos": positions}).sort_values(["user", "t", "pos"], kind="stable")
     rank = frame.groupby("user", sort=False).cumcount().to_numpy()
     size = frame.groupby("user", sort=False)["pos"].transform("size").to_numpy()
-    n_test = np.floor(size * test_size + 0.5).astype(int)
-    is_test = rank >= size - n_test
+    is_test = rank >= size - per_user_test_counts(size, test_size)
     pos = frame["pos"].to_numpy()
     return [_fold("temporal-per-user", pos[~is_test], pos[is_test])]
 
 
 def leave_n_out(data: Data, seed: int = 0, n: int = 1, order: str = "random") -> list[Fold]:
     """Hold out ``n`` ratings of every user with more than ``n`` (random, or the newest)."""
-    ratings = _ratings(data, "leave-n-out", need_time=order == "time")
+    ratings = rating_frame(data, "leave-n-out", need_time=order == "time")
     positions = np.arange(len(ratings))
     if order == "time":
         key = ratings["timestamp"].to_numpy()
@@ -111,14 +116,14 @@ def leave_n_out(data: Data, seed: int = 0, n: int = 1, order: str = "random") ->
 @hookimpl
 def bench_splits() -> list[SplitSpec]:
     return [
-        SplitSpec("holdout", holdout, {"test_size": _FRACTION},
+        SplitSpec("holdout", holdout, {"test_size": FRACTION},
                   summary="One random train/test split (test_size, seed)"),
         SplitSpec("kfold", kfold, {"k": {"type": "integer", "minimum": 2}},
                   summary="k random folds (k, seed)"),
         SplitSpec("predefined", predefined,
                   {"folds": {"items": {"type": "string"}, "minItems": 1}},
                   summary="Folds shipped with the dataset (name of the fold set, folds to keep)"),
-        SplitSpec("temporal", temporal, {"test_size": _FRACTION, "per_user": {"type": "boolean"}},
+        SplitSpec("temporal", temporal, {"test_size": FRACTION, "per_user": {"type": "boolean"}},
                   summary="Newest ratings in test, overall or per user (test_size, per_user)",
                   tasks=(RATING,)),
         SplitSpec("leave-n-out", leave_n_out,

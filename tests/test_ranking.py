@@ -13,14 +13,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.api import Fold, MissingDependency, RatingData
+from benchmark import adapters
+from benchmark.api import Fold, MissingDependency, RatingData, RatingModel
 from bench_plugins.baselines import BiasBaseline
 from bench_plugins.ranking_core import (
-    Interactions, RankingModel, SampledMetricsWarning, check_options, evaluate, top_k,
+    RANKING, Interactions, RankingModel, SampledMetricsWarning, check_options, evaluate, top_k,
 )
-from bench_plugins.ranking_models import EASE, ItemKNN, MostPopular, rating_ranker
+from bench_plugins.ranking_models import EASE, ItemKNN, MostPopular, RatingAsRanking
 from bench_plugins.ranking_splits import user_holdout
 from bench_plugins.ranking_task import examples, run_ranking
+
+
+def rating_ranker(rating_class: type[RatingModel]) -> type[RankingModel]:
+    """The class bench builds for ``rating_class`` on the ranking task."""
+    reference = adapters.declare(rating_class.__name__, RANKING, rating_class, RatingAsRanking,
+                                 RankingModel)
+    return getattr(adapters, reference.partition(":")[2])
 
 
 def ratings(rows: list[tuple[int, int, float]]) -> RatingData:
