@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, did_you_mean
 
 DOCS = "docs/test-data.md"
 
@@ -213,10 +213,7 @@ def _datasets(names: Iterable[str], plugins: list[str]) -> list[tuple[str, Datas
     found = []
     for name in chosen:
         if name not in known:
-            import difflib
-
-            close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
-            hint = f"did you mean {' or '.join(map(repr, close))}?" if close else "see bench data"
+            hint = did_you_mean(name, sorted(known), n=3, cutoff=0.5) or "see bench data"
             raise BenchError(f"no dataset plugin named {name!r}; {hint}")
         loader = known[name].spec.loader
         found.append((name, files_of(name, resolve(loader) if isinstance(loader, str) else loader)))

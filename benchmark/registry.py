@@ -19,7 +19,6 @@ plugins share is ambiguous and refused with the qualified names to choose from.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib.metadata
 import importlib.util
 import inspect
@@ -36,7 +35,7 @@ from benchmark._internal import missing_requirements, resolve, sha256_hex
 from benchmark.api import (
     API_VERSION, DatasetSpec, MetricSpec, Model, ModelSpec, SplitSpec, TaskSpec,
 )
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, did_you_mean
 from benchmark.params import signature_problems
 
 ENTRY_POINT_GROUP = "bench"
@@ -211,9 +210,7 @@ class Registry:
             if name in problem.names:
                 raise BenchError(f"{kind} {name!r} is unavailable: plugin {problem.provider.plugin!r} "
                                  f"from {problem.provider.describe()} {problem.reason}", where)
-        close = difflib.get_close_matches(name, table, n=3, cutoff=0.5)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else \
-            f"known: {', '.join(sorted(table)) or 'none'}"
+        hint = did_you_mean(name, table, n=3, cutoff=0.5) or f"known: {', '.join(sorted(table)) or 'none'}"
         if self.problems:
             hint += f" ({len(self.problems)} plugin(s) failed to load: see bench plugins)"
         raise BenchError(f"unknown {kind} {name!r}; {hint}", where)
@@ -318,8 +315,7 @@ def hook_problems(module: Any) -> list[str]:
         if not (name.startswith("bench_") and callable(value)):
             continue
         if name not in HOOKS:
-            close = difflib.get_close_matches(name, HOOKS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; hooks are {', '.join(HOOKS)}"
+            hint = "; " + (did_you_mean(name, HOOKS) or f"hooks are {', '.join(HOOKS)}")
             problems.append(f"defines unknown hook {name!r}{hint}")
             continue
         if not hasattr(value, f"{hookspec.PROJECT}_impl"):

@@ -29,7 +29,7 @@ from typing import Any, TypeVar, cast
 
 from benchmark._internal import resolve
 from benchmark.api import Model, TaskSpec
-from benchmark.errors import BenchError, BenchErrors, raise_all
+from benchmark.errors import BenchError, BenchErrors, did_you_mean, raise_all
 from benchmark.params import Param, describe, model_params, object_schema, task_params
 from benchmark.registry import Registry, build_registry, is_model_class_usable
 
@@ -266,8 +266,7 @@ def _describe(value: Any) -> str:
 
 
 def _unknown_key(key: Any, allowed: Sequence[str], what: str = "key") -> str:
-    close = difflib.get_close_matches(str(key), allowed, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed) or 'none'}"
+    hint = did_you_mean(str(key), allowed) or f"expected one of: {', '.join(allowed) or 'none'}"
     return f"unknown {what} {key!r}; {hint}"
 
 
@@ -741,8 +740,7 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: _Datasets, found:
 
 def _closest(name: str, known: Iterable[str]) -> str:
     known = list(known)
-    close = difflib.get_close_matches(name, known, n=1)
-    return f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+    return did_you_mean(name, known) or f"known: {', '.join(known)}"
 
 
 def _check_model_params(check: _Entry, params: Mapping[str, Any], grid: Mapping[str, list[Any]],
