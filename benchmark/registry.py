@@ -35,7 +35,7 @@ from benchmark._internal import missing_requirements, resolve, sha256_hex
 from benchmark.api import (
     API_VERSION, DatasetSpec, MetricSpec, Model, ModelSpec, SplitSpec, TaskSpec,
 )
-from benchmark.errors import BenchError, did_you_mean
+from benchmark.errors import BenchError, did_you_mean, raise_all
 from benchmark.params import signature_problems
 
 ENTRY_POINT_GROUP = "bench"
@@ -452,8 +452,9 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
                    entry_points: bool = True) -> Registry:
     """Load entry-point plugins and local plugin files ``(path, where)``, then collect specs.
 
-    A local file that fails to import is the user's own input: a BenchError (exit 2). An
-    installed plugin that fails is contained and listed in ``Registry.problems``.
+    A local file that fails to import or has broken hooks is the user's own input: a BenchError
+    (exit 2), one per such file, all raised together after every file was tried. An installed
+    plugin that fails is contained and listed in ``Registry.problems``.
     """
     manager = pluggy.PluginManager(hookspec.PROJECT)
     manager.add_hookspecs(hookspec)
@@ -461,13 +462,19 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
     providers: dict[int, Provider] = {}
     if entry_points:
         _entry_point_plugins(manager, problems, providers)
+    broken: list[BenchError] = []
     for path, where in local_plugins:
-        module = load_local_plugin(path, where)
+        try:
+            module = load_local_plugin(path, where)
+        except BenchError as exc:
+            broken.append(exc)
+            continue
         provider = Provider(f"file:{Path(path).name}", module.__bench_file__, "local",
                             f"sha256:{module.__bench_code__}")
         _register(manager, module, f"file:{module.__bench_file__}", provider, problems, providers, ())
-        if problems and problems[-1].provider == provider:
-            raise BenchError(f"plugin file {str(path)!r} {problems[-1].reason}", where)
+        if problems and problems[-1].provider == provider:  # not registered
+            broken.append(BenchError(f"plugin file {str(path)!r} {problems[-1].reason}", where))
+    raise_all(broken)
     registry = Registry(manager, problems=problems)
     for kind, hook_name in KINDS.items():  # tasks first: the other kinds are checked against them
         found: list[tuple[Any, Provider, list[str]]] = []

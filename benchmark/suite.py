@@ -831,27 +831,20 @@ def check_suite(path: str | Path, plugins: Sequence[str | Path] = (), data_dir: 
     """Parse, load the plugins, resolve -- going on past each problem to find them all.
 
     Only what stops every later step ends it early: a file that is not a YAML mapping, or a
-    plugin file that cannot be loaded (every such file is reported, with the schema problems).
+    plugin file that cannot be loaded or whose hooks are broken (every such file is reported,
+    with the schema problems).
     """
-    from benchmark.registry import load_local_plugin
-
     parsed = read_suite(path)
     found = Found()
     for error in parsed.errors:
         found.add(error)
     local = list(parsed.plugins) + [(p, f"-p {p}") for p in plugins]
-    for file, where in local:  # each file once here (cached), so that every broken one is named
-        try:
-            load_local_plugin(file, where)
-        except BenchError as exc:
-            found.add(exc)
     registry: Registry | None = None
     suite: Suite | None = None
-    if len(found.errors) == len(parsed.errors):  # every plugin file loads
-        try:
-            registry = build_registry(local)
-        except BenchError as exc:  # a file's hooks are broken
-            found.add(exc)
+    try:
+        registry = build_registry(local)
+    except BenchError as exc:  # one error per broken plugin file (all of them)
+        found.add(exc)
     if registry is not None:
         suite = _resolve(parsed, registry, found, data_dir, plugins, max_configurations)
     return SuiteCheck(suite, registry, tuple(found.ordered(str(parsed.path))), tuple(found.warnings))
