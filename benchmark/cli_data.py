@@ -208,15 +208,17 @@ def _datasets(names: Iterable[str], plugins: list[str]) -> list[tuple[str, Datas
     from benchmark.registry import build_registry
 
     registry = build_registry([(p, f"-p {p}") for p in plugins])
-    known = {e.name: e for e in registry.all() if e.kind == "dataset"}
-    chosen = list(names) or sorted(known)
+    known = sorted(e.name for e in registry.all() if e.kind == "dataset")
     found = []
-    for name in chosen:
-        if name not in known:
-            hint = did_you_mean(name, sorted(known), n=3, cutoff=0.5) or "see bench data"
+    for name in list(names) or known:
+        entry = registry.find("dataset", name)  # a plain name, a qualified one (dist:name) or an alias
+        if entry is None:
+            if name in registry.ambiguous.get("dataset", {}):
+                registry.get("dataset", name)  # raises: several plugins provide it; qualify it
+            hint = did_you_mean(name, known, n=3, cutoff=0.5) or "see bench data"
             raise BenchError(f"no dataset plugin named {name!r}; {hint}")
-        loader = known[name].spec.loader
-        found.append((name, files_of(name, resolve(loader) if isinstance(loader, str) else loader)))
+        loader = entry.spec.loader
+        found.append((entry.name, files_of(entry.name, resolve(loader) if isinstance(loader, str) else loader)))
     return found
 
 

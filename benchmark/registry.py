@@ -185,11 +185,16 @@ class Registry:
                 return table[name]
         return None
 
+    def find(self, kind: str, name: str) -> Entry | None:
+        """The registered entry called ``name`` (plain or qualified), usable or not; else ``None``."""
+        table = self.entries.get(kind, {})
+        return table.get(name) or table.get(self.aliases.get(kind, {}).get(name, ""))
+
     def get(self, kind: str, name: str, where: str = "") -> Entry:
         """The usable entry called ``name`` (plain or qualified), or a BenchError saying why not."""
         table = self.entries.get(kind, {})
         name = str(name)
-        entry = table.get(name) or table.get(self.aliases.get(kind, {}).get(name, ""))
+        entry = self.find(kind, name)
         if entry is not None:
             if entry.unusable:
                 raise BenchError(f"{kind} {name!r} is unusable: {entry.unusable} "
