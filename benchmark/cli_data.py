@@ -359,23 +359,9 @@ def download(name: str, files: DatasetFiles, to: Path | None, cache: Path) -> st
 # --- the command -------------------------------------------------------------------------------
 
 
-def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
-    """Add the ``data`` parser to ``bench``; its handler."""
-    data = commands.add_parser(
-        "data", help="list datasets' files (present? verified?) or download them",
-        description="bench data [NAME...]: each dataset's files, where they are looked for, present "
-                    "and verified; bench data download NAME... [--to DIR]: fetch them.")
-    data.add_argument("words", nargs="*", metavar="[download] NAME",
-                      help="dataset names; 'download' first to fetch them")
-    data.add_argument("--data-dir", help="local dataset copies (default: $BENCH_DATA_DIR)")
-    data.add_argument("--to", metavar="DIR",
-                      help="with download: write the files laid out as a data_dir under DIR")
-    data.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE",
-                      help="also load a local plugin file")
-    return {"data": run}
-
-
 def run(args: argparse.Namespace) -> int:
+    """``bench data`` (its parser is in :func:`benchmark.cli._parser`, so that ``bench --help``
+    does not import this module)."""
     words = list(args.words)
     if words[:1] != ["download"]:
         if args.to:
