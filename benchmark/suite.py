@@ -31,7 +31,7 @@ from benchmark._internal import resolve
 from benchmark.api import Model, TaskSpec
 from benchmark.errors import BenchError, BenchErrors, did_you_mean, raise_all
 from benchmark.params import Param, describe, model_params, object_schema, task_params
-from benchmark.registry import Registry, build_registry, is_model_class_usable
+from benchmark.registry import ENTRY_KEYS, Registry, build_registry, is_model_class_usable
 
 _T = TypeVar("_T")
 
@@ -407,17 +407,20 @@ def parse_suite(path: str | Path) -> ParsedSuite:
 
 
 def _param_problems(given: Mapping[str, Any], params: Mapping[str, Param], at: Any, *path: Any,
-                    what: str) -> list[BenchError]:
-    """Names, types and declared constraints of ``given``, with the closest valid name."""
-    errors = [BenchError(_unknown_key(key, list(params), what), at(*path, key))
-              for key in given if key not in params]
+                    what: str, also: Sequence[str] = ()) -> list[BenchError]:
+    """Names, types and declared constraints of ``given``, with the closest valid name.
+
+    ``also``: other names allowed beside the parameters (not checked here, but suggested)."""
+    allowed = [*also, *params]
+    errors = [BenchError(_unknown_key(key, allowed, what), at(*path, key))
+              for key in given if key not in params and key not in also]
     known = {key: value for key, value in given.items() if key in params}
     return errors + _schema_problems(known, object_schema(params), at, *path)
 
 
 def _check_params(given: Mapping[str, Any], params: Mapping[str, Param], at: Any, *path: Any,
-                  what: str) -> None:
-    raise_all(_param_problems(given, params, at, *path, what=what))
+                  what: str, also: Sequence[str] = ()) -> None:
+    raise_all(_param_problems(given, params, at, *path, what=what, also=also))
 
 
 SEED_PARAMETERS = ("seed", "random_state")
@@ -499,9 +502,6 @@ def _resolve_split(split_data: Mapping[str, Any], split_at: tuple, task: str, da
     return SplitConfig(entry.name, params)
 
 
-ENTRY_KEYS = ("name", "label", "options", "split", "task")
-
-
 def _task_of_entry(entry: Mapping[str, Any], spec: Any, registry: Registry, at: Any, i: int
                    ) -> tuple[TaskSpec, dict[str, Any]]:
     """The task a dataset entry runs as, and its task options (checked against the task)."""
@@ -514,11 +514,7 @@ def _task_of_entry(entry: Mapping[str, Any], spec: Any, registry: Registry, at: 
                          f"{task.name!r} does not run on; it serves {', '.join(serves) or 'no task'}",
                          where)
     given = {k: v for k, v in entry.items() if k not in ENTRY_KEYS}
-    params = task_params(task)
-    errors = [BenchError(_unknown_key(key, [*ENTRY_KEYS, *params]), at("datasets", i, key))
-              for key in given if key not in params]
-    known = {key: value for key, value in given.items() if key in params}
-    raise_all(errors + _schema_problems(known, object_schema(params), at, "datasets", i))
+    _check_params(given, task_params(task), at, "datasets", i, what="key", also=ENTRY_KEYS)
     return task, {**task.options, **given}  # defaults filled: they identify the experiment too
 
 
