@@ -1,12 +1,14 @@
 """Suites: parse a YAML file, then resolve it against the plugins into a frozen :class:`Suite`.
 
-Three steps, each taking what the previous returned:
+:func:`check_suite` (and :func:`load_suite`, which raises what it finds) takes three steps,
+each taking what the previous returned:
 
-1. :func:`parse_suite` reads the file safely and checks it against the static schema
+1. :func:`read_suite` reads the file safely and checks it against the static schema
    (no plugin is loaded yet); it knows the suite's own plugin files.
-2. the caller builds the registry from those files (:func:`benchmark.registry.build_registry`);
-3. :func:`resolve_suite` checks every name, option and parameter against the plugins and
-   returns a frozen :class:`Suite`.
+2. the registry is built from those files and the command line's
+   (:func:`benchmark.registry.build_registry`);
+3. every name, option and parameter is checked against the plugins, giving a frozen
+   :class:`Suite`.
 
 Every problem is a :class:`~benchmark.errors.BenchError` naming file, line and key, and all of
 a suite's problems are reported at once (:class:`~benchmark.errors.BenchErrors`, in file order):
@@ -207,9 +209,11 @@ class Found:
     once and does not cascade into errors about what depends on it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, errors: Iterable[BenchError] = ()) -> None:
         self.errors: list[BenchError] = []
         self.warnings: list[str] = []
+        for error in errors:
+            self.add(error)
 
     def add(self, error: BenchError) -> None:
         self.errors.extend(error.errors if isinstance(error, BenchErrors) else [error])
@@ -390,17 +394,6 @@ def read_suite(path: str | Path) -> ParsedSuite:
     plugins = tuple((path.parent / p, at("plugins", i)) for i, p in enumerate(listed)
                     if isinstance(p, str) and p)
     return ParsedSuite(path, text, data, at, plugins, tuple(errors), invalid)
-
-
-def parse_suite(path: str | Path) -> ParsedSuite:
-    """Read the file and check it against the static schema; nothing is imported or written.
-    Every problem found is raised at once (:class:`~benchmark.errors.BenchErrors`)."""
-    parsed = read_suite(path)
-    found = Found()
-    for error in parsed.errors:
-        found.add(error)
-    raise_all(found.ordered(str(parsed.path)))
-    return parsed
 
 
 # --- Step 3: resolve ------------------------------------------------------------------------
@@ -771,14 +764,18 @@ def _product(lists: list[list[Any]]) -> list[tuple[Any, ...]]:
 
 def _resolve(parsed: ParsedSuite, registry: Registry, found: Found, data_dir: str | Path | None,
              extra_plugins: Sequence[str | Path], max_configurations: int) -> Suite | None:
-    """The frozen suite, every problem recorded in ``found`` (then ``None``)."""
+    """Step 3: check every name, option and parameter against the plugins; the frozen suite,
+    or ``None`` when ``found`` holds a problem (those of step 1 too: check_suite puts them there).
+
+    ``data_dir`` (the command line's) overrides the suite's; ``extra_plugins`` are the
+    command line's plugin files, recorded so that workers load them too."""
     data, at = parsed.data, parsed.at
     datasets = _datasets(parsed, registry, found)
     metrics = _metrics(parsed, registry, datasets, found)
     models = _models(parsed, registry, datasets, found, max_configurations)
     limits = found.entry().check(_limits, data.get("limits"), at, "limits") \
         if not parsed.broken("limits") else Limits()
-    if found.errors or parsed.errors or limits is None:
+    if found.errors or limits is None:
         return None
     if data_dir is None and "data_dir" in data:
         data_dir = (parsed.path.parent / data["data_dir"]).resolve()
@@ -788,24 +785,6 @@ def _resolve(parsed: ParsedSuite, registry: Registry, found: Found, data_dir: st
     return Suite(data["name"], parsed.path, parsed.text, seeds, tuple(datasets.configs), tuple(models),
                  metrics, tuple(dict.fromkeys(plugins)), str(Path(data_dir).resolve()) if data_dir else None,
                  limits)
-
-
-def resolve_suite(parsed: ParsedSuite, registry: Registry, data_dir: str | Path | None = None,
-                  extra_plugins: Sequence[str | Path] = (),
-                  max_configurations: int = MAX_CONFIGURATIONS) -> Suite:
-    """Check every name, option and parameter against the plugins; return the frozen suite.
-
-    ``data_dir`` (the command line's) overrides the suite's; ``extra_plugins`` are the
-    command line's plugin files, recorded so that workers load them too. Every problem (the
-    parse step's too) is raised at once, in file order.
-    """
-    found = Found()
-    for error in parsed.errors:
-        found.add(error)
-    suite = _resolve(parsed, registry, found, data_dir, extra_plugins, max_configurations)
-    raise_all(found.ordered(str(parsed.path)))
-    assert suite is not None  # no error was found
-    return suite
 
 
 @dataclass(frozen=True)
@@ -831,9 +810,7 @@ def check_suite(path: str | Path, plugins: Sequence[str | Path] = (), data_dir: 
     with the schema problems).
     """
     parsed = read_suite(path)
-    found = Found()
-    for error in parsed.errors:
-        found.add(error)
+    found = Found(parsed.errors)
     local = list(parsed.plugins) + [(p, f"-p {p}") for p in plugins]
     registry: Registry | None = None
     suite: Suite | None = None
