@@ -92,10 +92,22 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Nam
 
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "run": _run, "check": _check, "plugins": _plugins, "schema": _schema}
-    from benchmark import cli_data, cli_results
+    from benchmark import cli_results
 
     handlers.update(cli_results.register(commands))
-    handlers.update(cli_data.register(commands))
+
+    data = commands.add_parser(
+        "data", help="list datasets' files (present? verified?) or download them",
+        description="bench data [NAME...]: each dataset's files, where they are looked for, present "
+                    "and verified; bench data download NAME... [--to DIR]: fetch them.")
+    data.add_argument("words", nargs="*", metavar="[download] NAME",
+                      help="dataset names; 'download' first to fetch them")
+    data.add_argument("--data-dir", help="local dataset copies (default: $BENCH_DATA_DIR)")
+    data.add_argument("--to", metavar="DIR",
+                      help="with download: write the files laid out as a data_dir under DIR")
+    data.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE",
+                      help="also load a local plugin file")
+    handlers["data"] = _data
     return parser, handlers
 
 
@@ -148,6 +160,12 @@ def _check(args: argparse.Namespace) -> int:
     print(f"{args.suite}: valid: {len(suite.datasets)} dataset(s), {len(suite.models)} model "
           f"configuration(s), {len(suite.seeds)} seed(s)")
     return 0
+
+
+def _data(args: argparse.Namespace) -> int:
+    from benchmark import cli_data
+
+    return cli_data.run(args)
 
 
 def _plugins(args: argparse.Namespace) -> int:

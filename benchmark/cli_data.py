@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, did_you_mean
 
 DOCS = "docs/test-data.md"
 
@@ -208,18 +208,17 @@ def _datasets(names: Iterable[str], plugins: list[str]) -> list[tuple[str, Datas
     from benchmark.registry import build_registry
 
     registry = build_registry([(p, f"-p {p}") for p in plugins])
-    known = {e.name: e for e in registry.all() if e.kind == "dataset"}
-    chosen = list(names) or sorted(known)
+    known = sorted(e.name for e in registry.all() if e.kind == "dataset")
     found = []
-    for name in chosen:
-        if name not in known:
-            import difflib
-
-            close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
-            hint = f"did you mean {' or '.join(map(repr, close))}?" if close else "see bench data"
+    for name in list(names) or known:
+        entry = registry.find("dataset", name)  # a plain name, a qualified one (dist:name) or an alias
+        if entry is None:
+            if name in registry.ambiguous.get("dataset", {}):
+                registry.get("dataset", name)  # raises: several plugins provide it; qualify it
+            hint = did_you_mean(name, known, n=3, cutoff=0.5) or "see bench data"
             raise BenchError(f"no dataset plugin named {name!r}; {hint}")
-        loader = known[name].spec.loader
-        found.append((name, files_of(name, resolve(loader) if isinstance(loader, str) else loader)))
+        loader = entry.spec.loader
+        found.append((entry.name, files_of(entry.name, resolve(loader) if isinstance(loader, str) else loader)))
     return found
 
 
@@ -360,23 +359,9 @@ def download(name: str, files: DatasetFiles, to: Path | None, cache: Path) -> st
 # --- the command -------------------------------------------------------------------------------
 
 
-def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
-    """Add the ``data`` parser to ``bench``; its handler."""
-    data = commands.add_parser(
-        "data", help="list datasets' files (present? verified?) or download them",
-        description="bench data [NAME...]: each dataset's files, where they are looked for, present "
-                    "and verified; bench data download NAME... [--to DIR]: fetch them.")
-    data.add_argument("words", nargs="*", metavar="[download] NAME",
-                      help="dataset names; 'download' first to fetch them")
-    data.add_argument("--data-dir", help="local dataset copies (default: $BENCH_DATA_DIR)")
-    data.add_argument("--to", metavar="DIR",
-                      help="with download: write the files laid out as a data_dir under DIR")
-    data.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE",
-                      help="also load a local plugin file")
-    return {"data": run}
-
-
 def run(args: argparse.Namespace) -> int:
+    """``bench data`` (its parser is in :func:`benchmark.cli._parser`, so that ``bench --help``
+    does not import this module)."""
     words = list(args.words)
     if words[:1] != ["download"]:
         if args.to:

@@ -152,6 +152,15 @@ class BenchErrors(BenchError):
         return "\n".join(self.lines())
 
 
+def did_you_mean(word: str, choices: Iterable[str], n: int = 1, cutoff: float = 0.6) -> str:
+    """``"did you mean 'a'?"`` or ``"did you mean 'a' or 'b'?"`` -- the (up to ``n``) choices
+    closest to ``word`` (:func:`difflib.get_close_matches`) -- or ``""`` when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=n, cutoff=cutoff)
+    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
 def raise_all(errors: Sequence[BenchError]) -> None:
     """Raise nothing, the one error, or a :class:`BenchErrors` of several."""
     if len(errors) == 1:

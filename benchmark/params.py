@@ -191,9 +191,8 @@ def task_params(task: Any) -> dict[str, Param]:
     doc)."""
     found = {}
     for name, default in task.options.items():
-        schema = {"type": _DEFAULT_TYPES[type(default)]} if type(default) in _DEFAULT_TYPES else {}
-        if isinstance(default, float):
-            schema = {"type": "number"}
+        kind = float if isinstance(default, float) else type(default)  # numpy.float64 too
+        schema = {"type": _DEFAULT_TYPES[kind]} if kind in _DEFAULT_TYPES else {}
         schema.update(task.constraints.get(name, {}))
         doc = str(schema.pop("description", ""))
         found[name] = Param(name, default, schema, doc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, did_you_mean
 from benchmark.params import Param
 from benchmark.registry import Entry, Registry, is_model_class_usable
 
@@ -73,11 +73,8 @@ def describe_plugin(registry: Registry, name: str) -> str:
             if name in problem.names:
                 raise BenchError(f"plugin {problem.provider.plugin!r} from {problem.provider.describe()} "
                                  f"is unusable: {problem.reason}")
-        import difflib
-
         known = sorted({e.name for e in registry.all()})
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-        hint = f"did you mean {' or '.join(map(repr, close))}?" if close else "see bench plugins"
+        hint = did_you_mean(name, known, n=3, cutoff=0.5) or "see bench plugins"
         raise BenchError(f"no plugin provides {name!r}; {hint}")
     blocks = []
     for entry in matches:

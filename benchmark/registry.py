@@ -19,7 +19,6 @@ plugins share is ambiguous and refused with the qualified names to choose from.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib.metadata
 import importlib.util
 import inspect
@@ -36,7 +35,7 @@ from benchmark._internal import missing_requirements, resolve, sha256_hex
 from benchmark.api import (
     API_VERSION, DatasetSpec, MetricSpec, Model, ModelSpec, SplitSpec, TaskSpec,
 )
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, did_you_mean, raise_all
 from benchmark.params import signature_problems
 
 ENTRY_POINT_GROUP = "bench"
@@ -186,11 +185,16 @@ class Registry:
                 return table[name]
         return None
 
+    def find(self, kind: str, name: str) -> Entry | None:
+        """The registered entry called ``name`` (plain or qualified), usable or not; else ``None``."""
+        table = self.entries.get(kind, {})
+        return table.get(name) or table.get(self.aliases.get(kind, {}).get(name, ""))
+
     def get(self, kind: str, name: str, where: str = "") -> Entry:
         """The usable entry called ``name`` (plain or qualified), or a BenchError saying why not."""
         table = self.entries.get(kind, {})
         name = str(name)
-        entry = table.get(name) or table.get(self.aliases.get(kind, {}).get(name, ""))
+        entry = self.find(kind, name)
         if entry is not None:
             if entry.unusable:
                 raise BenchError(f"{kind} {name!r} is unusable: {entry.unusable} "
@@ -211,9 +215,7 @@ class Registry:
             if name in problem.names:
                 raise BenchError(f"{kind} {name!r} is unavailable: plugin {problem.provider.plugin!r} "
                                  f"from {problem.provider.describe()} {problem.reason}", where)
-        close = difflib.get_close_matches(name, table, n=3, cutoff=0.5)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else \
-            f"known: {', '.join(sorted(table)) or 'none'}"
+        hint = did_you_mean(name, table, n=3, cutoff=0.5) or f"known: {', '.join(sorted(table)) or 'none'}"
         if self.problems:
             hint += f" ({len(self.problems)} plugin(s) failed to load: see bench plugins)"
         raise BenchError(f"unknown {kind} {name!r}; {hint}", where)
@@ -318,8 +320,7 @@ def hook_problems(module: Any) -> list[str]:
         if not (name.startswith("bench_") and callable(value)):
             continue
         if name not in HOOKS:
-            close = difflib.get_close_matches(name, HOOKS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; hooks are {', '.join(HOOKS)}"
+            hint = "; " + (did_you_mean(name, HOOKS) or f"hooks are {', '.join(HOOKS)}")
             problems.append(f"defines unknown hook {name!r}{hint}")
             continue
         if not hasattr(value, f"{hookspec.PROJECT}_impl"):
@@ -456,8 +457,9 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
                    entry_points: bool = True) -> Registry:
     """Load entry-point plugins and local plugin files ``(path, where)``, then collect specs.
 
-    A local file that fails to import is the user's own input: a BenchError (exit 2). An
-    installed plugin that fails is contained and listed in ``Registry.problems``.
+    A local file that fails to import or has broken hooks is the user's own input: a BenchError
+    (exit 2), one per such file, all raised together after every file was tried. An installed
+    plugin that fails is contained and listed in ``Registry.problems``.
     """
     manager = pluggy.PluginManager(hookspec.PROJECT)
     manager.add_hookspecs(hookspec)
@@ -465,13 +467,19 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
     providers: dict[int, Provider] = {}
     if entry_points:
         _entry_point_plugins(manager, problems, providers)
+    broken: list[BenchError] = []
     for path, where in local_plugins:
-        module = load_local_plugin(path, where)
+        try:
+            module = load_local_plugin(path, where)
+        except BenchError as exc:
+            broken.append(exc)
+            continue
         provider = Provider(f"file:{Path(path).name}", module.__bench_file__, "local",
                             f"sha256:{module.__bench_code__}")
         _register(manager, module, f"file:{module.__bench_file__}", provider, problems, providers, ())
-        if problems and problems[-1].provider == provider:
-            raise BenchError(f"plugin file {str(path)!r} {problems[-1].reason}", where)
+        if problems and problems[-1].provider == provider:  # not registered
+            broken.append(BenchError(f"plugin file {str(path)!r} {problems[-1].reason}", where))
+    raise_all(broken)
     registry = Registry(manager, problems=problems)
     for kind, hook_name in KINDS.items():  # tasks first: the other kinds are checked against them
         found: list[tuple[Any, Provider, list[str]]] = []

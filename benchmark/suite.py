@@ -1,12 +1,14 @@
 """Suites: parse a YAML file, then resolve it against the plugins into a frozen :class:`Suite`.
 
-Three steps, each taking what the previous returned:
+:func:`check_suite` (and :func:`load_suite`, which raises what it finds) takes three steps,
+each taking what the previous returned:
 
-1. :func:`parse_suite` reads the file safely and checks it against the static schema
+1. :func:`read_suite` reads the file safely and checks it against the static schema
    (no plugin is loaded yet); it knows the suite's own plugin files.
-2. the caller builds the registry from those files (:func:`benchmark.registry.build_registry`);
-3. :func:`resolve_suite` checks every name, option and parameter against the plugins and
-   returns a frozen :class:`Suite`.
+2. the registry is built from those files and the command line's
+   (:func:`benchmark.registry.build_registry`);
+3. every name, option and parameter is checked against the plugins, giving a frozen
+   :class:`Suite`.
 
 Every problem is a :class:`~benchmark.errors.BenchError` naming file, line and key, and all of
 a suite's problems are reported at once (:class:`~benchmark.errors.BenchErrors`, in file order):
@@ -29,9 +31,9 @@ from typing import Any, TypeVar, cast
 
 from benchmark._internal import resolve
 from benchmark.api import Model, TaskSpec
-from benchmark.errors import BenchError, BenchErrors, raise_all
+from benchmark.errors import BenchError, BenchErrors, did_you_mean, raise_all
 from benchmark.params import Param, describe, model_params, object_schema, task_params
-from benchmark.registry import Registry, build_registry, is_model_class_usable
+from benchmark.registry import ENTRY_KEYS, Registry, build_registry, is_model_class_usable
 
 _T = TypeVar("_T")
 
@@ -207,9 +209,11 @@ class Found:
     once and does not cascade into errors about what depends on it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, errors: Iterable[BenchError] = ()) -> None:
         self.errors: list[BenchError] = []
         self.warnings: list[str] = []
+        for error in errors:
+            self.add(error)
 
     def add(self, error: BenchError) -> None:
         self.errors.extend(error.errors if isinstance(error, BenchErrors) else [error])
@@ -266,8 +270,7 @@ def _describe(value: Any) -> str:
 
 
 def _unknown_key(key: Any, allowed: Sequence[str], what: str = "key") -> str:
-    close = difflib.get_close_matches(str(key), allowed, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(allowed) or 'none'}"
+    hint = did_you_mean(str(key), allowed) or f"expected one of: {', '.join(allowed) or 'none'}"
     return f"unknown {what} {key!r}; {hint}"
 
 
@@ -393,32 +396,24 @@ def read_suite(path: str | Path) -> ParsedSuite:
     return ParsedSuite(path, text, data, at, plugins, tuple(errors), invalid)
 
 
-def parse_suite(path: str | Path) -> ParsedSuite:
-    """Read the file and check it against the static schema; nothing is imported or written.
-    Every problem found is raised at once (:class:`~benchmark.errors.BenchErrors`)."""
-    parsed = read_suite(path)
-    found = Found()
-    for error in parsed.errors:
-        found.add(error)
-    raise_all(found.ordered(str(parsed.path)))
-    return parsed
-
-
 # --- Step 3: resolve ------------------------------------------------------------------------
 
 
 def _param_problems(given: Mapping[str, Any], params: Mapping[str, Param], at: Any, *path: Any,
-                    what: str) -> list[BenchError]:
-    """Names, types and declared constraints of ``given``, with the closest valid name."""
-    errors = [BenchError(_unknown_key(key, list(params), what), at(*path, key))
-              for key in given if key not in params]
+                    what: str, also: Sequence[str] = ()) -> list[BenchError]:
+    """Names, types and declared constraints of ``given``, with the closest valid name.
+
+    ``also``: other names allowed beside the parameters (not checked here, but suggested)."""
+    allowed = [*also, *params]
+    errors = [BenchError(_unknown_key(key, allowed, what), at(*path, key))
+              for key in given if key not in params and key not in also]
     known = {key: value for key, value in given.items() if key in params}
     return errors + _schema_problems(known, object_schema(params), at, *path)
 
 
 def _check_params(given: Mapping[str, Any], params: Mapping[str, Param], at: Any, *path: Any,
-                  what: str) -> None:
-    raise_all(_param_problems(given, params, at, *path, what=what))
+                  what: str, also: Sequence[str] = ()) -> None:
+    raise_all(_param_problems(given, params, at, *path, what=what, also=also))
 
 
 SEED_PARAMETERS = ("seed", "random_state")
@@ -500,9 +495,6 @@ def _resolve_split(split_data: Mapping[str, Any], split_at: tuple, task: str, da
     return SplitConfig(entry.name, params)
 
 
-ENTRY_KEYS = ("name", "label", "options", "split", "task")
-
-
 def _task_of_entry(entry: Mapping[str, Any], spec: Any, registry: Registry, at: Any, i: int
                    ) -> tuple[TaskSpec, dict[str, Any]]:
     """The task a dataset entry runs as, and its task options (checked against the task)."""
@@ -515,11 +507,7 @@ def _task_of_entry(entry: Mapping[str, Any], spec: Any, registry: Registry, at: 
                          f"{task.name!r} does not run on; it serves {', '.join(serves) or 'no task'}",
                          where)
     given = {k: v for k, v in entry.items() if k not in ENTRY_KEYS}
-    params = task_params(task)
-    errors = [BenchError(_unknown_key(key, [*ENTRY_KEYS, *params]), at("datasets", i, key))
-              for key in given if key not in params]
-    known = {key: value for key, value in given.items() if key in params}
-    raise_all(errors + _schema_problems(known, object_schema(params), at, "datasets", i))
+    _check_params(given, task_params(task), at, "datasets", i, what="key", also=ENTRY_KEYS)
     return task, {**task.options, **given}  # defaults filled: they identify the experiment too
 
 
@@ -741,8 +729,7 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: _Datasets, found:
 
 def _closest(name: str, known: Iterable[str]) -> str:
     known = list(known)
-    close = difflib.get_close_matches(name, known, n=1)
-    return f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+    return did_you_mean(name, known) or f"known: {', '.join(known)}"
 
 
 def _check_model_params(check: _Entry, params: Mapping[str, Any], grid: Mapping[str, list[Any]],
@@ -777,14 +764,18 @@ def _product(lists: list[list[Any]]) -> list[tuple[Any, ...]]:
 
 def _resolve(parsed: ParsedSuite, registry: Registry, found: Found, data_dir: str | Path | None,
              extra_plugins: Sequence[str | Path], max_configurations: int) -> Suite | None:
-    """The frozen suite, every problem recorded in ``found`` (then ``None``)."""
+    """Step 3: check every name, option and parameter against the plugins; the frozen suite,
+    or ``None`` when ``found`` holds a problem (those of step 1 too: check_suite puts them there).
+
+    ``data_dir`` (the command line's) overrides the suite's; ``extra_plugins`` are the
+    command line's plugin files, recorded so that workers load them too."""
     data, at = parsed.data, parsed.at
     datasets = _datasets(parsed, registry, found)
     metrics = _metrics(parsed, registry, datasets, found)
     models = _models(parsed, registry, datasets, found, max_configurations)
     limits = found.entry().check(_limits, data.get("limits"), at, "limits") \
         if not parsed.broken("limits") else Limits()
-    if found.errors or parsed.errors or limits is None:
+    if found.errors or limits is None:
         return None
     if data_dir is None and "data_dir" in data:
         data_dir = (parsed.path.parent / data["data_dir"]).resolve()
@@ -794,24 +785,6 @@ def _resolve(parsed: ParsedSuite, registry: Registry, found: Found, data_dir: st
     return Suite(data["name"], parsed.path, parsed.text, seeds, tuple(datasets.configs), tuple(models),
                  metrics, tuple(dict.fromkeys(plugins)), str(Path(data_dir).resolve()) if data_dir else None,
                  limits)
-
-
-def resolve_suite(parsed: ParsedSuite, registry: Registry, data_dir: str | Path | None = None,
-                  extra_plugins: Sequence[str | Path] = (),
-                  max_configurations: int = MAX_CONFIGURATIONS) -> Suite:
-    """Check every name, option and parameter against the plugins; return the frozen suite.
-
-    ``data_dir`` (the command line's) overrides the suite's; ``extra_plugins`` are the
-    command line's plugin files, recorded so that workers load them too. Every problem (the
-    parse step's too) is raised at once, in file order.
-    """
-    found = Found()
-    for error in parsed.errors:
-        found.add(error)
-    suite = _resolve(parsed, registry, found, data_dir, extra_plugins, max_configurations)
-    raise_all(found.ordered(str(parsed.path)))
-    assert suite is not None  # no error was found
-    return suite
 
 
 @dataclass(frozen=True)
@@ -833,27 +806,18 @@ def check_suite(path: str | Path, plugins: Sequence[str | Path] = (), data_dir: 
     """Parse, load the plugins, resolve -- going on past each problem to find them all.
 
     Only what stops every later step ends it early: a file that is not a YAML mapping, or a
-    plugin file that cannot be loaded (every such file is reported, with the schema problems).
+    plugin file that cannot be loaded or whose hooks are broken (every such file is reported,
+    with the schema problems).
     """
-    from benchmark.registry import load_local_plugin
-
     parsed = read_suite(path)
-    found = Found()
-    for error in parsed.errors:
-        found.add(error)
+    found = Found(parsed.errors)
     local = list(parsed.plugins) + [(p, f"-p {p}") for p in plugins]
-    for file, where in local:  # each file once here (cached), so that every broken one is named
-        try:
-            load_local_plugin(file, where)
-        except BenchError as exc:
-            found.add(exc)
     registry: Registry | None = None
     suite: Suite | None = None
-    if len(found.errors) == len(parsed.errors):  # every plugin file loads
-        try:
-            registry = build_registry(local)
-        except BenchError as exc:  # a file's hooks are broken
-            found.add(exc)
+    try:
+        registry = build_registry(local)
+    except BenchError as exc:  # one error per broken plugin file (all of them)
+        found.add(exc)
     if registry is not None:
         suite = _resolve(parsed, registry, found, data_dir, plugins, max_configurations)
     return SuiteCheck(suite, registry, tuple(found.ordered(str(parsed.path))), tuple(found.warnings))

@@ -40,7 +40,6 @@ Models are fitted as the harness fits them: the suite seed fills ``random_state`
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import json
 import math
@@ -62,6 +61,7 @@ from benchmark.api import (
     MissingDependency, Model, ModelSpec, Outcome, PerUnit, PluginInputError, Predictions,
     RatingData, RatingModel, ReconstructionModel, SplitSpec, TaskSpec,
 )
+from benchmark.errors import did_you_mean
 from benchmark.execute import SEED_PARAMS, make_model, reset_random_state
 from benchmark.params import Param, describe, model_params, signature_problems, task_params
 from benchmark.registry import hook_problems, task_problems
@@ -337,8 +337,8 @@ def _schema_problems(params: Mapping[str, Param], constraints: Mapping[str, Any]
     validator = jsonschema.validators.validator_for({})
     for name, fragment in constraints.items():
         if name not in params:
-            close = difflib.get_close_matches(name, params, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            close = did_you_mean(name, params)
+            hint = f" ({close})" if close else ""
             problems.append(f"constraints name no parameter {name!r}{hint}")
         try:
             validator.check_schema(dict(fragment))
@@ -755,8 +755,8 @@ def check_model(model: ModelSpec | type[Model] | str, task: str | None = None, *
             defaults = model_class.param_defaults()
             for name in given:
                 if name not in defaults:
-                    close = difflib.get_close_matches(name, defaults, n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    close = did_you_mean(name, defaults)
+                    hint = f"; {close}" if close else ""
                     raise ValueError(f"params: {model_class.__name__} has no parameter {name!r}{hint}")
         _run_steps(report, _ModelCase(cast(type[Model], model_class), known[each], given).steps(), each)
     return report
@@ -1236,8 +1236,7 @@ def check_plugin(module: ModuleType, *, params: Mapping[str, Mapping[str, Any]] 
         provided = [s.name for s in specs if isinstance(s, spec_type)]
         stray = [name for name in given if name not in provided]
         if stray:
-            close = difflib.get_close_matches(stray[0], provided, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"it provides {', '.join(provided) or 'none'}"
+            hint = did_you_mean(stray[0], provided) or f"it provides {', '.join(provided) or 'none'}"
             raise ValueError(f"{'params' if kind == 'model' else 'options'}: {module.__name__} provides "
                              f"no {kind} {stray[0]!r}; {hint}")
     own = [s for s in specs if isinstance(s, TaskSpec)]

@@ -36,9 +36,10 @@ import codecs
 import os
 import re
 import stat
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 from yaml import nodes as N
@@ -152,17 +153,8 @@ def read_stored_yaml(path: str | Path, *, max_bytes: int = MAX_BYTES) -> tuple[A
     without blocking. ``warning`` is one line naming the file, for ``bench: warning: ...``; a
     missing file is ``(None, None)`` (older runs did not keep one).
     """
-    try:
-        data = _read_stored_bytes(Path(path), max_bytes)
-        if data is None:
-            return None, None
-        return load_yaml_bytes(data, str(path)).data, None
-    except BenchError as exc:
-        return None, f"{exc}; the stored copy is ignored"
-    except (MemoryError, RecursionError) as exc:
-        return None, f"{path}: cannot read the stored copy ({type(exc).__name__}); it is ignored"
-    except Exception as exc:  # noqa: BLE001 -- a reader of stored files must not crash on them
-        return None, f"{path}: cannot read the stored copy: {type(exc).__name__}: {_one_line(str(exc))}"
+    return _read_stored(path, max_bytes, lambda data: load_yaml_bytes(data, str(path)).data,
+                        {MemoryError: "MemoryError", RecursionError: "RecursionError"})
 
 
 def read_stored_json(path: str | Path, *, max_bytes: int = MAX_STORED_JSON_BYTES) -> tuple[Any, str | None]:
@@ -174,30 +166,41 @@ def read_stored_json(path: str | Path, *, max_bytes: int = MAX_STORED_JSON_BYTES
     (nesting too deep for the parser and numbers too long to convert included). A missing file
     is ``(None, None)``.
     """
+    return _read_stored(path, max_bytes, lambda data: _parse_json(data, str(path)),
+                        {MemoryError: "out of memory"})
+
+
+def _parse_json(data: bytes, name: str) -> Any:
     import json
 
     try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise BenchError(f"not UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start}",
+                         f"{name}:{line}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BenchError(f"not JSON: {_one_line(exc.msg)}", f"{name}:{exc.lineno}") from None
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else _one_line(str(exc))
+        raise BenchError(f"not JSON bench can read: {reason}", name) from None
+
+
+def _read_stored(path: str | Path, max_bytes: int, parse: Callable[[bytes], Any],
+                 exhausted: Mapping[type[Exception], str]) -> tuple[Any, str | None]:
+    """``(parse(bytes of the file), None)``, ``(None, None)`` when it is missing, else
+    ``(None, warning)``; ``exhausted`` words the errors of a resource running out (memory...)."""
+    try:
         data = _read_stored_bytes(Path(path), max_bytes)
-        if data is None:
-            return None, None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise BenchError(f"not UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start}",
-                             f"{path}:{line}") from None
-        try:
-            return json.loads(text), None
-        except json.JSONDecodeError as exc:
-            raise BenchError(f"not JSON: {_one_line(exc.msg)}", f"{path}:{exc.lineno}") from None
-        except (ValueError, RecursionError) as exc:
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else _one_line(str(exc))
-            raise BenchError(f"not JSON bench can read: {reason}", str(path)) from None
+        return (None, None) if data is None else (parse(data), None)
     except BenchError as exc:
         return None, f"{exc}; the stored copy is ignored"
-    except MemoryError:
-        return None, f"{path}: cannot read the stored copy (out of memory); it is ignored"
     except Exception as exc:  # noqa: BLE001 -- a reader of stored files must not crash on them
+        reason = next((text for kind, text in exhausted.items() if isinstance(exc, kind)), None)
+        if reason is not None:
+            return None, f"{path}: cannot read the stored copy ({reason}); it is ignored"
         return None, f"{path}: cannot read the stored copy: {type(exc).__name__}: {_one_line(str(exc))}"
 
 
@@ -212,16 +215,7 @@ def _read_stored_bytes(path: Path, max_bytes: int) -> bytes | None:
     except (OSError, ValueError) as exc:
         raise BenchError(f"cannot read: {_os_reason(exc)}", str(path)) from None
     with os.fdopen(fd, "rb") as handle:
-        size = os.fstat(fd).st_size
-        if size > max_bytes:
-            raise BenchError(f"too large: {size:,} bytes, the limit is {max_bytes:,}", str(path))
-        try:
-            data = handle.read(max_bytes + 1)
-        except OSError as exc:
-            raise BenchError(f"cannot read: {_os_reason(exc)}", str(path)) from None
-    if len(data) > max_bytes:
-        raise BenchError(f"too large: more than {max_bytes:,} bytes", str(path))
-    return data
+        return _read_bounded(handle, os.fstat(fd).st_size, max_bytes, str(path))
 
 
 # --- Bytes -------------------------------------------------------------------------------------
@@ -239,16 +233,30 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
         raise BenchError("is a directory, expected a suite file", where)
     if not stat.S_ISREG(info.st_mode):
         raise BenchError("not a regular file, expected a suite file", where)
-    if info.st_size > max_bytes:
+    if info.st_size > max_bytes:  # before opening it (_read_bounded checks again: it may grow)
         raise BenchError(f"suite file is too large: {info.st_size:,} bytes, the limit is {max_bytes:,}",
                          where)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)  # the file may have grown since stat
+        handle = open(path, "rb")
     except OSError as exc:
         raise BenchError(f"cannot read suite file: {_os_reason(exc)}", where) from None
+    with handle:
+        return _read_bounded(handle, info.st_size, max_bytes, where, "suite file")
+
+
+def _read_bounded(handle: BinaryIO, size: int, max_bytes: int, where: str, noun: str = "") -> bytes:
+    """At most ``max_bytes`` from ``handle`` (a file of ``size`` bytes when it was looked at;
+    it may have grown since); a file over the limit, or failing to read, is a BenchError whose
+    message names ``noun`` (``suite file is too large``; ``too large`` without one)."""
+    too_large = f"{noun} is too large" if noun else "too large"
+    if size > max_bytes:
+        raise BenchError(f"{too_large}: {size:,} bytes, the limit is {max_bytes:,}", where)
+    try:
+        data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise BenchError(f"cannot read{' ' + noun if noun else ''}: {_os_reason(exc)}", where) from None
     if len(data) > max_bytes:
-        raise BenchError(f"suite file is too large: more than {max_bytes:,} bytes", where)
+        raise BenchError(f"{too_large}: more than {max_bytes:,} bytes", where)
     return data
 
 

@@ -217,6 +217,23 @@ def test_every_broken_plugin_file_is_named_with_the_schema_problems(capsys, writ
     assert len(errors) == 4
 
 
+def test_every_plugin_file_with_a_bad_hook_is_named(capsys, write_suite, tmp_path):
+    (tmp_path / "misspelt.py").write_text("from benchmark.api import hookimpl\n\n\n"
+                                          "@hookimpl\ndef bench_model():\n    return []\n")
+    (tmp_path / "unmarked.py").write_text("def bench_models():\n    return []\n")
+    (tmp_path / "broken.py").write_text("raise RuntimeError('boom at import')\n")
+    path = write_suite(GOOD + "plugins: [misspelt.py, unmarked.py]\n")
+    code, errors, _, _ = check_in_process(capsys, path, "-p", str(tmp_path / "broken.py"))
+    assert code == 2
+    assert errors[0].startswith(f"-p {tmp_path / 'broken.py'}: plugin file")
+    assert "failed to import: RuntimeError: boom at import" in errors[0]
+    assert errors[1] == (f"{path}:12: plugins[0]: plugin file '{tmp_path / 'misspelt.py'}' defines "
+                         f"unknown hook 'bench_model'; did you mean 'bench_models'?")
+    assert errors[2] == (f"{path}:12: plugins[1]: plugin file '{tmp_path / 'unmarked.py'}' defines "
+                         f"hook 'bench_models' without @hookimpl (bench would never call it)")
+    assert len(errors) == 3
+
+
 def test_a_suite_with_very_many_mistakes_lists_the_first_hundred(capsys, write_suite):
     from benchmark.errors import LISTED_ERRORS
 

@@ -97,6 +97,24 @@ def test_one_dataset_lists_its_files_and_where_they_were_looked_for(env, capsys)
     assert f"looked in {env / 'data' / 'ml-100k' / 'u1.base'}, {env / 'cache' / 'movielens' / 'ml-100k' / 'u1.base'}" in line
 
 
+def test_a_qualified_dataset_name_is_accepted_as_suites_accept_it(env, capsys):
+    assert main(["data", "bench-harness:movielens-100k", "--data-dir", str(env / "data")]) == 0
+    out = capsys.readouterr().out
+    assert "\nmovielens-100k" in out
+    assert "missing" in next(line for line in out.splitlines() if line.startswith("ml-100k/u1.base"))
+
+
+def test_a_name_two_plugins_share_is_refused_with_the_qualified_names(env, capsys):
+    first = plugin(env, "http://127.0.0.1:9/toy.csv")
+    second = env / "toy_two.py"
+    second.write_text(Path(first).read_text())
+    assert main(["data", "toy", "-p", first, "-p", str(second)]) == 2
+    assert "dataset 'toy' is provided by several plugins; qualify it as 'toy_plugin:toy' or 'toy_two:toy'" \
+        in capsys.readouterr().err
+    assert main(["data", "toy_two:toy", "-p", first, "-p", str(second)]) == 0
+    assert "\ntoy_two:toy: a toy\n" in capsys.readouterr().out
+
+
 def test_embedded_copy_written_out_as_a_data_dir_then_verified_and_damage_found(env, capsys):
     data = env / "data"
     assert main(["data", "download", "movielens-latest-small", "--to", str(data)]) == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from benchmark.api import PluginInputError
-from benchmark.errors import EXCERPT_CHARS, MESSAGE_CHARS, BenchError, clip, excerpt
+from benchmark.errors import EXCERPT_CHARS, MESSAGE_CHARS, BenchError, clip, did_you_mean, excerpt
 from benchmark.store import ResultStore, check_row
 from benchmark.yamlsafe import load_yaml_text
 from plugins.ratings_file import load_ratings_file
@@ -151,3 +151,13 @@ def test_a_huge_metric_name_in_a_stored_row_is_an_excerpt(tmp_path):
     (tmp_path / "cells.jsonl").write_text(__import__("json").dumps(row) + "\n")
     warning = ResultStore(tmp_path).repair()
     assert warning is not None and len(warning) < 400
+
+
+# --- did_you_mean -------------------------------------------------------------------------------
+
+
+def test_did_you_mean_names_the_closest_choices_or_nothing():
+    assert did_you_mean("rmes", ["rmse", "mae"]) == "did you mean 'rmse'?"
+    assert did_you_mean("ab", ["abc", "abd", "x"], n=3, cutoff=0.5) == "did you mean 'abd' or 'abc'?"
+    assert did_you_mean("zzz", ["rmse", "mae"]) == ""
+    assert did_you_mean("rmes", {"rmse": 1}) == "did you mean 'rmse'?"  # a mapping's keys

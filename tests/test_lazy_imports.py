@@ -33,7 +33,8 @@ def test_no_model_library_is_imported(argv):
 
 
 def test_help_does_not_even_load_plugins():
-    probe = PROBE.format(argv=["--help"], heavy=["pandas", "pluggy", "bench_plugins.splits"])
+    probe = PROBE.format(argv=["--help"], heavy=["pandas", "pluggy", "bench_plugins.splits",
+                                                 "benchmark.cli_data"])
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"bench --help imported {result.stdout.strip()}"
