@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark import stats
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, did_you_mean
 from benchmark.resultset import Run, directions, primary_metrics
 
 BETTER, WORSE, SAME, NONE = "better", "worse", "no significant difference", "no verdict"
@@ -490,10 +490,8 @@ def version_changes(a: Run, b: Run) -> list[str]:
 
 
 def _close(word: str, choices: Sequence[str]) -> str:
-    from difflib import get_close_matches
-
-    close = get_close_matches(word, list(choices), 1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(word, choices)
+    return f"; {hint}" if hint else ""
 
 
 def compare(a: Run, b: Run | None = None, *, rows: tuple[str, str] | None = None, metric: str | None = None,

@@ -58,7 +58,7 @@ from typing import Any
 
 from benchmark.cells import shown_params, stable_hash
 from benchmark.csvsafe import csv_safe, csv_text
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, did_you_mean
 
 NONE = "—"
 ALPHA = 0.05
@@ -599,8 +599,8 @@ def resolve_label(label: str, lines: Sequence[Any], where: str = "--rows") -> An
     ordered += [name for name in distinct if name not in ordered]
     shown = [f"{name} ({names[name]})" if name in names else name for name in ordered]
     listing = ", ".join(shown[:20]) + (f" and {len(shown) - 20} more" if len(shown) > 20 else "")
-    near = difflib.get_close_matches(label, distinct, n=1)
-    hint = f"did you mean {near[0]!r}? " if near else ""
+    hint = did_you_mean(label, distinct)
+    hint = f"{hint} " if hint else ""
     raise BenchError(f"no configuration labelled {label!r}; {hint}valid (closest first): {listing or 'none'}",
                      where)
 

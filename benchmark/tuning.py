@@ -36,7 +36,6 @@ that none of them touches the outer test fold.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib.util
 import itertools
@@ -50,7 +49,7 @@ import numpy as np
 from benchmark._internal import resolve
 from benchmark.api import Fold, MatrixData
 from benchmark.cells import Cell, stable_hash
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, did_you_mean
 from benchmark.resultset import _inner_text, is_trial, tuning_note  # noqa: F401 -- tuning.is_trial, ... still work
 
 SEARCHES = ("grid", "random", "tpe")
@@ -151,8 +150,7 @@ def parse_tune(entry: Mapping[str, Any], params: Mapping[str, Any], registry: An
                     f"{_describe(block)}", at, *base)
     for key in block:
         if key not in _KEYS:
-            close = difflib.get_close_matches(str(key), _KEYS, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"one of: {', '.join(_KEYS)}"
+            hint = did_you_mean(str(key), _KEYS) or f"one of: {', '.join(_KEYS)}"
             raise _fail(f"expected a key of tune ({hint}), got {key!r}", at, *base, key)
     for key in ("space", "objective"):
         if key not in block:
@@ -195,8 +193,7 @@ def _space(data: Any, params: Mapping[str, Any], fixed: Mapping[str, Any], at: A
     space = []
     for name, values in data.items():
         if name not in params:
-            close = difflib.get_close_matches(str(name), params, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"one of: {', '.join(params) or 'none'}"
+            hint = did_you_mean(str(name), params) or f"one of: {', '.join(params) or 'none'}"
             raise _fail(f"expected a parameter of the model ({hint}), got {name!r}", at, *base, name)
         if name in fixed:
             raise _fail(f"expected {name!r} in params or in tune.space, got both", at, *base, name)
