@@ -26,6 +26,7 @@ the plugin modules do at start-up) stays cheap.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 import weakref
@@ -339,6 +340,14 @@ class RankedLists:
     @property
     def depth(self) -> int:
         return int(self.top.shape[1])
+
+    @functools.cached_property
+    def sorted_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        """The evaluated users' ids as strings, sorted (how the units file aligns ids), and the
+        order that sorts them: computed once, for every per-user metric of the cell."""
+        ids = np.asarray([str(u) for u in self.users])
+        order = np.argsort(ids, kind="stable")
+        return ids[order], order
 
     def lists(self, k: int) -> np.ndarray:
         """(users x k) ranked item positions (``-1`` past the candidates)."""

@@ -25,7 +25,6 @@ computed (``predictions.extra["ranking"]``, a :class:`~bench_plugins.ranking_cor
 from __future__ import annotations
 
 import re
-import weakref
 from typing import Any
 
 import numpy as np
@@ -137,23 +136,9 @@ class AtK:
         return f"AtK({self.kind!r}, {self.k})"
 
 
-_USER_IDS: weakref.WeakKeyDictionary[RankedLists, tuple[np.ndarray, np.ndarray]] = weakref.WeakKeyDictionary()
-
-
-def user_ids(lists: RankedLists) -> tuple[np.ndarray, np.ndarray]:
-    """The evaluated users' ids as strings, sorted (how the units file aligns ids), and the order
-    that sorts them; computed once per ranked lists, which every metric of a cell shares."""
-    found = _USER_IDS.get(lists)
-    if found is None:
-        ids = np.asarray([str(u) for u in lists.users])
-        order = np.argsort(ids, kind="stable")
-        found = _USER_IDS[lists] = (ids[order], order)
-    return found
-
-
 def per_user(lists: RankedLists, values: np.ndarray) -> PerUnit:
     """A PerUnit over the evaluated users (num = value, den = 1), its value the plain mean."""
-    ids, order = user_ids(lists)
+    ids, order = lists.sorted_ids
     return PerUnit("user", ids, np.asarray(values, np.float64)[order], np.ones(len(values)),
                    "identity", exact=float(np.mean(values)))
 
