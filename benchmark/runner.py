@@ -127,13 +127,17 @@ def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
                 folds = cache.folds(data, dataset.split.method, params, split_seed)
             except (BenchError, ValueError) as exc:
                 raise BenchError(str(exc), f"split {dataset.split.method!r} of {where}") from None
+            configured = []
             for model in suite.models:
                 if dataset.label not in model.datasets:
                     continue
                 build, config = _model_params(registry, model.name, dataset.task, model.params, seed)
                 if model.name not in codes:
                     codes[model.name] = _code(registry, model.name, metrics)
-                for index, fold in enumerate(folds):
+                configured.append((model, build, config))
+            # fold by fold: the cells that run at once share their fold's rows (and pages)
+            for index, fold in enumerate(folds):
+                for model, build, config in configured:
                     cells.append(Cell(
                         suite=suite.name, task=dataset.task, dataset=dataset.label,
                         dataset_plugin=dataset.name, dataset_options=dataset.options,

@@ -39,7 +39,6 @@ class Biases:
             self.bi_ = np.bincount(i, np.subtract(centred, residual, out=residual), len(self.items_)) / (self.reg_i + n_i)
             residual = self.bi_[i]
             self.bu_ = np.bincount(u, np.subtract(centred, residual, out=residual), len(self.users_)) / (self.reg_u + n_u)
-        self.user_index_, self.item_index_ = u, i
         return self
 
     def indices(self, users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
