@@ -23,6 +23,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -66,6 +67,7 @@ __all__ = [
     "data_dir",
     "require",
     "fingerprint_indices",
+    "distinct_in_order",
     "report_progress",
     "clip",
     "excerpt",
@@ -73,8 +75,9 @@ __all__ = [
 
 API_VERSION = 1
 """Major version of the plugin contract (this module and :mod:`benchmark.hookspec`)."""
-API_MINOR_VERSION = 1
-"""Minor version: 1.1 added tasks as plugins, Outcome, PerUnit; a 1.0 plugin loads unchanged."""
+API_MINOR_VERSION = 2
+"""Minor version: 1.1 added tasks as plugins, Outcome, PerUnit; 1.2 ``RatingModel.learn_ids`` and
+:func:`distinct_in_order`; a 1.0 plugin loads unchanged."""
 
 RATING = "rating"
 """Explicit feedback: fit on (user, item, rating) triples, predict held-out pairs."""
@@ -143,6 +146,25 @@ def fingerprint_indices(train: np.ndarray, test: np.ndarray) -> str:
     )[:16]
 
 
+CHUNK = 1 << 20
+"""Values the chunked helpers (:func:`distinct_in_order`, the template
+:meth:`RatingModel.predict`) take at once: their temporaries are a chunk's, not the data's."""
+
+
+def distinct_in_order(values: pd.Series | np.ndarray) -> pd.Index:
+    """``pandas.Index(pandas.unique(values))``: the distinct values in order of first appearance,
+    found a chunk at a time (``pandas.unique`` sizes its hash table by the values it is given,
+    ~13 bytes a value; this one's by the distinct values)."""
+    column = values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
+    found = pd.Index(pd.unique(column.iloc[:CHUNK]))
+    for start in range(CHUNK, len(column), CHUNK):
+        chunk = pd.Index(pd.unique(column.iloc[start:start + CHUNK]))
+        new = chunk[found.get_indexer(chunk) < 0]
+        if len(new):
+            found = found.append(new)
+    return found
+
+
 @dataclass(frozen=True)
 class Fold:
     """One train/test partition, as row positions into the dataset (order is kept)."""
@@ -151,8 +173,9 @@ class Fold:
     train: np.ndarray
     test: np.ndarray
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
+        """:func:`fingerprint_indices` of the fold, hashed once (a fold's rows do not change)."""
         return fingerprint_indices(self.train, self.test)
 
 
@@ -353,13 +376,17 @@ class RatingModel(Model):
     def fit(self, train: RatingData) -> RatingModel:
         raise NotImplementedError
 
-    def index_training(self, train: RatingData) -> tuple[np.ndarray, np.ndarray]:
-        """Learn the training ids (``users_``, ``items_``, ``mean_``); return each rating's
-        user and item positions."""
+    def learn_ids(self, train: RatingData) -> None:
+        """Learn the training ids (``users_``, ``items_``, as ``pandas.Index``) and ``mean_``."""
         ratings = train.ratings
-        self.users_ = pd.Index(pd.unique(ratings["user"]))
-        self.items_ = pd.Index(pd.unique(ratings["item"]))
+        self.users_, self.items_ = distinct_in_order(ratings["user"]), distinct_in_order(ratings["item"])
         self.mean_ = float(ratings["rating"].mean()) if len(ratings) else 0.0
+
+    def index_training(self, train: RatingData) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`learn_ids`, then return each rating's user and item positions (8 bytes a
+        rating each: a model that needs no positions calls :meth:`learn_ids` alone)."""
+        self.learn_ids(train)
+        ratings = train.ratings
         return self.users_.get_indexer(ratings["user"]), self.items_.get_indexer(ratings["item"])
 
     def positions(self, users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -375,6 +402,15 @@ class RatingModel(Model):
         return np.full(len(u), self.mean_, dtype=np.float64)
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        if len(users) <= CHUNK:
+            return self._predict_pairs(users, items)
+        prediction = np.empty(len(users), dtype=np.float64)  # one chunk's positions at a time
+        for start in range(0, len(users), CHUNK):
+            part = slice(start, start + CHUNK)
+            prediction[part] = self._predict_pairs(users[part], items[part])
+        return prediction
+
+    def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         u, i = self.positions(users, items)
         known = (u >= 0) & (i >= 0)
         if known.all():  # the usual case: no mask copies of the positions

@@ -218,7 +218,8 @@ class SharedData:
         arrays = {}
         for n, fold in enumerate(folds):
             arrays[f"{n}.train"], arrays[f"{n}.test"] = np.asarray(fold.train), np.asarray(fold.test)
-        self._publish(key, arrays, {"kind": "folds", "names": [fold.name for fold in folds]})
+        self._publish(key, arrays, {"kind": "folds", "names": [fold.name for fold in folds],
+                                    "fingerprints": [fold.fingerprint for fold in folds]})
         if isinstance(data, RatingData) and dataset:
             for n in range(len(folds)) if rows is None else rows:
                 for part in ("train", "test"):
@@ -269,11 +270,15 @@ class SharedData:
         if manifest is None or manifest["kind"] != "folds":
             return None
         folds = []
-        for n, name in enumerate(manifest["names"]):
+        fingerprints = manifest.get("fingerprints") or [None] * len(manifest["names"])
+        for n, (name, fingerprint) in enumerate(zip(manifest["names"], fingerprints)):
             train, test = self._array(key, f"{n}.train"), self._array(key, f"{n}.test")
             _remember_rows(train, f"{key}-{n}.train")
             _remember_rows(test, f"{key}-{n}.test")
-            folds.append(Fold(name, train, test))
+            fold = Fold(name, train, test)
+            if fingerprint is not None:  # as the driver hashed them: hashing again reads every index
+                fold.__dict__["fingerprint"] = fingerprint
+            folds.append(fold)
         self._opened[key] = folds
         return folds
 

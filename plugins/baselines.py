@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmark.api import RATING, ModelSpec, RatingData, RatingModel, hookimpl
+from benchmark.api import CHUNK, RATING, ModelSpec, RatingData, RatingModel, distinct_in_order, hookimpl
 
 
 class Biases:
@@ -26,20 +26,30 @@ class Biases:
         """``index``: the training ids and each rating's positions, when the caller has them
         already (:meth:`~benchmark.api.RatingModel.index_training`)."""
         if index is None:
-            users, items = pd.Index(pd.unique(ratings["user"])), pd.Index(pd.unique(ratings["item"]))
+            users, items = distinct_in_order(ratings["user"]), distinct_in_order(ratings["item"])
             index = users, items, users.get_indexer(ratings["user"]), items.get_indexer(ratings["item"])
         self.users_, self.items_, u, i = index
         r = ratings["rating"].to_numpy(np.float64)
         self.mu_ = float(r.mean())
         n_u, n_i = np.bincount(u, minlength=len(self.users_)), np.bincount(i, minlength=len(self.items_))
         self.bu_, self.bi_ = np.zeros(len(self.users_)), np.zeros(len(self.items_))
-        centred = r - self.mu_
-        for _ in range(self.n_epochs):  # one temporary per pass, not three
-            residual = self.bu_[u]
-            self.bi_ = np.bincount(i, np.subtract(centred, residual, out=residual), len(self.items_)) / (self.reg_i + n_i)
-            residual = self.bi_[i]
-            self.bu_ = np.bincount(u, np.subtract(centred, residual, out=residual), len(self.users_)) / (self.reg_u + n_u)
+        for _ in range(self.n_epochs):
+            self.bi_ = self._sums(r, i, u, self.bu_, len(self.items_)) / (self.reg_i + n_i)
+            self.bu_ = self._sums(r, u, i, self.bi_, len(self.users_)) / (self.reg_u + n_u)
         return self
+
+    def _sums(self, r: np.ndarray, by: np.ndarray, other: np.ndarray, other_bias: np.ndarray,
+              size: int) -> np.ndarray:
+        """Per position of ``by``, the sum of ``r - mu_ - other_bias[other]`` over its ratings,
+        added in rating order as ``np.bincount`` adds them (the same numbers, bit for bit), a
+        chunk of residuals at a time rather than one array the size of the ratings."""
+        sums = np.zeros(size)
+        for start in range(0, len(r), CHUNK):
+            part = slice(start, start + CHUNK)
+            residual = np.subtract(r[part], self.mu_)
+            residual -= other_bias[other[part]]
+            np.add.at(sums, by[part], residual)
+        return sums
 
     def indices(self, users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of ``users``/``items`` in the training data, -1 where unknown."""
@@ -57,7 +67,7 @@ class GlobalMean(RatingModel):
     """Predicts the mean training rating for every pair."""
 
     def fit(self, train: RatingData) -> GlobalMean:
-        self.index_training(train)
+        self.learn_ids(train)
         return self
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -9,9 +9,9 @@ differently from ``np.mean`` over all pairs, and published figures must not move
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from benchmark.api import RATING, RECONSTRUCTION, MetricSpec, PerUnit, Predictions, hookimpl
+from benchmark.api import (CHUNK, RATING, RECONSTRUCTION, MetricSpec, PerUnit, Predictions, distinct_in_order,
+                           hookimpl)
 
 EPSILON = 1e-7  # as Keras clips probabilities in binary cross-entropy
 
@@ -43,9 +43,14 @@ def _per_user(predictions: Predictions, errors: np.ndarray, value: float, transf
     """Per test user: the sum of ``errors`` and the number of test pairs."""
     if predictions.users is None:
         raise ValueError("per-user values need the test users")
-    codes, users = pd.factorize(pd.Series(predictions.users))
-    num = np.bincount(codes, weights=errors, minlength=len(users))
-    den = np.bincount(codes, minlength=len(users)).astype(np.float64)
+    pairs = np.asarray(predictions.users)
+    users = distinct_in_order(pairs)
+    num, den = np.zeros(len(users)), np.zeros(len(users))
+    for start in range(0, len(errors), CHUNK):  # added in pair order, as np.bincount adds
+        part = slice(start, start + CHUNK)
+        codes = users.get_indexer(pairs[part])
+        np.add.at(num, codes, errors[part])
+        np.add.at(den, codes, 1.0)
     return PerUnit("user", np.asarray(users).astype(str), num, den, transform, exact=value)
 
 
@@ -59,13 +64,15 @@ def _per_example(predictions: Predictions, losses: np.ndarray, value: float) -> 
 
 def rmse_per_user(predictions: Predictions) -> PerUnit:
     """:func:`rmse`, with each user's sum of squared errors and count."""
-    squared = (predictions.y_true - predictions.y_pred) ** 2
+    squared = np.subtract(predictions.y_true, predictions.y_pred)
+    np.square(squared, out=squared)  # one temporary the size of the test set, not two
     return _per_user(predictions, squared, float(np.sqrt(np.mean(squared))), "sqrt")  # = rmse()
 
 
 def mae_per_user(predictions: Predictions) -> PerUnit:
     """:func:`mae`, with each user's sum of absolute errors and count."""
-    absolute = np.abs(predictions.y_true - predictions.y_pred)
+    absolute = np.subtract(predictions.y_true, predictions.y_pred)
+    np.abs(absolute, out=absolute)
     return _per_user(predictions, absolute, float(np.mean(absolute)), "identity")  # = mae()
 
 

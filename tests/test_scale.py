@@ -135,6 +135,25 @@ def test_a_shared_dataset_is_the_loaded_one_mapped_read_only(tmp_path):
     assert SharedData(tmp_path / "data").get_folds("f")[0].train.tolist() == list(range(10))
 
 
+def test_a_published_fold_carries_the_drivers_fingerprint_and_its_indices_stay_unread(tmp_path, monkeypatch):
+    from benchmark import api
+
+    folds = [engine_fold("1/2", np.arange(0, 20, 2), np.arange(1, 20, 2)),
+             engine_fold("2/2", np.arange(1, 20, 2), np.arange(0, 20, 2))]
+    expected = [f.fingerprint for f in folds]
+    SharedData(tmp_path / "data").put_folds("f", folds)
+
+    def unread(train, test):
+        raise AssertionError("a worker hashed a published fold's indices again")
+
+    monkeypatch.setattr(api, "fingerprint_indices", unread)
+    again = SharedData(tmp_path / "data").get_folds("f")  # as a worker opens them
+    assert [f.fingerprint for f in again] == expected
+    assert [f.test.tolist() for f in again] == [f.test.tolist() for f in folds]
+    with pytest.raises(AssertionError, match="hashed"):  # an unpublished fold is hashed, once
+        engine_fold("x", np.arange(3), np.arange(3, 5)).fingerprint
+
+
 def mapped_from_file(array) -> bool:
     import mmap
 
@@ -559,3 +578,80 @@ def test_on_dask_workers_with_a_cores_resource_a_cell_reserves_its_declared_thre
     for cell, (start, end) in spans.items():  # whatever ran at once never needed more than 2 cores
         overlapping = [c for c, (s, e) in spans.items() if s < end and start < e]
         assert sum(cores[c] for c in overlapping) <= 2, (cell, overlapping)
+
+
+# --- working memory in chunks, the same numbers ---------------------------------------------------
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of 7 values: every chunked path runs several chunks on small data."""
+    from benchmark import api
+    from bench_plugins import baselines, metrics
+
+    for module in (api, baselines, metrics):
+        monkeypatch.setattr(module, "CHUNK", 7)
+
+
+@pytest.mark.parametrize("values", [np.array([5, 3, 5, 9, 3, 1, 1, 8, 2, 9, 4, 5, 7, 0, 8, 6, 6, 2]),
+                                    pd.Series(list("qwertyuiopasdfghjklzxcvbnmqwerty"), dtype="str")])
+def test_distinct_in_order_is_pandas_unique_found_a_chunk_at_a_time(small_chunks, values):
+    from benchmark.api import distinct_in_order
+
+    found = distinct_in_order(values)
+    expected = pd.Index(pd.unique(values))
+    assert found.equals(expected) and found.dtype == expected.dtype
+    assert distinct_in_order(values[:0]).empty
+
+
+def reference_biases(ratings, n_epochs=10, reg_u=15.0, reg_i=10.0):
+    """Surprise's baseline ALS over whole arrays (np.bincount), as Biases fitted it before."""
+    users, items = pd.Index(pd.unique(ratings["user"])), pd.Index(pd.unique(ratings["item"]))
+    u, i = users.get_indexer(ratings["user"]), items.get_indexer(ratings["item"])
+    r = ratings["rating"].to_numpy(np.float64)
+    mu = r.mean()
+    n_u, n_i = np.bincount(u), np.bincount(i)
+    bu, bi = np.zeros(len(users)), np.zeros(len(items))
+    for _ in range(n_epochs):
+        bi = np.bincount(i, (r - mu) - bu[u], len(items)) / (reg_i + n_i)
+        bu = np.bincount(u, (r - mu) - bi[i], len(users)) / (reg_u + n_u)
+    return bu, bi
+
+
+def test_chunked_biases_predictions_and_per_user_errors_equal_whole_array_ones(small_chunks):
+    from bench_plugins.baselines import BiasBaseline, Biases
+    from bench_plugins.metrics import rmse_per_user
+    from bench_plugins.synthetic import load_synthetic
+    from benchmark.api import Predictions, RatingModel
+
+    data = load_synthetic(n_users=40, n_items=15, density=0.4)
+    ratings = data.ratings
+    bu, bi = reference_biases(ratings)
+    fitted = Biases().fit(ratings)
+    assert np.array_equal(fitted.bu_, bu) and np.array_equal(fitted.bi_, bi)  # bit for bit
+
+    model = BiasBaseline().fit(data)
+    rng = np.random.default_rng(3)
+    users = rng.choice(np.append(ratings["user"].unique(), [-1, -2]), 60)  # some users unknown
+    items = rng.choice(np.append(ratings["item"].unique(), [-5]), 60)
+    chunked = model.predict(users, items)
+    whole = RatingModel._predict_pairs(model, users, items)  # the template on all pairs at once
+    assert len(chunked) == 60 and np.array_equal(chunked, whole)
+
+    truth = rng.integers(1, 6, 60).astype(float)
+    part = rmse_per_user(Predictions("rating", truth, chunked, users, items))
+    codes, ids = pd.factorize(pd.Series(users))
+    assert part.ids.tolist() == np.asarray(ids).astype(str).tolist()
+    assert np.array_equal(part.num, np.bincount(codes, (truth - chunked) ** 2))
+    assert np.array_equal(part.den, np.bincount(codes).astype(float))
+
+
+def test_global_mean_learns_the_ids_without_positions():
+    from bench_plugins.baselines import GlobalMean
+    from bench_plugins.synthetic import load_synthetic
+
+    data = load_synthetic(n_users=30, n_items=10, density=0.5)
+    model = GlobalMean().fit(data)
+    assert model.users_.equals(pd.Index(pd.unique(data.ratings["user"])))
+    assert model.items_.equals(pd.Index(pd.unique(data.ratings["item"])))
+    assert model.mean_ == data.ratings["rating"].mean()
