@@ -79,7 +79,7 @@ from benchmark.api import (RATING, ModelSpec, PluginInputError, RatingData, Rati
 
 NUMBA = {"numba": "numba"}
 MODES = ("fast", "exact")
-_CHUNK = 1 << 20  # test pairs per vectorised prediction step
+_CHUNK = 1 << 20  # ratings or test pairs per vectorised step
 
 
 # --- Kernels -------------------------------------------------------------------------------------
@@ -262,6 +262,16 @@ def _dummy_training() -> dict[str, np.ndarray]:
 
 # --- Models --------------------------------------------------------------------------------------
 
+def _positions(index: Any, ids: Any, order: np.ndarray | None = None) -> np.ndarray:
+    """``index.get_indexer(ids.take(order))`` as int32, a chunk at a time (``ids``: a column)."""
+    n = len(ids) if order is None else len(order)
+    positions = np.empty(n, dtype=np.int32)
+    for start in range(0, n, _CHUNK):
+        part = slice(start, start + _CHUNK)
+        positions[part] = index.get_indexer(ids.iloc[part] if order is None else ids.take(order[part]))
+    return positions
+
+
 class _FastMF(RatingModel):
     """Shared by both models: indexing in Surprise's order, the RNG, compilation, prediction."""
 
@@ -318,14 +328,23 @@ class _FastMF(RatingModel):
                    *factors, *flags, *(0.0,) * (2 * len(self._rates)))
 
     def _index(self, train: RatingData) -> dict[str, Any]:
-        """Training positions grouped by user as ``trainset.all_ratings()`` yields them."""
-        users, items = self.index_training(train)
+        """Training positions grouped by user as ``trainset.all_ratings()`` yields them.
+
+        Positions are found a chunk at a time as int32 (the kernels' type), never as full int64
+        arrays: the working set is the kernels' own arrays (12 bytes a rating) and the order."""
+        self.learn_ids(train)
+        frame = train.ratings
+        users = _positions(self.users_, frame["user"])
         order = np.argsort(users, kind="stable")
         indptr = np.zeros(len(self.users_) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(users, minlength=len(self.users_)), out=indptr[1:])
-        ratings = train.ratings["rating"].to_numpy(dtype=np.float64)[order]
+        for start in range(0, len(users), _CHUNK):
+            indptr[1:] += np.bincount(users[start:start + _CHUNK], minlength=len(self.users_))
+        np.cumsum(indptr, out=indptr)
+        del users
+        ratings = frame["rating"].to_numpy(dtype=np.float64)[order]
         self.mean_ = float(np.mean(ratings)) if len(ratings) else 0.0  # Trainset.global_mean
-        return {"indptr": indptr, "items": items[order].astype(np.int32), "ratings": ratings}
+        return {"indptr": indptr, "items": _positions(self.items_, frame["item"], order),
+                "ratings": ratings}
 
     def _rng(self) -> np.random.RandomState:
         """Surprise's ``get_rng``: a seed, a RandomState, or numpy's global generator (None)."""

@@ -655,3 +655,19 @@ def test_global_mean_learns_the_ids_without_positions():
     assert model.users_.equals(pd.Index(pd.unique(data.ratings["user"])))
     assert model.items_.equals(pd.Index(pd.unique(data.ratings["item"])))
     assert model.mean_ == data.ratings["rating"].mean()
+
+
+def test_fast_mf_training_arrays_found_in_chunks_equal_the_whole_array_ones(monkeypatch):
+    pytest.importorskip("numba", reason="needs the fast extra (numba)")
+    from bench_plugins import fast_mf
+    from bench_plugins.synthetic import load_synthetic
+
+    monkeypatch.setattr(fast_mf, "_CHUNK", 7)
+    data = load_synthetic(n_users=40, n_items=15, density=0.4)
+    model = fast_mf.FastSVD()
+    got = model._index(data)
+    users, items = model.index_training(data)  # the whole-array reference, as _index was
+    order = np.argsort(users, kind="stable")
+    assert np.array_equal(got["indptr"], np.concatenate([[0], np.cumsum(np.bincount(users))]))
+    assert got["items"].dtype == np.int32 and np.array_equal(got["items"], items[order])
+    assert np.array_equal(got["ratings"], data.ratings["rating"].to_numpy(np.float64)[order])
