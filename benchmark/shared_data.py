@@ -124,6 +124,16 @@ def _remember_rows(rows: np.ndarray, name: str) -> None:
     _PUBLISHED_ROWS[id(rows)] = (weakref.ref(rows), name)
 
 
+def share_rows(data: Any, folds: Sequence[Fold], key: str) -> None:
+    """Let ``data.subset`` of these folds' rows map them, as for published folds, when ``data``
+    is shared: the first process that asks writes them under ``<key>-<n>.train|test``, the
+    others map that copy (e.g. a tuning search's inner folds, which only workers build)."""
+    if isinstance(data, MappedRatingData) and data.shared_directory:
+        for n, fold in enumerate(folds):
+            _remember_rows(fold.train, f"{key}-{n}.train")
+            _remember_rows(fold.test, f"{key}-{n}.test")
+
+
 def _published_rows(rows: Any) -> str | None:
     found = _PUBLISHED_ROWS.get(id(rows))
     return found[1] if found is not None and found[0]() is rows else None

@@ -313,6 +313,9 @@ def inner_folds(registry: Any, data: Any, outer: Fold, inner: Mapping[str, Any])
         if len(_INNER_CACHE) >= 64:
             _INNER_CACHE.pop(next(iter(_INNER_CACHE)))
         _INNER_CACHE[key] = [Fold(f.name, outer.train[f.train], outer.train[f.test]) for f in folds]
+        from benchmark.shared_data import share_rows
+
+        share_rows(data, _INNER_CACHE[key], f"inner-{key}")  # trials on one inner fold map one copy
     return _INNER_CACHE[key]
 
 

@@ -271,6 +271,28 @@ def test_a_published_folds_rows_are_written_once_and_mapped_copy_on_write(tmp_pa
     assert mapped.subset(np.asarray(again[0].train)[:10]).ratings.equals(data.subset(np.asarray(again[0].train)[:10]).ratings)
 
 
+def test_a_tuning_searchs_inner_folds_are_mapped_from_one_copy_on_a_shared_dataset(tmp_path, monkeypatch):
+    from benchmark import shared_data, tuning
+    from benchmark.registry import build_registry
+    from bench_plugins.synthetic import load_synthetic
+
+    monkeypatch.setattr(shared_data, "MATERIALIZE_BYTES", 0)
+    data = load_synthetic(n_users=60, n_items=25, density=0.5)
+    mapped = SharedData(tmp_path / "data").put_dataset("k", data, data.checksum())
+    outer = engine_fold("1/2", np.arange(0, len(data), 2), np.arange(1, len(data), 2))
+    registry = build_registry()
+    inner = {"method": "kfold", "k": 2, "seed": 3}
+    folds = tuning.inner_folds(registry, mapped, outer, inner)
+    assert [f.fingerprint for f in folds] == [f.fingerprint for f in tuning.inner_folds(registry, data, outer, inner)]
+    for fold in folds:
+        for part in (fold.train, fold.test):
+            subset = mapped.subset(part)  # as a trial cell takes its rows
+            assert mapped_from_file(subset.ratings["rating"].to_numpy())
+            assert subset.ratings.equals(data.subset(np.asarray(part)).ratings)
+    written = sorted(p.name for p in (tmp_path / "data" / "k").glob("rows-inner-*"))
+    assert len(written) == 4 and written[0].endswith("-0.test")
+
+
 def test_large_folds_run_on_their_shared_rows_with_the_numbers_of_a_copy(tmp_path):
     from benchmark import shared_data
 
