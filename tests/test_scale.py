@@ -693,3 +693,19 @@ def test_fast_mf_training_arrays_found_in_chunks_equal_the_whole_array_ones(monk
     assert np.array_equal(got["indptr"], np.concatenate([[0], np.cumsum(np.bincount(users))]))
     assert got["items"].dtype == np.int32 and np.array_equal(got["items"], items[order])
     assert np.array_equal(got["ratings"], data.ratings["rating"].to_numpy(np.float64)[order])
+
+
+def test_fast_mf_predictions_do_not_depend_on_how_many_factor_rows_are_gathered_at_once(monkeypatch):
+    pytest.importorskip("numba", reason="needs the fast extra (numba)")
+    from bench_plugins import fast_mf
+    from bench_plugins.synthetic import load_synthetic
+
+    data = load_synthetic(n_users=40, n_items=15, density=0.4)
+    users, items = data.ratings["user"].to_numpy(), data.ratings["item"].to_numpy()
+    for model in (fast_mf.FastSVD(n_factors=8, n_epochs=2, random_state=1),
+                  fast_mf.FastSVDpp(n_factors=8, n_epochs=2, random_state=1)):
+        model.fit(data)
+        monkeypatch.setattr(fast_mf, "_GATHER_BYTES", 1 << 40)  # every pair at once
+        whole = model.predict(users, items)
+        monkeypatch.setattr(fast_mf, "_GATHER_BYTES", 16 * 8 * 3)  # three pairs at a time
+        assert np.array_equal(model.predict(users, items), whole)
