@@ -418,6 +418,15 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
 # --- Entry points for worker processes ----------------------------------------------------
 
 _WORKER_CACHES: dict[tuple[str, ...], DataCache] = {}
+_DRIVER_REGISTRY: dict[tuple[str, ...], Registry] = {}
+
+
+def offer_registry(plugins: Sequence[str], registry: Registry) -> None:
+    """The driver's registry, for cells with the local plugin files ``plugins``: a worker forked
+    from the driver uses it rather than scan the entry points and load those files again (the
+    same plugins, already loaded; a spawned worker builds its own)."""
+    _DRIVER_REGISTRY.clear()
+    _DRIVER_REGISTRY[tuple(plugins)] = registry
 
 
 class _Lazy:
@@ -440,7 +449,7 @@ def worker_cache(plugins: Sequence[str]) -> DataCache:
 
     key = tuple(plugins)
     if key not in _WORKER_CACHES:
-        registry = _Lazy(lambda: build_registry([(p, p) for p in key]))
+        registry = _DRIVER_REGISTRY.get(key) or _Lazy(lambda: build_registry([(p, p) for p in key]))
         _WORKER_CACHES[key] = DataCache(cast(Registry, registry))
     return _WORKER_CACHES[key]
 

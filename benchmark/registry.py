@@ -361,10 +361,17 @@ def _register(manager: pluggy.PluginManager, module: Any, name: str, provider: P
 
 def _entry_point_plugins(manager: pluggy.PluginManager, problems: list[Problem],
                          providers: dict[int, Provider]) -> None:
+    described: dict[str, tuple[str, str]] = {}  # a distribution's METADATA parsed once, not per entry point
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist
-        distribution = dist.metadata["Name"] if dist is not None else "?"
-        version = dist.version if dist is not None else "?"
+        if dist is None:
+            distribution, version = "?", "?"
+        else:
+            key = str(getattr(dist, "_path", id(dist)))
+            if key not in described:
+                metadata = dist.metadata
+                described[key] = (metadata["Name"], metadata["Version"])
+            distribution, version = described[key]
         provider = Provider(ep.name, distribution, version, f"{distribution}=={version}")
         try:
             module = ep.load()

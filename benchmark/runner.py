@@ -26,7 +26,8 @@ from benchmark._internal import resolve, versions
 from benchmark.api import MissingDependency, Model, PluginInputError
 from benchmark.cells import Cell
 from benchmark.errors import BenchError
-from benchmark.execute import SEED_PARAMS, DataCache, FinishedHooks, execute, json_safe, split_arguments
+from benchmark.execute import (SEED_PARAMS, DataCache, FinishedHooks, execute, json_safe, offer_registry,
+                               split_arguments)
 from benchmark.provenance import environment
 from benchmark.registry import Registry
 from benchmark.store import ResultStore
@@ -267,6 +268,7 @@ def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: Text
     run_id = new_run_id()
     suite, registry = load_suite(path, options.plugins, options.data_dir, options.max_configurations)
     directory = results_directory(suite, options.out)
+    offer_registry(suite.plugins, registry)  # forked workers use it: the plugins the plan sees
     executor = (engine.LocalExecutor(options.jobs, None, run_id, options.verbose)
                 if options.executor == "local" else None)
     if executor is not None:

@@ -72,8 +72,10 @@ class Probe(RatingModel):
                 fds[int(fd)] = os.readlink(f"/proc/self/fd/{fd}")
             except OSError:
                 pass
+        from benchmark import execute
+        registries = {type(cache.registry).__name__ for cache in execute._WORKER_CACHES.values()}
         return {"cwd": self.cwd_, "loads": self.loads_, "spawned": b"benchmark.worker" in argv,
-                "pid": os.getpid(), "fds": fds}
+                "pid": os.getpid(), "fds": fds, "registries": sorted(registries)}
 
 @hookimpl
 def bench_models():
@@ -201,11 +203,15 @@ def test_workers_fork_from_a_clean_driver_and_spawn_otherwise_with_the_same_numb
         results[method] = json.loads(out.stdout)
     assert results["fork"]["can_fork"] and not results["spawn"]["can_fork"]
     forked, spawned = results["fork"]["rows"], results["spawn"]["rows"]
-    assert {r["cell_id"]: r["metrics"] for r in forked} == {r["cell_id"]: r["metrics"] for r in spawned}
+    same = ("metrics", "plugin", "code", "code_id", "libraries", "dataset_shape", "split_fingerprint")
+    assert {r["cell_id"]: [r.get(k) for k in same] for r in forked} == \
+        {r["cell_id"]: [r.get(k) for k in same] for r in spawned}
     for rows, spawn in ((forked, False), (spawned, True)):
         for row in (r for r in rows if r["model"] == "probe"):
             info = row["model_info"]
             assert info["spawned"] is spawn
+            # a forked worker uses the registry the driver built; a spawned one builds its own
+            assert info["registries"] == (["_Lazy"] if spawn else ["Registry"])
             others = sorted(t for fd, t in info["fds"].items() if int(fd) > 2 and "bench-workers-" not in t)
             assert others and all(t.startswith(("socket:", "anon_inode:")) for t in others), others
     assert all(r["status"] == "ok" and r["log"] == "" for r in forked + spawned)
