@@ -13,6 +13,7 @@ global backend switch), so it renders headless with Agg. Without matplotlib (it 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,10 +73,16 @@ def save_loss_curve(path: Path, history: dict[str, list[float]], title: str = ""
     figure.savefig(path, format="png")
 
 
+@functools.cache
+def _have_matplotlib() -> bool:
+    """Whether matplotlib is installed (looked up once per process, not once per cell)."""
+    return importlib.util.find_spec("matplotlib") is not None
+
+
 @hookimpl
 def bench_cell_artifacts(cell: Cell, model: Model, predictions: Predictions,
                          directory: Path) -> list[str] | None:
-    if importlib.util.find_spec("matplotlib") is None:
+    if not _have_matplotlib():
         return None
     written = []
     shape = predictions.info.get("image_shape")

@@ -107,6 +107,8 @@ def test_without_matplotlib_nothing_is_drawn(tmp_path: Path, monkeypatch: pytest
     real = pictures.importlib.util.find_spec
     monkeypatch.setattr(pictures.importlib.util, "find_spec",
                         lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    # looked up once per process: the uncached lookup sees the patched find_spec
+    monkeypatch.setattr(pictures, "_have_matplotlib", pictures._have_matplotlib.__wrapped__)
     rows = np.zeros((3, 4))
     assert pictures.bench_cell_artifacts(
         cell=_cell("reconstruction"), model=_History({"loss": [1.0]}),
