@@ -68,6 +68,7 @@ __all__ = [
     "require",
     "fingerprint_indices",
     "distinct_in_order",
+    "positions_in",
     "report_progress",
     "clip",
     "excerpt",
@@ -76,8 +77,8 @@ __all__ = [
 API_VERSION = 1
 """Major version of the plugin contract (this module and :mod:`benchmark.hookspec`)."""
 API_MINOR_VERSION = 2
-"""Minor version: 1.1 added tasks as plugins, Outcome, PerUnit; 1.2 ``RatingModel.learn_ids`` and
-:func:`distinct_in_order`; a 1.0 plugin loads unchanged."""
+"""Minor version: 1.1 added tasks as plugins, Outcome, PerUnit; 1.2 ``RatingModel.learn_ids``,
+``index_training(dtype=)``, :func:`distinct_in_order`, :func:`positions_in`; a 1.0 plugin loads unchanged."""
 
 RATING = "rating"
 """Explicit feedback: fit on (user, item, rating) triples, predict held-out pairs."""
@@ -163,6 +164,16 @@ def distinct_in_order(values: pd.Series | np.ndarray) -> pd.Index:
         if len(new):
             found = found.append(new)
     return found
+
+
+def positions_in(index: pd.Index, values: pd.Series | np.ndarray, dtype: Any = np.intp) -> np.ndarray:
+    """``index.get_indexer(values)`` (-1 where absent) as ``dtype``, a chunk at a time: no
+    temporary the size of ``values`` beside the result."""
+    column = values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
+    positions = np.empty(len(column), dtype=dtype)
+    for start in range(0, len(column), CHUNK):
+        positions[start:start + CHUNK] = index.get_indexer(column.iloc[start:start + CHUNK])
+    return positions
 
 
 @dataclass(frozen=True)
@@ -382,12 +393,12 @@ class RatingModel(Model):
         self.users_, self.items_ = distinct_in_order(ratings["user"]), distinct_in_order(ratings["item"])
         self.mean_ = float(ratings["rating"].mean()) if len(ratings) else 0.0
 
-    def index_training(self, train: RatingData) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`learn_ids`, then return each rating's user and item positions (8 bytes a
-        rating each: a model that needs no positions calls :meth:`learn_ids` alone)."""
+    def index_training(self, train: RatingData, dtype: Any = np.intp) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`learn_ids`, then return each rating's user and item positions as ``dtype``
+        (``np.int32`` halves them; a model that needs none calls :meth:`learn_ids` alone)."""
         self.learn_ids(train)
         ratings = train.ratings
-        return self.users_.get_indexer(ratings["user"]), self.items_.get_indexer(ratings["item"])
+        return positions_in(self.users_, ratings["user"], dtype), positions_in(self.items_, ratings["item"], dtype)
 
     def positions(self, users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Training positions of ``users``/``items``; -1 where unknown."""

@@ -658,7 +658,12 @@ def test_chunked_biases_predictions_and_per_user_errors_equal_whole_array_ones(s
     fitted = Biases().fit(ratings)
     assert np.array_equal(fitted.bu_, bu) and np.array_equal(fitted.bi_, bi)  # bit for bit
 
-    model = BiasBaseline().fit(data)
+    model = BiasBaseline().fit(data)  # on int32 positions found 7 ratings at a time
+    u, i = model.index_training(data)
+    assert u.dtype == np.intp and np.array_equal(u, pd.Index(pd.unique(ratings["user"])).get_indexer(ratings["user"]))
+    u32, i32 = model.index_training(data, np.int32)
+    assert u32.dtype == np.int32 and np.array_equal(u32, u) and np.array_equal(i32, i)
+    assert np.array_equal(model.biases_.bu_, bu) and np.array_equal(model.biases_.bi_, bi)
     rng = np.random.default_rng(3)
     users = rng.choice(np.append(ratings["user"].unique(), [-1, -2]), 60)  # some users unknown
     items = rng.choice(np.append(ratings["item"].unique(), [-5]), 60)
