@@ -78,9 +78,15 @@ def load_synthetic(n_users: int = 1000, n_items: int = 500, density: float = 0.0
         value = mid + spread * (0.8 * signal + user_bias[u] + item_bias[i])
         value += noise * rng.standard_normal(len(u))
         ratings[start:start + _CHUNK] = value
-    ratings = np.clip(scale_min + np.round((ratings - scale_min) / step) * step, scale_min, scale_max)
+    ratings -= scale_min  # onto the grid of steps, in place: min + round((r - min) / step) * step
+    ratings /= step
+    np.round(ratings, out=ratings)
+    ratings *= step
+    np.add(scale_min, ratings, out=ratings)
+    np.clip(ratings, scale_min, scale_max, out=ratings)
     timestamps = rng.integers(946_684_800, 1_700_000_000, n, dtype=np.int64)
-    frame = pd.DataFrame({"user": users, "item": items, "rating": ratings, "timestamp": timestamps})
+    frame = pd.DataFrame({"user": users, "item": items, "rating": ratings, "timestamp": timestamps},
+                         copy=False)  # the columns are ours: no second copy of the data
     return RatingData(frame, (scale_min, scale_max),
                       info={"source": "synthetic", "rank": rank, "noise": noise, "seed": seed})
 
@@ -102,7 +108,8 @@ def _implicit(rng: np.random.Generator, n_users: int, n_items: int, n: int,
     del strength, keep
     users, items = (codes // n_items).astype(np.int64), (codes % n_items).astype(np.int64)
     timestamps = rng.integers(946_684_800, 1_700_000_000, n, dtype=np.int64)
-    frame = pd.DataFrame({"user": users, "item": items, "rating": np.ones(n), "timestamp": timestamps})
+    frame = pd.DataFrame({"user": users, "item": items, "rating": np.ones(n), "timestamp": timestamps},
+                         copy=False)
     return RatingData(frame, (0.0, 1.0), info={"source": "synthetic", "implicit": True, "rank": rank,
                                                "noise": noise, "seed": seed})
 
