@@ -7,30 +7,46 @@ import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 
-def sha256_hex(*chunks: bytes) -> str:
+HASH_CHUNK = 1 << 20
+"""Values hashed at once: a checksum streams its data, it never copies it whole."""
+
+
+def sha256_hex(*chunks: Any) -> str:
+    """SHA-256 of the concatenated ``chunks`` (bytes or contiguous arrays), in hex."""
+    return sha256_stream(chunks)
+
+
+def sha256_stream(chunks: Iterable[Any]) -> str:
+    """:func:`sha256_hex` of chunks produced one at a time (a generator: none held beyond its turn)."""
     digest = hashlib.sha256()
     for chunk in chunks:
-        digest.update(chunk)
+        digest.update(np.ascontiguousarray(chunk).data if isinstance(chunk, np.ndarray) else chunk)
     return digest.hexdigest()
 
 
-def column_bytes(column: pd.Series) -> bytes:
-    """A column's values as bytes, so that 4.0 and 4 (or the same ids from CSV or Parquet) hash alike."""
+def column_chunks(column: pd.Series) -> Iterator[Any]:
+    """A column's values to hash, a chunk at a time, so that 4.0 and 4 (or the same ids from CSV
+    or Parquet) hash alike: integers and booleans as int64, floats that are all whole numbers as
+    int64, other floats as float64, anything else as text joined by NUL."""
+    starts = range(0, len(column), HASH_CHUNK)
     if pd.api.types.is_integer_dtype(column) or pd.api.types.is_bool_dtype(column):
-        return column.to_numpy(np.int64).tobytes()
-    if pd.api.types.is_float_dtype(column):
-        values = column.to_numpy(np.float64)
-        if np.all(np.isfinite(values)) and np.array_equal(values, np.round(values)):
-            return values.astype(np.int64).tobytes()
-        return values.tobytes()
-    return "\0".join(column.astype(str).tolist()).encode()
+        for start in starts:
+            yield column.iloc[start:start + HASH_CHUNK].to_numpy(np.int64)
+    elif pd.api.types.is_float_dtype(column):
+        parts = (column.iloc[start:start + HASH_CHUNK].to_numpy(np.float64) for start in starts)
+        whole = all(np.all(np.isfinite(part)) and np.array_equal(part, np.round(part)) for part in parts)
+        for start in starts:
+            values = column.iloc[start:start + HASH_CHUNK].to_numpy(np.float64)
+            yield values.astype(np.int64) if whole else values
+    else:
+        yield "\0".join(column.astype(str).tolist()).encode()
 
 
 def resolve(factory: str | Callable[..., Any]) -> Callable[..., Any]:

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from benchmark._internal import column_bytes, sha256_hex
+from benchmark._internal import column_chunks, sha256_hex, sha256_stream
 from benchmark.cells import Cell, CellResult
 from benchmark.errors import clip, excerpt
 from benchmark.hookspec import hookimpl
@@ -141,9 +141,9 @@ def cache_dir() -> Path:
 
 def fingerprint_indices(train: np.ndarray, test: np.ndarray) -> str:
     """Hash of exactly which rows are train and which are test, in order."""
-    return sha256_hex(
-        b"train", np.ascontiguousarray(train, dtype=np.int64).tobytes(),
-        b"test", np.ascontiguousarray(test, dtype=np.int64).tobytes(),
+    return sha256_hex(  # the arrays themselves, not bytes copies of them
+        b"train", np.ascontiguousarray(train, dtype=np.int64),
+        b"test", np.ascontiguousarray(test, dtype=np.int64),
     )[:16]
 
 
@@ -242,7 +242,13 @@ class RatingData:
     def checksum(self) -> str:
         """Hash of the parsed content: the same ratings give the same checksum from any file format."""
         columns = [c for c in ("user", "item", "rating", "timestamp") if c in self.ratings.columns]
-        return sha256_hex(*(c.encode() + column_bytes(self.ratings[c]) for c in columns))[:16]
+
+        def parts() -> Iterator[Any]:  # streamed: no column is copied whole to be hashed
+            for c in columns:
+                yield c.encode()
+                yield from column_chunks(self.ratings[c])
+
+        return sha256_stream(parts())[:16]
 
     def describe(self) -> dict[str, Any]:
         frame = self.ratings
@@ -273,7 +279,7 @@ class MatrixData:
 
     def checksum(self) -> str:
         X = np.ascontiguousarray(self.X, dtype=np.float32)
-        return sha256_hex(str(X.shape).encode(), X.tobytes())[:16]
+        return sha256_hex(str(X.shape).encode(), X)[:16]
 
     def describe(self) -> dict[str, Any]:
         return {"rows": int(self.X.shape[0]), "features": int(self.X.shape[1])}

@@ -720,3 +720,28 @@ def test_fast_mf_predictions_do_not_depend_on_how_many_factor_rows_are_gathered_
         whole = model.predict(users, items)
         monkeypatch.setattr(fast_mf, "_GATHER_BYTES", 16 * 8 * 3)  # three pairs at a time
         assert np.array_equal(model.predict(users, items), whole)
+
+
+def test_a_checksum_streamed_in_chunks_is_the_hash_of_the_whole_columns(monkeypatch):
+    import hashlib
+
+    from benchmark import _internal
+    from benchmark.api import RatingData
+
+    def whole(column):  # the bytes each column stood for before it was streamed
+        if pd.api.types.is_integer_dtype(column) or pd.api.types.is_bool_dtype(column):
+            return column.to_numpy(np.int64).tobytes()
+        if pd.api.types.is_float_dtype(column):
+            values = column.to_numpy(np.float64)
+            if np.all(np.isfinite(values)) and np.array_equal(values, np.round(values)):
+                return values.astype(np.int64).tobytes()
+            return values.tobytes()
+        return "\0".join(column.astype(str).tolist()).encode()
+
+    monkeypatch.setattr(_internal, "HASH_CHUNK", 4)
+    frame = pd.DataFrame({"user": np.arange(10, dtype=np.int32), "item": [f"i{k}" for k in range(10)],
+                          "rating": [1.0, 2, 3, 4, 5, 1, 2, 3, 4, 4.5],  # whole numbers until the last chunk
+                          "timestamp": np.arange(10) % 3 == 0})
+    for data in (frame, frame.assign(rating=np.round(frame["rating"])), frame.iloc[:0]):
+        expected = hashlib.sha256(b"".join(c.encode() + whole(data[c]) for c in data.columns)).hexdigest()[:16]
+        assert RatingData(data, (1.0, 5.0)).checksum() == expected
