@@ -124,6 +124,24 @@ def _remember_rows(rows: np.ndarray, name: str) -> None:
     _PUBLISHED_ROWS[id(rows)] = (weakref.ref(rows), name)
 
 
+def _row_names(key: str, arrays: Mapping[str, np.ndarray]) -> dict[str, str]:
+    """The rows file of each fold part (``"<n>.train"`` -> ``"<key>-<n>.train"``); parts with the
+    same rows share the first one's (with k = 2, one fold's training rows are the other's test
+    rows: one copy, and cells on either fold map the same pages)."""
+    names: dict[str, str] = {}
+    for part, rows in arrays.items():
+        names[part] = next((names[other] for other in names if _same_rows(arrays[other], rows)),
+                           f"{key}-{part}")
+    return names
+
+
+def _same_rows(a: np.ndarray, b: np.ndarray) -> bool:
+    if len(a) != len(b) or a.dtype != b.dtype:
+        return False
+    probe = np.linspace(0, len(a) - 1, min(len(a), 64)).astype(np.intp)  # most differ at once
+    return bool(np.array_equal(a[probe], b[probe]) and np.array_equal(a, b))
+
+
 def share_rows(data: Any, folds: Sequence[Fold], key: str) -> None:
     """Let ``data.subset`` of these folds' rows map them, as for published folds, when ``data``
     is shared: the first process that asks writes them under ``<key>-<n>.train|test``, the
@@ -228,12 +246,13 @@ class SharedData:
         arrays = {}
         for n, fold in enumerate(folds):
             arrays[f"{n}.train"], arrays[f"{n}.test"] = np.asarray(fold.train), np.asarray(fold.test)
+        names = _row_names(key, arrays)
         self._publish(key, arrays, {"kind": "folds", "names": [fold.name for fold in folds],
-                                    "fingerprints": [fold.fingerprint for fold in folds]})
+                                    "fingerprints": [fold.fingerprint for fold in folds], "rows": names})
         if isinstance(data, RatingData) and dataset:
             for n in range(len(folds)) if rows is None else rows:
                 for part in ("train", "test"):
-                    self.write_rows(dataset, data.ratings, f"{key}-{n}.{part}", arrays[f"{n}.{part}"])
+                    self.write_rows(dataset, data.ratings, names[f"{n}.{part}"], arrays[f"{n}.{part}"])
         mapped = self.get_folds(key)
         assert mapped is not None
         return mapped
@@ -283,8 +302,9 @@ class SharedData:
         fingerprints = manifest.get("fingerprints") or [None] * len(manifest["names"])
         for n, (name, fingerprint) in enumerate(zip(manifest["names"], fingerprints)):
             train, test = self._array(key, f"{n}.train"), self._array(key, f"{n}.test")
-            _remember_rows(train, f"{key}-{n}.train")
-            _remember_rows(test, f"{key}-{n}.test")
+            names = manifest.get("rows") or {}
+            _remember_rows(train, names.get(f"{n}.train", f"{key}-{n}.train"))
+            _remember_rows(test, names.get(f"{n}.test", f"{key}-{n}.test"))
             fold = Fold(name, train, test)
             if fingerprint is not None:  # as the driver hashed them: hashing again reads every index
                 fold.__dict__["fingerprint"] = fingerprint
