@@ -16,7 +16,7 @@ FRACTION = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}
 
 
 def _fold(name: str, train: np.ndarray, test: np.ndarray) -> Fold:
-    return Fold(name, np.sort(train).astype(np.int64), np.sort(test).astype(np.int64))
+    return Fold(name, np.sort(train).astype(np.int64, copy=False), np.sort(test).astype(np.int64, copy=False))
 
 
 def holdout(data: Data, seed: int = 0, test_size: float = 0.2) -> list[Fold]:
