@@ -23,7 +23,6 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -157,13 +156,20 @@ def distinct_in_order(values: pd.Series | np.ndarray) -> pd.Index:
     found a chunk at a time (``pandas.unique`` sizes its hash table by the values it is given,
     ~13 bytes a value; this one's by the distinct values)."""
     column = values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
-    found = pd.Index(pd.unique(column.iloc[:CHUNK]))
+    if len(column) <= CHUNK:
+        return pd.Index(pd.unique(column))
+    # each chunk's distinct values, in order; merged (pd.unique of the concatenation keeps the
+    # order of first appearance) whenever they outgrow what was found: linear time overall
+    found = pd.Series(pd.unique(column.iloc[:CHUNK]))
+    pending: list[pd.Series] = []
+    waiting = 0
     for start in range(CHUNK, len(column), CHUNK):
-        chunk = pd.Index(pd.unique(column.iloc[start:start + CHUNK]))
-        new = chunk[found.get_indexer(chunk) < 0]
-        if len(new):
-            found = found.append(new)
-    return found
+        pending.append(pd.Series(pd.unique(column.iloc[start:start + CHUNK])))
+        waiting += len(pending[-1])
+        if waiting > max(CHUNK, len(found)) or start + CHUNK >= len(column):
+            found = pd.Series(pd.unique(pd.concat([found, *pending], ignore_index=True)))
+            pending, waiting = [], 0
+    return pd.Index(found.array)
 
 
 def positions_in(index: pd.Index, values: pd.Series | np.ndarray, dtype: Any = np.intp) -> np.ndarray:
@@ -184,9 +190,8 @@ class Fold:
     train: np.ndarray
     test: np.ndarray
 
-    @cached_property
+    @property
     def fingerprint(self) -> str:
-        """:func:`fingerprint_indices` of the fold, hashed once (a fold's rows do not change)."""
         return fingerprint_indices(self.train, self.test)
 
 

@@ -31,16 +31,26 @@ SEED_PARAMS = ("random_state", "seed")
 """Model parameters the suite seed fills in unless the suite sets them; not part of a configuration."""
 
 
+@dataclass
+class _Box:
+    value: Any
+
+
+_ATOMS = (str, int, float, bool, type(None))
+
+
 def _copy(value: Any) -> Any:
-    """A deep copy of JSON-like ``value`` (dicts, lists, tuples of immutable leaves)."""
-    if isinstance(value, dict):
+    """What ``dataclasses.asdict`` makes of ``value``: plain dicts, lists and atoms copied
+    directly (the usual row), anything else (a nested dataclass, a dict subclass, a named tuple)
+    by ``asdict`` itself."""
+    kind = type(value)
+    if kind is dict:
         return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if kind is list:
         return [_copy(v) for v in value]
-    if isinstance(value, tuple):
-        items = [_copy(v) for v in value]
-        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
-    return value
+    if kind in _ATOMS:
+        return value
+    return asdict(_Box(value))["value"]
 
 
 def stable_hash(value: Any, length: int = 16) -> str:

@@ -12,6 +12,7 @@ then counts as failed, see :func:`has_failures`), and stores per-unit values
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import inspect
@@ -21,7 +22,7 @@ import random
 import shutil
 import tempfile
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -421,12 +422,18 @@ _WORKER_CACHES: dict[tuple[str, ...], DataCache] = {}
 _DRIVER_REGISTRY: dict[tuple[str, ...], Registry] = {}
 
 
-def offer_registry(plugins: Sequence[str], registry: Registry) -> None:
-    """The driver's registry, for cells with the local plugin files ``plugins``: a worker forked
-    from the driver uses it rather than scan the entry points and load those files again (the
-    same plugins, already loaded; a spawned worker builds its own)."""
+@contextlib.contextmanager
+def offered_registry(plugins: Sequence[str], registry: Registry) -> Iterator[None]:
+    """While a run lasts, the driver's registry for cells with the local plugin files
+    ``plugins``: a worker forked from the driver uses it rather than scan the entry points and
+    load those files again (the same plugins, already loaded; a spawned worker builds its own).
+    Withdrawn when the run ends, so that a later run in this process sees its own files."""
     _DRIVER_REGISTRY.clear()
     _DRIVER_REGISTRY[tuple(plugins)] = registry
+    try:
+        yield
+    finally:
+        _DRIVER_REGISTRY.clear()
 
 
 class _Lazy:

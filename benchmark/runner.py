@@ -26,7 +26,7 @@ from benchmark._internal import resolve, versions
 from benchmark.api import MissingDependency, Model, PluginInputError
 from benchmark.cells import Cell
 from benchmark.errors import BenchError
-from benchmark.execute import (SEED_PARAMS, DataCache, FinishedHooks, execute, json_safe, offer_registry,
+from benchmark.execute import (SEED_PARAMS, DataCache, FinishedHooks, execute, json_safe, offered_registry,
                                split_arguments)
 from benchmark.provenance import environment
 from benchmark.registry import Registry
@@ -138,13 +138,14 @@ def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
                 configured.append((model, build, config))
             # fold by fold: the cells that run at once share their fold's rows (and pages)
             for index, fold in enumerate(folds):
+                fingerprint = fold.fingerprint  # hashed once per fold, not once per model
                 for model, build, config in configured:
                     cells.append(Cell(
                         suite=suite.name, task=dataset.task, dataset=dataset.label,
                         dataset_plugin=dataset.name, dataset_options=dataset.options,
                         dataset_checksum=checksum, split=dataset.split.method,
                         split_params={**params, "seed": split_seed}, seed=seed, fold=index,
-                        fold_name=fold.name, fingerprint=fold.fingerprint, model=model.label,
+                        fold_name=fold.name, fingerprint=fingerprint, model=model.label,
                         model_plugin=model.name, params=build, config=config, metrics=metrics,
                         code=codes[model.name], data_dir=suite.data_dir, plugins=suite.plugins,
                         task_options=dataset.task_options))
@@ -268,17 +269,17 @@ def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: Text
     run_id = new_run_id()
     suite, registry = load_suite(path, options.plugins, options.data_dir, options.max_configurations)
     directory = results_directory(suite, options.out)
-    offer_registry(suite.plugins, registry)  # forked workers use it: the plugins the plan sees
-    executor = (engine.LocalExecutor(options.jobs, None, run_id, options.verbose)
-                if options.executor == "local" else None)
-    if executor is not None:
-        # Workers that will surely be needed start now: their imports overlap loading the data
-        # and planning (1.18x -> 1.02x a plain script on ml-100k with --jobs 1). Never more
-        # than the cells that must run: a finished suite starts none.
-        executor.start(min(options.jobs, max(0, surely_new_cells(suite, directory, options.fresh))))
-    with executor if executor is not None else nullcontext():
-        return _run_suite(suite, registry, directory, options, stream, progress, started, run_id,
-                          executor)
+    with offered_registry(suite.plugins, registry):  # forked workers use it: the plugins the plan sees
+        executor = (engine.LocalExecutor(options.jobs, None, run_id, options.verbose)
+                    if options.executor == "local" else None)
+        if executor is not None:
+            # Workers that will surely be needed start now: their imports overlap loading the data
+            # and planning (1.18x -> 1.02x a plain script on ml-100k with --jobs 1). Never more
+            # than the cells that must run: a finished suite starts none.
+            executor.start(min(options.jobs, max(0, surely_new_cells(suite, directory, options.fresh))))
+        with executor if executor is not None else nullcontext():
+            return _run_suite(suite, registry, directory, options, stream, progress, started, run_id,
+                              executor)
 
 
 def surely_new_cells(suite: Suite, directory: Path, fresh: bool = False) -> int:

@@ -35,7 +35,8 @@ by column in chunks, under ``rows-*``, and every cell maps them **copy-on-write*
 (``mmap_mode="c"``): the pages are the page cache's, shared by every worker on that fold, and a
 model may still change its frame in place (the change stays private to its cell, as with a
 copy). The price is disk in the run's temporary directory: at most the dataset's size per fold
-(train + test), removed with the run.
+(train + test; parts with the same rows share one copy) and, for a tuning search, per inner fold,
+removed with the run.
 
 The directory is private to the run (created ``0o700`` by the executor, removed with it); the
 files are written by this process, so the pickled manifest is trusted. For Dask workers on other
@@ -122,6 +123,18 @@ def _remember_rows(rows: np.ndarray, name: str) -> None:
         for key in [k for k, (ref, _) in _PUBLISHED_ROWS.items() if ref() is None]:
             del _PUBLISHED_ROWS[key]
     _PUBLISHED_ROWS[id(rows)] = (weakref.ref(rows), name)
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishedFold(Fold):
+    """A published fold (read-only mapped index arrays) with the fingerprint the driver hashed:
+    a worker that checks it against the plan does not read every index again."""
+
+    published_fingerprint: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        return self.published_fingerprint
 
 
 def _row_names(key: str, arrays: Mapping[str, np.ndarray]) -> dict[str, str]:
@@ -305,10 +318,7 @@ class SharedData:
             names = manifest.get("rows") or {}
             _remember_rows(train, names.get(f"{n}.train", f"{key}-{n}.train"))
             _remember_rows(test, names.get(f"{n}.test", f"{key}-{n}.test"))
-            fold = Fold(name, train, test)
-            if fingerprint is not None:  # as the driver hashed them: hashing again reads every index
-                fold.__dict__["fingerprint"] = fingerprint
-            folds.append(fold)
+            folds.append(PublishedFold(name, train, test, fingerprint) if fingerprint else Fold(name, train, test))
         self._opened[key] = folds
         return folds
 

@@ -21,6 +21,12 @@ def _counts(positions: np.ndarray, size: int) -> np.ndarray:
     return counts
 
 
+def own_index_training(model: RatingModel) -> bool:
+    """Whether ``model``'s class overrides ``index_training`` (a contract-1.1 subclass: call it
+    as ``index_training(train)``, as the built-in models did before 1.2)."""
+    return type(model).index_training is not RatingModel.index_training
+
+
 class Biases:
     """Baseline estimates ``mu + b_u + b_i`` fitted by alternating least squares.
 
@@ -78,7 +84,10 @@ class GlobalMean(RatingModel):
     """Predicts the mean training rating for every pair."""
 
     def fit(self, train: RatingData) -> GlobalMean:
-        self.learn_ids(train)
+        if own_index_training(self):
+            self.index_training(train)
+        else:
+            self.learn_ids(train)  # no positions: it needs none
         return self
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
@@ -117,7 +126,8 @@ class BiasBaseline(RatingModel):
         self.n_epochs, self.reg_u, self.reg_i = n_epochs, reg_u, reg_i
 
     def fit(self, train: RatingData) -> BiasBaseline:
-        u, i = self.index_training(train, np.int32)  # half the memory of intp positions
+        u, i = self.index_training(train) if own_index_training(self) else \
+            self.index_training(train, np.int32)  # half the memory of intp positions
         self.biases_ = Biases(self.n_epochs, self.reg_u, self.reg_i).fit(train.ratings, (self.users_, self.items_, u, i))
         return self
 

@@ -80,7 +80,8 @@ from benchmark.api import (RATING, ModelSpec, PluginInputError, RatingData, Rati
 NUMBA = {"numba": "numba"}
 MODES = ("fast", "exact")
 _CHUNK = 1 << 20  # ratings per vectorised step
-_GATHER_BYTES = 64 << 20  # factor rows gathered at once to predict (k = 100: 41,943 pairs)
+_GATHER_BYTES = 64 << 20  # q_i and p_u rows gathered at once to predict (k = 100: 41,943 pairs;
+# SVD++ adds p_u + z_u's two more, so up to 128 MB)
 
 
 # --- Kernels -------------------------------------------------------------------------------------
@@ -333,9 +334,13 @@ class _FastMF(RatingModel):
 
         Positions are found a chunk at a time as int32 (the kernels' type), never as full int64
         arrays: the working set is the kernels' own arrays (12 bytes a rating) and the order."""
-        self.learn_ids(train)
         frame = train.ratings
-        users = _positions(self.users_, frame["user"])
+        items: np.ndarray | None = None
+        if type(self).index_training is not RatingModel.index_training:  # a subclass's own (contract 1.1)
+            users, items = self.index_training(train)
+        else:
+            self.learn_ids(train)
+            users = _positions(self.users_, frame["user"])
         order = np.argsort(users, kind="stable")
         indptr = np.zeros(len(self.users_) + 1, dtype=np.int64)
         for start in range(0, len(users), _CHUNK):
@@ -344,8 +349,9 @@ class _FastMF(RatingModel):
         del users
         ratings = frame["rating"].to_numpy(dtype=np.float64)[order]
         self.mean_ = float(np.mean(ratings)) if len(ratings) else 0.0  # Trainset.global_mean
-        return {"indptr": indptr, "items": _positions(self.items_, frame["item"], order),
-                "ratings": ratings}
+        return {"indptr": indptr, "ratings": ratings,
+                "items": (_positions(self.items_, frame["item"], order) if items is None
+                          else np.asarray(items)[order].astype(np.int32))}
 
     def _rng(self) -> np.random.RandomState:
         """Surprise's ``get_rng``: a seed, a RandomState, or numpy's global generator (None)."""

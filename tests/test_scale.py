@@ -152,7 +152,7 @@ def test_a_published_fold_carries_the_drivers_fingerprint_and_its_indices_stay_u
     again = SharedData(tmp_path / "data").get_folds("f")  # as a worker opens them
     assert [f.fingerprint for f in again] == expected
     assert [f.test.tolist() for f in again] == [f.test.tolist() for f in folds]
-    with pytest.raises(AssertionError, match="hashed"):  # an unpublished fold is hashed, once
+    with pytest.raises(AssertionError, match="hashed"):  # an unpublished fold is hashed
         engine_fold("x", np.arange(3), np.arange(3, 5)).fingerprint
 
 
@@ -748,3 +748,53 @@ def test_a_checksum_streamed_in_chunks_is_the_hash_of_the_whole_columns(monkeypa
     for data in (frame, frame.assign(rating=np.round(frame["rating"])), frame.iloc[:0]):
         expected = hashlib.sha256(b"".join(c.encode() + whole(data[c]) for c in data.columns)).hexdigest()[:16]
         assert RatingData(data, (1.0, 5.0)).checksum() == expected
+
+
+def test_a_contract_1_1_subclass_that_overrides_index_training_is_still_called_as_before():
+    from bench_plugins.baselines import BiasBaseline, GlobalMean
+    from bench_plugins.synthetic import load_synthetic
+
+    data = load_synthetic(n_users=30, n_items=12, density=0.5)
+    classes: list[tuple[type, dict]] = [(BiasBaseline, {}), (GlobalMean, {})]
+    try:
+        from bench_plugins.fast_mf import FastSVD
+
+        classes.append((FastSVD, {"random_state": 0, "n_epochs": 3}))
+    except ImportError:
+        pass
+    for base, params in classes:
+        calls = []
+
+        class Mine(base):  # written for contract 1.1: index_training(self, train)
+            def index_training(self, train):
+                calls.append(len(train.ratings))
+                return super().index_training(train)
+
+        mine, plain = Mine(**params).fit(data), base(**params).fit(data)
+        assert calls == [len(data.ratings)], base
+        users, items = data.ratings["user"].to_numpy(), data.ratings["item"].to_numpy()
+        assert np.array_equal(mine.predict(users, items), plain.predict(users, items)), base
+
+
+def test_a_row_is_what_dataclasses_asdict_made_of_the_result():
+    import collections
+    import dataclasses
+
+    from benchmark.cells import CellResult
+
+    @dataclasses.dataclass
+    class Limits:
+        seconds: int
+
+    fields = {f.name: f"x{n}" for n, f in enumerate(dataclasses.fields(CellResult)) if f.default is dataclasses.MISSING
+              and f.default_factory is dataclasses.MISSING}
+    result = CellResult(**{**fields, "fold": 0, "seed": 1, "dataset_options": {}, "split_params": {}, "params": {},
+                           "config": {}, "machine": {}})
+    result.model_info = {"nested": Limits(3), "ordered": collections.OrderedDict(a=[1, (2, 3)]), "n": None}
+    result.metrics = {"rmse": 0.5}
+    row = result.to_row()
+    assert row == {k: v for k, v in dataclasses.asdict(result).items() if v is not None}
+    assert row["model_info"]["nested"] == {"seconds": 3}
+    assert type(row["model_info"]["ordered"]) is collections.OrderedDict
+    row["metrics"]["rmse"] = 9.0  # a copy: the result keeps its own
+    assert result.metrics == {"rmse": 0.5}
