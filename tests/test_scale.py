@@ -180,6 +180,9 @@ def test_workers_map_the_data_the_driver_loaded_and_give_the_same_numbers(tmp_pa
     probes = [r for r in shared.rows if r["model"] == "probe"]
     assert [r["model_info"]["loads"] for r in probes] == [0, 0], "no worker loaded the dataset itself"
     assert all(r["load_seconds"] >= 0 for r in shared.rows)
+    from benchmark import execute
+
+    assert not execute._DRIVER_REGISTRY, "the driver's registry is withdrawn when the run ends"
 
 
 FORK_DRIVER = """

@@ -30,6 +30,20 @@ def test_kfold_partitions_every_row_once(ratings):
     assert np.array_equal(tests, np.arange(len(ratings)))
 
 
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_kfold_and_holdout_folds_are_the_sorted_chunks_of_the_seeded_permutation(ratings, k):
+    # the definition every stored fingerprint rests on: a new implementation must give the same rows
+    order = np.random.default_rng(11).permutation(len(ratings))
+    chunks = np.array_split(order, k)
+    for i, fold in enumerate(splits.kfold(ratings, seed=11, k=k)):
+        assert fold.train.dtype == fold.test.dtype == np.int64
+        assert np.array_equal(fold.test, np.sort(chunks[i]))
+        assert np.array_equal(fold.train, np.sort(np.concatenate(chunks[:i] + chunks[i + 1:])))
+    n_test = int(round(len(ratings) * 0.2))
+    (fold,) = splits.holdout(ratings, seed=11)
+    assert np.array_equal(fold.test, np.sort(order[:n_test])) and np.array_equal(fold.train, np.sort(order[n_test:]))
+
+
 def test_same_seed_same_fingerprints_other_seed_other_fingerprints(ratings):
     first = [f.fingerprint for f in splits.kfold(ratings, seed=7, k=4)]
     assert first == [f.fingerprint for f in splits.kfold(ratings, seed=7, k=4)]
