@@ -69,13 +69,18 @@ def test_bench_results_formats(two_runs, fmt):
         assert out.startswith("| run") and out.count("\n") == 17
 
 
-def test_csv_labels_cannot_start_a_formula(tmp_path):
-    """Issue 19 (3): a label such as ``=HYPERLINK(...)`` reaches the CSV as text, not a formula."""
+def relabelled_run(directory: Path, first: str, others: str) -> None:
+    """A run of the reference's first 10 cells, its first model labelled ``first``, the rest ``others``."""
     rows = [json.loads(line) for line in (REFERENCE / "surprise-ml100k" / "cells.jsonl").open()][:10]
     for row in rows:
-        row["model"] = "=cmd|' /C calc'!A0" if row["model"] == rows[0]["model"] else "@SUM(1)"
-    (tmp_path / "A").mkdir()
-    (tmp_path / "A" / "cells.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        row["model"] = first if row["model"] == rows[0]["model"] else others
+    directory.mkdir()
+    (directory / "cells.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_csv_labels_cannot_start_a_formula(tmp_path):
+    """Issue 19 (3): a label such as ``=HYPERLINK(...)`` reaches the CSV as text, not a formula."""
+    relabelled_run(tmp_path / "A", "=cmd|' /C calc'!A0", "@SUM(1)")
     code, out, _ = bench_cli("results", str(tmp_path / "A"), "--format", "csv")
     frame = pandas.read_csv(io.StringIO(out))
     assert set(frame["model"]) == {"'=cmd|' /C calc'!A0", "'@SUM(1)"}
@@ -88,11 +93,7 @@ def test_csv_labels_cannot_start_a_formula(tmp_path):
 def test_csv_writes_a_carriage_return_in_a_label_as_backslash_r(tmp_path):
     """A bare CR is not quoted by the csv module and splits the row for readers: every bench CSV
     writes it as the two characters ``\\r`` (as leaderboard.csv always did)."""
-    rows = [json.loads(line) for line in (REFERENCE / "surprise-ml100k" / "cells.jsonl").open()][:10]
-    for row in rows:
-        row["model"] = "svd\r=1" if row["model"] == rows[0]["model"] else "\rknn"
-    (tmp_path / "A").mkdir()
-    (tmp_path / "A" / "cells.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    relabelled_run(tmp_path / "A", "svd\r=1", "\rknn")
     code, out, _ = bench_cli("results", str(tmp_path / "A"), "--format", "csv")
     assert code == 0 and "\r" not in out
     frame = pandas.read_csv(io.StringIO(out))

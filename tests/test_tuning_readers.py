@@ -22,6 +22,7 @@ import pytest
 from benchmark import compare, leaderboard, report, results, resultset, tuning
 from benchmark.runner import RunOptions, run_suite
 from tests.test_compare import bench_cli
+from tests.test_lazy_imports import PROBE
 
 QUIET = open(os.devnull, "w")
 NOTE = "tuned: 2 trials, grid, inner holdout 20 %"
@@ -77,23 +78,13 @@ def test_trials_are_kept_apart_from_the_results(runs):
     assert len(loaded.rows) == 4 and len(loaded.trials) == 4
 
 
-READERS_PROBE = """
-import contextlib, io, sys
-from benchmark.cli import main
-with contextlib.redirect_stdout(io.StringIO()):
-    try:
-        main({argv!r})
-    except SystemExit:
-        pass
-print(",".join(sorted(m for m in ("pandas", "benchmark.tuning") if m in sys.modules)))
-"""
 
 
 @pytest.mark.parametrize("command", [["leaderboard"], ["compare", "--all"]])
 def test_reading_a_tuned_run_loads_neither_pandas_nor_the_tuning_machinery(runs, command):
     argv = [command[0], str(runs[0]), *command[1:]]
-    result = subprocess.run([sys.executable, "-c", READERS_PROBE.format(argv=argv)], capture_output=True,
-                            text=True, timeout=120)
+    probe = PROBE.format(argv=argv, heavy=["pandas", "benchmark.tuning"])
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"bench {' '.join(command)} imported {result.stdout.strip()}"
 
