@@ -74,7 +74,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.api import (RATING, ModelSpec, PluginInputError, RatingData, RatingModel, hookimpl,
+from benchmark.api import (RATING, ModelSpec, PluginInputError, RatingData, RatingModel, hookimpl, positions_in,
                            report_progress)
 
 NUMBA = {"numba": "numba"}
@@ -264,13 +264,11 @@ def _dummy_training() -> dict[str, np.ndarray]:
 
 # --- Models --------------------------------------------------------------------------------------
 
-def _positions(index: Any, ids: Any, order: np.ndarray | None = None) -> np.ndarray:
-    """``index.get_indexer(ids.take(order))`` as int32, a chunk at a time (``ids``: a column)."""
-    n = len(ids) if order is None else len(order)
-    positions = np.empty(n, dtype=np.int32)
-    for start in range(0, n, _CHUNK):
-        part = slice(start, start + _CHUNK)
-        positions[part] = index.get_indexer(ids.iloc[part] if order is None else ids.take(order[part]))
+def _positions_in_order(index: Any, ids: Any, order: np.ndarray) -> np.ndarray:
+    """``positions_in(index, ids.take(order), np.int32)``, the column gathered a chunk at a time."""
+    positions = np.empty(len(order), dtype=np.int32)
+    for start in range(0, len(order), _CHUNK):
+        positions[start:start + _CHUNK] = index.get_indexer(ids.take(order[start:start + _CHUNK]))
     return positions
 
 
@@ -340,7 +338,7 @@ class _FastMF(RatingModel):
             users, items = self.index_training(train)
         else:
             self.learn_ids(train)
-            users = _positions(self.users_, frame["user"])
+            users = positions_in(self.users_, frame["user"], np.int32)
         order = np.argsort(users, kind="stable")
         indptr = np.zeros(len(self.users_) + 1, dtype=np.int64)
         for start in range(0, len(users), _CHUNK):
@@ -350,7 +348,7 @@ class _FastMF(RatingModel):
         ratings = frame["rating"].to_numpy(dtype=np.float64)[order]
         self.mean_ = float(np.mean(ratings)) if len(ratings) else 0.0  # Trainset.global_mean
         return {"indptr": indptr, "ratings": ratings,
-                "items": (_positions(self.items_, frame["item"], order) if items is None
+                "items": (_positions_in_order(self.items_, frame["item"], order) if items is None
                           else np.asarray(items)[order].astype(np.int32))}
 
     def _rng(self) -> np.random.RandomState:
