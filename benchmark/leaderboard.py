@@ -428,24 +428,24 @@ def in_suite(run: Any) -> Callable[[Mapping[str, Any]], bool] | None:
     return belongs
 
 
-def _tune_entry(entry: Mapping[str, Any]) -> Any:
-    """What identifies a suite entry's ``tune:`` block to :func:`in_suite`: its objective and the
-    names of the parameters it searches (``None`` for an untuned entry)."""
-    block = entry.get("tune")
+def _tune_key(block: Any) -> Any:
+    """What identifies a ``tune:`` block to :func:`in_suite`: its objective and the names of the
+    parameters it searches (``None`` for no block)."""
     if not isinstance(block, Mapping):
         return None
     space = block.get("space")
     return (str(block.get("objective")), tuple(sorted(map(str, space))) if isinstance(space, Mapping) else ())
 
 
+def _tune_entry(entry: Mapping[str, Any]) -> Any:
+    """:func:`_tune_key` of a suite entry."""
+    return _tune_key(entry.get("tune"))
+
+
 def _tuned_as(row: Mapping[str, Any]) -> Any:
-    """The same for a stored row: from the ``tune`` description in a refit's configuration."""
+    """:func:`_tune_key` of a stored row: the ``tune`` description in a refit's configuration."""
     config = row.get("config")
-    tune = config.get("tune") if isinstance(config, Mapping) else None
-    if not isinstance(tune, Mapping):
-        return None
-    space = tune.get("space")
-    return (str(tune.get("objective")), tuple(sorted(map(str, space))) if isinstance(space, Mapping) else ())
+    return _tune_key(config.get("tune") if isinstance(config, Mapping) else None)
 
 
 def _tunes(data: Any) -> set[Any] | None:

@@ -49,7 +49,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from benchmark.errors import BenchError
-from benchmark.stats import nemenyi_groups as _nemenyi_groups  # noqa: F401 -- the diagram's cliques (tests use this name)
 from benchmark.store import artifact_path, read_artifact
 from benchmark.yamlsafe import read_stored_json
 

@@ -22,7 +22,7 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="bench report draws with matplotlib (extra: plots)")
 
-from benchmark import leaderboard, report, resultset  # noqa: E402
+from benchmark import leaderboard, report, resultset, stats  # noqa: E402
 from benchmark.cells import configuration_id  # noqa: E402
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
@@ -350,7 +350,7 @@ def test_nemenyi_groups_are_the_stats_cliques_in_linear_time():
         models = [f"m{i:02d}" for i in range(k)]
         result = CriticalDifference(models, ["a", "b"], dict(zip(models, ranks)), None, cd, 0.05)
         expected = sorted([models.index(m) for m in group] for group in result.cliques("nemenyi"))
-        assert sorted(report._nemenyi_groups(ranks, cd)) == expected
+        assert sorted(stats.nemenyi_groups(ranks, cd)) == expected
 
 
 def test_many_configurations_skip_the_pairwise_tests_not_the_diagram(tmp_path, monkeypatch):
