@@ -77,7 +77,7 @@ API_VERSION = 1
 """Major version of the plugin contract (this module and :mod:`benchmark.hookspec`)."""
 API_MINOR_VERSION = 2
 """Minor version: 1.1 added tasks as plugins, Outcome, PerUnit; 1.2 ``RatingModel.learn_ids``,
-``index_training(dtype=)``, :func:`distinct_in_order`, :func:`positions_in`; a 1.0 plugin loads unchanged."""
+``index_training(dtype=)``, ``own_index_training``, :func:`distinct_in_order`, :func:`positions_in`; a 1.0 plugin loads unchanged."""
 
 RATING = "rating"
 """Explicit feedback: fit on (user, item, rating) triples, predict held-out pairs."""
@@ -410,6 +410,12 @@ class RatingModel(Model):
         self.learn_ids(train)
         ratings = train.ratings
         return positions_in(self.users_, ratings["user"], dtype), positions_in(self.items_, ratings["item"], dtype)
+
+    def own_index_training(self) -> bool:
+        """Whether this class overrides :meth:`index_training`: a model written for contract 1.1
+        has it as ``index_training(train)``, and the built-in models then call it that way
+        (without ``dtype``, and rather than :meth:`learn_ids`)."""
+        return type(self).index_training is not RatingModel.index_training
 
     def positions(self, users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Training positions of ``users``/``items``; -1 where unknown."""

@@ -47,7 +47,7 @@ UNITS = "units"
 class DataCache:
     """Datasets and folds already built in this process, keyed by their full description.
 
-    With ``share`` (the driver of a run with worker processes), each dataset is written to the
+    After :meth:`publish` (the driver of a run with worker processes), each dataset is written to the
     run's :class:`~benchmark.shared_data.SharedData` once loaded and verified, and each fold set
     once built; the cache then holds the read-only mapped copies, so the driver keeps no private
     copy either. In a worker (``$BENCH_SHARED_DATA`` set) the cache maps what the driver shared
@@ -56,10 +56,10 @@ class DataCache:
     starts is the data the cell then finds.
     """
 
-    def __init__(self, registry: Registry, share: SharedData | None = None):
+    def __init__(self, registry: Registry):
         self.registry = registry
-        self.share = share
-        self.shared = share if share is not None else shared_data.from_environment()
+        self.share: SharedData | None = None  # set by publish(): the driver's
+        self.shared = shared_data.from_environment()
         self._data: dict[str, Data] = {}
         self._keys: dict[int, str] = {}  # id(data) -> its dataset key
         self._checksums: dict[int, str] = {}
@@ -436,28 +436,16 @@ def offered_registry(plugins: Sequence[str], registry: Registry) -> Iterator[Non
         _DRIVER_REGISTRY.clear()
 
 
-class _Lazy:
-    """An object built on first use (a registry, ~0.2 s, that mapped data does not need)."""
-
-    def __init__(self, build: Callable[[], Any]):
-        self._build, self._built = build, None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._built is None:
-            self._built = self._build()
-        return getattr(self._built, name)
-
-
 def worker_cache(plugins: Sequence[str]) -> DataCache:
     """This process's cache for cells with the local plugin files ``plugins``: a worker builds
-    the registry (entry points + those files, on first use) and maps the data once, for all
-    its cells."""
+    the registry (entry points + those files; a forked one takes the driver's) and maps the
+    data once, for all its cells."""
     from benchmark.registry import build_registry
 
     key = tuple(plugins)
     if key not in _WORKER_CACHES:
-        registry = _DRIVER_REGISTRY.get(key) or _Lazy(lambda: build_registry([(p, p) for p in key]))
-        _WORKER_CACHES[key] = DataCache(cast(Registry, registry))
+        registry = _DRIVER_REGISTRY.get(key) or build_registry([(p, p) for p in key])
+        _WORKER_CACHES[key] = DataCache(registry)
     return _WORKER_CACHES[key]
 
 

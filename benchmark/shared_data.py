@@ -3,7 +3,7 @@
 Before this, each worker process loaded and verified every dataset again: at ml-25m shape
 (25M ratings) a worker held 0.8 GB of data before its model allocated anything, ``--jobs 16``
 needed ~50 GB for copies of the same bytes, and each worker spent the parse time again. Now the
-driver (:class:`benchmark.execute.DataCache` with ``share=``) writes each dataset it has loaded
+driver (:meth:`benchmark.execute.DataCache.publish`) writes each dataset it has loaded
 and verified, and each fold set it has built, into the run's private temporary directory; a
 worker's ``DataCache`` finds them there (``$BENCH_SHARED_DATA``) and maps them: the pages are
 the page cache's, shared by every process of the run, and counted once in their summed PSS.

@@ -50,7 +50,7 @@ from benchmark._internal import resolve
 from benchmark.api import Fold, MatrixData
 from benchmark.cells import Cell, stable_hash
 from benchmark.errors import BenchError, did_you_mean
-from benchmark.resultset import _inner_text, is_trial, tuning_note  # noqa: F401 -- tuning.is_trial, ... still work
+from benchmark.resultset import is_trial, tuning_note  # noqa: F401 -- tuning.is_trial, ... still work
 
 SEARCHES = ("grid", "random", "tpe")
 DEFAULT_INNER: Mapping[str, Any] = {"method": "holdout", "test_size": 0.1}

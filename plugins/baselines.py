@@ -21,12 +21,6 @@ def _counts(positions: np.ndarray, size: int) -> np.ndarray:
     return counts
 
 
-def own_index_training(model: RatingModel) -> bool:
-    """Whether ``model``'s class overrides ``index_training`` (a contract-1.1 subclass: call it
-    as ``index_training(train)``, as the built-in models did before 1.2)."""
-    return type(model).index_training is not RatingModel.index_training
-
-
 class Biases:
     """Baseline estimates ``mu + b_u + b_i`` fitted by alternating least squares.
 
@@ -53,6 +47,7 @@ class Biases:
         for _ in range(self.n_epochs):
             self.bi_ = self._sums(r, i, u, self.bu_, len(self.items_)) / (self.reg_i + n_i)
             self.bu_ = self._sums(r, u, i, self.bi_, len(self.users_)) / (self.reg_u + n_u)
+        self._padded = np.append(self.bu_, 0.0), np.append(self.bi_, 0.0)  # position -1: a zero bias
         return self
 
     def _sums(self, r: np.ndarray, by: np.ndarray, other: np.ndarray, other_bias: np.ndarray,
@@ -74,9 +69,10 @@ class Biases:
 
     def estimate(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
         """Baseline at positions ``u``/``i`` (-1 for unknown contributes no bias)."""
-        estimate = np.append(self.bu_, 0.0)[u]  # position -1 is the appended zero
+        bu, bi = self._padded  # position -1 is the appended zero
+        estimate = bu[u]
         estimate += self.mu_  # (mu + b_u) + b_i, in the order of every earlier release
-        estimate += np.append(self.bi_, 0.0)[i]
+        estimate += bi[i]
         return estimate
 
 
@@ -84,7 +80,7 @@ class GlobalMean(RatingModel):
     """Predicts the mean training rating for every pair."""
 
     def fit(self, train: RatingData) -> GlobalMean:
-        if own_index_training(self):
+        if self.own_index_training():
             self.index_training(train)
         else:
             self.learn_ids(train)  # no positions: it needs none
@@ -126,7 +122,7 @@ class BiasBaseline(RatingModel):
         self.n_epochs, self.reg_u, self.reg_i = n_epochs, reg_u, reg_i
 
     def fit(self, train: RatingData) -> BiasBaseline:
-        u, i = self.index_training(train) if own_index_training(self) else \
+        u, i = self.index_training(train) if self.own_index_training() else \
             self.index_training(train, np.int32)  # half the memory of intp positions
         self.biases_ = Biases(self.n_epochs, self.reg_u, self.reg_i).fit(train.ratings, (self.users_, self.items_, u, i))
         return self

@@ -334,7 +334,7 @@ class _FastMF(RatingModel):
         arrays: the working set is the kernels' own arrays (12 bytes a rating) and the order."""
         frame = train.ratings
         items: np.ndarray | None = None
-        if type(self).index_training is not RatingModel.index_training:  # a subclass's own (contract 1.1)
+        if self.own_index_training():  # a subclass's own (contract 1.1)
             users, items = self.index_training(train)
         else:
             self.learn_ids(train)
