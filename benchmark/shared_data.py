@@ -107,7 +107,7 @@ class MappedRatingData(RatingData):
         if name is None or not self.shared_directory:
             return super().subset(rows)
         try:
-            mapped = SharedData(self.shared_directory).rows(self, name, rows)
+            mapped = shared_at(self.shared_directory).rows(self, name, rows)
         except OSError:  # no room to write them: a copy is as good, only not shared
             mapped = None
         return mapped if mapped is not None else super().subset(rows)
@@ -382,7 +382,7 @@ def _release(values: np.ndarray) -> None:
             pass
 
 
-_FROM_ENVIRONMENT: dict[str, SharedData] = {}
+_BY_DIRECTORY: dict[str, SharedData] = {}
 
 
 def from_environment() -> SharedData | None:
@@ -390,8 +390,11 @@ def from_environment() -> SharedData | None:
 
     One object per process, so every ``DataCache`` of a worker maps a dataset once."""
     directory = os.environ.get(ENVIRONMENT)
-    if not directory:
-        return None
-    if directory not in _FROM_ENVIRONMENT:
-        _FROM_ENVIRONMENT[directory] = SharedData(directory)
-    return _FROM_ENVIRONMENT[directory]
+    return shared_at(directory) if directory else None
+
+
+def shared_at(directory: str) -> SharedData:
+    """This process's one :class:`SharedData` for ``directory``."""
+    if directory not in _BY_DIRECTORY:
+        _BY_DIRECTORY[directory] = SharedData(directory)
+    return _BY_DIRECTORY[directory]
