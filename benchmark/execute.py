@@ -19,6 +19,7 @@ import inspect
 import math
 import os
 import random
+import secrets
 import shutil
 import tempfile
 import traceback
@@ -318,21 +319,71 @@ class FinishedHooks:
                                       f"(later failures of this plugin are not shown)\n")
 
 
+STAGING = ".staging-"
+"""Prefix of a process's own directory under ``artifacts/`` where a cell's artifacts are written."""
+_staging: tuple[int, str] = (0, "")
+
+
+def staging_name() -> str:
+    """This process's staging directory's name: random, not the pid, since Dask workers on
+    several hosts may share one results directory (a forked child draws its own)."""
+    global _staging
+    if _staging[0] != os.getpid():
+        _staging = (os.getpid(), f"{STAGING}{secrets.token_hex(6)}")
+    return _staging[1]
+
+
 def write_artifacts(registry: Registry, cell: Cell, model: Model, predictions: Predictions,
                     root: Path, result: CellResult) -> None:
-    """Call every plugin's ``bench_cell_artifacts`` on its own; a failure is recorded per plugin."""
-    from benchmark.store import real_directory
+    """Call every plugin's ``bench_cell_artifacts`` on its own; a failure is recorded per plugin.
 
-    directory = real_directory(root.parent, f"{root.name}/{cell.id}")  # no link on the way
-    for impl in registry.hook_impls("bench_cell_artifacts"):
+    The plugins write into this process's own empty staging directory under ``root``; what they
+    wrote becomes ``root/<cell id>/`` in one rename, so a cell's artifacts appear whole or not
+    at all, and a rerun's replace the earlier ones. An empty staging directory is kept for the
+    next cell: most cells write nothing, and a directory made and removed per cell, in a
+    directory every worker writes to, cost a trivial cell a fifth of its time."""
+    from benchmark.store import link_error, real_directory
+
+    impls = registry.hook_impls("bench_cell_artifacts")
+    if not impls:
+        return
+    staging = real_directory(root.parent, f"{root.name}/{staging_name()}")  # no link on the way
+    if any(staging.iterdir()):  # what an interrupted cell left
+        shutil.rmtree(staging)
+        staging.mkdir()
+    written: list[str] = []
+    for impl in impls:
         try:
-            names = impl.function(cell=cell, model=model, predictions=predictions,
-                                  directory=directory) or []
-            result.artifacts += [str((directory / n).relative_to(root.parent)) for n in names]
+            names = impl.function(cell=cell, model=model, predictions=predictions, directory=staging) or []
+            written += [str((staging / n).relative_to(staging)) for n in names]
         except Exception as exc:
             result.artifact_errors[impl.plugin_name] = f"{type(exc).__name__}: {exc}"
-    if not any(directory.iterdir()):
-        shutil.rmtree(directory, ignore_errors=True)
+    if not any(staging.iterdir()):
+        return
+    final = root / cell.id
+    try:
+        if os.path.lexists(final):  # an earlier run's: replaced, never followed
+            if final.is_symlink():
+                raise link_error(final)
+            if not final.is_dir():
+                raise BenchError("is not a directory, expected a cell's artifacts", str(final))
+            shutil.rmtree(final)
+        os.rename(staging, final)
+    except (BenchError, OSError) as exc:  # the metrics stand; the next cell clears the staging
+        result.artifact_errors["artifacts"] = f"cannot store the artifacts: {exc}"
+        return
+    result.artifacts += [str(Path(root.name, cell.id, name)) for name in written]
+
+
+def clear_staging(root: Path) -> None:
+    """Remove the staging directories the workers of a finished run left under ``root``."""
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(STAGING) and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def reset_random_state(seed: int) -> None:

@@ -131,7 +131,8 @@ def bench_cell_artifacts(cell: Cell, model: Model, predictions: Predictions,
     :param model: the fitted model (``model.info()`` holds e.g. its loss curve).
     :param predictions: the test set and the predictions (:class:`~benchmark.api.Predictions`:
         ``y_true``, ``y_pred``, test ``users``/``items``, ``train``, the dataset's ``info``).
-    :param directory: an existing directory reserved for this cell.
+    :param directory: an existing, empty directory reserved for this cell; what is written
+        there becomes ``artifacts/<cell id>/`` of the run directory when every plugin is done.
     :return: names of the files written (relative to ``directory``), or None.
 
     Called in the process that ran the cell, once per plugin: an exception is recorded in

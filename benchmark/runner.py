@@ -26,8 +26,8 @@ from benchmark._internal import resolve, versions
 from benchmark.api import MissingDependency, Model, PluginInputError
 from benchmark.cells import Cell
 from benchmark.errors import BenchError
-from benchmark.execute import (SEED_PARAMS, DataCache, FinishedHooks, execute, json_safe, offered_registry,
-                               split_arguments)
+from benchmark.execute import (SEED_PARAMS, DataCache, FinishedHooks, clear_staging, execute, json_safe,
+                               offered_registry, split_arguments)
 from benchmark.provenance import environment
 from benchmark.registry import Registry
 from benchmark.store import ResultStore
@@ -408,17 +408,20 @@ def _execute(todo: list[Cell], suite: Suite, registry: Registry, cache: DataCach
             results[row["cell_id"]] = row
             notify(row)
 
-    if options.executor == "inline":  # this process, the datasets already loaded by the plan
-        for number, cell in enumerate(todo, done + 1):
-            row = execute(cell, cache, artifacts, run_id).to_row()
-            finished(row)
-            if not options.quiet:
-                stream.write(format_row(number, total, row) + "\n")
-        return
+    try:
+        if options.executor == "inline":  # this process, the datasets already loaded by the plan
+            for number, cell in enumerate(todo, done + 1):
+                row = execute(cell, cache, artifacts, run_id).to_row()
+                finished(row)
+                if not options.quiet:
+                    stream.write(format_row(number, total, row) + "\n")
+            return
 
-    if executor is not None:
-        executor.artifacts_root = str(artifacts)
-    display = progress or (QuietDisplay() if options.quiet else open_display(stream, total=total, done=done))
-    engine.run_cells(todo, finished, limits=limits_of(suite, options), options=options, run_id=run_id,
-                     artifacts_root=artifacts, stream=stream, progress=display, total=total,
-                     done=done, executor=executor, finished_batch=finished_batch)
+        if executor is not None:
+            executor.artifacts_root = str(artifacts)
+        display = progress or (QuietDisplay() if options.quiet else open_display(stream, total=total, done=done))
+        engine.run_cells(todo, finished, limits=limits_of(suite, options), options=options, run_id=run_id,
+                         artifacts_root=artifacts, stream=stream, progress=display, total=total,
+                         done=done, executor=executor, finished_batch=finished_batch)
+    finally:
+        clear_staging(artifacts)  # the workers' (empty, or an interrupted cell's) staging directories

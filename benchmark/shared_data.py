@@ -338,9 +338,12 @@ class SharedData:
     def write_rows(self, key: str, frame: pd.DataFrame, name: str, rows: np.ndarray) -> Path | None:
         """Write ``frame``'s ``rows`` once under ``<key>/rows-<name>/`` (column by column, in
         chunks: no full-size temporary); their directory, or None when they are not shared."""
+        dtypes = list(frame.dtypes)  # checked first: most folds are small, and a column costs more
+        if (not all(isinstance(d, np.dtype) and d.kind in "biuf" for d in dtypes)
+                or len(rows) * sum(d.itemsize for d in dtypes) < MATERIALIZE_BYTES):
+            return None
         values = [frame[column].to_numpy() for column in frame.columns]
-        if (any(not _mappable(v) or frame[c].dtype != v.dtype for c, v in zip(frame.columns, values))
-                or len(rows) * sum(v.dtype.itemsize for v in values) < MATERIALIZE_BYTES):
+        if not all(_mappable(v) and v.dtype == d for v, d in zip(values, dtypes)):
             return None
         final = self.directory / key / f"rows-{name}"
         if (final / "complete").exists():

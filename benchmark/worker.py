@@ -134,16 +134,22 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, name="bench-parent-watch", daemon=True).start()
 
 
+_libc: Any = None
+
+
 def _flush_all() -> None:
+    global _libc
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except Exception:
             pass
     try:  # C stdio buffers (printf from extension modules)
-        import ctypes
+        if _libc is None:
+            import ctypes
 
-        ctypes.CDLL(None).fflush(None)
+            _libc = ctypes.CDLL(None)
+        _libc.fflush(None)
     except Exception:
         pass
 

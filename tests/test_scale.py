@@ -285,6 +285,23 @@ def test_a_published_folds_rows_are_written_once_and_mapped_copy_on_write(tmp_pa
     assert mapped.subset(np.asarray(again[0].train)[:10]).ratings.equals(data.subset(np.asarray(again[0].train)[:10]).ratings)
 
 
+def test_rows_with_a_column_that_cannot_be_mapped_or_too_few_are_not_written(tmp_path, monkeypatch):
+    from benchmark import shared_data
+    from bench_plugins.synthetic import load_synthetic
+
+    ratings = load_synthetic(n_users=60, n_items=25, density=0.5).ratings
+    share = SharedData(tmp_path / "data")
+    (tmp_path / "data" / "k").mkdir(parents=True)  # as put_dataset leaves it
+    rows = np.arange(0, len(ratings), 2)
+    assert share.write_rows("k", ratings, "small", rows) is None  # below MATERIALIZE_BYTES: copied
+    monkeypatch.setattr(shared_data, "MATERIALIZE_BYTES", 0)
+    for column, dtype in (("user", str), ("item", "Int64"), ("rating", object)):
+        odd = ratings.assign(**{column: ratings[column].astype(dtype)})
+        assert share.write_rows("k", odd, column, rows) is None, column
+    assert list((tmp_path / "data" / "k").iterdir()) == []
+    assert share.write_rows("k", ratings, "plain", rows) == tmp_path / "data" / "k" / "rows-plain"
+
+
 def test_a_tuning_searchs_inner_folds_are_mapped_from_one_copy_on_a_shared_dataset(tmp_path, monkeypatch):
     from benchmark import shared_data, tuning
     from benchmark.registry import build_registry
