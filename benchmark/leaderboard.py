@@ -59,6 +59,7 @@ from typing import Any
 from benchmark.cells import shown_params, stable_hash
 from benchmark.csvsafe import csv_safe, csv_text
 from benchmark.errors import BenchError, did_you_mean
+from benchmark.resultset import is_refit
 
 NONE = "—"
 ALPHA = 0.05
@@ -373,10 +374,9 @@ def in_suite(run: Any) -> Callable[[Mapping[str, Any]], bool] | None:
             if _experiment_key(row.get("dataset_checksum"), row.get("split"), row.get("split_params"),
                                row.get("config_id")) in keys:
                 return True
-            tuning = row.get("tuning")
-            if not isinstance(tuning, Mapping) or tuning.get("role") != "refit":
+            if not is_refit(row):
                 return False
-            trials = [trial_keys[i] for i in tuning.get("trial_cell_ids") or () if i in trial_keys]
+            trials = [trial_keys[i] for i in row["tuning"].get("trial_cell_ids") or () if i in trial_keys]
             return bool(trials) and all(key in keys for key in trials) and (tunes is None or _tuned_as(row) in tunes)
 
         return planned_row

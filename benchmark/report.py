@@ -49,6 +49,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from benchmark.errors import BenchError
+from benchmark.resultset import is_refit
 from benchmark.store import artifact_path, read_artifact
 from benchmark.yamlsafe import read_stored_json
 
@@ -403,7 +404,7 @@ def _searches(group: Sequence[Any], rows: Sequence[Mapping[str, Any]], trials: S
         if not line.tuned:
             continue
         refits = sorted((r for r in rows if r.get("dataset") == line.dataset and r.get("config_id") == line.config_id
-                         and (r.get("tuning") or {}).get("role") == "refit"),
+                         and is_refit(r)),
                         key=lambda r: (r.get("seed", 0), r.get("fold", 0)))
         if not refits:
             continue

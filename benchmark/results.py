@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from benchmark.cells import configuration_id, shown_params
 from benchmark.errors import BenchError
-from benchmark.resultset import (DEFAULT_PRIMARY, KNOWN_DIRECTIONS, Run, directions, metrics_by_task,
+from benchmark.resultset import (DEFAULT_PRIMARY, KNOWN_DIRECTIONS, Run, directions, is_refit, metrics_by_task,
                                  primary_metrics, read_run, read_runs)
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def flat(row: Mapping[str, Any]) -> dict[str, Any]:
     record["params"] = json.dumps(shown_params(row), sort_keys=True, default=str)
     tuning: Mapping[str, Any] = row["tuning"] if isinstance(row.get("tuning"), Mapping) else {}
     record["tuning"] = tuning.get("role") or None
-    chosen = tuning.get("chosen") if tuning.get("role") == "refit" else None
+    chosen = tuning.get("chosen") if is_refit(row) else None
     record["chosen"] = json.dumps(chosen, sort_keys=True, default=str) if chosen is not None else None
     for name, value in (row.get("metrics") or {}).items():
         record[METRIC_PREFIX + name] = value

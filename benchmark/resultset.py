@@ -243,6 +243,12 @@ def is_trial(row: Mapping[str, Any]) -> bool:
     return isinstance(row.get("tuning"), Mapping) and row["tuning"].get("role") == "trial"
 
 
+def is_refit(row: Mapping[str, Any]) -> bool:
+    """A tuned configuration's row on an outer fold: the chosen point refitted on the whole
+    training fold and scored on its test fold (its ``tuning`` says how it was chosen)."""
+    return isinstance(row.get("tuning"), Mapping) and row["tuning"].get("role") == "refit"
+
+
 def _inner_text(inner: Mapping[str, Any]) -> str:
     method = inner.get("method", "?")
     if method == "kfold":
@@ -257,9 +263,9 @@ def _inner_text(inner: Mapping[str, Any]) -> str:
 def tuning_note(row: Mapping[str, Any]) -> str:
     """``tuned: 20 trials, random, inner holdout 10 %`` for a refit row (the leaderboard's
     mark of a tuned line); ``""`` for any other row."""
-    tuning = row.get("tuning")
-    if not isinstance(tuning, Mapping) or tuning.get("role") != "refit":
+    if not is_refit(row):
         return ""
+    tuning = row["tuning"]
     trials = tuning.get("trials", 0)
     return (f"tuned: {trials} trial{'s' if trials != 1 else ''}, {tuning.get('search')}, "
             f"{_inner_text(tuning.get('inner') or {})}")

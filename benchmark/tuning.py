@@ -50,7 +50,7 @@ from benchmark._internal import resolve
 from benchmark.api import Fold, MatrixData
 from benchmark.cells import Cell, stable_hash
 from benchmark.errors import BenchError, did_you_mean
-from benchmark.resultset import is_trial, tuning_note  # noqa: F401 -- tuning.is_trial, ... still work
+from benchmark.resultset import is_refit, is_trial, tuning_note  # noqa: F401 -- tuning.is_trial, ... still work
 
 SEARCHES = ("grid", "random", "tpe")
 DEFAULT_INNER: Mapping[str, Any] = {"method": "holdout", "test_size": 0.1}
@@ -515,9 +515,9 @@ def chosen_by_fold(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     shows the chosen parameters in the ``chosen`` column of each refit row instead)."""
     found = []
     for row in rows:
-        tuning = row.get("tuning")
-        if not isinstance(tuning, Mapping) or tuning.get("role") != "refit":
+        if not is_refit(row):
             continue
+        tuning = row["tuning"]
         found.append({"dataset": row.get("dataset"), "model": row.get("model"), "seed": row.get("seed"),
                       "fold": row.get("fold"), "fold_name": row.get("fold_name"),
                       "chosen": tuning.get("chosen"), "objective": tuning.get("objective"),

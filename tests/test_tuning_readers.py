@@ -73,6 +73,8 @@ def test_trials_are_kept_apart_from_the_results(runs):
     assert not any(tuning.is_trial(row) for row in run.rows) and run.warnings == []
     assert len(run.trials) == 2 * 2 and all(tuning.is_trial(row) for row in run.trials)
     refits = [row for row in run.rows if row.get("tuning")]
+    assert len(refits) == 2 and all(resultset.is_refit(row) for row in refits)
+    assert not any(resultset.is_refit(row) for row in run.trials + [r for r in run.rows if r not in refits])
     assert {i for row in refits for i in row["tuning"]["trial_cell_ids"]} == {row["cell_id"] for row in run.trials}
     loaded = resultset.load([tuned])
     assert len(loaded.rows) == 4 and len(loaded.trials) == 4
