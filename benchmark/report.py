@@ -400,11 +400,17 @@ def _searches(group: Sequence[Any], rows: Sequence[Mapping[str, Any]], trials: S
     from benchmark.tuning import search_history
 
     parts: list[str] = []
+    if not any(line.tuned for line in group):
+        return parts
+    by_line: dict[tuple[Any, Any], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        if is_refit(r):
+            by_line.setdefault((r.get("dataset"), r.get("config_id")), []).append(r)
+    trials_by_id = {str(r.get("cell_id")): r for r in trials}
     for line in group:
         if not line.tuned:
             continue
-        refits = sorted((r for r in rows if r.get("dataset") == line.dataset and r.get("config_id") == line.config_id
-                         and is_refit(r)),
+        refits = sorted(by_line.get((line.dataset, line.config_id), []),
                         key=lambda r: (r.get("seed", 0), r.get("fold", 0)))
         if not refits:
             continue
@@ -415,7 +421,7 @@ def _searches(group: Sequence[Any], rows: Sequence[Mapping[str, Any]], trials: S
         for refit in refits:
             tuning = refit["tuning"]
             name = f"fold {refit.get('fold_name') or refit.get('fold')}" + (f", seed {refit.get('seed')}" if seeds else "")
-            history = search_history(refit, trials)
+            history = search_history(refit, trials_by_id)
             drawn.append((name, history))
             chosen = tuning.get("chosen")
             inner = tuning.get("objective_value")

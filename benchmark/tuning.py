@@ -526,16 +526,18 @@ def chosen_by_fold(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return sorted(found, key=lambda r: (str(r["dataset"]), str(r["model"]), r["seed"] or 0, r["fold"] or 0))
 
 
-def search_history(refit: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def search_history(refit: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]]
+                   ) -> list[dict[str, Any]]:
     """A search as ``bench report`` draws it: per trial (in order) its parameters and mean inner
     objective (``None`` if it failed or its rows are missing), and whether it was the chosen point.
 
     Trial *n* is the *n*-th group of the refit's ``trial_cell_ids`` (one cell per inner fold), as
     :meth:`Search.refit` numbered it: two trials that drew the same point (a ``tpe`` search may)
-    share their cells but keep their numbers.
+    share their cells but keep their numbers. ``rows``: the trial rows, or them by cell id (a
+    reader drawing many searches indexes them once).
     """
     tuning = refit.get("tuning") or {}
-    by_id = {r.get("cell_id"): r for r in rows}
+    by_id = rows if isinstance(rows, Mapping) else {r.get("cell_id"): r for r in rows}
     ids = list(tuning.get("trial_cell_ids") or [])
     count = int(tuning.get("trials") or 0)
     per = len(ids) // count if count and ids and len(ids) % count == 0 else 1

@@ -244,6 +244,7 @@ def test_search_history_numbers_trials_as_the_refit_did():
     assert [(h["trial"], h["params"], h["objective"], h["chosen"]) for h in history] == [
         (1, {"value": 1.0}, pytest.approx(0.8), False), (2, {"value": 2.0}, pytest.approx(0.55), False),
         (3, {"value": 2.0}, pytest.approx(0.55), True)]
+    assert tuning.search_history(refit, {r["cell_id"]: r for r in rows}) == history  # indexed once by a reader
     missing = tuning.search_history(refit, rows[:2])
     assert [h["objective"] for h in missing] == [pytest.approx(0.8), None, None]
 
