@@ -36,7 +36,7 @@ import codecs
 import os
 import re
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -153,8 +153,7 @@ def read_stored_yaml(path: str | Path, *, max_bytes: int = MAX_BYTES) -> tuple[A
     without blocking. ``warning`` is one line naming the file, for ``bench: warning: ...``; a
     missing file is ``(None, None)`` (older runs did not keep one).
     """
-    return _read_stored(path, max_bytes, lambda data: load_yaml_bytes(data, str(path)).data,
-                        {MemoryError: "MemoryError", RecursionError: "RecursionError"})
+    return _read_stored(path, max_bytes, lambda data: load_yaml_bytes(data, str(path)).data)
 
 
 def read_stored_json(path: str | Path, *, max_bytes: int = MAX_STORED_JSON_BYTES) -> tuple[Any, str | None]:
@@ -166,8 +165,7 @@ def read_stored_json(path: str | Path, *, max_bytes: int = MAX_STORED_JSON_BYTES
     (nesting too deep for the parser and numbers too long to convert included). A missing file
     is ``(None, None)``.
     """
-    return _read_stored(path, max_bytes, lambda data: _parse_json(data, str(path)),
-                        {MemoryError: "out of memory"})
+    return _read_stored(path, max_bytes, lambda data: _parse_json(data, str(path)))
 
 
 def _parse_json(data: bytes, name: str) -> Any:
@@ -188,17 +186,20 @@ def _parse_json(data: bytes, name: str) -> Any:
         raise BenchError(f"not JSON bench can read: {reason}", name) from None
 
 
-def _read_stored(path: str | Path, max_bytes: int, parse: Callable[[bytes], Any],
-                 exhausted: Mapping[type[Exception], str]) -> tuple[Any, str | None]:
+_EXHAUSTED = {MemoryError: "out of memory", RecursionError: "nested too deeply"}
+"""How a warning words a parser running out of a resource (its message says nothing)."""
+
+
+def _read_stored(path: str | Path, max_bytes: int, parse: Callable[[bytes], Any]) -> tuple[Any, str | None]:
     """``(parse(bytes of the file), None)``, ``(None, None)`` when it is missing, else
-    ``(None, warning)``; ``exhausted`` words the errors of a resource running out (memory...)."""
+    ``(None, warning)``."""
     try:
         data = _read_stored_bytes(Path(path), max_bytes)
         return (None, None) if data is None else (parse(data), None)
     except BenchError as exc:
         return None, f"{exc}; the stored copy is ignored"
     except Exception as exc:  # noqa: BLE001 -- a reader of stored files must not crash on them
-        reason = next((text for kind, text in exhausted.items() if isinstance(exc, kind)), None)
+        reason = next((text for kind, text in _EXHAUSTED.items() if isinstance(exc, kind)), None)
         if reason is not None:
             return None, f"{path}: cannot read the stored copy ({reason}); it is ignored"
         return None, f"{path}: cannot read the stored copy: {type(exc).__name__}: {_one_line(str(exc))}"

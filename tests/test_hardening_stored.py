@@ -101,3 +101,21 @@ def test_the_store_reads_environments_through_the_guarded_reader(tmp_path):
     (tmp_path / "environments" / "r1.json").mkdir()  # a directory in its place
     (tmp_path / "environments" / "r2.json").write_bytes(b"\xff")
     assert store.environment("r1") is None and store.environment("r2") is None
+
+
+@pytest.mark.parametrize("error, words", [(MemoryError, "out of memory"), (RecursionError, "nested too deeply")])
+def test_a_parser_running_out_of_memory_or_stack_is_one_warning_for_either_reader(tmp_path, monkeypatch,
+                                                                                  error, words):
+    from benchmark import yamlsafe
+
+    def exhausted(*args):
+        raise error()
+
+    monkeypatch.setattr(yamlsafe, "load_yaml_bytes", exhausted)
+    monkeypatch.setattr(yamlsafe, "_parse_json", exhausted)
+    (tmp_path / "suite.yaml").write_text("name: s\n")
+    (tmp_path / "environment.json").write_text("{}")
+    for read, name in ((read_stored_yaml, "suite.yaml"), (read_stored_json, "environment.json")):
+        data, warning = read(tmp_path / name)
+        assert data is None
+        assert warning == f"{tmp_path / name}: cannot read the stored copy ({words}); it is ignored"
