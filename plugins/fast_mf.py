@@ -359,7 +359,11 @@ class _FastMF(RatingModel):
             return self.random_state
         return np.random.RandomState(self.random_state)
 
-    def _parallel(self, name: str, fast: bool, indptr: np.ndarray) -> tuple[Any, tuple[Any, ...]]:
+    def _epoch_name(self, name: str) -> str:
+        """The kernel of epoch ``name`` (``svd``, ``svdpp``) this model's ``threads`` runs."""
+        return f"{name}_parallel" if self.threads > 1 else name
+
+    def _epoch(self, name: str, fast: bool, indptr: np.ndarray) -> tuple[Any, tuple[Any, ...]]:
         """(the epoch kernel, its extra arguments): serial for ``threads: 1``, else the
         Hogwild kernel over user blocks on ``threads`` numba threads."""
         if self.threads <= 1:  # one block: every user in order, as Surprise
@@ -367,7 +371,7 @@ class _FastMF(RatingModel):
         import numba
 
         numba.set_num_threads(max(1, min(int(self.threads), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
-        return _kernel(f"{name}_parallel", fast), (user_blocks(indptr, int(self.threads)),)
+        return _kernel(self._epoch_name(name), fast), (user_blocks(indptr, int(self.threads)),)
 
     def _start(self, train: RatingData) -> tuple[bool, dict[str, Any], np.random.RandomState]:
         fast = self._check_mode()
@@ -442,7 +446,7 @@ class FastSVD(_FastMF):
         self.random_state, self.mode, self.threads = random_state, mode, threads
 
     def _kernel_names(self) -> list[tuple[str, bool]]:
-        return [("svd_parallel" if self.threads > 1 else "svd", self._check_mode())]
+        return [(self._epoch_name("svd"), self._check_mode())]
 
     def fit(self, train: RatingData) -> FastSVD:
         fast, data, rng = self._start(train)
@@ -451,7 +455,7 @@ class FastSVD(_FastMF):
         qi = rng.normal(self.init_mean, self.init_std_dev, (len(self.items_), *shape))
         bu, bi = np.zeros(len(self.users_)), np.zeros(len(self.items_))
         mu = self.mean_ if self.biased else 0.0
-        (epoch, blocks), learning = self._parallel("svd", fast, data["indptr"]), self._learning()
+        (epoch, blocks), learning = self._epoch("svd", fast, data["indptr"]), self._learning()
         for done in range(1, self.n_epochs + 1):
             epoch(data["indptr"], data["items"], data["ratings"], mu, bu, bi, pu, qi,
                   bool(self.biased), *blocks, *learning)
@@ -503,7 +507,7 @@ class FastSVDpp(_FastMF):
         self.random_state, self.mode, self.threads = random_state, mode, threads
 
     def _kernel_names(self) -> list[tuple[str, bool]]:
-        return [("svdpp_parallel" if self.threads > 1 else "svdpp", self._check_mode()),
+        return [(self._epoch_name("svdpp"), self._check_mode()),
                 ("svdpp_literal", False), ("user_implicit", False), ("has_repeats", False)]
 
     def fit(self, train: RatingData) -> FastSVDpp:
@@ -516,7 +520,7 @@ class FastSVDpp(_FastMF):
         indptr, items = data["indptr"], data["items"]
         # A user who rated an item twice breaks the reformulation's premise: use the literal loop.
         self.literal_ = bool(_kernel("has_repeats")(indptr, items, len(self.items_)))
-        epoch, blocks = (_kernel("svdpp_literal"), ()) if self.literal_ else self._parallel("svdpp", fast, indptr)
+        epoch, blocks = (_kernel("svdpp_literal"), ()) if self.literal_ else self._epoch("svdpp", fast, indptr)
         learning = self._learning()
         for done in range(1, self.n_epochs + 1):
             epoch(indptr, items, data["ratings"], self.mean_, bu, bi, pu, qi, yj, *blocks, *learning)
