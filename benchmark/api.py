@@ -10,6 +10,10 @@ Contract 1.1 (same major version, so every 1.0 plugin still loads) adds tasks as
 (:class:`TaskSpec`, the ``bench_tasks`` hook), :class:`Outcome`/:class:`Timing` for task runners,
 ``Predictions.model``/``options``/``extra``, and :class:`PerUnit` metric values.
 
+:class:`DatasetFiles` (with :class:`DataFile`, :class:`Source`, :func:`declare_files`) is what a
+dataset's loader declares about its files for ``bench data``; :func:`download_file` fetches one with a
+pinned checksum (see :mod:`benchmark.datafiles`).
+
 :func:`clip` and :func:`excerpt` bound what a plugin quotes in an error message (a file's
 field, a bad option value) to a short, printable, one-line excerpt.
 """
@@ -31,6 +35,15 @@ import pandas as pd
 
 from benchmark._internal import column_chunks, sha256_hex, sha256_stream
 from benchmark.cells import Cell, CellResult
+from benchmark.datafiles import (
+    ChecksumMismatch,
+    DataFile,
+    DatasetFiles,
+    DownloadError,
+    Source,
+    declare_files,
+    download_file,
+)
 from benchmark.errors import clip, excerpt
 from benchmark.hookspec import hookimpl
 
@@ -57,6 +70,13 @@ __all__ = [
     "ReconstructionModel",
     "ModelSpec",
     "DatasetSpec",
+    "DatasetFiles",
+    "DataFile",
+    "Source",
+    "declare_files",
+    "download_file",
+    "DownloadError",
+    "ChecksumMismatch",
     "SplitSpec",
     "MetricSpec",
     "MissingDependency",
@@ -75,9 +95,11 @@ __all__ = [
 
 API_VERSION = 1
 """Major version of the plugin contract (this module and :mod:`benchmark.hookspec`)."""
-API_MINOR_VERSION = 2
+API_MINOR_VERSION = 3
 """Minor version: 1.1 added tasks as plugins, Outcome, PerUnit; 1.2 ``RatingModel.learn_ids``,
-``index_training(dtype=)``, ``own_index_training``, :func:`distinct_in_order`, :func:`positions_in`; a 1.0 plugin loads unchanged."""
+``index_training(dtype=)``, ``own_index_training``, :func:`distinct_in_order`, :func:`positions_in`;
+1.3 a dataset's files (:class:`DatasetFiles`, :func:`declare_files`) and :func:`download_file`; a 1.0
+plugin loads unchanged."""
 
 RATING = "rating"
 """Explicit feedback: fit on (user, item, rating) triples, predict held-out pairs."""

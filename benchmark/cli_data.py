@@ -14,68 +14,26 @@ command answers before any run:
   without a network it is one line and exit 1.
 
 A dataset plugin describes its files by giving its loader a ``data_files`` attribute: a callable
-returning :class:`DatasetFiles`. The built-in MovieLens and MNIST plugins do not (yet) carry it;
-:func:`builtin_files` derives theirs from their public tables (releases, pinned hashes, URLs),
-which is also the reference for a plugin author.
+returning :class:`DatasetFiles` (:mod:`benchmark.datafiles`, in the public API). The built-in
+plugins declare theirs the same way; this module knows no dataset by name.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import gzip
 import shutil
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import BenchError, did_you_mean
+from benchmark.datafiles import ChecksumMismatch, DataFile, DatasetFiles, DownloadError
+from benchmark.datafiles import Source as Source  # a plugin written for contract 1.2 imports it from here
+from benchmark.errors import BenchError
 
 DOCS = "docs/test-data.md"
-
-
-@dataclass(frozen=True)
-class DataFile:
-    """One file a loader reads, named as it lies in a ``data_dir`` (``ml-100k/u.data``).
-
-    ``sha256``: the accepted hashes (pinned by the plugin; empty when not pinned). ``cache``:
-    where a download puts it, relative to the cache directory. ``embedded``: a copy shipped with
-    the code (gzipped when its name ends in ``.gz``).
-    """
-
-    path: str
-    sha256: tuple[str, ...] = ()
-    cache: str | None = None
-    embedded: Path | None = None
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a download comes from: ``kind`` is ``zip`` (extracted, laid out as it unpacks),
-    ``file`` (one file, stored at ``files[0]``) or ``embedded`` (the shipped copies, written out).
-
-    ``archive``: where the downloaded file is kept, relative to the cache directory; ``root``:
-    the cache folder a zip is extracted into (the loaders look there).
-    """
-
-    kind: str
-    url: str = ""
-    known_hash: str | None = None
-    archive: str = ""
-    root: str = ""
-    required: str | None = None
-    """For a zip: the member that must be there (the ratings file)."""
-
-
-@dataclass(frozen=True)
-class DatasetFiles:
-    """What ``bench data`` knows of one dataset: its files, how to download them, a note."""
-
-    files: tuple[DataFile, ...] = ()
-    source: Source | None = None
-    note: str = ""
 
 
 @dataclass
@@ -87,57 +45,8 @@ class FileState:
     detail: str = ""
 
 
-# --- what the built-in plugins read -----------------------------------------------------------
-
-
-def _movielens(name: str) -> DatasetFiles | None:
-    from bench_plugins import movielens
-
-    release = movielens.RELEASES.get(name)
-    if release is None:
-        return None
-    names = list(release.sha256) or [release.ratings_file]
-    if release.ratings_file not in names:
-        names.insert(0, release.ratings_file)
-    embedded = movielens.EMBEDDED / release.folder / f"{release.ratings_file}.gz"
-    files = tuple(DataFile(f"{release.folder}/{n}", tuple(filter(None, [release.sha256.get(n)])),
-                           cache=f"movielens/{release.folder}/{n}",
-                           embedded=embedded if n == release.ratings_file and embedded.is_file() else None)
-                  for n in names)
-    if any(f.embedded for f in files):
-        return DatasetFiles(files, Source("embedded", root="movielens"),
-                            note="ships with bench (the Sept 2018 release, sha256 pinned)")
-    pinned = "files sha256-pinned" if release.sha256 else "zip md5 checked at download; files not pinned"
-    return DatasetFiles(files, Source("zip", release.url, release.known_hash, f"movielens/{release.archive}.zip",
-                                      "movielens", f"{release.folder}/{release.ratings_file}"),
-                        note=f"{release.url} ({pinned})")
-
-
-def _mnist() -> DatasetFiles:
-    from bench_plugins import images
-
-    return DatasetFiles((DataFile("mnist/mnist.npz", tuple(images.MNIST_KNOWN_FILES), cache="mnist/mnist.npz"),),
-                        Source("file", images.MNIST_URL, f"sha256:{images.MNIST_FILE_SHA256}",
-                               "mnist/mnist.npz"),
-                        note=f"{images.MNIST_URL} (sha256 checked)")
-
-
-NOTES = {"digits": "embedded in scikit-learn: nothing to get",
-         "synthetic-ratings": "generated from its options: nothing to get",
-         "ratings-file": "your own files (its path / train / test options)"}
-
-
-def builtin_files(name: str) -> DatasetFiles | None:
-    """The file list of a built-in dataset plugin, from its public tables."""
-    if name == "mnist":
-        return _mnist()
-    if name in NOTES:
-        return DatasetFiles(note=NOTES[name])
-    return _movielens(name)
-
-
 def files_of(name: str, loader: Any) -> DatasetFiles:
-    """The plugin's own ``loader.data_files()``, else the built-in table, else nothing known."""
+    """The plugin's own ``loader.data_files()``, else nothing known."""
     declared = getattr(loader, "data_files", None)
     if callable(declared):
         found = declared()
@@ -145,10 +54,6 @@ def files_of(name: str, loader: Any) -> DatasetFiles:
             raise BenchError(f"dataset {name!r}: data_files() returned {type(found).__name__}, "
                              f"expected DatasetFiles")
         return found
-    target = loader.func if isinstance(loader, functools.partial) else loader
-    module = getattr(target, "__module__", "")
-    if str(module).startswith("bench_plugins."):
-        return builtin_files(name) or DatasetFiles(note="the plugin declares no files")
     return DatasetFiles(note="the plugin declares no files (see data_files in benchmark/cli_data.py)")
 
 
@@ -208,15 +113,13 @@ def _datasets(names: Iterable[str], plugins: list[str]) -> list[tuple[str, Datas
     from benchmark.registry import build_registry
 
     registry = build_registry([(p, f"-p {p}") for p in plugins])
-    known = sorted(e.name for e in registry.all() if e.kind == "dataset")
     found = []
-    for name in list(names) or known:
+    for name in list(names) or [e.name for e in registry.all() if e.kind == "dataset"]:
         entry = registry.find("dataset", name)  # a plain name, a qualified one (dist:name) or an alias
         if entry is None:
             if name in registry.ambiguous.get("dataset", {}):
                 registry.get("dataset", name)  # raises: several plugins provide it; qualify it
-            hint = did_you_mean(name, known, n=3, cutoff=0.5) or "see bench data"
-            raise BenchError(f"no dataset plugin named {name!r}; {hint}")
+            raise BenchError(f"no dataset plugin named {name!r}; {registry.suggest('dataset', name)}")
         loader = entry.spec.loader
         found.append((entry.name, files_of(entry.name, resolve(loader) if isinstance(loader, str) else loader)))
     return found
@@ -263,54 +166,20 @@ def list_data(names: list[str], data_dir_option: str | None, plugins: list[str])
 # --- downloading ----------------------------------------------------------------------------
 
 
-def resumable_downloader(part: Path, timeout: float = 30.0) -> Callable[[str, str, Any], None]:
-    """A pooch downloader that keeps what it received in ``part`` and asks only for the rest
-    (an HTTP range request) on the next attempt; pooch checks the finished file's hash."""
-
-    def download(url: str, output_file: str, pooch: Any) -> None:
-        import requests
-
-        have = part.stat().st_size if part.is_file() else 0
-        headers = {"Range": f"bytes={have}-"} if have else {}
-        with requests.get(url, headers=headers, stream=True, timeout=timeout) as response:
-            if response.status_code == 416:  # nothing left to send: the part is complete
-                pass
-            else:
-                response.raise_for_status()
-                mode = "ab" if have and response.status_code == 206 else "wb"
-                with part.open(mode) as handle:
-                    for block in response.iter_content(1 << 16):
-                        handle.write(block)
-        shutil.copyfile(part, output_file)
-        part.unlink()
-
-    return download
-
-
 def _fetch(url: str, known_hash: str | None, target: Path) -> Path:
-    """Download ``url`` to ``target`` with pooch (checksum, resumable); one-line errors."""
-    from benchmark.api import MissingDependency, require
+    """Download ``url`` to ``target`` (checksum checked, resumable); one-line errors."""
+    from benchmark.api import MissingDependency, download_file
 
     try:
-        pooch = require("pooch", "pooch")
+        return download_file(url, known_hash, target, resume=True, quiet=True)
     except MissingDependency:
         raise BenchError("downloads need pooch: pip install 'bench-harness[download]'") from None
-    import requests
-
-    pooch.get_logger().setLevel("WARNING")  # its "Downloading data from..." line; we print our own
-    target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(f".{target.name}.part")
-    try:
-        path = pooch.retrieve(url, known_hash=known_hash, fname=target.name, path=target.parent,
-                              downloader=resumable_downloader(part), progressbar=False)
-    except ValueError as exc:  # pooch deletes a file whose hash differs
-        raise DownloadFailed(f"checksum mismatch for {url}: {exc}".splitlines()[0]) from None
-    except (OSError, requests.RequestException) as exc:
-        kept = part.stat().st_size if part.is_file() else 0
-        resume = f"; {kept:,} bytes kept in {part}, rerun to resume" if kept else ""
-        raise DownloadFailed(f"download of {url} failed ({type(exc).__name__}){resume}; without a "
+    except ChecksumMismatch as exc:  # pooch deletes a file whose hash differs
+        raise DownloadFailed(f"checksum mismatch for {url}: {exc.detail}") from None
+    except DownloadError as exc:
+        resume = f"; {exc.kept:,} bytes kept in {exc.part}, rerun to resume" if exc.kept else ""
+        raise DownloadFailed(f"download of {url} failed ({exc.reason}){resume}; without a "
                              f"network, copy the files into a data_dir (see {DOCS})") from None
-    return Path(path)
 
 
 class DownloadFailed(Exception):

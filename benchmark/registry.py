@@ -215,10 +215,16 @@ class Registry:
             if name in problem.names:
                 raise BenchError(f"{kind} {name!r} is unavailable: plugin {problem.provider.plugin!r} "
                                  f"from {problem.provider.describe()} {problem.reason}", where)
+        raise BenchError(f"unknown {kind} {name!r}; {self.suggest(kind, name)}", where)
+
+    def suggest(self, kind: str, name: str) -> str:
+        """What to say after "unknown <kind> <name>": the closest names, else the known ones,
+        and how many plugins failed to load."""
+        table = self.entries.get(kind, {})
         hint = did_you_mean(name, table, n=3, cutoff=0.5) or f"known: {', '.join(sorted(table)) or 'none'}"
         if self.problems:
             hint += f" ({len(self.problems)} plugin(s) failed to load: see bench plugins)"
-        raise BenchError(f"unknown {kind} {name!r}; {hint}", where)
+        return hint
 
     def names(self, kind: str) -> list[str]:
         return sorted(n for n, e in self.entries.get(kind, {}).items() if not e.unusable)

@@ -4,6 +4,7 @@ MNIST is read from ``<data_dir>/mnist/mnist.npz`` (the Keras layout) when a loca
 given, else downloaded once with pooch from the Keras mirror into ``cache_dir()/mnist`` and
 checked by pooch against the mirror's pinned file sha256. Its default split (when a suite names
 none) is the fold set ``official``: the 60,000 training images, then the 10,000 test images.
+Both loaders declare their files for ``bench data`` (:func:`mnist_files`).
 
 A local copy is verified before use: its file sha256 (cached in a stamp keyed on path, size,
 mtime, ctime and inode — see :func:`bench_plugins.movielens.cached_sha256`) must be one of the
@@ -25,12 +26,19 @@ from bench_plugins.movielens import cached_sha256, damaged
 
 from benchmark.api import (
     RECONSTRUCTION,
+    ChecksumMismatch,
+    DataFile,
+    DatasetFiles,
     DatasetSpec,
+    DownloadError,
     Fold,
     MatrixData,
     MissingDependency,
     PluginInputError,
+    Source,
     cache_dir,
+    declare_files,
+    download_file,
     hookimpl,
     require,
 )
@@ -89,19 +97,14 @@ def _mnist_path(data_dir: str | None) -> tuple[Path, bool]:
     if local is not None and (local / "mnist" / "mnist.npz").is_file():
         return local / "mnist" / "mnist.npz", True
     try:
-        pooch = require("pooch", "pooch")
-    except MissingDependency:
-        raise MissingDependency("pooch", "pooch", "downloading mnist.npz") from None
-    try:
-        path = pooch.retrieve(MNIST_URL, known_hash=f"sha256:{MNIST_FILE_SHA256}", fname="mnist.npz",
-                              path=cache_dir() / "mnist", progressbar=False)
-    except ValueError as exc:  # pooch deletes a download whose hash differs
-        raise PluginInputError(f"checksum mismatch for {MNIST_URL}: {exc}") from None
-    except OSError as exc:  # requests' network errors are OSErrors
+        path = download_file(MNIST_URL, f"sha256:{MNIST_FILE_SHA256}", cache_dir() / "mnist" / "mnist.npz")
+    except ChecksumMismatch as exc:  # pooch deletes a download whose hash differs
+        raise PluginInputError(f"checksum mismatch for {MNIST_URL}: {exc.detail}") from None
+    except DownloadError as exc:
         where = f"{local}/mnist/mnist.npz" if local is not None else "<data_dir>/mnist/mnist.npz"
         raise PluginInputError(f"no local MNIST at {where} and the download from {MNIST_URL} "
-                               f"failed ({type(exc).__name__}); give data_dir or BENCH_DATA_DIR") from None
-    return Path(path), False
+                               f"failed ({exc.reason}); give data_dir or BENCH_DATA_DIR") from None
+    return path, False
 
 
 def _read_mnist(path: Path, verify: bool) -> dict[str, np.ndarray]:
@@ -174,6 +177,17 @@ def load_mnist(data_dir: str | None = None, scale: float = 255.0, limit: int | N
             "source": str(path), "n_train": n_train, "n_test": n_test,
             "subsampled": n_train < 60_000 or n_test < 10_000, "citation": MNIST_CITATION}
     return MatrixData(X, folds={"official": [fold]}, info=info)
+
+
+def mnist_files() -> DatasetFiles:
+    """What ``bench data`` shows of MNIST: the Keras mirror's ``mnist.npz``, its pinned sha256."""
+    return DatasetFiles((DataFile("mnist/mnist.npz", tuple(MNIST_KNOWN_FILES), cache="mnist/mnist.npz"),),
+                        Source("file", MNIST_URL, f"sha256:{MNIST_FILE_SHA256}", "mnist/mnist.npz"),
+                        note=f"{MNIST_URL} (sha256 checked)")
+
+
+declare_files(load_digits, lambda: DatasetFiles(note="embedded in scikit-learn: nothing to get"))
+declare_files(load_mnist, mnist_files)
 
 
 @hookimpl

@@ -8,6 +8,9 @@ Every release is found, in this order, in
 2. ``cache_dir()/movielens``, where an earlier download was extracted;
 3. the official zip, downloaded with pooch (checksummed and cached), then extracted safely.
 
+Each loader declares its files for ``bench data`` (:func:`data_files`, from :data:`RELEASES`);
+downloads go through the public :func:`benchmark.api.download_file`.
+
 ``movielens-latest-small`` ships inside bench (``data/ml-latest-small``, with its licence
 README) so the default suite runs offline: it downloads only with ``download: true``.
 ``movielens-100k`` exposes its canonical splits as fold sets ``u`` (u1..u5), ``ua`` and ``ub``;
@@ -37,7 +40,6 @@ import gzip
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import zipfile
@@ -51,14 +53,19 @@ import pandas as pd
 
 from benchmark.api import (
     RATING,
+    ChecksumMismatch,
+    DataFile,
+    DatasetFiles,
     DatasetSpec,
+    DownloadError,
     Fold,
-    MissingDependency,
     PluginInputError,
     RatingData,
+    Source,
     cache_dir,
+    declare_files,
+    download_file,
     hookimpl,
-    require,
 )
 from benchmark.api import data_dir as local_data_dir
 
@@ -226,27 +233,15 @@ def _local_folder(release: Release, data_dir: str | None) -> Path | None:
 def download_archive(release: Release) -> Path:
     """Fetch the release's zip into the cache with pooch, checking its checksum."""
     try:
-        pooch = require("pooch", "pooch")
-    except MissingDependency:
-        raise MissingDependency("pooch", "pooch", f"downloading {release.archive}.zip") from None
-    try:
-        path = pooch.retrieve(release.url, known_hash=release.known_hash,
-                              fname=f"{release.archive}.zip", path=movielens_cache(),
-                              progressbar=False)
-    except ValueError as exc:
-        if "hash" not in str(exc):
-            raise
-        actual = re.search(r"but got (\w+)", str(exc))
+        return download_file(release.url, release.known_hash, movielens_cache() / f"{release.archive}.zip")
+    except ChecksumMismatch as exc:
         raise PluginInputError(
             f"checksum mismatch for {release.archive}.zip from {release.url}: expected "
-            f"{release.known_hash}, got {actual.group(1) if actual else str(exc)}; "
-            f"the download was deleted") from None
-    except OSError as exc:  # requests' network errors are OSErrors
+            f"{release.known_hash}, got {exc.actual or exc.detail}; the download was deleted") from None
+    except DownloadError as exc:
         raise PluginInputError(
             f"no local copy of {release.folder}/{release.ratings_file} (give data_dir, --data-dir "
-            f"or BENCH_DATA_DIR) and the download from {release.url} failed: "
-            f"{type(exc).__name__}") from None
-    return Path(path)
+            f"or BENCH_DATA_DIR) and the download from {release.url} failed: {exc.reason}") from None
 
 
 def _safe_members(archive: zipfile.ZipFile, destination: Path) -> list[zipfile.ZipInfo]:
@@ -540,11 +535,34 @@ def load_latest_small(data_dir: str | None = None, download: bool = False) -> Ra
                             "licence": release.licence, "verified": "sha256 (pinned)"})
 
 
+def data_files(name: str) -> DatasetFiles:
+    """What ``bench data`` shows of a release: its files (the ratings file first), the pinned
+    sha256 of each, where a download puts them, and the zip (or the embedded copy) they come from."""
+    release = RELEASES[name]
+    names = list(release.sha256) or [release.ratings_file]
+    if release.ratings_file not in names:
+        names.insert(0, release.ratings_file)
+    embedded = EMBEDDED / release.folder / f"{release.ratings_file}.gz"
+    files = tuple(DataFile(f"{release.folder}/{n}", tuple(filter(None, [release.sha256.get(n)])),
+                           cache=f"movielens/{release.folder}/{n}",
+                           embedded=embedded if n == release.ratings_file and embedded.is_file() else None)
+                  for n in names)
+    if any(f.embedded for f in files):
+        return DatasetFiles(files, Source("embedded", root="movielens"),
+                            note="ships with bench (the Sept 2018 release, sha256 pinned)")
+    pinned = "files sha256-pinned" if release.sha256 else "zip md5 checked at download; files not pinned"
+    return DatasetFiles(files, Source("zip", release.url, release.known_hash, f"movielens/{release.archive}.zip",
+                                      "movielens", f"{release.folder}/{release.ratings_file}"),
+                        note=f"{release.url} ({pinned})")
+
+
 LOADERS: dict[str, Callable[..., RatingData]] = {
     "movielens-100k": load_100k, "movielens-1m": load_1m, "movielens-10m": load_10m,
     "movielens-20m": load_20m, "movielens-25m": load_25m, "movielens-32m": load_32m,
     "movielens-latest-small": load_latest_small,
 }
+for _name, _loader in LOADERS.items():  # what bench data shows of each (read at each call)
+    declare_files(_loader, functools.partial(data_files, _name))
 
 
 @hookimpl

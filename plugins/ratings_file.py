@@ -50,11 +50,13 @@ import pandas as pd
 
 from benchmark.api import (
     RATING,
+    DatasetFiles,
     DatasetSpec,
     Fold,
     PluginInputError,
     RatingData,
     clip,
+    declare_files,
     excerpt,
     hookimpl,
     require,
@@ -322,6 +324,9 @@ def load_ratings_file(path: str | None = None, format: str | None = None,
                 np.arange(n_train, len(ratings), dtype=np.int64))
     return RatingData(ratings, rating_scale(ratings["rating"], scale), folds={FOLD_SET: [fold]},
                       info=info)
+
+
+declare_files(load_ratings_file, lambda: DatasetFiles(note="your own files (its path / train / test options)"))
 
 
 @hookimpl

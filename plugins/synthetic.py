@@ -16,7 +16,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmark.api import RATING, DatasetSpec, PluginInputError, RatingData, hookimpl
+from benchmark.api import (
+    RATING,
+    DatasetFiles,
+    DatasetSpec,
+    PluginInputError,
+    RatingData,
+    declare_files,
+    hookimpl,
+)
 
 _CHUNK = 1_000_000
 
@@ -112,6 +120,9 @@ def _implicit(rng: np.random.Generator, n_users: int, n_items: int, n: int,
                          copy=False)
     return RatingData(frame, (0.0, 1.0), info={"source": "synthetic", "implicit": True, "rank": rank,
                                                "noise": noise, "seed": seed})
+
+
+declare_files(load_synthetic, lambda: DatasetFiles(note="generated from its options: nothing to get"))
 
 
 @hookimpl

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmark.api import DataFile, DatasetFiles
 from benchmark.cli import main
+from benchmark.registry import build_registry
 from tests.conftest import run_bench
 
 CONTENT = b"user,item,rating\n" + b"".join(f"{u},{u % 7},{u % 5 + 1}\n".encode() for u in range(4000))
@@ -113,6 +115,34 @@ def test_a_name_two_plugins_share_is_refused_with_the_qualified_names(env, capsy
         in capsys.readouterr().err
     assert main(["data", "toy_two:toy", "-p", first, "-p", str(second)]) == 0
     assert "\ntoy_two:toy: a toy\n" in capsys.readouterr().out
+
+
+def test_a_built_in_dataset_shows_the_files_its_loader_declares(env, capsys, monkeypatch):
+    """bench data knows no dataset by name: a built-in plugin's files are its loader's
+    ``data_files``, declared through the public API as a third-party plugin declares them."""
+    from bench_plugins import images
+
+    declared = images.load_mnist.data_files()
+    assert main(["data", "mnist"]) == 0
+    out = capsys.readouterr().out
+    assert f"\nmnist: {declared.note}\n" in out
+    assert [line.split()[0] for line in out.splitlines() if line.startswith("mnist/")] == \
+        [file.path for file in declared.files] == ["mnist/mnist.npz"]
+
+    monkeypatch.setattr(images.load_mnist, "data_files",
+                        lambda: DatasetFiles((DataFile("mnist/other.npz"),), note="as declared"))
+    assert main(["data", "mnist"]) == 0
+    out = capsys.readouterr().out
+    assert "\nmnist: as declared\n" in out
+    assert "mnist/other.npz  missing" in out and "mnist/mnist.npz" not in out
+
+
+def test_every_built_in_dataset_declares_its_files():
+    registry = build_registry([])
+    datasets = [entry for entry in registry.all() if entry.kind == "dataset" and entry.provider.builtin]
+    assert {"movielens-100k", "movielens-latest-small", "mnist", "digits"} <= {e.name for e in datasets}
+    for entry in datasets:
+        assert isinstance(entry.spec.loader.data_files(), DatasetFiles), entry.name
 
 
 def test_embedded_copy_written_out_as_a_data_dir_then_verified_and_damage_found(env, capsys):
