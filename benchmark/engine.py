@@ -163,7 +163,10 @@ OnEvent = Callable[[Event], None]
 
 
 class Executor(Protocol):
-    """Runs tasks; a context manager so workers can start while the caller still plans."""
+    """Runs tasks; a context manager so workers can start while the caller still plans.
+
+    ``run`` ends each pass of its loop that delivered a :class:`Finished` with a :class:`Flush`:
+    :func:`run_cells` stores rows only there (or when ``run`` ends or raises)."""
 
     def run(self, tasks: Sequence[Task], on_event: OnEvent) -> None: ...
 
@@ -942,12 +945,11 @@ def make_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = No
     raise BenchError(f"unknown executor {kind!r}; expected local, dask or inline")
 
 
-def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None], *,
+def run_cells(cells: Sequence[Cell], finished: Callable[[list[dict[str, Any]]], None], *,
               limits: Mapping[str, Limits], options: Any, run_id: str = "",
               artifacts_root: str | Path | None = None, stream: Any = None, progress: Any = None,
-              total: int | None = None, done: int = 0, executor: Any = None,
-              finished_batch: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
-    """Run ``cells`` with the executor ``options`` asks for; ``finished(row)`` stores each row.
+              total: int | None = None, done: int = 0, executor: Any = None) -> None:
+    """Run ``cells`` with the executor ``options`` asks for; ``finished(rows)`` stores their rows.
 
     ``limits`` maps a model label to its limits (``runner.limits_of``); ``options`` has
     ``executor``, ``jobs``, ``scheduler``, ``verbose`` (``runner.RunOptions``); ``executor`` is an
@@ -959,10 +961,10 @@ def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None],
     e.g. the next phase of a tuned suite); one made here is closed here.
 
     Rows that arrive in one pass of the executor's loop are stored together at its
-    :class:`Flush` (``finished_batch(rows)`` if given: one write and one ``fsync`` for all,
-    which is what lets the driver keep up with hundreds of cells a second), then shown; and
-    whatever arrived is stored before an interruption (Ctrl-C, SIGTERM) propagates. A row is
-    stored within one loop pass (≤ 1 s, usually milliseconds) of reaching the driver.
+    :class:`Flush` (``finished(rows)``: one write and one ``fsync`` for all, which is what lets
+    the driver keep up with hundreds of cells a second), then shown; and whatever arrived is
+    stored before an interruption (Ctrl-C, SIGTERM) propagates. A row is stored within one loop
+    pass (≤ 1 s, usually milliseconds) of reaching the driver.
     """
     from benchmark import progress as progress_display
 
@@ -976,31 +978,21 @@ def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None],
         stream if stream is not None else sys.stderr, total=total or len(tasks), done=done, lines=False)
 
     held: list[Finished] = []  # rows received in this pass of the executor's loop
-    batched = False  # the executor marks its passes with Flush (all of bench's do)
 
     def deliver() -> None:
-        rows, held[:] = list(held), []
-        if finished_batch is not None and rows:
-            finished_batch([event.row for event in rows])  # stored before they are shown
-        else:
-            for event in rows:
-                finished(event.row)
-        for event in rows:
+        events, held[:] = list(held), []
+        if events:
+            finished([event.row for event in events])  # stored before they are shown
+        for event in events:
             display.handle(event)
 
     def on_event(event: Event) -> None:
-        nonlocal batched
         if isinstance(event, Finished):
             held.append(event)
-            if batched:
-                return
+            return
+        if isinstance(event, Flush):
             deliver()
-        elif isinstance(event, Flush):
-            batched = True
-            deliver()
-            display.handle(event)
-        else:
-            display.handle(event)
+        display.handle(event)
 
     if isinstance(executor, LocalExecutor):  # before the display's thread: they can fork
         executor.start(executor.fitting(tasks))
