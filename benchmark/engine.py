@@ -562,19 +562,7 @@ class LocalExecutor:
         pending = deque(tasks)
         outstanding = len(pending)
         while outstanding:
-            busy = [w for w in self._workers.values() if w.task is not None]
-            free = self.jobs - sum(min(self.jobs, w.task.threads) for w in busy if w.task)
-            self.start(len(busy) + self.fitting(pending, free))
-            for worker in self._workers.values():
-                if not (pending and worker.ready and worker.task is None):
-                    continue
-                need = min(self.jobs, pending[0].threads)
-                if need > free:
-                    break  # the next cell waits for its cores (cells keep their order)
-                task = pending.popleft()
-                free -= need
-                worker.send(task, self.artifacts_root, self.run_id)
-                on_event(Started(task.id, worker.name, task.label))
+            self._dispatch(pending, on_event)
             ready = wait([w.conn for w in self._workers.values()], self._wait_time())
             for slot, worker in list(self._workers.items()):
                 if worker.conn in ready:
@@ -585,6 +573,22 @@ class LocalExecutor:
                     self._bury(slot, worker, on_event)
             outstanding = len(pending) + sum(1 for w in self._workers.values() if w.task is not None)
             on_event(Flush())
+
+    def _dispatch(self, pending: deque[Task], on_event: OnEvent) -> None:
+        """Start the workers that the next cells fitting in the free cores need, and send those
+        cells, in order, to the idle ready workers (a cell that does not fit waits, and so do
+        the cells after it)."""
+        busy = [w.task for w in self._workers.values() if w.task is not None]
+        fits = self.fitting(pending, self.jobs - sum(min(self.jobs, task.threads) for task in busy))
+        self.start(len(busy) + fits)
+        for worker in self._workers.values():
+            if not fits:
+                break
+            if worker.ready and worker.task is None:
+                task = pending.popleft()
+                fits -= 1
+                worker.send(task, self.artifacts_root, self.run_id)
+                on_event(Started(task.id, worker.name, task.label))
 
     def fitting(self, pending: Sequence[Task], free: int | None = None) -> int:
         """How many of the next pending cells fit in ``free`` cores (default: all ``jobs``), so
