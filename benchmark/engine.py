@@ -75,7 +75,7 @@ from benchmark.cells import Cell
 from benchmark.errors import BenchError
 from benchmark.shared_data import ENVIRONMENT
 from benchmark.suite import Limits
-from benchmark.worker import clip_log, descendants, read_capture
+from benchmark.worker import clip_log, descendants, kill_tree, read_capture
 
 # --- Tasks and events -----------------------------------------------------------------------
 
@@ -387,21 +387,6 @@ def fork_worker(fd: int, capture: str, threads: int, verbose: bool, environment:
     return ForkedProcess(pid)
 
 
-def _kill_tree(pid: int) -> None:
-    """SIGKILL ``pid``'s process group and every process below it (setsid daemons included:
-    the worker is their subreaper, so they stay below it)."""
-    below = descendants(pid)
-    for target in (pid, *below):
-        try:
-            os.killpg(target, signal.SIGKILL) if target == pid else os.kill(target, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            if target == pid:  # a forked worker killed before its setsid: not yet a group
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-
-
 class _Worker:
     """The parent's handle on one worker process."""
 
@@ -450,7 +435,7 @@ class _Worker:
 
     def kill(self, status: str, error: str) -> None:
         self.killed_for = self.killed_for or (status, error)
-        _kill_tree(self.process.pid)
+        kill_tree(self.process.pid)  # setsid daemons too: the worker is their subreaper
 
     def reap(self) -> tuple[int | None, str]:
         """Wait for the process to end; its exit code and captured output. Cleans up."""
