@@ -75,7 +75,7 @@ from benchmark.cells import Cell
 from benchmark.errors import BenchError
 from benchmark.shared_data import ENVIRONMENT
 from benchmark.suite import Limits
-from benchmark.worker import clip_log, descendants, read_capture
+from benchmark.worker import clip_log, descendants, kill_tree, read_capture
 
 # --- Tasks and events -----------------------------------------------------------------------
 
@@ -163,7 +163,10 @@ OnEvent = Callable[[Event], None]
 
 
 class Executor(Protocol):
-    """Runs tasks; a context manager so workers can start while the caller still plans."""
+    """Runs tasks; a context manager so workers can start while the caller still plans.
+
+    ``run`` ends each pass of its loop that delivered a :class:`Finished` with a :class:`Flush`:
+    :func:`run_cells` stores rows only there (or when ``run`` ends or raises)."""
 
     def run(self, tasks: Sequence[Task], on_event: OnEvent) -> None: ...
 
@@ -384,21 +387,6 @@ def fork_worker(fd: int, capture: str, threads: int, verbose: bool, environment:
     return ForkedProcess(pid)
 
 
-def _kill_tree(pid: int) -> None:
-    """SIGKILL ``pid``'s process group and every process below it (setsid daemons included:
-    the worker is their subreaper, so they stay below it)."""
-    below = descendants(pid)
-    for target in (pid, *below):
-        try:
-            os.killpg(target, signal.SIGKILL) if target == pid else os.kill(target, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            if target == pid:  # a forked worker killed before its setsid: not yet a group
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-
-
 class _Worker:
     """The parent's handle on one worker process."""
 
@@ -447,7 +435,7 @@ class _Worker:
 
     def kill(self, status: str, error: str) -> None:
         self.killed_for = self.killed_for or (status, error)
-        _kill_tree(self.process.pid)
+        kill_tree(self.process.pid)  # setsid daemons too: the worker is their subreaper
 
     def reap(self) -> tuple[int | None, str]:
         """Wait for the process to end; its exit code and captured output. Cleans up."""
@@ -559,19 +547,7 @@ class LocalExecutor:
         pending = deque(tasks)
         outstanding = len(pending)
         while outstanding:
-            busy = [w for w in self._workers.values() if w.task is not None]
-            free = self.jobs - sum(min(self.jobs, w.task.threads) for w in busy if w.task)
-            self.start(len(busy) + self.fitting(pending, free))
-            for worker in self._workers.values():
-                if not (pending and worker.ready and worker.task is None):
-                    continue
-                need = min(self.jobs, pending[0].threads)
-                if need > free:
-                    break  # the next cell waits for its cores (cells keep their order)
-                task = pending.popleft()
-                free -= need
-                worker.send(task, self.artifacts_root, self.run_id)
-                on_event(Started(task.id, worker.name, task.label))
+            self._dispatch(pending, on_event)
             ready = wait([w.conn for w in self._workers.values()], self._wait_time())
             for slot, worker in list(self._workers.items()):
                 if worker.conn in ready:
@@ -582,6 +558,22 @@ class LocalExecutor:
                     self._bury(slot, worker, on_event)
             outstanding = len(pending) + sum(1 for w in self._workers.values() if w.task is not None)
             on_event(Flush())
+
+    def _dispatch(self, pending: deque[Task], on_event: OnEvent) -> None:
+        """Start the workers that the next cells fitting in the free cores need, and send those
+        cells, in order, to the idle ready workers (a cell that does not fit waits, and so do
+        the cells after it)."""
+        busy = [w.task for w in self._workers.values() if w.task is not None]
+        fits = self.fitting(pending, self.jobs - sum(min(self.jobs, task.threads) for task in busy))
+        self.start(len(busy) + fits)
+        for worker in self._workers.values():
+            if not fits:
+                break
+            if worker.ready and worker.task is None:
+                task = pending.popleft()
+                fits -= 1
+                worker.send(task, self.artifacts_root, self.run_id)
+                on_event(Started(task.id, worker.name, task.label))
 
     def fitting(self, pending: Sequence[Task], free: int | None = None) -> int:
         """How many of the next pending cells fit in ``free`` cores (default: all ``jobs``), so
@@ -849,7 +841,11 @@ class DaskExecutor:
             self._forget_rows(topic, tasks)
 
     def _forget_rows(self, topic: str, tasks: Sequence[Task]) -> None:
-        """Drop the rows kept on the scheduler (see :func:`dask_task`) once the run is over."""
+        """Drop the rows kept on the scheduler (see :func:`dask_task`) once the run is over.
+
+        One ``Variable.delete`` per task, but no round trip: each is a message on the client's
+        batched stream (1,000 cost 4 ms here, sent together). distributed deletes Variables
+        only one by one; its batch call, ``unpublish_dataset([...])``, is for datasets."""
         from distributed import Variable
 
         for task in tasks:
@@ -942,12 +938,11 @@ def make_executor(kind: str = "local", jobs: int = 1, scheduler: str | None = No
     raise BenchError(f"unknown executor {kind!r}; expected local, dask or inline")
 
 
-def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None], *,
+def run_cells(cells: Sequence[Cell], finished: Callable[[list[dict[str, Any]]], None], *,
               limits: Mapping[str, Limits], options: Any, run_id: str = "",
               artifacts_root: str | Path | None = None, stream: Any = None, progress: Any = None,
-              total: int | None = None, done: int = 0, executor: Any = None,
-              finished_batch: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
-    """Run ``cells`` with the executor ``options`` asks for; ``finished(row)`` stores each row.
+              total: int | None = None, done: int = 0, executor: Any = None) -> None:
+    """Run ``cells`` with the executor ``options`` asks for; ``finished(rows)`` stores their rows.
 
     ``limits`` maps a model label to its limits (``runner.limits_of``); ``options`` has
     ``executor``, ``jobs``, ``scheduler``, ``verbose`` (``runner.RunOptions``); ``executor`` is an
@@ -959,10 +954,10 @@ def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None],
     e.g. the next phase of a tuned suite); one made here is closed here.
 
     Rows that arrive in one pass of the executor's loop are stored together at its
-    :class:`Flush` (``finished_batch(rows)`` if given: one write and one ``fsync`` for all,
-    which is what lets the driver keep up with hundreds of cells a second), then shown; and
-    whatever arrived is stored before an interruption (Ctrl-C, SIGTERM) propagates. A row is
-    stored within one loop pass (≤ 1 s, usually milliseconds) of reaching the driver.
+    :class:`Flush` (``finished(rows)``: one write and one ``fsync`` for all, which is what lets
+    the driver keep up with hundreds of cells a second), then shown; and whatever arrived is
+    stored before an interruption (Ctrl-C, SIGTERM) propagates. A row is stored within one loop
+    pass (≤ 1 s, usually milliseconds) of reaching the driver.
     """
     from benchmark import progress as progress_display
 
@@ -976,31 +971,21 @@ def run_cells(cells: Sequence[Cell], finished: Callable[[dict[str, Any]], None],
         stream if stream is not None else sys.stderr, total=total or len(tasks), done=done, lines=False)
 
     held: list[Finished] = []  # rows received in this pass of the executor's loop
-    batched = False  # the executor marks its passes with Flush (all of bench's do)
 
     def deliver() -> None:
-        rows, held[:] = list(held), []
-        if finished_batch is not None and rows:
-            finished_batch([event.row for event in rows])  # stored before they are shown
-        else:
-            for event in rows:
-                finished(event.row)
-        for event in rows:
+        events, held[:] = list(held), []
+        if events:
+            finished([event.row for event in events])  # stored before they are shown
+        for event in events:
             display.handle(event)
 
     def on_event(event: Event) -> None:
-        nonlocal batched
         if isinstance(event, Finished):
             held.append(event)
-            if batched:
-                return
+            return
+        if isinstance(event, Flush):
             deliver()
-        elif isinstance(event, Flush):
-            batched = True
-            deliver()
-            display.handle(event)
-        else:
-            display.handle(event)
+        display.handle(event)
 
     if isinstance(executor, LocalExecutor):  # before the display's thread: they can fork
         executor.start(executor.fitting(tasks))

@@ -138,7 +138,8 @@ class LineDisplay:
 
     ``lines=False`` writes only the heartbeats (for a caller that prints finished cells itself).
     Lines of finished cells are written together at each :class:`~benchmark.engine.Flush` (the
-    end of an engine loop pass) or when the display closes: one write per pass, not per cell.
+    end of an engine loop pass), before any other line, or when the display closes: one write
+    per pass, not per cell.
     """
 
     def __init__(self, stream: TextIO, total: int, done: int = 0, heartbeat: float = 60.0,
@@ -149,7 +150,6 @@ class LineDisplay:
         self._thread: threading.Thread | None = None
         self._write_lock = threading.Lock()
         self._lines: list[str] = []
-        self._batched = False
 
     def __enter__(self) -> LineDisplay:
         if self.heartbeat and self.heartbeat > 0:
@@ -185,12 +185,9 @@ class LineDisplay:
             if self.lines:
                 with self._write_lock:
                     self._lines.append(format_row(self.tally.done, self.tally.total, row))
-                if not self._batched:
-                    self.flush()
         elif isinstance(event, Log) and not event.cell_id:
             self._write(f"bench: {event.text}")
         elif isinstance(event, Flush):
-            self._batched = True  # the executor marks its passes: write once per pass
             self.flush()
 
     def beat(self) -> None:
@@ -214,7 +211,10 @@ class LineDisplay:
 
 
 class LiveDisplay:
-    """rich: finished cells scroll above a live panel of counts, ETA and the running cells."""
+    """rich: finished cells scroll above a live panel of counts, ETA and the running cells.
+
+    Lines of finished cells are printed together at each :class:`~benchmark.engine.Flush`,
+    before a :class:`~benchmark.engine.Log`, or when the display closes."""
 
     def __init__(self, stream: TextIO, total: int, done: int = 0, console: Any = None,
                  clock: Any = time.monotonic):
@@ -224,7 +224,6 @@ class LiveDisplay:
         self.tally = _Tally(total, done, clock)
         self._live: Any = None
         self._rows: list[tuple[str, str]] = []  # finished cells' lines, printed at each Flush
-        self._batched = False
 
     def __enter__(self) -> LiveDisplay:
         from rich.live import Live
@@ -257,10 +256,7 @@ class LiveDisplay:
         if row is not None:
             style = "" if row.get("status") == "ok" else "red"
             self._rows.append((format_row(self.tally.done, self.tally.total, row), style))
-            if not self._batched:
-                self.flush()
         elif isinstance(event, Flush):
-            self._batched = True
             self.flush()
         elif isinstance(event, Log):
             self.flush()

@@ -397,12 +397,7 @@ def _execute(todo: list[Cell], suite: Suite, registry: Registry, cache: DataCach
     notify = FinishedHooks(registry, stream)  # a plugin that fails is warned about once
     artifacts = store.artifacts.resolve()  # absolute: a model's chdir cannot move them
 
-    def finished(row: dict[str, Any]) -> None:
-        store.append(row)
-        results[row["cell_id"]] = row
-        notify(row)
-
-    def finished_batch(rows: list[dict[str, Any]]) -> None:
+    def finished(rows: list[dict[str, Any]]) -> None:
         store.append_rows(rows)  # the cells of one engine pass: one write + one fsync
         for row in rows:
             results[row["cell_id"]] = row
@@ -412,7 +407,7 @@ def _execute(todo: list[Cell], suite: Suite, registry: Registry, cache: DataCach
         if options.executor == "inline":  # this process, the datasets already loaded by the plan
             for number, cell in enumerate(todo, done + 1):
                 row = execute(cell, cache, artifacts, run_id).to_row()
-                finished(row)
+                finished([row])
                 if not options.quiet:
                     stream.write(format_row(number, total, row) + "\n")
             return
@@ -422,6 +417,6 @@ def _execute(todo: list[Cell], suite: Suite, registry: Registry, cache: DataCach
         display = progress or (QuietDisplay() if options.quiet else open_display(stream, total=total, done=done))
         engine.run_cells(todo, finished, limits=limits_of(suite, options), options=options, run_id=run_id,
                          artifacts_root=artifacts, stream=stream, progress=display, total=total,
-                         done=done, executor=executor, finished_batch=finished_batch)
+                         done=done, executor=executor)
     finally:
         clear_staging(artifacts)  # the workers' (empty, or an interrupted cell's) staging directories

@@ -101,14 +101,32 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def _sigkill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_tree(pid: int, *, root: bool = True) -> list[int]:
+    """SIGKILL every process below ``pid`` and, if ``root``, first ``pid``'s process group (or
+    ``pid`` alone while it leads none: a forked worker before its ``setsid``); the pids below.
+
+    The tree is read before anything dies: the orphans of a dead subreaper leave it."""
+    below = descendants(pid)
+    if root:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            _sigkill(pid)
+    for target in below:
+        _sigkill(target)
+    return below
+
+
 def end_children() -> int:
     """SIGKILL every process below this one and reap them; how many there were."""
-    below = descendants(os.getpid())
-    for pid in below:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    below = kill_tree(os.getpid(), root=False)
     for _ in below:  # reap our own children and the orphans re-parented to us
         try:
             if os.waitpid(-1, os.WNOHANG) == (0, 0):

@@ -159,7 +159,7 @@ def test_run_cells_stores_each_row_and_prints_a_line_per_cell(tmp_path):
     stored: list[dict] = []
     stream = io.StringIO()
     options = SimpleNamespace(executor="local", jobs=2, scheduler=None, verbose=False)
-    run_cells(cells, stored.append, limits={}, options=options, stream=stream, total=6, done=2,
+    run_cells(cells, stored.extend, limits={}, options=options, stream=stream, total=6, done=2,
               progress=open_display(stream, total=6, done=2))
     assert sorted(r["cell_id"] for r in stored) == sorted(t.id for t in tasks)
     lines = stream.getvalue().splitlines()

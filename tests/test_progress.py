@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from benchmark.engine import Finished, Log, Progress, Started
+from benchmark.engine import Finished, Flush, Log, Progress, Started
 from benchmark.progress import LineDisplay, LiveDisplay, QuietDisplay, format_duration, open_display
 
 OK = {"status": "ok", "dataset": "movielens-100k", "fold_name": "u1", "model": "svd",
@@ -32,6 +32,7 @@ def test_a_line_per_finished_cell_and_a_heartbeat_for_a_long_one():
     clock.now += 1.3
     display.handle(Finished("a", OK))
     display.handle(Log("w2: restarted", cell_id="b"))  # about a cell: its row will say it
+    display.handle(Flush())  # the engine's pass ends: its lines are written
     clock.now += 58
     display.beat()
     assert stream.getvalue().splitlines()[-1] == "[3/34] movielens-100k fold u1 svd: rmse=0.9359 mae=0.7378 (1.32s fit)"
@@ -42,6 +43,7 @@ def test_a_line_per_finished_cell_and_a_heartbeat_for_a_long_one():
     display.beat()
     clock.now += 5
     display.handle(Finished("b", TIMEOUT))
+    display.handle(Flush())
     assert stream.getvalue().splitlines()[1:] == [
         "... still running after 1m00s: movielens-100k u2 autorec (epoch 40/200)",
         "... still running after 2m00s: movielens-100k u2 autorec (epoch 40/200)",
@@ -58,6 +60,7 @@ def test_the_live_panel_shows_counts_eta_and_the_running_cells():
     display.handle(Progress("b", 40, 200, "epoch"))
     clock.now += 10
     display.handle(Finished("a", OK))
+    display.handle(Flush())
     display.handle(Started("c", "w1", "movielens-100k u3 svd"))
     clock.now += 20
     console.print(display.render())

@@ -592,7 +592,7 @@ def test_rows_of_a_pass_are_stored_together_and_before_an_interruption():
             pass
 
         def run(self, tasks, on_event):
-            on_event(Flush())  # the executor marks its passes
+            on_event(Flush())  # a pass that finished no cell stores nothing
             on_event(Finished("a", row("a")))
             on_event(Finished("b", row("b")))
             assert batches == [] and stream.getvalue() == ""  # held until the pass ends
@@ -602,9 +602,9 @@ def test_rows_of_a_pass_are_stored_together_and_before_an_interruption():
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_cells([], lambda r: batches.append([r["cell_id"]]), limits={}, options=SimpleNamespace(),
-                  executor=OnePassThenCtrlC(), progress=LineDisplay(stream, total=3), stream=stream,
-                  finished_batch=lambda rows: batches.append([r["cell_id"] for r in rows]))
+        run_cells([], lambda rows: batches.append([r["cell_id"] for r in rows]), limits={},
+                  options=SimpleNamespace(), executor=OnePassThenCtrlC(), progress=LineDisplay(stream, total=3),
+                  stream=stream)
     assert batches == [["a", "b"], ["c"]]  # the row that arrived before Ctrl-C is stored too
 
 
