@@ -948,8 +948,8 @@ def run_cells(cells: Sequence[Cell], finished: Callable[[list[dict[str, Any]]], 
     ``executor``, ``jobs``, ``scheduler``, ``verbose`` (``runner.RunOptions``); ``executor`` is an
     already started one (see :class:`LocalExecutor`), else one is made here. ``progress`` is a
     :mod:`benchmark.progress` display (``progress.open_display(stream, total, done)``: live on a
-    terminal). Without one the caller is taken to print its own line per finished cell, as
-    ``runner._execute`` does today, and only heartbeat lines for long cells go to ``stream``.
+    terminal). Without one, only heartbeat lines for long cells go to ``stream`` (the caller
+    prints its own line per finished cell).
     A given ``executor`` is left open (its workers and shared data serve the caller's next call,
     e.g. the next phase of a tuned suite); one made here is closed here.
 
