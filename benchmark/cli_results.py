@@ -13,6 +13,7 @@ import argparse
 import sys
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 FORMATS = {"table": "simple", "md": "github", "csv": "csv"}
 NOTHING_PAIRED = 3
@@ -217,10 +218,23 @@ def _results(args: argparse.Namespace) -> int:
         from tabulate import tabulate
 
         # NaN as empty; disable_numparse keeps ids such as 0123abcd as written
-        records = frame.astype(object).where(frame.notna(), "").values.tolist()
+        records = [[_markdown_cell(value) for value in record]
+                   for record in frame.astype(object).where(frame.notna(), "").values.tolist()]
         sys.stdout.write(tabulate(records, headers=list(frame.columns), tablefmt="github",
                                   disable_numparse=True) + "\n")
     return 0
+
+
+def _markdown_cell(value: Any) -> Any:
+    """A Markdown table cell: a line break (a traceback's) as ``<br>``, ``|`` and backslashes
+    escaped, ``<`` and ``&`` as entities (``<module>`` is text, not a tag), so that one row
+    stays one row and reads as written."""
+    if not isinstance(value, str):
+        return value
+    import html
+
+    text = html.escape(value, quote=False).replace("\\", "\\\\").replace("|", "\\|")
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -854,6 +854,8 @@ def write(run_dirs: Sequence[str | Path], output: str | Path, warn: Callable[[st
     path = Path(output)
     if path.is_dir():
         raise BenchError("is a directory; give a file name such as report.html", f"-o {output}")
+    if not path.parent.is_dir():  # a typo'd folder is not made (nor, as root, /nonexistent)
+        raise BenchError(f"no directory {str(path.parent)!r} to write it in; create it first", f"-o {output}")
     text = build_html(run_dirs, warn, all_stored)
     write_atomic(path, text, where=f"-o {output}")
     return path

@@ -241,6 +241,9 @@ def test_report_refuses_a_directory_as_output(tmp_path, two_runs):  # noqa: F811
     a, _ = two_runs
     code, _, err = bench_cli("report", str(a), "-o", str(tmp_path))
     assert code == 2 and "is a directory" in err
+    code, _, err = bench_cli("report", str(a), "-o", str(tmp_path / "typo" / "r.html"))
+    assert code == 2 and f"no directory '{tmp_path / 'typo'}' to write it in" in err
+    assert not (tmp_path / "typo").exists()
 
 
 def test_register_gives_the_four_commands():

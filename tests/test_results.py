@@ -142,6 +142,10 @@ def test_failed_cells_and_one_record_by_id(tmp_path):
     assert [row["model"] for row in failed] == ["boom", "boom"]
     assert all(row["error"] == "RuntimeError: the fit went wrong" for row in failed)
     assert all("in fit" in row["traceback"] for row in failed)
+    table = run_bench("results", str(out), "--failed", "--format", "md").stdout.splitlines()
+    assert len(table) == 2 + 2  # header, rule, one line per failed cell: a traceback stays in its cell
+    assert all(line.startswith("|") and line.endswith("|") for line in table)
+    assert "<br>" in table[2] and "File &quot;" not in table[2] and "&lt;" not in table[0]
     every = run_bench("results", str(out), "--format", "csv").stdout
     assert "traceback" not in every.splitlines()[0] and len(every.splitlines()) == 5
     record = run_bench("results", str(out), "--cell", failed[0]["cell_id"][:6])
