@@ -463,7 +463,8 @@ def decide(rows: Sequence[Row], alpha: float, test: str = "auto") -> bool:
 
 def version_changes(a: Run, b: Run) -> list[str]:
     """Plugin and library versions that differ between the two runs (from the cells and
-    environment.json)."""
+    environment.json). A plugin or library only one run used is not a difference: none of
+    its rows has a partner to be compared with."""
     def versions(run: Run) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
         plugins: dict[str, set[str]] = defaultdict(set)
         libraries: dict[str, set[str]] = defaultdict(set)
@@ -481,11 +482,9 @@ def version_changes(a: Run, b: Run) -> list[str]:
     (pa, la), (pb, lb) = versions(a), versions(b)
     out = []
     for kind, x, y in (("plugin", pa, pb), ("library", la, lb)):
-        for name in sorted(set(x) | set(y)):
-            if x.get(name, set()) != y.get(name, set()):
-                before = ", ".join(sorted(x.get(name, set()))) or "absent"
-                after = ", ".join(sorted(y.get(name, set()))) or "absent"
-                out.append(f"{kind} {name}: {before} (A) vs {after} (B)")
+        for name in sorted(set(x) & set(y)):
+            if x[name] != y[name]:
+                out.append(f"{kind} {name}: {', '.join(sorted(x[name]))} (A) vs {', '.join(sorted(y[name]))} (B)")
     return out
 
 

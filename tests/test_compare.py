@@ -197,6 +197,14 @@ def test_version_changes_are_reported(two_runs, tmp_path):
     _, out, _ = bench_cli("compare", str(a), str(b))
     assert "versions that differ:" in out and "9.9.9 (B)" in out
 
+    def only_in_a(row: dict) -> dict:  # a plugin B does not use is not a version difference
+        row["plugin"] = {**row["plugin"], "name": "used-by-a-only"} if row["model"] == "global-mean" else row["plugin"]
+        return row
+
+    c = perturbed_copy(a, tmp_path / "C", only_in_a)
+    _, out, _ = bench_cli("compare", str(c), str(a))
+    assert "used-by-a-only" not in out and "absent" not in out
+
 
 def test_too_few_pairs_say_so(two_runs, tmp_path):
     """One paired fold: no test over folds (n = 1), the reason says so; the stored per-user parts
