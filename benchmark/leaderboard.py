@@ -13,14 +13,15 @@ shares; that is why ranks come from a paired test, not from overlapping ±). Wit
 seeds per fold the seed spread is shown apart (the pooled within-fold s.d.). A non-finite
 value is never averaged: it is refused and counted with the line's failures.
 
-**Lines are ranked only on the folds they share.** Lines of one dataset form a *comparison
-group* when they used the same data (checksum) and overlapping folds. In a group, the folds
+**Lines are ranked only on the folds they share.** Lines of one table — one dataset label and
+one task (:func:`by_table`: a rating and a ranking run on one label share no metric) — form a
+*comparison group* when they used the same data (checksum) and overlapping folds. In a group, the folds
 that count are those on which any line has a result for the ranking metric; a line that lacks
 one of them (a failed cell, a run stopped by Ctrl-C, a missing metric) is marked
 ``incomplete (k/n folds)`` and left unranked, below the ranked ones — never ranked on fewer
 folds than the others. Lines that share no fold with the main group (another split seed,
 another protocol, other data) form their own group, ranked within it and marked, unless
-``force=True`` ranks every line of a dataset together (still marked).
+``force=True`` ranks every line of a table together (still marked).
 
 **Ties.** Every ranked line is compared with #1 by a paired test over the folds they share
 (fold means, seeds averaged first), Holm-adjusted over the lines of the group; a line whose
@@ -166,7 +167,7 @@ def _protocol(row: Mapping[str, Any]) -> str:
 def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
           greater_is_better: Mapping[str, bool], force: bool = False, alpha: float = ALPHA,
           merged: bool = False) -> list[Line]:
-    """Aggregate cell rows into lines, ranked per dataset by its task's primary metric.
+    """Aggregate cell rows into lines, ranked per (dataset, task) by the task's primary metric.
 
     ``metrics`` is ``{task: [metric, ...]}`` (the first ranks); ``greater_is_better`` gives each
     metric's direction. An experiment stored by several rows (two runs, two metric lists) counts
@@ -233,7 +234,7 @@ def _primary(line: Line, metrics: Mapping[str, list[str]]) -> str | None:
 
 
 def _groups(lines: list[Line]) -> list[list[Line]]:
-    """Lines of one dataset split into comparison groups: same checksum and, transitively, a
+    """Lines of one table split into comparison groups: same checksum and, transitively, a
     shared fold; the group with most lines first (ties: first seen). Linear: union-find on folds."""
     parent = list(range(len(lines)))
 
@@ -258,11 +259,8 @@ def _groups(lines: list[Line]) -> list[list[Line]]:
 
 def _rank(lines: list[Line], metrics: Mapping[str, list[str]], greater_is_better: Mapping[str, bool],
           force: bool, alpha: float) -> list[Line]:
-    by_dataset: dict[str, list[Line]] = {}
-    for line in lines:
-        by_dataset.setdefault(line.dataset, []).append(line)
     out: list[Line] = []
-    for group_lines in by_dataset.values():
+    for group_lines in by_table(lines).values():
         groups = _groups(group_lines)
         main = groups[0][0]
         for number, members in enumerate(groups):
@@ -738,7 +736,7 @@ def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
 
 
 def render(lines: list[Line], metrics: Mapping[str, list[str]], fmt: str = "simple") -> str:
-    """One table per dataset (tabulate ``fmt``: ``simple`` for terminals, ``github`` for Markdown).
+    """One table per (dataset, task) (tabulate ``fmt``: ``simple`` for terminals, ``github`` for Markdown).
 
     ``#`` is the rank within the line's comparison group; ``*`` marks a line with a note
     (incomplete, or other splits or data than the dataset's main group).
@@ -747,8 +745,7 @@ def render(lines: list[Line], metrics: Mapping[str, list[str]], fmt: str = "simp
 
     show_runs = len({run for line in lines for run in line.runs}) > 1
     blocks = []
-    for dataset, group in _by_dataset(lines).items():
-        task = group[0].task
+    for (dataset, task), group in by_table(lines).items():
         names = [m for m in metrics.get(task, []) if any(line.fold_values.get(m) for line in group)] \
             or list(metrics.get(task, []))
         columns = Columns.of(group, names, show_runs)
@@ -763,10 +760,14 @@ def render(lines: list[Line], metrics: Mapping[str, list[str]], fmt: str = "simp
     return "\n\n".join(blocks) + "\n"
 
 
-def _by_dataset(lines: Iterable[Line]) -> dict[str, list[Line]]:
-    out: dict[str, list[Line]] = {}
+def by_table(lines: Iterable[Line]) -> dict[tuple[str, str], list[Line]]:
+    """``{(dataset label, task): lines}`` in first-seen order: one table, one ranking each.
+
+    A dataset label alone is not enough: two runs may use one label for a rating and a ranking
+    task, whose lines share no metric and must not be ranked or shown together."""
+    out: dict[tuple[str, str], list[Line]] = {}
     for line in lines:
-        out.setdefault(line.dataset, []).append(line)
+        out.setdefault((line.dataset, line.task), []).append(line)
     return out
 
 
