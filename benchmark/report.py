@@ -23,18 +23,19 @@ most :data:`CHART_LIMIT` configurations — the best ones and the Pareto front �
 table above it has every line. (Issue 19: drawing 5,000 configurations took most of the
 report's 112 s; ``benchmarks/readers_scale.md`` has the figures now.)
 
-Sections: the leaderboard (:mod:`benchmark.leaderboard`: ranks on shared folds, ties with #1,
-± over folds), one table per dataset and task (:func:`benchmark.leaderboard.by_table`); per table the primary metric with error bars, time vs error with the Pareto
-front, autoencoder loss curves (``model_info.history.loss``); with several datasets a
-critical-difference diagram (Friedman test, Nemenyi post-hoc: Demšar 2006; the numbers from
-:func:`benchmark.stats.critical_difference`, the same as ``bench compare --all``); for each tuned
-configuration (a ``tune:`` block) its searches, the inner objective of every trial per outer
-fold with the chosen point ringed, and a key of the parameters each outer fold chose
-(:func:`search_chart`, from :func:`benchmark.tuning.search_history`); the pictures
-plugins stored — read by :func:`benchmark.store.read_artifact`: only files inside their run
-directory and not through a link, the rest listed as skipped; a comparison when exactly two
-runs are given (:mod:`benchmark.compare`); provenance (runs and the git revision of each,
-versions, machine, dataset checksums, split fingerprints).
+Sections: the leaderboard (:mod:`benchmark.leaderboard`: ranks on shared folds, ties with #1, ±
+over folds), one table per dataset and task (:func:`benchmark.leaderboard.by_table`); per table
+the primary metric with error bars, time vs error with the Pareto front, autoencoder loss curves
+(``model_info.history.loss``); with several datasets a critical-difference diagram (Friedman
+test, Nemenyi post-hoc: Demšar 2006; the numbers from
+:func:`benchmark.stats.critical_difference`, the same as ``bench compare --all``); for each
+tuned configuration (a ``tune:`` block) its searches, the inner objective of every trial per
+outer fold with the chosen point ringed, and a key of the parameters each outer fold chose
+(:func:`search_chart`, from :func:`benchmark.tuning.search_history`); the pictures plugins
+stored — read by :func:`benchmark.store.read_artifact`: only files inside their run directory
+and not through a link, the rest listed as skipped; a comparison when exactly two runs are given
+(:mod:`benchmark.compare`); provenance (runs and the git revision of each, versions, machine,
+dataset checksums, split fingerprints).
 """
 
 from __future__ import annotations
