@@ -215,8 +215,10 @@ def _options(row: Mapping[str, Any]) -> str:
 
 
 def _key(row: Mapping[str, Any], by: str | None, ignore_seed: bool = False) -> tuple:
+    """What two paired cells share: data, fold, seed, task and its options (and the configuration
+    or label, ``by``). A rating and a ranking cell of one label are never paired."""
     where = (row.get("dataset_checksum"), row.get("split_fingerprint"), row.get("fold"),
-             None if ignore_seed else row.get("seed"), _options(row))
+             None if ignore_seed else row.get("seed"), str(row.get("task", "")), _options(row))
     return where if by is None else where + (_ident(row, by),)
 
 
@@ -241,6 +243,11 @@ def _reason(row: Mapping[str, Any], others: Mapping[str | None, list[Mapping[str
     same_data = [o for o in same_config if o.get("dataset_checksum") == row.get("dataset_checksum")]
     if not same_data:
         return f"dataset missing in {other}"
+    same_task = [o for o in same_data if o.get("task") == row.get("task")]
+    if not same_task:
+        tasks = ", ".join(sorted({str(o.get("task")) for o in same_data}))
+        return f"different task ({row.get('task')} in {mine}, {tasks} in {other})"
+    same_data = same_task
     exact = [o for o in same_data if _key(o, by, ignore_seed) == _key(row, by, ignore_seed)]
     if exact:
         status = exact[0].get("status")
@@ -297,7 +304,8 @@ def pair(a_rows: Iterable[Mapping[str, Any]], b_rows: Iterable[Mapping[str, Any]
             ident, model = "", f"{label_a} → {label_b}"
         else:
             ident, model = str(first_b["config_id"]), str(first_b.get("model"))
-        row_key = (str(first_a.get("dataset")), ident if by != "label" else model, name, _options(first_a))
+        row_key = (str(first_a.get("dataset")), str(first_a.get("task")), ident if by != "label" else model, name,
+                   _options(first_a))
         if row_key not in rows:
             rows[row_key] = Row(str(first_b.get("dataset")), str(first_a.get("task")), model, ident, name,
                                 gib.get(name, False), label_a or "A", label_b or "B")

@@ -13,14 +13,21 @@ shares; that is why ranks come from a paired test, not from overlapping ±). Wit
 seeds per fold the seed spread is shown apart (the pooled within-fold s.d.). A non-finite
 value is never averaged: it is refused and counted with the line's failures.
 
-**Lines are ranked only on the folds they share.** Lines of one dataset form a *comparison
-group* when they used the same data (checksum) and overlapping folds. In a group, the folds
+**Lines are ranked only on the folds they share.** Lines of one table — one dataset label and
+one task (:func:`by_table`: a rating and a ranking run on one label share no metric) — form a
+*comparison group* when they used the same data (checksum) and overlapping folds. In a group, the folds
 that count are those on which any line has a result for the ranking metric; a line that lacks
 one of them (a failed cell, a run stopped by Ctrl-C, a missing metric) is marked
 ``incomplete (k/n folds)`` and left unranked, below the ranked ones — never ranked on fewer
 folds than the others. Lines that share no fold with the main group (another split seed,
 another protocol, other data) form their own group, ranked within it and marked, unless
-``force=True`` ranks every line of a dataset together (still marked).
+``force=True`` ranks every line of a table together (still marked).
+
+**What was planned.** A run's ``environment.json`` records what its runner planned
+(:func:`planned`); with it (:class:`Plan`) a line is complete only with a result on every
+planned fold and seed — ``incomplete (2/9 folds)`` after a Ctrl-C, n from the plan, not from
+the folds that happen to be stored — and a planned configuration with no row is listed
+``no results yet``. Runs stored without the record are judged by their stored folds.
 
 **Ties.** Every ranked line is compared with #1 by a paired test over the folds they share
 (fold means, seeds averaged first), Holm-adjusted over the lines of the group; a line whose
@@ -62,6 +69,7 @@ from benchmark.errors import BenchError, did_you_mean
 from benchmark.resultset import is_refit
 
 NONE = "—"
+NOT_STARTED = "no results yet"  # the note of a planned configuration with no stored row
 ALPHA = 0.05
 # what a POSIX shell passes through unquoted; a leading "-" would read as an option
 SHELL_FRIENDLY = re.compile(r"^[A-Za-z0-9_@%+=:,./][A-Za-z0-9_@%+=:,./-]*$")
@@ -103,6 +111,8 @@ class Line:
     test_train: list[float] = field(default_factory=list)  # n_test / n_train of the ok cells
     alias: str = ""
     tuned: str = ""  # how a tuned line was tuned (benchmark.resultset.tuning_note); "" if it was not
+    scored: dict[str, set[tuple[str, Any]]] = field(default_factory=dict)  # metric -> (fold, seed) with a value
+    planned: set[tuple[str, Any]] = field(default_factory=set)  # (fold, seed) the runner planned (Plan)
 
     @property
     def folds(self) -> int:
@@ -165,15 +175,17 @@ def _protocol(row: Mapping[str, Any]) -> str:
 
 def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
           greater_is_better: Mapping[str, bool], force: bool = False, alpha: float = ALPHA,
-          merged: bool = False) -> list[Line]:
-    """Aggregate cell rows into lines, ranked per dataset by its task's primary metric.
+          merged: bool = False, plan: Plan | None = None) -> list[Line]:
+    """Aggregate cell rows into lines, ranked per (dataset, task) by the task's primary metric.
 
     ``metrics`` is ``{task: [metric, ...]}`` (the first ranks); ``greater_is_better`` gives each
     metric's direction. An experiment stored by several rows (two runs, two metric lists) counts
     once: :func:`benchmark.resultset.latest` (invalid rows are left out; non-finite values are
     metric errors). ``force`` ranks lines of different splits or data together; ``alpha`` is the
     level of the "tied with #1" test; ``merged`` says the rows are already one per experiment
-    (a :class:`~benchmark.resultset.ResultSet`'s), so they are not merged again.
+    (a :class:`~benchmark.resultset.ResultSet`'s), so they are not merged again. With ``plan``
+    (what the runner planned, :class:`Plan`) a line is complete only with every planned fold
+    and seed, and a planned configuration without a row is a ``no results yet`` line.
     """
     from benchmark.resultset import is_trial, latest, tuning_note
 
@@ -219,11 +231,17 @@ def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
                     line.refused_reason = line.refused_reason or f"{name}: not a finite number ({value!r:.20})"
                 continue
             line.fold_values.setdefault(name, {}).setdefault(fold, []).append(number)
+            line.scored.setdefault(name, set()).add((fold, row.get("seed", 0)))
         for name in ("fit_seconds", "predict_seconds", "peak_rss_mb"):
             number = _finite(row.get(name))
             if number is not None:
                 getattr(line, name).append(number)
-    out = _rank(list(lines.values()), metrics, greater_is_better, force, alpha)
+    built = list(lines.values())
+    if plan is not None:
+        built += plan.not_started(built)
+        for line in built:
+            line.planned = plan.expected(line)
+    out = _rank(built, metrics, greater_is_better, force, alpha)
     assign_aliases(out)
     return out
 
@@ -233,8 +251,8 @@ def _primary(line: Line, metrics: Mapping[str, list[str]]) -> str | None:
 
 
 def _groups(lines: list[Line]) -> list[list[Line]]:
-    """Lines of one dataset split into comparison groups: same checksum and, transitively, a
-    shared fold; the group with most lines first (ties: first seen). Linear: union-find on folds."""
+    """Lines of one table split into comparison groups: same checksum and, transitively, a
+    shared fold, stored or planned; the group with most lines first (ties: first seen). Linear: union-find on folds."""
     parent = list(range(len(lines)))
 
     def find(i: int) -> int:
@@ -245,7 +263,8 @@ def _groups(lines: list[Line]) -> list[list[Line]]:
 
     first: dict[tuple[str, str], int] = {}
     for i, line in enumerate(lines):
-        for fold in line.fingerprints or {f"no folds {i}"}:
+        folds = line.fingerprints | {fold for fold, _ in line.planned}
+        for fold in folds or {f"no folds {i}"}:
             j = first.setdefault((line.dataset_checksum, fold), i)
             a, b = find(i), find(j)
             if a != b:
@@ -258,11 +277,8 @@ def _groups(lines: list[Line]) -> list[list[Line]]:
 
 def _rank(lines: list[Line], metrics: Mapping[str, list[str]], greater_is_better: Mapping[str, bool],
           force: bool, alpha: float) -> list[Line]:
-    by_dataset: dict[str, list[Line]] = {}
-    for line in lines:
-        by_dataset.setdefault(line.dataset, []).append(line)
     out: list[Line] = []
-    for group_lines in by_dataset.values():
+    for group_lines in by_table(lines).values():
         groups = _groups(group_lines)
         main = groups[0][0]
         for number, members in enumerate(groups):
@@ -272,15 +288,9 @@ def _rank(lines: list[Line], metrics: Mapping[str, list[str]], greater_is_better
             counted = set().union(*have.values())  # folds on which any line has a ranking value
             for line in members:
                 line.group = 0 if force else number
-                mine = have[id(line)]
-                line.complete = bool(mine) and mine == counted
-                line.expected_folds = len(counted) if line.complete else len(expected)
                 notes = [] if number == 0 else [_note(line, main)]
-                if not line.complete:
-                    notes.insert(0, f"incomplete ({len(mine)}/{len(expected)} folds)" if mine else "no result")
-                elif len(counted) < len(expected):
-                    notes.insert(0, f"ranked on the {len(counted)} of {len(expected)} folds any line finished")
-                line.note = "; ".join(notes)
+                completeness = _completeness(line, have[id(line)], counted, expected, primary)
+                line.note = "; ".join(([completeness] if completeness else []) + notes)
         for number in sorted({line.group for line in group_lines}):
             members = [line for line in group_lines if line.group == number]
             rankable = [line for line in members if (line.complete or force)
@@ -298,10 +308,37 @@ def _rank(lines: list[Line], metrics: Mapping[str, list[str]], greater_is_better
     return out
 
 
+def _completeness(line: Line, mine: set[str], counted: set[str], expected: set[str], primary: str | None) -> str:
+    """Set ``line.complete`` and ``line.expected_folds``; the note that says why a line is not
+    ranked (or on which folds it is), empty when there is nothing to say.
+
+    ``mine``: the folds with the line's ranking value; ``counted``: those with any line's;
+    ``expected``: every fold of the group's cells. A planned line (:class:`Plan`) must also
+    have every planned (fold, seed): a stopped run's lines say how far they got."""
+    line.complete = bool(mine) and mine == counted
+    line.expected_folds = len(counted) if line.complete else len(expected)
+    if line.planned:
+        done = (line.scored.get(primary, set()) if primary else set()) & line.planned
+        folds = {fold for fold, _ in line.planned}
+        line.expected_folds = len(folds)
+        if done != line.planned:
+            line.complete = False
+            if not line.cells and not line.failed:
+                return NOT_STARTED
+            if len(folds) == len(line.planned):  # one seed per fold: count folds
+                return f"incomplete ({len({fold for fold, _ in done})}/{len(folds)} folds)" if done else "no result"
+            return f"incomplete ({len(done)}/{len(line.planned)} folds × seeds)" if done else "no result"
+    if not line.complete:
+        return f"incomplete ({len(mine)}/{len(expected)} folds)" if mine else "no result"
+    if len(counted) < len(expected):
+        return f"ranked on the {len(counted)} of {len(expected)} folds any line finished"
+    return ""
+
+
 def _note(line: Line, main: Line) -> str:
     if line.dataset_checksum != main.dataset_checksum:
         return f"different data (checksum {line.dataset_checksum[:8]})"
-    return f"different splits ({line.split} {line.split_fingerprint})"
+    return f"different splits ({f'{line.split} {line.split_fingerprint}'.strip()})"
 
 
 def _primary_value(line: Line, metrics: Mapping[str, list[str]]) -> float | None:
@@ -333,14 +370,103 @@ def _experiment_key(checksum: Any, split: Any, split_params: Any, config_id: Any
 
 def planned(cells: Iterable[Any], seeds: Iterable[int]) -> dict[str, Any]:
     """``{"planned": ...}`` for the runner's environment record: every (dataset checksum, split
-    protocol, configuration) its cells cover, and the suite's seeds. Compact (10,000
-    configurations on two datasets: under 1 MB) and independent of the metric list.
+    protocol, configuration) its cells cover (``experiments``: what :func:`in_suite` scopes by),
+    the suite's seeds, and per dataset entry its folds (split fingerprint and seed of each) and
+    configurations (``tables``), with each configuration's label (``configurations``): what
+    :class:`Plan` judges a line's completeness by. Independent of the metric list; 10,000
+    configurations on two datasets of 5 folds: 2.6 MB (1.2 MB of it ``experiments``), well
+    under the 10 MB :mod:`benchmark.resultset` reads.
 
     The runner adds it with ``store.write_environment(run_id, {**environment(...),
     **leaderboard.planned(cells, suite.seeds)})``.
     """
+    cells = list(cells)
     keys = sorted({_experiment_key(c.dataset_checksum, c.split, c.split_params, c.config_id) for c in cells})
-    return {PLANNED: {"experiments": [json.loads(key) for key in keys], "seeds": sorted(set(seeds))}}
+    tables: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    configurations: dict[str, list[Any]] = {}
+    for c in cells:
+        split_params = {k: v for k, v in c.split_params.items() if k != "seed"}
+        where = json.dumps([c.split, split_params], sort_keys=True, default=str)
+        table = tables.setdefault((c.dataset, c.task, c.dataset_checksum, where), {
+            "dataset": c.dataset, "task": c.task, "checksum": c.dataset_checksum, "split": c.split,
+            "split_params": split_params, "folds": set(), "configurations": set()})
+        trial = isinstance(c.tuning, Mapping) and c.tuning.get("role") == "trial"
+        # a trial's fold is an inner split: its outer fold is the one its tuned line is scored on
+        table["folds"].add((str(c.tuning["outer_fingerprint"]) if trial else c.fingerprint, c.seed))
+        if not trial:
+            table["configurations"].add(c.config_id)
+            configurations[c.config_id] = [c.model, dict(c.config)]
+    return {PLANNED: {"experiments": [json.loads(key) for key in keys], "seeds": sorted(set(seeds)),
+                      "tables": [{**t, "folds": sorted(map(list, t["folds"])),
+                                  "configurations": sorted(t["configurations"])} for t in tables.values()],
+                      "configurations": configurations}}
+
+
+@dataclass
+class Plan:
+    """What the runners of the loaded runs planned (the ``tables`` of their :func:`planned`
+    records): the yardstick of a line's completeness. A line whose configuration was planned on
+    its data and split protocol is complete only with a result on every planned (fold, seed);
+    a planned configuration with no stored row at all is shown as ``no results yet``.
+
+    A Ctrl-C'd run used to be judged by the folds *stored*: with several seeds each seed's folds
+    have their own fingerprints, so a line with 2 of 9 folds ranked #1 and a configuration that
+    never started was not listed. Runs without a record (older bench) are judged as before.
+    """
+
+    units: dict[tuple[str, str], set[tuple[str, int]]] = field(default_factory=dict)  # (checksum, protocol)
+    configurations: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (checksum, protocol)
+    tables: list[tuple[str, str, str, str, list[str]]] = field(default_factory=list)  # label, task, sum, protocol, ids
+    labels: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # config id -> (label, config)
+
+    @classmethod
+    def of(cls, records: Iterable[Any]) -> Plan | None:
+        """The union of ``planned`` records (``None`` when none has tables: judge as before)."""
+        plan = cls()
+        for record in records:
+            if isinstance(record, Mapping) and isinstance(record.get("tables"), list):
+                plan._add(record)
+        return plan if plan.tables else None
+
+    def _add(self, record: Mapping[str, Any]) -> None:
+        labels = record.get("configurations")
+        for config_id, entry in (labels.items() if isinstance(labels, Mapping) else ()):
+            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], Mapping):
+                self.labels[str(config_id)] = (str(entry[0]), dict(entry[1]))
+        for table in record["tables"]:
+            if not isinstance(table, Mapping) or not isinstance(table.get("folds"), list) \
+                    or not isinstance(table.get("configurations"), list):
+                continue
+            where = (str(table.get("checksum", "")), _protocol(table))
+            self.units.setdefault(where, set()).update(
+                (str(f[0]), f[1]) for f in table["folds"] if isinstance(f, list) and len(f) == 2)
+            ids = [str(i) for i in table["configurations"]]
+            self.configurations.setdefault(where, set()).update(ids)
+            self.tables.append((str(table.get("dataset", "")), str(table.get("task", "")), *where, ids))
+
+    def expected(self, line: Line) -> set[tuple[str, int]]:
+        """The (fold fingerprint, seed) a line was planned on; empty when it was not planned
+        (judged as before). A tuned line counts as planned on its data's folds: its refits are
+        planned only once their trials have chosen."""
+        where = (line.dataset_checksum, line.protocol)
+        if line.config_id in self.configurations.get(where, ()) or line.tuned:
+            return set(self.units.get(where, ()))
+        return set()
+
+    def not_started(self, lines: Iterable[Line]) -> list[Line]:
+        """A line, ``no results yet``, for each planned configuration with no stored row."""
+        have = {(line.dataset_checksum, line.protocol, line.config_id) for line in lines}
+        out: list[Line] = []
+        for dataset, task, checksum, protocol, ids in self.tables:
+            split = json.loads(protocol)[0]
+            for config_id in ids:
+                if (checksum, protocol, config_id) in have:
+                    continue
+                have.add((checksum, protocol, config_id))
+                label, config = self.labels.get(config_id, (config_id[:8], {}))
+                out.append(Line(dataset, task, label, config, config_id=config_id, dataset_checksum=checksum,
+                                split=split, protocol=protocol))
+        return out
 
 
 def in_suite(run: Any) -> Callable[[Mapping[str, Any]], bool] | None:
@@ -719,9 +845,12 @@ def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
                      + f", Holm-adjusted over the lines of the table; tied = no significant difference at "
                      f"α = {alpha:g}; worse = significantly worse than #1"
                      + (f"; untested: {'; '.join(untested)}" if untested else "") + ".")
-    if any(not line.complete for line in lines):
+    if any(not line.complete and not line.note.startswith(NOT_STARTED) for line in lines):
         notes.append("incomplete (k/n folds): results missing for some folds (failed, stopped or not "
                      "run); not ranked against lines with every fold.")
+    if any(line.note.startswith(NOT_STARTED) for line in lines):
+        notes.append("no results yet: planned by the run's suite, no cell of it stored (the run stopped "
+                     "before it started; rerun to resume).")
     if any(line.note and line.group for line in lines):
         notes.append("* used other splits or data than the first group: ranked only among lines with the "
                      "same split (bench leaderboard --force ranks them together)")
@@ -738,7 +867,7 @@ def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
 
 
 def render(lines: list[Line], metrics: Mapping[str, list[str]], fmt: str = "simple") -> str:
-    """One table per dataset (tabulate ``fmt``: ``simple`` for terminals, ``github`` for Markdown).
+    """One table per (dataset, task) (tabulate ``fmt``: ``simple`` for terminals, ``github`` for Markdown).
 
     ``#`` is the rank within the line's comparison group; ``*`` marks a line with a note
     (incomplete, or other splits or data than the dataset's main group).
@@ -747,8 +876,7 @@ def render(lines: list[Line], metrics: Mapping[str, list[str]], fmt: str = "simp
 
     show_runs = len({run for line in lines for run in line.runs}) > 1
     blocks = []
-    for dataset, group in _by_dataset(lines).items():
-        task = group[0].task
+    for (dataset, task), group in by_table(lines).items():
         names = [m for m in metrics.get(task, []) if any(line.fold_values.get(m) for line in group)] \
             or list(metrics.get(task, []))
         columns = Columns.of(group, names, show_runs)
@@ -763,10 +891,14 @@ def render(lines: list[Line], metrics: Mapping[str, list[str]], fmt: str = "simp
     return "\n\n".join(blocks) + "\n"
 
 
-def _by_dataset(lines: Iterable[Line]) -> dict[str, list[Line]]:
-    out: dict[str, list[Line]] = {}
+def by_table(lines: Iterable[Line]) -> dict[tuple[str, str], list[Line]]:
+    """``{(dataset label, task): lines}`` in first-seen order: one table, one ranking each.
+
+    A dataset label alone is not enough: two runs may use one label for a rating and a ranking
+    task, whose lines share no metric and must not be ranked or shown together."""
+    out: dict[tuple[str, str], list[Line]] = {}
     for line in lines:
-        out.setdefault(line.dataset, []).append(line)
+        out.setdefault((line.dataset, line.task), []).append(line)
     return out
 
 
@@ -821,13 +953,15 @@ class Board:
 
 def board(loaded: Any, force: bool = False, all_stored: bool = False, alpha: float = ALPHA) -> Board:
     """The leaderboard of a :class:`benchmark.resultset.ResultSet`: its rows scoped to the runs'
-    current suites (unless ``all_stored``), directions from the rows."""
+    current suites (unless ``all_stored``), directions from the rows, completeness judged by
+    what the runs' runners planned (:class:`Plan`) where they recorded it."""
     from benchmark.resultset import metrics_by_task
 
     rows, note = scope(loaded.runs, loaded.rows, all_stored)
     metrics = metrics_by_task(loaded.runs, rows)
+    plan = Plan.of((getattr(run, "environment", None) or {}).get(PLANNED) for run in loaded.runs)
     lines = build(rows, metrics, loaded.directions([m for names in metrics.values() for m in names]),
-                  force=force, alpha=alpha, merged=True)
+                  force=force, alpha=alpha, merged=True, plan=plan)
     return Board(lines, metrics, rows, note)
 
 

@@ -23,18 +23,19 @@ most :data:`CHART_LIMIT` configurations — the best ones and the Pareto front �
 table above it has every line. (Issue 19: drawing 5,000 configurations took most of the
 report's 112 s; ``benchmarks/readers_scale.md`` has the figures now.)
 
-Sections: the leaderboard (:mod:`benchmark.leaderboard`: ranks on shared folds, ties with #1,
-± over folds); per dataset the primary metric with error bars, time vs error with the Pareto
-front, autoencoder loss curves (``model_info.history.loss``); with several datasets a
-critical-difference diagram (Friedman test, Nemenyi post-hoc: Demšar 2006; the numbers from
-:func:`benchmark.stats.critical_difference`, the same as ``bench compare --all``); for each tuned
-configuration (a ``tune:`` block) its searches, the inner objective of every trial per outer
-fold with the chosen point ringed, and a key of the parameters each outer fold chose
-(:func:`search_chart`, from :func:`benchmark.tuning.search_history`); the pictures
-plugins stored — read by :func:`benchmark.store.read_artifact`: only files inside their run
-directory and not through a link, the rest listed as skipped; a comparison when exactly two
-runs are given (:mod:`benchmark.compare`); provenance (runs and the git revision of each,
-versions, machine, dataset checksums, split fingerprints).
+Sections: the leaderboard (:mod:`benchmark.leaderboard`: ranks on shared folds, ties with #1, ±
+over folds), one table per dataset and task (:func:`benchmark.leaderboard.by_table`); per table
+the primary metric with error bars, time vs error with the Pareto front, autoencoder loss curves
+(``model_info.history.loss``); with several datasets a critical-difference diagram (Friedman
+test, Nemenyi post-hoc: Demšar 2006; the numbers from
+:func:`benchmark.stats.critical_difference`, the same as ``bench compare --all``); for each
+tuned configuration (a ``tune:`` block) its searches, the inner objective of every trial per
+outer fold with the chosen point ringed, and a key of the parameters each outer fold chose
+(:func:`search_chart`, from :func:`benchmark.tuning.search_history`); the pictures plugins
+stored — read by :func:`benchmark.store.read_artifact`: only files inside their run directory
+and not through a link, the rest listed as skipped; a comparison when exactly two runs are given
+(:mod:`benchmark.compare`); provenance (runs and the git revision of each, versions, machine,
+dataset checksums, split fingerprints).
 """
 
 from __future__ import annotations
@@ -590,6 +591,11 @@ def _chart_lines(group: Sequence[Any], metric: str, greater: bool) -> tuple[list
     return shown, {i for i, line in enumerate(shown) if id(line) in front_ids}
 
 
+def _heading(dataset: str, task: str, tables: Mapping[tuple[str, str], Any]) -> str:
+    """A section's heading: the dataset label, with the task when the label has several."""
+    return f"{dataset} ({task})" if sum(label == dataset for label, _ in tables) > 1 else dataset
+
+
 def build_html(run_dirs: Sequence[str | Path], warn: Callable[[str], None] | None = None,
                all_stored: bool = False) -> str:
     """The report's HTML; ``warn`` gets each loader warning; ``all_stored`` shows configurations
@@ -607,9 +613,7 @@ def build_html(run_dirs: Sequence[str | Path], warn: Callable[[str], None] | Non
     lines, metrics, scope_note, shown_rows = made.lines, made.metrics, made.note, made.rows
     primary = {task: names[0] for task, names in metrics.items() if names}
     gib = loaded.directions([m for names in metrics.values() for m in names])
-    by_dataset: dict[str, list[Any]] = {}
-    for line in lines:
-        by_dataset.setdefault(line.dataset, []).append(line)
+    tables = leaderboard.by_table(lines)
 
     title = "bench report: " + ", ".join(run.name for run in runs)
     parts = [f"<h1>{html.escape(title)}</h1>",
@@ -621,8 +625,7 @@ def build_html(run_dirs: Sequence[str | Path], warn: Callable[[str], None] | Non
         parts.append("<p>Read with warnings:</p>" + _list(loaded.warnings))
 
     parts.append("<h2>Leaderboard</h2>")
-    for dataset, group in by_dataset.items():
-        task = group[0].task
+    for (dataset, task), group in tables.items():
         names = [m for m in metrics.get(task, []) if any(line.fold_values.get(m) for line in group)]
         columns = leaderboard.Columns.of(group, names)
         body = [columns.row(line) + [json.dumps(line.params, sort_keys=True, default=str)] for line in group]
@@ -631,14 +634,14 @@ def build_html(run_dirs: Sequence[str | Path], warn: Callable[[str], None] | Non
                      + "".join(f'<p class="note">{html.escape(n)}</p>' for n in leaderboard.legend(group)))
 
     parts.append("<h2>Charts</h2>")
-    for dataset, group in by_dataset.items():
-        metric = primary.get(group[0].task)
+    for (dataset, task), group in tables.items():
+        metric = primary.get(task)
         if metric is None or not any(line.mean(metric) is not None for line in group):
             continue
         greater = gib.get(metric, False)
         shown, front = _chart_lines(group, metric, greater)
         numbers = list(range(1, len(shown) + 1))
-        parts.append(f"<h3>{html.escape(dataset)}</h3>")
+        parts.append(f"<h3>{html.escape(_heading(dataset, task, tables))}</h3>")
         drawn = sum(1 for line in group if line.mean(metric) is not None)
         if len(shown) < drawn:
             parts.append(f'<p class="note">The charts draw {len(shown)} of the {drawn} configurations: the '
@@ -660,7 +663,7 @@ def build_html(run_dirs: Sequence[str | Path], warn: Callable[[str], None] | Non
         parts.append("<h4>Key</h4>" + _table(["point", "model", "alias", "rank", f"{metric} (mean ± s.d.)",
                                               "seconds per cell", "Pareto front", "note"], key))
 
-    searches = {dataset: _searches(group, shown_rows, loaded.trials, gib) for dataset, group in by_dataset.items()}
+    searches = {key: _searches(group, shown_rows, loaded.trials, gib) for key, group in tables.items()}
     if any(searches.values()):
         parts.append("<h2>Searches</h2>")
         parts.append('<p class="note">Each tuned configuration searched its parameters on every outer fold '
@@ -668,9 +671,9 @@ def build_html(run_dirs: Sequence[str | Path], warn: Callable[[str], None] | Non
                      "only; the chosen trial was refit on the whole training fold and scored once on its test "
                      "fold (the leaderboard's number). The inner objective is not comparable across outer "
                      "folds' test scores.</p>")
-        for dataset, found in searches.items():
+        for (dataset, task), found in searches.items():
             if found:
-                parts.append(f"<h3>{html.escape(dataset)}</h3>")
+                parts.append(f"<h3>{html.escape(_heading(dataset, task, tables))}</h3>")
                 parts.extend(found)
 
     analyses, reasons = friedman(lines, metrics, gib)

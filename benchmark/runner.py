@@ -327,13 +327,13 @@ def _run_suite(suite: Suite, registry: Registry, directory: Path, options: RunOp
             stream.write(f"bench: warning: {directory} is read-only; showing the stored results\n")
             rows = [relabel(reused[c.id], c) for c in tuning.reported(cells)]  # --- tuning: no trials
             return _report(suite, registry, store, run_id, rows, {}, reused, reasons, started,
-                           False, write=False)
+                           False, leaderboard.planned(cells, suite.seeds), write=False)
         store.write("suite.yaml", suite.text)
         plugin_list = sorted({(e.provider.plugin, e.provider.distribution, e.provider.version)
                               for e in registry.all()})
+        planned = leaderboard.planned(cells, suite.seeds)  # the leaderboard's yardstick, here and in readers
         store.write_environment(run_id, {**environment(
-            [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], run_id),
-            **leaderboard.planned(cells, suite.seeds)})
+            [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], run_id), **planned})
         if todo:  # workers map the data rather than load it again
             from benchmark.shared_data import ENVIRONMENT, SharedData
 
@@ -355,7 +355,7 @@ def _run_suite(suite: Suite, registry: Registry, directory: Path, options: RunOp
         rows = [relabel(reused.get(c.id) or results[c.id], c) for c in tuning.reported(cells)
                 if c.id in reused or c.id in results]
         result = _report(suite, registry, store, run_id, rows, results, reused, reasons, started,
-                         interrupted)
+                         interrupted, planned)
         if interrupted:
             raise RunInterrupted(result, cause)
         return result
@@ -363,14 +363,16 @@ def _run_suite(suite: Suite, registry: Registry, directory: Path, options: RunOp
 
 def _report(suite: Suite, registry: Registry, store: ResultStore, run_id: str, rows: list[dict[str, Any]],
             results: Mapping[str, Any], reused: Mapping[str, Any], reasons: collections.Counter[str],
-            started: float, interrupted: bool, write: bool = True) -> RunResult:
-    """The leaderboard of ``rows`` (written unless ``write`` is false) and the run's summary."""
+            started: float, interrupted: bool, planned: Mapping[str, Any], write: bool = True) -> RunResult:
+    """The leaderboard of ``rows`` (written unless ``write`` is false) and the run's summary;
+    ``planned`` is the run's :func:`benchmark.leaderboard.planned` record, which ``bench
+    leaderboard`` judges completeness by too."""
     import time
 
     metrics = {task: list(names) for task, names in suite.metrics.items()}
     directions = {name: registry.get("metric", name).spec.greater_is_better
                   for names in suite.metrics.values() for name in names}
-    lines = leaderboard.build(rows, metrics, directions)
+    lines = leaderboard.build(rows, metrics, directions, plan=leaderboard.Plan.of([planned[leaderboard.PLANNED]]))
     if write:
         store.write("leaderboard.csv", leaderboard.to_csv(lines, metrics))
         store.write("leaderboard.md", f"# {suite.name}\n\n" + leaderboard.render(lines, metrics, "github"))

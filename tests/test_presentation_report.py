@@ -95,14 +95,18 @@ def test_the_leaderboard_shows_the_current_suite_by_default(tmp_path):
 
 def test_what_the_runner_planned_scopes_exactly(tmp_path):
     class Planned:  # what the runner's cells carry
-        def __init__(self, label: str, split_params: dict):
+        def __init__(self, label: str, split_params: dict, fold: int):
             self.dataset_checksum, self.split, self.split_params = "sum-d", "kfold", split_params
             self.config_id = configuration_id({"params": {"k": label}, "model_plugin": "p", "task": "rating"})
-    cells = [Planned("a", {"k": 3, "seed": 0}), Planned("removed", {"k": 3, "seed": 0}),
-             Planned("b", {"k": 10, "seed": 0})]  # b now runs on another split: its k=3 cells are out
+            self.dataset, self.task, self.model, self.config = "d", "rating", label, {"k": label}
+            self.fingerprint, self.seed, self.tuning = f"d{fold}" if split_params["k"] == 3 else f"ten{fold}", 0, None
+    cells = [Planned(label, {"k": k, "seed": 0}, fold) for label, k in (("a", 3), ("removed", 3), ("b", 10))
+             for fold in range(3)]  # b now runs on another split: its k=3 cells are out
     run = scoped_run(tmp_path, {"run_id": "r1", **leaderboard.planned(cells, [0])})
     lines, _, note = leaderboard.from_results(resultset.load([run]))
-    assert sorted(line.model for line in lines) == ["a", "removed"]
+    assert sorted(line.model for line in lines if line.cells) == ["a", "removed"]
+    assert all(line.complete for line in lines if line.cells)
+    assert [line.note for line in lines if line.model == "b"] == ["no results yet; different splits (kfold)"]
     assert note.startswith("2 stored configuration(s)"), "b on the old split; g1 (stored under two labels)"
     assert len(json.dumps(leaderboard.planned(cells * 10_000, [0]))) < 1000, "one entry per configuration"
 
