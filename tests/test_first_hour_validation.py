@@ -1,0 +1,85 @@
+"""What a user trial found: problems reported one at a time, a data directory silently ignored,
+dataset options without declared ranges, ratings-file errors without a file line.
+
+Each is a specification of what ``bench check`` / ``bench run`` print: every problem of a
+``tune:`` or ``limits:`` block at once; a ``data_dir`` (suite, ``--data-dir``,
+``$BENCH_DATA_DIR``) that is not a directory refused with one line naming where it came from;
+synthetic-ratings' options bounded at check time; ratings-file errors as ``FILE:LINE: column
+...`` quoting the field as written.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import run_bench
+from tests.test_check_all import errors_of
+
+SYNTHETIC = """\
+name: v
+datasets:
+  - name: synthetic-ratings
+    options: {n_users: 30, n_items: 20, density: 0.3}
+models:
+  - name: truncated-svd
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_env_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BENCH_DATA_DIR", raising=False)
+
+
+# --- 1. every problem of a tune: or limits: block at once -----------------------------------------
+
+
+def test_every_problem_of_a_tune_block_is_listed(write_suite):
+    path = write_suite(SYNTHETIC + "    tune: {space: {n_components: {low: 0, high: 10}}, trials: 0, "
+                                   "objective: ndcg@10, split: {method: kfold, k: 1}}\n")
+    assert errors_of(run_bench("check", str(path))) == [
+        f"{path}:7: models[0].tune.space.n_components.low: expected a number >= 1, got 0",
+        f"{path}:7: models[0].tune.trials: expected an integer >= 1 (the number of trials), got an integer 0",
+        f"{path}:7: models[0].tune.objective: expected a metric of the 'rating' task of dataset "
+        f"'synthetic-ratings', got 'ndcg@10' (a 'ranking' metric)",
+        f"{path}:7: models[0].tune.split.k: expected a number >= 2, got 1",
+    ]
+
+
+def test_every_searched_parameter_and_both_bounds_are_checked(write_suite):
+    path = write_suite(SYNTHETIC + "    tune:\n      space:\n"
+                                   "        n_components: {low: 0, high: -1, lg: true}\n"
+                                   "        n_iter: [0, 5, -2]\n"
+                                   "        algorithm: [randomized]\n"
+                                   "      budget: 3\n      objective: rmse\n      search: random\n")
+    assert errors_of(run_bench("check", str(path))) == [
+        f"{path}:7: models[0].tune: missing required key 'trials' (the budget of a random search)",
+        f"{path}:9: models[0].tune.space.n_components.lg: expected low, high, log (or choices alone), got 'lg'",
+        f"{path}:9: models[0].tune.space.n_components.low: expected a number >= 1, got 0",
+        f"{path}:9: models[0].tune.space.n_components.high: expected a number >= 1, got -1",
+        f"{path}:10: models[0].tune.space.n_iter[0]: expected a number >= 1, got 0",
+        f"{path}:10: models[0].tune.space.n_iter[2]: expected a number >= 1, got -2",
+        f"{path}:11: models[0].tune.space.algorithm: expected a parameter of the model "
+        f"(one of: n_components, n_iter, random_state), got 'algorithm'",
+        f"{path}:12: models[0].tune.budget: expected a key of tune "
+        f"(one of: space, objective, search, trials, split), got 'budget'",
+    ]
+
+
+def test_a_tune_problem_is_listed_beside_a_parameter_problem(write_suite):
+    path = write_suite(SYNTHETIC + "    params: {n_iter: 0}\n    tune: {space: {n_components: [0, 2]}, "
+                                   "objective: rmse}\n")
+    assert errors_of(run_bench("check", str(path))) == [
+        f"{path}:7: models[0].params.n_iter: expected a number >= 1, got 0",
+        f"{path}:8: models[0].tune.space.n_components[0]: expected a number >= 1, got 0",
+    ]
+
+
+@pytest.mark.parametrize("where, prefix", [("suite", "limits"), ("model", "models[0].limits")])
+def test_both_limits_are_checked(write_suite, where, prefix):
+    limits = "{memory: 4XB, timeout: -1}"
+    text = SYNTHETIC + (f"limits: {limits}\n" if where == "suite" else f"    limits: {limits}\n")
+    path = write_suite(text)
+    assert errors_of(run_bench("check", str(path))) == [
+        f"{path}:7: {prefix}.timeout: expected a number > 0, got -1",
+        f"{path}:7: {prefix}.memory: expected a size such as '4 GB' or '500MB', got a string \"4XB\"",
+    ]
