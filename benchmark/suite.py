@@ -23,6 +23,7 @@ import dataclasses
 import difflib
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -791,16 +792,33 @@ def _resolve(parsed: ParsedSuite, registry: Registry, found: Found, data_dir: st
     metrics = _metrics(parsed, registry, datasets, found)
     models = _models(parsed, registry, datasets, found, max_configurations)
     limits = found.entry().check(_limits, _sound(parsed, data.get("limits"), "limits"), at, "limits")
+    data_dir = _data_dir(parsed, data_dir, found)
     if found.errors or limits is None:
         return None
-    if data_dir is None and "data_dir" in data:
-        data_dir = (parsed.path.parent / data["data_dir"]).resolve()
     plugins = [str(Path(p).resolve()) for p, _ in parsed.plugins]
     plugins += [str(Path(p).resolve()) for p in extra_plugins]
     seeds = tuple(data.get("seeds") or [data.get("seed", 0)])
     return Suite(data["name"], parsed.path, parsed.text, seeds, tuple(datasets.configs), tuple(models),
                  metrics, tuple(dict.fromkeys(plugins)), str(Path(data_dir).resolve()) if data_dir else None,
                  limits)
+
+
+def _data_dir(parsed: ParsedSuite, given: str | Path | None, found: Found) -> Path | None:
+    """The data directory the cells get -- the command line's, else the suite's (relative to
+    the suite file) -- checked to exist; else ``$BENCH_DATA_DIR``, checked too (the loaders
+    read it themselves). A typo is one error here, not a download attempt or a silent fall-back
+    to a bundled copy at run time."""
+    from benchmark.limits import check_data_dir
+
+    check = found.entry()
+    if given:
+        return check.check(check_data_dir, given, "--data-dir")
+    if isinstance(parsed.data.get("data_dir"), str) and not parsed.broken("data_dir"):
+        path = parsed.path.parent / Path(parsed.data["data_dir"]).expanduser()
+        return check.check(check_data_dir, path.resolve(), parsed.at("data_dir"))
+    if os.environ.get("BENCH_DATA_DIR"):
+        check.check(check_data_dir, os.environ["BENCH_DATA_DIR"], "$BENCH_DATA_DIR")
+    return None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ synthetic-ratings' options bounded at check time; ratings-file errors as ``FILE:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import run_bench
@@ -83,3 +85,70 @@ def test_both_limits_are_checked(write_suite, where, prefix):
         f"{path}:7: {prefix}.timeout: expected a number > 0, got -1",
         f"{path}:7: {prefix}.memory: expected a size such as '4 GB' or '500MB', got a string \"4XB\"",
     ]
+
+
+# --- 2. a data directory that is not one ----------------------------------------------------------
+
+
+ML100K = "name: v\ndata_dir: {data_dir}\ndatasets: [movielens-100k]\nmodels: [global-mean]\n"
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+@pytest.mark.parametrize("dataset", ["movielens-100k", "movielens-latest-small"])
+def test_a_suite_data_dir_that_does_not_exist_is_one_line(write_suite, tmp_path, command, dataset):
+    missing = tmp_path / "dta"
+    path = write_suite(ML100K.format(data_dir=missing).replace("movielens-100k", dataset))
+    out = tmp_path / "out"
+    extra = ("--out", str(out)) if command == "run" else ()
+    assert errors_of(run_bench(command, str(path), *extra)) == [
+        f"{path}:2: data_dir: directory '{missing}' not found"]
+    assert not out.exists()
+
+
+def test_a_relative_data_dir_is_looked_for_beside_the_suite_and_a_file_is_not_a_directory(write_suite, tmp_path):
+    path = write_suite(ML100K.format(data_dir="dta"))
+    assert errors_of(run_bench("check", str(path), cwd=Path("/"))) == [
+        f"{path}:2: data_dir: directory '{tmp_path / 'dta'}' not found"]
+    (tmp_path / "dta").write_text("")
+    assert errors_of(run_bench("check", str(path))) == [
+        f"{path}:2: data_dir: '{tmp_path / 'dta'}' is not a directory"]
+    (tmp_path / "dta").unlink()
+    (tmp_path / "dta").mkdir()
+    assert run_bench("check", str(path)).returncode == 0
+
+
+def test_data_dir_option_and_environment_variable_are_checked_too(write_suite, tmp_path):
+    path = write_suite(SYNTHETIC)
+    out = tmp_path / "out"
+    missing = tmp_path / "nowhere"
+    assert errors_of(run_bench("run", str(path), "--data-dir", str(missing), "--out", str(out))) == [
+        f"--data-dir: directory '{missing}' not found"]
+    assert errors_of(run_bench("check", str(path), env={"BENCH_DATA_DIR": str(missing)})) == [
+        f"$BENCH_DATA_DIR: directory '{missing}' not found"]
+    assert not out.exists()
+
+
+def test_data_dir_option_overrides_the_suites_which_is_then_not_checked(write_suite, tmp_path, shared_data):
+    path = write_suite(ML100K.format(data_dir=tmp_path / "elsewhere"))
+    from benchmark.suite import load_suite
+
+    suite, _ = load_suite(path, data_dir=str(shared_data))
+    assert suite.data_dir == str(shared_data.resolve())
+
+
+def test_the_loader_names_the_directories_it_looked_in(tmp_path, monkeypatch):
+    from bench_plugins import movielens
+
+    from benchmark.api import PluginInputError
+
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(PluginInputError) as error:
+        movielens.load_100k(data_dir=str(tmp_path / "dta"), download=False)
+    assert str(error.value) == (
+        f"ml-100k/u.data not found (looked in {tmp_path / 'dta' / 'ml-100k'} (data_dir {tmp_path / 'dta'} "
+        f"does not exist) and in {tmp_path / 'cache' / 'movielens' / 'ml-100k'}), and download is off")
+    with pytest.raises(PluginInputError) as error:
+        movielens.load_100k(download=False)
+    assert str(error.value) == (
+        f"ml-100k/u.data not found (looked in {tmp_path / 'cache' / 'movielens' / 'ml-100k'}; give data_dir, "
+        f"--data-dir or BENCH_DATA_DIR), and download is off")
