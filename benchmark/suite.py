@@ -312,6 +312,9 @@ def _schema_messages(error: Any) -> list[tuple[tuple, str]]:
     if error.validator == "minItems":
         count = error.validator_value
         return [(path, f"expected at least {count} entr{'y' if count == 1 else 'ies'}")]
+    if error.validator == "maxItems":
+        count = error.validator_value
+        return [(path, f"expected at most {count} entr{'y' if count == 1 else 'ies'}, got {len(value)}")]
     if error.validator == "minLength":
         return [(path, "expected a non-empty string")]
     if error.validator == "enum":

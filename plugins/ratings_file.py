@@ -69,6 +69,16 @@ REQUIRED = ("user", "item", "rating")
 OPTIONAL = ("timestamp",)
 FOLD_SET = "files"
 DUPLICATES = ("refuse", "first", "last", "mean")
+_COLUMN: dict[str, Any] = {"type": ["string", "integer"], "minLength": 1, "minimum": 0}
+CONSTRAINTS: dict[str, dict[str, Any]] = {
+    "path": {"minLength": 1}, "train": {"minLength": 1}, "test": {"minLength": 1}, "sep": {"minLength": 1},
+    "format": {"enum": [*dict.fromkeys(FORMATS.values()), None]},
+    "columns": {"additionalProperties": False, "properties": {name: _COLUMN for name in REQUIRED + OPTIONAL}},
+    "scale": {"minItems": 2, "maxItems": 2, "items": {"type": "number"}},
+    "duplicates": {"enum": list(DUPLICATES)},
+}
+"""What ``bench check`` refuses before reading a file; the loader checks the rest (the files
+exist, the columns are there, ``scale`` has min < max)."""
 VALUE_CHARS = 24
 """Characters of a field of the file quoted in a message (ids, a bad rating, a column name)."""
 
@@ -282,7 +292,19 @@ def load_ratings_file(path: str | None = None, format: str | None = None,
                       train: str | None = None, test: str | None = None,
                       data_dir: str | None = None, duplicates: str = "refuse") -> RatingData:
     """Ratings from ``path``, or from ``train`` + ``test`` files (fold set ``files``);
-    ``duplicates`` says what to do with repeated (user, item) pairs: refuse, first, last, mean."""
+    ``duplicates`` says what to do with repeated (user, item) pairs: refuse, first, last, mean.
+
+    :param path: the ratings file: CSV, TSV or Parquet, maybe compressed (or give train and test).
+    :param format: csv, tsv or parquet (None: from the file's suffix).
+    :param columns: bench's columns to the file's: user, item, rating, timestamp to names (positions without a header).
+    :param sep: the field separator of a text file (None: comma for csv, tab for tsv).
+    :param header: whether the first line names the columns.
+    :param scale: the rating scale [min, max], checked against the ratings (None: the data's own range).
+    :param train: the training file of a predefined split, with test (fold set files).
+    :param test: the test file of a predefined split, with train.
+    :param data_dir: folder where a relative path is looked for after the current directory.
+    :param duplicates: repeated (user, item) pairs: refuse, or keep the first, the last, or their mean.
+    """
     split = train is not None or test is not None
     if split == (path is not None) or (split and (train is None or test is None)):
         raise PluginInputError("give either path, or both train and test")
@@ -335,5 +357,4 @@ def bench_datasets() -> list[DatasetSpec]:
                         summary="Your own ratings: CSV/TSV/Parquet path (or train + test files); "
                                 "repeated (user, item) pairs are refused unless "
                                 "duplicates: first, last or mean",
-                        path_options=("path", "train", "test"),
-                        constraints={"duplicates": {"enum": list(DUPLICATES)}})]
+                        path_options=("path", "train", "test"), constraints=CONSTRAINTS)]

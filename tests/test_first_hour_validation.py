@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmark import plugin_info
+from benchmark.registry import build_registry
 from tests.conftest import run_bench
 from tests.test_check_all import errors_of
 
@@ -152,3 +154,69 @@ def test_the_loader_names_the_directories_it_looked_in(tmp_path, monkeypatch):
     assert str(error.value) == (
         f"ml-100k/u.data not found (looked in {tmp_path / 'cache' / 'movielens' / 'ml-100k'}; give data_dir, "
         f"--data-dir or BENCH_DATA_DIR), and download is off")
+
+
+# --- 3. dataset options declare their ranges and docs ---------------------------------------------
+
+
+@pytest.mark.parametrize("density, shown", [("5", "5"), ("-0.1", "-0.1"), ("0", "0")])
+def test_a_synthetic_density_outside_0_1_is_refused_by_check(write_suite, density, shown):
+    path = write_suite(SYNTHETIC.replace("density: 0.3", f"density: {density}"))
+    assert errors_of(run_bench("check", str(path))) == [
+        f"{path}:4: datasets[0].options.density: expected a number > 0 and <= 1, got {shown}"]
+
+
+def test_every_synthetic_option_is_bounded_at_check(write_suite):
+    path = write_suite(SYNTHETIC.replace("{n_users: 30, n_items: 20, density: 0.3}",
+                                         "{n_users: 0, n_items: -1, n_ratings: 0, rank: 0, noise: -1, step: 0, "
+                                         "seed: -1}"))
+    assert errors_of(run_bench("check", str(path))) == [
+        f"{path}:4: datasets[0].options.{name}: expected a number {bound}, got {value}"
+        for name, bound, value in [("n_users", ">= 1", 0), ("n_items", ">= 1", -1), ("n_ratings", ">= 1", 0),
+                                   ("rank", ">= 1", 0), ("noise", ">= 0", -1), ("step", "> 0", 0),
+                                   ("seed", ">= 0", -1)]]
+
+
+def test_what_only_the_loader_can_check_names_the_options():
+    from bench_plugins.synthetic import load_synthetic
+
+    from benchmark.api import PluginInputError
+
+    with pytest.raises(PluginInputError) as error:
+        load_synthetic(n_users=200, n_items=100, density=1e-5)
+    assert str(error.value) == ("cannot draw 0 ratings: density 1e-05 of the n_users x n_items = 200 x 100 = "
+                                "20,000 pairs; raise density or give n_ratings")
+
+
+def test_ratings_file_options_are_checked_before_any_file_is_read(write_suite):
+    path = write_suite("name: v\nsplit: {method: holdout}\ndatasets:\n  - name: ratings-file\n"
+                       "    options: {path: r.csv, format: excel, sep: '', scale: [1, 2, 3], "
+                       "columns: {person: userId, item: 1.5}}\n"
+                       "  - name: ratings-file\n    label: b\n    options: {path: r.csv, scale: [1]}\n"
+                       "models: [global-mean]\n")
+    assert errors_of(run_bench("check", str(path))) == [
+        f"{path}:5: datasets[0].options.format: expected one of ['csv', 'tsv', 'parquet', None], "
+        f"got a string \"excel\"",
+        f"{path}:5: datasets[0].options.columns.person: unknown key 'person'; expected one of: item, rating, "
+        f"timestamp, user",
+        f"{path}:5: datasets[0].options.columns.item: expected a string or an integer, got a number 1.5",
+        f"{path}:5: datasets[0].options.sep: expected a non-empty string",
+        f"{path}:5: datasets[0].options.scale: expected at most 2 entries, got 3",
+        f"{path}:8: datasets[1].options.scale: expected at least 2 entries",
+    ]
+
+
+@pytest.mark.parametrize("name", ["synthetic-ratings", "ratings-file"])
+def test_every_option_has_a_doc(name):
+    registry = build_registry()
+    entry = registry.get("dataset", name)
+    for params in plugin_info.parameters(registry, entry).values():
+        for param in params.values():
+            assert param.doc, f"{name}: option {param.name} has no one-line doc"
+
+
+def test_plugins_shows_the_options_range_and_doc():
+    result = run_bench("plugins", "synthetic-ratings")
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("density "))
+    assert "> 0, <= 1" in line and "share of the n_users x n_items pairs" in line
