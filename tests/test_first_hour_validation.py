@@ -220,3 +220,82 @@ def test_plugins_shows_the_options_range_and_doc():
     assert result.returncode == 0, result.stderr
     line = next(line for line in result.stdout.splitlines() if line.startswith("density "))
     assert "> 0, <= 1" in line and "share of the n_users x n_items pairs" in line
+
+
+# --- 4. ratings-file errors: FILE:LINE: column, the field as written ------------------------------
+
+
+def _load_error(path: Path | None, **options) -> str:
+    from bench_plugins.ratings_file import load_ratings_file
+
+    from benchmark.api import PluginInputError
+
+    with pytest.raises(PluginInputError) as error:
+        load_ratings_file(str(path) if path is not None else None, **options)
+    return str(error.value)
+
+
+def test_a_truncated_real_file_names_its_last_line(shared_data, tmp_path):
+    lines = (shared_data / "ml-latest-small" / "ratings.csv").read_text().splitlines(keepends=True)[:1356]
+    path = tmp_path / "ratings.csv"
+    path.write_text("".join(lines[:-1]) + lines[-1].rsplit(",", 1)[0] + ",")  # cut inside the timestamp
+    assert _load_error(path, columns={"user": "userId", "item": "movieId"}) == (
+        f"{path}:1356: column 'timestamp' is empty (a short or truncated line?)")
+
+
+@pytest.mark.parametrize("body, message", [
+    ("1,2,4,10\n\n\n1,3,NaN,11\n", "{path}:5: column 'rating' must be numeric, got 'NaN'"),
+    ("1,2,4,10\n1,3\n", "{path}:3: column 'rating' is empty (a short or truncated line?)"),
+    ("1,2,4,10\n1,3,,11\n", "{path}:3: column 'rating' is empty (a short or truncated line?)"),
+    ("1,2,4,10\n1,3,inf,11\n", "{path}:3: column 'rating' must be a finite number, got 'inf'"),
+    ('1,"two\nlines",4,10\n1,3,4,x9\n', "{path}:4: column 'timestamp' must be numeric, got 'x9'"),
+    ("1,2,4,10\nNA,3,4,11\n", "{path}:3: column 'user' must be an id, got 'NA', which reads as a missing value"),
+    ("1,2,4,10\n1,3,17,11\n1,4,18,12\n",
+     "{path}:3: rating '17' lies outside the scale [0.5, 5] (the first of 2 ratings outside it)"),
+    ("1,2,4,10\n1,3,5.50,11\n", "{path}:3: rating '5.50' lies outside the scale [0.5, 5]"),
+])
+def test_a_bad_field_is_named_by_file_line_and_quoted_as_written(tmp_path, body, message):
+    path = tmp_path / "r.csv"
+    path.write_text("user,item,rating,timestamp\n" + body)
+    assert _load_error(path, scale=[0.5, 5]) == message.format(path=path)
+
+
+def test_compressed_crlf_and_headerless_files_give_lines_too(tmp_path):
+    import gzip
+
+    path = tmp_path / "r.csv.gz"
+    with gzip.open(path, "wt", newline="") as handle:
+        handle.write("user,item,rating\r\n1,2,4\r\n1,3,x\r\n")
+    assert _load_error(path) == f"{path}:3: column 'rating' must be numeric, got 'x'"
+    path = tmp_path / "r.tsv"
+    path.write_text("1\t2\t4\n1\t3\t\n")
+    assert _load_error(path, header=False) == f"{path}:2: column 'rating' is empty (a short or truncated line?)"
+    path = tmp_path / "r.dat"
+    path.write_text("1::2::4\n1::3::x\n")
+    assert _load_error(path, header=False, sep="::") == f"{path}:2: column 'rating' must be numeric, got 'x'"
+
+
+def test_a_parquet_file_names_the_data_row(tmp_path):
+    import pandas as pd
+
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "r.parquet"
+    pd.DataFrame({"user": [1, 1], "item": [2, 3], "rating": [4.0, float("nan")]}).to_parquet(path)
+    assert _load_error(path) == f"{path}: data row 2: column 'rating' is empty"
+
+
+def test_out_of_scale_in_a_test_file_names_that_file(tmp_path):
+    (tmp_path / "train.csv").write_text("user,item,rating\n1,2,4\n")
+    (tmp_path / "test.csv").write_text("user,item,rating\n1,3,4\n\n1,4,9\n")
+    message = _load_error(None, train=str(tmp_path / "train.csv"), test=str(tmp_path / "test.csv"), scale=[1, 5])
+    assert message == f"{tmp_path / 'test.csv'}:4: rating '9' lies outside the scale [1, 5]"
+
+
+def test_good_files_load_bit_identical_to_movielens(shared_data):
+    from bench_plugins import movielens
+    from bench_plugins.ratings_file import load_ratings_file
+
+    original = movielens.load_latest_small(data_dir=str(shared_data))
+    copy = load_ratings_file(str(shared_data / "ml-latest-small" / "ratings.csv"),
+                             columns={"user": "userId", "item": "movieId"}, scale=[0.5, 5])
+    assert copy.checksum() == original.checksum()
