@@ -29,6 +29,8 @@ NAME_MAX_BYTES = 255
 """Bytes of one path component (``NAME_MAX`` of ext4, XFS, APFS; NTFS counts 255 UTF-16 units)."""
 PATH_MAX_BYTES = 4096
 """Bytes of a whole path (Linux's ``PATH_MAX``)."""
+PATH_EXCERPT = 240
+"""Characters of a path quoted in a message."""
 SEED_MIN, SEED_MAX = 0, 2**32 - 1
 """The seeds every model library accepts (``numpy.random.RandomState``, ``random_state``)."""
 
@@ -76,6 +78,18 @@ def check_seed(value: Any, where: str = "seed") -> int:
         raise BenchError(f"expected a seed from {SEED_MIN} to {SEED_MAX:,} (2**32 - 1), got "
                          f"{excerpt(value, 40)}", where)
     return value
+
+
+def check_data_dir(path: str | Path, where: str) -> Path:
+    """A data directory -- a suite's ``data_dir``, ``--data-dir``, ``$BENCH_DATA_DIR`` -- that is
+    one: a typo is refused with one line instead of a download attempt, or a loader silently
+    falling back to its bundled copy."""
+    found = Path(path).expanduser()
+    if found.is_dir():
+        return found
+    if found.exists():
+        raise BenchError(f"{excerpt(str(found), PATH_EXCERPT)} is not a directory", where)
+    raise BenchError(f"directory {excerpt(str(found), PATH_EXCERPT)} not found", where)
 
 
 def check_max_configurations(value: int | None, default: int, where: str = "--max-configurations") -> int:

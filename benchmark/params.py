@@ -59,8 +59,12 @@ class Param:
                           ("exclusiveMaximum", "<")):
             if key in self.schema:
                 parts.append(f"{sign} {self.schema[key]}")
-        if "minItems" in self.schema:
-            parts.append(f"at least {self.schema['minItems']} items")
+        low, high = self.schema.get("minItems"), self.schema.get("maxItems")
+        if low is not None and low == high:
+            parts.append(f"exactly {low} items")
+        else:
+            parts += [f"at least {low} items"] if low is not None else []
+            parts += [f"at most {high} items"] if high is not None else []
         return ", ".join(parts)
 
 

@@ -23,6 +23,7 @@ import dataclasses
 import difflib
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -311,6 +312,9 @@ def _schema_messages(error: Any) -> list[tuple[tuple, str]]:
     if error.validator == "minItems":
         count = error.validator_value
         return [(path, f"expected at least {count} entr{'y' if count == 1 else 'ies'}")]
+    if error.validator == "maxItems":
+        count = error.validator_value
+        return [(path, f"expected at most {count} entr{'y' if count == 1 else 'ies'}, got {len(value)}")]
     if error.validator == "minLength":
         return [(path, "expected a non-empty string")]
     if error.validator == "enum":
@@ -639,11 +643,27 @@ def _model_entries(parsed: ParsedSuite) -> list[tuple[int, dict[str, Any]]]:
         entry = {"name": entry} if isinstance(entry, str) else entry
         if not isinstance(entry, dict) or "name" not in entry:
             continue
-        if any(key[:2] == ("models", i) and (len(key) == 2 or key[2] in _MODEL_KEYS)
-               for key in parsed.invalid):
+        if any(_breaks_model(key, i) for key in parsed.invalid):
             continue
         entries.append((i, entry))
     return entries
+
+
+def _breaks_model(key: tuple[Any, ...], i: int) -> bool:
+    """Whether a schema problem at ``key`` leaves model entry ``i`` unresolvable: one at the entry
+    or at one of its keys -- not one inside its ``limits`` (a bad timeout leaves the memory and
+    the rest of the entry checkable)."""
+    if key[:2] != ("models", i):
+        return False
+    return len(key) == 2 or (key[2] in _MODEL_KEYS and not (key[2] == "limits" and len(key) > 3))
+
+
+def _sound(parsed: ParsedSuite, value: Any, *path: Any) -> Any:
+    """The mapping at ``path`` without the keys the schema found wrong; ``None`` when it is
+    absent or wrong as a whole (its error is reported)."""
+    if path in parsed.invalid or not isinstance(value, Mapping):
+        return None
+    return {key: item for key, item in value.items() if not parsed.broken(*path, key)}
 
 
 def _models(parsed: ParsedSuite, registry: Registry, datasets: _Datasets, found: Found,
@@ -703,9 +723,10 @@ def _models(parsed: ParsedSuite, registry: Registry, datasets: _Datasets, found:
         grid: dict[str, list[Any]] = entry.get("grid", {})
         if inspected:
             _check_model_params(check, params, grid, params_by_name, at, i)
-        limits = check.check(_limits, entry.get("limits"), at, "models", i, "limits")
+        limits = check.check(_limits, _sound(parsed, entry.get("limits"), "models", i, "limits"),
+                             at, "models", i, "limits")
         tune = None  # --- tuning (benchmark/tuning.py): the model's `tune:` block
-        if "tune" in entry and inspected and not check.failed:
+        if "tune" in entry and inspected:  # checked beside the entry's other problems
             from benchmark.tuning import parse_tune
             tune = check.check(parse_tune, entry, params_by_name, registry, [labels[d] for d in runnable],
                                at, ("models", i))
@@ -773,18 +794,34 @@ def _resolve(parsed: ParsedSuite, registry: Registry, found: Found, data_dir: st
     datasets = _datasets(parsed, registry, found)
     metrics = _metrics(parsed, registry, datasets, found)
     models = _models(parsed, registry, datasets, found, max_configurations)
-    limits = found.entry().check(_limits, data.get("limits"), at, "limits") \
-        if not parsed.broken("limits") else Limits()
+    limits = found.entry().check(_limits, _sound(parsed, data.get("limits"), "limits"), at, "limits")
+    data_dir = _data_dir(parsed, data_dir, found)
     if found.errors or limits is None:
         return None
-    if data_dir is None and "data_dir" in data:
-        data_dir = (parsed.path.parent / data["data_dir"]).resolve()
     plugins = [str(Path(p).resolve()) for p, _ in parsed.plugins]
     plugins += [str(Path(p).resolve()) for p in extra_plugins]
     seeds = tuple(data.get("seeds") or [data.get("seed", 0)])
     return Suite(data["name"], parsed.path, parsed.text, seeds, tuple(datasets.configs), tuple(models),
                  metrics, tuple(dict.fromkeys(plugins)), str(Path(data_dir).resolve()) if data_dir else None,
                  limits)
+
+
+def _data_dir(parsed: ParsedSuite, given: str | Path | None, found: Found) -> Path | None:
+    """The data directory the cells get -- the command line's, else the suite's (relative to
+    the suite file) -- checked to exist; else ``$BENCH_DATA_DIR``, checked too (the loaders
+    read it themselves). A typo is one error here, not a download attempt or a silent fall-back
+    to a bundled copy at run time."""
+    from benchmark.limits import check_data_dir
+
+    check = found.entry()
+    if given:
+        return check.check(check_data_dir, given, "--data-dir")
+    if isinstance(parsed.data.get("data_dir"), str) and not parsed.broken("data_dir"):
+        path = parsed.path.parent / Path(parsed.data["data_dir"]).expanduser()
+        return check.check(check_data_dir, path.resolve(), parsed.at("data_dir"))
+    if os.environ.get("BENCH_DATA_DIR"):
+        check.check(check_data_dir, os.environ["BENCH_DATA_DIR"], "$BENCH_DATA_DIR")
+    return None
 
 
 @dataclass(frozen=True)

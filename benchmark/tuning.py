@@ -49,7 +49,7 @@ import numpy as np
 from benchmark._internal import resolve
 from benchmark.api import Fold, MatrixData
 from benchmark.cells import Cell, stable_hash
-from benchmark.errors import BenchError, did_you_mean
+from benchmark.errors import BenchError, did_you_mean, raise_all
 from benchmark.resultset import is_refit, is_trial, tuning_note  # noqa: F401 -- tuning.is_trial, ... still work
 
 SEARCHES = ("grid", "random", "tpe")
@@ -139,34 +139,63 @@ def parse_tune(entry: Mapping[str, Any], params: Mapping[str, Any], registry: An
 
     ``params`` are the model's described parameters (:class:`benchmark.params.Param` by name),
     ``datasets`` the :class:`~benchmark.suite.DatasetConfig` it runs on, ``at`` the suite's
-    position function. Every problem is one :class:`BenchError` at ``models[i].tune.KEY``.
+    position function. Every problem is one :class:`BenchError` at ``models[i].tune.KEY``, and
+    all of them are raised at once (:class:`~benchmark.errors.BenchErrors`): a part that
+    depends on a broken one (the budget of a broken space) is left unchecked, not misreported.
     """
-    from benchmark.suite import _check, _describe, _resolve_split
+    from benchmark.suite import Found, _describe
 
     base = (*where, "tune")
     block = entry["tune"]
     if not isinstance(block, Mapping):
         raise _fail(f"expected a mapping with space, objective, search, trials, split, got "
                     f"{_describe(block)}", at, *base)
+    check = Found().entry()
     for key in block:
         if key not in _KEYS:
             hint = did_you_mean(str(key), _KEYS) or f"one of: {', '.join(_KEYS)}"
-            raise _fail(f"expected a key of tune ({hint}), got {key!r}", at, *base, key)
+            check.add(_fail(f"expected a key of tune ({hint}), got {key!r}", at, *base, key))
     for key in ("space", "objective"):
         if key not in block:
-            raise _fail(f"missing required key {key!r}", at, *base)
+            check.add(_fail(f"missing required key {key!r}", at, *base))
     if "grid" in entry:
-        raise _fail("expected either grid or tune, got both (a tuned model searches its own space)",
-                    at, *where, "grid")
-    space = _space(block["space"], params, entry.get("params") or {}, at, (*base, "space"))
-    search = block.get("search", "grid" if all(not d.is_range for d in space) else "random")
+        check.add(_fail("expected either grid or tune, got both (a tuned model searches its own space)",
+                        at, *where, "grid"))
+    space = check.check(_space, block["space"], params, entry.get("params") or {}, at, (*base, "space")) \
+        if "space" in block else None
+    search = check.check(_search, block, space, at, base)
+    trials = check.check(_trials, block, space, search, at, base)
+    objective = check.check(_objective, block["objective"], registry, datasets, at, (*base, "objective")) \
+        if "objective" in block else None
+    split = check.check(_inner_split, block, registry, datasets, at, base)
+    raise_all(check.found.errors)
+    assert space is not None and search is not None and trials is not None
+    assert objective is not None and split is not None
+    return Tuning(tuple(space), objective[0], objective[1], search, trials, split)
+
+
+def _search(block: Mapping[str, Any], space: Sequence[Dimension] | None, at: Any,
+            base: tuple[Any, ...]) -> str | None:
+    """The search method: given, else grid for a space of lists and random for one with ranges
+    (``None`` when the space is broken and names none)."""
+    from benchmark.suite import _describe
+
+    if "search" not in block:
+        return None if space is None else "grid" if all(not d.is_range for d in space) else "random"
+    search = block["search"]
     if search not in SEARCHES:
         raise _fail(f"expected one of {', '.join(SEARCHES)}, got {_describe(search)}", at, *base, "search")
     if search == "tpe" and importlib.util.find_spec("optuna") is None:
         raise _fail("expected Optuna installed for search: tpe (pip install 'bench-harness[tune]'), "
                     "got no optuna module; or use search: random", at, *base, "search")
-    trials = _trials(block, space, search, at, base)
-    objective, greater = _objective(block["objective"], registry, datasets, at, (*base, "objective"))
+    return str(search)
+
+
+def _inner_split(block: Mapping[str, Any], registry: Any, datasets: Sequence[Any], at: Any,
+                 base: tuple[Any, ...]) -> dict[str, Any]:
+    """The inner split (``{"method": ..., **params}``), checked for every task it runs on."""
+    from benchmark.suite import _check, _resolve_split
+
     split_data = block.get("split", DEFAULT_INNER)
     split_at = (*base, "split") if "split" in block else base
     _check(split_data, {"type": "object", "required": ["method"],
@@ -174,82 +203,131 @@ def parse_tune(entry: Mapping[str, Any], params: Mapping[str, Any], registry: An
     if split_data["method"] == "predefined":
         raise _fail("expected a split that can be carved from a training fold (holdout, kfold, temporal, "
                     "leave-n-out), got 'predefined'", at, *split_at, "method")
-    tasks = {d.task: d.label for d in datasets}
-    split = None
-    for task, label in tasks.items():
-        split = _resolve_split(split_data, split_at, task, label, registry, at)
-    assert split is not None
-    return Tuning(tuple(space), objective, greater, search, trials, {"method": split.method, **split.params})
+    split = dict(split_data)  # no dataset resolved (each failed, and says why): not checked further
+    problems = []
+    for task, label in {d.task: d.label for d in datasets}.items():
+        try:
+            resolved = _resolve_split(split_data, split_at, task, label, registry, at)
+        except BenchError as exc:
+            problems.append(exc)
+            continue
+        split = {"method": resolved.method, **resolved.params}
+    raise_all(problems)
+    return split
 
 
 def _space(data: Any, params: Mapping[str, Any], fixed: Mapping[str, Any], at: Any,
            base: tuple[Any, ...]) -> list[Dimension]:
-    from benchmark.suite import _check, _describe
+    """Every searched parameter, each checked on its own (all their problems raised at once)."""
+    from benchmark.suite import _describe
 
     if not isinstance(data, Mapping):
         raise _fail(f"expected a mapping of parameter: values, got {_describe(data)}", at, *base)
     if not data:
         raise _fail("expected at least 1 parameter to search, got an empty mapping", at, *base)
-    space = []
+    space, problems = [], []
     for name, values in data.items():
-        if name not in params:
-            hint = did_you_mean(str(name), params) or f"one of: {', '.join(params) or 'none'}"
-            raise _fail(f"expected a parameter of the model ({hint}), got {name!r}", at, *base, name)
-        if name in fixed:
-            raise _fail(f"expected {name!r} in params or in tune.space, got both", at, *base, name)
-        schema = dict(params[name].schema)
-        if isinstance(values, Mapping) and set(values) == {"choices"}:
-            values = values["choices"]
-            if not isinstance(values, list):
-                raise _fail(f"expected a list, got {_describe(values)}", at, *base, name, "choices")
-        if isinstance(values, list):
-            if not values:
-                raise _fail("expected at least 1 value, got an empty list", at, *base, name)
-            for j, value in enumerate(values):
-                _check(value, schema, at, *base, name, j)
-            unique: dict[str, Any] = {}  # values may be lists: no set
-            for value in values:
-                unique.setdefault(stable_hash(value), value)
-            space.append(Dimension(name, tuple(unique.values())))
-            continue
-        if not isinstance(values, Mapping):
-            raise _fail(f"expected a list of values or a range {{low, high, log}}, got {_describe(values)}",
-                        at, *base, name)
-        for key in values:
-            if key not in _RANGE_KEYS:
-                raise _fail(f"expected low, high, log (or choices alone), got {key!r}", at, *base, name, key)
-        for key in ("low", "high"):
-            if key not in values:
-                raise _fail(f"missing required key {key!r}", at, *base, name)
-            bound = values[key]
-            if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not math.isfinite(bound):
-                raise _fail(f"expected a number, got {_describe(bound)}", at, *base, name, key)
-            _check(bound, schema, at, *base, name, key)  # inside the parameter's declared range
-        low, high, log = values["low"], values["high"], values.get("log", False)
-        if not isinstance(log, bool):
-            raise _fail(f"expected true or false, got {_describe(log)}", at, *base, name, "log")
-        if not high > low:
-            raise _fail(f"expected high > low ({low}), got {high}", at, *base, name, "high")
-        if log and low <= 0:
-            raise _fail(f"expected low > 0 for a log range, got {low}", at, *base, name, "low")
-        kinds = schema.get("type")
-        kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
-        integer = "integer" in kinds or (not kinds and isinstance(low, int) and isinstance(high, int))
-        if integer and not (isinstance(low, int) and isinstance(high, int)):
-            raise _fail(f"expected integer bounds for the integer parameter {name!r}, got "
-                        f"{_describe(low)} .. {_describe(high)}", at, *base, name)
-        space.append(Dimension(name, (), low, high, log, integer))
+        try:
+            space.append(_dimension(name, values, params, fixed, at, (*base, name)))
+        except BenchError as exc:
+            problems.append(exc)
+    raise_all(problems)
     return space
 
 
-def _trials(block: Mapping[str, Any], space: Sequence[Dimension], search: str, at: Any,
-            base: tuple[Any, ...]) -> int:
+def _dimension(name: Any, values: Any, params: Mapping[str, Any], fixed: Mapping[str, Any], at: Any,
+               path: tuple[Any, ...]) -> Dimension:
+    """One parameter of the space: a list of choices, or a range."""
+    from benchmark.suite import _describe
+
+    if name not in params:
+        hint = did_you_mean(str(name), params) or f"one of: {', '.join(params) or 'none'}"
+        raise _fail(f"expected a parameter of the model ({hint}), got {name!r}", at, *path)
+    if name in fixed:
+        raise _fail(f"expected {name!r} in params or in tune.space, got both", at, *path)
+    schema = dict(params[name].schema)
+    if isinstance(values, Mapping) and set(values) == {"choices"}:
+        values = values["choices"]
+        if not isinstance(values, list):
+            raise _fail(f"expected a list, got {_describe(values)}", at, *path, "choices")
+    if isinstance(values, list):
+        return _choices(name, values, schema, at, path)
+    if not isinstance(values, Mapping):
+        raise _fail(f"expected a list of values or a range {{low, high, log}}, got {_describe(values)}",
+                    at, *path)
+    return _range(name, values, schema, at, path)
+
+
+def _choices(name: str, values: list[Any], schema: Mapping[str, Any], at: Any,
+             path: tuple[Any, ...]) -> Dimension:
+    """A list of values, each checked against the parameter's schema; repeats dropped."""
+    from benchmark.suite import _schema_problems
+
+    if not values:
+        raise _fail("expected at least 1 value, got an empty list", at, *path)
+    raise_all([problem for j, value in enumerate(values)
+               for problem in _schema_problems(value, dict(schema), at, *path, j)])
+    unique: dict[str, Any] = {}  # values may be lists: no set
+    for value in values:
+        unique.setdefault(stable_hash(value), value)
+    return Dimension(name, tuple(unique.values()))
+
+
+def _range(name: str, values: Mapping[str, Any], schema: Mapping[str, Any], at: Any,
+           path: tuple[Any, ...]) -> Dimension:
+    """``{low, high, log}``: each key checked, then how the bounds relate."""
+    from benchmark.suite import _describe
+
+    problems = [_fail(f"expected low, high, log (or choices alone), got {key!r}", at, *path, key)
+                for key in values if key not in _RANGE_KEYS]
+    for key in ("low", "high"):
+        if key not in values:
+            problems.append(_fail(f"missing required key {key!r}", at, *path))
+        else:
+            problems += _bound_problems(values[key], schema, at, (*path, key))
+    log = values.get("log", False)
+    if not isinstance(log, bool):
+        problems.append(_fail(f"expected true or false, got {_describe(log)}", at, *path, "log"))
+    raise_all(problems)
+    low, high = values["low"], values["high"]
+    if not high > low:
+        raise _fail(f"expected high > low ({low}), got {high}", at, *path, "high")
+    if log and low <= 0:
+        raise _fail(f"expected low > 0 for a log range, got {low}", at, *path, "low")
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    integer = "integer" in kinds or (not kinds and isinstance(low, int) and isinstance(high, int))
+    if integer and not (isinstance(low, int) and isinstance(high, int)):
+        raise _fail(f"expected integer bounds for the integer parameter {name!r}, got "
+                    f"{_describe(low)} .. {_describe(high)}", at, *path)
+    return Dimension(name, (), low, high, log, integer)
+
+
+def _bound_problems(bound: Any, schema: Mapping[str, Any], at: Any, path: tuple[Any, ...]) -> list[BenchError]:
+    """A range's ``low`` or ``high``: a finite number inside the parameter's declared range."""
+    from benchmark.suite import _describe, _schema_problems
+
+    if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not math.isfinite(bound):
+        return [_fail(f"expected a number, got {_describe(bound)}", at, *path)]
+    return _schema_problems(bound, dict(schema), at, *path)
+
+
+def _trials(block: Mapping[str, Any], space: Sequence[Dimension] | None, search: str | None, at: Any,
+            base: tuple[Any, ...]) -> int | None:
+    """The budget: ``trials`` checked, then against the space and search (``None`` when either
+    is broken: their own errors say why)."""
     from benchmark.suite import _describe
 
     trials = block.get("trials")
     if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
         raise _fail(f"expected an integer >= 1 (the number of trials), got {_describe(trials)}",
                     at, *base, "trials")
+    if search is None:
+        return None
+    if search != "grid" and trials is None:
+        raise _fail(f"missing required key 'trials' (the budget of a {search} search)", at, *base)
+    if space is None:
+        return None
     size = math.prod(len(d.choices) for d in space) if all(not d.is_range for d in space) else None
     if search == "grid":
         ranges = [d.name for d in space if d.is_range]
@@ -261,8 +339,7 @@ def _trials(block: Mapping[str, Any], space: Sequence[Dimension], search: str, a
             raise _fail(f"expected trials >= the grid's {size} points (or no trials), got {trials}; "
                         f"use search: random to sample {trials} of them", at, *base, "trials")
         return size
-    if trials is None:
-        raise _fail(f"missing required key 'trials' (the budget of a {search} search)", at, *base)
+    assert trials is not None
     return min(trials, size) if size is not None else trials
 
 

@@ -230,8 +230,21 @@ def _local_folder(release: Release, data_dir: str | None) -> Path | None:
     return None
 
 
-def download_archive(release: Release) -> Path:
-    """Fetch the release's zip into the cache with pooch, checking its checksum."""
+def looked_in(release: Release, data_dir: str | None) -> str:
+    """Where :func:`_local_folder` looked for the release, for a message: the folder under
+    ``data_dir`` (saying so when ``data_dir`` itself does not exist) and the one in the cache --
+    or that no ``data_dir`` was given."""
+    cached = movielens_cache() / release.folder
+    local = local_data_dir(data_dir)
+    if local is None:
+        return f"looked in {cached}; give data_dir, --data-dir or BENCH_DATA_DIR"
+    missing = "" if local.is_dir() else f" (data_dir {local} does not exist)"
+    return f"looked in {local / release.folder}{missing} and in {cached}"
+
+
+def download_archive(release: Release, looked: str = "") -> Path:
+    """Fetch the release's zip into the cache with pooch, checking its checksum; ``looked``
+    (:func:`looked_in`) says where no local copy was found, for the message of a failed download."""
     try:
         return download_file(release.url, release.known_hash, movielens_cache() / f"{release.archive}.zip")
     except ChecksumMismatch as exc:
@@ -240,8 +253,8 @@ def download_archive(release: Release) -> Path:
             f"{release.known_hash}, got {exc.actual or exc.detail}; the download was deleted") from None
     except DownloadError as exc:
         raise PluginInputError(
-            f"no local copy of {release.folder}/{release.ratings_file} (give data_dir, --data-dir "
-            f"or BENCH_DATA_DIR) and the download from {release.url} failed: {exc.reason}") from None
+            f"no local copy of {release.folder}/{release.ratings_file} ({looked or 'looked in no data_dir'}) "
+            f"and the download from {release.url} failed: {exc.reason}") from None
 
 
 def _safe_members(archive: zipfile.ZipFile, destination: Path) -> list[zipfile.ZipInfo]:
@@ -364,9 +377,10 @@ def extract_archive(archive_path: Path, destination: Path, required: str | None 
             entry.rename(target)
 
 
-def fetch(release: Release) -> Path:
-    """Download, verify and extract the release; return its folder in the cache."""
-    archive = download_archive(release)
+def fetch(release: Release, looked: str = "") -> Path:
+    """Download, verify and extract the release; return its folder in the cache (``looked``:
+    where no local copy was found, see :func:`download_archive`)."""
+    archive = download_archive(release, looked)
     ratings = f"{release.folder}/{release.ratings_file}"
     pinned = {f"{release.folder}/{name}": sha256 for name, sha256 in release.sha256.items()}
     try:
@@ -382,11 +396,11 @@ def locate(release: Release, data_dir: str | None, download: bool) -> Path:
     folder = _local_folder(release, data_dir)
     if folder is not None:
         return folder
+    looked = looked_in(release, data_dir)
     if not download:
-        where = local_data_dir(data_dir) or "no data_dir"
-        raise PluginInputError(f"{release.folder}/{release.ratings_file} not found in {where} "
-                               f"or {movielens_cache()}, and download is off")
-    return fetch(release)
+        raise PluginInputError(f"{release.folder}/{release.ratings_file} not found ({looked}), "
+                               f"and download is off")
+    return fetch(release, looked)
 
 
 # --- MovieLens 100K's canonical splits --------------------------------------------------------

@@ -31,7 +31,9 @@ rating).
 
 **File edge cases.** A UTF-8 byte-order mark and CRLF (Windows) line endings are read as if they
 were not there. An empty file, a blank one and a file with only a header line are refused with
-one error saying which. Errors quote the file's content only as short excerpts
+one error saying which. A bad value is named ``FILE:LINE: column 'rating' ...`` with the field as
+written: empty (a short or truncated line), not a number, outside ``scale`` (:class:`Rows` finds
+the line by reading the file again, only for the message; a Parquet file's is ``data row N``). Errors quote the file's content only as short excerpts
 (:data:`VALUE_CHARS` characters, :func:`benchmark.api.excerpt`): a field of several megabytes
 does not become a message of several megabytes, and a file that is not a ratings table (a
 system file, a wrong ``sep``) is described by its shape, never echoed.
@@ -39,11 +41,16 @@ system file, a wrong ``sep``) is described by its shape, never echoed.
 
 from __future__ import annotations
 
+import bz2
+import csv
+import gzip
+import lzma
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -69,6 +76,16 @@ REQUIRED = ("user", "item", "rating")
 OPTIONAL = ("timestamp",)
 FOLD_SET = "files"
 DUPLICATES = ("refuse", "first", "last", "mean")
+_COLUMN: dict[str, Any] = {"type": ["string", "integer"], "minLength": 1, "minimum": 0}
+CONSTRAINTS: dict[str, dict[str, Any]] = {
+    "path": {"minLength": 1}, "train": {"minLength": 1}, "test": {"minLength": 1}, "sep": {"minLength": 1},
+    "format": {"enum": [*dict.fromkeys(FORMATS.values()), None]},
+    "columns": {"additionalProperties": False, "properties": {name: _COLUMN for name in REQUIRED + OPTIONAL}},
+    "scale": {"minItems": 2, "maxItems": 2, "items": {"type": "number"}},
+    "duplicates": {"enum": list(DUPLICATES)},
+}
+"""What ``bench check`` refuses before reading a file; the loader checks the rest (the files
+exist, the columns are there, ``scale`` has min < max)."""
 VALUE_CHARS = 24
 """Characters of a field of the file quoted in a message (ids, a bad rating, a column name)."""
 
@@ -140,10 +157,120 @@ def column_mapping(columns: Mapping[str, Any] | None, header: bool) -> tuple[dic
     return {**defaults, **columns}, set(REQUIRED) | set(columns)
 
 
-def _ids(values: pd.Series, name: str, path: Path) -> pd.Series:
-    if values.isna().any():
-        raise PluginInputError(f"{path}: column {name!r} has missing values "
-                               f"(first at row {int(np.flatnonzero(values.isna())[0]) + 1})")
+_OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_FIELD_LIMIT = 2**31 - 1
+"""``csv``'s field size limit while a message's row is looked for (its default, 128 KiB, would
+stop at a huge field that pandas read)."""
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Where the data rows of one ratings file lie, for messages: ``FILE:LINE`` of a row and its
+    fields as written.
+
+    Found by reading the text file again up to the rows asked for, as pandas read it (blank
+    lines skipped, a quoted field may span lines) -- only when a message needs them. A Parquet
+    file, a ``.zip``/``.zst`` one or a file that cannot be read again has no lines: its rows
+    are named ``FILE: data row N``. ``positions``: bench column -> field position.
+    """
+
+    path: Path
+    format: str = "parquet"
+    sep: str | None = None
+    header: bool = True
+    positions: Mapping[str, int] = field(default_factory=dict)
+
+    def lines(self, rows: Iterable[int]) -> dict[int, tuple[int, list[str]]]:
+        """Data row (0-based) -> (file line, fields) for those of ``rows`` found."""
+        wanted, found = set(rows), {}
+        if not wanted or self.format == "parquet":
+            return {}
+        previous = csv.field_size_limit(_FIELD_LIMIT)
+        try:
+            with _open_text(self.path) as handle:
+                records = _records(handle, self.separator)
+                if self.header:
+                    next(records, None)
+                for row, record in enumerate(records):
+                    if row in wanted:
+                        found[row] = record
+                        if len(found) == len(wanted):
+                            break
+        except (OSError, EOFError, ValueError, csv.Error):  # unreadable again: rows, not lines
+            return {}
+        finally:
+            csv.field_size_limit(previous)
+        return found
+
+    @property
+    def separator(self) -> str:
+        return self.sep if self.sep is not None else ("\t" if self.format == "tsv" else ",")
+
+    def place(self, row: int, found: Mapping[int, tuple[int, list[str]]] | None = None) -> str:
+        """``FILE:LINE`` of data row ``row``, or ``FILE: data row N`` when its line is unknown."""
+        found = self.lines([row]) if found is None else found
+        return f"{self.path}:{found[row][0]}" if row in found else f"{self.path}: data row {row + 1}"
+
+    def text(self, row: int, name: str, found: Mapping[int, tuple[int, list[str]]]) -> str | None:
+        """Column ``name`` of data row ``row`` as written ("" when the line is short), or
+        ``None`` when the row's line is unknown."""
+        if row not in found or name not in self.positions:
+            return None
+        fields = found[row][1]
+        position = self.positions[name]
+        return fields[position] if position < len(fields) else ""
+
+    def bad_value(self, row: int, name: str, value: Any, expected: str, why: str = "") -> PluginInputError:
+        """The error for column ``name`` of data row ``row``: empty, or not ``expected`` (quoted
+        as written in the file, else as read)."""
+        found = self.lines([row])
+        text = self.text(row, name, found)
+        place = self.place(row, found)
+        if (text is not None and not text.strip()) or (text is None and _missing(value)):
+            hint = " (a short or truncated line?)" if text is not None else ""
+            return PluginInputError(f"{place}: column {name!r} is empty{hint}")
+        shown = excerpt(text if text is not None else value, VALUE_CHARS)
+        return PluginInputError(f"{place}: column {name!r} must be {expected}, got {shown}{why}")
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _open_text(path: Path) -> IO[str]:
+    """The file as text, decompressed as pandas does by suffix (``.zip``/``.zst``: ValueError)."""
+    suffix = path.suffix.lower()
+    if suffix in _OPENERS:
+        return _OPENERS[suffix](path, "rt", encoding="utf-8-sig", errors="replace", newline="")  # type: ignore[operator]
+    if suffix in COMPRESSION:
+        raise ValueError(f"no line numbers for {suffix} files")
+    return open(path, encoding="utf-8-sig", errors="replace", newline="")
+
+
+def _records(handle: IO[str], sep: str) -> Iterator[tuple[int, list[str]]]:
+    """(first line, fields) of each record pandas reads as a row or the header: blank lines
+    (whitespace only) skipped; a multi-character ``sep`` is a regular expression, as for pandas."""
+    if len(sep) == 1:
+        reader = csv.reader(handle, delimiter=sep)
+        end = 0
+        for fields in reader:
+            start, end = end + 1, reader.line_num
+            if len(fields) > 1 or (fields and fields[0].strip()):
+                yield start, fields
+        return
+    for number, line in enumerate(handle, 1):
+        if line.strip():
+            yield number, re.split(sep, line.rstrip("\r\n"))
+
+
+def _ids(values: pd.Series, name: str, rows: Rows) -> pd.Series:
+    missing = values.isna()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise rows.bad_value(row, name, values.iat[row], "an id", ", which reads as a missing value")
     if pd.api.types.is_float_dtype(values) and np.array_equal(values, np.round(values)):
         return values.astype("int64")
     if pd.api.types.is_integer_dtype(values):
@@ -151,13 +278,13 @@ def _ids(values: pd.Series, name: str, path: Path) -> pd.Series:
     return values.astype(str)
 
 
-def _numbers(values: pd.Series, name: str, path: Path, integer: bool = False) -> pd.Series:
+def _numbers(values: pd.Series, name: str, rows: Rows, integer: bool = False) -> pd.Series:
     numeric = pd.to_numeric(values, errors="coerce")
     bad = numeric.isna() | ~np.isfinite(numeric.astype("float64"))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise PluginInputError(f"{path}: column {name!r} must be numeric; row {row + 1} "
-                               f"holds {excerpt(values.iat[row], VALUE_CHARS)}")
+        finite = "a finite number" if np.isinf(numeric.iat[row]) else "numeric"
+        raise rows.bad_value(row, name, values.iat[row], finite)
     return numeric.astype("int64" if integer else "float64")
 
 
@@ -192,8 +319,10 @@ def describe_columns(columns: Sequence[Any]) -> str:
 
 
 def standard_columns(raw: pd.DataFrame, mapping: Mapping[str, Any], required: set[str],
-                     path: Path) -> pd.DataFrame:
-    """Pick, rename and type the mapped columns: int64 (or string) ids, float64 ratings."""
+                     path: Path, rows: Rows | None = None) -> pd.DataFrame:
+    """Pick, rename and type the mapped columns: int64 (or string) ids, float64 ratings
+    (``rows`` places a bad value in the file)."""
+    rows = rows or Rows(path)
     available = list(raw.columns)
     frame = {}
     for name, source in mapping.items():
@@ -204,42 +333,73 @@ def standard_columns(raw: pd.DataFrame, mapping: Mapping[str, Any], required: se
             continue
         values = raw[source].reset_index(drop=True)
         if name in ("user", "item"):
-            frame[name] = _ids(values, name, path)
+            frame[name] = _ids(values, name, rows)
         else:
-            frame[name] = _numbers(values, name, path, integer=name == "timestamp")
+            frame[name] = _numbers(values, name, rows, integer=name == "timestamp")
     return pd.DataFrame(frame)
 
 
-def rating_scale(ratings: pd.Series, scale: Sequence[float] | None) -> tuple[float, float]:
-    """The given ``[min, max]`` (checked against the data), else the data's own range."""
-    if scale is None:
-        return float(ratings.min()), float(ratings.max())
+def scale_bounds(scale: Sequence[float]) -> tuple[float, float]:
+    """The ``scale`` option as ``(min, max)``, checked: two numbers, min < max."""
     if len(scale) != 2 or not float(scale[0]) < float(scale[1]):
         raise PluginInputError(f"scale must be [min, max] with min < max, got {list(scale)}")
-    low, high = float(scale[0]), float(scale[1])
-    outside = (ratings < low) | (ratings > high)
-    if outside.any():
-        raise PluginInputError(f"{int(outside.sum())} rating(s) lie outside the scale "
-                               f"[{low:g}, {high:g}], e.g. {ratings[outside].iat[0]:g}")
-    return low, high
+    return float(scale[0]), float(scale[1])
+
+
+def rating_scale(ratings: pd.Series, scale: Sequence[float] | None) -> tuple[float, float]:
+    """The given ``[min, max]`` (each file's ratings checked by :func:`check_scale`), else the
+    data's own range."""
+    if scale is None:
+        return float(ratings.min()), float(ratings.max())
+    return scale_bounds(scale)
+
+
+def check_scale(ratings: pd.Series, scale: Sequence[float], rows: Rows) -> None:
+    """Every rating of one file inside ``scale``; else the first outside, at its line."""
+    low, high = scale_bounds(scale)
+    outside = ((ratings < low) | (ratings > high)).to_numpy()
+    if not outside.any():
+        return
+    row, count = int(np.flatnonzero(outside)[0]), int(outside.sum())
+    found = rows.lines([row])
+    text = rows.text(row, "rating", found)
+    shown = excerpt(text, VALUE_CHARS) if text is not None else f"{ratings.iat[row]:g}"
+    more = f" (the first of {count:,} ratings outside it)" if count > 1 else ""
+    raise PluginInputError(f"{rows.place(row, found)}: rating {shown} lies outside the scale "
+                           f"[{low:g}, {high:g}]{more}")
+
+
+def read_rows(path: Path, format: str | None, columns: Mapping[str, Any] | None, sep: str | None,
+              header: bool, scale: Sequence[float] | None = None) -> tuple[pd.DataFrame, Rows]:
+    """One file's ratings with bench's column names and types (inside ``scale`` when given),
+    and where its rows lie in the file."""
+    kind = file_format(path, format, sep)
+    raw = read_table(path, kind, sep, header)
+    if raw.empty:
+        what = "it has only a header line" if header and len(raw.columns) else "it has no rows"
+        raise PluginInputError(f"{path} holds no ratings: {what}")
+    mapping, required = column_mapping(columns, header)
+    available = list(raw.columns)
+    rows = Rows(path, kind, sep, header, {name: available.index(source) for name, source in mapping.items()
+                                          if source in available})
+    ratings = standard_columns(raw, mapping, required, path, rows)
+    if scale is not None:
+        check_scale(ratings["rating"], scale, rows)
+    return ratings, rows
 
 
 def read_ratings(path: Path, format: str | None, columns: Mapping[str, Any] | None,
                  sep: str | None, header: bool) -> pd.DataFrame:
     """One file's ratings with bench's column names and types."""
-    raw = read_table(path, file_format(path, format, sep), sep, header)
-    if raw.empty:
-        what = "it has only a header line" if header and len(raw.columns) else "it has no rows"
-        raise PluginInputError(f"{path} holds no ratings: {what}")
-    mapping, required = column_mapping(columns, header)
-    return standard_columns(raw, mapping, required, path)
+    return read_rows(path, format, columns, sep, header)[0]
 
 
-def resolve_duplicates(ratings: pd.DataFrame, policy: str, path: Path) -> tuple[pd.DataFrame, dict | None]:
+def resolve_duplicates(ratings: pd.DataFrame, policy: str, path: Path,
+                       where: Rows | None = None) -> tuple[pd.DataFrame, dict | None]:
     """Apply the ``duplicates`` policy (see the module docstring) to one file's ratings.
 
     Returns the ratings (a new frame only if rows were merged or dropped) and, when the file had
-    repeated pairs, their counts.
+    repeated pairs, their counts. ``where`` names the example's lines.
     """
     if policy not in DUPLICATES:
         raise PluginInputError(f"duplicates must be one of {', '.join(DUPLICATES)}, got {excerpt(policy)}")
@@ -253,8 +413,8 @@ def resolve_duplicates(ratings: pd.DataFrame, policy: str, path: Path) -> tuple[
     first = int(np.flatnonzero(repeated)[0])
     user, item = ratings["user"].iat[first], ratings["item"].iat[first]
     same = np.flatnonzero(repeated & (ratings["user"] == user).to_numpy() & (ratings["item"] == item).to_numpy())
-    example = (f"e.g. user {clip(user, VALUE_CHARS)}, item {clip(item, VALUE_CHARS)} at rows {', '.join(str(r + 1) for r in same[:5])}"
-               f"{' ...' if len(same) > 5 else ''}")
+    example = (f"e.g. user {clip(user, VALUE_CHARS)}, item {clip(item, VALUE_CHARS)} "
+               f"{_row_list(where or Rows(path), [int(r) for r in same[:5]])}{' ...' if len(same) > 5 else ''}")
     summary = (f"{pairs} (user, item) pair(s) appear more than once ({rows - pairs} extra row(s), "
                f"{conflicting} pair(s) with conflicting ratings), {example}")
     if policy == "refuse":
@@ -276,54 +436,89 @@ def resolve_duplicates(ratings: pd.DataFrame, policy: str, path: Path) -> tuple[
     return kept.reset_index(drop=True), counts
 
 
+def _row_list(rows: Rows, numbers: Sequence[int]) -> str:
+    """``on lines 2, 4, 7`` (file lines), or ``at data rows 1, 3, 6`` when the lines are unknown."""
+    found = rows.lines(numbers)
+    if all(n in found for n in numbers):
+        return f"on lines {', '.join(str(found[n][0]) for n in numbers)}"
+    return f"at data rows {', '.join(str(n + 1) for n in numbers)}"
+
+
 def load_ratings_file(path: str | None = None, format: str | None = None,
                       columns: dict[str, Any] | None = None, sep: str | None = None,
                       header: bool = True, scale: list[float] | None = None,
                       train: str | None = None, test: str | None = None,
                       data_dir: str | None = None, duplicates: str = "refuse") -> RatingData:
     """Ratings from ``path``, or from ``train`` + ``test`` files (fold set ``files``);
-    ``duplicates`` says what to do with repeated (user, item) pairs: refuse, first, last, mean."""
+    ``duplicates`` says what to do with repeated (user, item) pairs: refuse, first, last, mean.
+
+    :param path: the ratings file: CSV, TSV or Parquet, maybe compressed (or give train and test).
+    :param format: csv, tsv or parquet (None: from the file's suffix).
+    :param columns: bench's columns to the file's: user, item, rating, timestamp to names (positions without a header).
+    :param sep: the field separator of a text file (None: comma for csv, tab for tsv).
+    :param header: whether the first line names the columns.
+    :param scale: the rating scale [min, max], checked against the ratings (None: the data's own range).
+    :param train: the training file of a predefined split, with test (fold set files).
+    :param test: the test file of a predefined split, with train.
+    :param data_dir: folder where a relative path is looked for after the current directory.
+    :param duplicates: repeated (user, item) pairs: refuse, or keep the first, the last, or their mean.
+    """
     split = train is not None or test is not None
     if split == (path is not None) or (split and (train is None or test is None)):
         raise PluginInputError("give either path, or both train and test")
     if duplicates not in DUPLICATES:
         raise PluginInputError(f"duplicates must be one of {', '.join(DUPLICATES)}, got {excerpt(duplicates)}")
+    if scale is not None:
+        scale_bounds(scale)
 
-    def read(source: Path) -> tuple[pd.DataFrame, dict | None]:
-        return resolve_duplicates(read_ratings(source, format, columns, sep, header), duplicates, source)
+    def read(source: Path) -> tuple[pd.DataFrame, Rows]:
+        return read_rows(source, format, columns, sep, header, scale)
 
     if path is not None:
         source = resolve_path(path, data_dir)
-        ratings, counts = read(source)
+        ratings, counts = _resolved(read(source), duplicates, source)
         info: dict[str, Any] = {"source": str(source)}
         if counts:
             info["duplicates"] = counts
         return RatingData(ratings, rating_scale(ratings["rating"], scale), info=info)
     assert train is not None and test is not None
     train_path, test_path = resolve_path(train, data_dir), resolve_path(test, data_dir)
+    files = [read(train_path), read(test_path)]
     parts, info = [], {"source": {"train": str(train_path), "test": str(test_path)}}
-    for role, part_path in (("train", train_path), ("test", test_path)):
-        part, counts = read(part_path)
+    for role, part_path, read_part in (("train", train_path, files[0]), ("test", test_path, files[1])):
+        part, counts = _resolved(read_part, duplicates, part_path)
         parts.append(part)
         if counts:
             info.setdefault("duplicates", {})[role] = counts
     if list(parts[0].columns) != list(parts[1].columns):
         raise PluginInputError(f"{train_path} and {test_path} have different columns")
-    both = pd.MultiIndex.from_frame(parts[1][["user", "item"]]).isin(
-        pd.MultiIndex.from_frame(parts[0][["user", "item"]]))
-    if both.any():
-        row = int(np.flatnonzero(both)[0])
-        raise PluginInputError(
-            f"{test_path}: {int(both.sum())} test row(s) rate a (user, item) pair that is also in "
-            f"{train_path.name}, e.g. user {clip(parts[1]['user'].iat[row], VALUE_CHARS)}, "
-            f"item {clip(parts[1]['item'].iat[row], VALUE_CHARS)} "
-            f"at row {row + 1}: the model would train on the answer; remove them from one file")
+    _refuse_shared_pairs(files[0][0], files[1], train_path)
+    del files
     ratings = pd.concat(parts, ignore_index=True)
     n_train = len(parts[0])
     fold = Fold(FOLD_SET, np.arange(n_train, dtype=np.int64),
                 np.arange(n_train, len(ratings), dtype=np.int64))
     return RatingData(ratings, rating_scale(ratings["rating"], scale), folds={FOLD_SET: [fold]},
                       info=info)
+
+
+def _resolved(read: tuple[pd.DataFrame, Rows], policy: str, path: Path) -> tuple[pd.DataFrame, dict | None]:
+    return resolve_duplicates(read[0], policy, path, read[1])
+
+
+def _refuse_shared_pairs(train: pd.DataFrame, test: tuple[pd.DataFrame, Rows], train_path: Path) -> None:
+    """No (user, item) pair in both files, counted in the test file's rows as written (before
+    its ``duplicates`` policy), the first named by its line."""
+    ratings, rows = test
+    both = pd.MultiIndex.from_frame(ratings[["user", "item"]]).isin(
+        pd.MultiIndex.from_frame(train[["user", "item"]]))
+    if both.any():
+        row = int(np.flatnonzero(both)[0])
+        raise PluginInputError(
+            f"{rows.place(row)}: {int(both.sum())} test row(s) rate a (user, item) pair that is also in "
+            f"{train_path.name}, the first here: user {clip(ratings['user'].iat[row], VALUE_CHARS)}, "
+            f"item {clip(ratings['item'].iat[row], VALUE_CHARS)}; the model would train on the answer; "
+            f"remove them from one file")
 
 
 declare_files(load_ratings_file, lambda: DatasetFiles(note="your own files (its path / train / test options)"))
@@ -335,5 +530,4 @@ def bench_datasets() -> list[DatasetSpec]:
                         summary="Your own ratings: CSV/TSV/Parquet path (or train + test files); "
                                 "repeated (user, item) pairs are refused unless "
                                 "duplicates: first, last or mean",
-                        path_options=("path", "train", "test"),
-                        constraints={"duplicates": {"enum": list(DUPLICATES)}})]
+                        path_options=("path", "train", "test"), constraints=CONSTRAINTS)]

@@ -27,6 +27,13 @@ from benchmark.api import (
 )
 
 _CHUNK = 1_000_000
+CONSTRAINTS = {
+    "n_users": {"minimum": 1}, "n_items": {"minimum": 1}, "density": {"exclusiveMinimum": 0, "maximum": 1},
+    "n_ratings": {"minimum": 1}, "rank": {"minimum": 1}, "noise": {"minimum": 0},
+    "step": {"exclusiveMinimum": 0}, "seed": {"minimum": 0},
+}
+"""What ``bench check`` refuses before any work; the loader checks how options relate
+(``n_ratings`` at most ``n_users x n_items``, ``scale_min < scale_max``)."""
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -60,13 +67,24 @@ def load_synthetic(n_users: int = 1000, n_items: int = 500, density: float = 0.0
                    scale_min: float = 1.0, scale_max: float = 5.0, step: float = 1.0,
                    seed: int = 0, implicit: bool = False) -> RatingData:
     """Seeded low-rank ratings; give ``density`` or an exact ``n_ratings``; ``implicit`` for
-    interactions of value 1 chosen by the latent signal."""
-    cells = n_users * n_items
-    n = n_ratings if n_ratings is not None else int(round(density * cells))
-    if not 0 < n <= cells:
-        raise PluginInputError(f"cannot draw {n} ratings from {n_users} x {n_items} pairs")
+    interactions of value 1 chosen by the latent signal.
+
+    :param n_users: number of users.
+    :param n_items: number of items.
+    :param density: share of the n_users x n_items pairs that are rated (unless n_ratings is given).
+    :param n_ratings: exact number of ratings, at most n_users x n_items (None: from density).
+    :param rank: rank of the latent signal (its number of factors).
+    :param noise: standard deviation of the Gaussian noise added to each rating.
+    :param scale_min: lowest rating (below scale_max).
+    :param scale_max: highest rating (above scale_min).
+    :param step: ratings are rounded to scale_min plus a multiple of it: 0.5 for half stars.
+    :param seed: seed of everything drawn: the same seed, the same ratings.
+    :param implicit: implicit feedback for the ranking task: every pair an interaction of value 1.
+    """
+    n = _count(n_users, n_items, density, n_ratings)
     if rank < 1 or scale_max <= scale_min or step <= 0:
-        raise PluginInputError("need rank >= 1, scale_max > scale_min and step > 0")
+        raise PluginInputError(f"need rank >= 1, scale_max > scale_min and step > 0, got rank {rank}, "
+                               f"scale_min {scale_min}, scale_max {scale_max}, step {step}")
     rng = np.random.default_rng(seed)
     user_factors = rng.standard_normal((n_users, rank)).astype(np.float32)
     item_factors = rng.standard_normal((n_items, rank)).astype(np.float32)
@@ -99,6 +117,20 @@ def load_synthetic(n_users: int = 1000, n_items: int = 500, density: float = 0.0
                       info={"source": "synthetic", "rank": rank, "noise": noise, "seed": seed})
 
 
+def _count(n_users: int, n_items: int, density: float, n_ratings: int | None) -> int:
+    """The number of ratings to draw: ``n_ratings``, else ``density`` of the pairs; one line
+    naming the options when it is not from 1 to the number of pairs."""
+    cells = n_users * n_items
+    n = n_ratings if n_ratings is not None else int(round(density * cells))
+    if 0 < n <= cells:
+        return n
+    pairs = f"the n_users x n_items = {n_users} x {n_items} = {cells:,} pairs"
+    if n_ratings is not None:
+        raise PluginInputError(f"cannot draw {n:,} ratings (n_ratings) from {pairs}")
+    raise PluginInputError(f"cannot draw {n:,} ratings: density {density:g} of {pairs}; "
+                           f"raise density or give n_ratings")
+
+
 def _implicit(rng: np.random.Generator, n_users: int, n_items: int, n: int,
               user_factors: np.ndarray, item_factors: np.ndarray, user_bias: np.ndarray,
               item_bias: np.ndarray, rank: int, noise: float, seed: int) -> RatingData:
@@ -128,4 +160,4 @@ declare_files(load_synthetic, lambda: DatasetFiles(note="generated from its opti
 @hookimpl
 def bench_datasets() -> list[DatasetSpec]:
     return [DatasetSpec("synthetic-ratings", load_synthetic, RATING,
-                        summary="Seeded low-rank + noise ratings of any shape")]
+                        summary="Seeded low-rank + noise ratings of any shape", constraints=CONSTRAINTS)]

@@ -75,7 +75,7 @@ def test_a_huge_field_of_a_ratings_file_is_an_excerpt(tmp_path):
         load_ratings_file(str(path))
     message = str(info.value)
     assert len(message) < 300, len(message)
-    assert "column 'rating' must be numeric; row 2 holds '9x9x" in message and "(5,000,000 characters)" in message
+    assert "r.csv:3: column 'rating' must be numeric, got '9x9x" in message and "(5,000,000 characters)" in message
 
 
 def test_a_huge_column_name_is_an_excerpt(tmp_path):

@@ -404,7 +404,8 @@ def test_offline_without_a_local_copy_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(pooch, "retrieve", unreachable)
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("BENCH_DATA_DIR", raising=False)
-    with pytest.raises(PluginInputError, match=r"no local copy of ml-1m/ratings.dat \(give data_dir.*"
-                                                r"download from https://files.grouplens.org/datasets/"
+    with pytest.raises(PluginInputError, match=r"no local copy of ml-1m/ratings.dat \(looked in .*/empty/ml-1m "
+                                                r"\(data_dir .*/empty does not exist\) and in .*/cache/movielens/ml-1m\) "
+                                                r"and the download from https://files.grouplens.org/datasets/"
                                                 r"movielens/ml-1m.zip failed: ConnectionError$"):
         movielens.load_1m(data_dir=str(tmp_path / "empty"))

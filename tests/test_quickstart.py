@@ -8,6 +8,7 @@ from tests.conftest import ROOT, run_bench
 
 
 def test_quickstart_runs_offline(tmp_path):
+    (tmp_path / "empty").mkdir()  # an empty data_dir: no local copies (a missing one is an error)
     env = {"BENCH_DATA_DIR": str(tmp_path / "empty"), "BENCH_CACHE_DIR": str(tmp_path / "cache")}
     result = run_bench("run", str(ROOT / "suites" / "quickstart.yaml"), "--out", str(tmp_path / "out"), env=env)
     assert result.returncode == 0, result.stderr

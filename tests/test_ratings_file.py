@@ -109,7 +109,7 @@ def test_100k_split_files_through_ratings_file(shared_data):
     ({"path": "{dir}/r.csv"}, r"no column 'user' for 'user'; the file has userId"),
     ({"path": "{dir}/r.csv", "columns": {**MAPPING, "timestamp": "time"}}, r"no column 'time'"),
     ({"path": "{dir}/r.csv", "columns": {"person": "userId"}}, r"unknown column\(s\) \['person'\]"),
-    ({"path": "{dir}/bad.csv"}, r"'rating' must be numeric; row 2 holds 'great'"),
+    ({"path": "{dir}/bad.csv"}, r"bad.csv:3: column 'rating' must be numeric, got 'great'$"),
     ({"path": "{dir}/r.csv", "columns": MAPPING, "scale": [2, 5]}, r"outside the scale \[2, 5\]"),
     ({"path": "{dir}/r.csv", "columns": MAPPING, "scale": [5, 1]}, r"min < max"),
     ({"path": "{dir}/r.json"}, r"cannot tell the format of r.json"),
@@ -129,7 +129,7 @@ def test_bad_input_is_a_clear_plugin_input_error(tmp_path, options, message):
 
 def test_missing_ids_are_refused(tmp_path):
     (tmp_path / "r.csv").write_text("user,item,rating\n1,2,4\n,3,5\n")
-    with pytest.raises(PluginInputError, match=r"'user' has missing values \(first at row 2\)"):
+    with pytest.raises(PluginInputError, match=r"r.csv:3: column 'user' is empty \(a short or truncated line\?\)$"):
         load_ratings_file(str(tmp_path / "r.csv"))
 
 
@@ -194,7 +194,7 @@ def test_repeated_pairs_are_refused_by_default_with_counts(tmp_path):
         load_ratings_file(str(path))
     assert str(error.value) == (
         f"{path}: 2 (user, item) pair(s) appear more than once (3 extra row(s), 1 pair(s) with "
-        "conflicting ratings), e.g. user 1, item 10 at rows 1, 3, 6; set the option duplicates: "
+        "conflicting ratings), e.g. user 1, item 10 on lines 2, 4, 7; set the option duplicates: "
         "first, last or mean to keep one rating per pair")
 
 
@@ -242,8 +242,8 @@ def test_train_test_policy_applies_per_file_and_a_pair_in_both_is_refused(tmp_pa
     assert data.info["duplicates"] == {"train": {"policy": "last", "pairs": 1, "rows_dropped": 1,
                                                  "conflicting": 1}}
     (tmp_path / "test.csv").write_text("user,item,rating\n2,20,1\n2,10,3\n")
-    with pytest.raises(PluginInputError, match=r"test.csv: 1 test row\(s\) rate a \(user, item\) pair that "
-                                                r"is also in train.csv, e.g. user 2, item 10 at row 2"), \
+    with pytest.raises(PluginInputError, match=r"test.csv:3: 1 test row\(s\) rate a \(user, item\) pair that "
+                                                r"is also in train.csv, the first here: user 2, item 10;"), \
             pytest.warns(UserWarning, match="duplicates: last"):
         load_ratings_file(train=str(tmp_path / "train.csv"), test=str(tmp_path / "test.csv"),
                           duplicates="last")
