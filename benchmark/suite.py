@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import json
 import math
 import os
@@ -327,11 +328,21 @@ def _schema_messages(error: Any) -> list[tuple[tuple, str]]:
     return [(path, error.message)]
 
 
-def _schema_errors(instance: Any, schema: dict) -> list[tuple[tuple, str]]:
-    """Every problem of ``instance``: one per key path (the first jsonschema reports there)."""
+@functools.cache
+def _validator_class() -> Any:
+    """Draft 2020-12 with a strict ``integer``: JSON Schema counts ``30.0`` as one, but a
+    plugin's ``int`` parameter given ``30.0`` fails later, in ``range`` or an array shape."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(schema)
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+    return jsonschema.validators.extend(base, type_checker=checker)
+
+
+def _schema_errors(instance: Any, schema: dict) -> list[tuple[tuple, str]]:
+    """Every problem of ``instance``: one per key path (the first jsonschema reports there)."""
+    validator = _validator_class()(schema)
     found: dict[tuple, str] = {}
     for error in validator.iter_errors(instance):
         for path, message in _schema_messages(error):

@@ -299,3 +299,12 @@ def test_good_files_load_bit_identical_to_movielens(shared_data):
     copy = load_ratings_file(str(shared_data / "ml-latest-small" / "ratings.csv"),
                              columns={"user": "userId", "item": "movieId"}, scale=[0.5, 5])
     assert copy.checksum() == original.checksum()
+
+
+def test_a_whole_number_written_as_a_decimal_is_not_an_integer(write_suite):
+    """JSON Schema counts 30.0 as an integer; a plugin's int parameter would fail at load on it."""
+    path = write_suite(SYNTHETIC.replace("n_users: 30", "n_users: 30.0") + "    params: {n_components: 4.0}\n")
+    assert errors_of(run_bench("check", str(path))) == [
+        f"{path}:4: datasets[0].options.n_users: expected an integer (default 1000), got a number 30.0",
+        f"{path}:7: models[0].params.n_components: expected an integer (default 10), got a number 4.0",
+    ]
