@@ -103,8 +103,12 @@ def _folders(states: list[FileState]) -> str:
 def _roots(data_dir_option: str | None) -> tuple[Path | None, str, Path]:
     from benchmark.api import cache_dir, data_dir
 
+    from benchmark.limits import check_data_dir
+
     chosen = data_dir(data_dir_option)
     why = "--data-dir" if data_dir_option else ("$BENCH_DATA_DIR" if chosen else "")
+    if chosen is not None:  # a typo is one line, as in bench check, not every file "missing"
+        chosen = check_data_dir(chosen, why)
     return chosen, why, cache_dir()
 
 

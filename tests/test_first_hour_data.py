@@ -91,7 +91,17 @@ def test_lists_every_dataset_plugin_with_its_state(env, capsys):
     assert "embedded 1/1" in next(line for line in out.splitlines() if line.startswith("movielens-latest-small"))
 
 
+def test_a_data_dir_that_is_not_a_directory_is_one_line(env, monkeypatch):
+    for argv in (["data", "--data-dir", str(env / "typo")], ["data", "download", "digits", "--data-dir", str(env / "typo")]):
+        result = run_bench(*argv)
+        assert result.returncode == 2 and result.stderr == f"bench: error: --data-dir: directory '{env / 'typo'}' not found\n"
+    monkeypatch.setenv("BENCH_DATA_DIR", str(env / "typo"))
+    result = run_bench("data", "digits")
+    assert result.returncode == 2 and result.stderr == f"bench: error: $BENCH_DATA_DIR: directory '{env / 'typo'}' not found\n"
+
+
 def test_one_dataset_lists_its_files_and_where_they_were_looked_for(env, capsys):
+    (env / "data").mkdir()
     assert main(["data", "movielens-100k", "--data-dir", str(env / "data")]) == 0
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("ml-100k/u1.base"))
@@ -100,6 +110,7 @@ def test_one_dataset_lists_its_files_and_where_they_were_looked_for(env, capsys)
 
 
 def test_a_qualified_dataset_name_is_accepted_as_suites_accept_it(env, capsys):
+    (env / "data").mkdir()
     assert main(["data", "bench-harness:movielens-100k", "--data-dir", str(env / "data")]) == 0
     out = capsys.readouterr().out
     assert "\nmovielens-100k" in out
