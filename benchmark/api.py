@@ -12,7 +12,8 @@ Contract 1.1 (same major version, so every 1.0 plugin still loads) adds tasks as
 
 :class:`DatasetFiles` (with :class:`DataFile`, :class:`Source`, :func:`declare_files`) is what a
 dataset's loader declares about its files for ``bench data``; :func:`download_file` fetches one with a
-pinned checksum (see :mod:`benchmark.datafiles`).
+pinned checksum; :func:`cached_sha256`, :func:`damaged` and :func:`extract_archive` verify and
+unpack what a loader reads (see :mod:`benchmark.datafiles`).
 
 :func:`clip` and :func:`excerpt` bound what a plugin quotes in an error message (a file's
 field, a bad option value) to a short, printable, one-line excerpt.
@@ -41,8 +42,12 @@ from benchmark.datafiles import (
     DatasetFiles,
     DownloadError,
     Source,
+    cached_sha256,
+    damaged,
     declare_files,
     download_file,
+    extract_archive,
+    file_sha256,
 )
 from benchmark.errors import clip, excerpt
 from benchmark.hookspec import hookimpl
@@ -77,6 +82,10 @@ __all__ = [
     "download_file",
     "DownloadError",
     "ChecksumMismatch",
+    "file_sha256",
+    "cached_sha256",
+    "damaged",
+    "extract_archive",
     "SplitSpec",
     "MetricSpec",
     "MissingDependency",

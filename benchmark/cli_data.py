@@ -61,7 +61,7 @@ def files_of(name: str, loader: Any) -> DatasetFiles:
 
 
 def _sha256(path: Path) -> str:
-    from bench_plugins.movielens import cached_sha256
+    from benchmark.datafiles import cached_sha256
 
     return cached_sha256(path)
 
@@ -218,7 +218,7 @@ def download(name: str, files: DatasetFiles, to: Path | None, cache: Path) -> st
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
     elif source.kind == "zip":
-        from bench_plugins.movielens import extract_archive
+        from benchmark.datafiles import extract_archive
 
         archive = _fetch(source.url, source.known_hash, cache / source.archive)
         pinned = {f.path: f.sha256[0] for f in files.files if f.sha256}

@@ -15,12 +15,20 @@ reader. Nothing here imports pooch or requests until a download starts.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import shutil
-from collections.abc import Callable
+import tempfile
+import zipfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from benchmark.api import PluginInputError
 
 
 @dataclass(frozen=True)
@@ -158,3 +166,119 @@ def _resumable(part: Path, timeout: float = 30.0) -> Callable[[str, str, Any], N
         part.unlink()
 
     return fetch
+
+
+# --- verifying and unpacking ----------------------------------------------------------------
+# benchmark.api imports this module: what these take from it (the plugin error, the cache
+# directory) is imported when they run.
+
+
+def _input_error(message: str) -> PluginInputError:
+    from benchmark.api import PluginInputError
+
+    return PluginInputError(message)
+
+
+def _cache_dir() -> Path:
+    from benchmark.api import cache_dir
+
+    return cache_dir()
+
+
+def _safe_members(archive: zipfile.ZipFile, destination: Path) -> list[zipfile.ZipInfo]:
+    """The archive's members, refusing any whose path would land outside ``destination``."""
+    root = destination.resolve()
+    for member in archive.infolist():
+        target = (root / member.filename).resolve()
+        if member.filename.startswith(("/", "\\")) or not target.is_relative_to(root):
+            raise _input_error(f"refusing to extract {archive.filename}: member "
+                                   f"{member.filename!r} would be written outside {root}")
+    return archive.infolist()
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of the file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _identity(path: Path) -> dict[str, object]:
+    stat = path.stat()
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "ctime_ns": stat.st_ctime_ns, "inode": stat.st_ino}
+
+
+def cached_sha256(path: Path) -> str:
+    """:func:`file_sha256`, remembered in a stamp under ``cache_dir()/verified``.
+
+    The stamp holds the file's resolved path, size, mtime, ctime and inode with its sha256 and
+    is used only while all five are unchanged, so large files are hashed once, not on every
+    load. A stamp that cannot be written (read-only cache) only costs a rehash next time.
+    """
+    identity = _identity(path)
+    key = hashlib.sha256(str(identity["path"]).encode()).hexdigest()[:32]
+    stamp = _cache_dir() / "verified" / f"{key}.json"
+    try:
+        recorded = json.loads(stamp.read_text())
+        if (isinstance(recorded, dict) and isinstance(recorded.get("sha256"), str)
+                and all(recorded.get(name) == value for name, value in identity.items())):
+            return recorded["sha256"]
+    except (OSError, ValueError):
+        pass
+    digest = file_sha256(path)
+    if _identity(path) == identity:  # not changed while it was read
+        try:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            scratch = stamp.with_name(f".{stamp.name}.{os.getpid()}")
+            scratch.write_text(json.dumps({**identity, "sha256": digest}))
+            os.replace(scratch, stamp)
+        except OSError:
+            pass
+    return digest
+
+
+def damaged(label: str, where: Path | str, actual: str, expected: str, hint: str) -> PluginInputError:
+    """The one-line error for a file whose sha256 is not the pinned one."""
+    return _input_error(f"{label} at {where}: sha256 {actual} expected {expected}; {hint}")
+
+
+def _check_members(archive_path: Path, root: Path, required: str,
+                   pinned: Mapping[str, str]) -> None:
+    """``required`` (a path under ``root``) is there, and every pinned member present matches."""
+    if not (root / required).is_file():
+        raise _input_error(f"{archive_path.name} has no member {required}")
+    for name, sha256 in pinned.items():
+        path = root / name
+        if path.is_file() and (actual := file_sha256(path)) != sha256:
+            raise damaged(name, f"{archive_path} (downloaded)", actual, sha256,
+                          "the download is not the official release; it was deleted")
+
+
+def extract_archive(archive_path: Path, destination: Path, required: str | None = None,
+                    pinned: Mapping[str, str] | None = None) -> None:
+    """Unzip into ``destination`` safely.
+
+    Every member's path is checked before anything is written; the archive is extracted into
+    a temporary directory, the ``required`` member must be there and every ``pinned`` member
+    (path -> sha256) present must match, and only then do the top-level entries move into
+    ``destination``.
+    """
+    destination.mkdir(parents=True, exist_ok=True)
+    try:
+        archive = zipfile.ZipFile(archive_path)
+    except zipfile.BadZipFile as exc:
+        raise _input_error(f"{archive_path} is not a zip archive: {exc}") from None
+    with archive, tempfile.TemporaryDirectory(dir=destination, prefix=".extract-") as scratch:
+        archive.extractall(scratch, _safe_members(archive, Path(scratch)))
+        if required is not None:
+            _check_members(archive_path, Path(scratch), required, pinned or {})
+        for entry in Path(scratch).iterdir():
+            target = destination / entry.name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+            entry.rename(target)

@@ -7,7 +7,7 @@ none) is the fold set ``official``: the 60,000 training images, then the 10,000 
 Both loaders declare their files for ``bench data`` (:func:`mnist_files`).
 
 A local copy is verified before use: its file sha256 (cached in a stamp keyed on path, size,
-mtime, ctime and inode — see :func:`bench_plugins.movielens.cached_sha256`) must be one of the
+mtime, ctime and inode — see :func:`benchmark.api.cached_sha256`) must be one of the
 known MNIST files (:data:`MNIST_KNOWN_FILES`); an npz with another file hash — a faithful
 rebuild differs byte-wise, as zip members carry timestamps — is accepted only if its image
 arrays have the pinned content checksums (:data:`MNIST_ARRAY_SHA256`). Anything else, including
@@ -22,7 +22,6 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from bench_plugins.movielens import cached_sha256, damaged
 
 from benchmark.api import (
     RECONSTRUCTION,
@@ -37,6 +36,8 @@ from benchmark.api import (
     PluginInputError,
     Source,
     cache_dir,
+    cached_sha256,
+    damaged,
     declare_files,
     download_file,
     hookimpl,

@@ -106,8 +106,10 @@ def test_same_size_same_mtime_edit_is_still_caught(shared_data, tmp_path):
 def test_an_unchanged_file_is_hashed_once(shared_data, tmp_path, monkeypatch, private_cache):
     root = copy_of(shared_data, "ml-100k", tmp_path / "d")
     hashed = []
-    real = movielens.file_sha256
-    monkeypatch.setattr(movielens, "file_sha256", lambda path: hashed.append(path.name) or real(path))
+    from benchmark import datafiles
+
+    real = datafiles.file_sha256
+    monkeypatch.setattr(datafiles, "file_sha256", lambda path: hashed.append(path.name) or real(path))
     first = movielens.load_100k(data_dir=str(root), download=False)
     second = movielens.load_100k(data_dir=str(root), download=False)
     assert hashed == ["u.data"] and first.checksum() == second.checksum()
