@@ -207,3 +207,20 @@ def _fold(outcome) -> None:
         report.longrepr = (*_SKIP_SITES.setdefault(reason, (path, lineno)), reason)
         if hasattr(report, "keywords"):
             report.keywords.pop("skip", None)  # else pytest folds mark-skips on another key
+
+
+class StopAfter:
+    """An inline run's output stream that interrupts the run (as Ctrl-C would) once ``n`` + 1
+    cells have finished: a stopped run, made without signals."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def write(self, text: str) -> None:
+        if text.startswith("["):
+            self.n -= 1
+            if self.n < 0:
+                raise KeyboardInterrupt
+
+    def flush(self) -> None:
+        pass

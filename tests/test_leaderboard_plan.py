@@ -14,6 +14,7 @@ import pytest
 
 from benchmark import leaderboard, report, resultset
 from benchmark.runner import RunInterrupted, RunOptions, run_suite
+from tests.conftest import StopAfter
 
 QUIET = open(os.devnull, "w")
 SUITE = """\
@@ -34,22 +35,6 @@ models:
   - {name: truncated-svd, label: tsvd, params: {n_components: 2}}
 metrics: [rmse, mae]
 """
-
-
-class StopAfter:
-    """A stream that interrupts the run (as Ctrl-C would) once ``n`` + 1 cells have finished."""
-
-    def __init__(self, n: int):
-        self.n = n
-
-    def write(self, text: str) -> None:
-        if text.startswith("["):
-            self.n -= 1
-            if self.n < 0:
-                raise KeyboardInterrupt
-
-    def flush(self) -> None:
-        pass
 
 
 def stopped_run(base: Path, suite: str = SUITE, after: int = 4) -> tuple[Path, Path, str]:

@@ -17,7 +17,7 @@ from benchmark.execute import DataCache
 from benchmark.runner import RunInterrupted, RunOptions, plan, run_suite
 from benchmark.store import read_rows
 from benchmark.suite import load_suite
-from tests.conftest import run_bench
+from tests.conftest import StopAfter, run_bench
 
 QUIET = open(os.devnull, "w")
 
@@ -339,28 +339,12 @@ def test_a_rerun_reuses_every_trial_and_refit(spy_run):
     assert (again.ran, again.reused) == (0, first.ran)
 
 
-class _StopAfter:
-    """A stream that interrupts the run (as Ctrl-C would) after ``n`` finished cells."""
-
-    def __init__(self, n: int):
-        self.n = n
-
-    def write(self, text: str) -> None:
-        if text.startswith("["):
-            self.n -= 1
-            if self.n < 0:
-                raise KeyboardInterrupt
-
-    def flush(self) -> None:
-        pass
-
-
 def test_resume_after_a_stop_reuses_the_finished_trials(tmp_path):
     (tmp_path / "spy.py").write_text(SPY_PLUGIN)
     path = _suite(tmp_path, SPY_SUITE)
     options = RunOptions(out=tmp_path / "out", executor="inline")
     with pytest.raises(RunInterrupted) as stopped:
-        run_suite(path, options, stream=_StopAfter(5))
+        run_suite(path, options, stream=StopAfter(5))
     partial = read_rows(tmp_path / "out" / "cells.jsonl")
     assert len(partial) == 6 and all(tuning.is_trial(r) for r in partial)
     assert stopped.value.result.lines == []  # no refit yet: nothing to rank
