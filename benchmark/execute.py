@@ -289,9 +289,15 @@ def write_units(directory: Path, cell_id: str, parts: Mapping[str, PerUnit]) -> 
 
 
 def has_failures(row: Mapping[str, Any]) -> bool:
-    """Whether a stored row counts as failed in a run's summary: the cell did not finish
-    (``status`` is not ``ok``) or one of its metrics raised or was not finite (``metric_errors``)."""
-    return row.get("status") != "ok" or bool(row.get("metric_errors"))
+    """Whether a stored row counts as failed (in a run's summary and exit code, and for
+    ``--retry-failed``): the cell did not finish (``status`` is not ``ok``), one of its metrics
+    raised or was not finite (``metric_errors``), or a stored value is not a finite number (a
+    row edited or damaged since)."""
+    if row.get("status") != "ok" or row.get("metric_errors"):
+        return True
+    metrics = row.get("metrics")
+    return not isinstance(metrics, Mapping) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in metrics.values())
 
 
 class FinishedHooks:

@@ -26,8 +26,8 @@ from benchmark._internal import resolve, versions
 from benchmark.api import MissingDependency, Model, PluginInputError
 from benchmark.cells import Cell
 from benchmark.errors import BenchError
-from benchmark.execute import (SEED_PARAMS, DataCache, FinishedHooks, clear_staging, execute, json_safe,
-                               offered_registry, split_arguments)
+from benchmark.execute import (SEED_PARAMS, DataCache, FinishedHooks, clear_staging, execute, has_failures,
+                               json_safe, offered_registry, split_arguments)
 from benchmark.provenance import environment
 from benchmark.registry import Registry
 from benchmark.store import ResultStore
@@ -74,7 +74,8 @@ class RunResult:
 
     @property
     def failed(self) -> int:
-        return sum(1 for row in self.rows if row.get("status") != "ok")
+        """Cells that did not finish or have a metric error (:func:`execute.has_failures`)."""
+        return sum(1 for row in self.rows if has_failures(row))
 
 
 # --- Plan -----------------------------------------------------------------------------------
@@ -184,10 +185,10 @@ def decide(cells: Sequence[Cell], stored: Mapping[str, dict[str, Any]], retry_fa
         elif row.get("code_id") != cell.code_id:
             reasons[_change(row.get("code", {}), cell.code, cell.model_plugin)] += 1
             todo.append(cell)
-        elif row.get("status") == "ok" or (not retry_failed and row.get("status") != "missing-dependency"):
+        elif not has_failures(row) or (not retry_failed and row.get("status") != "missing-dependency"):
             reused[cell.id] = row
         else:
-            reasons[f"retrying {row.get('status')}"] += 1
+            reasons["retrying " + (str(row.get("status")) if row.get("status") != "ok" else "metric errors")] += 1
             todo.append(cell)
     return reused, todo, reasons
 

@@ -208,7 +208,7 @@ def test_a_per_user_metric_and_a_failing_metric(tmp_path):
     path = suite(tmp_path, "bias-baseline", "rmse, user-rmse, boom, fcp",
                  extra="plugins: [metrics_plugin.py, art_fails.py, art_writes.py]\n")
     result = run_bench("run", str(path), "--out", str(tmp_path / "out"))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # a metric error: the cell counts as failed
     [row] = read_rows(tmp_path / "out" / "cells.jsonl")
     assert row["status"] == "ok"
     assert set(row["metrics"]) == {"rmse", "user-rmse", "fcp"}
@@ -336,7 +336,8 @@ def test_a_failing_or_non_finite_metric_is_its_error_and_the_row_says_the_cell_f
     path = suite(tmp_path, "global-mean, bias-baseline", "rmse, mae, nan-metric, boom",
                  extra="plugins: [nan_metric.py]\n")
     result = run_bench("run", str(path), "--out", str(tmp_path / "out"))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # every cell has a metric error: failed, exit 1
+    assert "0 reused, 2 failed" in result.stdout + result.stderr
     warnings = [l for l in result.stderr.splitlines() if "bench_cell_finished" in l]
     assert len(warnings) == 1 and "tracker down" in warnings[0], result.stderr  # once, not per cell
     rows = read_rows(tmp_path / "out" / "cells.jsonl")
@@ -351,6 +352,12 @@ def test_a_failing_or_non_finite_metric_is_its_error_and_the_row_says_the_cell_f
         assert row["metric_info"]["nan-metric"]["version"] == "2"
         assert row["metric_info"]["nan-metric"]["plugin"].startswith("file:")
     assert not has_failures({**rows[0], "metric_errors": {}})
+    assert has_failures({**rows[0], "metric_errors": {}, "metrics": {"rmse": float("nan")}})  # damaged since
+    again = run_bench("run", str(path), "--out", str(tmp_path / "out"))  # failed cells are kept ...
+    assert again.returncode == 1 and "0 cells run, 2 reused, 2 failed" in again.stdout + again.stderr
+    retried = run_bench("run", str(path), "--out", str(tmp_path / "out"), "--retry-failed")  # ... until asked
+    assert "2 retrying metric errors" in retried.stdout + retried.stderr
+    assert "2 cells run, 0 reused, 2 failed" in retried.stdout + retried.stderr
 
 
 def test_built_in_metrics_store_per_unit_parts_and_keep_their_exact_values(tmp_path):
