@@ -72,7 +72,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from benchmark.cells import Cell
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, clip
 from benchmark.shared_data import ENVIRONMENT
 from benchmark.suite import Limits
 from benchmark.worker import clip_log, descendants, kill_tree, read_capture
@@ -731,7 +731,12 @@ class DaskExecutor:
         from distributed import Client, LocalCluster
 
         if self.scheduler:
-            self.client = Client(self.scheduler)
+            try:
+                self.client = Client(self.scheduler)
+            except (OSError, TimeoutError, ValueError) as exc:  # refused, unreachable, a bad address
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise BenchError(f"cannot reach the Dask scheduler {self.scheduler!r}: {clip(reason, 200)}",
+                                 "--scheduler") from None
             return
         # One task at a time per worker (saturation 1.0), so a worker that dies takes no queued
         # cells with it; a cell that kills its worker fails at once (allowed-failures 0).

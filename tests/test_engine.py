@@ -179,3 +179,17 @@ def test_dask_local_cluster_runs_cells_and_records_a_killed_worker(tmp_path, inl
         assert found["segfault", fold]["error"] == "killed by signal 11 (SIGSEGV: Segmentation fault)"
         assert found["hang", fold]["error"] == "timeout after 2 s"
     assert any(isinstance(e, Started) and e.worker.startswith("tcp://") for e in events)
+
+
+def test_an_unreachable_dask_scheduler_is_one_line_and_exit_2(tmp_path):
+    pytest.importorskip("distributed")
+    from tests.conftest import run_bench
+
+    (tmp_path / "s.yaml").write_text("name: s\ndatasets:\n  - name: synthetic-ratings\n"
+                                     "    options: {n_users: 30, n_items: 20, density: 0.5}\n"
+                                     "models: [global-mean]\nmetrics: [rmse]\n")
+    result = run_bench("run", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "out"), "--executor", "dask",
+                       "--scheduler", "tcp://127.0.0.1:1", env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("bench: error: --scheduler: cannot reach the Dask scheduler 'tcp://127.0.0.1:1': ")
+    assert len(result.stderr.splitlines()) == 1
