@@ -22,6 +22,7 @@ import dataclasses
 import importlib.metadata
 import importlib.util
 import inspect
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,10 @@ SPEC_TYPES: dict[str, type[Any]] = {"task": TaskSpec, "model": ModelSpec, "datas
 HOOKS = sorted(name for name in vars(hookspec) if name.startswith("bench_"))
 ENTRY_KEYS = ("name", "label", "options", "split", "task")
 """Keys of a suite's dataset entry: a task option may not be called like one."""
+
+
+KNOWN_SHOWN = 20
+"""Names an "unknown <kind>" error lists when none is close (the ranking metrics alone are ~50)."""
 
 
 @dataclass(frozen=True)
@@ -221,7 +226,10 @@ class Registry:
         """What to say after "unknown <kind> <name>": the closest names, else the known ones,
         and how many plugins failed to load."""
         table = self.entries.get(kind, {})
-        hint = did_you_mean(name, table, n=3, cutoff=0.5) or f"known: {', '.join(sorted(table)) or 'none'}"
+        known = sorted({re.sub(r"@\d+$", "@k", n) for n in table})  # ndcg@1 ... ndcg@100: ndcg@k
+        shown = ", ".join(known[:KNOWN_SHOWN]) + (f", ... ({len(known)} in all: bench plugins)"
+                                                  if len(known) > KNOWN_SHOWN else "")
+        hint = did_you_mean(name, table, n=3, cutoff=0.5) or f"known: {shown or 'none'}"
         if self.problems:
             hint += f" ({len(self.problems)} plugin(s) failed to load: see bench plugins)"
         return hint

@@ -308,3 +308,11 @@ def test_a_whole_number_written_as_a_decimal_is_not_an_integer(write_suite):
         f"{path}:4: datasets[0].options.n_users: expected an integer (default 1000), got a number 30.0",
         f"{path}:7: models[0].params.n_components: expected an integer (default 10), got a number 4.0",
     ]
+
+
+def test_an_unknown_metric_with_no_close_name_lists_the_families_not_every_cutoff(write_suite):
+    path = write_suite(SYNTHETIC + "metrics: [zzqqxx]\n")
+    [line] = errors_of(run_bench("check", str(path)))
+    assert line.startswith(f"{path}:7: metrics[0]: unknown metric 'zzqqxx'; known: ")
+    known = line.split("known: ", 1)[1].split(", ")
+    assert {"rmse", "mae", "ndcg@k", "recall@k"} <= set(known) and not any("@1" in n for n in known)
