@@ -29,6 +29,10 @@ Columns:
 * ``status``, ``error``;
 * one column per metric, named ``metric.<name>`` (``metric.rmse``, ``metric.fcp``...), so that a
   metric can never collide with an identity column; NaN where the cell has no such value;
+* ``task_options`` — the task's options as sorted JSON (a ranking cell's ``threshold`` and
+  ``negatives``); ``n_train``, ``n_test`` — the fold's sizes; one column per count the task
+  recorded, ``count.<name>`` (a ranking cell's ``count.n_users_evaluated``,
+  ``count.n_users_no_relevant``...);
 * ``fit_seconds``, ``predict_seconds``, ``fit_cpu_seconds``, ``peak_rss_mb``;
 * ``plugin``, ``plugin_version`` — the model plugin and its version; ``started_at``, ``finished_at``.
 
@@ -62,6 +66,7 @@ __all__ = ["DEFAULT_PRIMARY", "KNOWN_DIRECTIONS", "Run", "configuration_id", "di
            "metrics_by_task", "primary_metrics", "read_run", "read_runs", "shown_params"]
 
 METRIC_PREFIX = "metric."
+COUNT_PREFIX = "count."
 IDENTITY = ["run", "run_id", "suite", "task", "dataset", "dataset_plugin", "dataset_checksum", "split",
             "split_fingerprint", "fold", "fold_name", "seed", "model", "model_plugin", "config_id",
             "cell_id", "params", "tuning", "chosen", "status", "error"]
@@ -79,6 +84,12 @@ def flat(row: Mapping[str, Any]) -> dict[str, Any]:
     record["chosen"] = json.dumps(chosen, sort_keys=True, default=str) if chosen is not None else None
     for name, value in (row.get("metrics") or {}).items():
         record[METRIC_PREFIX + name] = value
+    options = row.get("task_options")
+    record["task_options"] = json.dumps(options, sort_keys=True, default=str) if options else None
+    record["n_train"], record["n_test"] = row.get("n_train"), row.get("n_test")
+    counts = row.get("counts")
+    for name, value in (counts.items() if isinstance(counts, Mapping) else ()):
+        record[COUNT_PREFIX + str(name)] = value
     for name in RESOURCES:
         record[name] = row.get(name)
     plugin = row.get("plugin") or {}

@@ -153,3 +153,16 @@ def test_failed_cells_and_one_record_by_id(tmp_path):
     missing = run_bench("results", str(out), "--cell", "zzzz")
     assert missing.returncode == 2 and missing.stderr.strip() == \
         "bench: error: --cell: no cell id starts with 'zzzz'"
+
+
+def test_a_ranking_cells_task_options_sizes_and_counts_are_columns():
+    from pathlib import Path
+
+    from benchmark import results
+
+    run = Path(__file__).resolve().parent.parent / "results" / "reference" / "ranking-ml100k"
+    frame = results.load(run)
+    first = frame.iloc[0]
+    assert json.loads(first["task_options"]) == {"negatives": 0, "threshold": 4}
+    assert first["n_train"] > first["n_test"] > 0
+    assert first["count.n_users_evaluated"] + first["count.n_users_no_relevant"] == first["count.n_test_users"]
