@@ -19,12 +19,15 @@ no finite value).
   inference about these folds;
 * folds from several partitions (repeated CV: the split's seed differs): the Nadeau–Bengio
   corrected resampled t-test with the cells' stored ``n_test``/``n_train``;
-* a single fold (holdout, temporal, leave-n-out) with per-unit values stored: the paired
-  bootstrap over users (or examples), conditional on the fitted models.
+* a single fold (holdout, temporal, leave-n-out) with this metric's per-unit values stored for
+  both sides: the paired bootstrap over users (or examples), conditional on the fitted models,
+  with resamples sized from the family so that Holm can reach alpha; without them no test
+  applies and the row says why.
 
 ``t``, ``nb``, ``permutation`` (exact sign-flip) and ``units`` force one. With several rows the
 p-values are Holm-adjusted over the family and each row's interval is drawn at its Holm step
-level (:func:`benchmark.stats.holm`), so the printed CI always agrees with the verdict. n < 2, a
+level (:func:`benchmark.stats.holm`), so the printed CI always agrees with the verdict (an
+adjusted per-row interval, covering its Δ at ≥ 1 − alpha; not a simultaneous band). n < 2, a
 zero variance or a non-finite Δ give no p and no verdict, with the reason.
 """
 
@@ -630,7 +633,8 @@ COLUMNS = ["dataset", "metric", "a", "b", "n", "delta", "ci_low", "ci_high", "p"
            "p_unadjusted", "ci_level", "folds", "seeds_averaged", "units", "reason"]
 """``--format csv|json``: one record per comparison; ``p`` is Holm-adjusted when the family has
 several rows (``p_unadjusted`` is the test's own), ``ci_low``/``ci_high`` the interval at
-``ci_level`` (the Holm step level or ``1 − alpha``), ``n`` the folds (or the units for ``units``)."""
+``ci_level`` (the Holm step level or ``1 − alpha``), ``n`` the folds (or, for ``units``, the
+unit–fold pairs: 943 users on 5 folds are 4,715)."""
 
 
 def _num(value: float | None) -> float | None:
