@@ -19,12 +19,15 @@ no finite value).
   inference about these folds;
 * folds from several partitions (repeated CV: the split's seed differs): the Nadeau–Bengio
   corrected resampled t-test with the cells' stored ``n_test``/``n_train``;
-* a single fold (holdout, temporal, leave-n-out) with per-unit values stored: the paired
-  bootstrap over users (or examples), conditional on the fitted models.
+* a single fold (holdout, temporal, leave-n-out) with this metric's per-unit values stored for
+  both sides: the paired bootstrap over users (or examples), conditional on the fitted models,
+  with resamples sized from the family so that Holm can reach alpha; without them no test
+  applies and the row says why.
 
 ``t``, ``nb``, ``permutation`` (exact sign-flip) and ``units`` force one. With several rows the
 p-values are Holm-adjusted over the family and each row's interval is drawn at its Holm step
-level (:func:`benchmark.stats.holm`), so the printed CI always agrees with the verdict. n < 2, a
+level (:func:`benchmark.stats.holm`), so the printed CI always agrees with the verdict (an
+adjusted per-row interval, covering its Δ at ≥ 1 − alpha; not a simultaneous band). n < 2, a
 zero variance or a non-finite Δ give no p and no verdict, with the reason.
 """
 
@@ -125,14 +128,31 @@ class Row:
         counts = [f.seeds for f in self.folds] or [0]
         return min(counts), max(counts)
 
+    def _seed_label(self) -> str:
+        """``3 seeds averaged``, ``3 vs 2 seeds averaged`` (A vs B), ``1–3 …`` over folds; "" for 1."""
+        def span(counts: list[int]) -> str:
+            return f"{min(counts)}" if min(counts) == max(counts) else f"{min(counts)}–{max(counts)}"
+
+        a, b = [len(f.cells_a) or f.seeds for f in self.folds], [len(f.cells_b) or f.seeds for f in self.folds]
+        if not self.folds or max(a + b) <= 1:
+            return ""
+        return f"{span(a) if span(a) == span(b) else f'{span(a)} vs {span(b)}'} seeds averaged"
+
     def size(self) -> str:
-        """``5 folds (10 seeds averaged)``, ``1 fold, 943 users``."""
+        """``5 folds (10 seeds averaged)``, ``1 fold, 943 users``, ``5 folds, 610 users (3,050
+        user–fold pairs)``."""
         folds = f"{self.n} fold{'s' if self.n != 1 else ''}"
-        low, high = self.seeds
-        if high > 1:
-            folds += f" ({low if low == high else f'{low}–{high}'} seeds averaged)"
-        if self.test == "units" and self.result is not None:
-            folds += f", {self.result.n} {self.unit}s"
+        if seeds := self._seed_label():
+            folds += f" ({seeds})"
+        result = self.result
+        if self.test == "units" and result is not None and result.n > 0:
+            pairs = f"{result.n:,} {self.unit}–fold pairs"
+            if self.n == 1:
+                folds += f", {result.n:,} {self.unit}s"
+            elif result.distinct is not None:
+                folds += f", {result.distinct:,} {self.unit}s ({pairs})"
+            else:
+                folds += f", {pairs}"
         return folds
 
     @property
@@ -405,7 +425,7 @@ def _unit_folds(row: Row) -> list[stats.UnitFold] | str:
         if not common:
             return "no unit in common between A and B"
         out.append(stats.UnitFold(np.array([num_a[u] for u in common]), np.array([num_b[u] for u in common]),
-                                  np.array([den_a[u] for u in common]), transform))
+                                  np.array([den_a[u] for u in common]), transform, np.array(common)))
     return out
 
 
@@ -413,50 +433,78 @@ def _unit_folds(row: Row) -> list[stats.UnitFold] | str:
 
 
 def choose(row: Row, test: str) -> str:
-    """The test ``auto`` picks for ``row`` (see the module docstring)."""
+    """The test ``auto`` picks for ``row`` (see the module docstring): ``units`` for one fold
+    only when this metric's per-unit values can be read for both sides."""
     if test != "auto":
         return test
-    if row.n == 1 and any(fold.cells_a and fold.cells_a[0].get("units") for fold in row.folds):
+    if row.n == 1 and not isinstance(_unit_folds(row), str):
         return "units"
     if len({fold.partition for fold in row.folds}) > 1:
         return "nb"
     return "t"
 
 
-def run_test(row: Row, test: str = "auto") -> stats.Test:
-    name = choose(row, test)
-    # a difference below the values' floating-point resolution is no difference (two
-    # implementations equal "to rounding" must not come out as significantly different)
+def _diffs(row: Row) -> list[float]:
+    """Each fold's ``B − A``; a difference below the values' floating-point resolution is 0 (two
+    implementations equal "to rounding" must not come out as significantly different)."""
     scale = max((max(abs(f.a), abs(f.b)) for f in row.folds if math.isfinite(f.a) and math.isfinite(f.b)),
                 default=0.0)
-    diffs = [0.0 if abs(fold.b - fold.a) <= 1e-12 * scale else fold.b - fold.a for fold in row.folds]
+    return [0.0 if abs(fold.b - fold.a) <= 1e-12 * scale else fold.b - fold.a for fold in row.folds]
+
+
+def _one_fold(row: Row) -> stats.Test:
+    """``--test auto`` on a single fold without this metric's per-unit values: no test applies."""
+    parts = _unit_folds(row)
+    why = parts if isinstance(parts, str) else "per-unit values unusable"
+    return stats.Test("", row.n, row.delta, reason=f"one fold and {why} for {row.metric}: no test applies "
+                      "(the tests over folds need 2 or more, the per-unit bootstrap needs per-unit values)")
+
+
+def run_test(row: Row, test: str = "auto", family: int = 1, alpha: float = 0.05) -> stats.Test:
+    """Run the test ``choose`` picks; ``family`` (rows tested together) sizes the bootstrap."""
+    name = choose(row, test)
+    diffs = _diffs(row)
     if name == "units":
         parts = _unit_folds(row)
         if isinstance(parts, str):
-            return stats.Test("units", row.n, row.delta, reason=parts)
-        return stats.unit_bootstrap(parts)
-    if name == "nb":
-        return stats.nadeau_bengio(diffs, _ratio(c for f in row.folds for c in f.cells_a + f.cells_b))
-    if name == "permutation":
-        return stats.sign_flip(diffs)
-    result = stats.paired_t(diffs)
+            return stats.Test("units", 0, row.delta, reason=parts)
+        return stats.unit_bootstrap(parts, family=family, alpha=alpha)
     if row.n == 1 and test == "auto":
-        result.reason += "; no per-unit values stored for a per-user test"
+        return _one_fold(row)
+    if name == "nb":
+        result = stats.nadeau_bengio(diffs, _ratio(c for f in row.folds for c in f.cells_a + f.cells_b))
+    elif name == "permutation":
+        result = stats.sign_flip(diffs)
+    else:
+        result = stats.paired_t(diffs)
+    if result.reason.startswith("zero variance") and not any(diffs) and any(f.b != f.a for f in row.folds):
+        result.reason = "zero variance of Δ (A and B differ only by float rounding on every fold)"
     return result
+
+
+def _floor_note(row: Row, family: int, alpha: float) -> str:
+    """Why a resampling test could not reject here: its floor times the Holm factor."""
+    result = row.result
+    if result is None or result.p is None or result.floor * family < alpha or result.floor > alpha:
+        return ""
+    what = "resamples" if result.test == "units" else "sign vectors"
+    return (f"the smallest possible p is {result.floor:.2g} ({round(1 / result.floor):,} {what}), "
+            f"{result.floor * family:.2g} after Holm over {family} rows")
 
 
 def decide(rows: Sequence[Row], alpha: float, test: str = "auto") -> bool:
     """Test every row, Holm-adjust over them, set each row's interval and verdict; whether the
     family had more than one p-value (and so was adjusted)."""
     for row in rows:
-        row.result = run_test(row, test)
+        row.result = run_test(row, test, len(rows), alpha)
     adjusted = stats.holm([row.p for row in rows], alpha)
-    family = sum(1 for row in rows if row.p is not None) > 1
+    tested = sum(1 for row in rows if row.p is not None)
+    family = tested > 1
     for row, (p_adjusted, level) in zip(rows, adjusted):
         assert row.result is not None
         row.p_adjusted, row.level = p_adjusted, level
         row.ci = row.result.ci(level)
-        row.reason = row.result.reason
+        row.reason = "; ".join(filter(None, [row.result.reason, _floor_note(row, tested, alpha)]))
         if row.p is None:
             row.verdict = NONE
         elif row.p < level and row.delta != 0 and math.isfinite(row.delta):
@@ -585,7 +633,8 @@ COLUMNS = ["dataset", "metric", "a", "b", "n", "delta", "ci_low", "ci_high", "p"
            "p_unadjusted", "ci_level", "folds", "seeds_averaged", "units", "reason"]
 """``--format csv|json``: one record per comparison; ``p`` is Holm-adjusted when the family has
 several rows (``p_unadjusted`` is the test's own), ``ci_low``/``ci_high`` the interval at
-``ci_level`` (the Holm step level or ``1 − alpha``), ``n`` the folds (or the units for ``units``)."""
+``ci_level`` (the Holm step level or ``1 − alpha``), ``n`` the folds (or, for ``units``, the
+unit–fold pairs: 943 users on 5 folds are 4,715)."""
 
 
 def _num(value: float | None) -> float | None:
@@ -663,8 +712,10 @@ def _notes(comparison: Comparison) -> list[str]:
                  + ("" if c.test != "auto" else " (chosen per row: --test auto)")
                  + "; ↓ lower is better, ↑ greater is better" if used else "no row could be tested")
     if c.holm:
-        notes.append(f"p-values Holm-corrected across the {len(c.tested())} tested rows; each CI is drawn at the "
-                     "row's Holm step level, so it excludes 0 exactly when the verdict is significant")
+        notes.append(f"p-values Holm-corrected across the {len(c.tested())} tested rows; each CI is the test's own "
+                     "interval at the row's Holm step level, so it excludes 0 exactly when the verdict is "
+                     f"significant; it covers its Δ at least {1 - c.alpha:.0%} of the time (never narrower than "
+                     "the per-pair interval) but is not a simultaneous band over the rows")
     elif c.tested():
         notes.append(f"one tested row: p and the {1 - c.alpha:.0%} CI are unadjusted")
     return notes
@@ -715,7 +766,8 @@ def letters_table(comparison: Comparison, fmt: str = "simple") -> str:
         ranks = ", ".join(f"{m} {cd.average_ranks[m]:.2f}" for m in sorted(cd.models, key=lambda m: cd.average_ranks[m]))
         line = f"{task} {metric} over {len(cd.datasets)} datasets: average ranks {ranks}"
         if cd.cd is not None:
-            line += (f"; Friedman p = {_p(cd.friedman_p)}; Nemenyi CD = {cd.cd:.2f} at alpha {cd.alpha:g}; "
+            friedman = _p(cd.friedman_p) + (f" ({cd.friedman_reason})" if cd.friedman_p is None else "")
+            line += (f"; Friedman p = {friedman}; Nemenyi CD = {cd.cd:.2f} at alpha {cd.alpha:g}; "
                      "not significantly different: " + ("; ".join(", ".join(g) for g in cd.cliques()) or "none"))
         else:
             line += f" ({cd.reason})"
@@ -743,8 +795,8 @@ def render(comparison: Comparison, fmt: str = "simple") -> str:
     unpaired = _unpaired_lines(comparison)
     if fmt == "github":
         parts = ["\n".join(f"- {n}" for n in _notes(comparison)), body]
-        parts.append("### Not paired\n\n" + ("\n".join(f"- {u}" for u in unpaired) if unpaired
-                                              else "every cell was paired"))
+        parts.append("### Not paired\n\n" + "\n".join(f"- {u}" for u in unpaired) if unpaired
+                     else "every cell was paired")
         if comparison.version_changes:
             parts.append("### Versions that differ\n\n" + "\n".join(f"- {v}" for v in comparison.version_changes))
         return "\n\n".join(parts) + "\n"

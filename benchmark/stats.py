@@ -28,7 +28,14 @@ difference, zero variance of the differences (every Δ equal: the t statistic is
 
 :func:`holm` adjusts a family of p-values and gives each its Holm *step level*; the interval of
 a row is computed at that level, which keeps it consistent with the verdict: a rejected row's CI
-excludes 0, a row not rejected has a CI that contains 0.
+excludes 0, a row not rejected has a CI that contains 0. What that interval is, honestly: the
+test's own interval at a level between ``alpha/m`` and ``alpha`` — never narrower than the per-pair
+``1 − alpha`` interval (so each covers its own Δ at least ``1 − alpha`` of the time), never wider
+than the Bonferroni-simultaneous one at ``alpha/m``; it is *not* a simultaneous band over the family.
+
+A resampling test has a smallest attainable p (``floor``): 2/2^n for the sign flip, 1/B for the
+bootstrap. Holm multiplies it by up to m, so :func:`unit_bootstrap` sizes B from the family
+(:func:`resamples_for`), and a test whose floor still cannot reach ``alpha/m`` says so.
 
 :func:`critical_difference` ranks models over several datasets: Friedman's test with the
 Nemenyi critical difference and Wilcoxon–Holm pairwise tests (Demšar 2006), the data a
@@ -48,6 +55,9 @@ TESTS = ("t", "nb", "permutation", "units")
 EXACT_FLIPS = 16
 RANDOM_FLIPS = 20_000
 RESAMPLES = 4_000
+MAX_RESAMPLES = 200_000  # the family-sized bootstrap's cap: Holm can reach alpha up to m = 10,000
+TAIL = 20  # resamples expected beyond the smallest Holm level (alpha/m), so its tail is resolved
+CHUNK_VALUES = 4_000_000  # resampled values held at once (per array): memory stays ~100 MB
 
 
 @dataclass
@@ -61,6 +71,8 @@ class Test:
     p: float | None = None
     reason: str = ""
     interval: Callable[[float], tuple[float, float]] | None = field(default=None, repr=False)
+    floor: float = 0.0  # the smallest p the test can give (resampling tests), 0 for the t-tests
+    distinct: int | None = None  # distinct units (``n`` counts unit–fold pairs), when known
 
     def ci(self, alpha: float) -> tuple[float, float] | None:
         return None if self.interval is None or self.p is None else self.interval(alpha)
@@ -160,7 +172,7 @@ def sign_flip(diffs: Sequence[float]) -> Test:
 
         return bound(-1.0), bound(1.0)
 
-    test = Test("permutation", len(d), delta, p_at(0.0), interval=interval)
+    test = Test("permutation", len(d), delta, p_at(0.0), interval=interval, floor=floor)
     if floor > 0.05:
         test.reason = f"with n = {len(d)} the smallest possible p is {floor:.4g}"
     return test
@@ -171,12 +183,14 @@ def sign_flip(diffs: Sequence[float]) -> Test:
 
 @dataclass
 class UnitFold:
-    """One fold's per-unit parts, aligned: ``num_a``/``num_b`` over the same units, one ``den``."""
+    """One fold's per-unit parts, aligned: ``num_a``/``num_b`` over the same units, one ``den``
+    (``ids``, when given, lets the distinct units be counted across folds)."""
 
     num_a: np.ndarray
     num_b: np.ndarray
     den: np.ndarray
     transform: str = "identity"
+    ids: np.ndarray | None = None
 
 
 def _value(num: np.ndarray, den: np.ndarray, transform: str) -> np.ndarray:
@@ -185,39 +199,89 @@ def _value(num: np.ndarray, den: np.ndarray, transform: str) -> np.ndarray:
     return np.sqrt(mean) if transform == "sqrt" else mean
 
 
-def unit_bootstrap(folds: Sequence[UnitFold], resamples: int | None = None, seed: int = 0) -> Test:
-    """Paired bootstrap over units within each fold; Δ = mean over folds of the metric's
-    ``B − A``. The interval is the percentile interval; ``p = 2·min(P*(Δ* ≤ 0), P*(Δ* ≥ 0))``
-    is the smallest level at which that interval excludes 0 (so the two always agree)."""
-    resamples = resamples or RESAMPLES
-    units = sum(len(f.den) for f in folds)
-    if not folds or any(len(f.den) < 2 for f in folds):
-        return Test("units", units, math.nan, reason="fewer than 2 units in a fold")
-    rng = np.random.default_rng(seed)
-    observed, draws = [], []
+def resamples_for(family: int, alpha: float = 0.05) -> int:
+    """Bootstrap resamples for a family of ``family`` tests: at least :data:`RESAMPLES`, and
+    enough that the smallest Holm level ``alpha/m`` has :data:`TAIL` resamples beyond it (so
+    ``m/B`` — the smallest Holm-adjusted p — is ``alpha/TAIL``), capped at :data:`MAX_RESAMPLES`."""
+    return min(MAX_RESAMPLES, max(RESAMPLES, math.ceil(TAIL * max(family, 1) / alpha)))
+
+
+def _draw(folds: Sequence[UnitFold], count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` bootstrap Δ*: per fold, units resampled with replacement, in chunks that hold at
+    most :data:`CHUNK_VALUES` indices at once; the mean over folds of each resample's B − A."""
+    total = np.zeros(count)
     for fold in folds:
-        arrays = (fold.num_a, fold.num_b, fold.den)
-        if not all(np.all(np.isfinite(a)) for a in arrays):
-            return Test("units", units, math.nan, reason="a non-finite per-unit value")
-        observed.append(float(_value(fold.num_b, fold.den, fold.transform) - _value(fold.num_a, fold.den, fold.transform)))
-        index = rng.integers(0, len(fold.den), size=(resamples, len(fold.den)))
-        den = fold.den[index]
-        draws.append(_value(fold.num_b[index], den, fold.transform) - _value(fold.num_a[index], den, fold.transform))
-    delta = float(np.mean(observed))
-    sample = np.mean(np.vstack(draws), axis=0)
-    sample = sample[np.isfinite(sample)]
-    if not math.isfinite(delta):
-        return Test("units", units, delta, reason="a non-finite difference")
-    if float(np.ptp(sample)) == 0.0:
-        return Test("units", units, delta, reason="zero variance of Δ over the resamples")
-    p = min(1.0, 2 * min(float(np.mean(sample <= 0)), float(np.mean(sample >= 0))))
-    p = max(p, 1 / len(sample))
+        n = len(fold.den)
+        step = max(1, CHUNK_VALUES // n)
+        for start in range(0, count, step):
+            index = rng.integers(0, n, size=(min(step, count - start), n))
+            den = fold.den[index]
+            total[start:start + len(index)] += (_value(fold.num_b[index], den, fold.transform)
+                                                - _value(fold.num_a[index], den, fold.transform))
+    return total / len(folds)
+
+
+def _percentile_test(sample: np.ndarray, units: int, delta: float) -> Test:
+    """p and interval from the bootstrap Δ*, consistent by construction: the interval at level
+    ``alpha`` uses the order statistics ``ceil(alpha·B/2)`` from each end, so it excludes 0
+    exactly when ``p = 2·min(#(Δ* ≤ 0), #(Δ* ≥ 0))/B < alpha``; below the floor ``1/B`` no level
+    can be resolved and the interval is unbounded (as the sign flip's)."""
+    ordered = np.sort(sample)
+    count = len(ordered)
+    floor = 1 / count
+    tail = min(int(np.sum(ordered <= 0)), int(np.sum(ordered >= 0)))
+    p = max(floor, min(1.0, 2 * tail / count))
 
     def interval(alpha: float) -> tuple[float, float]:
-        low, high = np.quantile(sample, [alpha / 2, 1 - alpha / 2])
-        return float(low), float(high)
+        if alpha <= floor:
+            return -math.inf, math.inf
+        k = min(count, math.ceil(alpha * count / 2)) - 1
+        return float(ordered[k]), float(ordered[count - 1 - k])
 
-    return Test("units", units, delta, p, interval=interval)
+    return Test("units", units, delta, p, interval=interval, floor=floor)
+
+
+def _distinct(folds: Sequence[UnitFold]) -> int | None:
+    """Distinct units over the folds (``None`` when a fold has no ids)."""
+    seen: set[str] = set()
+    for fold in folds:
+        if fold.ids is None:
+            return None
+        seen.update(str(unit) for unit in fold.ids)
+    return len(seen) if folds else None
+
+
+def unit_bootstrap(folds: Sequence[UnitFold], resamples: int | None = None, seed: int = 0,
+                   family: int = 1, alpha: float = 0.05) -> Test:
+    """Paired bootstrap over units within each fold; Δ = mean over folds of the metric's
+    ``B − A``. The interval is the percentile interval; ``p = 2·min(P*(Δ* ≤ 0), P*(Δ* ≥ 0))``
+    (at least ``1/B``) is the smallest level at which that interval excludes 0 (so the two
+    always agree). ``resamples`` fixes B; by default :data:`RESAMPLES` are drawn and, when that
+    p is below ``alpha`` and the family of ``family`` tests needs a finer floor, the draws are
+    extended to :func:`resamples_for` ``(family, alpha)``."""
+    units = sum(len(f.den) for f in folds)
+    distinct = _distinct(folds)
+    if not folds or any(len(f.den) < 2 for f in folds):
+        return Test("units", units, math.nan, reason="fewer than 2 units in a fold", distinct=distinct)
+    for fold in folds:
+        if not all(np.all(np.isfinite(a)) for a in (fold.num_a, fold.num_b, fold.den)):
+            return Test("units", units, math.nan, reason="a non-finite per-unit value", distinct=distinct)
+    delta = float(np.mean([float(_value(f.num_b, f.den, f.transform) - _value(f.num_a, f.den, f.transform))
+                           for f in folds]))
+    if not math.isfinite(delta):
+        return Test("units", units, delta, reason="a non-finite difference", distinct=distinct)
+    rng = np.random.default_rng(seed)
+    sample = _draw(folds, resamples or RESAMPLES, rng)
+    finite = sample[np.isfinite(sample)]
+    if len(finite) == 0 or float(np.ptp(finite)) == 0.0:
+        return Test("units", units, delta, reason="zero variance of Δ over the resamples", distinct=distinct)
+    test = _percentile_test(finite, units, delta)
+    wanted = resamples_for(family, alpha)
+    if resamples is None and wanted > len(sample) and test.p is not None and test.p < alpha:
+        sample = np.concatenate([sample, _draw(folds, wanted - len(sample), rng)])
+        test = _percentile_test(sample[np.isfinite(sample)], units, delta)
+    test.distinct = distinct
+    return test
 
 
 # --- Families ----------------------------------------------------------------------------------
@@ -264,6 +328,7 @@ class CriticalDifference:
     # (a, b) -> Holm-adjusted Wilcoxon signed-rank p over the datasets
     wilcoxon_holm: dict[tuple[str, str], float | None] = field(default_factory=dict)
     reason: str = ""
+    friedman_reason: str = ""  # why friedman_p is None
 
     def cliques(self, method: str = "nemenyi") -> list[list[str]]:
         """Maximal groups of models (in rank order) not significantly different from each other:
@@ -330,6 +395,9 @@ def critical_difference(scores: Mapping[str, Mapping[str, float]], greater_is_be
             warnings.simplefilter("ignore", RuntimeWarning)
             friedman = stats.friedmanchisquare(*table.T)
         out.friedman_p = None if math.isnan(friedman.pvalue) else float(friedman.pvalue)
+        out.friedman_reason = "" if out.friedman_p is not None else "every dataset ranks the models alike (ties)"
+    else:
+        out.friedman_reason = "Friedman's test needs 3 or more configurations; here 2 (see the pairwise row)"
     q = float(stats.studentized_range.ppf(1 - alpha, k, np.inf)) / math.sqrt(2)
     out.cd = q * math.sqrt(k * (k + 1) / (6 * n))
     if not pairwise:

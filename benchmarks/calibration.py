@@ -251,6 +251,27 @@ def power_users(delta: float, m: dict[str, Any], worlds: int, folds: int) -> flo
     return found / worlds
 
 
+def false_verdicts_users(m: dict[str, Any], worlds: int, family: int) -> tuple[float, float]:
+    """A holdout where A and B have the same expected RMSE (Δ = 0), ``family`` such pairs in one
+    comparison (Holm over them; the bootstrap sized from the family): the share of rows called
+    better/worse, and the share of worlds with any false verdict (the family-wise rate)."""
+    rows, worlds_with_one = 0, 0
+    for _ in range(worlds):
+        a_rows, b_rows = [], []
+        for k in range(family):
+            a, b = user_world(0.0, m, folds=1)
+            for cell in a + b:
+                cell["config_id"] = f"c{k}"
+            a_rows += a
+            b_rows += b
+        lines = compare.compare(run(a_rows), run(b_rows), test="units").rows
+        false = sum(line.verdict in (compare.BETTER, compare.WORSE) for line in lines)
+        rows += false
+        worlds_with_one += false > 0
+        UNITS.clear()
+    return rows / (worlds * family), worlds_with_one / worlds
+
+
 def detectable(sd: float, n: int = 5, alpha: float = 0.05, power: float = 0.8) -> float:
     """Smallest Δ the two-sided paired t over n folds detects with ``power`` (noncentral t)."""
     crit = scipy_stats.t.ppf(1 - alpha / 2, n - 1)
@@ -328,6 +349,16 @@ def main() -> None:
         per_user = (f"{power_users(delta, m, users, 1):.0%} | {power_users(delta, m, users, 5):.0%}"
                     if "user_counts" in m else "needs ml-100k | needs ml-100k")  # its users' test counts
         out.append(f"| {delta:.3f} | {power_folds(delta, m, worlds):.0%} | {power_nb(delta, worlds):.0%} | {per_user} |")
+    if "user_counts" in m:
+        users = max(WORLDS // 5, 100)
+        out += ["", "## 4b. False verdicts of the per-user bootstrap (holdout, Δ = 0, target ≤ 6 %)", "",
+                f"{users} worlds; each row a holdout of ml-100k's test users where A and B have the same expected "
+                "RMSE (per-rating errors correlated as in section 1); a family of m such rows is Holm-adjusted "
+                "and the bootstrap is sized from m (`stats.resamples_for`).", "",
+                "| rows in the family | false verdicts per row | worlds with any false verdict |", "|---:|---:|---:|"]
+        for family in (1, 10):
+            per_row, any_row = false_verdicts_users(m, users, family)
+            out.append(f"| {family} | **{per_row:.1%}** | {any_row:.1%} |")
     out += ["", "## 5. Smallest ΔRMSE detectable at 80 % power, paired t over 5 folds (ml-100k)", "",
             f"Noncentral t; the s.d. of a fold's difference is sqrt(fold² + 2·seed²/S) with the fold part "
             f"{pure:.4f} (section 1, seed noise removed) and seed s.d. {m['seed_sd']:.4f}, S seeds per side.", "",

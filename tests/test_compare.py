@@ -506,11 +506,92 @@ def test_every_pair_over_several_datasets_ranks_them(tmp_path):
                                                                   ["svd", "baseline-only", "nmf"]]
 
 
-def test_values_equal_to_rounding_are_identical(tmp_path):
+def test_values_equal_to_rounding_are_no_difference_but_not_called_identical(tmp_path):
     """Two implementations equal up to float rounding (fast-svdpp vs svdpp: ~1e-16) are not
-    'significantly different': their differences are below the values' resolution."""
+    'significantly different': their differences are below the values' resolution. They are not
+    *identical* either (Δ −2.22e-17 is not 0): the reason says float rounding."""
     a = seeded_run(tmp_path / "A", lambda fold, seed: 0.94 + 0.01 * fold, seeds=[0])
     b = seeded_run(tmp_path / "B", lambda fold, seed: (0.94 + 0.01 * fold) * (1 + 2e-16 * (fold % 2)), seeds=[0])
     _, out, _ = bench_cli("compare", str(a), str(b), "--format", "json")
     (row,) = json.loads(out)
-    assert row["verdict"] == "no verdict" and "identical" in row["reason"]
+    assert row["verdict"] == "no verdict" and row["delta"] != 0
+    assert row["reason"] == "zero variance of Δ (A and B differ only by float rounding on every fold)"
+    _, out, _ = bench_cli("compare", str(a), str(a), "--format", "json")
+    assert "A and B are identical on every fold" in json.loads(out)[0]["reason"]
+
+
+def _holdout(run: Path) -> Path:
+    write(run / "cells.jsonl", [r for r in read(run / "cells.jsonl") if r["fold"] == 0])
+    return run
+
+
+def test_auto_on_one_fold_picks_units_only_when_the_metric_has_per_unit_values(tmp_path):
+    """Per-unit values stored for rmse only: --metric mae on a holdout has no test, said plainly,
+    and the size column does not call the fold count 'users'."""
+    a = _holdout(seeded_run(tmp_path / "A", lambda fold, seed: 0.94, seeds=[0], units=lambda f, s: users(0, s)))
+    b = _holdout(seeded_run(tmp_path / "B", lambda fold, seed: 0.93, seeds=[0],
+                            units=lambda f, s: users(0, s, -0.02)))
+    for run, mae in ((a, 0.74), (b, 0.73)):
+        write(run / "cells.jsonl", [{**r, "metrics": {**r["metrics"], "mae": mae}} for r in read(run / "cells.jsonl")])
+    code, out, err = bench_cli("compare", str(a), str(b), "--format", "json", "--metric", "mae")
+    assert code == 0, err
+    (row,) = json.loads(out)
+    assert row["test"] != "units" and row["verdict"] == "no verdict"
+    assert "one fold and no per-unit values of mae" in row["reason"] and "no test applies" in row["reason"]
+    _, table, _ = bench_cli("compare", str(a), str(b), "--metric", "mae")
+    assert "1 fold " in table and "users" not in table.split("no verdict")[0].split("\n")[-1]
+    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "json")  # rmse: units stored
+    assert json.loads(out)[0]["test"] == "units"
+
+
+def test_units_over_several_folds_count_distinct_users(tmp_path):
+    a = seeded_run(tmp_path / "A", lambda fold, seed: 0.94, seeds=[0], units=lambda f, s: users(f, s))
+    b = seeded_run(tmp_path / "B", lambda fold, seed: 0.93, seeds=[0], units=lambda f, s: users(f, s, -0.02))
+    _, table, _ = bench_cli("compare", str(a), str(b), "--test", "units")
+    assert "5 folds, 943 users (4,715 user–fold pairs)" in table
+
+
+def test_unequal_seed_counts_are_shown_per_side(tmp_path):
+    a = seeded_run(tmp_path / "A", lambda fold, seed: 0.94 + 0.001 * seed, seeds=[0, 1, 2])
+    b = seeded_run(tmp_path / "B", lambda fold, seed: 0.93 + 0.002 * fold, seeds=[3, 4])
+    _, table, err = bench_cli("compare", str(a), str(b), "--ignore-seed")
+    assert "5 folds (3 vs 2 seeds averaged)" in table, table + err
+
+
+def test_markdown_has_no_not_paired_heading_when_everything_paired(tmp_path):
+    a = seeded_run(tmp_path / "A", lambda fold, seed: 0.94, seeds=[0])
+    b = seeded_run(tmp_path / "B", lambda fold, seed: 0.93 + 0.001 * fold, seeds=[0])
+    _, md, _ = bench_cli("compare", str(a), str(b), "--format", "md")
+    assert "### Not paired" not in md and "every cell was paired" in md
+
+
+def test_a_family_of_210_bootstrap_rows_can_be_significant(monkeypatch):
+    """The user trial: 21 configurations on a holdout, --all = 210 rows. A clear difference must
+    come out significant with its interval excluding 0; null rows stay consistent too."""
+    import numpy as np
+
+    from benchmark import compare
+
+    rng = np.random.default_rng(0)
+    den = rng.integers(1, 30, size=120).astype(float)
+    base = rng.gamma(2.0, 0.45, size=120) * den
+    table = {"a": base, "b": base * 0.8}
+    for k in range(210):
+        table[f"n{k}"] = base * (1 + 0.05 * rng.standard_normal(120))
+    monkeypatch.setattr(compare, "read_units", lambda cell, metric: (np.arange(120).astype(str),
+                                                                     table[cell["units"]["file"]], den, "sqrt"))
+
+    def cell(name: str) -> dict:
+        return {"status": "ok", "metrics": {"rmse": 1.0}, "units": {"file": name, "unit": "user"}}
+
+    def row(a: str, b: str) -> compare.Row:
+        fold = compare.Fold(("c", "f", 0), "p", 1.0, 0.9, 1, None, [cell(a)], [cell(b)])
+        return compare.Row("d", "rating", f"{a} → {b}", "", "rmse", False, a, b, [fold])
+
+    rows = [row("a", "b")] + [row("a", f"n{k}") for k in range(209)]
+    assert compare.decide(rows, 0.05)
+    clear = rows[0]
+    assert clear.test == "units" and clear.verdict == compare.BETTER and clear.p_adjusted < 0.05
+    assert clear.ci is not None and clear.ci[1] < 0
+    for r in rows:
+        assert r.ci is not None and (r.verdict != compare.SAME) == (r.ci[0] > 0 or r.ci[1] < 0)

@@ -162,3 +162,67 @@ def test_nemenyi_cliques_are_the_maximal_runs_within_the_cd():
         assert result.cliques("nemenyi") == [[models[i] for i in g] for g in by_definition(ranks, cd)]
     no_cd = stats.CriticalDifference(["a", "b"], [], {"a": math.nan, "b": math.nan}, None, None, 0.05)
     assert no_cd.cliques("nemenyi") == []
+
+
+def _clear_fold(units: int = 300, seed: int = 3) -> stats.UnitFold:
+    """One fold where B is clearly better on almost every resample (every Δ* < 0)."""
+    rng = np.random.default_rng(seed)
+    den = rng.integers(1, 40, size=units).astype(float)
+    num_a = rng.gamma(2, 0.45, size=units) * den
+    return stats.UnitFold(num_a, num_a * (0.85 + 0.01 * rng.standard_normal(units)), den, "sqrt")
+
+
+def test_a_large_family_can_reach_significance_with_the_bootstrap():
+    """210 pairs (21 configurations, --all): with a fixed 4,000 resamples the smallest Holm p
+    was 210/4000 = 0.0525, so nothing could ever be significant. B is sized from the family."""
+    assert stats.resamples_for(1) == stats.RESAMPLES
+    assert stats.resamples_for(210) * 0.05 / 210 >= stats.TAIL
+    assert stats.resamples_for(10**6) == stats.MAX_RESAMPLES
+    result = stats.unit_bootstrap([_clear_fold()], family=210)
+    p_adjusted, level = stats.holm([result.p] + [0.5] * 209)[0]
+    assert p_adjusted is not None and p_adjusted < 0.05 and result.p < level
+    low, high = result.ci(level)
+    assert low < result.delta < high < 0
+
+
+@pytest.mark.parametrize("resamples", [1000, 4000])
+def test_the_bootstrap_interval_contains_0_when_the_floor_forbids_rejection(resamples):
+    """The repro: every Δ* < 0 but at a level below 1/B the p (floored at 1/B) cannot reject;
+    the interval must not exclude 0 then (it printed [−0.22, −0.13] beside 'no difference')."""
+    result = stats.unit_bootstrap([_clear_fold()], resamples=resamples)
+    assert result.p == pytest.approx(1 / resamples) and result.floor == pytest.approx(1 / resamples)
+    level = 0.05 / 210
+    low, high = result.ci(level)
+    assert (result.p < level) == (low > 0 or high < 0)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_bootstrap_interval_agrees_with_the_verdict_at_every_holm_level(seed):
+    rng = np.random.default_rng(seed)
+    alpha = [0.05, 0.1, 0.01][seed % 3]
+    folds = [_clear_fold(60, int(rng.integers(1000))) for _ in range(6)]
+    for fold, shift in zip(folds, rng.choice([0.0, 0.1, 0.15], size=6)):
+        fold.num_b = fold.num_a * (1 - shift + 0.2 * rng.standard_normal(len(fold.den)))
+    results = [stats.unit_bootstrap([f], resamples=500) for f in folds]
+    for result, (p_adjusted, level) in zip(results, stats.holm([r.p for r in results], alpha)):
+        low, high = result.ci(level)
+        assert (result.p < level) == (p_adjusted < alpha) == (low > 0 or high < 0), (result, level)
+
+
+def test_the_bootstrap_draws_in_bounded_chunks(monkeypatch):
+    monkeypatch.setattr(stats, "CHUNK_VALUES", 1000)  # 3 resamples of 300 units per chunk
+    small = stats.unit_bootstrap([_clear_fold()], resamples=50)
+    assert small.p == pytest.approx(1 / 50)
+
+
+def test_distinct_units_are_counted_across_folds():
+    fold = _clear_fold(50)
+    fold.ids = np.arange(50).astype(str)
+    result = stats.unit_bootstrap([fold, fold], resamples=100)
+    assert result.n == 100 and result.distinct == 50
+
+
+def test_friedman_says_why_it_has_no_p_with_two_models():
+    scores = {"d1": {"x": 1.0, "y": 2.0}, "d2": {"x": 1.5, "y": 2.5}, "d3": {"x": 1.2, "y": 0.9}}
+    cd = stats.critical_difference(scores, greater_is_better=False)
+    assert cd.friedman_p is None and "3 or more configurations" in cd.friedman_reason
