@@ -138,7 +138,8 @@ def _compare(args: argparse.Namespace) -> int:
     if not result.rows:
         reasons = Counter(u.reason for u in result.unpaired).most_common(2)
         why = "; ".join(f"{n} cells: {reason}" for reason, n in reasons) or "no cell has the metric"
-        sys.stderr.write(f"bench: error: --fail-on-regression: nothing could be paired ({why})\n")
+        what = compare.NOTHING if compare.is_empty(result) else f"nothing could be paired ({why})"
+        sys.stderr.write(f"bench: error: --fail-on-regression: {what}\n")
         return NOTHING_PAIRED
     untested = [row for row in result.rows if row.p is None]
     if untested:

@@ -48,6 +48,9 @@ from benchmark.errors import BenchError, did_you_mean
 from benchmark.resultset import Run, directions, primary_metrics
 
 BETTER, WORSE, SAME, NONE = "better", "worse", "no significant difference", "no verdict"
+NOTHING = "nothing to compare: no result row in A or B (a tune: search's trials are not results)"
+"""What a comparison with no row and no unpaired cell says, instead of both "no paired cells"
+and "every cell was paired" (a run stopped during its trials has no result row yet)."""
 TESTS = ("auto",) + stats.TESTS
 TEST_NAMES = {"t": "paired t-test over folds", "nb": "Nadeau–Bengio corrected resampled t-test",
               "permutation": "exact sign-flip permutation test over folds",
@@ -789,24 +792,31 @@ def render(comparison: Comparison, fmt: str = "simple") -> str:
     from tabulate import tabulate
 
     body = tabulate(table(comparison), headers=headers(comparison), tablefmt=fmt, disable_numparse=True) \
-        if comparison.rows else "no paired cells"
+        if comparison.rows else NOTHING if is_empty(comparison) else "no paired cells"
     if comparison.by == "all" and comparison.rows:
         body = letters_table(comparison, fmt) + "\n\n" + body
     unpaired = _unpaired_lines(comparison)
     if fmt == "github":
         parts = ["\n".join(f"- {n}" for n in _notes(comparison)), body]
-        parts.append("### Not paired\n\n" + "\n".join(f"- {u}" for u in unpaired) if unpaired
-                     else "every cell was paired")
+        if not is_empty(comparison):
+            parts.append("### Not paired\n\n" + "\n".join(f"- {u}" for u in unpaired) if unpaired
+                         else "every cell was paired")
         if comparison.version_changes:
             parts.append("### Versions that differ\n\n" + "\n".join(f"- {v}" for v in comparison.version_changes))
         return "\n\n".join(parts) + "\n"
     parts = ["\n".join(_notes(comparison)), body]
-    parts.append("not paired:\n" + "\n".join(f"  {u}" for u in unpaired) if unpaired else "every cell was paired")
+    if not is_empty(comparison):
+        parts.append("not paired:\n" + "\n".join(f"  {u}" for u in unpaired) if unpaired else "every cell was paired")
     if comparison.version_changes:
         parts.append("versions that differ:\n" + "\n".join(f"  {v}" for v in comparison.version_changes))
     elif comparison.by in ("config", "label"):
         parts.append("plugin and library versions: the same in A and B")
     return "\n\n".join(parts) + "\n"
+
+
+def is_empty(comparison: Comparison) -> bool:
+    """No row and no unpaired cell: neither side had a result to pair (:data:`NOTHING`)."""
+    return not comparison.rows and not comparison.unpaired
 
 
 def stderr_notes(comparison: Comparison) -> str:

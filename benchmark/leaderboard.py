@@ -27,7 +27,9 @@ another protocol, other data) form their own group, ranked within it and marked,
 (:func:`planned`); with it (:class:`Plan`) a line is complete only with a result on every
 planned fold and seed — ``incomplete (2/9 folds)`` after a Ctrl-C, n from the plan, not from
 the folds that happen to be stored — and a planned configuration with no row is listed
-``no results yet``. Runs stored without the record are judged by their stored folds.
+``no results yet``. A tuned model's line is in the record too (its refits' configuration is
+known before the trials choose), so a run stopped during its trials lists it ``no results yet``
+with its ``tuned: …`` note. Runs stored without the record are judged by their stored folds.
 
 **Ties.** Every ranked line is compared with #1 by a paired test over the folds they share
 (fold means, seeds averaged first), Holm-adjusted over the lines of the group; a line whose
@@ -368,7 +370,7 @@ def _experiment_key(checksum: Any, split: Any, split_params: Any, config_id: Any
                       default=str)
 
 
-def planned(cells: Iterable[Any], seeds: Iterable[int]) -> dict[str, Any]:
+def planned(cells: Iterable[Any], seeds: Iterable[int], refits: Iterable[Any] = ()) -> dict[str, Any]:
     """``{"planned": ...}`` for the runner's environment record: every (dataset checksum, split
     protocol, configuration) its cells cover (``experiments``: what :func:`in_suite` scopes by),
     the suite's seeds, and per dataset entry its folds (split fingerprint and seed of each) and
@@ -377,25 +379,36 @@ def planned(cells: Iterable[Any], seeds: Iterable[int]) -> dict[str, Any]:
     configurations on two datasets of 5 folds: 2.6 MB (1.2 MB of it ``experiments``), well
     under the 10 MB :mod:`benchmark.resultset` reads.
 
+    ``refits`` are the tuned models' refits as planned before their trials chose
+    (:meth:`benchmark.tuning.Searches.planned_refits`): a table lists their configurations too,
+    and ``tuned`` maps each to its note (``tuned: 5 trials, random, inner 3-fold``), so a run
+    stopped during the trials still shows its tuned lines. Records written before ``tuned``
+    show a tuned line only once a refit is stored.
+
     The runner adds it with ``store.write_environment(run_id, {**environment(...),
-    **leaderboard.planned(cells, suite.seeds)})``.
+    **leaderboard.planned(cells, suite.seeds, searches.planned_refits())})``.
     """
+    from benchmark.resultset import tuning_note
+
     cells = list(cells)
     keys = sorted({_experiment_key(c.dataset_checksum, c.split, c.split_params, c.config_id) for c in cells})
     tables: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     configurations: dict[str, list[Any]] = {}
-    for c in cells:
+    for c in [*cells, *refits]:
         split_params = {k: v for k, v in c.split_params.items() if k != "seed"}
         where = json.dumps([c.split, split_params], sort_keys=True, default=str)
         table = tables.setdefault((c.dataset, c.task, c.dataset_checksum, where), {
             "dataset": c.dataset, "task": c.task, "checksum": c.dataset_checksum, "split": c.split,
-            "split_params": split_params, "folds": set(), "configurations": set()})
+            "split_params": split_params, "folds": set(), "configurations": set(), "tuned": {}})
         trial = isinstance(c.tuning, Mapping) and c.tuning.get("role") == "trial"
         # a trial's fold is an inner split: its outer fold is the one its tuned line is scored on
         table["folds"].add((str(c.tuning["outer_fingerprint"]) if trial else c.fingerprint, c.seed))
         if not trial:
             table["configurations"].add(c.config_id)
             configurations[c.config_id] = [c.model, dict(c.config)]
+            note = tuning_note({"tuning": c.tuning})
+            if note:
+                table["tuned"][c.config_id] = note
     return {PLANNED: {"experiments": [json.loads(key) for key in keys], "seeds": sorted(set(seeds)),
                       "tables": [{**t, "folds": sorted(map(list, t["folds"])),
                                   "configurations": sorted(t["configurations"])} for t in tables.values()],
@@ -407,7 +420,8 @@ class Plan:
     """What the runners of the loaded runs planned (the ``tables`` of their :func:`planned`
     records): the yardstick of a line's completeness. A line whose configuration was planned on
     its data and split protocol is complete only with a result on every planned (fold, seed);
-    a planned configuration with no stored row at all is shown as ``no results yet``.
+    a planned configuration with no stored row at all is shown as ``no results yet`` (a tuned
+    one with its note, from the tables' ``tuned``).
 
     A Ctrl-C'd run used to be judged by the folds *stored*: with several seeds each seed's folds
     have their own fingerprints, so a line with 2 of 9 folds ranked #1 and a configuration that
@@ -418,6 +432,7 @@ class Plan:
     configurations: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (checksum, protocol)
     tables: list[tuple[str, str, str, str, list[str]]] = field(default_factory=list)  # label, task, sum, protocol, ids
     labels: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)  # config id -> (label, config)
+    tuned: dict[str, str] = field(default_factory=dict)  # config id -> its tuning note (tuned lines only)
 
     @classmethod
     def of(cls, records: Iterable[Any]) -> Plan | None:
@@ -441,6 +456,8 @@ class Plan:
             self.units.setdefault(where, set()).update(
                 (str(f[0]), f[1]) for f in table["folds"] if isinstance(f, list) and len(f) == 2)
             ids = [str(i) for i in table["configurations"]]
+            notes = table.get("tuned")
+            self.tuned.update((str(i), str(n)) for i, n in (notes.items() if isinstance(notes, Mapping) else ()))
             self.configurations.setdefault(where, set()).update(ids)
             self.tables.append((str(table.get("dataset", "")), str(table.get("task", "")), *where, ids))
 
@@ -465,7 +482,7 @@ class Plan:
                 have.add((checksum, protocol, config_id))
                 label, config = self.labels.get(config_id, (config_id[:8], {}))
                 out.append(Line(dataset, task, label, config, config_id=config_id, dataset_checksum=checksum,
-                                split=split, protocol=protocol))
+                                split=split, protocol=protocol, tuned=self.tuned.get(config_id, "")))
         return out
 
 
@@ -579,6 +596,25 @@ def _tunes(data: Any) -> set[Any] | None:
     if not isinstance(data, Mapping) or not isinstance(data.get("models"), list):
         return None
     return {_tune_entry(entry) for entry in data["models"] if isinstance(entry, Mapping)} - {None}
+
+
+def _still_tuned(record: Any, run: Any) -> Any:
+    """``record`` less the tuned configurations that ``run``'s stored suite no longer tunes alike
+    (:func:`_tunes`): :func:`in_suite` leaves out their refits, so they are not planned lines either."""
+    tunes = _tunes(getattr(run, "suite_data", None))
+    if tunes is None or not isinstance(record, Mapping) or not isinstance(record.get("tables"), list) \
+            or not isinstance(record.get("configurations"), Mapping):
+        return record
+    labels = record["configurations"]
+
+    def gone(config_id: Any) -> bool:
+        entry = labels.get(config_id)
+        config = entry[1] if isinstance(entry, list) and len(entry) == 2 else None
+        return isinstance(config, Mapping) and "tune" in config and _tune_key(config["tune"]) not in tunes
+
+    return {**record, "tables": [{**t, "configurations": [i for i in t["configurations"] if not gone(i)]}
+                                 if isinstance(t, Mapping) and isinstance(t.get("configurations"), list) else t
+                                 for t in record["tables"]]}
 
 
 def _same(stored: Any, given: Any) -> bool:
@@ -959,7 +995,7 @@ def board(loaded: Any, force: bool = False, all_stored: bool = False, alpha: flo
 
     rows, note = scope(loaded.runs, loaded.rows, all_stored)
     metrics = metrics_by_task(loaded.runs, rows)
-    plan = Plan.of((getattr(run, "environment", None) or {}).get(PLANNED) for run in loaded.runs)
+    plan = Plan.of(_still_tuned((getattr(run, "environment", None) or {}).get(PLANNED), run) for run in loaded.runs)
     lines = build(rows, metrics, loaded.directions([m for names in metrics.values() for m in names]),
                   force=force, alpha=alpha, merged=True, plan=plan)
     return Board(lines, metrics, rows, note)

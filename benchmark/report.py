@@ -746,9 +746,11 @@ def _comparison(runs: Sequence[Any]) -> str:
     comparison_rows = compare.table(result)
     parts.append(_table(compare.headers(result), comparison_rows).replace("<td>better</td>", '<td class="better">better</td>')
                  .replace("<td>worse</td>", '<td class="worse">worse</td>') if comparison_rows
+                 else f"<p>{html.escape(compare.NOTHING)}</p>" if compare.is_empty(result)
                  else "<p>no paired cells</p>")
     unpaired = compare._unpaired_lines(result)
-    parts.append("<h3>Not paired</h3>" + (_list(unpaired) if unpaired else "<p>every cell was paired</p>"))
+    if not compare.is_empty(result):
+        parts.append("<h3>Not paired</h3>" + (_list(unpaired) if unpaired else "<p>every cell was paired</p>"))
     changes = result.version_changes
     parts.append("<h3>Versions that differ</h3>" + (_list(changes) if changes else "<p>none</p>"))
     return "".join(parts)

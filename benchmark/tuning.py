@@ -549,9 +549,24 @@ class Search:
             errors = sorted({str(rows[c.id].get("error")) for g in trials for c in g if rows[c.id].get("error")})
             summary["error"] = (f"no trial of outer fold {self.outer.fold_name} succeeded "
                                 f"({len(points)} failed; first error: {errors[0] if errors else 'unknown'})")
+        return replace(self.outer, params=params, config=self.refit_config(), tuning=summary)
+
+    def refit_config(self) -> dict[str, Any]:
+        """The refit's configuration identity: the outer one less the searched parameters, plus
+        the procedure. Known before any trial ran: the chosen point is not part of it."""
         config = {k: v for k, v in self.outer.config.items() if k not in self.tuned}
         config["tune"] = self.tuning.describe()
-        return replace(self.outer, params=params, config=config, tuning=summary)
+        return config
+
+    def planned_refit(self) -> Cell:
+        """The refit as planned before its trials chose: its configuration (hence its leaderboard
+        line) and how it is tuned, but no point; for :func:`benchmark.leaderboard.planned`. Never run."""
+        search = self.tuning.search
+        trials = len(self.tuning.grid()) if search == "grid" else \
+            len(self.random_points()) if search == "random" else self.tuning.trials
+        summary = {"role": "refit", "search": search, "trials": trials, "inner": self.inner,
+                   "objective": self.tuning.objective, "greater_is_better": self.tuning.greater_is_better}
+        return replace(self.outer, config=self.refit_config(), tuning=summary)
 
 
 class Searches:
@@ -576,6 +591,11 @@ class Searches:
 
     def cells(self, rows: Mapping[str, Mapping[str, Any]]) -> list[Cell]:
         return self.plain + [c for search in self.searches for c in search.cells(rows)]
+
+    def planned_refits(self) -> list[Cell]:
+        """Every search's :meth:`Search.planned_refit`: the tuned lines a leaderboard should list
+        before any refit has a row (a run stopped during its trials)."""
+        return [search.planned_refit() for search in self.searches]
 
 
 # --- What readers show ----------------------------------------------------------------------------

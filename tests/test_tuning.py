@@ -347,7 +347,8 @@ def test_resume_after_a_stop_reuses_the_finished_trials(tmp_path):
         run_suite(path, options, stream=StopAfter(5))
     partial = read_rows(tmp_path / "out" / "cells.jsonl")
     assert len(partial) == 6 and all(tuning.is_trial(r) for r in partial)
-    assert stopped.value.result.lines == []  # no refit yet: nothing to rank
+    # no refit yet: nothing to rank, but each tuned model is listed as planned
+    assert [(line.note, line.rank) for line in stopped.value.result.lines] == [("no results yet", None)] * 2
     resumed = run_suite(path, options, stream=QUIET)
     assert resumed.reused == 6 and resumed.ran == 2 * 3 + 2 * 4 * 2 + 4 - 6
     whole = read_rows(tmp_path / "out" / "cells.jsonl")
