@@ -183,3 +183,12 @@ def test_a_tuned_line_the_stored_suite_no_longer_tunes_is_not_planned(tmp_path):
     _, run, _ = stopped_run(tmp_path, TUNED, after=5)
     (run / "suite.yaml").write_text(TUNED.replace("objective: rmse", "objective: mae"))
     assert list(lines_of(run)) == [("first", "tsvd")], "as in_suite leaves out that search's refits"
+
+
+def test_a_tpe_search_stopped_during_its_trials_is_planned_with_its_budget(tmp_path):
+    pytest.importorskip("optuna")
+    text = TUNED_ONLY.replace("search: random, trials: 2", "search: tpe, trials: 3")
+    _, run, _ = stopped_run(tmp_path, text, after=2)
+    [line] = lines_of(run).values()
+    assert (line.model, line.note, line.tuned) == \
+        ("truncated-svd tuned", "no results yet", "tuned: 3 trials, tpe, inner holdout 10 %")
