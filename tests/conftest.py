@@ -224,3 +224,18 @@ class StopAfter:
 
     def flush(self) -> None:
         pass
+
+
+def inline_runs(base: Path, suites: dict[str, str]) -> list[Path]:
+    """Each suite text written to ``base/<name>.yaml`` and run inline, quietly, into
+    ``base/<name>``; the run directories, in order."""
+    import io
+
+    from benchmark.runner import RunOptions, run_suite
+
+    out = []
+    for name, text in suites.items():
+        (base / f"{name}.yaml").write_text(text)
+        run_suite(base / f"{name}.yaml", RunOptions(out=base / name, executor="inline"), stream=io.StringIO())
+        out.append(base / name)
+    return out

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 import pytest
 
 from benchmark import compare, leaderboard, report, resultset
-from benchmark.runner import RunOptions, run_suite
+from tests.conftest import inline_runs
 from tests.test_compare import bench_cli
 
-QUIET = open(os.devnull, "w")
 DATASETS = """\
 datasets:
   - name: synthetic-ratings
@@ -37,13 +35,8 @@ RANKING = ("name: ranking\nseed: 0\n" + DATASETS.format(task="task: ranking\n   
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> tuple[Path, Path]:
     """``(rating, ranking)``: two runs of the same data under the same labels."""
-    base = tmp_path_factory.mktemp("tasks")
-    out = []
-    for name, text in (("rating", RATING), ("ranking", RANKING)):
-        (base / f"{name}.yaml").write_text(text)
-        run_suite(base / f"{name}.yaml", RunOptions(out=base / name, executor="inline"), stream=QUIET)
-        out.append(base / name)
-    return out[0], out[1]
+    rating, ranking = inline_runs(tmp_path_factory.mktemp("tasks"), {"rating": RATING, "ranking": RANKING})
+    return rating, ranking
 
 
 def _tables(text: str) -> dict[str, str]:

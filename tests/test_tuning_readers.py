@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -20,11 +19,10 @@ from pathlib import Path
 import pytest
 
 from benchmark import compare, leaderboard, report, results, resultset, tuning
-from benchmark.runner import RunOptions, run_suite
+from tests.conftest import inline_runs
 from tests.test_compare import bench_cli
 from tests.test_lazy_imports import PROBE
 
-QUIET = open(os.devnull, "w")
 NOTE = "tuned: 2 trials, grid, inner holdout 20 %"
 
 TUNED = """\
@@ -49,13 +47,8 @@ UNTUNED = TUNED[:TUNED.index("  - name: truncated-svd")] + "metrics: [rmse, mae]
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> tuple[Path, Path]:
     """``(tuned, untuned)`` run directories of the same data and outer folds."""
-    base = tmp_path_factory.mktemp("tuned-readers")
-    out = []
-    for name, text in (("tuned", TUNED), ("untuned", UNTUNED)):
-        (base / f"{name}.yaml").write_text(text)
-        run_suite(base / f"{name}.yaml", RunOptions(out=base / name, executor="inline"), stream=QUIET)
-        out.append(base / name)
-    return out[0], out[1]
+    tuned, untuned = inline_runs(tmp_path_factory.mktemp("tuned-readers"), {"tuned": TUNED, "untuned": UNTUNED})
+    return tuned, untuned
 
 
 def _copy(run: Path, to: Path) -> Path:
