@@ -53,6 +53,7 @@ the polling interval can overshoot the limit briefly (or meet the OOM killer fir
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import queue
 import secrets
@@ -813,14 +814,14 @@ class DaskExecutor:
                         # The row comes with the event, not from the worker's memory: a worker that
                         # dies right after the cell (under the next one) cannot lose it.
                         future, task = futures.pop(value["key"])
-                        on_event(Finished(task.id, value["row"]))
+                        on_event(Finished(task.id, _as_stored(value["row"])))
                         on_event(Flush())
                     continue
                 if value not in futures:
                     continue
                 future, task = futures.pop(value)
                 try:
-                    row = future.result()
+                    row = _as_stored(future.result())
                 except KilledWorker as exc:
                     if task.id not in started and resubmitted.get(task.id, 0) < self.RESUBMIT:
                         # Queued on a worker that another cell killed: it never ran, run it again.
@@ -921,6 +922,12 @@ def dask_task(payload: dict[str, Any]) -> dict[str, Any]:
         stored.set(rows[0])
     dask_worker.log_event(topic, {"kind": "row", "key": payload["key"], "row": rows[0]})
     return rows[0]
+
+
+def _as_stored(row: dict[str, Any]) -> dict[str, Any]:
+    """A row back from Dask as it is stored and read: its events and variables travel as
+    msgpack, which turns every list into a tuple (the readers' schema wants lists)."""
+    return json.loads(json.dumps(row))
 
 
 def _row_variable(topic: str, cell_id: str) -> str:

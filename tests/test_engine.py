@@ -193,3 +193,22 @@ def test_an_unreachable_dask_scheduler_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("bench: error: --scheduler: cannot reach the Dask scheduler 'tcp://127.0.0.1:1': ")
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_a_dask_runs_rows_are_read_back_and_ranked_on_its_first_run(tmp_path):
+    """Rows travel back from Dask as msgpack, lists as tuples: the runner's leaderboard used to
+    reject every fresh row ("no results yet") though cells.jsonl held them."""
+    pytest.importorskip("distributed")
+    from benchmark import resultset
+    from benchmark.runner import RunOptions, run_suite
+
+    (tmp_path / "s.yaml").write_text("name: s\ndatasets:\n  - name: synthetic-ratings\n"
+                                     "    options: {n_users: 60, n_items: 30, density: 0.3}\n"
+                                     "    split: {method: kfold, k: 2}\nmodels: [global-mean, bias-baseline]\n"
+                                     "metrics: [rmse]\n")
+    result = run_suite(tmp_path / "s.yaml", RunOptions(out=tmp_path / "out", executor="dask", jobs=1),
+                       stream=io.StringIO())
+    assert result.ran == 4 and all(resultset.check(row) is None for row in result.rows)
+    assert all(isinstance(row["artifacts"], list) for row in result.rows)
+    assert [line.rank for line in result.lines] == [1, 2] and "no results yet" not in result.text
