@@ -104,7 +104,9 @@ def _is(value: Any, kind: str) -> bool:
 
 def _shown(value: Any) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
+    text = text if len(text) <= 40 else text[:39] + "…"
+    kind = type(value)  # JSON shows a tuple, a set's str... as what it is not: name the type
+    return text if kind in (dict, list, str, int, float, bool, type(None)) else f"{kind.__name__} {text}"
 
 
 def check(row: Any) -> str | None:
