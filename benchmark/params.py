@@ -17,8 +17,9 @@ from typing import Any
 EMPTY = inspect.Parameter.empty
 _SCALARS = {"int": "integer", "float": "number", "bool": "boolean", "str": "string", "None": "null",
             "NoneType": "null", "Path": "string"}
-_ARRAYS = ("list", "tuple", "Sequence", "Iterable", "Collection", "set", "frozenset")
-_OBJECTS = ("dict", "Mapping", "MutableMapping")
+_ARRAYS = ("list", "tuple", "Sequence", "Iterable", "Collection", "set", "frozenset", "List", "Tuple", "Set",
+           "FrozenSet")
+_OBJECTS = ("dict", "Mapping", "MutableMapping", "Dict")
 _DEFAULT_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
                   tuple: "array", dict: "object"}
 
@@ -88,18 +89,36 @@ def _split_top(text: str, separator: str) -> list[str]:
     return parts + [current.strip()]
 
 
+def _unions(text: str) -> str:
+    """``Union[a, b]`` as ``a | b`` (innermost first), for the splitter below."""
+    while (start := text.find("Union[")) >= 0:
+        depth, end = 0, start + len("Union")
+        for end in range(start + len("Union"), len(text)):
+            depth += {"[": 1, "]": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        inner = " | ".join(_split_top(text[start + len("Union["):end], ","))
+        text = text[:start] + inner + text[end + 1:]
+    return text
+
+
 def annotation_schema(annotation: Any) -> dict[str, Any]:
     """JSON Schema of a (string or real) annotation: ``int | None`` -> integer or null."""
     if annotation is EMPTY:
         return {}
-    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    # a class by its name; anything else (Literal[...], Optional[int], int | None) as written
+    text = annotation if isinstance(annotation, str) else \
+        annotation.__name__ if isinstance(annotation, type) else str(annotation)
     text = re.sub(r"\b(typing|collections\.abc|pathlib)\.", "", text.replace("Optional[", "None | ["))
+    text = re.sub(r"\bNoneType\b", "None", _unions(text))
     types: list[str] = []
     enum: list[Any] = []
     for part in _split_top(text, "|"):
-        part = part.strip("[] ") if part.startswith("[") else part
+        part = part[1:-1].strip() if part.startswith("[") and part.endswith("]") else part
         head = part.split("[", 1)[0].strip()
         if head == "Literal":
+            if not ("[" in part and part.endswith("]")):
+                return {}
             inner = part[part.index("[") + 1: part.rindex("]")]
             for token in _split_top(inner, ","):
                 try:
@@ -117,6 +136,9 @@ def annotation_schema(annotation: Any) -> dict[str, Any]:
     schema: dict[str, Any] = {}
     if enum:
         schema["enum"] = enum + ([None] if "null" in types else [])
+        kinds = list(dict.fromkeys({**_DEFAULT_TYPES, type(None): "null"}.get(type(v), "") for v in schema["enum"]))
+        if all(kinds):  # Literal["a", "b"] is a string, as a str with an enum is
+            schema["type"] = kinds[0] if len(kinds) == 1 else kinds
         return schema
     unique = list(dict.fromkeys(types))
     if unique:

@@ -319,7 +319,10 @@ def _schema_messages(error: Any) -> list[tuple[tuple, str]]:
     if error.validator == "minLength":
         return [(path, "expected a non-empty string")]
     if error.validator == "enum":
-        return [(path, f"expected one of {error.validator_value}, got {_describe(value)}")]
+        choices = [json.dumps(c) if not isinstance(c, str) else c for c in error.validator_value]
+        hint = did_you_mean(value, [c for c in error.validator_value if isinstance(c, str)]) \
+            if isinstance(value, str) else ""
+        return [(path, f"expected one of: {', '.join(choices)}, got {_describe(value)}" + (f"; {hint}" if hint else ""))]
     if error.validator == "pattern" and path == ("name",):
         return [(path, f"expected a name of letters, digits, '.', '_' and '-' (it names the results "
                        f"directory), got {_describe(value)}")]

@@ -63,3 +63,51 @@ def test_plugins_shows_surprise_docs():
     assert result.returncode == 0, result.stderr
     line = next(line for line in result.stdout.splitlines() if line.startswith("n_factors "))
     assert ">= 1" in line and "number of latent factors" in line
+
+
+LITERAL_PLUGIN = '''
+from typing import List, Literal, Optional, Union
+
+import numpy as np
+from benchmark.api import RATING, ModelSpec, RatingModel, hookimpl
+
+class Lit(RatingModel):
+    def __init__(self, kind: Literal["child", "adult"] = "child", k: Optional[int] = None,
+                 mix: Union[int, str] = 1, layers: List[int] = (8,)):
+        self.kind, self.k, self.mix, self.layers = kind, k, mix, layers
+    def fit(self, train):
+        self.mean_ = float(train.ratings["rating"].mean())
+        return self
+    def predict(self, users, items):
+        return np.full(len(users), self.mean_)
+
+@hookimpl
+def bench_models():
+    return [ModelSpec("lit", {RATING: Lit})]
+'''
+
+
+def test_typing_annotations_without_future_import_are_typed_and_checked(tmp_path):
+    """A plugin written without ``from __future__ import annotations`` gives real typing objects
+    (Literal[...], Optional[int], Union[...], List[int]); bench described them with a traceback."""
+    (tmp_path / "lit.py").write_text(LITERAL_PLUGIN)
+    shown = run_bench("plugins", "-p", str(tmp_path / "lit.py"), "lit")
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+    from benchmark.registry import build_registry
+
+    registry = build_registry([(str(tmp_path / "lit.py"), "lit.py")])
+    params = plugin_info.parameters(registry, registry.get("model", "lit"))["parameters (rating)"]
+    assert params["kind"].schema == {"enum": ["child", "adult"], "type": "string"}
+    assert params["k"].schema == {"type": ["null", "integer"]}
+    assert params["mix"].schema == {"type": ["integer", "string"]}
+    assert params["layers"].schema == {"type": "array"}
+    (tmp_path / "s.yaml").write_text("name: s\nplugins: [lit.py]\ndatasets: [movielens-latest-small]\n"
+                                     "models:\n  - name: lit\n    params: {kind: chld, k: 2.5}\n")
+    checked = run_bench("check", str(tmp_path / "s.yaml"))
+    assert checked.returncode == 2 and "Traceback" not in checked.stderr
+    assert checked.stderr.splitlines() == [
+        f"bench: error: {tmp_path / 's.yaml'}:6: models[0].params.kind: expected one of: child, adult, "
+        f"got a string \"chld\"; did you mean 'child'?",
+        f"bench: error: {tmp_path / 's.yaml'}:6: models[0].params.k: expected nothing or an integer (default None), "
+        f"got a number 2.5",
+    ]

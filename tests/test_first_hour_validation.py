@@ -195,7 +195,7 @@ def test_ratings_file_options_are_checked_before_any_file_is_read(write_suite):
                        "  - name: ratings-file\n    label: b\n    options: {path: r.csv, scale: [1]}\n"
                        "models: [global-mean]\n")
     assert errors_of(run_bench("check", str(path))) == [
-        f"{path}:5: datasets[0].options.format: expected one of ['csv', 'tsv', 'parquet', None], "
+        f"{path}:5: datasets[0].options.format: expected one of: csv, tsv, parquet, null, "
         f"got a string \"excel\"",
         f"{path}:5: datasets[0].options.columns.person: unknown key 'person'; expected one of: item, rating, "
         f"timestamp, user",

@@ -217,7 +217,7 @@ def test_a_choice_outside_the_allowed_values_is_refused(tmp_path):
     line = refused(tmp_path, "name: c\nsplit: {method: holdout}\n"
                              "datasets: [movielens-latest-small]\nmodels:\n  - name: autorec\n"
                              "    params: {variant: items}\n")
-    assert "models[0].params.variant: expected one of ['item', 'user'], got a string \"items\"" in line
+    assert "models[0].params.variant: expected one of: item, user, got a string \"items\"; did you mean 'item'?" in line
 
 
 def test_out_pointing_at_a_file_is_one_line(tmp_path):
