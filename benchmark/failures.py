@@ -24,9 +24,16 @@ MAX_ENTRIES = 20
 """Failure groups shown without ``-v``; the rest are counted in one line."""
 
 
+NOISE = ("Extension modules: ",)
+"""Log lines a short summary leaves out: faulthandler's list of every loaded extension module
+(hundreds of characters) that ends a segfault's log."""
+
+
 def _tail(text: str, lines: int | None) -> list[str]:
     kept = [line.rstrip() for line in text.strip("\n").splitlines() if line.strip()]
-    return kept if lines is None else kept[-lines:]
+    if lines is None:
+        return kept
+    return [line for line in kept if not line.startswith(NOISE)][-lines:]
 
 
 def _evidence(row: Mapping[str, Any]) -> str:

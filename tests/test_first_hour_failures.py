@@ -76,6 +76,15 @@ def test_crashed_cell_shows_the_end_of_its_log():
     assert "    | Current thread:" in text and '    |   File "m.py", line 3 in fit' in text
 
 
+def test_a_segfaults_list_of_extension_modules_is_left_out_unless_verbose():
+    log = ("Fatal Python error: Segmentation fault\n\nCurrent thread:\n  File \"m.py\", line 3 in fit\n\n"
+           "Extension modules: numpy._core._multiarray_umath, pandas._libs.lib (total: 55)\n")
+    crashed = row(status="crashed", error="killed by signal 11 (SIGSEGV: Segmentation fault)", log=log)
+    text = failure_summary([crashed])
+    assert "Extension modules" not in text and '    |   File "m.py", line 3 in fit' in text
+    assert "Extension modules" in failure_summary([crashed], verbose=True)
+
+
 def test_timeout_without_evidence_has_no_traceback_hint():
     text = failure_summary([row(status="timeout", error="timeout after 600 s")])
     assert "TIMEOUT" in text and "timeout after 600 s" in text
