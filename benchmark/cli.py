@@ -51,7 +51,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Nam
 
     run = commands.add_parser("run", help="run a suite and print its leaderboard")
     run.add_argument("suite", help="path to the suite YAML file")
-    run.add_argument("--out", help="results directory (default: results/<suite name>); "
+    run.add_argument("-o", "--out", help="results directory (default: results/<suite name>); "
                                    "finished cells found there are reused")
     run.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE",
                      help="load a local plugin file (repeatable)")

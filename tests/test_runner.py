@@ -258,3 +258,14 @@ def test_a_cell_is_plain_data_a_worker_can_rebuild(first_run):
     again = execute(cell, DataCache(build_registry()))
     assert cell.id == planned.id in rows
     assert again.metrics == rows[cell.id]["metrics"]
+
+
+def test_bench_run_takes_o_for_its_results_directory_as_report_does(tmp_path):
+    from tests.conftest import run_bench
+
+    (tmp_path / "s.yaml").write_text("name: s\ndatasets:\n  - name: synthetic-ratings\n"
+                                     "    options: {n_users: 30, n_items: 20, density: 0.5}\n"
+                                     "models: [global-mean]\nmetrics: [rmse]\n")
+    result = run_bench("run", str(tmp_path / "s.yaml"), "-o", str(tmp_path / "here"), "-q")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "here" / "cells.jsonl").is_file()
