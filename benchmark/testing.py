@@ -43,6 +43,7 @@ import copy
 import functools
 import json
 import math
+import os
 import pickle
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -226,10 +227,19 @@ def _run_steps(report: Report, steps: list[_Step], scope: str = "") -> None:
         except Violation as exc:
             problem = str(exc)
         except Exception as exc:  # the plugin's own failure is the finding
-            problem = f"raised {_exception(exc)}"
+            problem = f"raised {_exception(exc)}{_raised_at(exc)}"
         report.checks.append(Check(step.name, FAILED if problem else PASSED, problem or "", scope))
         if problem and step.essential:
             stopped = f"needs '{step.name}', which failed"
+
+
+def _raised_at(exc: BaseException) -> str:
+    """`` (at model.py:12 in fit)``: the innermost frame outside bench, where the plugin raised."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f"{os.sep}benchmark{os.sep}" not in f.filename]
+    return f" (at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
 
 
 def _exception(exc: BaseException) -> str:

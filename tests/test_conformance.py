@@ -220,3 +220,21 @@ def test_the_kit_catches_broken_datasets_and_metrics():
                              greater_is_better=True)
     assert [c.name for c in check_metric(upside_down).failed] == \
         ["perfect predictions score at least as well as noisy ones"]
+
+
+class FitRaises(RatingModel):
+    def __init__(self, a: int = 1):
+        self.a = a
+
+    def fit(self, train):
+        raise RuntimeError("the fit went wrong")
+
+    def predict(self, users, items):
+        return np.zeros(len(users))
+
+
+def test_a_check_that_raises_says_where_the_plugin_raised():
+    [line] = [v for v in check_model(FitRaises).violations() if "fit returns self" in v]
+    assert line.startswith("check 'fit returns self' (rating): raised RuntimeError: the fit went wrong (at "
+                           "test_conformance.py:")
+    assert line.endswith(" in fit)")
