@@ -408,7 +408,8 @@ def test_the_kit_refuses_names_the_module_does_not_provide_and_calls_its_hooks(t
     assert report.violations() == [
         "check 'bench_cell_artifacts writes the files it names': rating: returned ['never-written.png'] "
         "but wrote no such file(s); reconstruction: returned ['never-written.png'] but wrote no such file(s)",
-        "check 'bench_cell_finished accepts a result': raised RuntimeError: tracker down"]
+        "check 'bench_cell_finished accepts a result': raised RuntimeError: tracker down "
+        "(at hooks_plugin.py:7 in bench_cell_finished)"]
     import bench_plugins.baselines as baselines
 
     with pytest.raises(ValueError, match="params: bench_plugins.baselines provides no model 'bias-basline'; "
