@@ -414,9 +414,7 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
     result.metric_info = metric_info(registry, cell.metrics)
     try:
         entry = registry.get("model", cell.model_plugin)
-        result.plugin = {"name": entry.provider.plugin, "distribution": entry.provider.distribution,
-                         "version": entry.provider.version}
-        result.libraries = versions(entry.requires)
+        result.plugin, result.libraries = plugin_provenance(entry)
         missing = entry.missing
         if missing:
             module = next(m for m, d in entry.requires.items() if d in missing)
@@ -515,6 +513,22 @@ def run_cell(cell: dict[str, Any], artifacts_root: str | None = None, run_id: st
     parsed = Cell.from_dict(cell)
     root = Path(artifacts_root) if artifacts_root else None
     return execute(parsed, worker_cache(parsed.plugins), root, run_id).to_row()
+
+
+def plugin_provenance(entry: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """A model entry's ``plugin`` (name, distribution, version) and ``libraries`` fields."""
+    return ({"name": entry.provider.plugin, "distribution": entry.provider.distribution,
+             "version": entry.provider.version}, versions(entry.requires))
+
+
+def with_provenance(row: dict[str, Any], registry: Registry) -> dict[str, Any]:
+    """``row`` with its model's plugin and library versions when the worker could not record
+    them (a cell killed, timed out or crashed: its row is made by the driver)."""
+    if not row.get("plugin"):
+        entry = registry.find("model", str(row.get("model_plugin", "")))
+        if entry is not None:
+            row["plugin"], row["libraries"] = plugin_provenance(entry)
+    return row
 
 
 def failed_row(cell: dict[str, Any], status: str, error: str, run_id: str = "") -> dict[str, Any]:

@@ -27,7 +27,7 @@ from benchmark.api import MissingDependency, Model, PluginInputError
 from benchmark.cells import Cell
 from benchmark.errors import BenchError
 from benchmark.execute import (SEED_PARAMS, DataCache, FinishedHooks, clear_staging, execute, has_failures,
-                               json_safe, offered_registry, split_arguments)
+                               json_safe, offered_registry, split_arguments, with_provenance)
 from benchmark.provenance import environment
 from benchmark.registry import Registry
 from benchmark.store import ResultStore
@@ -402,6 +402,7 @@ def _execute(todo: list[Cell], suite: Suite, registry: Registry, cache: DataCach
     artifacts = store.artifacts.resolve()  # absolute: a model's chdir cannot move them
 
     def finished(rows: list[dict[str, Any]]) -> None:
+        rows = [with_provenance(row, registry) for row in rows]  # a killed cell's row too
         store.append_rows(rows)  # the cells of one engine pass: one write + one fsync
         for row in rows:
             results[row["cell_id"]] = row

@@ -269,3 +269,41 @@ def test_bench_run_takes_o_for_its_results_directory_as_report_does(tmp_path):
     result = run_bench("run", str(tmp_path / "s.yaml"), "-o", str(tmp_path / "here"), "-q")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "here" / "cells.jsonl").is_file()
+
+
+SLEEPY = '''
+import time
+import numpy as np
+from benchmark.api import RATING, ModelSpec, RatingModel, hookimpl
+
+class Sleepy(RatingModel):
+    requires = {"numpy": "numpy"}
+    def __init__(self, seconds: float = 60.0):
+        self.seconds = seconds
+    def fit(self, train):
+        time.sleep(self.seconds)
+        return self
+    def predict(self, users, items):
+        return np.zeros(len(users))
+
+@hookimpl
+def bench_models():
+    return [ModelSpec("sleepy", {RATING: Sleepy})]
+'''
+
+
+def test_a_cell_killed_by_its_time_limit_still_names_its_plugin_and_libraries(tmp_path):
+    import io
+
+    from benchmark.runner import RunOptions, run_suite
+
+    (tmp_path / "sleepy.py").write_text(SLEEPY)
+    (tmp_path / "s.yaml").write_text("name: s\nplugins: [sleepy.py]\ndatasets:\n  - name: synthetic-ratings\n"
+                                     "    options: {n_users: 30, n_items: 20, density: 0.5}\n"
+                                     "    split: {method: holdout}\n"
+                                     "models: [sleepy]\nmetrics: [rmse]\nlimits: {timeout: 1}\n")
+    result = run_suite(tmp_path / "s.yaml", RunOptions(out=tmp_path / "out", jobs=1), stream=io.StringIO())
+    [row] = result.rows
+    assert row["status"] == "timeout"
+    assert row["plugin"]["distribution"].endswith("sleepy.py") and row["plugin"]["version"] == "local"
+    assert set(row["libraries"]) == {"numpy"}
