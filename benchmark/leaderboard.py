@@ -388,7 +388,7 @@ def planned(cells: Iterable[Any], seeds: Iterable[int], refits: Iterable[Any] = 
     The runner adds it with ``store.write_environment(run_id, {**environment(...),
     **leaderboard.planned(cells, suite.seeds, searches.planned_refits())})``.
     """
-    from benchmark.resultset import tuning_note
+    from benchmark.resultset import is_trial, tuning_note
 
     cells = list(cells)
     keys = sorted({_experiment_key(c.dataset_checksum, c.split, c.split_params, c.config_id) for c in cells})
@@ -400,7 +400,7 @@ def planned(cells: Iterable[Any], seeds: Iterable[int], refits: Iterable[Any] = 
         table = tables.setdefault((c.dataset, c.task, c.dataset_checksum, where), {
             "dataset": c.dataset, "task": c.task, "checksum": c.dataset_checksum, "split": c.split,
             "split_params": split_params, "folds": set(), "configurations": set(), "tuned": {}})
-        trial = isinstance(c.tuning, Mapping) and c.tuning.get("role") == "trial"
+        trial = is_trial({"tuning": c.tuning})
         # a trial's fold is an inner split: its outer fold is the one its tuned line is scored on
         table["folds"].add((str(c.tuning["outer_fingerprint"]) if trial else c.fingerprint, c.seed))
         if not trial:

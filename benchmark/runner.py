@@ -321,6 +321,7 @@ def _run_suite(suite: Suite, registry: Registry, directory: Path, options: RunOp
         if reasons:
             why = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(5))
             stream.write(f"bench: recomputing {sum(reasons.values())} stored cells: {why}\n")
+        planned = leaderboard.planned(cells, suite.seeds, searches.planned_refits())  # the leaderboard's yardstick
         if not store.writable:
             if todo or options.fresh:
                 raise BenchError(f"cannot write there ({len(todo)} cells to run); choose another --out",
@@ -328,12 +329,10 @@ def _run_suite(suite: Suite, registry: Registry, directory: Path, options: RunOp
             stream.write(f"bench: warning: {directory} is read-only; showing the stored results\n")
             rows = [relabel(reused[c.id], c) for c in tuning.reported(cells)]  # --- tuning: no trials
             return _report(suite, registry, store, run_id, rows, {}, reused, reasons, started,
-                           False, leaderboard.planned(cells, suite.seeds, searches.planned_refits()), write=False)
+                           False, planned, write=False)
         store.write("suite.yaml", suite.text)
         plugin_list = sorted({(e.provider.plugin, e.provider.distribution, e.provider.version)
                               for e in registry.all()})
-        # the leaderboard's yardstick, here and in readers
-        planned = leaderboard.planned(cells, suite.seeds, searches.planned_refits())
         store.write_environment(run_id, {**environment(
             [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], run_id), **planned})
         if todo:  # workers map the data rather than load it again

@@ -479,13 +479,17 @@ class Search:
                     break
         return points
 
+    def drawn_points(self) -> list[dict[str, Any]]:
+        """A grid or random search's points, all known before any trial (a ``tpe`` search's
+        depend on the trials' results)."""
+        return self.tuning.grid() if self.tuning.search == "grid" else self.random_points()
+
     def cells(self, rows: Mapping[str, Mapping[str, Any]]) -> list[Cell]:
         """The trial cells the rows so far determine, then the refit once every trial has a row."""
         if self.tuning.search == "tpe":
             points, done = self._tpe(rows)
         else:
-            points = self.tuning.grid() if self.tuning.search == "grid" else self.random_points()
-            done = True
+            points, done = self.drawn_points(), True
         trials = [self.trial_cells(n, p) for n, p in enumerate(points, 1)]
         cells = [c for group in trials for c in group]
         if done and all(c.id in rows for c in cells):
@@ -534,9 +538,7 @@ class Search:
         scores = [_score([rows[c.id] for c in group], self.tuning.objective) for group in trials]
         valid = [(sign * s, n) for n, s in enumerate(scores) if s is not None]
         summary: dict[str, Any] = {
-            "role": "refit", "search": self.tuning.search, "trials": len(points), "inner": self.inner,
-            "objective": self.tuning.objective, "greater_is_better": self.tuning.greater_is_better,
-            "chosen": None, "trial": None, "objective_value": None,
+            **self._how(len(points)), "chosen": None, "trial": None, "objective_value": None,
             "trial_cell_ids": [c.id for group in trials for c in group],
             "failed_trials": len(scores) - len(valid)}
         params = dict(self.outer.params)
@@ -561,12 +563,13 @@ class Search:
     def planned_refit(self) -> Cell:
         """The refit as planned before its trials chose: its configuration (hence its leaderboard
         line) and how it is tuned, but no point; for :func:`benchmark.leaderboard.planned`. Never run."""
-        search = self.tuning.search
-        trials = len(self.tuning.grid()) if search == "grid" else \
-            len(self.random_points()) if search == "random" else self.tuning.trials
-        summary = {"role": "refit", "search": search, "trials": trials, "inner": self.inner,
-                   "objective": self.tuning.objective, "greater_is_better": self.tuning.greater_is_better}
-        return replace(self.outer, config=self.refit_config(), tuning=summary)
+        trials = self.tuning.trials if self.tuning.search == "tpe" else len(self.drawn_points())
+        return replace(self.outer, config=self.refit_config(), tuning=self._how(trials))
+
+    def _how(self, trials: int) -> dict[str, Any]:
+        """What a refit's ``tuning`` says of how it was tuned, before what was chosen."""
+        return {"role": "refit", "search": self.tuning.search, "trials": trials, "inner": self.inner,
+                "objective": self.tuning.objective, "greater_is_better": self.tuning.greater_is_better}
 
 
 class Searches:
@@ -603,7 +606,7 @@ class Searches:
 
 def reported(cells: Sequence[Cell]) -> list[Cell]:
     """The cells whose rows a leaderboard shows: every cell but the trials."""
-    return [c for c in cells if not (c.tuning and c.tuning.get("role") == "trial")]
+    return [c for c in cells if not is_trial({"tuning": c.tuning})]
 
 
 def chosen_by_fold(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
