@@ -46,7 +46,7 @@ def known_names(tasks: Mapping[str, TaskSpec]) -> str:
 
 
 def schema_problems(params: Mapping[str, Param], constraints: Mapping[str, Any],
-                     given: Mapping[str, Any]) -> list[str]:
+                    given: Mapping[str, Any]) -> list[str]:
     """Declared constraints that are not JSON Schema or name no parameter; defaults and given
     values that break their parameter's schema."""
     problems, invalid = [], set()
@@ -102,7 +102,7 @@ def fold_problems(folds: Any, n_rows: int, where: str) -> list[str]:
         label = f"{where} fold {fold.name!r}"
         train, test = np.asarray(fold.train), np.asarray(fold.test)
         if train.ndim != 1 or test.ndim != 1 or not all(np.issubdtype(a.dtype, np.integer)
-                                                         for a in (train, test)):
+                                                        for a in (train, test)):
             problems.append(f"{label}: train and test must be 1-D arrays of integer positions")
             continue
         outside = [int(v) for v in np.concatenate([train, test]) if not 0 <= v < n_rows][:3]

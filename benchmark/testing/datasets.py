@@ -15,7 +15,9 @@ from benchmark.params import describe, signature_problems
 from benchmark.testing.common import (
     Tasks, fold_problems, installed_tasks, json_problem, known_names, missing_hint, schema_problems,
 )
-from benchmark.testing.report import FAILED, PASSED, SKIPPED, Check, Report, Skip, Step, Violation, run_steps
+from benchmark.testing.report import (
+    FAILED, PASSED, SKIPPED, Check, Report, Skip, Step, Violation, run_steps,
+)
 
 
 class _DatasetCase:
@@ -152,7 +154,7 @@ def dataset_report(dataset: Any, options: Mapping[str, Any], refusal_skips: bool
     else:
         raise TypeError(f"check_dataset takes a DatasetSpec or a loader, not {dataset!r}")
     run_steps(report, _DatasetCase(loader, task, constraints, options, default_split,
-                                    refusal_skips).steps())
+                                   refusal_skips).steps())
     return report
 
 

@@ -69,9 +69,9 @@ def check_metric(metric: MetricSpec, *, tasks: Tasks = None) -> Report:
         return f"perfect predictions score {perfect:.4g}, noisy ones {noisy:.4g}, but {flag}"
 
     run_steps(report, [Step("returns a finite number", finite, essential=True),
-                        Step("per-unit parts agree with the value", per_unit),
-                        Step("same predictions, same score", deterministic),
-                        Step("perfect predictions score at least as well as noisy ones", direction)])
+                       Step("per-unit parts agree with the value", per_unit),
+                       Step("same predictions, same score", deterministic),
+                       Step("perfect predictions score at least as well as noisy ones", direction)])
     return report
 
 

@@ -19,7 +19,8 @@ import numpy as np
 
 from benchmark._internal import resolve
 from benchmark.api import (
-    MatrixData, Model, ModelSpec, Outcome, Predictions, RatingData, RatingModel, ReconstructionModel, TaskSpec,
+    MatrixData, Model, ModelSpec, Outcome, Predictions, RatingData, RatingModel, ReconstructionModel,
+    TaskSpec,
 )
 from benchmark.errors import did_you_mean
 from benchmark.execute import SEED_PARAMS, make_model, reset_random_state
@@ -27,7 +28,9 @@ from benchmark.params import model_params, signature_problems
 from benchmark.testing.common import (
     SEED, Tasks, installed_tasks, json_problem, known_names, missing_hint, schema_problems,
 )
-from benchmark.testing.report import FAILED, PASSED, SKIPPED, Check, Report, Skip, Step, Violation, exception_line, run_steps
+from benchmark.testing.report import (
+    FAILED, PASSED, SKIPPED, Check, Report, Skip, Step, Violation, exception_line, run_steps,
+)
 from benchmark.testing.tiny import tiny_data, tiny_matrix, tiny_ratings
 
 
@@ -120,7 +123,7 @@ class _ModelCase:
     def described(self) -> str | None:
         params = model_params(self.model_class)
         problems = schema_problems(params, getattr(self.model_class, "constraints", {}) or {},
-                                    self.params)
+                                   self.params)
         return "; ".join(problems) or None
 
     def construct(self) -> str | None:

@@ -58,7 +58,7 @@ def check_split(split: SplitSpec, *, tasks: Tasks = None, **params: Any) -> Repo
         return "; ".join(schema_problems(params_, split.params, params)) or None
 
     run_steps(report, [Step("function takes data, seed and keyword parameters", signature),
-                        Step("parameters are described", described)])
+                       Step("parameters are described", described)])
     for task in [t for t in split.tasks if t in known]:
         try:
             data = tiny_data(known[task])

@@ -66,11 +66,11 @@ def check_task(task: TaskSpec) -> Report:
         return None
 
     run_steps(report, [Step("the spec is well-formed", spec, essential=True),
-                        Step("model_base is a Model subclass", base),
-                        Step("runner takes model, data, fold, options", runner),
-                        Step("options are described", options),
-                        Step("tiny data for the kit has a fold set 'given'", data),
-                        Step("examples for metrics are Predictions of the task", examples)])
+                       Step("model_base is a Model subclass", base),
+                       Step("runner takes model, data, fold, options", runner),
+                       Step("options are described", options),
+                       Step("tiny data for the kit has a fold set 'given'", data),
+                       Step("examples for metrics are Predictions of the task", examples)])
     return report
 
 
