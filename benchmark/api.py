@@ -17,19 +17,23 @@ unpack what a loader reads (see :mod:`benchmark.datafiles`).
 
 :func:`clip` and :func:`excerpt` bound what a plugin quotes in an error message (a file's
 field, a bad option value) to a short, printable, one-line excerpt.
+
+This module is the contract; some of what it exports is implemented below it and only
+re-exported here, the same objects (``benchmark.api.PluginInputError is
+benchmark.errors.PluginInputError``): the exceptions (:mod:`benchmark.errors`), :func:`require`
+(:mod:`benchmark.requirements`), :func:`data_dir` and :func:`cache_dir`
+(:mod:`benchmark.locations`), :func:`distinct_in_order` and :func:`positions_in`
+(:mod:`benchmark.indexing`), the data-file helpers (:mod:`benchmark.datafiles`).
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
@@ -37,10 +41,8 @@ import pandas as pd
 from benchmark._internal import column_chunks, sha256_hex, sha256_stream
 from benchmark.cells import Cell, CellResult
 from benchmark.datafiles import (
-    ChecksumMismatch,
     DataFile,
     DatasetFiles,
-    DownloadError,
     Source,
     cached_sha256,
     damaged,
@@ -49,8 +51,14 @@ from benchmark.datafiles import (
     extract_archive,
     file_sha256,
 )
-from benchmark.errors import clip, excerpt
+from benchmark.errors import (
+    ChecksumMismatch, DownloadError, MissingDependency, PluginInputError, clip, excerpt,
+)
 from benchmark.hookspec import hookimpl
+from benchmark.indexing import CHUNK as CHUNK  # plugins/metrics.py takes it from here
+from benchmark.indexing import distinct_in_order, positions_in
+from benchmark.locations import cache_dir, data_dir
+from benchmark.requirements import require
 
 __all__ = [
     "API_VERSION",
@@ -119,32 +127,6 @@ TASKS = (RATING, RECONSTRUCTION)
 for 1.0 plugins; the installed tasks are whatever the registry holds (``bench plugins``)."""
 
 
-class MissingDependency(ImportError):
-    """An optional library a plugin needs is not installed."""
-
-    def __init__(self, module: str, distribution: str, plugin: str = ""):
-        self.module, self.distribution = module, distribution
-        who = f"{plugin} needs " if plugin else "needs "
-        super().__init__(f"{who}{module!r}: pip install {distribution}")
-
-
-class PluginInputError(ValueError):
-    """A plugin rejects its input (bad option, data that cannot be used).
-
-    The runner reports it as a one-line error, never as a traceback.
-    """
-
-
-def require(module: str, distribution: str | None = None) -> Any:
-    """Import ``module`` or raise :class:`MissingDependency` with the pip hint."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        if exc.name and exc.name.split(".")[0] != module.split(".")[0]:
-            raise
-        raise MissingDependency(module, distribution or module) from None
-
-
 ProgressSink = Callable[[int, "int | None", str], None]
 _progress_sink: ProgressSink | None = None
 
@@ -158,59 +140,12 @@ def report_progress(done: int, total: int | None = None, unit: str = "epoch") ->
         _progress_sink(done, total, unit)
 
 
-def data_dir(option: str | os.PathLike | None = None) -> Path | None:
-    """Where local copies of datasets live: an explicit option, else ``$BENCH_DATA_DIR``."""
-    chosen = option or os.environ.get("BENCH_DATA_DIR")
-    return Path(chosen).expanduser() if chosen else None
-
-
-def cache_dir() -> Path:
-    """Where downloads are cached: ``$BENCH_CACHE_DIR`` or ``~/.cache/bench``."""
-    return Path(os.environ.get("BENCH_CACHE_DIR") or Path.home() / ".cache" / "bench")
-
-
 def fingerprint_indices(train: np.ndarray, test: np.ndarray) -> str:
     """Hash of exactly which rows are train and which are test, in order."""
     return sha256_hex(  # the arrays themselves, not bytes copies of them
         b"train", np.ascontiguousarray(train, dtype=np.int64),
         b"test", np.ascontiguousarray(test, dtype=np.int64),
     )[:16]
-
-
-CHUNK = 1 << 20
-"""Values the chunked helpers (:func:`distinct_in_order`, the template
-:meth:`RatingModel.predict`) take at once: their temporaries are a chunk's, not the data's."""
-
-
-def distinct_in_order(values: pd.Series | np.ndarray) -> pd.Index:
-    """``pandas.Index(pandas.unique(values))``: the distinct values in order of first appearance,
-    found a chunk at a time (``pandas.unique`` sizes its hash table by the values it is given,
-    ~13 bytes a value; this one's by the distinct values)."""
-    column = values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
-    if len(column) <= CHUNK:
-        return pd.Index(pd.unique(column))
-    # each chunk's distinct values, in order; merged (pd.unique of the concatenation keeps the
-    # order of first appearance) whenever they outgrow what was found: linear time overall
-    found = pd.Series(pd.unique(column.iloc[:CHUNK]))
-    pending: list[pd.Series] = []
-    waiting = 0
-    for start in range(CHUNK, len(column), CHUNK):
-        pending.append(pd.Series(pd.unique(column.iloc[start:start + CHUNK])))
-        waiting += len(pending[-1])
-        if waiting > max(CHUNK, len(found)) or start + CHUNK >= len(column):
-            found = pd.Series(pd.unique(pd.concat([found, *pending], ignore_index=True)))
-            pending, waiting = [], 0
-    return pd.Index(found.array)
-
-
-def positions_in(index: pd.Index, values: pd.Series | np.ndarray, dtype: Any = np.intp) -> np.ndarray:
-    """``index.get_indexer(values)`` (-1 where absent) as ``dtype``, a chunk at a time: no
-    temporary the size of ``values`` beside the result."""
-    column = values if isinstance(values, pd.Series) else pd.Series(values, copy=False)
-    positions = np.empty(len(column), dtype=dtype)
-    for start in range(0, len(column), CHUNK):
-        positions[start:start + CHUNK] = index.get_indexer(column.iloc[start:start + CHUNK])
-    return positions
 
 
 @dataclass(frozen=True)
@@ -242,7 +177,7 @@ class LazyFolds(Mapping[str, Sequence[Fold]]):
             self._built[name] = list(self._builders[name]())
         return self._built[name]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._builders)
 
     def __len__(self) -> int:
@@ -311,7 +246,7 @@ class MatrixData:
         return len(self.X)
 
     def subset(self, rows: np.ndarray) -> np.ndarray:
-        return self.X[rows]
+        return cast(np.ndarray, self.X[rows])
 
     def checksum(self) -> str:
         X = np.ascontiguousarray(self.X, dtype=np.float32)

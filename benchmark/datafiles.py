@@ -18,17 +18,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from benchmark.api import PluginInputError
+from benchmark.errors import ChecksumMismatch as ChecksumMismatch  # cli_data imports them from here
+from benchmark.errors import DownloadError as DownloadError
+from benchmark.errors import MissingDependency, PluginInputError
+from benchmark.locations import cache_dir
+from benchmark.requirements import require
 
 
 @dataclass(frozen=True)
@@ -89,25 +91,6 @@ def declare_files(loader: Loader, data_files: Callable[[], DatasetFiles]) -> Loa
 # --- downloading ----------------------------------------------------------------------------
 
 
-class DownloadError(Exception):
-    """A download that produced no file: ``reason`` is the error's class name (``ConnectionError``);
-    ``kept`` the bytes kept in ``part`` for the next try to resume from (0: none)."""
-
-    def __init__(self, url: str, reason: str, part: Path | None = None, kept: int = 0):
-        self.url, self.reason, self.part, self.kept = url, reason, part, kept
-        super().__init__(f"download of {url} failed ({reason})")
-
-
-class ChecksumMismatch(DownloadError):
-    """The downloaded file's hash is not the pinned one (pooch deleted it). ``detail``: pooch's
-    message (one line); ``actual``: the hash the file had, when pooch says it."""
-
-    def __init__(self, url: str, detail: str):
-        found = re.search(r"but got (\w+)", detail)
-        self.detail, self.actual = detail, found.group(1) if found else None
-        super().__init__(url, "checksum mismatch")
-
-
 def download_file(url: str, known_hash: str | None, target: Path, *, resume: bool = False,
              quiet: bool = False) -> Path:
     """Fetch ``url`` into ``target`` with pooch, unless a copy with ``known_hash`` is there.
@@ -121,8 +104,6 @@ def download_file(url: str, known_hash: str | None, target: Path, *, resume: boo
     :raises ChecksumMismatch: the file's hash differs (pooch deleted it).
     :raises DownloadError: the network (or the disk) failed.
     """
-    from benchmark.api import MissingDependency, require
-
     try:
         pooch = require("pooch", "pooch")
     except MissingDependency:
@@ -169,20 +150,6 @@ def _resumable(part: Path, timeout: float = 30.0) -> Callable[[str, str, Any], N
 
 
 # --- verifying and unpacking ----------------------------------------------------------------
-# benchmark.api imports this module: what these take from it (the plugin error, the cache
-# directory) is imported when they run.
-
-
-def _input_error(message: str) -> PluginInputError:
-    from benchmark.api import PluginInputError
-
-    return PluginInputError(message)
-
-
-def _cache_dir() -> Path:
-    from benchmark.api import cache_dir
-
-    return cache_dir()
 
 
 def _safe_members(archive: zipfile.ZipFile, destination: Path) -> list[zipfile.ZipInfo]:
@@ -191,7 +158,7 @@ def _safe_members(archive: zipfile.ZipFile, destination: Path) -> list[zipfile.Z
     for member in archive.infolist():
         target = (root / member.filename).resolve()
         if member.filename.startswith(("/", "\\")) or not target.is_relative_to(root):
-            raise _input_error(f"refusing to extract {archive.filename}: member "
+            raise PluginInputError(f"refusing to extract {archive.filename}: member "
                                    f"{member.filename!r} would be written outside {root}")
     return archive.infolist()
 
@@ -220,12 +187,12 @@ def cached_sha256(path: Path) -> str:
     """
     identity = _identity(path)
     key = hashlib.sha256(str(identity["path"]).encode()).hexdigest()[:32]
-    stamp = _cache_dir() / "verified" / f"{key}.json"
+    stamp = cache_dir() / "verified" / f"{key}.json"
     try:
         recorded = json.loads(stamp.read_text())
         if (isinstance(recorded, dict) and isinstance(recorded.get("sha256"), str)
                 and all(recorded.get(name) == value for name, value in identity.items())):
-            return recorded["sha256"]
+            return str(recorded["sha256"])
     except (OSError, ValueError):
         pass
     digest = file_sha256(path)
@@ -242,14 +209,14 @@ def cached_sha256(path: Path) -> str:
 
 def damaged(label: str, where: Path | str, actual: str, expected: str, hint: str) -> PluginInputError:
     """The one-line error for a file whose sha256 is not the pinned one."""
-    return _input_error(f"{label} at {where}: sha256 {actual} expected {expected}; {hint}")
+    return PluginInputError(f"{label} at {where}: sha256 {actual} expected {expected}; {hint}")
 
 
 def _check_members(archive_path: Path, root: Path, required: str,
                    pinned: Mapping[str, str]) -> None:
     """``required`` (a path under ``root``) is there, and every pinned member present matches."""
     if not (root / required).is_file():
-        raise _input_error(f"{archive_path.name} has no member {required}")
+        raise PluginInputError(f"{archive_path.name} has no member {required}")
     for name, sha256 in pinned.items():
         path = root / name
         if path.is_file() and (actual := file_sha256(path)) != sha256:
@@ -270,7 +237,7 @@ def extract_archive(archive_path: Path, destination: Path, required: str | None 
     try:
         archive = zipfile.ZipFile(archive_path)
     except zipfile.BadZipFile as exc:
-        raise _input_error(f"{archive_path} is not a zip archive: {exc}") from None
+        raise PluginInputError(f"{archive_path} is not a zip archive: {exc}") from None
     with archive, tempfile.TemporaryDirectory(dir=destination, prefix=".extract-") as scratch:
         archive.extractall(scratch, _safe_members(archive, Path(scratch)))
         if required is not None:

@@ -1,4 +1,6 @@
-"""The one error type users see: a one-line message that names the place it comes from.
+"""bench's exceptions: the one error type users see -- a one-line message that names the place it
+comes from -- those a plugin raises or catches (:class:`PluginInputError`, :class:`MissingDependency`, and a
+download's :class:`DownloadError`/:class:`ChecksumMismatch`), all exported by :mod:`benchmark.api`.
 
 Messages quote what they complain about -- a value, a column name, a line of a file -- only as
 an :func:`excerpt`: at most :data:`EXCERPT_CHARS` characters, clipped with ``…``, with control
@@ -10,8 +12,10 @@ holds (:data:`MESSAGE_CHARS`, :data:`WHERE_CHARS`) as the last line of defence.
 
 from __future__ import annotations
 
+import re
 import reprlib
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 EXCERPT_CHARS = 80
 """Characters of a value or of a file's content quoted in a message."""
@@ -150,6 +154,41 @@ class BenchErrors(BenchError):
 
     def __str__(self) -> str:
         return "\n".join(self.lines())
+
+
+class PluginInputError(ValueError):
+    """A plugin rejects its input (bad option, data that cannot be used).
+
+    The runner reports it as a one-line error, never as a traceback.
+    """
+
+
+class MissingDependency(ImportError):
+    """An optional library a plugin needs is not installed."""
+
+    def __init__(self, module: str, distribution: str, plugin: str = ""):
+        self.module, self.distribution = module, distribution
+        who = f"{plugin} needs " if plugin else "needs "
+        super().__init__(f"{who}{module!r}: pip install {distribution}")
+
+
+class DownloadError(Exception):
+    """A download that produced no file: ``reason`` is the error's class name (``ConnectionError``);
+    ``kept`` the bytes kept in ``part`` for the next try to resume from (0: none)."""
+
+    def __init__(self, url: str, reason: str, part: Path | None = None, kept: int = 0):
+        self.url, self.reason, self.part, self.kept = url, reason, part, kept
+        super().__init__(f"download of {url} failed ({reason})")
+
+
+class ChecksumMismatch(DownloadError):
+    """The downloaded file's hash is not the pinned one (pooch deleted it). ``detail``: pooch's
+    message (one line); ``actual``: the hash the file had, when pooch says it."""
+
+    def __init__(self, url: str, detail: str):
+        found = re.search(r"but got (\w+)", detail)
+        self.detail, self.actual = detail, found.group(1) if found else None
+        super().__init__(url, "checksum mismatch")
 
 
 def did_you_mean(word: str, choices: Iterable[str], n: int = 1, cutoff: float = 0.6) -> str:

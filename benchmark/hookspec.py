@@ -14,6 +14,12 @@ Rules for plugin modules:
 * Declare optional libraries in ``requires`` (import name -> pip distribution); bench records
   their versions with every result.
 
+Compatibility: within a major version (:data:`benchmark.api.API_VERSION`) this file only grows.
+A minor version may add hooks and add parameters to a hook -- an implementation names only the
+parameters it uses (pluggy passes those), so one written for 1.0 is called as before -- but it
+never removes or renames a hook or a parameter, nor makes a new one required
+(docs/writing-plugins.md, "What a minor version may and may not change").
+
 Example::
 
     from benchmark.api import ModelSpec, RatingModel, RATING, hookimpl
@@ -137,7 +143,8 @@ def bench_cell_artifacts(cell: Cell, model: Model, predictions: Predictions,
 
     Called in the process that ran the cell, once per plugin: an exception is recorded in
     the cell's ``artifact_errors`` under the plugin's name and never loses the cell's metrics
-    or another plugin's artifacts.
+    or another plugin's artifacts. It is called for cells of every task, tasks added after the
+    plugin was written included: return None for a ``cell.task`` it does not illustrate.
     """
 
 
