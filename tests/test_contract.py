@@ -412,8 +412,12 @@ def test_the_kit_refuses_names_the_module_does_not_provide_and_calls_its_hooks(t
         "(at hooks_plugin.py:7 in bench_cell_finished)"]
     import bench_plugins.baselines as baselines
 
-    with pytest.raises(ValueError, match="params: bench_plugins.baselines provides no model 'bias-basline'; "
-                                         "did you mean 'bias-baseline'"):
+    from benchmark.testing import StrayNameWarning
+
+    # 1.0 ignored a name its module does not provide; since 1.3 the kit says so, as a warning
+    # (a map shared by sibling modules is fine: tests/outside_plugin_1_0)
+    with pytest.warns(StrayNameWarning, match="params: bench_plugins.baselines provides no model 'bias-basline'; "
+                                              "did you mean 'bias-baseline'"):
         check_plugin(baselines, params={"bias-basline": {}})
 
 
