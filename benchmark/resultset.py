@@ -485,7 +485,8 @@ _TORN = "torn (no newline)"
 def _stored_rows(cells: Path) -> list[tuple[int, Any, str | None]]:
     """``(line, row, None)`` for each line of ``cells.jsonl`` the store reads as a row, else
     ``(line, None, why)``; an empty torn last line is left out."""
-    from benchmark.store import numbered_lines, open_read, parse_line
+    from benchmark.files import open_read
+    from benchmark.store import numbered_lines, parse_line
 
     out: list[tuple[int, Any, str | None]] = []
     try:
@@ -536,7 +537,7 @@ def _read_suite(path: Path, warnings: list[str]) -> Any:
 
 def _read_environment(path: Path, warnings: list[str]) -> dict[str, Any]:
     """``environment.json``: a regular UTF-8 file of at most 10 MB holding a JSON object."""
-    from benchmark.yamlsafe import read_stored_json
+    from benchmark.files import read_stored_json
 
     data, warning = read_stored_json(path, max_bytes=MAX_ENVIRONMENT_BYTES)
     if warning:
