@@ -1,4 +1,4 @@
-"""What a run shows while it goes, built from the engine's events (:mod:`benchmark.engine`).
+"""What a run shows while it goes, built from the engine's events (:mod:`benchmark.events`).
 
 * On a terminal, :class:`LiveDisplay`: one line per finished cell scrolling above a live panel
   with cells done / total, failures, elapsed time, ETA, and a table of the cells running now —
@@ -23,19 +23,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
-from benchmark.engine import Event, Finished, Flush, Log, Progress, Started, Stopped
+from benchmark.events import Display as Display  # the protocol every display here follows
+from benchmark.events import Event, Finished, Flush, Log, Progress, Started, Stopped
 
-
-class Display(Protocol):
-    def handle(self, event: Event) -> None: ...
-
-    def __enter__(self) -> Display: ...
-
-    def __exit__(self, *exc: Any) -> None: ...
+Clock = Callable[[], float]  # seconds, monotonic (a test's fake clock)
 
 
 def format_duration(seconds: float) -> str:
@@ -87,7 +82,7 @@ class Running:
 class _Tally:
     """Counts and the cells running now; shared by the displays."""
 
-    def __init__(self, total: int, done: int = 0, clock: Any = time.monotonic):
+    def __init__(self, total: int, done: int = 0, clock: Clock = time.monotonic):
         self.total, self.done, self.failed, self.finished_here = total, done, 0, 0
         self.clock = clock
         self.start = clock()
@@ -137,13 +132,13 @@ class LineDisplay:
     """One line per finished cell; a heartbeat line every ``heartbeat`` s for a long cell.
 
     ``lines=False`` writes only the heartbeats (for a caller that prints finished cells itself).
-    Lines of finished cells are written together at each :class:`~benchmark.engine.Flush` (the
+    Lines of finished cells are written together at each :class:`~benchmark.events.Flush` (the
     end of an engine loop pass), before any other line, or when the display closes: one write
     per pass, not per cell.
     """
 
     def __init__(self, stream: TextIO, total: int, done: int = 0, heartbeat: float = 60.0,
-                 clock: Any = time.monotonic, lines: bool = True):
+                 clock: Clock = time.monotonic, lines: bool = True):
         self.stream, self.heartbeat, self.lines = stream, heartbeat, lines
         self.tally = _Tally(total, done, clock)
         self._stop = threading.Event()
@@ -213,11 +208,11 @@ class LineDisplay:
 class LiveDisplay:
     """rich: finished cells scroll above a live panel of counts, ETA and the running cells.
 
-    Lines of finished cells are printed together at each :class:`~benchmark.engine.Flush`,
-    before a :class:`~benchmark.engine.Log`, or when the display closes."""
+    Lines of finished cells are printed together at each :class:`~benchmark.events.Flush`,
+    before a :class:`~benchmark.events.Log`, or when the display closes."""
 
     def __init__(self, stream: TextIO, total: int, done: int = 0, console: Any = None,
-                 clock: Any = time.monotonic):
+                 clock: Clock = time.monotonic):
         from rich.console import Console
 
         self.console = console or Console(file=stream, highlight=False)

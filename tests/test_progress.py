@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from benchmark.engine import Finished, Flush, Log, Progress, Started
+from benchmark.events import Finished, Flush, Log, Progress, Started
 from benchmark.progress import LineDisplay, LiveDisplay, QuietDisplay, format_duration, open_display
 
 OK = {"status": "ok", "dataset": "movielens-100k", "fold_name": "u1", "model": "svd",
