@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from benchmark.cells import Cell
+from benchmark.record import Cell, CellResult
 
 # --- What a task is ---------------------------------------------------------------------------
 
@@ -108,10 +108,19 @@ class Progress:
 
 @dataclass(frozen=True)
 class Finished:
-    """The cell's result row, ok or failed; exactly one per task."""
+    """The cell's result, ok or failed; exactly one per task.
+
+    Typed from the moment it reaches the driver: what a worker process or a Dask task sends is
+    the stored row (plain data crosses processes), read once by the executor with
+    :meth:`CellResult.from_row`."""
 
     cell_id: str
-    row: dict[str, Any]
+    result: CellResult
+
+    @property
+    def row(self) -> dict[str, Any]:
+        """The result as ``cells.jsonl`` stores it (a copy)."""
+        return self.result.to_row()
 
 
 @dataclass(frozen=True)

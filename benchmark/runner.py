@@ -25,16 +25,16 @@ from typing import Any, TextIO, cast
 from benchmark import leaderboard, resultset, tuning
 from benchmark._internal import resolve, versions
 from benchmark.api import MissingDependency, Model, PluginInputError
-from benchmark.cells import SEED_PARAMS, Cell
 from benchmark.engine import LocalExecutor, run_cells
 from benchmark.errors import BenchError
 from benchmark.events import Display, ExecutorSettings, Limits, Task
 from benchmark.execute import (DataCache, FinishedHooks, clear_staging, execute, has_failures, json_safe,
-                               offered_registry, split_arguments, with_provenance)
+                               offered_registry, plugin_provenance, split_arguments)
 from benchmark.limits import check_out_path, results_dir_name
 from benchmark.lock import RunLock
 from benchmark.progress import QuietDisplay, format_row, open_display
 from benchmark.provenance import environment
+from benchmark.record import SEED_PARAMS, Cell, CellResult
 from benchmark.registry import Registry
 from benchmark.shared_data import ENVIRONMENT, SharedData
 from benchmark.store import ResultStore
@@ -389,18 +389,18 @@ def _run(context: RunContext, cells: list[Cell]) -> RunResult:
     _record_run(context, planned)
     if todo:
         _share_data(context, todo)
-    results: dict[str, dict[str, Any]] = {}
+    computed = Computed()
     interrupted, cause = False, KeyboardInterrupt()
     try:
         while todo:  # --- tuning: one phase per pass (a suite without tune: has one)
-            _execute(context, todo, results, len(cells))
-            cells, reused, todo, more = _settle(searches, results, stored, options.retry_failed)
+            _execute(context, todo, computed, len(cells))
+            cells, reused, todo, more = _settle(searches, computed.rows, stored, options.retry_failed)
             reasons |= more
     except KeyboardInterrupt as stop:
         interrupted, cause = True, stop
-    rows = [relabel(reused.get(c.id) or results[c.id], c) for c in tuning.reported(cells)
-            if c.id in reused or c.id in results]
-    result = _report(context, Outcome(rows, len(results), len(reused), dict(reasons), interrupted), planned)
+    rows = [relabel(reused.get(c.id) or computed.rows[c.id], c) for c in tuning.reported(cells)
+            if c.id in reused or c.id in computed]
+    result = _report(context, Outcome(rows, len(computed), len(reused), dict(reasons), interrupted), planned)
     if interrupted:
         raise RunInterrupted(result, cause)
     return result
@@ -448,7 +448,7 @@ def _report(context: RunContext, outcome: Outcome, planned: Mapping[str, Any], w
     rows carry (``metric_info``): what this run wrote, not the registry asked again."""
     suite, store = context.suite, context.store
     metrics = {task: list(names) for task, names in suite.metrics.items()}
-    lines = leaderboard.build(outcome.rows, metrics, directions(outcome.rows),
+    lines = leaderboard.build(outcome.rows, metrics, _directions(outcome.rows),
                               plan=leaderboard.Plan.of([planned[leaderboard.PLANNED]]))
     if write:
         store.write("leaderboard.csv", leaderboard.to_csv(lines, metrics))
@@ -458,7 +458,7 @@ def _report(context: RunContext, outcome: Outcome, planned: Mapping[str, Any], w
                      outcome.interrupted)
 
 
-def directions(rows: Sequence[Mapping[str, Any]]) -> dict[str, bool]:
+def _directions(rows: Sequence[Mapping[str, Any]]) -> dict[str, bool]:
     """``{metric: greater_is_better}`` as the rows carry it; a metric that no row carries has
     no value to order by."""
     found: dict[str, bool] = {}
@@ -477,29 +477,61 @@ class RunInterrupted(Exception):
         self.result, self.signal = result, cause
 
 
-def _execute(context: RunContext, todo: list[Cell], results: dict[str, dict[str, Any]], total: int) -> None:
+def _execute(context: RunContext, todo: list[Cell], computed: Computed, total: int) -> None:
     """Run the cells of one phase, storing each result as it arrives (the store's only writer);
-    ``results`` gathers them by cell id, ``total`` is the phase's planned cells."""
+    ``computed`` gathers them, ``total`` is the phase's planned cells."""
     done = total - len(todo)
     notify = FinishedHooks(context.registry, context.stream)  # a plugin that fails is warned about once
     artifacts = context.artifacts
 
-    def finished(rows: list[dict[str, Any]]) -> None:
-        rows = [with_provenance(row, context.registry) for row in rows]  # a killed cell's row too
+    def finished(results: list[CellResult]) -> None:
+        for result in results:
+            _complete_provenance(result, context.registry)  # a killed cell's too
+        rows = [result.to_row() for result in results]
         context.store.append_rows(rows)  # the cells of one engine pass: one write + one fsync
-        for row in rows:
-            results[row["cell_id"]] = row
+        for result, row in zip(results, rows):
+            computed.add(result, row)
             notify(row)
 
     try:
         if context.options.executor == "inline":  # this process, the datasets already loaded by the plan
             for number, cell in enumerate(todo, done + 1):
-                row = execute(cell, context.cache, artifacts, context.run_id).to_row()
-                finished([row])
+                result = execute(cell, context.cache, artifacts, context.run_id)
+                finished([result])
                 if not context.options.quiet:
-                    context.stream.write(format_row(number, total, row) + "\n")
+                    context.stream.write(format_row(number, total, result) + "\n")
             return
         tasks = [Task.of(cell, context.limits.get(cell.model, Limits())) for cell in todo]
         run_cells(tasks, finished, context.display(total, done), context.engine, context.executor)
     finally:
         clear_staging(artifacts)  # the workers' (empty, or an interrupted cell's) staging directories
+
+
+def _complete_provenance(result: CellResult, registry: Registry) -> None:
+    """The model's plugin and library versions in a result whose worker could not record them
+    (a cell killed, timed out or crashed: its result is made by the driver)."""
+    if not result.plugin:
+        entry = registry.find("model", result.model_plugin)
+        if entry is not None:
+            result.plugin, result.libraries = plugin_provenance(entry)
+
+
+class Computed:
+    """What this run computed, by cell id: each typed result and the row it was stored as.
+
+    The rows serve the modules that still read results by key (the tuning search, the
+    leaderboard, :class:`RunResult`); each is made once, when its result is stored."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, CellResult] = {}
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def add(self, result: CellResult, row: dict[str, Any]) -> None:
+        self.results[result.cell_id] = result
+        self.rows[result.cell_id] = row
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __contains__(self, cell_id: object) -> bool:
+        return cell_id in self.results

@@ -152,10 +152,10 @@ def test_a_worker_is_reused_until_it_fails(tmp_path):
 
 def test_run_cells_stores_each_row_and_prints_a_line_per_cell(tmp_path):
     tasks = [Task(t.cell) for t in cells_of(tmp_path, ["global-mean", bad("raise")])]  # no limits
-    stored: list[dict] = []
+    stored: list = []
     stream = io.StringIO()
     run_cells(tasks, stored.extend, open_display(stream, total=6, done=2), ExecutorSettings("local", jobs=2))
-    assert sorted(r["cell_id"] for r in stored) == sorted(t.id for t in tasks)
+    assert sorted(r.cell_id for r in stored) == sorted(t.id for t in tasks)
     lines = stream.getvalue().splitlines()
     assert [line.split("]")[0] for line in lines] == ["[3/6", "[4/6", "[5/6", "[6/6"]
     assert sum("ERROR: ValueError: bad model" in line for line in lines) == 2

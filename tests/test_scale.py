@@ -576,10 +576,11 @@ def test_a_cell_declaring_threads_takes_that_many_of_the_jobs(tmp_path):
 
 def test_rows_of_a_pass_are_stored_together_and_before_an_interruption():
     from benchmark.engine import Flush, run_cells
+    from benchmark.record import CellResult
 
-    def row(cell_id: str) -> dict:
-        return {"cell_id": cell_id, "status": "ok", "dataset": "d", "fold_name": "1", "model": "m",
-                "metrics": {"rmse": 1.0}, "fit_seconds": 0.0}
+    def row(cell_id: str) -> CellResult:
+        return CellResult.from_stored({"cell_id": cell_id, "status": "ok", "dataset": "d", "fold_name": "1",
+                                       "model": "m", "metrics": {"rmse": 1.0}, "fit_seconds": 0.0})
 
     batches: list[list[str]] = []
     stream = io.StringIO()
@@ -602,7 +603,7 @@ def test_rows_of_a_pass_are_stored_together_and_before_an_interruption():
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_cells([], lambda rows: batches.append([r["cell_id"] for r in rows]), LineDisplay(stream, total=3),
+        run_cells([], lambda results: batches.append([r.cell_id for r in results]), LineDisplay(stream, total=3),
                   executor=OnePassThenCtrlC())
     assert batches == [["a", "b"], ["c"]]  # the row that arrived before Ctrl-C is stored too
 

@@ -60,30 +60,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from typing import Any
 
 from benchmark.engine.dask import DaskExecutor, dask_task
 from benchmark.engine.inline import InlineExecutor
-from benchmark.engine.local import LocalExecutor, death_reason, failed_row, format_seconds, format_size
+from benchmark.engine.local import LocalExecutor, death_reason, failed_result, format_seconds, format_size
 from benchmark.engine.processes import (START_METHOD, THREAD_VARIABLES, THREADED_LIBRARIES,
                                         WORKER_DIRECTORY_PREFIX, ForkedProcess, can_fork, cores, fork_worker,
                                         process_state, sweep_worker_directories, worker_environment)
 from benchmark.errors import BenchError
 from benchmark.events import (Display, Event, Executor, ExecutorSettings, Finished, Flush, Limits, Log,
                               OnEvent, Progress, Started, Stopped, Task, task_threads)
+from benchmark.record import CellResult
 from benchmark.worker import descendants
 
 __all__ = [
     "START_METHOD", "THREADED_LIBRARIES", "THREAD_VARIABLES", "WORKER_DIRECTORY_PREFIX", "DaskExecutor",
     "Display", "Event", "Executor", "ExecutorSettings", "Finished", "Flush", "ForkedProcess",
     "InlineExecutor", "Limits", "LocalExecutor", "Log", "OnEvent", "Progress", "Started", "Stopped", "Task",
-    "can_fork", "cores", "dask_task", "death_reason", "descendants", "failed_row", "fork_worker",
+    "can_fork", "cores", "dask_task", "death_reason", "descendants", "failed_result", "fork_worker",
     "format_seconds", "format_size", "make_executor", "process_state", "run_cells",
     "sweep_worker_directories", "task_threads", "worker_environment",
 ]
-
-Row = dict[str, Any]
-
 
 def make_executor(settings: ExecutorSettings) -> LocalExecutor | DaskExecutor | InlineExecutor:
     """``--executor local|dask|inline`` with ``--jobs``, ``--scheduler`` and ``-v``."""
@@ -97,9 +94,10 @@ def make_executor(settings: ExecutorSettings) -> LocalExecutor | DaskExecutor | 
     raise BenchError(f"unknown executor {settings.kind!r}; expected local, dask or inline")
 
 
-def run_cells(tasks: Sequence[Task], finished: Callable[[list[Row]], None], display: Display,
+def run_cells(tasks: Sequence[Task], finished: Callable[[list[CellResult]], None], display: Display,
               settings: ExecutorSettings = ExecutorSettings(), executor: Executor | None = None) -> None:
-    """Run ``tasks`` and hand their rows to ``finished(rows)`` (which stores them), then to ``display``.
+    """Run ``tasks`` and hand their results to ``finished(results)`` (which stores them), then to
+    ``display``.
 
     ``executor`` is an already started one (see :class:`LocalExecutor`), left open: its workers
     and shared data serve the caller's next call, e.g. the next phase of a tuned suite. Without
@@ -120,7 +118,7 @@ def run_cells(tasks: Sequence[Task], finished: Callable[[list[Row]], None], disp
     def deliver() -> None:
         events, held[:] = list(held), []
         if events:
-            finished([event.row for event in events])  # stored before they are shown
+            finished([event.result for event in events])  # stored before they are shown
         for event in events:
             display.handle(event)
 

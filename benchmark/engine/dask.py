@@ -21,10 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmark.engine.local import LocalExecutor, failed_row
+from benchmark.engine.local import LocalExecutor, failed_result
 from benchmark.engine.processes import cores
 from benchmark.errors import BenchError, clip
 from benchmark.events import Event, Finished, Flush, Limits, OnEvent, Progress, Started, Task
+from benchmark.record import CellResult
 
 
 class DaskExecutor:
@@ -193,7 +194,7 @@ class _Run:
         future, task = self.futures.pop(key)
         run_id = self.executor.run_id
         try:
-            row = _as_stored(future.result())
+            result = _as_stored(future.result())
         except _distributed().KilledWorker as exc:
             if task.id not in self.started and self.resubmitted.get(task.id, 0) < DaskExecutor.RESUBMIT:
                 # Queued on a worker that another cell killed: it never ran, run it again.
@@ -201,11 +202,11 @@ class _Run:
                 self.submit(task)
                 return
             worker = getattr(getattr(exc, "last_worker", None), "address", None)
-            row = failed_row(task, "killed", f"worker died (the Dask worker {worker or ''} died "
-                                             "while running the cell: KilledWorker)".replace("  ", " "), run_id)
+            result = failed_result(task, "killed", f"worker died (the Dask worker {worker or ''} died "
+                                                   "while running the cell: KilledWorker)".replace("  ", " "), run_id)
         except Exception as exc:  # cancelled, lost, or a bug in the task itself
-            row = failed_row(task, "crashed", f"dask task failed: {type(exc).__name__}: {exc}", run_id)
-        self.on_event(Finished(task.id, row))
+            result = failed_result(task, "crashed", f"dask task failed: {type(exc).__name__}: {exc}", run_id)
+        self.on_event(Finished(task.id, result))
         self.on_event(Flush())
 
 
@@ -234,7 +235,7 @@ def dask_task(payload: dict[str, Any]) -> dict[str, Any]:
 
     def forward(event: Event) -> None:
         if isinstance(event, Finished):
-            rows.append(event.row)
+            rows.append(event.row)  # plain data: it travels back as msgpack
         elif isinstance(event, Started):
             dask_worker.log_event(topic, {"kind": "started", "cell_id": event.cell_id,
                                           "worker": dask_worker.address, "label": event.label})
@@ -272,11 +273,10 @@ def _local_executor(threads: int, verbose: bool, run_id: str, artifacts_root: st
         return executor
 
 
-def _as_stored(row: dict[str, Any]) -> dict[str, Any]:
-    """A row back from Dask as it is stored and read: its events and variables travel as
-    msgpack, which turns every list into a tuple (the readers' schema wants lists)."""
-    stored: dict[str, Any] = json.loads(json.dumps(row))
-    return stored
+def _as_stored(row: dict[str, Any]) -> CellResult:
+    """A row back from Dask, typed as it is stored and read: its events and variables travel
+    as msgpack, which turns every list into a tuple (the readers' schema wants lists)."""
+    return CellResult.from_row(json.loads(json.dumps(row)))
 
 
 def _row_variable(topic: str, cell_id: str) -> str:

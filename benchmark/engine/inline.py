@@ -12,6 +12,7 @@ from typing import Any
 
 from benchmark import api, execute
 from benchmark.events import Finished, Flush, OnEvent, Progress, Started, Task
+from benchmark.record import CellResult
 
 
 class InlineExecutor:
@@ -36,7 +37,7 @@ class InlineExecutor:
                 row = execute.run_cell(dict(task.cell), self.artifacts_root, self.run_id)
             finally:
                 api._progress_sink = None
-            on_event(Finished(task.id, row))
+            on_event(Finished(task.id, CellResult.from_row(row)))
             on_event(Flush())
 
 

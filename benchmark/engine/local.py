@@ -32,6 +32,7 @@ from benchmark.engine.processes import (WORKER_DIRECTORY_PREFIX, cores, process_
 from benchmark.errors import BenchError
 from benchmark.events import Finished, Flush, Log, OnEvent, Progress, Started, Stopped, Task
 from benchmark.provenance import now
+from benchmark.record import CellResult
 from benchmark.worker import clip_log, kill_tree, read_capture
 
 def format_size(size: float) -> str:
@@ -62,15 +63,15 @@ def death_reason(returncode: int | None) -> tuple[str, str]:
     return "crashed", f"worker exited with code {returncode}"
 
 
-def failed_row(task: Task, status: str, error: str, run_id: str, log: str = "",
-               started_at: str | None = None) -> dict[str, Any]:
-    """The row of a cell whose worker could not return one, made by the driver."""
-    row = execute.failed_row(dict(task.cell), status, error, run_id)
+def failed_result(task: Task, status: str, error: str, run_id: str, log: str = "",
+                  started_at: str | None = None) -> CellResult:
+    """The result of a cell whose worker could not return one, made by the driver."""
+    result = CellResult.from_row(execute.failed_row(dict(task.cell), status, error, run_id))
     if log:
-        row["log"] = clip_log(log)
+        result.log = clip_log(log)
     if started_at:
-        row["started_at"] = started_at
-    return row
+        result.started_at = started_at
+    return result
 
 
 class _Worker:
@@ -274,7 +275,7 @@ class LocalExecutor:
                 elif kind == "row" and worker.task is not None:
                     task, worker.task = worker.task, None
                     worker.stopped = False
-                    on_event(Finished(task.id, message[2]))
+                    on_event(Finished(task.id, CellResult.from_row(message[2])))  # the worker's row, typed
         except (EOFError, OSError):
             return False
         return True
@@ -318,7 +319,7 @@ class LocalExecutor:
             return
         status, error = worker.killed_for or death_reason(code)
         on_event(Log(f"{worker.name}: {worker.task.label}: {error}; starting a new worker", worker.task.id))
-        on_event(Finished(worker.task.id, failed_row(worker.task, status, error, self.run_id, log,
-                                                     worker.started_at)))
+        on_event(Finished(worker.task.id, failed_result(worker.task, status, error, self.run_id, log,
+                                                        worker.started_at)))
 
 
