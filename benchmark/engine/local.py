@@ -35,6 +35,9 @@ from benchmark.provenance import now
 from benchmark.record import CellResult
 from benchmark.worker import clip_log, kill_tree, read_capture
 
+# --- Why a cell failed ------------------------------------------------------------------------
+
+
 def format_size(size: float) -> str:
     """Binary units, as ``parse_size`` reads them: 4 GB, 500 MB, 1.5 GB."""
     for unit in ("bytes", "KB", "MB", "GB", "TB"):
@@ -72,6 +75,9 @@ def failed_result(task: Task, status: str, error: str, run_id: str, log: str = "
     if started_at:
         result.started_at = started_at
     return result
+
+
+# --- Workers and the loop that keeps them busy -----------------------------------------------
 
 
 class _Worker:
