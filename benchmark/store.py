@@ -384,7 +384,7 @@ def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     return (row, None) if why is None else (None, why)
 
 
-def _lines(handle: Any) -> Iterator[tuple[int, bytes]]:
+def numbered_lines(handle: Any) -> Iterator[tuple[int, bytes]]:
     yield from enumerate(handle, 1)
 
 
@@ -395,7 +395,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     try:
         with open_read(path) as handle:
             rows = []
-            for _, raw in _lines(handle):
+            for _, raw in numbered_lines(handle):
                 row, _why = parse_line(raw)
                 if row is not None:
                     rows.append(row)
@@ -538,7 +538,7 @@ class ResultStore:
         reasons: dict[str, int] = {}
         try:
             with open_read(self.cells_path) as handle:
-                for number, raw in _lines(handle):
+                for number, raw in numbered_lines(handle):
                     _row, why = parse_line(raw)
                     if why is not None:
                         bad.append(number)
@@ -562,12 +562,12 @@ class ResultStore:
         """Rejected lines first (a crash then leaves a copy, never a loss), then the rewrite."""
         with open_read(self.cells_path) as handle:
             self._append_rejected(raw if raw.endswith(b"\n") else raw + b"\n"
-                                  for number, raw in _lines(handle) if number in bad)
+                                  for number, raw in numbered_lines(handle) if number in bad)
         fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=f".{CELLS}.", suffix=".tmp")
         tmp: str | None = tmp_name
         try:
             with os.fdopen(fd, "wb") as out, open_read(self.cells_path) as handle:
-                for number, raw in _lines(handle):
+                for number, raw in numbered_lines(handle):
                     if number not in bad:
                         out.write(raw)
                 out.flush()
