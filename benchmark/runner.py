@@ -449,7 +449,8 @@ def _report(context: RunContext, outcome: Outcome, planned: Mapping[str, Any], w
     rows carry (``metric_info``): what this run wrote, not the registry asked again."""
     suite, store = context.suite, context.store
     metrics = {task: list(names) for task, names in suite.metrics.items()}
-    lines = leaderboard.build(outcome.rows, metrics, _directions(outcome.rows),
+    directions = resultset.directions([name for names in metrics.values() for name in names], outcome.rows)
+    lines = leaderboard.build(outcome.rows, metrics, directions,
                               plan=leaderboard.Plan.of([planned[leaderboard.PLANNED]]))
     if write:
         store.write("leaderboard.csv", leaderboard.to_csv(lines, metrics))
@@ -457,17 +458,6 @@ def _report(context: RunContext, outcome: Outcome, planned: Mapping[str, Any], w
     return RunResult(suite, store, context.run_id, outcome.rows, lines, leaderboard.render(lines, metrics),
                      outcome.ran, outcome.reused, time.perf_counter() - context.started, dict(outcome.reasons),
                      outcome.interrupted)
-
-
-def _directions(rows: Sequence[Mapping[str, Any]]) -> dict[str, bool]:
-    """``{metric: greater_is_better}`` as the rows carry it; a metric that no row carries has
-    no value to order by."""
-    found: dict[str, bool] = {}
-    for row in rows:
-        for name, info in (row.get("metric_info") or {}).items():
-            if isinstance(info, Mapping) and isinstance(info.get("greater_is_better"), bool):
-                found[name] = info["greater_is_better"]
-    return found
 
 
 class RunInterrupted(Exception):

@@ -26,8 +26,8 @@ What the cell printed (and a crash's faulthandler traceback) is in the row's ``l
   milliseconds, its imported pages shared), else fresh interpreters started with ``subprocess``
   (``BENCH_WORKER_START=spawn`` always). A worker is reused for the next cell (its registry and
   mapped datasets stay cached) and replaced after a crash, a timeout or a memory kill. Each
-  worker gets ``cores // jobs`` BLAS/OpenMP/numba/TensorFlow threads; a cell whose model declares ``threads: N`` gets N and
-  counts as N of the ``jobs``. The datasets and folds are those the driver loaded, mapped
+  worker gets ``cores // jobs`` BLAS/OpenMP/numba/TensorFlow threads; a cell whose model
+  declares ``threads: N`` gets N and counts as N of the ``jobs``. The datasets and folds are those the driver loaded, mapped
   read-only (:mod:`benchmark.shared_data`); a cell's time limit starts once its data is ready.
   Each worker is its own session and a child subreaper: what a cell leaves running (forked
   children, ``setsid`` daemons) is killed when the cell ends, with the worker when it is
@@ -37,7 +37,7 @@ What the cell printed (and a crash's faulthandler traceback) is in the row's ``l
   through a one-worker :class:`LocalExecutor` on the Dask worker, so limits, crashes and logs behave
   exactly as locally; a Dask worker that dies under a cell gives ``killed``/``worker died``
   (``allowed-failures`` 0 and one task per worker on the LocalCluster it starts; a cell that
-  had not started on the dead worker is sent again, at most twice). Dask is imported only here.
+  had not started on the dead worker is sent again, at most twice). Dask is imported only there.
 * :class:`InlineExecutor` (:mod:`.inline`) — in this process, no isolation and no limits
   (debugging).
 
