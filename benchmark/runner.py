@@ -5,6 +5,10 @@ frozen suite and its registry; :func:`plan` loads each dataset once and lists ev
 :func:`decide` matches them against the stored results (reuse only when the experiment and
 the code are the same); the executor runs the rest; the store appends each result as it
 arrives; the leaderboard is built from the current suite's cells under its current labels.
+
+What the steps after planning share — the suite, its registry and data, the store, the options,
+the run id, the executor's settings and the display — is one frozen :class:`RunContext`, built
+once by :func:`run_suite` and passed down.
 """
 
 from __future__ import annotations

@@ -51,9 +51,9 @@ the polling interval can overshoot the limit briefly (or meet the OOM killer fir
 ``killed by signal 9 (out of memory?)``). Where cgroup v2 delegation is available,
 ``memory.max`` on a per-worker cgroup would be exact; it is not portable enough to be the default.
 
-The tasks, events and limits are :mod:`benchmark.events`' (re-exported here). The engine knows
-neither the suite nor the display: the runner builds the tasks, and :func:`run_cells` hands each
-event to the display it is given.
+The tasks, events and limits are :mod:`benchmark.events`' (those callers imported from here
+before are re-exported). The engine knows neither the suite nor the display: the runner builds
+the tasks, and :func:`run_cells` hands each event to the display it is given.
 """
 
 from __future__ import annotations
@@ -61,26 +61,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 
-from benchmark.engine.dask import DaskExecutor, dask_task
+from benchmark.engine.dask import DaskExecutor
 from benchmark.engine.inline import InlineExecutor
-from benchmark.engine.local import LocalExecutor, death_reason, failed_result, format_seconds, format_size
-from benchmark.engine.processes import (START_METHOD, THREAD_VARIABLES, THREADED_LIBRARIES,
-                                        WORKER_DIRECTORY_PREFIX, ForkedProcess, can_fork, cores, fork_worker,
-                                        process_state, sweep_worker_directories, worker_environment)
+from benchmark.engine.local import LocalExecutor
+from benchmark.engine.processes import (START_METHOD, THREADED_LIBRARIES, WORKER_DIRECTORY_PREFIX, can_fork, cores,
+                                        process_state, sweep_worker_directories)
 from benchmark.errors import BenchError
-from benchmark.events import (Display, Event, Executor, ExecutorSettings, Finished, Flush, Limits, Log,
-                              OnEvent, Progress, Started, Stopped, Task, task_threads)
+from benchmark.events import (Display, Event, Executor, ExecutorSettings, Finished, Flush, Log, Progress, Started,
+                              Stopped, Task)
 from benchmark.record import CellResult
 from benchmark.worker import descendants
 
-__all__ = [
-    "START_METHOD", "THREADED_LIBRARIES", "THREAD_VARIABLES", "WORKER_DIRECTORY_PREFIX", "DaskExecutor",
-    "Display", "Event", "Executor", "ExecutorSettings", "Finished", "Flush", "ForkedProcess",
-    "InlineExecutor", "Limits", "LocalExecutor", "Log", "OnEvent", "Progress", "Started", "Stopped", "Task",
-    "can_fork", "cores", "dask_task", "death_reason", "descendants", "failed_result", "fork_worker",
-    "format_seconds", "format_size", "make_executor", "process_state", "run_cells",
-    "sweep_worker_directories", "task_threads", "worker_environment",
-]
+# The package's own names, and those callers (tests, benchmark scripts) imported from the module
+# benchmark/engine.py was: the events, the process helpers.
+__all__ = ["DaskExecutor", "InlineExecutor", "LocalExecutor", "make_executor", "run_cells",
+           "Event", "Finished", "Flush", "Log", "Progress", "Started", "Stopped", "Task",
+           "START_METHOD", "THREADED_LIBRARIES", "WORKER_DIRECTORY_PREFIX", "can_fork", "cores", "descendants",
+           "process_state", "sweep_worker_directories"]
+
 
 def make_executor(settings: ExecutorSettings) -> LocalExecutor | DaskExecutor | InlineExecutor:
     """``--executor local|dask|inline`` with ``--jobs``, ``--scheduler`` and ``-v``."""
