@@ -1,4 +1,4 @@
-"""What a run shows while it goes, built from the engine's events (:mod:`benchmark.engine`).
+"""What a run shows while it goes, built from the engine's events (:mod:`benchmark.events`).
 
 * On a terminal, :class:`LiveDisplay`: one line per finished cell scrolling above a live panel
   with cells done / total, failures, elapsed time, ETA, and a table of the cells running now —
@@ -23,19 +23,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
-from benchmark.engine import Event, Finished, Flush, Log, Progress, Started, Stopped
+from benchmark.events import Display as Display  # the protocol every display here follows
+from benchmark.events import Event, Finished, Flush, Log, Progress, Started, Stopped
+from benchmark.record import CellResult
 
-
-class Display(Protocol):
-    def handle(self, event: Event) -> None: ...
-
-    def __enter__(self) -> Display: ...
-
-    def __exit__(self, *exc: Any) -> None: ...
+Clock = Callable[[], float]  # seconds, monotonic (a test's fake clock)
 
 
 def format_duration(seconds: float) -> str:
@@ -48,16 +44,16 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def format_row(number: int, total: int, row: Mapping[str, Any]) -> str:
+def format_row(number: int, total: int, result: CellResult) -> str:
     """``[3/34] dataset fold model: rmse=0.9359 (0.42s fit)``, or the failure and its reason."""
-    if row.get("status") == "ok":
-        metrics = " ".join(f"{k}={v:.4f}" for k, v in row.get("metrics", {}).items())
-        status = f"{metrics} ({row.get('fit_seconds') or 0:.2f}s fit)"
-        if row.get("metric_errors"):
-            status += " metric errors: " + "; ".join(f"{k}: {v}" for k, v in row["metric_errors"].items())
+    if result.status == "ok":
+        metrics = " ".join(f"{k}={v:.4f}" for k, v in result.metrics.items())
+        status = f"{metrics} ({result.fit_seconds or 0:.2f}s fit)"
+        if result.metric_errors:
+            status += " metric errors: " + "; ".join(f"{k}: {v}" for k, v in result.metric_errors.items())
     else:
-        status = f"{str(row.get('status')).upper()}: {row.get('error')}"
-    return f"[{number}/{total}] {row.get('dataset')} fold {row.get('fold_name')} {row.get('model')}: {status}"
+        status = f"{str(result.status).upper()}: {result.error}"
+    return f"[{number}/{total}] {result.dataset} fold {result.fold_name} {result.model}: {status}"
 
 
 def format_progress(done: int | None, total: int | None, unit: str) -> str:
@@ -87,15 +83,15 @@ class Running:
 class _Tally:
     """Counts and the cells running now; shared by the displays."""
 
-    def __init__(self, total: int, done: int = 0, clock: Any = time.monotonic):
+    def __init__(self, total: int, done: int = 0, clock: Clock = time.monotonic):
         self.total, self.done, self.failed, self.finished_here = total, done, 0, 0
         self.clock = clock
         self.start = clock()
         self.running: dict[str, Running] = {}
         self.lock = threading.Lock()
 
-    def update(self, event: Event) -> Mapping[str, Any] | None:
-        """Apply ``event``; the row of a finished cell, else None."""
+    def update(self, event: Event) -> CellResult | None:
+        """Apply ``event``; the result of a finished cell, else None."""
         with self.lock:
             if isinstance(event, Started):
                 now = self.clock()
@@ -109,9 +105,9 @@ class _Tally:
                 self.running.pop(event.cell_id, None)
                 self.done += 1
                 self.finished_here += 1
-                if event.row.get("status") != "ok":
+                if event.result.status != "ok":
                     self.failed += 1
-                return event.row
+                return event.result
         return None
 
     def eta(self) -> float | None:
@@ -137,13 +133,13 @@ class LineDisplay:
     """One line per finished cell; a heartbeat line every ``heartbeat`` s for a long cell.
 
     ``lines=False`` writes only the heartbeats (for a caller that prints finished cells itself).
-    Lines of finished cells are written together at each :class:`~benchmark.engine.Flush` (the
+    Lines of finished cells are written together at each :class:`~benchmark.events.Flush` (the
     end of an engine loop pass), before any other line, or when the display closes: one write
     per pass, not per cell.
     """
 
     def __init__(self, stream: TextIO, total: int, done: int = 0, heartbeat: float = 60.0,
-                 clock: Any = time.monotonic, lines: bool = True):
+                 clock: Clock = time.monotonic, lines: bool = True):
         self.stream, self.heartbeat, self.lines = stream, heartbeat, lines
         self.tally = _Tally(total, done, clock)
         self._stop = threading.Event()
@@ -180,11 +176,11 @@ class LineDisplay:
                 pass
 
     def handle(self, event: Event) -> None:
-        row = self.tally.update(event)
-        if row is not None:
+        result = self.tally.update(event)
+        if result is not None:
             if self.lines:
                 with self._write_lock:
-                    self._lines.append(format_row(self.tally.done, self.tally.total, row))
+                    self._lines.append(format_row(self.tally.done, self.tally.total, result))
         elif isinstance(event, Log) and not event.cell_id:
             self._write(f"bench: {event.text}")
         elif isinstance(event, Flush):
@@ -213,11 +209,11 @@ class LineDisplay:
 class LiveDisplay:
     """rich: finished cells scroll above a live panel of counts, ETA and the running cells.
 
-    Lines of finished cells are printed together at each :class:`~benchmark.engine.Flush`,
-    before a :class:`~benchmark.engine.Log`, or when the display closes."""
+    Lines of finished cells are printed together at each :class:`~benchmark.events.Flush`,
+    before a :class:`~benchmark.events.Log`, or when the display closes."""
 
     def __init__(self, stream: TextIO, total: int, done: int = 0, console: Any = None,
-                 clock: Any = time.monotonic):
+                 clock: Clock = time.monotonic):
         from rich.console import Console
 
         self.console = console or Console(file=stream, highlight=False)
@@ -252,10 +248,10 @@ class LiveDisplay:
         self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def handle(self, event: Event) -> None:
-        row = self.tally.update(event)
-        if row is not None:
-            style = "" if row.get("status") == "ok" else "red"
-            self._rows.append((format_row(self.tally.done, self.tally.total, row), style))
+        result = self.tally.update(event)
+        if result is not None:
+            style = "" if result.status == "ok" else "red"
+            self._rows.append((format_row(self.tally.done, self.tally.total, result), style))
         elif isinstance(event, Flush):
             self.flush()
         elif isinstance(event, Log):

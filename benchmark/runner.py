@@ -5,6 +5,10 @@ frozen suite and its registry; :func:`plan` loads each dataset once and lists ev
 :func:`decide` matches them against the stored results (reuse only when the experiment and
 the code are the same); the executor runs the rest; the store appends each result as it
 arrives; the leaderboard is built from the current suite's cells under its current labels.
+
+What the steps after planning share — the suite, its registry and data, the store, the options,
+the run id, the executor's settings and the display — is one frozen :class:`RunContext`, built
+once by :func:`run_suite` and passed down.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 import secrets
 import signal
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,15 +29,20 @@ from typing import Any, TextIO, cast
 from benchmark import leaderboard, resultset, tuning
 from benchmark._internal import resolve, versions
 from benchmark.api import MissingDependency, Model, PluginInputError
-from benchmark.cells import Cell
+from benchmark.engine import LocalExecutor, run_cells
 from benchmark.errors import BenchError
-from benchmark.execute import (SEED_PARAMS, DataCache, FinishedHooks, clear_staging, execute, has_failures,
-                               json_safe, offered_registry, split_arguments, with_provenance)
+from benchmark.events import Display, ExecutorSettings, Limits, Task
+from benchmark.execute import (DataCache, FinishedHooks, clear_staging, execute, has_failures, json_safe,
+                               offered_registry, plugin_provenance, split_arguments)
+from benchmark.limits import check_out_path, results_dir_name
+from benchmark.lock import RunLock
+from benchmark.progress import QuietDisplay, format_row, open_display
 from benchmark.provenance import environment
+from benchmark.record import SEED_PARAMS, Cell, CellResult
 from benchmark.registry import Registry
+from benchmark.shared_data import ENVIRONMENT, SharedData
 from benchmark.store import ResultStore
-from benchmark.suite import MAX_CONFIGURATIONS, Limits, Suite, load_suite
-
+from benchmark.suite import MAX_CONFIGURATIONS, Suite, load_suite
 
 
 class Terminated(KeyboardInterrupt):
@@ -156,7 +166,12 @@ def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
 def limits_of(suite: Suite, options: RunOptions) -> dict[str, Limits]:
     """Per model label: the suite's limits, the model's over them, the command line's over all."""
     command_line = Limits(options.timeout, options.memory_limit)
-    return {m.label: suite.limits.merged(m.limits).merged(command_line) for m in suite.models}
+    limits = {}
+    for model in suite.models:
+        merged = suite.limits.merged(model.limits)
+        # transitional: a benchmark.suite.Limits until the suite re-exports benchmark.events.Limits
+        limits[model.label] = Limits(merged.timeout, merged.memory).merged(command_line)
+    return limits
 
 
 # --- Decide what to reuse ---------------------------------------------------------------------
@@ -245,42 +260,100 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 def results_directory(suite: Suite, out: str | Path | None) -> Path:
-    from benchmark.limits import check_out_path, results_dir_name
-
     directory = check_out_path(out) if out else Path("results") / results_dir_name(suite.name)
     if directory.exists() and not directory.is_dir():
         raise BenchError("is a file, not a results directory", f"--out {directory}")
     return directory
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What every step of one run shares, decided once by :func:`run_suite` and passed down.
+
+    Built when the suite is planned and its results directory locked; before it, the steps took
+    these one by one (12 parameters). Nothing in it changes during the run: the executor and a
+    caller's display are objects with their own state, but the same ones from start to end.
+    """
+
+    suite: Suite
+    registry: Registry
+    cache: DataCache  # the datasets and folds the plan loaded (an inline run reuses them)
+    store: ResultStore
+    options: RunOptions
+    engine: ExecutorSettings  # --executor, --jobs, --scheduler, -v, the run id, the artifacts directory
+    limits: Mapping[str, Limits]  # per model label (:func:`limits_of`)
+    stream: TextIO  # warnings; progress too, unless ``progress`` is given
+    started: float  # time.perf_counter() when the run began
+    executor: LocalExecutor | None = None  # workers started before planning, kept for every phase
+    progress: Display | None = None  # the caller's display, else one per phase (:meth:`display`)
+
+    @property
+    def run_id(self) -> str:
+        return self.engine.run_id
+
+    @property
+    def artifacts(self) -> Path:
+        """The store's artifacts directory, absolute (a model's chdir cannot move it)."""
+        return Path(self.engine.artifacts_root or self.store.artifacts.resolve())
+
+    def display(self, total: int, done: int) -> Display:
+        """What shows a phase of ``total`` cells, ``done`` of them already finished."""
+        if self.progress is not None:
+            return self.progress
+        return QuietDisplay() if self.options.quiet else open_display(self.stream, total=total, done=done)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a run (or a read-only look at a directory) ends with, before its leaderboard."""
+
+    rows: list[dict[str, Any]]  # one per reported cell, under the current suite's labels
+    ran: int  # cells computed by this run
+    reused: int  # cells whose stored rows were reused
+    reasons: Mapping[str, int]  # why stored cells were computed again
+    interrupted: bool = False
+
+
 def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: TextIO = sys.stderr,
-              progress: Any = None) -> RunResult:
+              progress: Display | None = None) -> RunResult:
     """Validate ``path``, run every cell not already stored, write the leaderboard.
 
     Nothing is written, and no worker started, before the suite has validated; its data then
     loads once, in this process, and the workers map it (:mod:`benchmark.shared_data`).
     """
-    import time
-
-    from contextlib import nullcontext
-
-    from benchmark import engine
-
     started = time.perf_counter()
     run_id = new_run_id()
     suite, registry = load_suite(path, options.plugins, options.data_dir, options.max_configurations)
     directory = results_directory(suite, options.out)
-    with offered_registry(suite.plugins, registry):  # forked workers use it: the plugins the plan sees
-        executor = (engine.LocalExecutor(options.jobs, None, run_id, options.verbose)
-                    if options.executor == "local" else None)
-        if executor is not None:
-            # Workers that will surely be needed start now: their imports overlap loading the data
-            # and planning (1.18x -> 1.02x a plain script on ml-100k with --jobs 1). Never more
-            # than the cells that must run: a finished suite starts none.
-            executor.start(min(options.jobs, max(0, surely_new_cells(suite, directory, options.fresh))))
-        with executor if executor is not None else nullcontext():
-            return _run_suite(suite, registry, directory, options, stream, progress, started, run_id,
-                              executor)
+    with offered_registry(suite.plugins, registry), \
+            _early_workers(suite, directory, options, run_id) as executor:  # forked workers use the registry
+        cache = DataCache(registry)
+        cells = plan(suite, registry, cache)
+        with RunLock(directory), sigterm_as_interrupt():
+            store = ResultStore(directory)
+            settings = ExecutorSettings(options.executor, options.jobs, options.scheduler, options.verbose,
+                                        run_id, str(store.artifacts.resolve()))
+            if executor is not None:  # started before the store existed
+                executor.artifacts_root = settings.artifacts_root
+            context = RunContext(suite=suite, registry=registry, cache=cache, store=store, options=options,
+                                 engine=settings, limits=limits_of(suite, options), stream=stream,
+                                 started=started, executor=executor, progress=progress)
+            return _run(context, cells)
+
+
+@contextmanager
+def _early_workers(suite: Suite, directory: Path, options: RunOptions, run_id: str
+                   ) -> Iterator[LocalExecutor | None]:
+    """The local executor, its workers that will surely be needed started now: their imports
+    overlap loading the data and planning (1.18x -> 1.02x a plain script on ml-100k with --jobs
+    1). Never more than the cells that must run: a finished suite starts none. None for the
+    other executors (Dask starts per phase, inline needs none)."""
+    if options.executor != "local":
+        yield None
+        return
+    with LocalExecutor(options.jobs, None, run_id, options.verbose) as executor:
+        executor.start(min(options.jobs, max(0, surely_new_cells(suite, directory, options.fresh))))
+        yield executor
 
 
 def surely_new_cells(suite: Suite, directory: Path, fresh: bool = False) -> int:
@@ -297,88 +370,98 @@ def surely_new_cells(suite: Suite, directory: Path, fresh: bool = False) -> int:
     return cells - lines
 
 
-def _run_suite(suite: Suite, registry: Registry, directory: Path, options: RunOptions, stream: TextIO,
-               progress: Any, started: float, run_id: str, executor: Any) -> RunResult:
-    cache = DataCache(registry)
-    cells = plan(suite, registry, cache)
-    from benchmark.lock import RunLock
-
-    with RunLock(directory), sigterm_as_interrupt():
-        store = ResultStore(directory)
-        if options.fresh and store.writable:
-            store.archive_cells()
-        warning = store.repair() if store.writable else None
-        if warning:
-            stream.write(f"bench: warning: {warning}\n")
-        # the latest row of a cell wins; a row the readers would set aside (resultset.check: a
-        # hand-edited fit_seconds, a metric that is not a number) is not reused but computed again
-        stored = {row["cell_id"]: row for row in store.rows() if resultset.check(row) is None}
-        # --- tuning (benchmark/tuning.py): a tuned model's trials run first, its refits once the
-        # trials' rows choose them; every phase is planned from the rows so far (reused or new)
-        searches = tuning.Searches(suite, cells, cache)
-        cells, reused, todo, reasons = _settle(searches, {}, stored, options.retry_failed)
-        # --- end tuning
-        if reasons:
-            why = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(5))
-            stream.write(f"bench: recomputing {sum(reasons.values())} stored cells: {why}\n")
-        planned = leaderboard.planned(cells, suite.seeds, searches.planned_refits())  # the leaderboard's yardstick
-        if not store.writable:
-            if todo or options.fresh:
-                raise BenchError(f"cannot write there ({len(todo)} cells to run); choose another --out",
-                                 f"{directory}")
-            stream.write(f"bench: warning: {directory} is read-only; showing the stored results\n")
-            rows = [relabel(reused[c.id], c) for c in tuning.reported(cells)]  # --- tuning: no trials
-            return _report(suite, registry, store, run_id, rows, {}, reused, reasons, started,
-                           False, planned, write=False)
-        store.write("suite.yaml", suite.text)
-        plugin_list = sorted({(e.provider.plugin, e.provider.distribution, e.provider.version)
-                              for e in registry.all()})
-        store.write_environment(run_id, {**environment(
-            [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], run_id), **planned})
-        if todo:  # workers map the data rather than load it again
-            from benchmark.shared_data import ENVIRONMENT, SharedData
-
-            shared = (executor.shared_directory if getattr(executor, "shared_directory", None) else
-                      os.environ.get(ENVIRONMENT) if options.executor == "dask" else None)  # a shared filesystem
-            warning = cache.publish(SharedData(shared), todo) if shared else None
-            if warning:
-                stream.write(f"bench: warning: {warning}\n")
-        results: dict[str, dict[str, Any]] = {}
-        interrupted, cause = False, KeyboardInterrupt()
-        try:
-            while todo:  # --- tuning: one phase per pass (a suite without tune: has one)
-                _execute(todo, suite, registry, cache, store, options, run_id, stream, results,
-                         len(cells), progress, executor)
-                cells, reused, todo, more = _settle(searches, results, stored, options.retry_failed)
-                reasons |= more
-        except KeyboardInterrupt as stop:
-            interrupted, cause = True, stop
-        rows = [relabel(reused.get(c.id) or results[c.id], c) for c in tuning.reported(cells)
-                if c.id in reused or c.id in results]
-        result = _report(suite, registry, store, run_id, rows, results, reused, reasons, started,
-                         interrupted, planned)
-        if interrupted:
-            raise RunInterrupted(result, cause)
-        return result
+def _run(context: RunContext, cells: list[Cell]) -> RunResult:
+    """Reuse what is stored, run the rest phase by phase, report; the run lock is held."""
+    options, stream = context.options, context.stream
+    stored = _stored_rows(context)
+    # --- tuning (benchmark/tuning.py): a tuned model's trials run first, its refits once the
+    # trials' rows choose them; every phase is planned from the rows so far (reused or new)
+    searches = tuning.Searches(context.suite, cells, context.cache)
+    cells, reused, todo, reasons = _settle(searches, {}, stored, options.retry_failed)
+    # --- end tuning
+    if reasons:
+        why = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(5))
+        stream.write(f"bench: recomputing {sum(reasons.values())} stored cells: {why}\n")
+    planned = leaderboard.planned(cells, context.suite.seeds, searches.planned_refits())  # the leaderboard's yardstick
+    directory = context.store.directory
+    if not context.store.writable:
+        if todo or options.fresh:
+            raise BenchError(f"cannot write there ({len(todo)} cells to run); choose another --out",
+                             f"{directory}")
+        stream.write(f"bench: warning: {directory} is read-only; showing the stored results\n")
+        rows = [relabel(reused[c.id], c) for c in tuning.reported(cells)]  # --- tuning: no trials
+        return _report(context, Outcome(rows, 0, len(reused), dict(reasons)), planned, write=False)
+    _record_run(context, planned)
+    if todo:
+        _share_data(context, todo)
+    computed = Computed()
+    interrupted, cause = False, KeyboardInterrupt()
+    try:
+        while todo:  # --- tuning: one phase per pass (a suite without tune: has one)
+            _execute(context, todo, computed, len(cells))
+            cells, reused, todo, more = _settle(searches, computed.rows, stored, options.retry_failed)
+            reasons |= more
+    except KeyboardInterrupt as stop:
+        interrupted, cause = True, stop
+    rows = [relabel(reused.get(c.id) or computed.rows[c.id], c) for c in tuning.reported(cells)
+            if c.id in reused or c.id in computed]
+    result = _report(context, Outcome(rows, len(computed), len(reused), dict(reasons), interrupted), planned)
+    if interrupted:
+        raise RunInterrupted(result, cause)
+    return result
 
 
-def _report(suite: Suite, registry: Registry, store: ResultStore, run_id: str, rows: list[dict[str, Any]],
-            results: Mapping[str, Any], reused: Mapping[str, Any], reasons: collections.Counter[str],
-            started: float, interrupted: bool, planned: Mapping[str, Any], write: bool = True) -> RunResult:
-    """The leaderboard of ``rows`` (written unless ``write`` is false) and the run's summary;
-    ``planned`` is the run's :func:`benchmark.leaderboard.planned` record, which ``bench
-    leaderboard`` judges completeness by too."""
-    import time
+def _stored_rows(context: RunContext) -> dict[str, dict[str, Any]]:
+    """The store made ready for this run (archived with ``--fresh``, a torn last line repaired)
+    and the rows it may reuse, by cell id: the latest row of a cell wins; a row the readers
+    would set aside (:func:`benchmark.resultset.check`: a hand-edited fit_seconds, a metric that
+    is not a number) is not reused but computed again."""
+    store = context.store
+    if context.options.fresh and store.writable:
+        store.archive_cells()
+    warning = store.repair() if store.writable else None
+    if warning:
+        context.stream.write(f"bench: warning: {warning}\n")
+    return {row["cell_id"]: row for row in store.rows() if resultset.check(row) is None}
 
+
+def _record_run(context: RunContext, planned: Mapping[str, Any]) -> None:
+    """The suite as it was run, and this run's environment (machine, versions, plugins, plan)."""
+    context.store.write("suite.yaml", context.suite.text)
+    plugin_list = sorted({(e.provider.plugin, e.provider.distribution, e.provider.version)
+                          for e in context.registry.all()})
+    context.store.write_environment(context.run_id, {**environment(
+        [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], context.run_id), **planned})
+
+
+def _share_data(context: RunContext, todo: Sequence[Cell]) -> None:
+    """Publish the plan's datasets and folds where the workers map them rather than load them
+    again: the local executor's private directory, or for Dask ``$BENCH_SHARED_DATA`` (a
+    filesystem the driver and every worker see)."""
+    executor = context.executor
+    shared = (executor.shared_directory if executor is not None and executor.shared_directory else
+              os.environ.get(ENVIRONMENT) if context.options.executor == "dask" else None)
+    warning = context.cache.publish(SharedData(shared), todo) if shared else None
+    if warning:
+        context.stream.write(f"bench: warning: {warning}\n")
+
+
+def _report(context: RunContext, outcome: Outcome, planned: Mapping[str, Any], write: bool = True) -> RunResult:
+    """The leaderboard of the outcome's rows (written unless ``write`` is false) and the run's
+    summary; ``planned`` is the run's :func:`benchmark.leaderboard.planned` record, which
+    ``bench leaderboard`` judges completeness by too. Each metric's direction is the one its
+    rows carry (``metric_info``): what this run wrote, not the registry asked again."""
+    suite, store = context.suite, context.store
     metrics = {task: list(names) for task, names in suite.metrics.items()}
-    directions = {name: registry.get("metric", name).spec.greater_is_better
-                  for names in suite.metrics.values() for name in names}
-    lines = leaderboard.build(rows, metrics, directions, plan=leaderboard.Plan.of([planned[leaderboard.PLANNED]]))
+    directions = resultset.directions([name for names in metrics.values() for name in names], outcome.rows)
+    lines = leaderboard.build(outcome.rows, metrics, directions,
+                              plan=leaderboard.Plan.of([planned[leaderboard.PLANNED]]))
     if write:
         store.write("leaderboard.csv", leaderboard.to_csv(lines, metrics))
         store.write("leaderboard.md", f"# {suite.name}\n\n" + leaderboard.render(lines, metrics, "github"))
-    return RunResult(suite, store, run_id, rows, lines, leaderboard.render(lines, metrics),
-                     len(results), len(reused), time.perf_counter() - started, dict(reasons), interrupted)
+    return RunResult(suite, store, context.run_id, outcome.rows, lines, leaderboard.render(lines, metrics),
+                     outcome.ran, outcome.reused, time.perf_counter() - context.started, dict(outcome.reasons),
+                     outcome.interrupted)
 
 
 class RunInterrupted(Exception):
@@ -389,38 +472,61 @@ class RunInterrupted(Exception):
         self.result, self.signal = result, cause
 
 
-def _execute(todo: list[Cell], suite: Suite, registry: Registry, cache: DataCache, store: ResultStore,
-             options: RunOptions, run_id: str, stream: TextIO, results: dict[str, dict[str, Any]],
-             total: int, progress: Any, executor: Any = None) -> None:
-    """Run the cells, storing each result as it arrives (the store's only writer)."""
-    from benchmark import engine
-    from benchmark.progress import QuietDisplay, format_row, open_display
-
+def _execute(context: RunContext, todo: list[Cell], computed: Computed, total: int) -> None:
+    """Run the cells of one phase, storing each result as it arrives (the store's only writer);
+    ``computed`` gathers them, ``total`` is the phase's planned cells."""
     done = total - len(todo)
-    notify = FinishedHooks(registry, stream)  # a plugin that fails is warned about once
-    artifacts = store.artifacts.resolve()  # absolute: a model's chdir cannot move them
+    notify = FinishedHooks(context.registry, context.stream)  # a plugin that fails is warned about once
+    artifacts = context.artifacts
 
-    def finished(rows: list[dict[str, Any]]) -> None:
-        rows = [with_provenance(row, registry) for row in rows]  # a killed cell's row too
-        store.append_rows(rows)  # the cells of one engine pass: one write + one fsync
-        for row in rows:
-            results[row["cell_id"]] = row
+    def finished(results: list[CellResult]) -> None:
+        for result in results:
+            _complete_provenance(result, context.registry)  # a killed cell's too
+        rows = [result.to_row() for result in results]
+        context.store.append_rows(rows)  # the cells of one engine pass: one write + one fsync
+        for result, row in zip(results, rows):
+            computed.add(result, row)
             notify(row)
 
     try:
-        if options.executor == "inline":  # this process, the datasets already loaded by the plan
+        if context.options.executor == "inline":  # this process, the datasets already loaded by the plan
             for number, cell in enumerate(todo, done + 1):
-                row = execute(cell, cache, artifacts, run_id).to_row()
-                finished([row])
-                if not options.quiet:
-                    stream.write(format_row(number, total, row) + "\n")
+                result = execute(cell, context.cache, artifacts, context.run_id)
+                finished([result])
+                if not context.options.quiet:
+                    context.stream.write(format_row(number, total, result) + "\n")
             return
-
-        if executor is not None:
-            executor.artifacts_root = str(artifacts)
-        display = progress or (QuietDisplay() if options.quiet else open_display(stream, total=total, done=done))
-        engine.run_cells(todo, finished, limits=limits_of(suite, options), options=options, run_id=run_id,
-                         artifacts_root=artifacts, stream=stream, progress=display, total=total,
-                         done=done, executor=executor)
+        tasks = [Task.of(cell, context.limits.get(cell.model, Limits())) for cell in todo]
+        run_cells(tasks, finished, context.display(total, done), context.engine, context.executor)
     finally:
         clear_staging(artifacts)  # the workers' (empty, or an interrupted cell's) staging directories
+
+
+def _complete_provenance(result: CellResult, registry: Registry) -> None:
+    """The model's plugin and library versions in a result whose worker could not record them
+    (a cell killed, timed out or crashed: its result is made by the driver)."""
+    if not result.plugin:
+        entry = registry.find("model", result.model_plugin)
+        if entry is not None:
+            result.plugin, result.libraries = plugin_provenance(entry)
+
+
+class Computed:
+    """What this run computed, by cell id: each typed result and the row it was stored as.
+
+    The rows serve the modules that still read results by key (the tuning search, the
+    leaderboard, :class:`RunResult`); each is made once, when its result is stored."""
+
+    def __init__(self) -> None:
+        self.results: dict[str, CellResult] = {}
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def add(self, result: CellResult, row: dict[str, Any]) -> None:
+        self.results[result.cell_id] = result
+        self.rows[result.cell_id] = row
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __contains__(self, cell_id: object) -> bool:
+        return cell_id in self.results

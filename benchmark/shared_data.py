@@ -115,7 +115,7 @@ class MappedRatingData(RatingData):
 
 # id(fold array) -> (a weak reference to it, "<folds key>-<n>.train"): weak, so that a long-lived
 # process (a Dask worker, a test session) does not keep a finished run's mapped files alive
-_PUBLISHED_ROWS: dict[int, tuple[weakref.ref, str]] = {}
+_PUBLISHED_ROWS: dict[int, tuple[weakref.ref[np.ndarray], str]] = {}
 
 
 def _remember_rows(rows: np.ndarray, name: str) -> None:
@@ -191,7 +191,8 @@ class SharedData:
 
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
-        self._opened: dict[str, Any] = {}
+        self._datasets: dict[str, tuple[Data, str]] = {}  # mapped once per process
+        self._folds: dict[str, list[Fold]] = {}
         _allow_open_files()
 
 
@@ -281,12 +282,13 @@ class SharedData:
         return manifest if manifest.get("format") == FORMAT else None
 
     def _array(self, key: str, name: str) -> np.ndarray:
-        return np.load(self.directory / key / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+        array: np.ndarray = np.load(self.directory / key / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+        return array
 
     def get_dataset(self, key: str) -> tuple[Data, str] | None:
         """(the mapped dataset, its verified checksum), or None when it was not shared."""
-        if key in self._opened:
-            return self._opened[key]
+        if key in self._datasets:
+            return self._datasets[key]
         manifest = self._manifest(key)
         if manifest is None or manifest["kind"] not in ("rating", "matrix"):
             return None
@@ -302,12 +304,12 @@ class SharedData:
         else:
             data = MatrixData(self._array(key, "X"), info=manifest["info"],
                               value_range=manifest["value_range"])
-        self._opened[key] = (data, manifest["checksum"])
-        return self._opened[key]
+        self._datasets[key] = (data, str(manifest["checksum"]))
+        return self._datasets[key]
 
     def get_folds(self, key: str) -> list[Fold] | None:
-        if key in self._opened:
-            return self._opened[key]
+        if key in self._folds:
+            return self._folds[key]
         manifest = self._manifest(key)
         if manifest is None or manifest["kind"] != "folds":
             return None
@@ -319,7 +321,7 @@ class SharedData:
             _remember_rows(train, names.get(f"{n}.train", f"{key}-{n}.train"))
             _remember_rows(test, names.get(f"{n}.test", f"{key}-{n}.test"))
             folds.append(PublishedFold(name, train, test, fingerprint) if fingerprint else Fold(name, train, test))
-        self._opened[key] = folds
+        self._folds[key] = folds
         return folds
 
     def rows(self, data: MappedRatingData, name: str, rows: np.ndarray) -> RatingData | None:

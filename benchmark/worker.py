@@ -177,7 +177,7 @@ def _quiet_loggers() -> None:
     absl = sys.modules.get("absl.logging")
     if absl is not None:
         try:
-            absl.set_verbosity(absl.ERROR)  # type: ignore[attr-defined]
+            absl.set_verbosity(absl.ERROR)
         except Exception:
             pass
 

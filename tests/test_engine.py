@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from benchmark.engine import (
     DaskExecutor, Finished, InlineExecutor, LocalExecutor, Progress, Started, Task, run_cells,
 )
+from benchmark.events import ExecutorSettings, Limits
 from benchmark.progress import open_display
-from benchmark.suite import Limits
 
 PLUGIN = """\
 import ctypes, os, signal, time
@@ -152,16 +151,11 @@ def test_a_worker_is_reused_until_it_fails(tmp_path):
 
 
 def test_run_cells_stores_each_row_and_prints_a_line_per_cell(tmp_path):
-    tasks = cells_of(tmp_path, ["global-mean", bad("raise")])
-    from benchmark.cells import Cell
-
-    cells = [Cell.from_dict(t.cell) for t in tasks]
-    stored: list[dict] = []
+    tasks = [Task(t.cell) for t in cells_of(tmp_path, ["global-mean", bad("raise")])]  # no limits
+    stored: list = []
     stream = io.StringIO()
-    options = SimpleNamespace(executor="local", jobs=2, scheduler=None, verbose=False)
-    run_cells(cells, stored.extend, limits={}, options=options, stream=stream, total=6, done=2,
-              progress=open_display(stream, total=6, done=2))
-    assert sorted(r["cell_id"] for r in stored) == sorted(t.id for t in tasks)
+    run_cells(tasks, stored.extend, open_display(stream, total=6, done=2), ExecutorSettings("local", jobs=2))
+    assert sorted(r.cell_id for r in stored) == sorted(t.id for t in tasks)
     lines = stream.getvalue().splitlines()
     assert [line.split("]")[0] for line in lines] == ["[3/6", "[4/6", "[5/6", "[6/6"]
     assert sum("ERROR: ValueError: bad model" in line for line in lines) == 2

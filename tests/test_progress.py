@@ -6,13 +6,14 @@ import io
 
 from rich.console import Console
 
-from benchmark.engine import Finished, Flush, Log, Progress, Started
+from benchmark.events import Finished, Flush, Log, Progress, Started
 from benchmark.progress import LineDisplay, LiveDisplay, QuietDisplay, format_duration, open_display
+from benchmark.record import CellResult
 
-OK = {"status": "ok", "dataset": "movielens-100k", "fold_name": "u1", "model": "svd",
-      "metrics": {"rmse": 0.93591, "mae": 0.73781}, "fit_seconds": 1.318}
-TIMEOUT = {"status": "timeout", "error": "timeout after 600 s", "dataset": "movielens-100k", "fold_name": "u2",
-           "model": "autorec"}
+OK = CellResult.from_stored({"status": "ok", "dataset": "movielens-100k", "fold_name": "u1", "model": "svd",
+                             "metrics": {"rmse": 0.93591, "mae": 0.73781}, "fit_seconds": 1.318})
+TIMEOUT = CellResult.from_stored({"status": "timeout", "error": "timeout after 600 s", "dataset": "movielens-100k",
+                                  "fold_name": "u2", "model": "autorec"})
 
 
 class Clock:

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,11 +19,12 @@ import pytest
 
 from benchmark import engine
 from benchmark.engine import Finished, LocalExecutor, Started, Stopped, Task
+from benchmark.engine import local as local_engine
+from benchmark.events import Limits
 from benchmark.execute import DataCache
 from benchmark.progress import LineDisplay
 from benchmark.runner import RunOptions, run_suite
 from benchmark.shared_data import ENVIRONMENT, SharedData
-from benchmark.suite import Limits
 from tests.conftest import run_bench
 
 PLUGIN = '''
@@ -236,15 +238,15 @@ def test_workers_beyond_the_early_ones_fork_too(tmp_path):
 def test_a_driver_with_threads_or_a_thread_pool_library_spawns(monkeypatch):
     for name in engine.THREADED_LIBRARIES:  # as in a fresh driver (other tests may have loaded some)
         monkeypatch.delitem(sys.modules, name, raising=False)
-    monkeypatch.setattr(engine.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
     monkeypatch.delenv(engine.START_METHOD, raising=False)
     assert engine.can_fork()
     monkeypatch.setitem(sys.modules, "numba", sys)  # loaded: its OpenMP/TBB pool may be half-held
     assert not engine.can_fork()
     monkeypatch.delitem(sys.modules, "numba")
-    monkeypatch.setattr(engine.threading, "active_count", lambda: 2)  # e.g. a heartbeat thread
+    monkeypatch.setattr(threading, "active_count", lambda: 2)  # e.g. a heartbeat thread
     assert not engine.can_fork()
-    monkeypatch.setattr(engine.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
     monkeypatch.setenv(engine.START_METHOD, "spawn")
     assert not engine.can_fork()
 
@@ -440,13 +442,13 @@ def test_chdir_in_a_model_does_not_move_artifacts_or_later_cells(tmp_path):
 @pytest.fixture
 def started_workers(monkeypatch):
     count = []
-    original = engine._Worker.__init__
+    original = local_engine._Worker.__init__
 
     def counting(self, *args, **kwargs):
         count.append(1)
         original(self, *args, **kwargs)
 
-    monkeypatch.setattr(engine._Worker, "__init__", counting)
+    monkeypatch.setattr(local_engine._Worker, "__init__", counting)
     return count
 
 
@@ -573,13 +575,12 @@ def test_a_cell_declaring_threads_takes_that_many_of_the_jobs(tmp_path):
 
 
 def test_rows_of_a_pass_are_stored_together_and_before_an_interruption():
-    from types import SimpleNamespace
-
     from benchmark.engine import Flush, run_cells
+    from benchmark.record import CellResult
 
-    def row(cell_id: str) -> dict:
-        return {"cell_id": cell_id, "status": "ok", "dataset": "d", "fold_name": "1", "model": "m",
-                "metrics": {"rmse": 1.0}, "fit_seconds": 0.0}
+    def row(cell_id: str) -> CellResult:
+        return CellResult.from_stored({"cell_id": cell_id, "status": "ok", "dataset": "d", "fold_name": "1",
+                                       "model": "m", "metrics": {"rmse": 1.0}, "fit_seconds": 0.0})
 
     batches: list[list[str]] = []
     stream = io.StringIO()
@@ -602,9 +603,8 @@ def test_rows_of_a_pass_are_stored_together_and_before_an_interruption():
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_cells([], lambda rows: batches.append([r["cell_id"] for r in rows]), limits={},
-                  options=SimpleNamespace(), executor=OnePassThenCtrlC(), progress=LineDisplay(stream, total=3),
-                  stream=stream)
+        run_cells([], lambda results: batches.append([r.cell_id for r in results]), LineDisplay(stream, total=3),
+                  executor=OnePassThenCtrlC())
     assert batches == [["a", "b"], ["c"]]  # the row that arrived before Ctrl-C is stored too
 
 
