@@ -101,19 +101,17 @@ def _folders(states: list[FileState]) -> str:
 
 
 def _roots(data_dir_option: str | None) -> tuple[Path | None, str, Path]:
-    from benchmark.api import cache_dir, data_dir
+    """(the data directory, what chose it, the download cache): the data directory as ``bench
+    run`` chooses it (:func:`benchmark.limits.choose_data_dir`, a typo one line, not every file
+    "missing")."""
+    from benchmark.api import cache_dir
+    from benchmark.limits import choose_data_dir
 
-    from benchmark.limits import check_data_dir
-
-    chosen = data_dir(data_dir_option)
-    why = "--data-dir" if data_dir_option else ("$BENCH_DATA_DIR" if chosen else "")
-    if chosen is not None:  # a typo is one line, as in bench check, not every file "missing"
-        chosen = check_data_dir(chosen, why)
-    return chosen, why, cache_dir()
+    chosen = choose_data_dir(data_dir_option)
+    return chosen.path, chosen.source, cache_dir()
 
 
 def _datasets(names: Iterable[str], plugins: list[str]) -> list[tuple[str, DatasetFiles]]:
-    from benchmark._internal import resolve
     from benchmark.registry import build_registry
 
     registry = build_registry([(p, f"-p {p}") for p in plugins])
@@ -124,8 +122,7 @@ def _datasets(names: Iterable[str], plugins: list[str]) -> list[tuple[str, Datas
             if name in registry.ambiguous.get("dataset", {}):
                 registry.get("dataset", name)  # raises: several plugins provide it; qualify it
             raise BenchError(f"no dataset plugin named {name!r}; {registry.suggest('dataset', name)}")
-        loader = entry.spec.loader
-        found.append((entry.name, files_of(entry.name, resolve(loader) if isinstance(loader, str) else loader)))
+        found.append((entry.name, files_of(entry.name, entry.function)))
     return found
 
 

@@ -19,12 +19,13 @@ plugins share is ambiguous and refused with the qualified names to choose from.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.metadata
 import importlib.util
 import inspect
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -32,7 +33,7 @@ from typing import Any, cast
 import pluggy
 
 from benchmark import hookspec
-from benchmark._internal import missing_requirements, resolve, sha256_hex
+from benchmark._internal import missing_requirements, resolve, sha256_hex, versions
 from benchmark.api import (
     API_VERSION, DatasetSpec, MetricSpec, Model, ModelSpec, SplitSpec, TaskSpec,
 )
@@ -92,13 +93,20 @@ class Problem:
 
 @dataclass(frozen=True)
 class Entry:
-    """One registered name with its spec and provider; ``unusable`` says why it cannot run."""
+    """One registered name with its spec and provider; ``unusable`` says why it cannot run.
+
+    A spec names its code lazily (``"module:attr"``, imported only when used, so that a heavy
+    library never loads at start-up); the entry imports each reference once, on first use, and
+    keeps it (:attr:`function`, :meth:`model_class`), as it keeps what it found out about its
+    libraries: whoever runs a cell asks the entry, not the import system, each time.
+    """
 
     kind: str
     spec: Any
     provider: Provider
     unusable: str = ""
     key: str = ""  # the name suites use: plain, or qualified when the plain name means another
+    _classes: dict[str, type[Model]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -129,7 +137,24 @@ class Entry:
             return [spec.model_base, spec.runner]
         return [spec.func]
 
-    @property
+    @functools.cached_property
+    def function(self) -> Callable[..., Any]:
+        """The spec's callable, imported once: a dataset's loader, a split's or a metric's
+        function, a task's runner."""
+        spec = self.spec
+        factory = spec.loader if isinstance(spec, DatasetSpec) else \
+            spec.runner if isinstance(spec, TaskSpec) else spec.func
+        return resolve(factory)
+
+    def model_class(self, task: str) -> type[Model]:
+        """A model's class for ``task``, imported once (an import that fails is tried again
+        next time, and raises again)."""
+        found = self._classes.get(task)
+        if found is None:
+            found = self._classes[task] = cast(type[Model], resolve(self.spec.classes[task]))
+        return found
+
+    @functools.cached_property
     def broken_reference(self) -> str:
         """Why a lazy ``"module:attr"`` reference cannot be imported, found without importing
         the module (its parent packages are imported); '' when every module is there."""
@@ -155,9 +180,15 @@ class Entry:
                     found.update(getattr(factory, "requires", {}) or {})
         return found
 
-    @property
+    @functools.cached_property
     def missing(self) -> list[str]:
+        """The pip distributions of :attr:`requires` that are not installed."""
         return missing_requirements(self.requires)
+
+    @functools.cached_property
+    def library_versions(self) -> dict[str, str]:
+        """Installed versions of the libraries it requires (a cell's ``libraries`` field)."""
+        return versions(self.requires)
 
 
 @dataclass
@@ -602,7 +633,7 @@ def is_model_class_usable(entry: Entry, task: str, registry: Registry | None = N
     (when ``registry`` is given); the reason when it can't be used."""
     factory = entry.spec.classes[task]
     try:
-        model_class = resolve(factory)
+        model_class = entry.model_class(task)
     except Exception as exc:
         missing = entry.missing
         hint = f" (pip install {' '.join(missing)})" if missing else ""
