@@ -39,6 +39,7 @@ from benchmark.cells import SEED_PARAMS as SEED_PARAMS  # the runner and the kit
 from benchmark.cells import Cell, CellResult
 from benchmark.errors import BenchError
 from benchmark.provenance import PeakMemory, Stopwatch, machine, now
+from benchmark.record import Trial
 from benchmark.registry import Entry, Registry, build_registry
 from benchmark.shared_data import SharedData
 from benchmark.store import link_error, real_directory
@@ -441,8 +442,7 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
         result.metrics, result.metric_errors, parts = score(registry, cell.metrics, outcome.predictions)
         # --- tuning: a trial is scored on an inner split, which no paired test reads, and a search
         # has hundreds of them: no units file (refits keep theirs)
-        trial = cell.tuning is not None and cell.tuning.get("role") == "trial"
-        if parts and artifacts_root is not None and not trial:
+        if parts and artifacts_root is not None and not isinstance(cell.tuning, Trial):
             try:
                 result.units = write_units(artifacts_root.parent / UNITS, cell.id, parts)
             except OSError as exc:  # the values stand; only the paired tests lose them

@@ -47,6 +47,7 @@ import numpy as np
 from benchmark._internal import json_safe
 from benchmark.api import Fold, MatrixData
 from benchmark.cells import Cell, stable_hash
+from benchmark.record import Refit, Trial, tuning_from_mapping
 from benchmark.errors import BenchError
 from benchmark.registry import Registry
 from benchmark.resultset import is_refit, is_trial, tuning_note  # noqa: F401 -- tuning.is_trial, ... still work
@@ -98,25 +99,25 @@ def inner_folds(registry: Registry, data: Any, outer: Fold, inner: Mapping[str, 
     return _INNER_CACHE[key]
 
 
-def trial_fold(registry: Registry, data: Any, outer: Fold, tuning: Mapping[str, Any]) -> Fold:
+def trial_fold(registry: Registry, data: Any, outer: Fold, tuning: Trial | Refit) -> Fold:
     """The rows a cell with a ``tuning`` field fits and scores on (execute's fold resolution).
 
     A trial: its inner fold of ``outer``'s training rows, checked against the fingerprints the
     plan recorded; a refit: ``outer`` itself. A refit whose every trial failed raises here, so
     its row says why.
     """
-    if tuning.get("role") == "refit":
-        if tuning.get("chosen") is None:
-            raise BenchError(str(tuning.get("error") or "no trial of this fold succeeded"))
+    if isinstance(tuning, Refit):
+        if tuning.chosen is None:
+            raise BenchError(str(tuning.error or "no trial of this fold succeeded"))
         return outer
-    if outer.fingerprint != tuning["outer_fingerprint"]:
+    if outer.fingerprint != tuning.outer_fingerprint:
         raise BenchError(f"outer fold has fingerprint {outer.fingerprint}, the trial was planned on "
-                         f"{tuning['outer_fingerprint']}")
-    fold = inner_folds(registry, data, outer, tuning["inner"])[tuning["inner_fold"]]
+                         f"{tuning.outer_fingerprint}")
+    fold = inner_folds(registry, data, outer, tuning.inner or {})[int(tuning.inner_fold or 0)]
     fit, scored = rows_fingerprint(fold.train), rows_fingerprint(fold.test)
-    if (fit, scored) != (tuning["fit_rows"], tuning["eval_rows"]):
+    if (fit, scored) != (tuning.fit_rows, tuning.eval_rows):
         raise BenchError(f"inner fold rows {fit}/{scored} differ from the planned "
-                         f"{tuning['fit_rows']}/{tuning['eval_rows']}")
+                         f"{tuning.fit_rows}/{tuning.eval_rows}")
     return fold
 
 
@@ -158,9 +159,9 @@ class Search:
                 fingerprint=fold.fingerprint, params={**self.outer.params, **point},
                 config={**self.outer.config, **json_safe(dict(point))}, metrics=(self.tuning.objective,),
                 code=self.trial_code,
-                tuning={"role": "trial", "outer_fold": self.outer.fold,
-                        "outer_fingerprint": self.outer_fingerprint, "inner": self.inner, "inner_fold": j,
-                        "fit_rows": rows_fingerprint(fold.train), "eval_rows": rows_fingerprint(fold.test)}))
+                tuning=Trial(outer_fold=self.outer.fold, outer_fingerprint=self.outer_fingerprint,
+                             inner=self.inner, inner_fold=j, fit_rows=rows_fingerprint(fold.train),
+                             eval_rows=rows_fingerprint(fold.test))))
         return cells
 
     def random_points(self) -> list[dict[str, Any]]:
@@ -225,21 +226,19 @@ class Search:
         sign = -1.0 if self.tuning.greater_is_better else 1.0
         scores = [_score([rows[c.id] for c in group], self.tuning.objective) for group in trials]
         valid = [(sign * s, n) for n, s in enumerate(scores) if s is not None]
-        summary: dict[str, Any] = {
-            **self._how(len(points)), "chosen": None, "trial": None, "objective_value": None,
-            "trial_cell_ids": [c.id for group in trials for c in group],
-            "failed_trials": len(scores) - len(valid)}
+        decided = replace(self._how(len(points)), trial_cell_ids=tuple(c.id for group in trials for c in group),
+                          failed_trials=len(scores) - len(valid))
         params = dict(self.outer.params)
         if valid:
             best = min(valid)[1]
-            chosen = json_safe(dict(points[best]))
-            summary.update(chosen=chosen, trial=best + 1, objective_value=scores[best])
+            decided = replace(decided, chosen=json_safe(dict(points[best])), trial=best + 1,
+                              objective_value=scores[best])
             params.update(points[best])
         else:
             errors = sorted({str(rows[c.id].get("error")) for g in trials for c in g if rows[c.id].get("error")})
-            summary["error"] = (f"no trial of outer fold {self.outer.fold_name} succeeded "
-                                f"({len(points)} failed; first error: {errors[0] if errors else 'unknown'})")
-        return replace(self.outer, params=params, config=self.refit_config(), tuning=summary)
+            decided = replace(decided, error=f"no trial of outer fold {self.outer.fold_name} succeeded "
+                                             f"({len(points)} failed; first error: {errors[0] if errors else 'unknown'})")
+        return replace(self.outer, params=params, config=self.refit_config(), tuning=decided)
 
     def refit_config(self) -> dict[str, Any]:
         """The refit's configuration identity: the outer one less the searched parameters, plus
@@ -254,10 +253,10 @@ class Search:
         trials = self.tuning.trials if self.tuning.search == "tpe" else len(self.drawn_points())
         return replace(self.outer, config=self.refit_config(), tuning=self._how(trials))
 
-    def _how(self, trials: int) -> dict[str, Any]:
+    def _how(self, trials: int) -> Refit:
         """What a refit's ``tuning`` says of how it was tuned, before what was chosen."""
-        return {"role": "refit", "search": self.tuning.search, "trials": trials, "inner": self.inner,
-                "objective": self.tuning.objective, "greater_is_better": self.tuning.greater_is_better}
+        return Refit(search=self.tuning.search, trials=trials, inner=self.inner, objective=self.tuning.objective,
+                     greater_is_better=self.tuning.greater_is_better)
 
 
 class Searches:
@@ -293,7 +292,7 @@ class Searches:
 
 def reported(cells: Sequence[Cell]) -> list[Cell]:
     """The cells whose rows a leaderboard shows: every cell but the trials."""
-    return [c for c in cells if not is_trial({"tuning": c.tuning})]
+    return [c for c in cells if not isinstance(c.tuning, Trial)]
 
 
 def chosen_by_fold(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -302,14 +301,15 @@ def chosen_by_fold(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     shows the chosen parameters in the ``chosen`` column of each refit row instead)."""
     found = []
     for row in rows:
-        if not is_refit(row):
+        tuning = tuning_from_mapping(row.get("tuning"))
+        if not isinstance(tuning, Refit):
             continue
-        tuning = row["tuning"]
         found.append({"dataset": row.get("dataset"), "model": row.get("model"), "seed": row.get("seed"),
                       "fold": row.get("fold"), "fold_name": row.get("fold_name"),
-                      "chosen": tuning.get("chosen"), "objective": tuning.get("objective"),
-                      "inner_value": tuning.get("objective_value"), "trials": tuning.get("trials"),
-                      "failed_trials": tuning.get("failed_trials", 0), "note": tuning_note(row)})
+                      "chosen": tuning.chosen, "objective": tuning.objective,
+                      "inner_value": tuning.objective_value, "trials": tuning.trials,
+                      "failed_trials": tuning.failed_trials if tuning.failed_trials is not None else 0,
+                      "note": tuning_note(row)})
     return sorted(found, key=lambda r: (str(r["dataset"]), str(r["model"]), r["seed"] or 0, r["fold"] or 0))
 
 
@@ -323,23 +323,25 @@ def search_history(refit: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] |
     share their cells but keep their numbers. ``rows``: the trial rows, or them by cell id (a
     reader drawing many searches indexes them once).
     """
-    tuning = refit.get("tuning") or {}
+    tuning = tuning_from_mapping(refit.get("tuning"))
+    if not isinstance(tuning, Refit):
+        return []
     by_id = rows if isinstance(rows, Mapping) else {r.get("cell_id"): r for r in rows}
-    ids = list(tuning.get("trial_cell_ids") or [])
-    count = int(tuning.get("trials") or 0)
+    ids = list(tuning.trial_cell_ids or [])
+    count = int(tuning.trials or 0)
     per = len(ids) // count if count and ids and len(ids) % count == 0 else 1
     config = refit.get("config")
     tune = config.get("tune") if isinstance(config, Mapping) else None
     space = tune.get("space") if isinstance(tune, Mapping) else None
-    tuned = set(space) if isinstance(space, Mapping) else set(tuning.get("chosen") or {})
+    tuned = set(space) if isinstance(space, Mapping) else set(tuning.chosen or {})
     history = []
     for number, start in enumerate(range(0, len(ids), per), 1):
         group = [by_id.get(cell_id) for cell_id in ids[start:start + per]]
         found = next((row for row in group if row is not None), None)
         point = {k: v for k, v in ((found or {}).get("config") or {}).items() if not tuned or k in tuned}
         history.append({"trial": number, "params": point,
-                        "objective": _score(group, str(tuning.get("objective"))),
-                        "chosen": number == tuning.get("trial")})
+                        "objective": _score(group, str(tuning.objective)),
+                        "chosen": number == tuning.trial})
     return history
 
 
@@ -352,16 +354,16 @@ def audit(rows: Sequence[Mapping[str, Any]], registry: Registry, data: Any, oute
     that those rows are outer training rows, none of the outer test rows. ``[]`` is clean."""
     problems = []
     for row in rows:
-        if not is_trial(row):
+        tuning = tuning_from_mapping(row.get("tuning"))
+        if not isinstance(tuning, Trial):
             continue
-        tuning = row["tuning"]
         outer = outer_folds[int(row["fold"])]
         name = f"trial {row.get('cell_id')}"
-        if outer.fingerprint != tuning["outer_fingerprint"]:
+        if outer.fingerprint != tuning.outer_fingerprint:
             problems.append(f"{name}: planned on another outer fold")
             continue
-        fold = inner_folds(registry, data, outer, tuning["inner"])[tuning["inner_fold"]]
-        if (rows_fingerprint(fold.train), rows_fingerprint(fold.test)) != (tuning["fit_rows"], tuning["eval_rows"]):
+        fold = inner_folds(registry, data, outer, tuning.inner or {})[int(tuning.inner_fold or 0)]
+        if (rows_fingerprint(fold.train), rows_fingerprint(fold.test)) != (tuning.fit_rows, tuning.eval_rows):
             problems.append(f"{name}: its recorded rows are not its inner fold's")
         if row.get("split_fingerprint") != fold.fingerprint:
             problems.append(f"{name}: split fingerprint {row.get('split_fingerprint')} is not its inner fold's")
