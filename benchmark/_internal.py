@@ -71,7 +71,8 @@ def resolve(factory: str | Callable[..., Any]) -> Callable[..., Any]:
     target: Any = importlib.import_module(module)
     for part in attribute.split("."):
         target = getattr(target, part)
-    return target
+    found: Callable[..., Any] = target
+    return found
 
 
 def missing_requirements(requires: Mapping[str, str]) -> list[str]:

@@ -192,11 +192,6 @@ def make_model(model_class: type[Model], params: Mapping[str, Any], seed: int | 
 # --- The task's runner ------------------------------------------------------------------------
 
 
-def task_options(registry: Registry, task: str, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The task's options with its defaults filled in under ``given``."""
-    return {**registry.task(task).options, **given}
-
-
 def run_task(task: Entry, model: Model, data: Any, fold: Fold, options: Mapping[str, Any]) -> Outcome:
     """Run the task's runner; its predictions always carry the fitted model and the options."""
     outcome = task.function(model, data, fold, dict(options))
@@ -213,30 +208,41 @@ def run_task(task: Entry, model: Model, data: Any, fold: Fold, options: Mapping[
 # --- Metrics and artifacts, each contained --------------------------------------------------
 
 
-def metric_info(registry: Registry, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """Direction, task and provenance of each metric, stored with every row (contract 1)."""
-    info: dict[str, dict[str, Any]] = {}
+def metric_entries(registry: Registry, names: Sequence[str]) -> dict[str, Entry | str]:
+    """Each metric's registry entry, looked up once per cell; for a name the registry cannot
+    give, the error that metric is recorded with."""
+    found: dict[str, Entry | str] = {}
     for name in names:
         try:
-            entry = registry.get("metric", name)
-        except BenchError:
-            continue
-        info[name] = {"greater_is_better": bool(entry.spec.greater_is_better), "task": entry.spec.task,
-                      "plugin": entry.provider.plugin, "distribution": entry.provider.distribution,
-                      "version": entry.spec.version or entry.provider.version}
+            found[name] = registry.get("metric", name)
+        except Exception as exc:
+            found[name] = f"{type(exc).__name__}: {exc}"
+    return found
+
+
+def metric_info(metrics: Mapping[str, Entry | str]) -> dict[str, dict[str, Any]]:
+    """Direction, task and provenance of each metric, stored with every row (contract 1)."""
+    info: dict[str, dict[str, Any]] = {}
+    for name, entry in metrics.items():
+        if isinstance(entry, Entry):
+            info[name] = {"greater_is_better": bool(entry.spec.greater_is_better), "task": entry.spec.task,
+                          "plugin": entry.provider.plugin, "distribution": entry.provider.distribution,
+                          "version": entry.spec.version or entry.provider.version}
     return info
 
 
-def score(registry: Registry, names: tuple[str, ...], predictions: Predictions
+def score(metrics: Mapping[str, Entry | str], predictions: Predictions
           ) -> tuple[dict[str, float], dict[str, str], dict[str, PerUnit]]:
     """Every metric on its own: one that raises, or whose value is NaN or infinite, is named in
     the errors (never stored as a value); the others still count. Per-unit parts come third."""
     values: dict[str, float] = {}
     errors: dict[str, str] = {}
     units: dict[str, PerUnit] = {}
-    for name in names:
+    for name, entry in metrics.items():
+        if not isinstance(entry, Entry):
+            errors[name] = entry
+            continue
         try:
-            entry = registry.get("metric", name)
             func = entry.function
             value = func(predictions) if entry.spec.context else func(predictions.y_true, predictions.y_pred)
             number = float(value)
@@ -360,7 +366,7 @@ def write_artifacts(registry: Registry, cell: Cell, model: Model, predictions: P
             result.artifact_errors[impl.plugin_name] = f"{type(exc).__name__}: {exc}"
     if not any(staging.iterdir()):
         return
-    final = root / cell.id
+    final = root / result.cell_id
     try:
         if os.path.lexists(final):  # an earlier run's: replaced, never followed
             if final.is_symlink():
@@ -372,7 +378,7 @@ def write_artifacts(registry: Registry, cell: Cell, model: Model, predictions: P
     except (BenchError, OSError) as exc:  # the metrics stand; the next cell clears the staging
         result.artifact_errors["artifacts"] = f"cannot store the artifacts: {exc}"
         return
-    result.artifacts += [str(Path(root.name, cell.id, name)) for name in written]
+    result.artifacts += [str(Path(root.name, result.cell_id, name)) for name in written]
 
 
 def clear_staging(root: Path) -> None:
@@ -403,9 +409,11 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
     """Run one cell and return its result. Failures become results, never exceptions."""
     registry = cache.registry
     result = CellResult.start(cell, run_id, machine(), now())
-    result.metric_info = metric_info(registry, cell.metrics)
+    metrics = metric_entries(registry, cell.metrics)
+    result.metric_info = metric_info(metrics)
     try:
         entry = registry.get("model", cell.model_plugin)
+        task = registry.get("task", cell.task)
         result.plugin, result.libraries = plugin_provenance(entry)
         missing = entry.missing
         if missing:
@@ -430,7 +438,6 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
         reset_random_state(cell.seed)
         with Stopwatch() as prepare_time:
             model.prepare()
-        task = registry.get("task", cell.task)
         options = {**task.spec.options, **cell.task_options}
         with PeakMemory() as memory:
             outcome = run_task(task, model, data, fold, options)
@@ -439,12 +446,12 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
                 setattr(result, key, int(value))
             else:
                 result.counts[key] = int(value)
-        result.metrics, result.metric_errors, parts = score(registry, cell.metrics, outcome.predictions)
+        result.metrics, result.metric_errors, parts = score(metrics, outcome.predictions)
         # --- tuning: a trial is scored on an inner split, which no paired test reads, and a search
         # has hundreds of them: no units file (refits keep theirs)
         if parts and artifacts_root is not None and not isinstance(cell.tuning, Trial):
             try:
-                result.units = write_units(artifacts_root.parent / UNITS, cell.id, parts)
+                result.units = write_units(artifacts_root.parent / UNITS, result.cell_id, parts)
             except OSError as exc:  # the values stand; only the paired tests lose them
                 result.artifact_errors["units"] = f"cannot store per-unit values: {exc}"
         result.prepare_seconds = prepare_time.seconds

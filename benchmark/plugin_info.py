@@ -5,7 +5,7 @@ from __future__ import annotations
 from benchmark.errors import BenchError, did_you_mean
 from benchmark.params import Param, model_params, task_params
 from benchmark.registry import Entry, Registry, is_model_class_usable
-from benchmark.suite import dataset_params, model_class, split_params
+from benchmark.suite import dataset_params, split_params
 
 
 def _state(entry: Entry) -> str:
@@ -24,7 +24,7 @@ def table(registry: Registry) -> str:
 
     rows = [[e.name, e.kind, ", ".join(e.tasks), e.provider.describe(), _state(e),
              getattr(e.spec, "summary", "")] for e in registry.all()]
-    text = tabulate(rows, headers=["name", "kind", "tasks", "provided by", "usable", "summary"])
+    text: str = tabulate(rows, headers=["name", "kind", "tasks", "provided by", "usable", "summary"])
     if registry.problems:
         broken = [[p.provider.plugin, p.provider.describe(), p.reason] for p in registry.problems]
         text += "\n\nunusable plugins (nothing they provide is loaded)\n"
@@ -48,7 +48,7 @@ def parameters(registry: Registry, entry: Entry) -> dict[str, dict[str, Param]]:
             reason = is_model_class_usable(entry, task, registry)
             if reason:
                 raise BenchError(f"model {entry.name!r} ({task}) is unusable: {reason}")
-            found[f"parameters ({task})"] = model_params(model_class(entry, task))
+            found[f"parameters ({task})"] = model_params(entry.model_class(task))
         return found
     if entry.kind == "dataset":
         return {"options": dataset_params(entry)}

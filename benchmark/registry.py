@@ -170,9 +170,9 @@ class Entry:
                 return f"cannot import {factory!r}: no module {module!r}"
         return ""
 
-    @property
+    @functools.cached_property
     def requires(self) -> dict[str, str]:
-        """Libraries of the spec, and of its model classes that are already imported."""
+        """Libraries of the spec, and of its model classes that are not lazy references."""
         found = dict(getattr(self.spec, "requires", {}) or {})
         if isinstance(self.spec, ModelSpec):
             for factory in self.spec.classes.values():
@@ -388,24 +388,34 @@ def hook_problems(module: Any) -> list[str]:
     return problems
 
 
-def _register(manager: pluggy.PluginManager, module: Any, name: str, provider: Provider,
-              problems: list[Problem], providers: dict[int, Provider], names: tuple[str, ...]) -> None:
-    if manager.is_registered(module):
-        return
-    found = hook_problems(module)
-    if not found:
-        try:
-            manager.register(module, name=name)
-        except Exception as exc:  # pluggy's validation: wrong hook arguments, a clashing name
-            found.append(f"cannot be registered: {' '.join(str(exc).split())}")
-    if found:
-        problems.append(Problem(provider, "; ".join(found), names))
-    else:
-        providers[id(module)] = provider
+@dataclass
+class _Loading:
+    """The plugins loaded so far: the plugin manager, the broken plugins, and where each
+    registered module came from."""
+
+    manager: pluggy.PluginManager
+    problems: list[Problem] = field(default_factory=list)
+    providers: dict[int, Provider] = field(default_factory=dict)  # id(module) -> its provider
+
+    def register(self, module: Any, name: str, provider: Provider, names: tuple[str, ...]) -> bool:
+        """Register ``module`` unless its hooks are broken (then it is a problem); whether it is
+        registered now or was already."""
+        if self.manager.is_registered(module):
+            return True
+        found = hook_problems(module)
+        if not found:
+            try:
+                self.manager.register(module, name=name)
+            except Exception as exc:  # pluggy's validation: wrong hook arguments, a clashing name
+                found.append(f"cannot be registered: {' '.join(str(exc).split())}")
+        if found:
+            self.problems.append(Problem(provider, "; ".join(found), names))
+            return False
+        self.providers[id(module)] = provider
+        return True
 
 
-def _entry_point_plugins(manager: pluggy.PluginManager, problems: list[Problem],
-                         providers: dict[int, Provider]) -> None:
+def _entry_point_plugins(loading: _Loading) -> None:
     described: dict[str, tuple[str, str]] = {}  # a distribution's METADATA parsed once, not per entry point
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist
@@ -423,10 +433,10 @@ def _entry_point_plugins(manager: pluggy.PluginManager, problems: list[Problem],
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            problems.append(Problem(provider, f"failed to import {ep.value!r}: "
-                                              f"{type(exc).__name__}: {exc}", (ep.name,)))
+            loading.problems.append(Problem(provider, f"failed to import {ep.value!r}: "
+                                                      f"{type(exc).__name__}: {exc}", (ep.name,)))
             continue
-        _register(manager, module, ep.name, provider, problems, providers, (ep.name,))
+        loading.register(module, ep.name, provider, (ep.name,))
 
 
 def spec_problems(kind: str, spec: Any, tasks: Mapping[str, TaskSpec] | None = None) -> list[str]:
@@ -515,10 +525,10 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
     """
     manager = pluggy.PluginManager(hookspec.PROJECT)
     manager.add_hookspecs(hookspec)
-    problems: list[Problem] = []
-    providers: dict[int, Provider] = {}
+    loading = _Loading(manager)
+    problems, providers = loading.problems, loading.providers
     if entry_points:
-        _entry_point_plugins(manager, problems, providers)
+        _entry_point_plugins(loading)
     broken: list[BenchError] = []
     for path, where in local_plugins:
         try:
@@ -528,8 +538,7 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
             continue
         provider = Provider(f"file:{Path(path).name}", module.__bench_file__, "local",
                             f"sha256:{module.__bench_code__}")
-        _register(manager, module, f"file:{module.__bench_file__}", provider, problems, providers, ())
-        if problems and problems[-1].provider == provider:  # not registered
+        if not loading.register(module, f"file:{module.__bench_file__}", provider, ()):
             broken.append(BenchError(f"plugin file {str(path)!r} {problems[-1].reason}", where))
     raise_all(broken)
     registry = Registry(manager, problems=problems)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark.api import TaskSpec
+from benchmark.api import DatasetSpec, TaskSpec
 from benchmark.errors import BenchError, raise_all
 from benchmark.limits import DataDir, choose_data_dir
 from benchmark.params import task_params
@@ -26,7 +26,7 @@ from benchmark.suite.resolving import (
 # --- Datasets -------------------------------------------------------------------------------
 
 
-def _task_of_entry(entry: Mapping[str, Any], spec: Any, registry: Registry, parsed: ParsedSuite, i: int
+def _task_of_entry(entry: Mapping[str, Any], spec: DatasetSpec, registry: Registry, parsed: ParsedSuite, i: int
                    ) -> tuple[TaskSpec, dict[str, Any]]:
     """The task a dataset entry runs as, and its task options (checked against the task)."""
     at = parsed.at

@@ -14,7 +14,7 @@ from benchmark.params import Param, model_params
 from benchmark.registry import Entry, Registry, is_model_class_usable
 from benchmark.suite.problems import EntryCheck, Found, KeyPath, Where, param_problems, schema_errors, unknown_key
 from benchmark.suite.resolving import (
-    DatasetConfig, Limits, ModelConfig, ParsedSuite, configuration_label, model_class, parse_limits,
+    DatasetConfig, Limits, ModelConfig, ParsedSuite, configuration_label, parse_limits,
     seed_problem, with_seed_problems,
 )
 from benchmark.suite.schema import MODEL_KEYS
@@ -128,7 +128,7 @@ def _described_params(item: _ModelEntry, tasks: list[str], registry: Registry,
             item.check.add(BenchError(f"model {item.model.spec.name!r} is unusable: {reason}",
                                       item.where(at, "name")))
             continue
-        params_by_name.update(model_params(model_class(item.model, task)))
+        params_by_name.update(model_params(item.model.model_class(task)))
         inspected = True
     return params_by_name if inspected else None
 

@@ -24,9 +24,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from benchmark._internal import json_safe, resolve
+from benchmark._internal import json_safe
 from benchmark.api import Model
 from benchmark.cells import SEED_PARAMS, Cell
 from benchmark.errors import BenchError, raise_all
@@ -238,35 +238,21 @@ class ParsedSuite:
 # --- A plugin's parameters and classes, from its registry entry ------------------------------
 
 
-def _lazy(spec_or_entry: Any, attribute: str) -> Any:
-    """The callable a spec names under ``attribute``: an entry's, imported once and kept, or a
-    bare spec's (``bench plugins`` of a spec outside any registry), imported now."""
-    if isinstance(spec_or_entry, Entry):
-        return spec_or_entry.function
-    return resolve(getattr(spec_or_entry, attribute))
+def model_class(entry: Entry, task: str) -> type[Model]:
+    """A model entry's class for ``task``, its lazy reference imported once
+    (:meth:`benchmark.registry.Entry.model_class`)."""
+    return entry.model_class(task)
 
 
-def _spec(spec_or_entry: Any) -> Any:
-    return spec_or_entry.spec if isinstance(spec_or_entry, Entry) else spec_or_entry
-
-
-def model_class(spec_or_entry: Any, task: str) -> type[Model]:
-    """The model class of a model entry (or of its spec) for ``task``, its lazy reference
-    imported once (:meth:`benchmark.registry.Entry.model_class`)."""
-    if isinstance(spec_or_entry, Entry):
-        return spec_or_entry.model_class(task)
-    return cast(type[Model], resolve(spec_or_entry.classes[task]))
-
-
-def dataset_params(spec_or_entry: Any) -> dict[str, Param]:
+def dataset_params(entry: Entry) -> dict[str, Param]:
     """A dataset's options: its loader's parameters and declared constraints."""
-    return describe(_lazy(spec_or_entry, "loader"), _spec(spec_or_entry).constraints, skip=())
+    return describe(entry.function, entry.spec.constraints, skip=())
 
 
-def split_params(spec_or_entry: Any) -> dict[str, Param]:
+def split_params(entry: Entry) -> dict[str, Param]:
     """A split's parameters: its function's (besides ``data``) and those its spec declares."""
-    declared = _spec(spec_or_entry).params
-    params = describe(_lazy(spec_or_entry, "func"), declared, skip=("data",))
+    declared = entry.spec.params
+    params = describe(entry.function, declared, skip=("data",))
     for name, schema in declared.items():  # constraints of parameters the signature hides
         params.setdefault(name, Param(name, schema=schema))
     return params

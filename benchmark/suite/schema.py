@@ -13,7 +13,7 @@ from typing import Any
 from benchmark.errors import BenchError
 from benchmark.params import Param, model_params, object_schema, task_params
 from benchmark.registry import Registry, is_model_class_usable
-from benchmark.suite.resolving import dataset_params, model_class, split_params
+from benchmark.suite.resolving import dataset_params, split_params
 
 _NAMED = {"type": "string", "minLength": 1}
 _PARAMS = {"type": "object", "description": "keyword arguments, checked against the plugin"}
@@ -90,7 +90,7 @@ def model_parameters(registry: Registry, name: str) -> dict[str, Param]:
     found: dict[str, Param] = {}
     for task in entry.spec.tasks:
         if not is_model_class_usable(entry, task, registry):
-            found.update(model_params(model_class(entry, task)))
+            found.update(model_params(entry.model_class(task)))
     return found
 
 
