@@ -2,7 +2,12 @@
 
 The work that differs by task (what ``fit`` gets, how predictions are checked and clipped) is
 the task's runner, found in the registry (``TaskSpec.runner``; bench's own in
-``bench_plugins.tasks``); :func:`execute` is the same for every task.
+``bench_plugins.tasks``); :func:`execute` is the same for every task. It asks the registry's
+entries for the code it runs (:attr:`~benchmark.registry.Entry.function`,
+:meth:`~benchmark.registry.Entry.model_class`): each imports its lazy ``module:attr`` reference
+once per process, so a worker's thousandth cell looks up no module (``benchmarks/spine_path.py``
+counts one cell's path). A cell's fold comes from the split it was planned with
+(:meth:`benchmark.suite.SplitCall.of_cell`), the one place a split seed is read back.
 
 Scoring writes, per row, each metric's direction and provenance (``metric_info``), keeps a
 metric that raises or returns NaN/infinity as that metric's error (``metric_errors``; the cell

@@ -14,12 +14,18 @@ training fold and scored once on its test fold::
           trials: 20                                 # the budget (grid: every point)
           split: {method: holdout, test_size: 0.1}   # the inner split (default), or kfold, ...
 
+The block itself is parsed and checked with the rest of the suite (:mod:`benchmark.suite.tune`,
+giving a :class:`~benchmark.suite.Tuning`); this module is the search at run time and reads the
+suite through its public names only.
+
 Trials are ordinary cells (stored, resumable after a kill, parallel with ``--jobs`` or Dask,
 reused on rerun): a trial cell is the outer cell with the trial's parameters, only the
-objective as metric, and a ``tuning`` field naming its outer fold and inner split, so a worker
+objective as metric, and a typed ``tuning`` field (:class:`~benchmark.record.Trial`) naming its
+outer fold and inner split, so a worker
 rebuilds exactly its rows with :func:`trial_fold`: outer fold → its training rows → the inner
 split of those rows. The refit cell is the outer cell with the winner's parameters and a
-``tuning`` field summarising the search (``chosen``, ``trial_cell_ids``); its configuration
+``tuning`` field summarising the search (:class:`~benchmark.record.Refit`: ``chosen``,
+``trial_cell_ids``); its configuration
 identity is the tuning procedure (space, objective, search, budget, inner split), so the
 folds of one tuned model form one leaderboard line even when they chose differently.
 
