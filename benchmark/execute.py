@@ -415,8 +415,7 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
     registry = cache.registry
     result = CellResult.start(cell, run_id, machine(), now())
     metrics = metric_entries(registry, cell.metrics)
-    result.metric_info = metric_info(metrics)
-    try:
+    try:  # the plugins first (every lookup at once), then the data, then the work
         entry = registry.get("model", cell.model_plugin)
         task = registry.get("task", cell.task)
         result.plugin, result.libraries = plugin_provenance(entry)
@@ -424,6 +423,7 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
         if missing:
             module = next(m for m, d in entry.requires.items() if d in missing)
             raise MissingDependency(module, entry.requires[module], cell.model_plugin)
+        model_class = entry.model_class(cell.task)
         data = cache.dataset(cell.dataset_plugin, cell.dataset_options, cell.data_dir)
         checksum = cache.checksum(data)
         if checksum != cell.dataset_checksum:
@@ -439,7 +439,7 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
         result.n_train, result.n_test = len(fold.train), len(fold.test)
         for module in entry.requires:  # imported before the clock starts, not inside fit
             importlib.import_module(module)
-        model = make_model(entry.model_class(cell.task), cell.params)
+        model = make_model(model_class, cell.params)
         reset_random_state(cell.seed)
         with Stopwatch() as prepare_time:
             model.prepare()
@@ -470,6 +470,7 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
     except Exception as exc:  # a failing model must not stop the run; the result says why
         result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
         result.traceback = traceback.format_exc(limit=8)
+    result.metric_info = metric_info(metrics)
     result.finished_at = now()
     return result
 
