@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmark.api import data_dir
 from benchmark.errors import BenchError, excerpt
 
 NAME_MAX_BYTES = 255
@@ -120,9 +121,7 @@ def choose_data_dir(option: str | Path | None, suite_value: Path | None = None,
         return DataDir(check_data_dir(option, "--data-dir"), "--data-dir")
     if suite_value is not None:
         return DataDir(check_data_dir(suite_value, suite_where), suite_where)
-    from benchmark.api import data_dir  # the public helper reads the variable (numpy, pandas: lazily)
-
-    found = data_dir()
+    found = data_dir()  # the public helper reads the variable
     if found is not None:
         return DataDir(check_data_dir(found, ENVIRONMENT_SOURCE), ENVIRONMENT_SOURCE)
     return DataDir(None, "")

@@ -32,7 +32,7 @@ from typing import Any, cast
 
 import pluggy
 
-from benchmark import hookspec
+from benchmark import adapters, hookspec
 from benchmark._internal import missing_requirements, resolve, sha256_hex, versions
 from benchmark.api import (
     API_VERSION, DatasetSpec, MetricSpec, Model, ModelSpec, SplitSpec, TaskSpec,
@@ -570,8 +570,6 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
 def _adapt_models(registry: Registry) -> None:
     """Give every model the tasks it reaches through a task's ``adapters`` (lazily: the adapted
     class is built by :mod:`benchmark.adapters` when first used)."""
-    from benchmark import adapters
-
     tasks = registry.tasks()
     table = registry.entries.get("model", {})
     for key, entry in list(table.items()):
