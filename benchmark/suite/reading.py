@@ -17,7 +17,7 @@ from benchmark.suite.schema import SUITE_SCHEMA
 def read_suite(path: str | Path) -> ParsedSuite:
     """Read the file and check it against the static schema, recording every problem in
     ``ParsedSuite.errors`` (raised only when the file cannot be read as a mapping at all)."""
-    from benchmark.yamlsafe import read_suite_file  # the YAML library: loaded when a suite is read
+    from benchmark.yamlsafe import read_suite_file  # YAML: workers import this package, never read a suite
 
     path = Path(path)
     loaded = read_suite_file(path)
