@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from benchmark._internal import json_safe
 from benchmark.api import Model
-from benchmark.cells import SEED_PARAMS, Cell
+from benchmark.cells import SEED_PARAMS as SEED_PARAMS  # the one constant of seed parameters
+from benchmark.cells import Cell
 from benchmark.errors import BenchError, raise_all
 from benchmark.limits import check_seed
 from benchmark.params import Param, describe
@@ -37,8 +38,6 @@ from benchmark.suite.problems import KeyPath, Where, describe_value, param_probl
 
 if TYPE_CHECKING:
     from benchmark.suite.tune import Tuning
-
-__all__ = ["SEED_PARAMS"]  # re-exported: the one constant of seed parameters
 
 MAX_CONFIGURATIONS = 10_000
 """Model configurations a suite may expand to (grids multiply); ``--max-configurations``
