@@ -228,7 +228,6 @@ class Registry:
 
     def get(self, kind: str, name: str, where: str = "") -> Entry:
         """The usable entry called ``name`` (plain or qualified), or a BenchError saying why not."""
-        table = self.entries.get(kind, {})
         name = str(name)
         entry = self.find(kind, name)
         if entry is not None:

@@ -56,9 +56,11 @@ from benchmark.cells import Cell, stable_hash
 from benchmark.record import Refit, Trial, tuning_from_mapping
 from benchmark.errors import BenchError
 from benchmark.registry import Registry
-from benchmark.resultset import is_refit, is_trial, tuning_note  # noqa: F401 -- tuning.is_trial, ... still work
+from benchmark.resultset import is_refit as is_refit  # tuning.is_refit and tuning.is_trial still work
+from benchmark.resultset import is_trial as is_trial
+from benchmark.resultset import tuning_note
 from benchmark.shared_data import share_rows
-from benchmark.suite import SPLIT_SEED, Dimension, SplitCall, Suite, Tuning
+from benchmark.suite import SplitCall, Suite, Tuning
 
 if TYPE_CHECKING:
     from benchmark.execute import DataCache

@@ -18,7 +18,7 @@ from benchmark.suite.models import Datasets, resolve_models
 from benchmark.suite.problems import EntryCheck, Found, check_params
 from benchmark.suite.reading import read_suite
 from benchmark.suite.resolving import (
-    DEFAULT_SPLIT, MAX_CONFIGURATIONS, DatasetConfig, ParsedSuite, SplitConfig, SplitPlace, Suite,
+    DEFAULT_SPLIT, MAX_CONFIGURATIONS, DatasetConfig, ParsedSuite, SplitPlace, Suite,
     beside_suite, dataset_params, parse_limits, plugin_files, resolve_split, suite_seeds,
 )
 
