@@ -49,6 +49,20 @@ def column_chunks(column: pd.Series) -> Iterator[Any]:
         yield "\0".join(column.astype(str).tolist()).encode()
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` as plain JSON data: mappings with string keys, lists, numbers, strings; a numpy
+    scalar as its Python value, anything else as its ``repr``."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
 def resolve(factory: str | Callable[..., Any]) -> Callable[..., Any]:
     """Import a lazy ``"module:attr"`` reference (or return a callable unchanged)."""
     if not isinstance(factory, str):
@@ -57,7 +71,8 @@ def resolve(factory: str | Callable[..., Any]) -> Callable[..., Any]:
     target: Any = importlib.import_module(module)
     for part in attribute.split("."):
         target = getattr(target, part)
-    return target
+    found: Callable[..., Any] = target
+    return found
 
 
 def missing_requirements(requires: Mapping[str, str]) -> list[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from benchmark._internal import resolve
+from benchmark.api import Model
 
 _DECLARED: dict[str, tuple[Any, Any, Any]] = {}  # token -> (model class, mixin, task base), each maybe lazy
 _BUILT: dict[str, type] = {}
@@ -39,8 +40,6 @@ def __getattr__(token: str) -> type:
         return _BUILT[token]
     if token not in _DECLARED:
         raise AttributeError(f"no adapted model {token!r} is declared in this process")
-    from benchmark.api import Model
-
     inner, mixin, base = (cast(type, resolve(part)) for part in _DECLARED[token])
     if not all(isinstance(part, type) for part in (inner, mixin, base)):
         raise TypeError(f"adapting {token!r} needs classes, got {inner!r}, {mixin!r}, {base!r}")

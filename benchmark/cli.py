@@ -55,7 +55,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Nam
                                    "finished cells found there are reused")
     run.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE",
                      help="load a local plugin file (repeatable)")
-    run.add_argument("--data-dir", help="local dataset copies (default: $BENCH_DATA_DIR)")
+    run.add_argument("--data-dir", help="local dataset copies (default: the suite's data_dir, else "
+                                        "$BENCH_DATA_DIR)")
     run.add_argument("--fresh", action="store_true",
                      help="run every cell again (stored cells are moved to archive/, not deleted)")
     run.add_argument("--retry-failed", action="store_true",

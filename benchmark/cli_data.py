@@ -29,9 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.datafiles import ChecksumMismatch, DataFile, DatasetFiles, DownloadError
+from benchmark.api import MissingDependency, cache_dir, download_file
+from benchmark.datafiles import ChecksumMismatch, DataFile, DatasetFiles, DownloadError, cached_sha256, extract_archive
 from benchmark.datafiles import Source as Source  # a plugin written for contract 1.2 imports it from here
 from benchmark.errors import BenchError
+from benchmark.limits import choose_data_dir
+from benchmark.registry import build_registry
 
 DOCS = "docs/test-data.md"
 
@@ -60,12 +63,6 @@ def files_of(name: str, loader: Any) -> DatasetFiles:
 # --- where they are and whether they are intact -----------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    from benchmark.datafiles import cached_sha256
-
-    return cached_sha256(path)
-
-
 def locate(file: DataFile, data_dir: Path | None, cache: Path) -> FileState:
     """The file as a loader would find it: ``data_dir``, then the cache, then an embedded copy."""
     candidates = ([data_dir / file.path] if data_dir is not None else []) + \
@@ -74,7 +71,7 @@ def locate(file: DataFile, data_dir: Path | None, cache: Path) -> FileState:
         if path.is_file():
             if not file.sha256:
                 return FileState(file, "present", path, candidates, "no pinned checksum")
-            actual = _sha256(path)
+            actual = cached_sha256(path)
             if actual in file.sha256:
                 return FileState(file, "verified", path, candidates, "sha256")
             return FileState(file, "damaged", path, candidates,
@@ -101,21 +98,14 @@ def _folders(states: list[FileState]) -> str:
 
 
 def _roots(data_dir_option: str | None) -> tuple[Path | None, str, Path]:
-    from benchmark.api import cache_dir, data_dir
-
-    from benchmark.limits import check_data_dir
-
-    chosen = data_dir(data_dir_option)
-    why = "--data-dir" if data_dir_option else ("$BENCH_DATA_DIR" if chosen else "")
-    if chosen is not None:  # a typo is one line, as in bench check, not every file "missing"
-        chosen = check_data_dir(chosen, why)
-    return chosen, why, cache_dir()
+    """(the data directory, what chose it, the download cache): the data directory as ``bench
+    run`` chooses it (:func:`benchmark.limits.choose_data_dir`, a typo one line, not every file
+    "missing")."""
+    chosen = choose_data_dir(data_dir_option)
+    return chosen.path, chosen.source, cache_dir()
 
 
 def _datasets(names: Iterable[str], plugins: list[str]) -> list[tuple[str, DatasetFiles]]:
-    from benchmark._internal import resolve
-    from benchmark.registry import build_registry
-
     registry = build_registry([(p, f"-p {p}") for p in plugins])
     found = []
     for name in list(names) or [e.name for e in registry.all() if e.kind == "dataset"]:
@@ -124,8 +114,7 @@ def _datasets(names: Iterable[str], plugins: list[str]) -> list[tuple[str, Datas
             if name in registry.ambiguous.get("dataset", {}):
                 registry.get("dataset", name)  # raises: several plugins provide it; qualify it
             raise BenchError(f"no dataset plugin named {name!r}; {registry.suggest('dataset', name)}")
-        loader = entry.spec.loader
-        found.append((entry.name, files_of(entry.name, resolve(loader) if isinstance(loader, str) else loader)))
+        found.append((entry.name, files_of(entry.name, entry.function)))
     return found
 
 
@@ -172,8 +161,6 @@ def list_data(names: list[str], data_dir_option: str | None, plugins: list[str])
 
 def _fetch(url: str, known_hash: str | None, target: Path) -> Path:
     """Download ``url`` to ``target`` (checksum checked, resumable); one-line errors."""
-    from benchmark.api import MissingDependency, download_file
-
     try:
         return download_file(url, known_hash, target, resume=True, quiet=True)
     except MissingDependency:
@@ -218,8 +205,6 @@ def download(name: str, files: DatasetFiles, to: Path | None, cache: Path) -> st
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
     elif source.kind == "zip":
-        from benchmark.datafiles import extract_archive
-
         archive = _fetch(source.url, source.known_hash, cache / source.archive)
         pinned = {f.path: f.sha256[0] for f in files.files if f.sha256}
         extract_archive(archive, to if to is not None else cache / source.root, source.required, pinned)

@@ -2,7 +2,12 @@
 
 The work that differs by task (what ``fit`` gets, how predictions are checked and clipped) is
 the task's runner, found in the registry (``TaskSpec.runner``; bench's own in
-``bench_plugins.tasks``); :func:`execute` is the same for every task.
+``bench_plugins.tasks``); :func:`execute` is the same for every task. It asks the registry's
+entries for the code it runs (:attr:`~benchmark.registry.Entry.function`,
+:meth:`~benchmark.registry.Entry.model_class`): each imports its lazy ``module:attr`` reference
+once per process, so a worker's thousandth cell looks up no module (``benchmarks/spine_path.py``
+counts one cell's path). A cell's fold comes from the split it was planned with
+(:meth:`benchmark.suite.SplitCall.of_cell`), the one place a split seed is read back.
 
 Scoring writes, per row, each metric's direction and provenance (``metric_info``), keeps a
 metric that raises or returns NaN/infinity as that metric's error (``metric_errors``; the cell
@@ -21,24 +26,30 @@ import os
 import random
 import secrets
 import shutil
+import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO, cast
 
 import numpy as np
 
 from benchmark import shared_data
-from benchmark._internal import resolve, versions
+from benchmark._internal import json_safe as json_safe  # runner and plugins import it from here
 from benchmark.api import (
     Fold, MatrixData, MissingDependency, Model, Outcome, PerUnit, Predictions, RatingData,
 )
-from benchmark.cells import SEED_PARAMS, Cell, CellResult
+from benchmark.cells import SEED_PARAMS as SEED_PARAMS  # the runner and the kit import it from here
+from benchmark.cells import Cell, CellResult
 from benchmark.errors import BenchError
 from benchmark.provenance import PeakMemory, Stopwatch, machine, now
-from benchmark.registry import Registry
+from benchmark.record import Trial
+from benchmark.registry import Entry, Registry, build_registry
 from benchmark.shared_data import SharedData
+from benchmark.store import link_error, real_directory
+from benchmark.suite import SplitCall
+from benchmark.tuning import trial_fold
 
 Data = RatingData | MatrixData  # bench's own data classes; a task may run on others
 UNITS = "units"
@@ -97,16 +108,16 @@ class DataCache:
         return None
 
     def folds_key(self, cell: Cell) -> str:
-        """The key of ``cell``'s fold set, as :meth:`folds` files it."""
-        params, seed = split_arguments(cell.split_params, cell.seed)
+        """The key of ``cell``'s fold set, as :meth:`fold_set` files it."""
+        split = SplitCall.of_cell(cell)
         dataset = shared_data.dataset_key(cell.dataset_plugin, cell.dataset_options, cell.data_dir)
-        return shared_data.folds_key(dataset, cell.split, params, seed)
+        return shared_data.folds_key(dataset, split.method, split.params, split.seed)
 
     def prepare(self, cell: Mapping[str, Any]) -> None:
         """Load (or map) and verify the dataset and folds of ``cell`` (``Cell.to_dict()``)."""
         data = self.dataset(cell["dataset_plugin"], cell["dataset_options"], cell["data_dir"])
         self.checksum(data)
-        self.folds(data, cell["split"], *split_arguments(cell["split_params"], cell["seed"]))
+        self.fold_set(data, SplitCall.of(cell["split"], cell["split_params"], cell["seed"]))
 
     def dataset(self, plugin: str, options: Mapping[str, Any], data_dir: str | None) -> Data:
         key = shared_data.dataset_key(plugin, options, data_dir)
@@ -124,13 +135,13 @@ class DataCache:
         return self._data[key]
 
     def _load(self, plugin: str, options: Mapping[str, Any], data_dir: str | None) -> Data:
-        spec = self.registry.get("dataset", plugin).spec
-        loader = resolve(spec.loader)
+        entry = self.registry.get("dataset", plugin)
+        loader = entry.function
         kwargs = dict(options)
         if data_dir and "data_dir" in inspect.signature(loader).parameters:
             kwargs.setdefault("data_dir", data_dir)
         data = loader(**kwargs)
-        problem = self.registry.data_problem(spec.task, data)
+        problem = self.registry.data_problem(entry.spec.task, data)
         if problem:
             raise BenchError(f"dataset plugin {plugin!r} {problem}")
         return cast(Data, data)
@@ -140,30 +151,36 @@ class DataCache:
             self._checksums[id(data)] = data.checksum()
         return self._checksums[id(data)]
 
-    def folds(self, data: Data, split: str, params: Mapping[str, Any], seed: int) -> list[Fold]:
+    def fold_set(self, data: Data, split: SplitCall) -> list[Fold]:
+        """The folds of ``data`` under ``split`` (made, mapped from the driver's, or kept)."""
         dataset = self._keys.get(id(data), f"id-{id(data)}")
-        key = shared_data.folds_key(dataset, split, params, seed)
+        key = shared_data.folds_key(dataset, split.method, split.params, split.seed)
         if key not in self._folds:
             found = self.shared.get_folds(key) if self.shared is not None and id(data) in self._keys else None
             if found is None:
-                folds = self._split(data, split, params, seed)
+                folds = self._split(data, split)
                 if self.share is not None and id(data) in self._keys:
                     folds = self.share.put_folds(key, folds, data, dataset)
                 found = folds
             self._folds[key], self._fold_owners[key] = found, dataset
         return self._folds[key]
 
-    def _split(self, data: Data, split: str, params: Mapping[str, Any], seed: int) -> list[Fold]:
-        spec = self.registry.get("split", split).spec
-        folds = list(resolve(spec.func)(data, **{"seed": seed, **params}))
+    def folds(self, data: Data, split: str, params: Mapping[str, Any], seed: int) -> list[Fold]:
+        """:meth:`fold_set` of the split ``split`` with ``params`` (no seed among them) and ``seed``."""
+        return self.fold_set(data, SplitCall(split, params, seed))
+
+    def _split(self, data: Data, split: SplitCall) -> list[Fold]:
+        folds = list(self.registry.get("split", split.method).function(data, **split.arguments()))
         if not folds:
-            raise BenchError(f"split {split!r} produced no folds")
+            raise BenchError(f"split {split.method!r} produced no folds")
         return folds
 
 
 def split_arguments(params: Mapping[str, Any], seed: int) -> tuple[dict[str, Any], int]:
-    """A split's parameters without ``seed``, and its seed: the split's own, else the cell's."""
-    return {k: v for k, v in params.items() if k != "seed"}, params.get("seed", seed)
+    """A split's parameters without its seed, and its seed (the split's own, else ``seed``):
+    :class:`benchmark.suite.SplitCall`, as the runner of contract 1.x reads it."""
+    split = SplitCall.of("", params, seed)
+    return dict(split.params), split.seed
 
 
 def make_model(model_class: type[Model], params: Mapping[str, Any], seed: int | None = None) -> Model:
@@ -177,33 +194,14 @@ def make_model(model_class: type[Model], params: Mapping[str, Any], seed: int | 
     return model_class(**kwargs)
 
 
-def json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return repr(value)
-
-
 # --- The task's runner ------------------------------------------------------------------------
 
 
-def task_options(registry: Registry, task: str, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The task's options with its defaults filled in under ``given``."""
-    return {**registry.task(task).options, **given}
-
-
-def run_task(registry: Registry, task: str, model: Model, data: Any, fold: Fold,
-             options: Mapping[str, Any]) -> Outcome:
+def run_task(task: Entry, model: Model, data: Any, fold: Fold, options: Mapping[str, Any]) -> Outcome:
     """Run the task's runner; its predictions always carry the fitted model and the options."""
-    runner = resolve(registry.task(task).runner)
-    outcome = runner(model, data, fold, dict(options))
+    outcome = task.function(model, data, fold, dict(options))
     if not isinstance(outcome, Outcome):
-        raise BenchError(f"the runner of task {task!r} returned {type(outcome).__name__}, not an Outcome")
+        raise BenchError(f"the runner of task {task.name!r} returned {type(outcome).__name__}, not an Outcome")
     predictions = outcome.predictions
     if predictions.model is None or not predictions.options:
         outcome.predictions = dataclasses.replace(
@@ -215,32 +213,43 @@ def run_task(registry: Registry, task: str, model: Model, data: Any, fold: Fold,
 # --- Metrics and artifacts, each contained --------------------------------------------------
 
 
-def metric_info(registry: Registry, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """Direction, task and provenance of each metric, stored with every row (contract 1)."""
-    info: dict[str, dict[str, Any]] = {}
+def metric_entries(registry: Registry, names: Sequence[str]) -> dict[str, Entry | str]:
+    """Each metric's registry entry, looked up once per cell; for a name the registry cannot
+    give, the error that metric is recorded with."""
+    found: dict[str, Entry | str] = {}
     for name in names:
         try:
-            entry = registry.get("metric", name)
-        except BenchError:
-            continue
-        info[name] = {"greater_is_better": bool(entry.spec.greater_is_better), "task": entry.spec.task,
-                      "plugin": entry.provider.plugin, "distribution": entry.provider.distribution,
-                      "version": entry.spec.version or entry.provider.version}
+            found[name] = registry.get("metric", name)
+        except Exception as exc:
+            found[name] = f"{type(exc).__name__}: {exc}"
+    return found
+
+
+def metric_info(metrics: Mapping[str, Entry | str]) -> dict[str, dict[str, Any]]:
+    """Direction, task and provenance of each metric, stored with every row (contract 1)."""
+    info: dict[str, dict[str, Any]] = {}
+    for name, entry in metrics.items():
+        if isinstance(entry, Entry):
+            info[name] = {"greater_is_better": bool(entry.spec.greater_is_better), "task": entry.spec.task,
+                          "plugin": entry.provider.plugin, "distribution": entry.provider.distribution,
+                          "version": entry.spec.version or entry.provider.version}
     return info
 
 
-def score(registry: Registry, names: tuple[str, ...], predictions: Predictions
+def score(metrics: Mapping[str, Entry | str], predictions: Predictions
           ) -> tuple[dict[str, float], dict[str, str], dict[str, PerUnit]]:
     """Every metric on its own: one that raises, or whose value is NaN or infinite, is named in
     the errors (never stored as a value); the others still count. Per-unit parts come third."""
     values: dict[str, float] = {}
     errors: dict[str, str] = {}
     units: dict[str, PerUnit] = {}
-    for name in names:
+    for name, entry in metrics.items():
+        if not isinstance(entry, Entry):
+            errors[name] = entry
+            continue
         try:
-            spec = registry.get("metric", name).spec
-            func = resolve(spec.func)
-            value = func(predictions) if spec.context else func(predictions.y_true, predictions.y_pred)
+            func = entry.function
+            value = func(predictions) if entry.spec.context else func(predictions.y_true, predictions.y_pred)
             number = float(value)
             if not math.isfinite(number):
                 errors[name] = f"non-finite value {number}"
@@ -273,8 +282,6 @@ def write_units(directory: Path, cell_id: str, parts: Mapping[str, PerUnit]) -> 
             num_all[where], den_all[where] = num, den
             num, den = num_all, den_all
         arrays[f"{name}.num"], arrays[f"{name}.den"] = num, den
-    from benchmark.store import real_directory
-
     directory = real_directory(directory.parent, directory.name)  # units/ is not a link to elsewhere
     handle, temporary = tempfile.mkstemp(prefix=f".{cell_id}.", suffix=".npz", dir=directory)
     try:
@@ -348,8 +355,6 @@ def write_artifacts(registry: Registry, cell: Cell, model: Model, predictions: P
     at all, and a rerun's replace the earlier ones. An empty staging directory is kept for the
     next cell: most cells write nothing, and a directory made and removed per cell, in a
     directory every worker writes to, cost a trivial cell a fifth of its time."""
-    from benchmark.store import link_error, real_directory
-
     impls = registry.hook_impls("bench_cell_artifacts")
     if not impls:
         return
@@ -366,7 +371,7 @@ def write_artifacts(registry: Registry, cell: Cell, model: Model, predictions: P
             result.artifact_errors[impl.plugin_name] = f"{type(exc).__name__}: {exc}"
     if not any(staging.iterdir()):
         return
-    final = root / cell.id
+    final = root / result.cell_id
     try:
         if os.path.lexists(final):  # an earlier run's: replaced, never followed
             if final.is_symlink():
@@ -378,7 +383,7 @@ def write_artifacts(registry: Registry, cell: Cell, model: Model, predictions: P
     except (BenchError, OSError) as exc:  # the metrics stand; the next cell clears the staging
         result.artifact_errors["artifacts"] = f"cannot store the artifacts: {exc}"
         return
-    result.artifacts += [str(Path(root.name, cell.id, name)) for name in written]
+    result.artifacts += [str(Path(root.name, result.cell_id, name)) for name in written]
 
 
 def clear_staging(root: Path) -> None:
@@ -396,8 +401,6 @@ def reset_random_state(seed: int) -> None:
     """Seed Python's and numpy's global generators (and TensorFlow's, if it is loaded)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    import sys
-
     tf = sys.modules.get("tensorflow")
     if tf is not None:
         try:
@@ -411,23 +414,24 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
     """Run one cell and return its result. Failures become results, never exceptions."""
     registry = cache.registry
     result = CellResult.start(cell, run_id, machine(), now())
-    result.metric_info = metric_info(registry, cell.metrics)
-    try:
+    metrics = metric_entries(registry, cell.metrics)
+    try:  # the plugins first (every lookup at once), then the data, then the work
         entry = registry.get("model", cell.model_plugin)
+        task = registry.get("task", cell.task)
         result.plugin, result.libraries = plugin_provenance(entry)
         missing = entry.missing
         if missing:
             module = next(m for m, d in entry.requires.items() if d in missing)
             raise MissingDependency(module, entry.requires[module], cell.model_plugin)
+        model_class = entry.model_class(cell.task)
         data = cache.dataset(cell.dataset_plugin, cell.dataset_options, cell.data_dir)
         checksum = cache.checksum(data)
         if checksum != cell.dataset_checksum:
             raise BenchError(f"dataset checksum {checksum} differs from the planned "
                              f"{cell.dataset_checksum}: the data changed")
         result.dataset_shape = data.describe()
-        fold = cache.folds(data, cell.split, *split_arguments(cell.split_params, cell.seed))[cell.fold]
+        fold = cache.fold_set(data, SplitCall.of_cell(cell))[cell.fold]
         if cell.tuning is not None:  # --- tuning: a trial's inner fold of this fold's training rows
-            from benchmark.tuning import trial_fold
             fold = trial_fold(registry, data, fold, cell.tuning)
         if fold.fingerprint != cell.fingerprint:
             raise BenchError(f"fold {cell.fold} has fingerprint {fold.fingerprint}, the plan expected "
@@ -435,25 +439,24 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
         result.n_train, result.n_test = len(fold.train), len(fold.test)
         for module in entry.requires:  # imported before the clock starts, not inside fit
             importlib.import_module(module)
-        model = make_model(cast(type[Model], resolve(entry.spec.classes[cell.task])), cell.params)
+        model = make_model(model_class, cell.params)
         reset_random_state(cell.seed)
         with Stopwatch() as prepare_time:
             model.prepare()
-        options = task_options(registry, cell.task, cell.task_options)
+        options = {**task.spec.options, **cell.task_options}
         with PeakMemory() as memory:
-            outcome = run_task(registry, cell.task, model, data, fold, options)
+            outcome = run_task(task, model, data, fold, options)
         for key, value in outcome.counts.items():
             if key in ("n_unknown", "n_clipped"):
                 setattr(result, key, int(value))
             else:
                 result.counts[key] = int(value)
-        result.metrics, result.metric_errors, parts = score(registry, cell.metrics, outcome.predictions)
+        result.metrics, result.metric_errors, parts = score(metrics, outcome.predictions)
         # --- tuning: a trial is scored on an inner split, which no paired test reads, and a search
         # has hundreds of them: no units file (refits keep theirs)
-        trial = cell.tuning is not None and cell.tuning.get("role") == "trial"
-        if parts and artifacts_root is not None and not trial:
+        if parts and artifacts_root is not None and not isinstance(cell.tuning, Trial):
             try:
-                result.units = write_units(artifacts_root.parent / UNITS, cell.id, parts)
+                result.units = write_units(artifacts_root.parent / UNITS, result.cell_id, parts)
             except OSError as exc:  # the values stand; only the paired tests lose them
                 result.artifact_errors["units"] = f"cannot store per-unit values: {exc}"
         result.prepare_seconds = prepare_time.seconds
@@ -467,6 +470,7 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
     except Exception as exc:  # a failing model must not stop the run; the result says why
         result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
         result.traceback = traceback.format_exc(limit=8)
+    result.metric_info = metric_info(metrics)
     result.finished_at = now()
     return result
 
@@ -495,8 +499,6 @@ def worker_cache(plugins: Sequence[str]) -> DataCache:
     """This process's cache for cells with the local plugin files ``plugins``: a worker builds
     the registry (entry points + those files; a forked one takes the driver's) and maps the
     data once, for all its cells."""
-    from benchmark.registry import build_registry
-
     key = tuple(plugins)
     if key not in _WORKER_CACHES:
         registry = _DRIVER_REGISTRY.get(key) or build_registry([(p, p) for p in key])
@@ -515,10 +517,10 @@ def run_cell(cell: dict[str, Any], artifacts_root: str | None = None, run_id: st
     return execute(parsed, worker_cache(parsed.plugins), root, run_id).to_row()
 
 
-def plugin_provenance(entry: Any) -> tuple[dict[str, str], dict[str, str]]:
+def plugin_provenance(entry: Entry) -> tuple[dict[str, str], dict[str, str]]:
     """A model entry's ``plugin`` (name, distribution, version) and ``libraries`` fields."""
     return ({"name": entry.provider.plugin, "distribution": entry.provider.distribution,
-             "version": entry.provider.version}, versions(entry.requires))
+             "version": entry.provider.version}, dict(entry.library_versions))
 
 
 def with_provenance(row: dict[str, Any], registry: Registry) -> dict[str, Any]:

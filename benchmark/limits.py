@@ -20,9 +20,11 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmark.api import data_dir
 from benchmark.errors import BenchError, excerpt
 
 NAME_MAX_BYTES = 255
@@ -90,6 +92,39 @@ def check_data_dir(path: str | Path, where: str) -> Path:
     if found.exists():
         raise BenchError(f"{excerpt(str(found), PATH_EXCERPT)} is not a directory", where)
     raise BenchError(f"directory {excerpt(str(found), PATH_EXCERPT)} not found", where)
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """The data directory chosen for a command, checked, and what chose it."""
+
+    path: Path | None  # None: none given anywhere
+    source: str  # "--data-dir", the suite's place ("suite.yaml:3: data_dir"), "$BENCH_DATA_DIR" or ""
+
+    @property
+    def from_environment(self) -> bool:
+        """Whether ``$BENCH_DATA_DIR`` chose it: every process (a worker, a Dask worker on
+        another host) then reads its own variable, so cells are not given this path."""
+        return self.source == ENVIRONMENT_SOURCE
+
+
+ENVIRONMENT_SOURCE = "$BENCH_DATA_DIR"
+
+
+def choose_data_dir(option: str | Path | None, suite_value: Path | None = None,
+                    suite_where: str = "data_dir") -> DataDir:
+    """The one precedence of the data directory, for ``bench run``, ``bench check`` and ``bench
+    data``: ``--data-dir`` (``option``), else the suite's ``data_dir:`` (``suite_value``, already
+    made relative to the suite file; ``suite_where`` its place), else ``$BENCH_DATA_DIR``, else
+    none. The chosen one is checked to be a directory (:func:`check_data_dir`)."""
+    if option:
+        return DataDir(check_data_dir(option, "--data-dir"), "--data-dir")
+    if suite_value is not None:
+        return DataDir(check_data_dir(suite_value, suite_where), suite_where)
+    found = data_dir()  # the public helper reads the variable
+    if found is not None:
+        return DataDir(check_data_dir(found, ENVIRONMENT_SOURCE), ENVIRONMENT_SOURCE)
+    return DataDir(None, "")
 
 
 def check_max_configurations(value: int | None, default: int, where: str = "--max-configurations") -> int:

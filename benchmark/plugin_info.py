@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from benchmark.errors import BenchError, did_you_mean
-from benchmark.params import Param
+from benchmark.params import Param, model_params, task_params
 from benchmark.registry import Entry, Registry, is_model_class_usable
+from benchmark.suite import dataset_params, split_params
 
 
 def _state(entry: Entry) -> str:
@@ -23,7 +24,7 @@ def table(registry: Registry) -> str:
 
     rows = [[e.name, e.kind, ", ".join(e.tasks), e.provider.describe(), _state(e),
              getattr(e.spec, "summary", "")] for e in registry.all()]
-    text = tabulate(rows, headers=["name", "kind", "tasks", "provided by", "usable", "summary"])
+    text: str = tabulate(rows, headers=["name", "kind", "tasks", "provided by", "usable", "summary"])
     if registry.problems:
         broken = [[p.provider.plugin, p.provider.describe(), p.reason] for p in registry.problems]
         text += "\n\nunusable plugins (nothing they provide is loaded)\n"
@@ -41,24 +42,19 @@ def _param_rows(params: dict[str, Param]) -> list[list[str]]:
 
 def parameters(registry: Registry, entry: Entry) -> dict[str, dict[str, Param]]:
     """Parameters by section title: per task for a model, options for a dataset, a split's."""
-    from benchmark.params import model_params
-    from benchmark.suite import dataset_params, model_class, split_params
-
     if entry.kind == "model":
         found = {}
         for task in entry.spec.tasks:
             reason = is_model_class_usable(entry, task, registry)
             if reason:
                 raise BenchError(f"model {entry.name!r} ({task}) is unusable: {reason}")
-            found[f"parameters ({task})"] = model_params(model_class(entry.spec, task))
+            found[f"parameters ({task})"] = model_params(entry.model_class(task))
         return found
     if entry.kind == "dataset":
-        return {"options": dataset_params(entry.spec)}
+        return {"options": dataset_params(entry)}
     if entry.kind == "split":
-        return {"parameters": split_params(entry.spec)}
+        return {"parameters": split_params(entry)}
     if entry.kind == "task":
-        from benchmark.params import task_params
-
         return {"options (keys of a dataset entry)": task_params(entry.spec)}
     return {}
 

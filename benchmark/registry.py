@@ -19,20 +19,21 @@ plugins share is ambiguous and refused with the qualified names to choose from.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.metadata
 import importlib.util
 import inspect
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 import pluggy
 
-from benchmark import hookspec
-from benchmark._internal import missing_requirements, resolve, sha256_hex
+from benchmark import adapters, hookspec
+from benchmark._internal import missing_requirements, resolve, sha256_hex, versions
 from benchmark.api import (
     API_VERSION, DatasetSpec, MetricSpec, Model, ModelSpec, SplitSpec, TaskSpec,
 )
@@ -92,13 +93,20 @@ class Problem:
 
 @dataclass(frozen=True)
 class Entry:
-    """One registered name with its spec and provider; ``unusable`` says why it cannot run."""
+    """One registered name with its spec and provider; ``unusable`` says why it cannot run.
+
+    A spec names its code lazily (``"module:attr"``, imported only when used, so that a heavy
+    library never loads at start-up); the entry imports each reference once, on first use, and
+    keeps it (:attr:`function`, :meth:`model_class`), as it keeps what it found out about its
+    libraries: whoever runs a cell asks the entry, not the import system, each time.
+    """
 
     kind: str
     spec: Any
     provider: Provider
     unusable: str = ""
     key: str = ""  # the name suites use: plain, or qualified when the plain name means another
+    _classes: dict[str, type[Model]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -129,7 +137,24 @@ class Entry:
             return [spec.model_base, spec.runner]
         return [spec.func]
 
-    @property
+    @functools.cached_property
+    def function(self) -> Callable[..., Any]:
+        """The spec's callable, imported once: a dataset's loader, a split's or a metric's
+        function, a task's runner."""
+        spec = self.spec
+        factory = spec.loader if isinstance(spec, DatasetSpec) else \
+            spec.runner if isinstance(spec, TaskSpec) else spec.func
+        return resolve(factory)
+
+    def model_class(self, task: str) -> type[Model]:
+        """A model's class for ``task``, imported once (an import that fails is tried again
+        next time, and raises again)."""
+        found = self._classes.get(task)
+        if found is None:
+            found = self._classes[task] = cast(type[Model], resolve(self.spec.classes[task]))
+        return found
+
+    @functools.cached_property
     def broken_reference(self) -> str:
         """Why a lazy ``"module:attr"`` reference cannot be imported, found without importing
         the module (its parent packages are imported); '' when every module is there."""
@@ -145,9 +170,9 @@ class Entry:
                 return f"cannot import {factory!r}: no module {module!r}"
         return ""
 
-    @property
+    @functools.cached_property
     def requires(self) -> dict[str, str]:
-        """Libraries of the spec, and of its model classes that are already imported."""
+        """Libraries of the spec, and of its model classes that are not lazy references."""
         found = dict(getattr(self.spec, "requires", {}) or {})
         if isinstance(self.spec, ModelSpec):
             for factory in self.spec.classes.values():
@@ -155,9 +180,15 @@ class Entry:
                     found.update(getattr(factory, "requires", {}) or {})
         return found
 
-    @property
+    @functools.cached_property
     def missing(self) -> list[str]:
+        """The pip distributions of :attr:`requires` that are not installed."""
         return missing_requirements(self.requires)
+
+    @functools.cached_property
+    def library_versions(self) -> dict[str, str]:
+        """Installed versions of the libraries it requires (a cell's ``libraries`` field)."""
+        return versions(self.requires)
 
 
 @dataclass
@@ -197,7 +228,6 @@ class Registry:
 
     def get(self, kind: str, name: str, where: str = "") -> Entry:
         """The usable entry called ``name`` (plain or qualified), or a BenchError saying why not."""
-        table = self.entries.get(kind, {})
         name = str(name)
         entry = self.find(kind, name)
         if entry is not None:
@@ -357,24 +387,34 @@ def hook_problems(module: Any) -> list[str]:
     return problems
 
 
-def _register(manager: pluggy.PluginManager, module: Any, name: str, provider: Provider,
-              problems: list[Problem], providers: dict[int, Provider], names: tuple[str, ...]) -> None:
-    if manager.is_registered(module):
-        return
-    found = hook_problems(module)
-    if not found:
-        try:
-            manager.register(module, name=name)
-        except Exception as exc:  # pluggy's validation: wrong hook arguments, a clashing name
-            found.append(f"cannot be registered: {' '.join(str(exc).split())}")
-    if found:
-        problems.append(Problem(provider, "; ".join(found), names))
-    else:
-        providers[id(module)] = provider
+@dataclass
+class _Loading:
+    """The plugins loaded so far: the plugin manager, the broken plugins, and where each
+    registered module came from."""
+
+    manager: pluggy.PluginManager
+    problems: list[Problem] = field(default_factory=list)
+    providers: dict[int, Provider] = field(default_factory=dict)  # id(module) -> its provider
+
+    def register(self, module: Any, name: str, provider: Provider, names: tuple[str, ...]) -> bool:
+        """Register ``module`` unless its hooks are broken (then it is a problem); whether it is
+        registered now or was already."""
+        if self.manager.is_registered(module):
+            return True
+        found = hook_problems(module)
+        if not found:
+            try:
+                self.manager.register(module, name=name)
+            except Exception as exc:  # pluggy's validation: wrong hook arguments, a clashing name
+                found.append(f"cannot be registered: {' '.join(str(exc).split())}")
+        if found:
+            self.problems.append(Problem(provider, "; ".join(found), names))
+            return False
+        self.providers[id(module)] = provider
+        return True
 
 
-def _entry_point_plugins(manager: pluggy.PluginManager, problems: list[Problem],
-                         providers: dict[int, Provider]) -> None:
+def _entry_point_plugins(loading: _Loading) -> None:
     described: dict[str, tuple[str, str]] = {}  # a distribution's METADATA parsed once, not per entry point
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist
@@ -392,10 +432,10 @@ def _entry_point_plugins(manager: pluggy.PluginManager, problems: list[Problem],
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            problems.append(Problem(provider, f"failed to import {ep.value!r}: "
-                                              f"{type(exc).__name__}: {exc}", (ep.name,)))
+            loading.problems.append(Problem(provider, f"failed to import {ep.value!r}: "
+                                                      f"{type(exc).__name__}: {exc}", (ep.name,)))
             continue
-        _register(manager, module, ep.name, provider, problems, providers, (ep.name,))
+        loading.register(module, ep.name, provider, (ep.name,))
 
 
 def spec_problems(kind: str, spec: Any, tasks: Mapping[str, TaskSpec] | None = None) -> list[str]:
@@ -484,10 +524,10 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
     """
     manager = pluggy.PluginManager(hookspec.PROJECT)
     manager.add_hookspecs(hookspec)
-    problems: list[Problem] = []
-    providers: dict[int, Provider] = {}
+    loading = _Loading(manager)
+    problems, providers = loading.problems, loading.providers
     if entry_points:
-        _entry_point_plugins(manager, problems, providers)
+        _entry_point_plugins(loading)
     broken: list[BenchError] = []
     for path, where in local_plugins:
         try:
@@ -497,8 +537,7 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
             continue
         provider = Provider(f"file:{Path(path).name}", module.__bench_file__, "local",
                             f"sha256:{module.__bench_code__}")
-        _register(manager, module, f"file:{module.__bench_file__}", provider, problems, providers, ())
-        if problems and problems[-1].provider == provider:  # not registered
+        if not loading.register(module, f"file:{module.__bench_file__}", provider, ()):
             broken.append(BenchError(f"plugin file {str(path)!r} {problems[-1].reason}", where))
     raise_all(broken)
     registry = Registry(manager, problems=problems)
@@ -530,8 +569,6 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
 def _adapt_models(registry: Registry) -> None:
     """Give every model the tasks it reaches through a task's ``adapters`` (lazily: the adapted
     class is built by :mod:`benchmark.adapters` when first used)."""
-    from benchmark import adapters
-
     tasks = registry.tasks()
     table = registry.entries.get("model", {})
     for key, entry in list(table.items()):
@@ -602,7 +639,7 @@ def is_model_class_usable(entry: Entry, task: str, registry: Registry | None = N
     (when ``registry`` is given); the reason when it can't be used."""
     factory = entry.spec.classes[task]
     try:
-        model_class = resolve(factory)
+        model_class = entry.model_class(task)
     except Exception as exc:
         missing = entry.missing
         hint = f" (pip install {' '.join(missing)})" if missing else ""

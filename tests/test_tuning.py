@@ -381,6 +381,7 @@ def test_tpe_search_through_optuna_replays_to_the_same_trials(tmp_path):
 
 def test_space_kinds_choices_lists_and_integer_ranges():
     from benchmark.params import Param
+    from benchmark.suite.tune import parse_space
 
     params = {"layers": Param("layers", [8], {"type": "array"}), "k": Param("k", 4, {"type": "integer", "minimum": 1}),
               "rate": Param("rate", 0.1, {"type": "number"})}
@@ -388,7 +389,7 @@ def test_space_kinds_choices_lists_and_integer_ranges():
     def where(*path):
         return ".".join(map(str, path))
 
-    space = tuning._space({"layers": {"choices": [[8], [16, 8], [8]]}, "k": {"low": 1, "high": 64, "log": True},
+    space = parse_space({"layers": {"choices": [[8], [16, 8], [8]]}, "k": {"low": 1, "high": 64, "log": True},
                            "rate": {"low": 0.01, "high": 1}}, params, {}, where, ("tune", "space"))
     layers, k, rate = space
     assert layers.choices == ([8], [16, 8])  # duplicates dropped, order kept; lists are values too
@@ -397,5 +398,5 @@ def test_space_kinds_choices_lists_and_integer_ranges():
     draws = [k.draw(rng) for _ in range(200)]
     assert all(isinstance(d, int) and 1 <= d <= 64 for d in draws) and min(draws) == 1 and max(draws) == 64
     with pytest.raises(BenchError, match="expected an integer") as error:
-        tuning._space({"k": {"low": 1.5, "high": 8}}, params, {}, where, ("tune", "space"))
+        parse_space({"k": {"low": 1.5, "high": 8}}, params, {}, where, ("tune", "space"))
     assert error.value.where == "tune.space.k.low"
