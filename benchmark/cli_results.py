@@ -41,7 +41,7 @@ def _alpha(value: str) -> float:
     return alpha
 
 
-def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, Callable[[argparse.Namespace], int]]:
     """Add the ``compare``, ``leaderboard``, ``results`` and ``report`` parsers; their handlers."""
     compare = commands.add_parser(
         "compare", help="compare two runs (or configurations of one run) fold by fold",
@@ -117,9 +117,10 @@ def _compare(args: argparse.Namespace) -> int:
             raise BenchError(f"expected one run with {inside[0]}, got {len(args.runs)}", "bench compare")
         (a,) = read_runs(args.runs)
         _warn(a.warnings)
-        result = compare.compare(a, rows=tuple(args.rows) if args.rows else None, metric=args.metric,
-                                 alpha=args.alpha, ignore_seed=args.ignore_seed, test=args.test,
-                                 all_pairs=args.all, baseline=args.baseline)
+        choice = compare.Inside(rows=tuple(args.rows) if args.rows else None, baseline=args.baseline,
+                                all_pairs=args.all)
+        result = compare.compare_inside(a, choice, metric=args.metric, alpha=args.alpha,
+                                        ignore_seed=args.ignore_seed, test=args.test)
     else:
         if len(args.runs) != 2:
             raise BenchError(f"expected two runs A B (or one with --rows, --all or --baseline), got {len(args.runs)}",

@@ -173,7 +173,7 @@ def test_compare_pairs_the_refits_and_never_lists_a_trial(runs, tmp_path):
 
 def test_compare_rows_pairs_a_tuned_line_with_an_untuned_one_fold_by_fold(runs):
     tuned, _ = runs
-    result = compare.compare(resultset.read_run(tuned), rows=("global-mean", "truncated-svd tuned"))
+    result = compare.compare_inside(resultset.read_run(tuned), compare.Inside(rows=("global-mean", "truncated-svd tuned")))
     assert [(row.model, row.n) for row in result.rows if row.metric == "rmse"] == [
         ("global-mean → truncated-svd tuned", 2)]
 
