@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.cells import CellResult, configuration_id
+from benchmark.record import CellResult, Refit, Trial, configuration_id, tuning_from_mapping
 from benchmark.errors import BenchError
 
 CELLS = "cells.jsonl"
@@ -242,13 +242,13 @@ def _fill_metrics(row: StoredRow, older: list[StoredRow]) -> StoredRow:
 
 def is_trial(row: Mapping[str, Any]) -> bool:
     """A tuning trial's row: stored and reused like any cell, but never a leaderboard line."""
-    return isinstance(row.get("tuning"), Mapping) and row["tuning"].get("role") == "trial"
+    return isinstance(tuning_from_mapping(row.get("tuning")), Trial)
 
 
 def is_refit(row: Mapping[str, Any]) -> bool:
     """A tuned configuration's row on an outer fold: the chosen point refitted on the whole
     training fold and scored on its test fold (its ``tuning`` says how it was chosen)."""
-    return isinstance(row.get("tuning"), Mapping) and row["tuning"].get("role") == "refit"
+    return isinstance(tuning_from_mapping(row.get("tuning")), Refit)
 
 
 def _inner_text(inner: Mapping[str, Any]) -> str:
@@ -265,12 +265,12 @@ def _inner_text(inner: Mapping[str, Any]) -> str:
 def tuning_note(row: Mapping[str, Any]) -> str:
     """``tuned: 20 trials, random, inner holdout 10 %`` for a refit row (the leaderboard's
     mark of a tuned line); ``""`` for any other row."""
-    if not is_refit(row):
+    tuning = tuning_from_mapping(row.get("tuning"))
+    if not isinstance(tuning, Refit):
         return ""
-    tuning = row["tuning"]
-    trials = tuning.get("trials", 0)
-    return (f"tuned: {trials} trial{'s' if trials != 1 else ''}, {tuning.get('search')}, "
-            f"{_inner_text(tuning.get('inner') or {})}")
+    trials = tuning.trials if tuning.trials is not None else 0
+    return (f"tuned: {trials} trial{'s' if trials != 1 else ''}, {tuning.search}, "
+            f"{_inner_text(tuning.inner or {})}")
 
 
 # --- Reading run directories -------------------------------------------------------------------

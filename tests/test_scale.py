@@ -803,6 +803,7 @@ def test_a_row_is_what_dataclasses_asdict_made_of_the_result():
     import dataclasses
 
     from benchmark.cells import CellResult
+    from benchmark.record import SCHEMA_VERSION
 
     @dataclasses.dataclass
     class Limits:
@@ -815,7 +816,8 @@ def test_a_row_is_what_dataclasses_asdict_made_of_the_result():
     result.model_info = {"nested": Limits(3), "ordered": collections.OrderedDict(a=[1, (2, 3)]), "n": None}
     result.metrics = {"rmse": 0.5}
     row = result.to_row()
-    assert row == {k: v for k, v in dataclasses.asdict(result).items() if v is not None}
+    assert row == {**{k: v for k, v in dataclasses.asdict(result).items() if v is not None and k != "_cell"},
+                   "schema": SCHEMA_VERSION}
     assert row["model_info"]["nested"] == {"seconds": 3}
     assert type(row["model_info"]["ordered"]) is collections.OrderedDict
     row["metrics"]["rmse"] = 9.0  # a copy: the result keeps its own
