@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from benchmark.record import CellResult
+
 TAIL_LINES = 3
 """Traceback lines shown per failure without ``-v``: usually the raising frame and the exception."""
 MAX_ENTRIES = 20
@@ -36,45 +38,49 @@ def _tail(text: str, lines: int | None) -> list[str]:
     return [line for line in kept if not line.startswith(NOISE)][-lines:]
 
 
-def _evidence(row: Mapping[str, Any]) -> str:
+def _typed(row: CellResult | Mapping[str, Any]) -> CellResult:
+    return row if isinstance(row, CellResult) else CellResult.from_stored(row)
+
+
+def _evidence(result: CellResult) -> str:
     """The traceback, or for a crash/kill (no Python traceback) the end of the cell's log."""
-    traceback = row.get("traceback")
-    if isinstance(traceback, str) and traceback.strip():
-        return traceback
-    log = row.get("log")
-    return log if isinstance(log, str) else ""
+    if isinstance(result.traceback, str) and result.traceback.strip():
+        return result.traceback
+    return result.log if isinstance(result.log, str) else ""
 
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _where(rows: list[Mapping[str, Any]]) -> str:
-    first = rows[0]
-    folds = ", ".join(str(row.get("fold_name", row.get("fold", "?"))) for row in rows)
-    seeds = sorted({row.get("seed") for row in rows}, key=str)
+def _fold(result: CellResult) -> str:
+    return str(result.fold_name or result.fold)
+
+
+def _where(results: list[CellResult]) -> str:
+    first = results[0]
+    folds = ", ".join(_fold(result) for result in results)
+    seeds = sorted({result.seed for result in results}, key=str)
     seed = f" seed {seeds[0]}" if len(seeds) == 1 and seeds[0] is not None else ""
-    return f"{first.get('dataset')} {first.get('model')} (fold{'s' if len(rows) > 1 else ''} {folds}{seed})"
+    return f"{first.dataset} {first.model} (fold{'s' if len(results) > 1 else ''} {folds}{seed})"
 
 
-def failure_summary(rows: Iterable[Mapping[str, Any]], verbose: bool = False) -> str:
-    """The failed cells and metric errors of ``rows`` (stored cell rows), or ``""`` if none.
+def failure_summary(rows: Iterable[CellResult | Mapping[str, Any]], verbose: bool = False) -> str:
+    """The failed cells and metric errors of ``rows`` (results, or stored rows), or ``""`` if none.
 
     Without ``verbose``: one entry per group of cells failing alike, with the last
     :data:`TAIL_LINES` lines of its traceback (for crashed or killed cells, of its log), at
     most :data:`MAX_ENTRIES` entries. With ``verbose``: every entry, every traceback in full.
     """
-    rows = list(rows)
-    groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    groups: dict[tuple[Any, ...], list[CellResult]] = {}
     metric_errors: list[str] = []
-    for row in rows:
-        if row.get("status") != "ok":
-            key = (row.get("dataset"), row.get("model"), row.get("status"), row.get("error"))
-            groups.setdefault(key, []).append(row)
-        elif row.get("metric_errors"):
-            errors = "; ".join(f"{name}: {error}" for name, error in dict(row["metric_errors"]).items())
-            metric_errors.append(f"  {row.get('dataset')} fold {row.get('fold_name', row.get('fold'))} "
-                                 f"{row.get('model')}: {errors}")
+    for result in map(_typed, rows):
+        if result.status != "ok":
+            key = (result.dataset, result.model, result.status, result.error)
+            groups.setdefault(key, []).append(result)
+        elif result.metric_errors:
+            errors = "; ".join(f"{name}: {error}" for name, error in result.metric_errors.items())
+            metric_errors.append(f"  {result.dataset} fold {_fold(result)} {result.model}: {errors}")
     lines: list[str] = []
     if groups:
         failed = sum(len(group) for group in groups.values())
@@ -82,7 +88,7 @@ def failure_summary(rows: Iterable[Mapping[str, Any]], verbose: bool = False) ->
         shown = list(groups.items()) if verbose else list(groups.items())[:MAX_ENTRIES]
         for (_, _, status, error), group in shown:
             lines.append(f"  {str(status).upper()} {_where(group)}: {error}")
-            ids = ", ".join(str(row.get("cell_id", "?")) for row in group)
+            ids = ", ".join(result.cell_id or "?" for result in group)
             lines.append(f"    cell{'s' if len(group) > 1 else ''} {ids} in cells.jsonl")
             evidence = _tail(_evidence(group[0]), None if verbose else TAIL_LINES)
             lines.extend(f"    | {line}" for line in evidence)

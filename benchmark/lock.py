@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from benchmark.errors import BenchError, clip
-from benchmark.store import open_regular
+from benchmark.files import open_regular
 
 LOCK_FILE = ".lock"
 _ATTEMPTS = 5

@@ -29,7 +29,8 @@ version  what a row of it says
 =======  ==============================================================================
 1        the fields of :class:`CellResult` (``metric_info`` only since contract 1.1)
 2        ``schema``; ``primary_metric`` (the metric that ranks the cell's task: the first of
-         the suite's list for it); ``metric_info`` for each of its metrics
+         the suite's list for it); ``metric_info`` for each of its metrics; ``config`` (a
+         version 1 row older than it gets its parameters less the suite-driven seed)
 =======  ==============================================================================
 """
 
@@ -103,11 +104,11 @@ def shown_params(row: Mapping[str, Any]) -> dict[str, Any]:
 # wrote before these types existed: same keys, in the same order, none added.
 
 
-class _MappingShim:
+class _MappingShim(Mapping[str, Any]):
     """# transitional: removed once every reader reads attributes.
 
     Lets code that still reads ``tuning["role"]`` / ``tuning.get("chosen")`` read a typed
-    :class:`Trial` or :class:`Refit` (through :meth:`to_mapping`)."""
+    :class:`Trial` or :class:`Refit` (as its :meth:`to_mapping`)."""
 
     def to_mapping(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -115,20 +116,11 @@ class _MappingShim:
     def __getitem__(self, key: str) -> Any:
         return self.to_mapping()[key]
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.to_mapping().get(key, default)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.to_mapping()
-
-    def keys(self) -> Any:
-        return self.to_mapping().keys()
-
-    def items(self) -> Any:
-        return self.to_mapping().items()
-
     def __iter__(self) -> Iterator[str]:
         return iter(self.to_mapping())
+
+    def __len__(self) -> int:
+        return len(self.to_mapping())
 
 
 def _present(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:
@@ -501,6 +493,8 @@ def _to_2(row: dict[str, Any], legacy: Legacy) -> dict[str, Any]:
                 info[name] = {"greater_is_better": known}
     if info:
         row["metric_info"] = info
+    if not isinstance(row.get("config"), Mapping) and isinstance(row.get("params"), Mapping):
+        row["config"] = shown_params(row)  # rows from before the configuration was stored apart
     if not row.get("primary_metric"):
         primary = next((m for m in legacy.suite_metrics if m in names), None) \
             or (legacy.primary(str(row.get("task", ""))) or None)

@@ -50,19 +50,19 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmark.cells import configuration_id, shown_params
 from benchmark.errors import BenchError
-from benchmark.resultset import (DEFAULT_PRIMARY, KNOWN_DIRECTIONS, Run, directions, is_refit, metrics_by_task,
-                                 primary_metrics, read_run, read_runs)
+from benchmark.record import Refit, configuration_id, shown_params
+from benchmark.resultset import (Run, StoredResult, directions, metrics_by_task, primary_metrics, read_run,
+                                 read_runs)
 
 if TYPE_CHECKING:
     import pandas
 
-__all__ = ["DEFAULT_PRIMARY", "KNOWN_DIRECTIONS", "Run", "configuration_id", "directions", "flat", "load",
+__all__ = ["Run", "configuration_id", "directions", "flat", "load",
            "metrics_by_task", "primary_metrics", "read_run", "read_runs", "shown_params"]
 
 METRIC_PREFIX = "metric."
@@ -73,33 +73,30 @@ IDENTITY = ["run", "run_id", "suite", "task", "dataset", "dataset_plugin", "data
 RESOURCES = ["fit_seconds", "predict_seconds", "fit_cpu_seconds", "peak_rss_mb"]
 
 
-def flat(row: Mapping[str, Any]) -> dict[str, Any]:
-    """One row of a result set (normalised by :mod:`benchmark.resultset`: its ``config_id``
+def flat(row: StoredResult) -> dict[str, Any]:
+    """One result of a result set (normalised by :mod:`benchmark.resultset`: its ``config_id``
     leaves the seed out) as a flat record (the columns of :func:`load`)."""
-    record: dict[str, Any] = {name: row.get(name) for name in IDENTITY}
-    record["params"] = json.dumps(shown_params(row), sort_keys=True, default=str)
-    tuning: Mapping[str, Any] = row["tuning"] if isinstance(row.get("tuning"), Mapping) else {}
-    record["tuning"] = tuning.get("role") or None
-    chosen = tuning.get("chosen") if is_refit(row) else None
+    record: dict[str, Any] = {name: getattr(row, name, None) for name in IDENTITY}
+    record["params"] = json.dumps(shown_params(row.to_row()), sort_keys=True, default=str)
+    tuning = row.tuning
+    record["tuning"] = tuning.role if tuning is not None else None
+    chosen = tuning.chosen if isinstance(tuning, Refit) else None
     record["chosen"] = json.dumps(chosen, sort_keys=True, default=str) if chosen is not None else None
-    for name, value in (row.get("metrics") or {}).items():
+    for name, value in row.metrics.items():
         record[METRIC_PREFIX + name] = value
-    options = row.get("task_options")
+    options = row.task_options
     record["task_options"] = json.dumps(options, sort_keys=True, default=str) if options else None
-    record["n_train"], record["n_test"] = row.get("n_train"), row.get("n_test")
-    counts = row.get("counts")
-    for name, value in (counts.items() if isinstance(counts, Mapping) else ()):
+    record["n_train"], record["n_test"] = row.n_train, row.n_test
+    for name, value in row.counts.items():
         record[COUNT_PREFIX + str(name)] = value
     for name in RESOURCES:
-        record[name] = row.get(name)
-    plugin = row.get("plugin") or {}
-    record["plugin"] = plugin.get("name")
-    record["plugin_version"] = plugin.get("version")
-    record["started_at"], record["finished_at"] = row.get("started_at"), row.get("finished_at")
-    record["run_dir"] = row.get("run_dir")
-    errors = row.get("metric_errors") or {}
-    record["metric_errors"] = "; ".join(f"{name}: {text}" for name, text in errors.items()) or None
-    record["traceback"] = row.get("traceback")
+        record[name] = getattr(row, name)
+    record["plugin"] = row.plugin.get("name")
+    record["plugin_version"] = row.plugin.get("version")
+    record["started_at"], record["finished_at"] = row.started_at, row.finished_at
+    record["run_dir"] = row.run_dir
+    record["metric_errors"] = "; ".join(f"{name}: {text}" for name, text in row.metric_errors.items()) or None
+    record["traceback"] = row.traceback
     return record
 
 

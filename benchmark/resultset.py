@@ -1,4 +1,4 @@
-"""The typed result set: every reader of results gets its rows from here.
+"""The typed result set: every reader of results gets its records from here.
 
 ``bench leaderboard``, ``bench compare``, ``bench results``, ``bench report`` and
 :func:`benchmark.results.load` used to read ``cells.jsonl`` on their own, each with its own idea
@@ -9,10 +9,13 @@ ranked backwards. This module is the one place for those decisions:
 * **one loader** — :func:`load` reads one or more run directories. Each row is checked against
   one schema (:func:`check`); an invalid row (a ``fold`` that is not an integer, ``metrics``
   that is not a mapping, a ``fit_seconds`` of ``"abc"``...) is *set aside* with one warning
-  naming its file and line, never a traceback in a reader. A non-finite metric value is moved
-  to the row's ``metric_errors`` ("non-finite value nan") and never averaged. ``suite.yaml`` is
-  read with :mod:`benchmark.yamlsafe` and ``environment.json`` with a size-limited, UTF-8-only
-  JSON read; anything wrong there is a warning and an empty value;
+  naming its file and line, never a traceback in a reader. A valid row is brought to the current
+  format by :func:`benchmark.record.migrate` and read as a typed :class:`StoredResult` (a
+  :class:`~benchmark.record.CellResult` that knows where it was read: ``run``, ``run_dir``,
+  ``line``, and its :class:`Experiment`). A non-finite metric value is moved to the record's
+  ``metric_errors`` ("non-finite value nan") and never averaged. ``suite.yaml`` is read with
+  :mod:`benchmark.yamlsafe` and ``environment.json`` with a size-limited, UTF-8-only JSON read;
+  anything wrong there is a warning and an empty value;
 * **one experiment identity** — :class:`Experiment`: dataset checksum, split method and
   parameters, fold index and fingerprint, configuration (``config_id``, seed excluded) and
   seed. The metric list is *not* part of it, so two suites that stored the same folds with
@@ -22,48 +25,47 @@ ranked backwards. This module is the one place for those decisions:
   (on a tie, the later run given, then the later line); metrics it lacks are filled from older
   successful rows of the same experiment *computed by the same code* (``code_id``), so merging a
   ``[rmse]`` run with an ``[rmse, mae]`` run of the same folds yields one row with both;
-* **metric directions travel with the rows** — a row written by bench ≥ contract 1.1 carries
-  ``metric_info: {name: {"greater_is_better": ...}}``; :meth:`ResultSet.directions` takes the
-  direction from there, and only for rows without it falls back to the installed registry, then
-  to :data:`KNOWN_DIRECTIONS`;
+* **directions and the primary metric come from the rows** — a row carries each metric's
+  ``metric_info: {name: {"greater_is_better": ...}}`` and its task's ``primary_metric``
+  (:meth:`ResultSet.directions`, :func:`primary_metrics`). The installed plugins are asked only
+  by the migration of rows written before the rows said so (:func:`benchmark.record.migrate`
+  with what this reader knows, :class:`_Installed`); a metric of such a row whose plugin is not
+  installed here is taken as lower is better, and the run's warnings say so;
 * **tuning trials are not results** — a ``tune:`` block stores every trial as a cell scored on
   an *inner* split of an outer training fold (:mod:`benchmark.tuning`); ranking or pairing them
   beside the refits would be the test-set selection tuning exists to avoid, and a 20-trial
   search would add 20 lines of "different split". :func:`read_run` keeps them apart:
   :attr:`Run.rows` has every row but the trials (what leaderboard, compare and results read),
   :attr:`Run.trials` the trials (what ``bench report`` draws each search from and
-  ``bench results --trials`` lists).
-
-Rows are plain ``dict`` objects (the JSON of :class:`~benchmark.cells.CellResult`) normalised
-on the way in: ``config_id`` recomputed for old rows (see
-:func:`benchmark.cells.configuration_id`), ``run``/``run_dir``/``line`` added. :meth:`Result.cell`
-gives the typed :class:`~benchmark.cells.CellResult` of a row.
+  ``bench results --trials`` lists);
+* **which stored rows belong to a run's suite** — :meth:`ResultSet.in_suite`
+  (:mod:`benchmark.scoping`): exactly what the runner planned when it recorded it, else what
+  the stored suite, read by the suite's own parser (:func:`benchmark.suite.read_suite`), gives.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from benchmark.record import CellResult, Refit, Trial, configuration_id, tuning_from_mapping
 from benchmark.errors import BenchError
+from benchmark.record import (CellResult, Legacy, Refit, Trial, configuration_id, migrate,
+                              tuning_from_mapping)
+from benchmark.scoping import PLANNED as PLANNED
+from benchmark.scoping import InSuite, scope
+
+if TYPE_CHECKING:
+    from benchmark.registry import Registry
 
 CELLS = "cells.jsonl"
 SUITE = "suite.yaml"
 ENVIRONMENT = "environment.json"
 MAX_ENVIRONMENT_BYTES = 10_000_000
 _SHOWN = 10  # invalid rows named one by one per run; the rest are counted
-
-KNOWN_DIRECTIONS = {"rmse": False, "mae": False, "mse": False, "bce": False, "fcp": True,
-                    "precision": True, "recall": True, "ndcg": True, "map": True, "mrr": True,
-                    "hit_rate": True, "auc": True, "accuracy": True, "r2": True}
-"""Directions of bench's own metrics (``True``: greater is better), for rows that do not carry
-``metric_info`` and whose metric plugin is not installed here."""
-DEFAULT_PRIMARY = {"rating": "rmse", "reconstruction": "mse"}
 
 
 # --- The schema --------------------------------------------------------------------------------
@@ -84,7 +86,7 @@ OPTIONAL: dict[str, str] = {
     "artifacts": _LIST,
     "n_train": _INT, "n_test": _INT, "n_unknown": _INT, "n_clipped": _INT,
     "load_seconds": _NUM, "prepare_seconds": _NUM, "fit_seconds": _NUM, "predict_seconds": _NUM, "fit_cpu_seconds": _NUM,
-    "peak_rss_mb": _NUM,
+    "peak_rss_mb": _NUM, "schema": _INT, "primary_metric": _STR,
 }
 """Fields a row may lack (older rows, failed cells) but that must have this type when present
 (``null`` is accepted for the numbers and strings)."""
@@ -135,27 +137,123 @@ def check(row: Any) -> str | None:
     return None
 
 
-class StoredRow(dict[str, Any]):
-    """A row that passed :func:`check` and :func:`normalise` (a plain ``dict`` to every reader),
-    with its :class:`Experiment` computed once; :func:`latest` does not check it again."""
-
-    experiment: Experiment
+# --- Stored results ----------------------------------------------------------------------------
 
 
-def normalise(row: Mapping[str, Any]) -> StoredRow:
-    """A checked row as readers use it: ``config_id`` without the seed (recomputed for old rows),
-    non-finite or ``null`` metric values moved to ``metric_errors``."""
-    out = StoredRow(row)
-    out["config_id"] = configuration_id(row)
-    metrics = dict(row.get("metrics") or {})
-    errors = dict(row.get("metric_errors") or {})
+@dataclass
+class StoredResult(CellResult, Mapping[str, Any]):
+    """A stored result as readers get it: the typed record of a row (migrated to the current
+    format, checked, normalised: ``config_id`` without the seed, non-finite metrics moved to
+    ``metric_errors``), where it was read (``run``: the run directory's name, or its path when
+    two runs share a name; ``run_dir``; ``line`` of ``cells.jsonl``, 0 when it was not read from
+    a file) and its :attr:`experiment`, computed once."""
+
+    run: str = ""
+    run_dir: str = ""
+    line: int = 0
+    experiment: Experiment = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.experiment = Experiment.of(self)
+
+    # transitional: removed once every reader reads attributes (with ``Mapping`` among the bases):
+    # ``row["x"]``, ``row.get("x")``, ``"x" in row`` of readers that still index rows as dicts
+    # read the attributes; a key is "present" when its attribute is not None; ``tuning`` reads as
+    # the stored mapping.
+    def __getitem__(self, key: str) -> Any:
+        value = getattr(self, key, None) if key in _KEYS else None
+        if value is None:
+            raise KeyError(key)
+        return value.to_mapping() if isinstance(value, (Trial, Refit)) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return [key for key in _KEYS if getattr(self, key) is not None]
+
+
+_KEYS = (*CellResult.STORED, "run", "run_dir")
+
+
+def normalise(row: Mapping[str, Any], legacy: Legacy | None = None, where: tuple[str, str, int] = ("", "", 0)
+              ) -> StoredResult:
+    """A checked row (:func:`check`) as a :class:`StoredResult`: migrated to the current format
+    (``legacy``: what this reader knows that an old row does not say), ``config_id`` without the
+    seed (recomputed for old rows), non-finite or ``null`` metric values moved to
+    ``metric_errors``; ``where`` is ``(run, run_dir, line)``."""
+    current = migrate(row, legacy)
+    current["config_id"] = configuration_id(row)
+    metrics = dict(current.get("metrics") or {})
+    errors = dict(current.get("metric_errors") or {})
     for name, value in list(metrics.items()):
         if value is None or not math.isfinite(float(value)):
             del metrics[name]
             errors.setdefault(name, f"non-finite value {value}")
-    out["metrics"], out["metric_errors"] = metrics, errors
-    out.experiment = Experiment.of(out)
-    return out
+    current["metrics"], current["metric_errors"] = metrics, errors
+    base = CellResult.from_stored(current)
+    values = {name: getattr(base, name) for name in CellResult.STORED}
+    return StoredResult(**values, run=where[0], run_dir=where[1], line=where[2])
+
+
+def record(row: StoredResult | Mapping[str, Any], legacy: Legacy | None = None) -> StoredResult | None:
+    """``row`` as a :class:`StoredResult` (``None`` when it fails :func:`check`): a stored
+    result is returned as it is."""
+    if isinstance(row, StoredResult):
+        return row
+    return None if check(row) is not None else normalise(row, legacy)
+
+
+class _Installed:
+    """What the installed plugins say of a metric's direction and a task's primary metric: asked
+    only while migrating rows older than the current format (:class:`~benchmark.record.Legacy`);
+    the registry is built on the first question and its answers kept."""
+
+    def __init__(self) -> None:
+        self._registry: Registry | None = None
+        self._tried = False
+        self._directions: dict[str, bool | None] = {}
+
+    def _get(self) -> Registry | None:
+        if not self._tried:
+            self._tried = True
+            try:
+                from benchmark.registry import build_registry
+
+                self._registry = build_registry()
+            except Exception:  # noqa: BLE001 -- the registry is not needed to read results
+                self._registry = None
+        return self._registry
+
+    def direction(self, name: str) -> bool | None:
+        if name not in self._directions:
+            registry = self._get()
+            try:
+                found = bool(registry.get("metric", name).spec.greater_is_better) if registry else None
+            except Exception:  # noqa: BLE001 -- not installed here
+                found = None
+            self._directions[name] = found
+        return self._directions[name]
+
+    def primary(self, task: str) -> str | None:
+        registry = self._get()
+        try:
+            return (registry.task(task).primary or None) if registry else None
+        except Exception:  # noqa: BLE001 -- not installed here
+            return None
+
+    def legacy(self, suite_metrics: Sequence[str] = ()) -> Legacy:
+        return Legacy(tuple(suite_metrics), self.direction, self.primary)
+
+
+def _guessed_warning(cells: Path | str, guessed: Iterable[str]) -> str:
+    names = ", ".join(sorted(guessed))
+    return (f"{cells}: rows written before metric directions were stored name {names}, whose "
+            f"plugin is not installed here: taken as lower is better")
 
 
 # --- Identity and "latest" ---------------------------------------------------------------------
@@ -176,27 +274,41 @@ class Experiment:
     task_options: str = "{}"  # canonical JSON: a task's options (ranking's threshold) change what is measured
 
     @classmethod
-    def of(cls, row: Mapping[str, Any]) -> Experiment:
+    def of(cls, row: CellResult | Mapping[str, Any]) -> Experiment:
+        if isinstance(row, CellResult):
+            return cls(str(row.dataset_checksum or row.dataset or ""), str(row.split or ""),
+                       _canonical(row.split_params), int(row.fold or 0), str(row.split_fingerprint or ""),
+                       str(row.config_id or configuration_id(row.to_row())), int(row.seed or 0),
+                       _canonical(row.task_options))
         return cls(str(row.get("dataset_checksum") or row.get("dataset") or ""), str(row.get("split") or ""),
-                   json.dumps(row.get("split_params") or {}, sort_keys=True, default=str),
-                   int(row.get("fold") or 0), str(row.get("split_fingerprint") or ""),
-                   str(row.get("config_id") or configuration_id(row)), int(row.get("seed") or 0),
-                   json.dumps(row.get("task_options") or {}, sort_keys=True, default=str))
+                   _canonical(row.get("split_params")), int(row.get("fold") or 0),
+                   str(row.get("split_fingerprint") or ""), str(row.get("config_id") or configuration_id(row)),
+                   int(row.get("seed") or 0), _canonical(row.get("task_options")))
 
 
-def latest(rows: Iterable[Mapping[str, Any]],
-           on_invalid: Callable[[int, Mapping[str, Any], str], None] | None = None) -> list[dict[str, Any]]:
-    """One row per :class:`Experiment`, in the order of each experiment's winning row.
+def _canonical(value: Any) -> str:
+    return json.dumps(value or {}, sort_keys=True, default=str)
+
+
+Invalid = Callable[[int, Mapping[str, Any], str], None]
+"""``on_invalid(index, row, why)``: told of a row set aside."""
+
+
+def latest(rows: Iterable[StoredResult | Mapping[str, Any]], on_invalid: Invalid | None = None,
+           legacy: Legacy | None = None) -> list[StoredResult]:
+    """One result per :class:`Experiment`, in the order of each experiment's winning row.
 
     The winner is the row that finished last (``finished_at``); on a tie the one given later.
     Metrics the winner lacks are taken from older ``ok`` rows of the same experiment with the same
-    ``code_id``. Rows that fail :func:`check` are skipped (``on_invalid(index, row, why)`` is
-    told); rows are normalised (:func:`normalise`).
+    ``code_id``. Plain rows are checked (:func:`check`: those that fail are skipped and
+    ``on_invalid(index, row, why)`` is told) and read as :class:`StoredResult` (:func:`normalise`,
+    old ones migrated with ``legacy``, by default what the installed plugins say).
     """
-    best: dict[Experiment, tuple[tuple[str, int], StoredRow]] = {}
-    others: dict[Experiment, list[tuple[tuple[str, int], StoredRow]]] = {}
+    known = legacy
+    best: dict[Experiment, tuple[tuple[str, int], StoredResult]] = {}
+    others: dict[Experiment, list[tuple[tuple[str, int], StoredResult]]] = {}
     for index, raw in enumerate(rows):
-        if isinstance(raw, StoredRow):
+        if isinstance(raw, StoredResult):
             row = raw
         else:
             why = check(raw)
@@ -204,51 +316,62 @@ def latest(rows: Iterable[Mapping[str, Any]],
                 if on_invalid is not None:
                     on_invalid(index, raw, why)
                 continue
-            row = normalise(raw)
+            known = known if known is not None else _Installed().legacy()
+            row = normalise(raw, known)
         key = row.experiment
-        order = (str(row.get("finished_at") or ""), index)
+        order = (str(row.finished_at or ""), index)
         others.setdefault(key, []).append((order, row))
         if key not in best or order >= best[key][0]:
             best[key] = (order, row)
-    out: list[dict[str, Any]] = []
+    out: list[StoredResult] = []
     for key, (_, winner) in sorted(best.items(), key=lambda item: item[1][0][1]):
-        if winner.get("status") == "ok" and len(others[key]) > 1:
+        if winner.status == "ok" and len(others[key]) > 1:
             winner = _fill_metrics(winner, [r for _, r in sorted(others[key], key=lambda x: x[0], reverse=True)])
         out.append(winner)
     return out
 
 
-def _fill_metrics(row: StoredRow, older: list[StoredRow]) -> StoredRow:
-    metrics, info = dict(row["metrics"]), dict(row.get("metric_info") or {})
+def _fill_metrics(row: StoredResult, older: list[StoredResult]) -> StoredResult:
+    metrics, info = dict(row.metrics), dict(row.metric_info)
     for other in older:
-        if other is row or other.get("status") != "ok" or other.get("code_id") != row.get("code_id"):
+        if other is row or other.status != "ok" or other.code_id != row.code_id:
             continue
-        for name, value in other["metrics"].items():
-            if name not in metrics and name not in row["metric_errors"]:
+        for name, value in other.metrics.items():
+            if name not in metrics and name not in row.metric_errors:
                 metrics[name] = value
-                if name in (other.get("metric_info") or {}):
-                    info.setdefault(name, other["metric_info"][name])
-    if len(metrics) == len(row["metrics"]):
+                if name in other.metric_info:
+                    info.setdefault(name, other.metric_info[name])
+    if len(metrics) == len(row.metrics):
         return row
-    filled = StoredRow({**row, "metrics": metrics, **({"metric_info": info} if info else {})})
-    filled.experiment = Experiment.of(filled)
-    return filled
+    return replace(row, metrics=metrics, metric_info=info)
 
 
 # --- Tuning rows: which are trials, how a refit was tuned --------------------------------------
-# Plain dict functions here, not in benchmark.tuning (numpy, the split plugins): every reader asks
-# "is this row a trial?" and should not load the tuning machinery to answer.
+# Here, not in benchmark.tuning (numpy, the split plugins): every reader asks "is this a trial?"
+# and should not load the tuning machinery to answer.
 
 
-def is_trial(row: Mapping[str, Any]) -> bool:
-    """A tuning trial's row: stored and reused like any cell, but never a leaderboard line."""
-    return isinstance(tuning_from_mapping(row.get("tuning")), Trial)
+class _Tuned(Protocol):
+    @property
+    def tuning(self) -> Trial | Refit | None: ...
 
 
-def is_refit(row: Mapping[str, Any]) -> bool:
-    """A tuned configuration's row on an outer fold: the chosen point refitted on the whole
+def tuning_of(record: _Tuned | Mapping[str, Any]) -> Trial | Refit | None:
+    """The typed tuning information of a record, a cell or a stored row (``None``: not tuned)."""
+    if isinstance(record, Mapping):
+        return tuning_from_mapping(record.get("tuning"))
+    return tuning_from_mapping(getattr(record, "tuning", None))
+
+
+def is_trial(record: _Tuned | Mapping[str, Any]) -> bool:
+    """A tuning trial: stored and reused like any cell, but never a leaderboard line."""
+    return isinstance(tuning_of(record), Trial)
+
+
+def is_refit(record: _Tuned | Mapping[str, Any]) -> bool:
+    """A tuned configuration's result on an outer fold: the chosen point refitted on the whole
     training fold and scored on its test fold (its ``tuning`` says how it was chosen)."""
-    return isinstance(tuning_from_mapping(row.get("tuning")), Refit)
+    return isinstance(tuning_of(record), Refit)
 
 
 def _inner_text(inner: Mapping[str, Any]) -> str:
@@ -262,10 +385,10 @@ def _inner_text(inner: Mapping[str, Any]) -> str:
     return f"inner {method}"
 
 
-def tuning_note(row: Mapping[str, Any]) -> str:
-    """``tuned: 20 trials, random, inner holdout 10 %`` for a refit row (the leaderboard's
-    mark of a tuned line); ``""`` for any other row."""
-    tuning = tuning_from_mapping(row.get("tuning"))
+def tuning_note(record: _Tuned | Mapping[str, Any]) -> str:
+    """``tuned: 20 trials, random, inner holdout 10 %`` for a refit (the leaderboard's mark of a
+    tuned line); ``""`` for anything else."""
+    tuning = tuning_of(record)
     if not isinstance(tuning, Refit):
         return ""
     trials = tuning.trials if tuning.trials is not None else 0
@@ -278,18 +401,19 @@ def tuning_note(row: Mapping[str, Any]) -> str:
 
 @dataclass
 class Run:
-    """One run directory, read: its rows (latest per experiment), suite and environment.
+    """One run directory, read: its results (latest per experiment), suite and environment.
 
-    ``rows`` are the results (trials of a ``tune:`` search left out); ``trials`` the trial rows,
-    latest per experiment too (see the module docstring).
+    ``rows`` are the results (trials of a ``tune:`` search left out); ``trials`` the trial
+    results, latest per cell too (see the module docstring). ``suite_data`` is the stored
+    ``suite.yaml`` as data (``None`` when it is missing or unreadable).
     """
 
     directory: Path
-    rows: list[dict[str, Any]]
+    rows: list[StoredResult]
     environment: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     suite_data: Any = None
-    trials: list[dict[str, Any]] = field(default_factory=list)
+    trials: list[StoredResult] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -297,20 +421,24 @@ class Run:
 
     @property
     def run_ids(self) -> list[str]:
-        return sorted({row["run_id"] for row in self.rows if row.get("run_id")})
+        return sorted({row.run_id for row in self.rows if row.run_id})
 
     def suite_metrics(self) -> list[str]:
-        """The ``metrics:`` list of the run's suite.yaml (empty when it cannot be read)."""
-        metrics = self.suite_data.get("metrics") if isinstance(self.suite_data, dict) else None
-        if isinstance(metrics, Mapping):  # {task: [names]}
-            return [str(m) for names in metrics.values() if isinstance(names, list) for m in names]
-        return [str(m) for m in metrics] if isinstance(metrics, list) else []
+        """The ``metrics:`` list of the run's suite.yaml (empty when it cannot be read): the
+        order of a table's metric columns after the primary one."""
+        return suite_metrics(self.suite_data)
+
+
+def suite_metrics(data: Any) -> list[str]:
+    """The ``metrics:`` list of a stored suite's data (a ``{task: [names]}`` mapping flattened)."""
+    metrics = data.get("metrics") if isinstance(data, dict) else None
+    if isinstance(metrics, Mapping):  # {task: [names]}
+        return [str(m) for names in metrics.values() if isinstance(names, list) for m in names]
+    return [str(m) for m in metrics] if isinstance(metrics, list) else []
 
 
 def read_run(directory: str | Path) -> Run:
     """Read one run directory (see the module docstring); :class:`BenchError` when it is not one."""
-    from benchmark.store import _lines, open_read, parse_line
-
     path = Path(directory)
     if not path.is_dir():
         raise BenchError("no such results directory" if not path.exists() else "not a directory",
@@ -319,63 +447,81 @@ def read_run(directory: str | Path) -> Run:
     if not cells.exists():
         raise BenchError(f"not a results directory: no {CELLS} in it", str(directory))
     warnings: list[str] = []
-    raw: list[dict[str, Any]] = []
-    lines: list[int] = []
+    suite_data = _read_suite(path / SUITE, warnings)
+    legacy = _Installed().legacy(suite_metrics(suite_data))
+    where = (path.resolve().name, str(path))
+    results: list[StoredResult] = []
+    trials: list[StoredResult] = []
     bad: list[tuple[int, str]] = []  # (line, why)
-    try:
-        with open_read(cells) as handle:  # a link or a FIFO there: one BenchError line
-            for number, data in _lines(handle):
-                row, why = parse_line(data)
-                if row is None:
-                    # store.parse_line's own checks; a torn last line is the store's to repair
-                    if why != "torn (no newline)" or data.strip():
-                        bad.append((number, str(why)))
-                    continue
-                raw.append(row)
-                lines.append(number)
-    except OSError as exc:
-        raise BenchError(f"cannot read the stored cells: {exc.strerror or exc}", str(cells)) from None
-    name = path.resolve().name
-    kinds = [is_trial(row) for row in raw]  # trials apart: see the module docstring
-    result_lines = [number for number, trial in zip(lines, kinds) if not trial]
-    trial_lines = [number for number, trial in zip(lines, kinds) if trial]
-    rows = latest([row for row, trial in zip(raw, kinds) if not trial],
-                  lambda index, _row, why: bad.append((result_lines[index], why)))
-    trials = latest_trials([row for row, trial in zip(raw, kinds) if trial],
-                           lambda index, _row, why: bad.append((trial_lines[index], why)))
-    bad.sort()
-    for row in rows + trials:
-        row["run"], row["run_dir"] = name, str(path)
+    for number, row, why in _stored_rows(cells):
+        why = why if why is not None else check(row)
+        if why is not None:
+            if why != _TORN:  # a torn last line is the store's to repair
+                bad.append((number, why))
+            continue
+        stored = normalise(row, legacy, (*where, number))
+        (trials if is_trial(stored) else results).append(stored)  # trials apart: see the module docstring
+    rows = latest(results)
+    trials = latest_trials(trials)
     if bad:
-        shown = "; ".join(f"line {number}: {why}" for number, why in bad[:_SHOWN]) + (f"; and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else "")
+        bad.sort()
+        shown = "; ".join(f"line {number}: {why}" for number, why in bad[:_SHOWN]) + \
+            (f"; and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else "")
         warnings.append(f"{cells}: {len(bad)} row{'s' if len(bad) > 1 else ''} set aside ({shown})")
-    non_finite = sum(1 for row in rows for why in row["metric_errors"].values()
+    non_finite = sum(1 for row in rows for why in row.metric_errors.values()
                      if str(why).startswith("non-finite value"))
     if non_finite:
         warnings.append(f"{cells}: {non_finite} non-finite metric value(s) counted as metric errors, "
                         "not averaged")
-    suite_data = _read_suite(path / SUITE, warnings)
+    if legacy.guessed:
+        warnings.append(_guessed_warning(cells, legacy.guessed))
     environment = _read_environment(path / ENVIRONMENT, warnings)
     return Run(path, rows, environment, warnings, suite_data, trials)
 
 
-def latest_trials(rows: Iterable[Mapping[str, Any]],
-                  on_invalid: Callable[[int, Mapping[str, Any], str], None] | None = None) -> list[dict[str, Any]]:
-    """The trial rows, checked and normalised: one per ``cell_id`` (the last given wins).
+_TORN = "torn (no newline)"
+
+
+def _stored_rows(cells: Path) -> list[tuple[int, Any, str | None]]:
+    """``(line, row, None)`` for each line of ``cells.jsonl`` the store reads as a row, else
+    ``(line, None, why)``; an empty torn last line is left out."""
+    from benchmark.files import open_read
+    from benchmark.store import numbered_lines, parse_line
+
+    out: list[tuple[int, Any, str | None]] = []
+    try:
+        with open_read(cells) as handle:  # a link or a FIFO there: one BenchError line
+            for number, data in numbered_lines(handle):
+                row, why = parse_line(data)
+                if row is None and why == _TORN and not data.strip():
+                    continue
+                out.append((number, row, why))
+    except OSError as exc:
+        raise BenchError(f"cannot read the stored cells: {exc.strerror or exc}", str(cells)) from None
+    return out
+
+
+def latest_trials(rows: Iterable[StoredResult | Mapping[str, Any]], on_invalid: Invalid | None = None
+                  ) -> list[StoredResult]:
+    """The trial results: one per ``cell_id`` (the last given wins); plain rows are checked and
+    read as :func:`latest` reads them.
 
     Not one per :class:`Experiment` as :func:`latest` keeps results: a refit names its trials by
     cell id (``tuning.trial_cell_ids``), and two searches may store the same experiment (one model
     tuned twice, for two objectives) as two trials that each belong to their own search."""
-    out: dict[str, StoredRow] = {}
+    out: dict[str, StoredResult] = {}
     for index, raw in enumerate(rows):
-        why = None if isinstance(raw, StoredRow) else check(raw)
-        if why is not None:
-            if on_invalid is not None:
-                on_invalid(index, raw, why)
-            continue
-        row = raw if isinstance(raw, StoredRow) else normalise(raw)
-        out.pop(row["cell_id"], None)
-        out[row["cell_id"]] = row
+        if isinstance(raw, StoredResult):
+            row = raw
+        else:
+            why = check(raw)
+            if why is not None:
+                if on_invalid is not None:
+                    on_invalid(index, raw, why)
+                continue
+            row = normalise(raw)
+        out.pop(row.cell_id, None)
+        out[row.cell_id] = row
     return list(out.values())
 
 
@@ -391,7 +537,7 @@ def _read_suite(path: Path, warnings: list[str]) -> Any:
 
 def _read_environment(path: Path, warnings: list[str]) -> dict[str, Any]:
     """``environment.json``: a regular UTF-8 file of at most 10 MB holding a JSON object."""
-    from benchmark.yamlsafe import read_stored_json
+    from benchmark.files import read_stored_json
 
     data, warning = read_stored_json(path, max_bytes=MAX_ENVIRONMENT_BYTES)
     if warning:
@@ -409,7 +555,7 @@ def read_runs(directories: Iterable[str | Path]) -> list[Run]:
     for run in runs:
         if names.count(run.name) > 1:
             for row in run.rows + run.trials:
-                row["run"] = str(run.directory)
+                row.run = str(run.directory)
     return runs
 
 
@@ -418,27 +564,39 @@ def read_runs(directories: Iterable[str | Path]) -> list[Run]:
 
 @dataclass
 class ResultSet:
-    """The rows of one or more runs merged: one per experiment (:func:`latest` across runs);
+    """The results of one or more runs merged: one per experiment (:func:`latest` across runs);
     ``trials`` the tuning trials merged the same way (not results: see the module docstring)."""
 
     runs: list[Run]
-    rows: list[dict[str, Any]]
-    trials: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[StoredResult]
+    trials: list[StoredResult] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[str]:
         return [w for run in self.runs for w in run.warnings]
 
     def cells(self) -> list[CellResult]:
-        """The rows as typed results."""
-        return [cell(row) for row in self.rows]
+        """The results as typed records (each a :class:`StoredResult`)."""
+        return list(self.rows)
 
     def directions(self, names: Iterable[str]) -> dict[str, bool]:
         return directions(names, self.rows)
 
+    def primary_metrics(self, rows: Iterable[StoredResult] | None = None) -> dict[str, str]:
+        return primary_metrics(self.runs, rows)
+
+    def metrics_by_task(self, rows: Iterable[StoredResult] | None = None) -> dict[str, list[str]]:
+        return metrics_by_task(self.runs, self.rows if rows is None else rows)
+
+    def in_suite(self, rows: Iterable[StoredResult] | None = None) -> InSuite:
+        """The results (``rows``, by default all of them) that belong to their run's current
+        suite, and the (dataset, configuration) of those that do not
+        (:func:`benchmark.scoping.in_suite`)."""
+        return scope(self.runs, self.rows if rows is None else rows)
+
 
 def load(directories: Sequence[str | Path]) -> ResultSet:
-    """Read the run directories and merge them, one row per experiment (the latest)."""
+    """Read the run directories and merge them, one result per experiment (the latest)."""
     if not directories:
         raise BenchError("no results directory given")
     runs = read_runs(directories)
@@ -449,80 +607,75 @@ def load(directories: Sequence[str | Path]) -> ResultSet:
     return ResultSet(runs, merged, trials)
 
 
-def cell(row: Mapping[str, Any]) -> CellResult:
+def cell(row: CellResult | Mapping[str, Any]) -> CellResult:
     """The typed result of a stored row; fields an old row lacks get empty values."""
-    return CellResult.from_stored(row)
+    return row if isinstance(row, CellResult) else CellResult.from_stored(row)
 
 
 # --- Metrics: which, which first, which direction ----------------------------------------------
 
 
-def primary_metrics(runs: Sequence[Run], rows: Iterable[Mapping[str, Any]] | None = None) -> dict[str, str]:
-    """Per task, the metric that ranks it: the first metric of the suite's list that the task's
-    cells have (the suites' order, first run first), else rmse/mse, else the first one seen."""
+def _records(rows: Iterable[StoredResult | Mapping[str, Any]]) -> list[StoredResult]:
+    """Rows as stored results (plain rows read as :func:`latest` reads them; invalid ones left out)."""
+    out: list[StoredResult] = []
+    known: Legacy | None = None
+    for row in rows:
+        if not isinstance(row, StoredResult):
+            if check(row) is not None:
+                continue
+            known = known if known is not None else _Installed().legacy()
+            row = normalise(row, known)
+        out.append(row)
+    return out
+
+
+def primary_metrics(runs: Sequence[Run], rows: Iterable[StoredResult | Mapping[str, Any]] | None = None
+                    ) -> dict[str, str]:
+    """Per task, the metric that ranks it, as the results say (``primary_metric``: the first of
+    their suite's list for the task): of the metrics the task's results have values of
+    (``rows``, by default the runs' results), the primary metric of the runs' results, first run
+    first and, in a run, the latest finished first; else the first metric seen."""
+    given = _records(rows if rows is not None else (r for run in runs for r in run.rows))
     seen: dict[str, list[str]] = {}
-    for row in rows if rows is not None else (r for run in runs for r in run.rows):
-        names = seen.setdefault(str(row.get("task", "")), [])
-        for name in row.get("metrics") or {}:
-            if name not in names:
-                names.append(name)
-    order = [m for run in runs for m in run.suite_metrics()]
+    for row in given:
+        names = seen.setdefault(str(row.task or ""), [])
+        names += [name for name in row.metrics if name not in names]
+    said: dict[str, list[str]] = {}
+    sources = [run.rows for run in runs] or [given]
+    for results in sources:
+        for row in sorted(results, key=lambda r: str(r.finished_at or ""), reverse=True):
+            if row.primary_metric:
+                said.setdefault(str(row.task or ""), []).append(row.primary_metric)
     primary = {}
     for task, names in seen.items():
-        choice = next((m for m in order if m in names), None)
-        if choice is None:
-            choice = DEFAULT_PRIMARY.get(task) if DEFAULT_PRIMARY.get(task) in names else None
-        if choice is None and names:
-            choice = names[0]
+        choice = next((m for m in said.get(task, ()) if m in names), names[0] if names else None)
         if choice:
             primary[task] = choice
     return primary
 
 
-def metrics_by_task(runs: Sequence[Run], rows: Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+def metrics_by_task(runs: Sequence[Run], rows: Iterable[StoredResult | Mapping[str, Any]]) -> dict[str, list[str]]:
     """Per task, its metrics: the primary one first, then the rest in the suites' order."""
-    rows = list(rows)
-    primary = primary_metrics(runs, rows)
+    given = _records(rows)
+    primary = primary_metrics(runs, given)
     order = [m for run in runs for m in run.suite_metrics()]
     out: dict[str, list[str]] = {}
-    for row in rows:
-        names = out.setdefault(str(row.get("task", "")), [])
-        for name in row.get("metrics") or {}:
-            if name not in names:
-                names.append(name)
+    for row in given:
+        names = out.setdefault(str(row.task or ""), [])
+        names += [name for name in row.metrics if name not in names]
     for task, names in out.items():
         names.sort(key=lambda m: (m != primary.get(task), order.index(m) if m in order else len(order)))
     return out
 
 
-def directions(names: Iterable[str], rows: Iterable[Mapping[str, Any]] = ()) -> dict[str, bool]:
-    """``{metric: greater_is_better}``: from the rows' ``metric_info`` (the latest row that has
-    it), else from the installed metric plugins, else :data:`KNOWN_DIRECTIONS` (unknown metrics:
-    lower is better)."""
-    names = list(dict.fromkeys(names))
+def directions(names: Iterable[str], rows: Iterable[StoredResult | Mapping[str, Any]] = ()) -> dict[str, bool]:
+    """``{metric: greater_is_better}`` as the results say (``metric_info``; the latest result
+    that says it); a metric none says is taken as lower is better."""
+    wanted = list(dict.fromkeys(names))
     out: dict[str, bool] = {}
-    for row in reversed(list(rows)):
-        for name, info in (row.get("metric_info") or {}).items():
-            if name in names and name not in out and isinstance(info, Mapping) \
+    for row in reversed(_records(rows)):
+        for name, info in row.metric_info.items():
+            if name in wanted and name not in out and isinstance(info, Mapping) \
                     and isinstance(info.get("greater_is_better"), bool):
                 out[name] = info["greater_is_better"]
-    rest = [name for name in names if name not in out]
-    if rest:
-        out.update(_installed_directions(rest))
-    return {name: out[name] for name in names}
-
-
-def _installed_directions(names: list[str]) -> dict[str, bool]:
-    out = {name: KNOWN_DIRECTIONS.get(name, False) for name in names}
-    try:
-        from benchmark.registry import build_registry
-
-        registry = build_registry()
-    except Exception:  # noqa: BLE001 -- the registry is not needed to read results
-        return out
-    for name in names:
-        try:
-            out[name] = bool(registry.get("metric", name).spec.greater_is_better)
-        except Exception:  # noqa: BLE001 -- not installed here: keep the table's answer
-            pass
-    return out
+    return {name: out.get(name, False) for name in wanted}

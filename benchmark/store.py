@@ -12,11 +12,9 @@ names to numbers) are skipped by every reader and moved by :meth:`ResultStore.re
 
 No file is written through a symbolic link: a results directory may be shared or unpacked
 from elsewhere, and a ``cells.jsonl`` linked to someone's file used to get that file truncated.
-Files are opened with ``O_NOFOLLOW`` and checked to be regular (:func:`open_regular`), replaced
-only when they are not links (:func:`write_atomic`), and directories on the way are reached
-without links (:func:`real_directory`); a link is refused with one line and its target is left
-alone. :func:`artifact_path` / :func:`read_artifact` give a reader (the report) a row's artifact
-only from inside its run directory, never through a link.
+Every file is opened, replaced and reached through :mod:`benchmark.files` (``O_NOFOLLOW``,
+regular files only, atomic replacement, directories reached without links); a link is refused
+with one line and its target is left alone.
 
 Every file follows the umask (``0o666 & ~umask``), as files written by ``open`` do. Every
 failure to write -- a results path that is a file, a read-only directory, a full disk -- is a
@@ -38,18 +36,29 @@ The directory::
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
 import stat
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from pathlib import Path, PurePosixPath
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from benchmark.errors import BenchError, excerpt
+from benchmark.files import (file_mode, fsync_directory, inside, kind_of, link_error, open_read, open_regular,
+                             read_stored_json, real_directory, write_all, write_atomic, write_error)
+from benchmark.files import artifact_path as artifact_path  # re-exported: report.py reads artifacts by it
+from benchmark.files import read_artifact as read_artifact  # re-exported: report.py
+from benchmark.record import CellResult
+
+__all__ = ["ARCHIVE", "ARCHIVED", "CELLS", "DIRECTORIES", "ENVIRONMENT", "ENVIRONMENTS", "FILES", "REJECTED",
+           "ResultStore", "artifact_path", "check_row", "link_error", "numbered_lines", "parse_line", "read_artifact",
+           "read_rows", "real_directory", "write_atomic"]
+"""``link_error``, ``real_directory``, ``write_atomic``, ``artifact_path``, ``read_artifact`` live in
+:mod:`benchmark.files`; they are re-exported here for the modules that still import them from the store
+(execute.py, report.py)."""
 
 CELLS = "cells.jsonl"
 REJECTED = "cells.rejected.jsonl"
@@ -64,288 +73,7 @@ DIRECTORIES = (ENVIRONMENTS, "artifacts", "units", ARCHIVE)
 """Directories bench writes in; none may be a link (:meth:`ResultStore.check_entries`)."""
 
 _CHUNK = 1 << 16
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _SHOWN_LINES = 10
-
-
-# --- Files ---------------------------------------------------------------------------------
-
-
-def file_mode() -> int:
-    """The mode a new file gets from ``open``: ``0o666`` less the process umask."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)  # no /proc: read it by setting it (and put it back at once)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write_error(exc: OSError, path: Path | str, what: str = "cannot write") -> BenchError:
-    """One line for a failed write: the reason, and what to do about it."""
-    reason = (exc.strerror or str(exc)).lower()
-    hint = {errno.ENOSPC: "; free some space and rerun (stored cells are kept)",
-            errno.EDQUOT: "; free some space and rerun (stored cells are kept)",
-            errno.EROFS: "; choose another --out",
-            errno.EACCES: "; choose another --out or fix the permissions",
-            errno.EPERM: "; choose another --out or fix the permissions",
-            errno.ENOTDIR: "; a part of the path is a file, not a directory"}.get(exc.errno or 0, "")
-    return BenchError(f"{what}: {reason}{hint}", str(path))
-
-
-def _kind(mode: int) -> str:
-    return ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else
-            "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-            else "a file" if stat.S_ISREG(mode) else "a special file")
-
-
-def link_error(path: Path | str, where: str | None = None) -> BenchError:
-    """One line refusing a symbolic link where bench writes (or reads back) a file."""
-    return BenchError("is a symbolic link; bench never writes through a link (its target is left "
-                      "alone): remove the link or choose another path", where or str(path))
-
-
-def not_regular_error(path: Path | str, mode: int, where: str | None = None) -> BenchError:
-    return BenchError(f"is {_kind(mode)}, not a regular file; bench writes only regular files here: "
-                      f"remove it or choose another path", where or str(path))
-
-
-def check_writable_path(path: Path | str, where: str | None = None) -> None:
-    """Refuse ``path`` if it is a symbolic link or exists as anything but a regular file.
-
-    Used before a file is replaced (:func:`write_atomic`): ``os.replace`` never follows a link
-    at the destination, but silently turning someone's link into a file is no better than
-    writing through it. A missing file is fine.
-    """
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise write_error(exc, where or path) from None
-    if stat.S_ISLNK(info.st_mode):
-        raise link_error(path, where)
-    if not stat.S_ISREG(info.st_mode):
-        raise not_regular_error(path, info.st_mode, where)
-
-
-def open_regular(path: Path | str, flags: int, mode: int = 0o666) -> int:
-    """``os.open`` that does not follow a symbolic link at ``path`` and refuses anything but a
-    regular file (a directory, a FIFO -- opened without blocking --, a device).
-
-    A link or a non-regular file is a :class:`BenchError`; any other failure (a missing file,
-    no permission) is the ``OSError`` itself, for the caller to word.
-    """
-    try:
-        fd = os.open(path, flags | _NOFOLLOW | _NONBLOCK | os.O_CLOEXEC, mode)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.EMLINK) and os.path.islink(path):
-            raise link_error(path) from None
-        if exc.errno in (errno.EISDIR, errno.ENXIO):  # a directory; a FIFO without a reader
-            try:
-                found = os.lstat(path).st_mode
-            except OSError:
-                found = None
-            if found is not None:
-                raise not_regular_error(path, found) from None
-        raise
-    try:
-        info = os.fstat(fd)
-    except OSError:
-        os.close(fd)
-        raise
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        raise not_regular_error(path, info.st_mode)
-    return fd
-
-
-def write_atomic(path: Path | str, text: str | bytes, *, where: str | None = None) -> None:
-    """Write ``text`` to ``path`` via a temporary file and rename: readers never see half a file.
-
-    ``path`` must be a regular file or not exist: a symbolic link or a directory there is
-    refused with one line (:func:`check_writable_path`; ``where`` names it in the message, e.g.
-    ``-o report.html``), so what a link points to is never replaced. The file gets the mode
-    ``open`` would give it (the umask applies). A failure is a :class:`BenchError` and leaves
-    ``path`` as it was.
-    """
-    path = Path(path)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        check_writable_path(path, where)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
-        try:
-            _write_all(fd, data)
-            os.fchmod(fd, file_mode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)  # replaces a link, if one appeared meanwhile, never its target
-        tmp = None
-    except OSError as exc:
-        raise write_error(exc, where or path) from None
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:  # os.write may write less than asked for
-        view = view[os.write(fd, view):]
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def real_directory(base: Path | str, relative: str) -> Path:
-    """``base/relative`` as a directory reached without any link: each component of
-    ``relative`` is created if missing and refused with one line if it is a symbolic link or not
-    a directory; ``relative`` must be relative and without ``..``. ``base`` itself is trusted
-    (the results directory the user named).
-
-    For writers of subdirectories of a results directory: the worker's
-    ``real_directory(run_dir, f"artifacts/{cell_id}")`` and ``real_directory(run_dir, "units")``.
-    """
-    parts = PurePosixPath(relative).parts
-    if PurePosixPath(relative).is_absolute() or ".." in parts or "\0" in relative:
-        raise BenchError(f"not a path inside the results directory: {excerpt(relative)}", str(base))
-    here = Path(base)
-    try:
-        here.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise write_error(exc, here, "cannot create the results directory") from None
-    for part in parts:
-        here = here / part
-        try:
-            info = os.lstat(here)
-        except FileNotFoundError:
-            try:
-                here.mkdir()
-            except FileExistsError:
-                pass  # made meanwhile: checked below
-            except OSError as exc:
-                raise write_error(exc, here) from None
-            try:
-                info = os.lstat(here)
-            except OSError as exc:
-                raise write_error(exc, here) from None
-        except OSError as exc:
-            raise write_error(exc, here) from None
-        if stat.S_ISLNK(info.st_mode):
-            raise link_error(here)
-        if not stat.S_ISDIR(info.st_mode):
-            raise BenchError(f"is {_kind(info.st_mode)}, expected a directory of the results; "
-                             f"remove it or choose another --out", str(here))
-    return here
-
-
-def inside(base: Path | str, name: str) -> Path:
-    """``base/name`` for a file bench writes: the directories on the way are
-    :func:`real_directory`; the file itself is checked when it is written
-    (:func:`write_atomic`, :func:`open_regular`)."""
-    parts = PurePosixPath(name).parts
-    if not parts or PurePosixPath(name).is_absolute() or ".." in parts or "\0" in name:
-        raise BenchError(f"not a path inside the results directory: {excerpt(name)}", str(base))
-    return real_directory(base, "/".join(parts[:-1])) / parts[-1]
-
-
-# --- Artifacts ------------------------------------------------------------------------------
-
-MAX_ARTIFACT_BYTES = 10_000_000
-"""Size of an artifact :func:`read_artifact` reads (a report embeds it: a larger one is skipped)."""
-
-
-def _artifact_parts(relative: Any) -> tuple[str, ...] | None:
-    if not isinstance(relative, str) or not relative or "\0" in relative or "\\" in relative:
-        return None
-    path = PurePosixPath(relative)
-    parts = tuple(p for p in path.parts if p != ".")
-    if path.is_absolute() or not parts or ".." in parts:
-        return None
-    return parts
-
-
-def artifact_path(run_dir: str | Path, relative: Any) -> Path | None:
-    """The file a row's ``artifacts`` entry names, or ``None`` when it must not be used.
-
-    An entry is a path relative to the run directory (``artifacts/CELL/loss.png``). ``None``
-    when it is not a non-empty string, is absolute, has a ``..`` component, when any directory
-    on the way or the file itself is a symbolic link, or when the file is missing or not a
-    regular file: a row (hand-edited, or written by a model that misbehaved) cannot make a
-    report embed ``/etc/passwd`` or ``../../secret.png``. The run directory itself may be a
-    link (the user names it). :func:`read_artifact` reads the file with the same rules and no
-    window between check and read.
-    """
-    parts = _artifact_parts(relative)
-    if parts is None:
-        return None
-    here = Path(run_dir)
-    for index, part in enumerate(parts):
-        here = here / part
-        try:
-            mode = os.lstat(here).st_mode
-        except (OSError, ValueError):
-            return None
-        last = index == len(parts) - 1
-        if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) if last else stat.S_ISDIR(mode)):
-            return None
-    return here
-
-
-def read_artifact(run_dir: str | Path, relative: Any, max_bytes: int = MAX_ARTIFACT_BYTES) -> bytes | None:
-    """The bytes of the artifact ``relative`` of ``run_dir`` under :func:`artifact_path`'s rules,
-    or ``None`` (also when it is larger than ``max_bytes``). Each directory is opened relative
-    to the previous one without following links, so a link swapped in after a check is not
-    followed either."""
-    parts = _artifact_parts(relative)
-    if parts is None:
-        return None
-    if os.open not in os.supports_dir_fd:  # pragma: no cover -- every POSIX system bench runs on
-        path = artifact_path(run_dir, relative)
-        if path is None:
-            return None
-        try:
-            with os.fdopen(open_regular(path, os.O_RDONLY), "rb") as handle:
-                data = handle.read(max_bytes + 1)
-        except (OSError, BenchError):
-            return None
-        return data if len(data) <= max_bytes else None
-    directory = getattr(os, "O_DIRECTORY", 0)
-    fds: list[int] = []
-    try:
-        fds.append(os.open(run_dir, os.O_RDONLY | directory | os.O_CLOEXEC))
-        for part in parts[:-1]:
-            fds.append(os.open(part, os.O_RDONLY | directory | _NOFOLLOW | os.O_CLOEXEC, dir_fd=fds[-1]))
-        fds.append(os.open(parts[-1], os.O_RDONLY | _NOFOLLOW | _NONBLOCK | os.O_CLOEXEC, dir_fd=fds[-1]))
-        info = os.fstat(fds[-1])
-        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
-            return None
-        with os.fdopen(fds.pop(), "rb") as handle:
-            data = handle.read(max_bytes + 1)
-        return data if len(data) <= max_bytes else None
-    except (OSError, ValueError):
-        return None
-    finally:
-        for fd in fds:
-            os.close(fd)
 
 
 # --- Rows --------------------------------------------------------------------------------
@@ -384,7 +112,7 @@ def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     return (row, None) if why is None else (None, why)
 
 
-def _lines(handle: Any) -> Iterator[tuple[int, bytes]]:
+def numbered_lines(handle: Any) -> Iterator[tuple[int, bytes]]:
     yield from enumerate(handle, 1)
 
 
@@ -395,7 +123,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     try:
         with open_read(path) as handle:
             rows = []
-            for _, raw in _lines(handle):
+            for _, raw in numbered_lines(handle):
                 row, _why = parse_line(raw)
                 if row is not None:
                     rows.append(row)
@@ -406,9 +134,6 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         raise write_error(exc, path, "cannot read the stored cells") from None
 
 
-def open_read(path: Path) -> Any:
-    """``path`` opened for reading in binary, not through a link (see :func:`open_regular`)."""
-    return os.fdopen(open_regular(path, os.O_RDONLY), "rb")
 
 
 def _describe_lines(numbers: list[int]) -> str:
@@ -538,7 +263,7 @@ class ResultStore:
         reasons: dict[str, int] = {}
         try:
             with open_read(self.cells_path) as handle:
-                for number, raw in _lines(handle):
+                for number, raw in numbered_lines(handle):
                     _row, why = parse_line(raw)
                     if why is not None:
                         bad.append(number)
@@ -552,8 +277,8 @@ class ResultStore:
         fd = open_regular(self.rejected_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:
             for chunk in chunks:
-                _write_all(fd, chunk)
-            _write_all(fd, end)
+                write_all(fd, chunk)
+            write_all(fd, end)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -562,12 +287,12 @@ class ResultStore:
         """Rejected lines first (a crash then leaves a copy, never a loss), then the rewrite."""
         with open_read(self.cells_path) as handle:
             self._append_rejected(raw if raw.endswith(b"\n") else raw + b"\n"
-                                  for number, raw in _lines(handle) if number in bad)
+                                  for number, raw in numbered_lines(handle) if number in bad)
         fd, tmp_name = tempfile.mkstemp(dir=self.directory, prefix=f".{CELLS}.", suffix=".tmp")
         tmp: str | None = tmp_name
         try:
             with os.fdopen(fd, "wb") as out, open_read(self.cells_path) as handle:
-                for number, raw in _lines(handle):
+                for number, raw in numbered_lines(handle):
                     if number not in bad:
                         out.write(raw)
                 out.flush()
@@ -575,26 +300,28 @@ class ResultStore:
                 os.fsync(out.fileno())
             os.replace(tmp_name, self.cells_path)
             tmp = None
-            _fsync_directory(self.directory)
+            fsync_directory(self.directory)
         finally:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
 
     # -- writing
 
-    def append(self, row: dict[str, Any]) -> None:
-        """Store one row: one ``write`` of one line, then ``fsync``. On a full disk the partial
-        line is cut off again and a :class:`BenchError` says so; stored rows are kept."""
+    def append(self, row: CellResult | Mapping[str, Any]) -> None:
+        """Store one result (or row): one ``write`` of one line, then ``fsync``. On a full disk
+        the partial line is cut off again and a :class:`BenchError` says so; stored rows are kept."""
         self.append_rows([row])
 
-    def append_rows(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Store rows (the cells finished in one pass of the engine) with one ``write`` and one
-        ``fsync``: a kill leaves at most a torn last line, which readers skip and :meth:`repair`
-        cuts; a failed write is cut back to the old end, so no row is ever half stored."""
+    def append_rows(self, rows: Sequence[CellResult | Mapping[str, Any]]) -> None:
+        """Store results (the cells finished in one pass of the engine) with one ``write`` and
+        one ``fsync``: a kill leaves at most a torn last line, which readers skip and
+        :meth:`repair` cuts; a failed write is cut back to the old end, so no row is ever half
+        stored. A :class:`~benchmark.record.CellResult` is stored as its
+        :meth:`~benchmark.record.CellResult.to_row`, a mapping as it is."""
         if not rows:
             return
-        data = b"".join((json.dumps(row, sort_keys=True, default=str) + "\n").encode("utf-8")
-                        for row in rows)
+        data = b"".join((json.dumps(row.to_row() if isinstance(row, CellResult) else row, sort_keys=True,
+                                    default=str) + "\n").encode("utf-8") for row in rows)
         try:
             if not self._tail_checked:
                 self._repair_tail()  # never append after a torn line
@@ -604,7 +331,7 @@ class ResultStore:
         try:
             start = os.fstat(fd).st_size
             try:
-                _write_all(fd, data)
+                write_all(fd, data)
                 os.fsync(fd)
             except OSError as exc:
                 try:
@@ -648,7 +375,7 @@ class ResultStore:
                     raise link_error(path)
                 if not wanted(info.st_mode):
                     expected = "a regular file" if names is FILES else "a directory"
-                    raise BenchError(f"is {_kind(info.st_mode)}, expected {expected}; remove it or "
+                    raise BenchError(f"is {kind_of(info.st_mode)}, expected {expected}; remove it or "
                                      f"choose another --out", str(path))
 
     def write_environment(self, run_id: str, record: dict[str, Any]) -> Path:
@@ -662,8 +389,6 @@ class ResultStore:
 
     def environment(self, run_id: str) -> dict[str, Any] | None:
         """The stored environment of run ``run_id`` (``None`` when it is missing or unreadable)."""
-        from benchmark.yamlsafe import read_stored_json
-
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", str(run_id)).lstrip(".") or "run"
         record, _warning = read_stored_json(self.directory / ENVIRONMENTS / f"{safe}.json")
         return record if isinstance(record, dict) else None
@@ -690,7 +415,7 @@ class ResultStore:
                                  str(self.directory))
             for name in present:  # rename moves a link itself, never what it points to
                 os.rename(self.directory / name, target / name)
-            _fsync_directory(self.directory)
+            fsync_directory(self.directory)
         except OSError as exc:
             raise write_error(exc, self.directory, "cannot move the stored cells aside") from None
         self._tail_checked = False

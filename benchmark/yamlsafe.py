@@ -21,9 +21,10 @@ bounded time and memory whatever the input:
 
 A few small aliases (and ``<<`` merge keys) are allowed: they are handy for sharing parameters.
 
-:func:`read_stored_yaml` and :func:`read_stored_json` read what a results directory keeps
-(``suite.yaml``, ``environment.json``) with the same checks, never through a link, and never
-raise: a damaged or hostile copy is ``(None, warning)`` for the reader to show and skip.
+:func:`read_stored_yaml` reads the ``suite.yaml`` a results directory keeps with the same
+checks, never through a link, and never raises (:func:`benchmark.files.read_stored`; the
+stored JSON records are :func:`benchmark.files.read_stored_json`'s): a damaged or hostile copy
+is ``(None, warning)`` for the reader to show and skip.
 
 The parser is PyYAML's (libyaml when available), but the node graph is composed here from the
 event stream, without recursion, so depth, size, aliases and duplicate keys are checked as the
@@ -36,15 +37,16 @@ import codecs
 import os
 import re
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import yaml
 from yaml import nodes as N
 
 from benchmark.errors import BenchError, clip, excerpt
+from benchmark.files import one_line, os_reason, read_bounded, read_stored
+from benchmark.files import read_stored_json as read_stored_json  # re-exported: report.py imports it from here
 
 MAX_BYTES = 1_000_000
 """Default size limit of a suite file, in bytes."""
@@ -63,7 +65,7 @@ _MERGE = "tag:yaml.org,2002:merge"
 _KIND = {N.MappingNode: "a mapping", N.SequenceNode: "a list", N.ScalarNode: "a value"}
 
 
-def locate(name: str, lines: dict[tuple, int], *path: Any) -> str:
+def locate(name: str, lines: dict[tuple[Any, ...], int], *path: Any) -> str:
     """``name:LINE: a.b[0].c`` for a key path: the line of the deepest part of ``path`` that
     the file has (line 1 when none), and the whole path dotted."""
     probe = tuple(path)
@@ -85,7 +87,7 @@ class LoadedYaml:
     name: str  # the file as given, used in messages
     text: str
     data: Any
-    lines: dict[tuple, int] = field(default_factory=dict)
+    lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
     def where(self, *path: Any) -> str:
         """``file:LINE: dotted.key[0]`` for ``path`` (see :func:`locate`)."""
@@ -124,23 +126,20 @@ def load_yaml_text(text: str, name: str) -> LoadedYaml:
         if "nesting depth" in problem:  # libyaml's own limit (1000) comes before ours only in keys
             raise BenchError(f"nested too deeply: more than {MAX_DEPTH} levels",
                              f"{name}:{mark.line + 1 if mark else 1}") from None
-        raise BenchError(f"YAML syntax error: {_one_line(problem)}",
+        raise BenchError(f"YAML syntax error: {one_line(problem)}",
                          f"{name}:{mark.line + 1 if mark else 1}") from None
     except yaml.YAMLError as exc:
-        raise BenchError(f"YAML syntax error: {_one_line(str(exc))}", f"{name}:1") from None
+        raise BenchError(f"YAML syntax error: {one_line(str(exc))}", f"{name}:1") from None
     except RecursionError:  # cannot happen with MAX_DEPTH; kept as the last line of defence
         raise BenchError(f"nested too deeply; at most {MAX_DEPTH} levels", f"{name}:1") from None
     except MemoryError:
         raise BenchError("out of memory while reading the suite", name) from None
     except Exception as exc:  # noqa: BLE001 -- any other library failure is still one line
-        raise BenchError(f"cannot read the YAML: {type(exc).__name__}: {_one_line(str(exc))}",
+        raise BenchError(f"cannot read the YAML: {type(exc).__name__}: {one_line(str(exc))}",
                          name) from None
 
 
 # --- Files a results directory keeps: read without ever raising ---------------------------------
-
-MAX_STORED_JSON_BYTES = 8_000_000
-"""Size limit of a stored JSON record (``environment.json``): generous, a run's record is ~5 kB."""
 
 
 def read_stored_yaml(path: str | Path, *, max_bytes: int = MAX_BYTES) -> tuple[Any, str | None]:
@@ -153,70 +152,7 @@ def read_stored_yaml(path: str | Path, *, max_bytes: int = MAX_BYTES) -> tuple[A
     without blocking. ``warning`` is one line naming the file, for ``bench: warning: ...``; a
     missing file is ``(None, None)`` (older runs did not keep one).
     """
-    return _read_stored(path, max_bytes, lambda data: load_yaml_bytes(data, str(path)).data)
-
-
-def read_stored_json(path: str | Path, *, max_bytes: int = MAX_STORED_JSON_BYTES) -> tuple[Any, str | None]:
-    """The data of a JSON file bench stored itself (``environment.json``,
-    ``environments/RUN.json``) as ``(data, None)``, or ``(None, warning)``; never an exception.
-
-    Refused with a warning, as :func:`read_stored_yaml` does: a link, a directory or other
-    non-regular file, a file over ``max_bytes``, text that is not UTF-8, text that is not JSON
-    (nesting too deep for the parser and numbers too long to convert included). A missing file
-    is ``(None, None)``.
-    """
-    return _read_stored(path, max_bytes, lambda data: _parse_json(data, str(path)))
-
-
-def _parse_json(data: bytes, name: str) -> Any:
-    import json
-
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise BenchError(f"not UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start}",
-                         f"{name}:{line}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BenchError(f"not JSON: {_one_line(exc.msg)}", f"{name}:{exc.lineno}") from None
-    except (ValueError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else _one_line(str(exc))
-        raise BenchError(f"not JSON bench can read: {reason}", name) from None
-
-
-_EXHAUSTED = {MemoryError: "out of memory", RecursionError: "nested too deeply"}
-"""How a warning words a parser running out of a resource (its message says nothing)."""
-
-
-def _read_stored(path: str | Path, max_bytes: int, parse: Callable[[bytes], Any]) -> tuple[Any, str | None]:
-    """``(parse(bytes of the file), None)``, ``(None, None)`` when it is missing, else
-    ``(None, warning)``."""
-    try:
-        data = _read_stored_bytes(Path(path), max_bytes)
-        return (None, None) if data is None else (parse(data), None)
-    except BenchError as exc:
-        return None, f"{exc}; the stored copy is ignored"
-    except Exception as exc:  # noqa: BLE001 -- a reader of stored files must not crash on them
-        reason = next((text for kind, text in _EXHAUSTED.items() if isinstance(exc, kind)), None)
-        if reason is not None:
-            return None, f"{path}: cannot read the stored copy ({reason}); it is ignored"
-        return None, f"{path}: cannot read the stored copy: {type(exc).__name__}: {_one_line(str(exc))}"
-
-
-def _read_stored_bytes(path: Path, max_bytes: int) -> bytes | None:
-    """At most ``max_bytes`` of a stored file, not through a link; ``None`` when it is missing."""
-    from benchmark.store import open_regular
-
-    try:
-        fd = open_regular(path, os.O_RDONLY)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except (OSError, ValueError) as exc:
-        raise BenchError(f"cannot read: {_os_reason(exc)}", str(path)) from None
-    with os.fdopen(fd, "rb") as handle:
-        return _read_bounded(handle, os.fstat(fd).st_size, max_bytes, str(path))
+    return read_stored(path, max_bytes, lambda data: load_yaml_bytes(data, str(path)).data)
 
 
 # --- Bytes -------------------------------------------------------------------------------------
@@ -229,7 +165,7 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     except FileNotFoundError:
         raise BenchError("suite file not found", where) from None
     except (OSError, ValueError) as exc:
-        raise BenchError(f"cannot read suite file: {_os_reason(exc)}", where) from None
+        raise BenchError(f"cannot read suite file: {os_reason(exc)}", where) from None
     if stat.S_ISDIR(info.st_mode):
         raise BenchError("is a directory, expected a suite file", where)
     if not stat.S_ISREG(info.st_mode):
@@ -240,31 +176,11 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
         handle = open(path, "rb")
     except OSError as exc:
-        raise BenchError(f"cannot read suite file: {_os_reason(exc)}", where) from None
+        raise BenchError(f"cannot read suite file: {os_reason(exc)}", where) from None
     with handle:
-        return _read_bounded(handle, info.st_size, max_bytes, where, "suite file")
+        return read_bounded(handle, info.st_size, max_bytes, where, "suite file")
 
 
-def _read_bounded(handle: BinaryIO, size: int, max_bytes: int, where: str, noun: str = "") -> bytes:
-    """At most ``max_bytes`` from ``handle`` (a file of ``size`` bytes when it was looked at;
-    it may have grown since); a file over the limit, or failing to read, is a BenchError whose
-    message names ``noun`` (``suite file is too large``; ``too large`` without one)."""
-    too_large = f"{noun} is too large" if noun else "too large"
-    if size > max_bytes:
-        raise BenchError(f"{too_large}: {size:,} bytes, the limit is {max_bytes:,}", where)
-    try:
-        data = handle.read(max_bytes + 1)
-    except OSError as exc:
-        raise BenchError(f"cannot read{' ' + noun if noun else ''}: {_os_reason(exc)}", where) from None
-    if len(data) > max_bytes:
-        raise BenchError(f"{too_large}: more than {max_bytes:,} bytes", where)
-    return data
-
-
-def _os_reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return _one_line(str(exc))
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -283,10 +199,6 @@ def _decode(data: bytes, name: str) -> str:
                          f"cannot be decoded; save the file as UTF-8", f"{name}:{line}") from None
 
 
-def _one_line(text: str) -> str:
-    """A library's message as one bounded line (its own quotes of the input included)."""
-    return clip(" ".join(str(text)[:1000].split()), 300)
-
 
 # --- Composing the node graph, checked, without recursion --------------------------------------
 
@@ -294,7 +206,7 @@ def _one_line(text: str) -> str:
 class _Frame:
     __slots__ = ("depth", "key", "key_value", "keys", "node", "path", "size")
 
-    def __init__(self, node: N.Node, path: tuple):
+    def __init__(self, node: N.Node, path: tuple[Any, ...]):
         self.node, self.path = node, path
         self.size, self.depth = 1, 1
         self.key: N.Node | None = None  # a mapping's key waiting for its value
@@ -314,20 +226,20 @@ class _Composer:
         self.open: set[int] = set()  # ids of collections not closed yet (recursive aliases)
         self.size: dict[int, int] = {}  # id(collection) -> values it expands to
         self.depth: dict[int, int] = {}  # id(collection) -> collections nested in it, expanded
-        self.lines: dict[tuple, int] = {}
+        self.lines: dict[tuple[Any, ...], int] = {}
         self.aliases = 0
 
     def fail(self, message: str, mark: Any) -> BenchError:
         return BenchError(message, f"{self.name}:{mark.line + 1}")
 
-    def compose(self) -> tuple[N.Node | None, dict[tuple, int]]:
+    def compose(self) -> tuple[N.Node | None, dict[tuple[Any, ...], int]]:
         try:
             return self._stream()
         finally:
             self.loader.dispose()
             self.keys.dispose()
 
-    def _stream(self) -> tuple[N.Node | None, dict[tuple, int]]:
+    def _stream(self) -> tuple[N.Node | None, dict[tuple[Any, ...], int]]:
         loader = self.loader
         loader.get_event()  # StreamStart
         if loader.check_event(yaml.StreamEndEvent):
@@ -402,7 +314,7 @@ class _Composer:
             self.anchors[event.anchor] = node  # a redefined anchor replaces the old one
 
     @staticmethod
-    def _child_path(frame: _Frame) -> tuple | None:
+    def _child_path(frame: _Frame) -> tuple[Any, ...] | None:
         """The key path of the next node ``frame`` receives (``None`` for a mapping key)."""
         if isinstance(frame.node, N.SequenceNode):
             return frame.path + (len(frame.node.value),)
@@ -450,7 +362,7 @@ class _Composer:
         return value
 
 
-def _dotted(path: tuple, key: Any = None) -> str:
+def _dotted(path: tuple[Any, ...], key: Any = None) -> str:
     """``a.b[0].c`` (and ``.key`` appended as a mapping key, even when it is a number)."""
     dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{clip(p, 80)}" for p in path)
     return (dotted + ("" if key is None else f".{clip(key, 80)}")).lstrip(".")
@@ -481,9 +393,9 @@ def _construct(node: N.Node, name: str, constructor: Any = None) -> Any:
     try:
         return constructor.construct_document(node)
     except _ValueError as exc:
-        raise BenchError(f"cannot read the value {excerpt(exc.node.value, 60)}: {_one_line(str(exc.cause))}"
+        raise BenchError(f"cannot read the value {excerpt(exc.node.value, 60)}: {one_line(str(exc.cause))}"
                          if isinstance(exc.node, N.ScalarNode) else
-                         f"cannot read this value: {_one_line(str(exc.cause))}",
+                         f"cannot read this value: {one_line(str(exc.cause))}",
                          f"{name}:{exc.node.start_mark.line + 1}") from None
     finally:
         if own:

@@ -19,16 +19,8 @@ import pytest
 from benchmark.errors import BenchError
 from benchmark.lock import LOCK_FILE, RunLock
 from benchmark.runner import RunOptions, run_suite
-from benchmark.store import (
-    CELLS,
-    REJECTED,
-    ResultStore,
-    artifact_path,
-    read_artifact,
-    read_rows,
-    real_directory,
-    write_atomic,
-)
+from benchmark.files import artifact_path, read_artifact, real_directory, write_atomic
+from benchmark.store import CELLS, REJECTED, ResultStore, read_rows
 
 SECRET = b"the victim's file: must keep these bytes\nand no newline at its end"
 ROW = {"cell_id": "a", "status": "ok", "metrics": {"rmse": 0.9}}

@@ -11,7 +11,8 @@ import tracemalloc
 import pytest
 
 from benchmark.store import ResultStore
-from benchmark.yamlsafe import read_stored_json, read_stored_yaml
+from benchmark.files import read_stored_json
+from benchmark.yamlsafe import read_stored_yaml
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
@@ -106,13 +107,13 @@ def test_the_store_reads_environments_through_the_guarded_reader(tmp_path):
 @pytest.mark.parametrize("error, words", [(MemoryError, "out of memory"), (RecursionError, "nested too deeply")])
 def test_a_parser_running_out_of_memory_or_stack_is_one_warning_for_either_reader(tmp_path, monkeypatch,
                                                                                   error, words):
-    from benchmark import yamlsafe
+    from benchmark import files, yamlsafe
 
     def exhausted(*args):
         raise error()
 
     monkeypatch.setattr(yamlsafe, "load_yaml_bytes", exhausted)
-    monkeypatch.setattr(yamlsafe, "_parse_json", exhausted)
+    monkeypatch.setattr(files, "_parse_json", exhausted)
     (tmp_path / "suite.yaml").write_text("name: s\n")
     (tmp_path / "environment.json").write_text("{}")
     for read, name in ((read_stored_yaml, "suite.yaml"), (read_stored_json, "environment.json")):

@@ -13,7 +13,8 @@ import pytest
 
 from benchmark import store as store_module
 from benchmark.errors import BenchError
-from benchmark.store import CELLS, REJECTED, ResultStore, read_rows, write_atomic
+from benchmark.files import write_atomic
+from benchmark.store import CELLS, REJECTED, ResultStore, read_rows
 
 
 def row(cell_id: str, **extra) -> dict:
