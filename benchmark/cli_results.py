@@ -183,13 +183,15 @@ def _cell_record(runs: list[str], prefix: str) -> int:
 
     loaded = resultset.load(runs)
     _warn(loaded.warnings)
-    found = [row for row in loaded.rows + loaded.trials if str(row.get("cell_id", "")).startswith(prefix)]
+    found = [r for r in loaded.rows + loaded.trials if str(r.cell_id).startswith(prefix)]
     if len(found) != 1:
-        shown = ", ".join(sorted(str(r.get("cell_id"))[:12] for r in found)[:5])
+        shown = ", ".join(sorted(str(r.cell_id)[:12] for r in found)[:5])
         raise BenchError(f"no cell id starts with {prefix!r}" if not found else
                          f"{len(found)} cell ids start with {prefix!r} ({shown}...): give more characters",
                          "--cell")
-    record = {k: v for k, v in found[0].items() if not k.startswith("_")}
+    (r,) = found
+    stored = json.loads(json.dumps(r.to_row(), sort_keys=True, default=str))  # keys as cells.jsonl has them
+    record = {**stored, "run": r.run, "run_dir": r.run_dir}
     sys.stdout.write(json.dumps(record, indent=1, ensure_ascii=False, default=str) + "\n")
     return 0
 

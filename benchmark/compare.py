@@ -55,7 +55,7 @@ from benchmark.compare_rows import Row as Row
 from benchmark.compare_rows import is_empty as is_empty
 from benchmark.errors import BenchError, did_you_mean
 from benchmark.labels import resolve_label
-from benchmark.resultset import Run, directions, primary_metrics
+from benchmark.resultset import Run, StoredResult, directions, primary_metrics
 
 TESTS = ("auto",) + stats.TESTS
 
@@ -68,18 +68,18 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
 # --- Per-unit parts (contract 2) ---------------------------------------------------------------
 
 
-def read_units(cell: Mapping[str, Any], metric: str) -> tuple[Any, Any, Any, str] | str:
+def read_units(cell: StoredResult, metric: str) -> tuple[Any, Any, Any, str] | str:
     """``(ids, num, den, transform)`` of ``metric`` from the cell's ``units/<cell_id>.npz``,
     or why not (a string). The file must be a regular file inside the cell's run directory."""
     import numpy as np
 
-    units = cell.get("units")
+    units = cell.units
     if not isinstance(units, Mapping) or not isinstance(units.get("file"), str):
         return "no per-unit values stored"
     transform = str((units.get("transforms") or {}).get(metric, "identity"))
     if transform not in ("identity", "sqrt"):
         return f"unknown transform {transform!r}"
-    base = Path(str(cell.get("run_dir") or ".")).resolve()
+    base = Path(str(cell.run_dir or ".")).resolve()
     path = (base / units["file"]).resolve()
     if base not in path.parents or path.is_symlink() or not path.is_file():
         return f"per-unit file {units['file']} missing or outside the run"
@@ -224,10 +224,10 @@ def version_changes(a: Run, b: Run) -> list[str]:
         plugins: dict[str, set[str]] = defaultdict(set)
         libraries: dict[str, set[str]] = defaultdict(set)
         for row in run.rows:
-            plugin = row.get("plugin") or {}
+            plugin = row.plugin or {}
             if plugin.get("name"):
                 plugins[str(plugin["name"])].add(f"{plugin.get('distribution', '?')} {plugin.get('version', '?')}")
-            for name, version in (row.get("libraries") or {}).items():
+            for name, version in (row.libraries or {}).items():
                 libraries[str(name)].add(str(version))
         packages = run.environment.get("packages")
         for name, version in (packages.items() if isinstance(packages, Mapping) else ()):
@@ -268,7 +268,7 @@ def _measure(runs: Sequence[Run], metric: str | None, alpha: float, test: str) -
         raise BenchError(f"expected one of {', '.join(TESTS)}, got {test!r}", "--test")
     primary = primary_metrics(runs)
     if metric is not None:
-        present = sorted({m for run in runs for r in run.rows for m in (r.get("metrics") or {})})
+        present = sorted({m for run in runs for r in run.rows for m in r.metrics})
         if metric not in present:
             raise BenchError(f"no cell has the metric {metric!r} (metrics: {', '.join(present)})"
                              + _close(metric, present), "--metric")
@@ -294,7 +294,7 @@ def compare_inside(a: Run, inside: Inside, *, metric: str | None = None, alpha: 
     """Compare configurations inside run ``a``: two of them, each against a baseline or every
     pair (:class:`Inside`); every pair adds the ranking over datasets (:func:`rank_datasets`)."""
     measure = _measure([a], metric, alpha, test)
-    labels = list(dict.fromkeys(str(r.get("model")) for r in a.rows))
+    labels = list(dict.fromkeys(str(r.model) for r in a.rows))
     rows = (resolve_label(inside.rows[0], labels), resolve_label(inside.rows[1], labels)) if inside.rows \
         else inside.rows
     baseline = resolve_label(inside.baseline, labels, "--baseline") if inside.baseline else inside.baseline
@@ -308,8 +308,8 @@ def compare_inside(a: Run, inside: Inside, *, metric: str | None = None, alpha: 
         raise BenchError("expected two runs A B, or one with --rows, --all or --baseline", "bench compare")
     lines, unpaired = [], []
     for label_a, label_b in pairs:
-        a_rows = [r for r in a.rows if r.get("model") == label_a]
-        b_rows = [r for r in a.rows if r.get("model") == label_b]
+        a_rows = [r for r in a.rows if r.model == label_a]
+        b_rows = [r for r in a.rows if r.model == label_b]
         got, missing = pair(a_rows, b_rows, measure, None, (label_a, label_b), ignore_seed)
         lines += got
         unpaired += missing if rows is not None else []
@@ -328,20 +328,20 @@ def _decided(result: Comparison) -> Comparison:
     return result
 
 
-def rank_datasets(rows: Iterable[Mapping[str, Any]], primary: Mapping[str, str], gib: Mapping[str, bool],
+def rank_datasets(rows: Iterable[StoredResult], primary: Mapping[str, str], gib: Mapping[str, bool],
                   metric: str | None = None, alpha: float = 0.05) -> dict[tuple[str, str], stats.CriticalDifference]:
     """Per (task, metric) with several datasets: Friedman + Nemenyi and Wilcoxon–Holm over the
     configurations' means (each fold's seeds averaged first) — the data of a critical-difference
     diagram, for ``bench report``."""
     cells: dict[tuple[str, str], dict[str, dict[str, dict[Any, list[float]]]]] = {}
     for row in rows:
-        name = metric or primary.get(str(row.get("task", "")))
+        name = metric or primary.get(str(row.task))
         value = metric_value(row, name)
         if value is None or name is None:
             continue
-        by_fold = cells.setdefault((str(row.get("task")), name), {}).setdefault(str(row.get("dataset")), {}) \
-            .setdefault(str(row.get("model")), {})
-        by_fold.setdefault((row.get("split_fingerprint"), row.get("fold")), []).append(value)
+        by_fold = cells.setdefault((str(row.task), name), {}).setdefault(str(row.dataset), {}) \
+            .setdefault(str(row.model), {})
+        by_fold.setdefault((row.split_fingerprint, row.fold), []).append(value)
     out = {}
     for (task, name), datasets in cells.items():
         if len(datasets) < 2:

@@ -20,83 +20,84 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmark.compare_rows import Fold, Row, Unpaired
+from benchmark.resultset import StoredResult
 
 
-def metric_value(row: Mapping[str, Any], metric: str | None) -> float | None:
+def metric_value(row: StoredResult, metric: str | None) -> float | None:
     """``metric``'s finite value in an ``ok`` row, else ``None`` (nothing to pair or rank)."""
-    if row.get("status") != "ok" or metric is None:
+    if row.status != "ok" or metric is None:
         return None
-    value = (row.get("metrics") or {}).get(metric)
+    value = row.metrics.get(metric)
     if value is None or isinstance(value, bool):
         return None
     value = float(value)
     return value if math.isfinite(value) else None
 
 
-def _ident(row: Mapping[str, Any], by: str | None) -> str:
-    return str(row.get("model")) if by == "label" else str(row["config_id"])  # normalised: seed left out
+def _ident(row: StoredResult, by: str | None) -> str:
+    return str(row.model) if by == "label" else str(row.config_id)  # normalised: seed left out
 
 
-def _options(row: Mapping[str, Any]) -> str:
-    return json.dumps(row.get("task_options") or {}, sort_keys=True, default=str)
+def _options(row: StoredResult) -> str:
+    return json.dumps(row.task_options or {}, sort_keys=True, default=str)
 
 
-def _key(row: Mapping[str, Any], by: str | None, ignore_seed: bool = False) -> tuple[Any, ...]:
+def _key(row: StoredResult, by: str | None, ignore_seed: bool = False) -> tuple[Any, ...]:
     """What two paired cells share: data, fold, seed, task and its options (and the configuration
     or label, ``by``). A rating and a ranking cell of one label are never paired."""
-    where = (row.get("dataset_checksum"), row.get("split_fingerprint"), row.get("fold"),
-             None if ignore_seed else row.get("seed"), str(row.get("task", "")), _options(row))
+    where = (row.dataset_checksum, row.split_fingerprint, row.fold,
+             None if ignore_seed else row.seed, str(row.task), _options(row))
     return where if by is None else where + (_ident(row, by),)
 
 
-def _reason(row: Mapping[str, Any], others: Mapping[str | None, list[Mapping[str, Any]]], other: str,
+def _reason(row: StoredResult, others: Mapping[str | None, list[StoredResult]], other: str,
             by: str | None, metric: str | None, ignore_seed: bool = False) -> str:
     """Why ``row`` found no partner among ``others`` (the other side's rows by configuration,
     see :func:`_by_ident`: looking only at the same configuration keeps this linear)."""
     mine = "B" if other == "A" else "A"
-    if row.get("status") != "ok":
-        return f"{row.get('status')} in {mine}"
+    if row.status != "ok":
+        return f"{row.status} in {mine}"
     if metric_value(row, metric) is None:
-        why = (row.get("metric_errors") or {}).get(metric or "")
+        why = row.metric_errors.get(metric or "")
         return f"no {metric} value in {mine}" + (f" ({why})" if why else "")
     same_config = others.get(None if by is None else _ident(row, by), [])
     if not same_config:
         return f"configuration missing in {other}"
-    same_place = [o for o in same_config if o.get("dataset") == row.get("dataset")
-                  or o.get("dataset_checksum") == row.get("dataset_checksum")]
-    if same_place and not any(o.get("dataset_checksum") == row.get("dataset_checksum") for o in same_place):
-        theirs = sorted({str(o.get("dataset_checksum"))[:8] for o in same_place})
-        return f"different data (checksum {str(row.get('dataset_checksum'))[:8]} vs {', '.join(theirs)})"
-    same_data = [o for o in same_config if o.get("dataset_checksum") == row.get("dataset_checksum")]
+    same_place = [o for o in same_config if o.dataset == row.dataset
+                  or o.dataset_checksum == row.dataset_checksum]
+    if same_place and not any(o.dataset_checksum == row.dataset_checksum for o in same_place):
+        theirs = sorted({str(o.dataset_checksum)[:8] for o in same_place})
+        return f"different data (checksum {str(row.dataset_checksum)[:8]} vs {', '.join(theirs)})"
+    same_data = [o for o in same_config if o.dataset_checksum == row.dataset_checksum]
     if not same_data:
         return f"dataset missing in {other}"
-    same_task = [o for o in same_data if o.get("task") == row.get("task")]
+    same_task = [o for o in same_data if o.task == row.task]
     if not same_task:
-        tasks = ", ".join(sorted({str(o.get("task")) for o in same_data}))
-        return f"different task ({row.get('task')} in {mine}, {tasks} in {other})"
+        tasks = ", ".join(sorted({str(o.task) for o in same_data}))
+        return f"different task ({row.task} in {mine}, {tasks} in {other})"
     same_data = same_task
     exact = [o for o in same_data if _key(o, by, ignore_seed) == _key(row, by, ignore_seed)]
     if exact:
-        status = exact[0].get("status")
+        status = exact[0].status
         if status != "ok":
             return f"{status} in {other}"
-        why = (exact[0].get("metric_errors") or {}).get(metric or "")
+        why = exact[0].metric_errors.get(metric or "")
         return f"no {metric} value in {other}" + (f" ({why})" if why else "")
-    if not ignore_seed and not any(o.get("seed") == row.get("seed") for o in same_data):
-        return f"seed {row.get('seed')} missing in {other}"
-    at_fold = [o for o in same_data if o.get("fold") == row.get("fold")
-               and (ignore_seed or o.get("seed") == row.get("seed"))]
+    if not ignore_seed and not any(o.seed == row.seed for o in same_data):
+        return f"seed {row.seed} missing in {other}"
+    at_fold = [o for o in same_data if o.fold == row.fold
+               and (ignore_seed or o.seed == row.seed)]
     if at_fold:
-        return (f"different split (fold {row.get('fold_name') or row.get('fold')} fingerprint "
-                f"{str(row.get('split_fingerprint'))[:8]} vs {str(at_fold[0].get('split_fingerprint'))[:8]})")
-    return f"fold {row.get('fold_name') or row.get('fold')} seed {row.get('seed')} missing in {other}"
+        return (f"different split (fold {row.fold_name or row.fold} fingerprint "
+                f"{str(row.split_fingerprint)[:8]} vs {str(at_fold[0].split_fingerprint)[:8]})")
+    return f"fold {row.fold_name or row.fold} seed {row.seed} missing in {other}"
 
 
-def ratio_test_train(cells: Iterable[Mapping[str, Any]]) -> float | None:
+def ratio_test_train(cells: Iterable[StoredResult]) -> float | None:
     """The mean ``n_test / n_train`` of the cells that stored both (the Nadeau–Bengio correction's
     input); ``None`` when none did."""
-    ratios = [c["n_test"] / c["n_train"] for c in cells
-              if isinstance(c.get("n_test"), int) and isinstance(c.get("n_train"), int) and c["n_train"] > 0]
+    ratios = [c.n_test / c.n_train for c in cells
+              if isinstance(c.n_test, int) and isinstance(c.n_train, int) and c.n_train > 0]
     return math.fsum(ratios) / len(ratios) if ratios else None
 
 
@@ -109,12 +110,12 @@ class Measure:
     primary: Mapping[str, str]
     greater_is_better: Mapping[str, bool]
 
-    def of(self, row: Mapping[str, Any]) -> str | None:
+    def of(self, row: StoredResult) -> str | None:
         """The metric compared for ``row``."""
-        return self.metric or self.primary.get(str(row.get("task", "")))
+        return self.metric or self.primary.get(str(row.task))
 
 
-def pair(a_rows: Iterable[Mapping[str, Any]], b_rows: Iterable[Mapping[str, Any]], measure: Measure,
+def pair(a_rows: Iterable[StoredResult], b_rows: Iterable[StoredResult], measure: Measure,
          by: str | None, labels: tuple[str, str] = ("", ""),
          ignore_seed: bool = False) -> tuple[list[Row], list[Unpaired]]:
     """Pair A's cells with B's fold by fold (seeds averaged within a fold); ``by=None`` pairs any
@@ -123,16 +124,16 @@ def pair(a_rows: Iterable[Mapping[str, Any]], b_rows: Iterable[Mapping[str, Any]
     label_a, label_b = labels
     metric_of = measure.of
 
-    b_groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = defaultdict(list)
+    b_groups: dict[tuple[Any, ...], list[StoredResult]] = defaultdict(list)
     for b in b_rows:
         if metric_value(b, metric_of(b)) is not None:
             b_groups[_key(b, by, ignore_seed)].append(b)
-    a_groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = defaultdict(list)
+    a_groups: dict[tuple[Any, ...], list[StoredResult]] = defaultdict(list)
     for a in a_rows:
         if metric_value(a, metric_of(a)) is not None:
             a_groups[_key(a, by, ignore_seed)].append(a)
     # (row key, fold) -> [(A cells, B cells) per seed key]
-    folds: dict[tuple[Any, ...], dict[tuple[Any, ...], list[tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]]]] = defaultdict(lambda: defaultdict(list))
+    folds: dict[tuple[Any, ...], dict[tuple[Any, ...], list[tuple[list[StoredResult], list[StoredResult]]]]] = defaultdict(lambda: defaultdict(list))
     rows: dict[tuple[Any, ...], Row] = {}
     paired: set[int] = set()
     for key, a_cells in a_groups.items():
@@ -145,13 +146,13 @@ def pair(a_rows: Iterable[Mapping[str, Any]], b_rows: Iterable[Mapping[str, Any]
         if by is None:
             ident, model = "", f"{label_a} → {label_b}"
         else:
-            ident, model = str(first_b["config_id"]), str(first_b.get("model"))
-        row_key = (str(first_a.get("dataset")), str(first_a.get("task")), ident if by != "label" else model, name,
+            ident, model = str(first_b.config_id), str(first_b.model)
+        row_key = (str(first_a.dataset), str(first_a.task), ident if by != "label" else model, name,
                    _options(first_a))
         if row_key not in rows:
-            rows[row_key] = Row(str(first_b.get("dataset")), str(first_a.get("task")), model, ident, name,
+            rows[row_key] = Row(str(first_b.dataset), str(first_a.task), model, ident, name,
                                 measure.greater_is_better.get(name, False), label_a or "A", label_b or "B")
-        where = (first_a.get("dataset_checksum"), first_a.get("split_fingerprint"), first_a.get("fold"))
+        where = (first_a.dataset_checksum, first_a.split_fingerprint, first_a.fold)
         folds[row_key][where].append((a_cells, b_cells))
         paired.update(id(c) for c in a_cells + b_cells)
     for row_key, places in folds.items():
@@ -162,14 +163,14 @@ def pair(a_rows: Iterable[Mapping[str, Any]], b_rows: Iterable[Mapping[str, Any]
             # mean of each seed's value (with --ignore-seed one group holds every seed of a side)
             a_value = math.fsum(_mean(a, row.metric) for a, _ in groups) / len(groups)
             b_value = math.fsum(_mean(b, row.metric) for _, b in groups) / len(groups)
-            partition = json.dumps([cells_a[0].get("split"), cells_a[0].get("split_params")], sort_keys=True,
+            partition = json.dumps([cells_a[0].split, cells_a[0].split_params], sort_keys=True,
                                    default=str)
             row.folds.append(Fold(where, partition, a_value, b_value, max(len(cells_a), len(cells_b)),
                                   ratio_test_train(cells_a + cells_b), cells_a, cells_b))
     return list(rows.values()), _unpaired((a_rows, b_rows), paired, measure, by, ignore_seed)
 
 
-def _unpaired(sides: tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]], paired: set[int], measure: Measure,
+def _unpaired(sides: tuple[list[StoredResult], list[StoredResult]], paired: set[int], measure: Measure,
               by: str | None, ignore_seed: bool) -> list[Unpaired]:
     """Every cell of A and of B that is not in ``paired`` (ids), with why it found no partner."""
     a_rows, b_rows = sides
@@ -178,18 +179,18 @@ def _unpaired(sides: tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]], pa
         others = _by_ident(other_rows, by)
         for cell in own:
             if id(cell) not in paired:
-                unpaired.append(Unpaired(side, str(cell.get("dataset", "")), str(cell.get("model")),
-                                         cell.get("fold_name") or cell.get("fold"), cell.get("seed"),
+                unpaired.append(Unpaired(side, str(cell.dataset), str(cell.model),
+                                         cell.fold_name or cell.fold, cell.seed,
                                          _reason(cell, others, other, by, measure.of(cell), ignore_seed)))
     return unpaired
 
 
-def _by_ident(rows: Iterable[Mapping[str, Any]], by: str | None) -> dict[str | None, list[Mapping[str, Any]]]:
-    out: dict[str | None, list[Mapping[str, Any]]] = defaultdict(list)
+def _by_ident(rows: Iterable[StoredResult], by: str | None) -> dict[str | None, list[StoredResult]]:
+    out: dict[str | None, list[StoredResult]] = defaultdict(list)
     for row in rows:
         out[None if by is None else _ident(row, by)].append(row)
     return out
 
 
-def _mean(cells: list[Mapping[str, Any]], metric: str) -> float:
-    return math.fsum(float(c["metrics"][metric]) for c in cells) / len(cells)
+def _mean(cells: list[StoredResult], metric: str) -> float:
+    return math.fsum(float(c.metrics[metric]) for c in cells) / len(cells)

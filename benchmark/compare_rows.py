@@ -8,11 +8,11 @@ shown by :mod:`benchmark.compare_output`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark import stats
+from benchmark.resultset import StoredResult
 
 BETTER, WORSE, SAME, NONE = "better", "worse", "no significant difference", "no verdict"
 NOTHING = "nothing to compare: no result row in A or B (a tune: search's trials are not results)"
@@ -30,8 +30,8 @@ class Fold:
     b: float
     seeds: int  # seeds averaged (the larger side)
     ratio: float | None  # n_test / n_train
-    cells_a: list[Mapping[str, Any]] = field(default_factory=list)
-    cells_b: list[Mapping[str, Any]] = field(default_factory=list)
+    cells_a: list[StoredResult] = field(default_factory=list)
+    cells_b: list[StoredResult] = field(default_factory=list)
 
 
 @dataclass
@@ -120,7 +120,7 @@ class Row:
     def unit(self) -> str:
         for fold in self.folds:
             for cell in fold.cells_a:
-                unit = (cell.get("units") or {}).get("unit")
+                unit = (cell.units or {}).get("unit")
                 if unit:
                     return str(unit)
         return "unit"

@@ -27,7 +27,6 @@ This module turns rows into lines (:func:`build`) and a result set into a leader
 * :mod:`benchmark.ranking` — comparison groups on shared folds, completeness, ties with #1;
 * :mod:`benchmark.plan` — what a run's runner planned (:func:`planned`, :class:`Plan`):
   ``incomplete (2/9 folds)`` after a Ctrl-C, ``no results yet`` for what never started;
-* :mod:`benchmark.scope` — which stored rows belong to a run's current suite;
 * :mod:`benchmark.labels` — shell-friendly aliases of labels, :func:`resolve_label`;
 * :mod:`benchmark.tables` — the text, Markdown and CSV output.
 
@@ -41,7 +40,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.cells import shown_params
 from benchmark.csvsafe import csv_safe as csv_safe
 from benchmark.labels import alias as alias
 from benchmark.labels import aliases
@@ -50,13 +48,12 @@ from benchmark.labels import shell_friendly as shell_friendly
 from benchmark.lines import Line as Line
 from benchmark.lines import by_table as by_table
 from benchmark.lines import finite, protocol
-from benchmark.plan import PLANNED as PLANNED
 from benchmark.plan import Plan as Plan
 from benchmark.plan import planned as planned
 from benchmark.ranking import ALPHA, rank
-from benchmark.resultset import is_trial, latest, metrics_by_task, tuning_note
-from benchmark.scope import scope as scope
-from benchmark.scope import still_tuned
+from benchmark.resultset import ResultSet, StoredResult, is_trial, latest, record, tuning_note
+from benchmark.scoping import PLANNED as PLANNED
+from benchmark.scoping import in_suite as in_suite  # tests/test_scoping.py compares the two judges
 from benchmark.tables import Columns as Columns
 from benchmark.tables import legend as legend
 from benchmark.tables import mean_std as mean_std
@@ -65,7 +62,7 @@ from benchmark.tables import to_csv as to_csv
 from benchmark.tables import vs_first as vs_first
 
 
-def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
+def build(rows: Iterable[StoredResult | Mapping[str, Any]], metrics: Mapping[str, list[str]],
           greater_is_better: Mapping[str, bool], force: bool = False, alpha: float = ALPHA,
           merged: bool = False, plan: Plan | None = None) -> list[Line]:
     """Aggregate cell rows into lines, ranked per (dataset, task) by the task's primary metric.
@@ -80,53 +77,16 @@ def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
     and seed, and a planned configuration without a row is a ``no results yet`` line.
     """
     lines: dict[tuple[str, str, str, str], Line] = {}
-    for row in rows if merged else latest(rows):
-        if is_trial(row):  # scored on an inner split: never a line (rows from a ResultSet have none)
+    given = [r for r in map(record, rows) if r is not None] if merged else latest(rows)
+    for r in given:
+        if is_trial(r):  # scored on an inner split: never a line (rows from a ResultSet have none)
             continue
-        dataset = str(row.get("dataset", ""))
-        key = (dataset, str(row.get("dataset_checksum", "")), str(row["config_id"]),
-               protocol(row.get("split", ""), row.get("split_params")))
+        key = (str(r.dataset), str(r.dataset_checksum), str(r.config_id), protocol(r.split, r.split_params))
         line = lines.get(key)
         if line is None:
-            line = lines[key] = Line(dataset, str(row.get("task", "")), str(row.get("model", "")),
-                                     shown_params(row), config_id=key[2], dataset_checksum=key[1],
-                                     split=str(row.get("split", "")), protocol=key[3])
-        line.model = str(row.get("model", ""))  # the latest label given wins
-        line.tuned = tuning_note(row) or line.tuned
-        fold = str(row.get("split_fingerprint") or f"fold {row.get('fold', 0)}")
-        line.fingerprints.add(fold)
-        if row.get("run") and row["run"] not in line.runs:
-            line.runs.append(str(row["run"]))
-        if row.get("status") != "ok":
-            line.failed += 1
-            line.error = line.error or str(row.get("error"))
-            continue
-        line.cells += 1
-        line.fold_keys.add(fold)
-        line.fold_set.add(str(row.get("fold", 0)))
-        line.seed_set.add(row.get("seed", 0))
-        line.params = shown_params(row)
-        n_test, n_train = finite(row.get("n_test")), finite(row.get("n_train"))
-        if n_test and n_train:
-            line.test_train.append(n_test / n_train)
-        metric_errors = row.get("metric_errors")
-        if isinstance(metric_errors, Mapping) and metric_errors:
-            line.refused += len(metric_errors)
-            line.refused_reason = line.refused_reason or "; ".join(f"{k}: {v}" for k, v in metric_errors.items())
-        values = row.get("metrics")
-        for name, value in (values.items() if isinstance(values, Mapping) else ()):
-            number = finite(value)
-            if number is None:
-                if value is not None:
-                    line.refused += 1
-                    line.refused_reason = line.refused_reason or f"{name}: not a finite number ({value!r:.20})"
-                continue
-            line.fold_values.setdefault(name, {}).setdefault(fold, []).append(number)
-            line.scored.setdefault(name, set()).add((fold, row.get("seed", 0)))
-        for name in ("fit_seconds", "predict_seconds", "peak_rss_mb"):
-            number = finite(row.get(name))
-            if number is not None:
-                getattr(line, name).append(number)
+            line = lines[key] = Line(key[0], str(r.task), str(r.model), dict(r.config), config_id=key[2],
+                                     dataset_checksum=key[1], split=str(r.split), protocol=key[3])
+        _add(line, r)
     built = list(lines.values())
     if plan is not None:
         built += plan.not_started(built)
@@ -135,6 +95,45 @@ def build(rows: Iterable[Mapping[str, Any]], metrics: Mapping[str, list[str]],
     out = rank(built, metrics, greater_is_better, force, alpha)
     assign_aliases(out)
     return out
+
+
+def _add(line: Line, r: StoredResult) -> None:
+    """Count one result into its line: a failure, or its values per fold (non-finite ones refused)."""
+    line.model = str(r.model)  # the latest label given wins
+    line.tuned = tuning_note(r) or line.tuned
+    fold = str(r.split_fingerprint or f"fold {r.fold}")
+    line.fingerprints.add(fold)
+    if r.run and r.run not in line.runs:
+        line.runs.append(r.run)
+    if r.status != "ok":
+        line.failed += 1
+        line.error = line.error or str(r.error)
+        return
+    line.cells += 1
+    line.fold_keys.add(fold)
+    line.fold_set.add(str(r.fold))
+    line.seed_set.add(r.seed)
+    line.params = dict(r.config)
+    n_test, n_train = finite(r.n_test), finite(r.n_train)
+    if n_test and n_train:
+        line.test_train.append(n_test / n_train)
+    if r.metric_errors:
+        line.refused += len(r.metric_errors)
+        line.refused_reason = line.refused_reason or "; ".join(f"{k}: {v}" for k, v in r.metric_errors.items())
+    for name, value in r.metrics.items():
+        number = finite(value)
+        if number is None:
+            if value is not None:
+                line.refused += 1
+                line.refused_reason = line.refused_reason or f"{name}: not a finite number ({value!r:.20})"
+            continue
+        line.fold_values.setdefault(name, {}).setdefault(fold, []).append(number)
+        line.scored.setdefault(name, set()).add((fold, r.seed))
+    for measured, into in ((r.fit_seconds, line.fit_seconds), (r.predict_seconds, line.predict_seconds),
+                           (r.peak_rss_mb, line.peak_rss_mb)):
+        seconds_or_mb = finite(measured)
+        if seconds_or_mb is not None:
+            into.append(seconds_or_mb)
 
 
 def assign_aliases(lines: Sequence[Line]) -> None:
@@ -148,35 +147,41 @@ def assign_aliases(lines: Sequence[Line]) -> None:
 
 @dataclass
 class Board:
-    """A leaderboard made from a result set: its lines, the metrics per task, the rows it was
+    """A leaderboard made from a result set: its lines, the metrics per task, the results it was
     made from (scoped) and the scope note."""
 
     lines: list[Line]
     metrics: dict[str, list[str]]
-    rows: list[Mapping[str, Any]]
+    rows: list[StoredResult]
     note: str
 
 
-def board(loaded: Any, force: bool = False, all_stored: bool = False, alpha: float = ALPHA) -> Board:
-    """The leaderboard of a :class:`benchmark.resultset.ResultSet`: its rows scoped to the runs'
-    current suites (unless ``all_stored``), directions from the rows, completeness judged by
-    what the runs' runners planned (:class:`Plan`) where they recorded it."""
-    rows, note = scope(loaded.runs, loaded.rows, all_stored)
-    metrics = metrics_by_task(loaded.runs, rows)
-    plan = Plan.of(still_tuned((getattr(run, "environment", None) or {}).get(PLANNED), run) for run in loaded.runs)
+def board(loaded: ResultSet, force: bool = False, all_stored: bool = False, alpha: float = ALPHA) -> Board:
+    """The leaderboard of a :class:`benchmark.resultset.ResultSet`: its results scoped to the
+    runs' current suites (:meth:`~benchmark.resultset.ResultSet.in_suite`, unless ``all_stored``),
+    directions and primary metrics from the results, completeness judged by what the runs'
+    runners planned (:meth:`Plan.of_runs`) where they recorded it."""
+    rows, note = list(loaded.rows), ""
+    if not all_stored:
+        scoped = loaded.in_suite(rows)
+        rows = scoped.rows
+        if scoped.hidden:
+            note = (f"{len(scoped.hidden)} stored configuration(s) not in the current suite are not shown "
+                    "(--all-stored shows every stored configuration)")
+    metrics = loaded.metrics_by_task(rows)
     lines = build(rows, metrics, loaded.directions([m for names in metrics.values() for m in names]),
-                  force=force, alpha=alpha, merged=True, plan=plan)
+                  force=force, alpha=alpha, merged=True, plan=Plan.of_runs(loaded.runs))
     return Board(lines, metrics, rows, note)
 
 
-def from_results(loaded: Any, force: bool = False, all_stored: bool = False,
+def from_results(loaded: ResultSet, force: bool = False, all_stored: bool = False,
                  alpha: float = ALPHA) -> tuple[list[Line], dict[str, list[str]], str]:
     """``(lines, metrics, scope note)``: :func:`board` as a tuple."""
     made = board(loaded, force, all_stored, alpha)
     return made.lines, made.metrics, made.note
 
 
-def show(loaded: Any, fmt: str = "simple", force: bool = False, all_stored: bool = False) -> str:
+def show(loaded: ResultSet, fmt: str = "simple", force: bool = False, all_stored: bool = False) -> str:
     """``bench leaderboard``'s output: the tables (``fmt`` ``simple``/``github``, with the scope
     note under them) or the CSV (``fmt`` ``csv``; nothing but the table)."""
     lines, metrics, note = from_results(loaded, force, all_stored)

@@ -18,24 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.lines import Line, protocol
-from benchmark.resultset import is_trial, tuning_note
+from benchmark.record import Cell, Trial
+from benchmark.resultset import Run, tuning_note
+from benchmark.scoping import PLANNED, experiment_key, stored_suite, suite_tunes, tune_key
 
-PLANNED = "planned"
-"""Key of ``environment.json`` under which the runner records what its suite planned
-(:func:`planned`): the exact scope of the stored suite. Runs without it are scoped from
-``suite.yaml``."""
-
-
-
-def experiment_key(checksum: Any, split: Any, split_params: Any, config_id: Any) -> str:
-    """What the runner planned, as a key: data, split protocol (seed left out) and configuration."""
-    params = {k: v for k, v in split_params.items() if k != "seed"} if isinstance(split_params, Mapping) else {}
-    return json.dumps([str(checksum or ""), str(split or ""), params, str(config_id or "")], sort_keys=True,
-                      default=str)
-
-
-
-def planned(cells: Iterable[Any], seeds: Iterable[int], refits: Iterable[Any] = ()) -> dict[str, Any]:
+def planned(cells: Iterable[Cell], seeds: Iterable[int], refits: Iterable[Cell] = ()) -> dict[str, Any]:
     """``{"planned": ...}`` for the runner's environment record: every (dataset checksum, split
     protocol, configuration) its cells cover (``experiments``: what :func:`in_suite` scopes by),
     the suite's seeds, and per dataset entry its folds (split fingerprint and seed of each) and
@@ -55,27 +42,46 @@ def planned(cells: Iterable[Any], seeds: Iterable[int], refits: Iterable[Any] = 
     """
     cells = list(cells)
     keys = sorted({experiment_key(c.dataset_checksum, c.split, c.split_params, c.config_id) for c in cells})
-    tables: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    tables: dict[tuple[str, str, str, str], _PlannedTable] = {}
     configurations: dict[str, list[Any]] = {}
     for c in [*cells, *refits]:
-        split_params = {k: v for k, v in c.split_params.items() if k != "seed"}
-        where = json.dumps([c.split, split_params], sort_keys=True, default=str)
-        table = tables.setdefault((c.dataset, c.task, c.dataset_checksum, where), {
-            "dataset": c.dataset, "task": c.task, "checksum": c.dataset_checksum, "split": c.split,
-            "split_params": split_params, "folds": set(), "configurations": set(), "tuned": {}})
-        trial = is_trial({"tuning": c.tuning})
-        # a trial's fold is an inner split: its outer fold is the one its tuned line is scored on
-        table["folds"].add((str(c.tuning["outer_fingerprint"]) if trial else c.fingerprint, c.seed))
-        if not trial:
-            table["configurations"].add(c.config_id)
-            configurations[c.config_id] = [c.model, dict(c.config)]
-            note = tuning_note({"tuning": c.tuning})
-            if note:
-                table["tuned"][c.config_id] = note
+        where = protocol(c.split, c.split_params)
+        table = tables.setdefault((c.dataset, c.task, c.dataset_checksum, where),
+                                  _PlannedTable(c.dataset, c.task, c.dataset_checksum, c.split,
+                                                {k: v for k, v in c.split_params.items() if k != "seed"}))
+        if isinstance(c.tuning, Trial):
+            # a trial's fold is an inner split: its outer fold is the one its tuned line is scored on
+            table.folds.add((str(c.tuning.outer_fingerprint), c.seed))
+            continue
+        table.folds.add((c.fingerprint, c.seed))
+        table.configurations.add(c.config_id)
+        configurations[c.config_id] = [c.model, dict(c.config)]
+        note = tuning_note(c)
+        if note:
+            table.tuned[c.config_id] = note
     return {PLANNED: {"experiments": [json.loads(key) for key in keys], "seeds": sorted(set(seeds)),
-                      "tables": [{**t, "folds": sorted(map(list, t["folds"])),
-                                  "configurations": sorted(t["configurations"])} for t in tables.values()],
+                      "tables": [table.to_json() for table in tables.values()],
                       "configurations": configurations}}
+
+
+@dataclass
+class _PlannedTable:
+    """One (dataset entry, task, data, split protocol) of a plan record as it is gathered."""
+
+    dataset: str
+    task: str
+    checksum: str
+    split: str
+    split_params: dict[str, Any]  # without the seed
+    folds: set[tuple[str, int]] = field(default_factory=set)  # (fold fingerprint, seed)
+    configurations: set[str] = field(default_factory=set)
+    tuned: dict[str, str] = field(default_factory=dict)  # config id -> tuning note
+
+    def to_json(self) -> dict[str, Any]:
+        """The table as the record stores it (keys in this order, lists sorted)."""
+        return {"dataset": self.dataset, "task": self.task, "checksum": self.checksum, "split": self.split,
+                "split_params": self.split_params, "folds": sorted(map(list, self.folds)),
+                "configurations": sorted(self.configurations), "tuned": self.tuned}
 
 
 @dataclass
@@ -106,11 +112,33 @@ class Plan:
                 plan._add(record)
         return plan if plan.tables else None
 
-    def _add(self, record: Mapping[str, Any]) -> None:
+    @classmethod
+    def of_runs(cls, runs: Iterable[Run]) -> Plan | None:
+        """The union of the runs' ``planned`` records, each less the tuned configurations its
+        run's stored suite no longer tunes alike (:func:`benchmark.scoping.in_suite` leaves out
+        their refits, so they are not planned lines either)."""
+        plan = cls()
+        for run in runs:
+            record = run.environment.get(PLANNED)
+            if isinstance(record, Mapping) and isinstance(record.get("tables"), list):
+                plan._add(record, suite_tunes(stored_suite(run)))
+        return plan if plan.tables else None
+
+    def _add(self, record: Mapping[str, Any], tunes: set[Any] | None = None) -> None:
+        """Add one record; with ``tunes`` (the stored suite's ``tune:`` blocks) a tuned
+        configuration tuned otherwise now is left out of its tables."""
         labels = record.get("configurations")
         for config_id, entry in (labels.items() if isinstance(labels, Mapping) else ()):
             if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], Mapping):
                 self.labels[str(config_id)] = (str(entry[0]), dict(entry[1]))
+
+        def gone(config_id: Any) -> bool:
+            if tunes is None or not isinstance(labels, Mapping):
+                return False
+            entry = labels.get(config_id)
+            config = entry[1] if isinstance(entry, list) and len(entry) == 2 else None
+            return isinstance(config, Mapping) and "tune" in config and tune_key(config["tune"]) not in tunes
+
         for table in record["tables"]:
             if not isinstance(table, Mapping) or not isinstance(table.get("folds"), list) \
                     or not isinstance(table.get("configurations"), list):
@@ -118,7 +146,7 @@ class Plan:
             where = (str(table.get("checksum", "")), protocol(table.get("split", ""), table.get("split_params")))
             self.units.setdefault(where, set()).update(
                 (str(f[0]), f[1]) for f in table["folds"] if isinstance(f, list) and len(f) == 2)
-            ids = [str(i) for i in table["configurations"]]
+            ids = [str(i) for i in table["configurations"] if not gone(i)]
             notes = table.get("tuned")
             self.tuned.update((str(i), str(n)) for i, n in (notes.items() if isinstance(notes, Mapping) else ()))
             self.configurations.setdefault(where, set()).update(ids)

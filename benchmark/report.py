@@ -11,7 +11,7 @@ SVG of a few points weighs far less than any bundled JS library; matplotlib's SV
 paths, so it needs no font either.
 
 **Scope.** By default only the configurations of each run's current suite are shown (see
-:func:`benchmark.scope.scope`); ``all_stored=True`` (``--all-stored``) shows every stored
+:meth:`benchmark.resultset.ResultSet.in_suite`); ``all_stored=True`` (``--all-stored``) shows every stored
 one. The page says how many were left out.
 
 **Every point is identifiable.** Each dataset's charts share one numbering, given in a key
@@ -137,7 +137,7 @@ def build_html(run_dirs: Sequence[str | Path], warn: Callable[[str], None] | Non
     if len(runs) == 2:
         parts.append(comparison_section(runs))
     parts.append("<h2>Provenance</h2>")
-    parts.extend(provenance_section(run, [r for r in made.rows if r.get("run_dir") == str(run.directory)])
+    parts.extend(provenance_section(run, [r for r in made.rows if r.run_dir == str(run.directory)])
                  for run in runs)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

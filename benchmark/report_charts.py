@@ -9,6 +9,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from benchmark.lines import Line
 from benchmark.report_friedman import Friedman
 from benchmark.report_html import new_figure, short, svg_uri
 from benchmark.report_layout import axis_limits, number_points
@@ -16,7 +17,7 @@ from benchmark.report_layout import axis_limits, number_points
 CD_LIMIT = 20  # configurations drawn in a critical-difference diagram
 
 
-def metric_chart(lines: Sequence[Any], numbers: Sequence[int], metric: str, greater: bool) -> str:
+def metric_chart(lines: Sequence[Line], numbers: Sequence[int], metric: str, greater: bool) -> str:
     """Mean ± s.d. over folds of ``metric`` per configuration, in table order (best at the top);
     each label starts with its point number."""
     points = [(n, line) for n, line in zip(numbers, lines) if line.mean(metric) is not None]
@@ -61,7 +62,8 @@ def pareto(points: Sequence[tuple[float, float]], greater: bool) -> list[int]:
     return front
 
 
-def seconds(line: Any) -> float | None:
+def seconds(line: Line) -> float | None:
+    """Mean fit + predict seconds of a line's cells (``None`` when no fit time was stored)."""
     if not line.fit_seconds:
         return None
     fit = math.fsum(line.fit_seconds) / len(line.fit_seconds)
@@ -69,13 +71,17 @@ def seconds(line: Any) -> float | None:
     return fit + predict
 
 
-def time_chart(lines: Sequence[Any], numbers: Sequence[int], metric: str, greater: bool,
+def time_chart(lines: Sequence[Line], numbers: Sequence[int], metric: str, greater: bool,
                front: set[int]) -> str:
     """Mean fit + predict seconds against the metric; the Pareto front (``front``: positions in
     ``lines``) joined in red; every point numbered."""
-    usable = [(i, n, line) for i, (n, line) in enumerate(zip(numbers, lines))
-              if line.mean(metric) is not None and seconds(line) is not None]
-    xy = [(seconds(line) or 0.0, line.mean(metric)) for _, _, line in usable]
+    usable: list[tuple[int, int, Line]] = []
+    xy: list[tuple[float, float]] = []
+    for i, (n, line) in enumerate(zip(numbers, lines)):
+        mean, spent = line.mean(metric), seconds(line)
+        if mean is not None and spent is not None:
+            usable.append((i, n, line))
+            xy.append((spent, mean))
     figure = new_figure(7.5, 4.6)
     ax = figure.subplots()
     if xy:

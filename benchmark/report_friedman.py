@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from benchmark.lines import Line
+
 PAIRWISE_LIMIT = 40  # configurations up to which the Wilcoxon-Holm pairs are computed too
 
 
@@ -42,7 +44,7 @@ class Friedman:
         return out
 
 
-def friedman(lines: Sequence[Any], metrics: Mapping[str, list[str]], greater_is_better: Mapping[str, bool],
+def friedman(lines: Sequence[Line], metrics: Mapping[str, list[str]], greater_is_better: Mapping[str, bool],
              alpha: float = 0.05) -> tuple[list[Friedman], list[str]]:
     """Per task, the Friedman/Nemenyi analysis over the datasets where its configurations are
     ranked (complete lines of each dataset's main group), on the configurations ranked on every

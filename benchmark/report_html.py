@@ -29,10 +29,12 @@ pre{background:#f6f6f6;padding:.6rem;overflow:auto;font-size:.8rem}
 
 
 def data_uri(data: bytes, mime: str) -> str:
+    """``data`` inlined as a base64 ``data:`` URI: the page fetches nothing."""
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def svg_uri(figure: Any) -> str:
+    """A matplotlib figure as an SVG ``data:`` URI."""
     import io
 
     buffer = io.BytesIO()
@@ -41,6 +43,8 @@ def svg_uri(figure: Any) -> str:
 
 
 def new_figure(width: float, height: float) -> Any:
+    """A matplotlib figure (no pyplot state) whose SVG writes text as paths and hashes alike
+    each time: the same report for the same runs."""
     from matplotlib.figure import Figure
 
     import matplotlib
@@ -51,17 +55,20 @@ def new_figure(width: float, height: float) -> Any:
 
 
 def img(uri: str, alt: str, caption: str = "") -> str:
+    """An image, in a captioned figure when ``caption`` is given."""
     figure = f'<img src="{uri}" alt="{html.escape(alt)}">'
     return f"<figure>{figure}<figcaption>{html.escape(caption)}</figcaption></figure>" if caption else figure
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A table of ``rows`` under ``headers``, every cell escaped."""
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def html_list(items: Sequence[str]) -> str:
+    """A bulleted list, every item escaped."""
     return "<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in items) + "</ul>"
 
 

@@ -16,6 +16,7 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in points
 
 
 def overlap(a: Box, b: Box) -> bool:
+    """Whether two boxes share any area (touching edges do not)."""
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
@@ -108,6 +109,8 @@ def number_points(figure: Any, ax: Any, xy: Sequence[tuple[float, float]], numbe
 
 
 def axis_limits(values: Sequence[float], log: bool = False) -> tuple[float, float]:
+    """Axis limits around ``values`` with 12 % of their span on each side (on a log scale: of
+    the logarithms), room for the numbers written beside the points."""
     low, high = min(values), max(values)
     if log:
         low, high = math.log10(low), math.log10(high)

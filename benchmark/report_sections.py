@@ -19,7 +19,9 @@ from benchmark.compare_rows import NOTHING, is_empty
 from benchmark.report_charts import CD_LIMIT, cd_chart, search_chart
 from benchmark.report_friedman import friedman
 from benchmark.report_html import data_uri, html_list, html_table, img
-from benchmark.resultset import Run, is_refit
+from benchmark.lines import Line
+from benchmark.record import Refit
+from benchmark.resultset import Run, StoredResult
 from benchmark.store import artifact_path, read_artifact
 from benchmark.yamlsafe import read_stored_json
 
@@ -28,8 +30,8 @@ MAX_PICTURE_BYTES = 5_000_000
 PROVENANCE_RUNS = 50  # run ids whose stored environment is shown, per run directory
 
 
-def search_sections(group: Sequence[Any], rows: Sequence[Mapping[str, Any]], trials: Sequence[Mapping[str, Any]],
-              greater_is_better: Mapping[str, bool]) -> list[str]:
+def search_sections(group: Sequence[Line], rows: Sequence[StoredResult], trials: Sequence[StoredResult],
+                    greater_is_better: Mapping[str, bool]) -> list[str]:
     """The HTML of each tuned line's searches on one dataset (empty when none is tuned): the
     chart and the key of what every outer fold chose."""
     from benchmark.tuning import search_history
@@ -37,58 +39,56 @@ def search_sections(group: Sequence[Any], rows: Sequence[Mapping[str, Any]], tri
     parts: list[str] = []
     if not any(line.tuned for line in group):
         return parts
-    by_line: dict[tuple[Any, Any], list[Mapping[str, Any]]] = {}
+    by_line: dict[tuple[str, str], list[tuple[StoredResult, Refit]]] = {}
     for r in rows:
-        if is_refit(r):
-            by_line.setdefault((r.get("dataset"), r.get("config_id")), []).append(r)
-    trials_by_id = {str(r.get("cell_id")): r for r in trials}
+        if isinstance(r.tuning, Refit):
+            by_line.setdefault((r.dataset, r.config_id), []).append((r, r.tuning))
+    trials_by_id = {str(r.cell_id): r for r in trials}
     for line in group:
-        if not line.tuned:
+        refits = sorted(by_line.get((line.dataset, line.config_id), []), key=lambda pair: (pair[0].seed, pair[0].fold))
+        if not line.tuned or not refits:
             continue
-        refits = sorted(by_line.get((line.dataset, line.config_id), []),
-                        key=lambda r: (r.get("seed", 0), r.get("fold", 0)))
-        if not refits:
-            continue
-        seeds = len({r.get("seed", 0) for r in refits}) > 1
-        objective = str(refits[0]["tuning"].get("objective"))
-        greater = bool(refits[0]["tuning"].get("greater_is_better", greater_is_better.get(objective, False)))
+        seeds = len({r.seed for r, _ in refits}) > 1
+        first = refits[0][1]
+        objective = str(first.objective)
+        greater = bool(first.greater_is_better if first.greater_is_better is not None
+                       else greater_is_better.get(objective, False))
         drawn, key = [], []
-        for refit in refits:
-            tuning = refit["tuning"]
-            name = f"fold {refit.get('fold_name') or refit.get('fold')}" + (f", seed {refit.get('seed')}" if seeds else "")
+        for refit, tuning in refits:
+            name = f"fold {refit.fold_name or refit.fold}" + (f", seed {refit.seed}" if seeds else "")
             history = search_history(refit, trials_by_id)
             drawn.append((name, history))
-            chosen = tuning.get("chosen")
-            inner = tuning.get("objective_value")
-            outer = (refit.get("metrics") or {}).get(objective)
-            key.append([name, "" if chosen is None else json.dumps(chosen, sort_keys=True, default=str),
-                        tuning.get("trial") or "", "" if inner is None else f"{inner:.4g}",
+            outer = refit.metrics.get(objective)
+            key.append([name, "" if tuning.chosen is None else json.dumps(tuning.chosen, sort_keys=True, default=str),
+                        tuning.trial or "", "" if tuning.objective_value is None else f"{tuning.objective_value:.4g}",
                         "" if outer is None else f"{outer:.4g}",
                         f"{sum(h['objective'] is not None for h in history)} of {len(history)}",
-                        refit.get("error") or ""])
+                        refit.error or ""])
         how = line.tuned.removeprefix("tuned: ")
         parts.append(f"<h4>{html.escape(line.model)} ({html.escape(how)})</h4>")
         if any(h["objective"] is not None for _, history in drawn for h in history):
             parts.append(img(search_chart(drawn, objective, greater), f"search of {line.model} on {line.dataset}",
-                              f"{objective} of each trial of {line.model} on the inner split of each outer "
-                              "training fold; ringed: the trial chosen and refit on the whole training fold"))
+                             f"{objective} of each trial of {line.model} on the inner split of each outer "
+                             "training fold; ringed: the trial chosen and refit on the whole training fold"))
         else:
             parts.append('<p class="note">No trial of this search has a stored result to draw.</p>')
-        parts.append(html_table(["outer fold", "chosen", "trial", f"inner {objective}", f"{objective} on the test fold",
-                             "trials with a result", "error"], key))
+        parts.append(html_table(["outer fold", "chosen", "trial", f"inner {objective}",
+                                 f"{objective} on the test fold", "trials with a result", "error"], key))
     return parts
 
 
-def loss_curves(shown: Sequence[Any], numbers: Sequence[int], rows: Sequence[Mapping[str, Any]],
-            dataset: str) -> list[tuple[int, str, list[list[float]]]]:
+def loss_curves(shown: Sequence[Line], numbers: Sequence[int], rows: Sequence[StoredResult],
+                dataset: str) -> list[tuple[int, str, list[list[float]]]]:
+    """``(number, label, curves)`` per configuration shown whose results on ``dataset`` stored a
+    training history (``model_info.history.loss``: one curve per fold and seed)."""
     number_of = {line.config_id: (n, line.model) for n, line in zip(numbers, shown)}
     found: dict[str, list[list[float]]] = {}
     for row in rows:
-        if row.get("dataset") != dataset or row.get("status") != "ok" or row.get("config_id") not in number_of:
+        if row.dataset != dataset or row.status != "ok" or row.config_id not in number_of:
             continue
-        loss = ((row.get("model_info") or {}).get("history") or {}).get("loss")
+        loss = ((row.model_info or {}).get("history") or {}).get("loss")
         if isinstance(loss, list) and loss and all(isinstance(v, (int, float)) for v in loss):
-            found.setdefault(str(row["config_id"]), []).append([float(v) for v in loss])
+            found.setdefault(str(row.config_id), []).append([float(v) for v in loss])
     return [(number_of[c][0], number_of[c][1], runs) for c, runs in
             sorted(found.items(), key=lambda item: number_of[item[0]][0])]
 
@@ -112,6 +112,7 @@ def comparison_section(runs: Sequence[Run]) -> str:
 
 
 def _revision(env: Mapping[str, Any]) -> str:
+    """The git revision an environment record names, or why there is none."""
     for key in ("git_revision", "git", "revision"):
         value = env.get(key)
         if isinstance(value, str) and value:
@@ -119,25 +120,25 @@ def _revision(env: Mapping[str, Any]) -> str:
     return "(not recorded: not run from a git checkout)"
 
 
-def provenance_section(run: Any, rows: Sequence[Mapping[str, Any]]) -> str:
-    from benchmark.cells import shown_params
-
+def provenance_section(run: Run, rows: Sequence[StoredResult]) -> str:
+    """Where ``run``'s results shown (``rows``) came from: its runs and their environments,
+    packages, plugins, data and splits, fold fingerprints and configurations."""
     env = run.environment
     parts = [f"<h3>{html.escape(run.name)}</h3>"]
     facts = [["directory", str(run.directory)], ["run ids", ", ".join(run.run_ids) or "(not recorded)"],
-             ["suites", ", ".join(sorted({str(r.get("suite")) for r in rows}))],
+             ["suites", ", ".join(sorted({str(r.suite) for r in rows}))],
              ["git revision (latest run)", _revision(env)],
              ["recorded at", env.get("recorded_at", "")], ["python", env.get("python", "")],
-             ["machine", json.dumps(env.get("machine") or (rows[0].get("machine") if rows else {}),
+             ["machine", json.dumps(env.get("machine") or (rows[0].machine if rows else {}),
                                     sort_keys=True)]]
     parts.append(html_table(["", ""], facts))
     history = []
-    for run_id in sorted({str(r["run_id"]) for r in rows if r.get("run_id")})[-PROVENANCE_RUNS:]:
+    for run_id in sorted({str(r.run_id) for r in rows if r.run_id})[-PROVENANCE_RUNS:]:
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in run_id).lstrip(".") or "run"
         record, _ = read_stored_json(Path(run.directory) / "environments" / f"{safe}.json")
         if not isinstance(record, dict):
             record = env if env.get("run_id") == run_id else {}
-        cells = sum(1 for r in rows if r.get("run_id") == run_id)
+        cells = sum(1 for r in rows if r.run_id == run_id)
         packages = record.get("packages") if isinstance(record.get("packages"), dict) else {}
         history.append([run_id, cells, _revision(record) if record else "(no stored environment)",
                         str(record.get("recorded_at", "")), str(packages.get("bench-harness", ""))])
@@ -146,46 +147,46 @@ def provenance_section(run: Any, rows: Sequence[Mapping[str, Any]]) -> str:
                      + html_table(["run id", "cells", "git revision", "recorded at", "bench version"], history))
     if isinstance(env.get("packages"), dict):
         parts.append("<h4>Packages</h4>" + html_table(["package", "version"], sorted(env["packages"].items())))
-    plugins = sorted({(str((r.get("plugin") or {}).get("name")), str((r.get("plugin") or {}).get("distribution")),
-                       str((r.get("plugin") or {}).get("version"))) for r in rows if r.get("plugin")})
+    plugins = sorted({(str((r.plugin or {}).get("name")), str((r.plugin or {}).get("distribution")),
+                       str((r.plugin or {}).get("version"))) for r in rows if r.plugin})
     if plugins:
         parts.append("<h4>Plugins used</h4>" + html_table(["plugin", "distribution", "version"], plugins))
-    data = sorted({(str(r.get("dataset")), str(r.get("dataset_plugin")), str(r.get("dataset_checksum")),
-                    str(r.get("split")), json.dumps(r.get("split_params"), sort_keys=True, default=str))
+    data = sorted({(str(r.dataset), str(r.dataset_plugin), str(r.dataset_checksum),
+                    str(r.split), json.dumps(r.split_params, sort_keys=True, default=str))
                    for r in rows})
     parts.append("<h4>Data and splits</h4>" + html_table(["dataset", "plugin", "checksum", "split", "split params"], data))
-    folds = sorted({(str(r.get("dataset")), str(r.get("seed", 0)), str(r.get("fold_name") or r.get("fold")),
-                     str(r.get("split_fingerprint"))) for r in rows})
+    folds = sorted({(str(r.dataset), str(r.seed), str(r.fold_name or r.fold),
+                     str(r.split_fingerprint)) for r in rows})
     parts.append("<h4>Fold fingerprints</h4>" + html_table(["dataset", "seed", "fold", "fingerprint"], folds))
     configs = {}
     for r in rows:
-        configs[str(r.get("config_id"))] = (str(r.get("model")), str(r.get("model_plugin")), str(r.get("config_id")),
-                                            json.dumps(shown_params(r), sort_keys=True, default=str))
+        configs[str(r.config_id)] = (str(r.model), str(r.model_plugin), str(r.config_id),
+                                            json.dumps(dict(r.config), sort_keys=True, default=str))
     parts.append("<h4>Configurations</h4>" + html_table(["label", "plugin", "config_id", "params"],
                                                     sorted(configs.values())))
     return "".join(parts)
 
 
-def picture_figures(runs: Sequence[Any], rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+def picture_figures(runs: Sequence[Run], rows: Sequence[StoredResult]) -> tuple[list[str], list[str]]:
     """The PNG artifacts to embed (one per configuration, dataset and file name) and the
     artifacts skipped, with why."""
     out: list[str] = []
     skipped: list[str] = []
     directories = {str(run.directory): run for run in runs}
     shown: set[tuple[str, str, str]] = set()
-    for row in sorted(rows, key=lambda r: (str(r.get("run_dir")), r.get("seed", 0), r.get("fold", 0))):
-        run = directories.get(str(row.get("run_dir")))
-        artifacts = row.get("artifacts")
+    for row in sorted(rows, key=lambda r: (str(r.run_dir), r.seed, r.fold)):
+        run = directories.get(str(row.run_dir))
+        artifacts = row.artifacts
         if run is None or not isinstance(artifacts, list):
             continue
         for relative in artifacts:
             name = PurePosixPath(str(relative)).name
             if not name.lower().endswith(".png"):
                 continue
-            key = (str(row.get("config_id")), str(row.get("dataset")), name)
+            key = (str(row.config_id), str(row.dataset), name)
             if key in shown:
                 continue
-            where = f"{run.name}: {str(relative)[:200]!r} of {row.get('model')} on {row.get('dataset')}"
+            where = f"{run.name}: {str(relative)[:200]!r} of {row.model} on {row.dataset}"
             if artifact_path(run.directory, relative) is None:
                 skipped.append(f"{where}: not a file inside the run directory (outside it, through a link, "
                                "or missing)")
@@ -198,13 +199,13 @@ def picture_figures(runs: Sequence[Any], rows: Sequence[Mapping[str, Any]]) -> t
                 skipped.append(f"{where}: not a PNG file of at most {MAX_PICTURE_BYTES:,} bytes")
                 continue
             shown.add(key)
-            caption = (f"{row.get('model')} on {row.get('dataset')}, fold {row.get('fold_name')}, "
-                       f"seed {row.get('seed')}: {name} ({run.name})")
+            caption = (f"{row.model} on {row.dataset}, fold {row.fold_name}, "
+                       f"seed {row.seed}: {name} ({run.name})")
             out.append(img(data_uri(data, "image/png"), caption, caption))
     return out, skipped
 
 
-def across_datasets_section(lines: Sequence[Any], metrics: Mapping[str, list[str]],
+def across_datasets_section(lines: Sequence[Line], metrics: Mapping[str, list[str]],
                             greater_is_better: Mapping[str, bool]) -> list[str]:
     """Per task with several datasets: the Friedman/Nemenyi analysis, its critical-difference
     diagram and the average ranks (or why none could be made); nothing with one dataset."""
