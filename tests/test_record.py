@@ -143,3 +143,15 @@ def test_a_row_without_schema_is_version_1_and_migrates():
 def test_replace_keeps_typed_tuning():
     cell = replace(Cell(**BASE), tuning=dict(TRIAL))
     assert isinstance(cell.tuning, Trial) and cell.id == old_id({**BASE, "tuning": TRIAL})
+
+
+def test_the_store_takes_a_typed_result_and_reads_it_back(tmp_path):
+    from benchmark.store import ResultStore, read_rows
+
+    store = ResultStore(tmp_path)
+    result = _result(DECIDED)
+    store.append(result)
+    store.append_rows([result.to_row()])  # a mapping, as before
+    first, second = read_rows(store.cells_path)
+    assert first == second == json.loads(json.dumps(result.to_row()))
+    assert CellResult.from_row(first).to_row() == first
