@@ -29,6 +29,10 @@ p-values are Holm-adjusted over the family and each row's interval is drawn at i
 level (:func:`benchmark.stats.holm`), so the printed CI always agrees with the verdict (an
 adjusted per-row interval, covering its Δ at ≥ 1 − alpha; not a simultaneous band). n < 2, a
 zero variance or a non-finite Δ give no p and no verdict, with the reason.
+
+This module tests and decides (:func:`compare`, :func:`compare_inside`, :func:`decide`); the
+comparison's records are :mod:`benchmark.compare_rows`, the pairing
+:mod:`benchmark.compare_pairing` and the output :mod:`benchmark.compare_output`.
 """
 
 from __future__ import annotations

@@ -27,6 +27,9 @@ This module turns rows into lines (:func:`build`) and a result set into a leader
 * :mod:`benchmark.ranking` — comparison groups on shared folds, completeness, ties with #1;
 * :mod:`benchmark.plan` — what a run's runner planned (:func:`planned`, :class:`Plan`):
   ``incomplete (2/9 folds)`` after a Ctrl-C, ``no results yet`` for what never started;
+* :mod:`benchmark.scoping` (the result set's, through
+  :meth:`~benchmark.resultset.ResultSet.in_suite`) — which stored results belong to a run's
+  current suite;
 * :mod:`benchmark.labels` — shell-friendly aliases of labels, :func:`resolve_label`;
 * :mod:`benchmark.tables` — the text, Markdown and CSV output.
 
