@@ -41,7 +41,7 @@ def _alpha(value: str) -> float:
     return alpha
 
 
-def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, Callable[[argparse.Namespace], int]]:
     """Add the ``compare``, ``leaderboard``, ``results`` and ``report`` parsers; their handlers."""
     compare = commands.add_parser(
         "compare", help="compare two runs (or configurations of one run) fold by fold",
@@ -117,9 +117,10 @@ def _compare(args: argparse.Namespace) -> int:
             raise BenchError(f"expected one run with {inside[0]}, got {len(args.runs)}", "bench compare")
         (a,) = read_runs(args.runs)
         _warn(a.warnings)
-        result = compare.compare(a, rows=tuple(args.rows) if args.rows else None, metric=args.metric,
-                                 alpha=args.alpha, ignore_seed=args.ignore_seed, test=args.test,
-                                 all_pairs=args.all, baseline=args.baseline)
+        choice = compare.Inside(rows=tuple(args.rows) if args.rows else None, baseline=args.baseline,
+                                all_pairs=args.all)
+        result = compare.compare_inside(a, choice, metric=args.metric, alpha=args.alpha,
+                                        ignore_seed=args.ignore_seed, test=args.test)
     else:
         if len(args.runs) != 2:
             raise BenchError(f"expected two runs A B (or one with --rows, --all or --baseline), got {len(args.runs)}",
@@ -182,13 +183,15 @@ def _cell_record(runs: list[str], prefix: str) -> int:
 
     loaded = resultset.load(runs)
     _warn(loaded.warnings)
-    found = [row for row in loaded.rows + loaded.trials if str(row.get("cell_id", "")).startswith(prefix)]
+    found = [r for r in loaded.rows + loaded.trials if str(r.cell_id).startswith(prefix)]
     if len(found) != 1:
-        shown = ", ".join(sorted(str(r.get("cell_id"))[:12] for r in found)[:5])
+        shown = ", ".join(sorted(str(r.cell_id)[:12] for r in found)[:5])
         raise BenchError(f"no cell id starts with {prefix!r}" if not found else
                          f"{len(found)} cell ids start with {prefix!r} ({shown}...): give more characters",
                          "--cell")
-    record = {k: v for k, v in found[0].items() if not k.startswith("_")}
+    (r,) = found
+    stored = json.loads(json.dumps(r.to_row(), sort_keys=True, default=str))  # keys as cells.jsonl has them
+    record = {**stored, "run": r.run, "run_dir": r.run_dir}
     sys.stdout.write(json.dumps(record, indent=1, ensure_ascii=False, default=str) + "\n")
     return 0
 

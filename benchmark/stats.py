@@ -195,8 +195,9 @@ class UnitFold:
 
 def _value(num: np.ndarray, den: np.ndarray, transform: str) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = num.sum(axis=-1) / den.sum(axis=-1)
-    return np.sqrt(mean) if transform == "sqrt" else mean
+        mean: np.ndarray = num.sum(axis=-1) / den.sum(axis=-1)
+    value: np.ndarray = np.sqrt(mean) if transform == "sqrt" else mean
+    return value
 
 
 def resamples_for(family: int, alpha: float = 0.05) -> int:

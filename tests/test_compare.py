@@ -570,7 +570,7 @@ def test_a_family_of_210_bootstrap_rows_can_be_significant(monkeypatch):
     come out significant with its interval excluding 0; null rows stay consistent too."""
     import numpy as np
 
-    from benchmark import compare
+    from benchmark import compare, resultset
 
     rng = np.random.default_rng(0)
     den = rng.integers(1, 30, size=120).astype(float)
@@ -579,10 +579,12 @@ def test_a_family_of_210_bootstrap_rows_can_be_significant(monkeypatch):
     for k in range(210):
         table[f"n{k}"] = base * (1 + 0.05 * rng.standard_normal(120))
     monkeypatch.setattr(compare, "read_units", lambda cell, metric: (np.arange(120).astype(str),
-                                                                     table[cell["units"]["file"]], den, "sqrt"))
+                                                                     table[cell.units["file"]], den, "sqrt"))
 
-    def cell(name: str) -> dict:
-        return {"status": "ok", "metrics": {"rmse": 1.0}, "units": {"file": name, "unit": "user"}}
+    def cell(name: str) -> resultset.StoredResult:
+        return resultset.normalise({"cell_id": name, "status": "ok", "task": "rating", "dataset": "d", "model": name,
+                                    "fold": 0, "seed": 0, "metrics": {"rmse": 1.0},
+                                    "units": {"file": name, "unit": "user"}})
 
     def row(a: str, b: str) -> compare.Row:
         fold = compare.Fold(("c", "f", 0), "p", 1.0, 0.9, 1, None, [cell(a)], [cell(b)])

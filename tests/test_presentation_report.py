@@ -22,7 +22,7 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="bench report draws with matplotlib (extra: plots)")
 
-from benchmark import leaderboard, report, resultset, stats  # noqa: E402
+from benchmark import leaderboard, report, report_friedman, report_html, report_layout, resultset, stats  # noqa: E402
 from benchmark.cells import configuration_id  # noqa: E402
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
@@ -217,9 +217,9 @@ def test_layout_labels_never_overlap_cover_a_marker_or_leave_the_frame(seed):
     for i, a in enumerate(placed):
         assert frame[0] <= a[0] and frame[1] <= a[1] and a[2] <= frame[2] and a[3] <= frame[3]
         for b in placed[i + 1:]:
-            assert not report._overlap(a, b)
+            assert not report_layout.overlap(a, b)
         for x, y in anchors:
-            assert not report._overlap(a, (x - 4, y - 4, x + 4, y + 4))
+            assert not report_layout.overlap(a, (x - 4, y - 4, x + 4, y + 4))
 
 
 def test_layout_labels_says_when_there_is_no_room():
@@ -292,7 +292,7 @@ def test_charts_draw_a_bounded_number_of_configurations(tmp_path):
 
 def test_long_labels_stay_apart_when_shortened():
     a, b = "svd(n_factors=10, lr_all=0.005, reg_all=0.02)", "svd(n_factors=10, lr_all=0.005, reg_all=0.04)"
-    assert report._short(a, 30) != report._short(b, 30) and len(report._short(a, 30)) <= 31
+    assert report_html.short(a, 30) != report_html.short(b, 30) and len(report_html.short(a, 30)) <= 31
 
 
 def test_non_finite_values_do_not_reach_a_chart(tmp_path):
@@ -358,6 +358,6 @@ def test_nemenyi_groups_are_the_stats_cliques_in_linear_time():
 
 
 def test_many_configurations_skip_the_pairwise_tests_not_the_diagram(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "PAIRWISE_LIMIT", 4)
+    monkeypatch.setattr(report_friedman, "PAIRWISE_LIMIT", 4)
     page = report.build_html([several_datasets(tmp_path, datasets=3, models=6)])
     assert "Nemenyi CD" in page and "critical-difference diagram" in page

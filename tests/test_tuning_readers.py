@@ -62,13 +62,13 @@ def _copy(run: Path, to: Path) -> Path:
 def test_trials_are_kept_apart_from_the_results(runs):
     tuned, _ = runs
     run = resultset.read_run(tuned)
-    assert sorted(row["model"] for row in run.rows) == ["global-mean"] * 2 + ["truncated-svd tuned"] * 2
+    assert sorted(row.model for row in run.rows) == ["global-mean"] * 2 + ["truncated-svd tuned"] * 2
     assert not any(tuning.is_trial(row) for row in run.rows) and run.warnings == []
     assert len(run.trials) == 2 * 2 and all(tuning.is_trial(row) for row in run.trials)
-    refits = [row for row in run.rows if row.get("tuning")]
+    refits = [row for row in run.rows if row.tuning is not None]
     assert len(refits) == 2 and all(resultset.is_refit(row) for row in refits)
     assert not any(resultset.is_refit(row) for row in run.trials + [r for r in run.rows if r not in refits])
-    assert {i for row in refits for i in row["tuning"]["trial_cell_ids"]} == {row["cell_id"] for row in run.trials}
+    assert {i for row in refits for i in row.tuning.trial_cell_ids} == {row.cell_id for row in run.trials}
     loaded = resultset.load([tuned])
     assert len(loaded.rows) == 4 and len(loaded.trials) == 4
 
@@ -93,8 +93,8 @@ def test_a_rerun_trial_counts_once_and_bad_rows_are_named_by_their_line(runs, tm
         handle.write(json.dumps({**trial, "cell_id": "t-bad", "fold": "x"}) + "\n")
         handle.write(json.dumps({**rows[0], "cell_id": "r-bad", "seed": "y"}) + "\n")
     read = resultset.read_run(run)
-    again = [row for row in read.trials if row["cell_id"] == trial["cell_id"]]
-    assert len(read.trials) == 4 and [row["metrics"]["rmse"] for row in again] == [9.0]
+    again = [row for row in read.trials if row.cell_id == trial["cell_id"]]
+    assert len(read.trials) == 4 and [row.metrics["rmse"] for row in again] == [9.0]
     n = len(rows)
     assert read.warnings == [f"{run / 'cells.jsonl'}: 2 rows set aside (line {n + 2}: fold: expected an integer, "
                              f"got 'x'; line {n + 3}: seed: expected an integer, got 'y')"]
@@ -173,7 +173,7 @@ def test_compare_pairs_the_refits_and_never_lists_a_trial(runs, tmp_path):
 
 def test_compare_rows_pairs_a_tuned_line_with_an_untuned_one_fold_by_fold(runs):
     tuned, _ = runs
-    result = compare.compare(resultset.read_run(tuned), rows=("global-mean", "truncated-svd tuned"))
+    result = compare.compare_inside(resultset.read_run(tuned), compare.Inside(rows=("global-mean", "truncated-svd tuned")))
     assert [(row.model, row.n) for row in result.rows if row.metric == "rmse"] == [
         ("global-mean → truncated-svd tuned", 2)]
 
@@ -185,9 +185,9 @@ def test_results_show_the_chosen_parameters_per_outer_fold(runs):
     tuned, _ = runs
     frame = results.load(tuned)
     assert len(frame) == 4 and set(frame["tuning"].dropna()) == {"refit"}
-    refits = {row["fold"]: row for row in resultset.read_run(tuned).rows if row.get("tuning")}
+    refits = {row.fold: row for row in resultset.read_run(tuned).rows if row.tuning is not None}
     for _, row in frame[frame["tuning"] == "refit"].iterrows():
-        assert json.loads(row["chosen"]) == refits[row["fold"]]["tuning"]["chosen"]
+        assert json.loads(row["chosen"]) == refits[row["fold"]].tuning.chosen
         assert set(json.loads(row["chosen"])) == {"n_components"}
     assert frame[frame["model"] == "global-mean"]["chosen"].isna().all()
 
@@ -197,7 +197,7 @@ def test_results_show_the_chosen_parameters_per_outer_fold(runs):
     assert code == 0 and len(records) == 8 and len(trials) == 4
     assert sorted(r["fold"] for r in trials) == [0, 0, 1, 1]  # each with its outer fold
     assert all(r["chosen"] is None and "trial" in r["fold_name"] for r in trials)
-    assert all(r["cell_id"] in refits[r["fold"]]["tuning"]["trial_cell_ids"] for r in trials)
+    assert all(r["cell_id"] in refits[r["fold"]].tuning.trial_cell_ids for r in trials)
     _, plain, _ = bench_cli("results", str(tuned), "--format", "json")
     assert len(json.loads(plain)) == 4
 
@@ -217,9 +217,9 @@ def test_the_report_draws_each_search_with_the_chosen_points(runs):
     section = page[page.index("<h2>Searches</h2>"):page.index("<h2>Provenance</h2>")]
     assert f"<h4>truncated-svd tuned ({NOTE.removeprefix('tuned: ')})</h4>" in section
     for row in resultset.read_run(tuned).rows:
-        if row.get("tuning"):  # the key: every outer fold with the point it chose
-            chosen = json.dumps(row["tuning"]["chosen"], sort_keys=True).replace('"', "&quot;")
-            assert f"<td>fold {row['fold_name']}</td><td>{chosen}</td>" in section
+        if row.tuning is not None:  # the key: every outer fold with the point it chose
+            chosen = json.dumps(row.tuning.chosen, sort_keys=True).replace('"', "&quot;")
+            assert f"<td>fold {row.fold_name}</td><td>{chosen}</td>" in section
     assert "<h2>Searches</h2>" not in report.build_html([untuned])
 
 
@@ -248,6 +248,6 @@ def test_search_history_numbers_trials_as_the_refit_did():
 def test_trials_leave_no_units_file_and_refits_keep_theirs(runs):
     tuned, _ = runs
     run = resultset.read_run(tuned)
-    assert all("units" not in row for row in run.trials)
-    assert all(row.get("units") for row in run.rows)
-    assert sorted(p.name for p in (tuned / "units").iterdir()) == sorted(f"{row['cell_id']}.npz" for row in run.rows)
+    assert all(row.units is None for row in run.trials)
+    assert all(row.units for row in run.rows)
+    assert sorted(p.name for p in (tuned / "units").iterdir()) == sorted(f"{row.cell_id}.npz" for row in run.rows)

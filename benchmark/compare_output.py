@@ -1,0 +1,223 @@
+"""A comparison shown: the terminal and Markdown tables with their notes, ``--all``'s letters
+table, and the CSV and JSON records (:data:`COLUMNS`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections import Counter, defaultdict
+from typing import Any
+
+from benchmark.compare_rows import BETTER, NONE, NOTHING, SAME, WORSE, Comparison, Row, is_empty
+
+TEST_NAMES = {"t": "paired t-test over folds", "nb": "Nadeau–Bengio corrected resampled t-test",
+              "permutation": "exact sign-flip permutation test over folds",
+              "units": "paired bootstrap over units within folds (conditional on the fitted models)"}
+
+COLUMNS = ["dataset", "metric", "a", "b", "n", "delta", "ci_low", "ci_high", "p", "test", "verdict",
+           "model", "config_id", "task", "greater_is_better", "a_mean", "b_mean", "relative_delta",
+           "p_unadjusted", "ci_level", "folds", "seeds_averaged", "units", "reason"]
+"""``--format csv|json``: one record per comparison; ``p`` is Holm-adjusted when the family has
+several rows (``p_unadjusted`` is the test's own), ``ci_low``/``ci_high`` the interval at
+``ci_level`` (the Holm step level or ``1 − alpha``), ``n`` the folds (or, for ``units``, the
+unit–fold pairs: 943 users on 5 folds are 4,715)."""
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value
+
+
+def records(comparison: Comparison) -> list[dict[str, Any]]:
+    out = []
+    for r in comparison.rows:
+        a, b = (r.a_label, r.b_label) if comparison.by in ("rows", "all", "baseline") else \
+            (comparison.a_name, comparison.b_name)
+        units = r.result.n if r.result is not None and r.test == "units" else None
+        out.append({"dataset": r.dataset, "metric": r.metric, "a": a, "b": b, "n": units or r.n,
+                    "delta": _num(r.delta), "ci_low": None if r.ci is None else _num(r.ci[0]),
+                    "ci_high": None if r.ci is None else _num(r.ci[1]), "p": r.p_adjusted, "test": r.test,
+                    "verdict": r.verdict, "model": r.model, "config_id": r.config_id, "task": r.task,
+                    "greater_is_better": r.greater_is_better, "a_mean": _num(r.mean_a), "b_mean": _num(r.mean_b),
+                    "relative_delta": r.relative, "p_unadjusted": r.p,
+                    "ci_level": None if r.ci is None else 1 - r.level, "folds": r.n, "seeds_averaged": r.seeds[1],
+                    "units": units, "reason": r.reason})
+    return out
+
+
+def _g(value: float | None, digits: int = 4) -> str:
+    return "" if value is None or not math.isfinite(value) else f"{value:#.{digits}g}"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "<1e-4" if value < 1e-4 else f"{value:.4f}"
+
+
+def _ci(row: Row) -> str:
+    if row.ci is None:
+        return ""
+    low, high = row.ci
+    return f"[{low:+.4g}, {high:+.4g}]"
+
+
+def headers(comparison: Comparison) -> list[str]:
+    ci = "CI of Δ (Holm step level)" if comparison.holm else f"{1 - comparison.alpha:.0%} CI of Δ"
+    return ["dataset", "model", "metric", "n", "A", "B", "Δ", "rel Δ", ci, "p" + (" (Holm)" if comparison.holm else ""),
+            "test", "verdict"]
+
+
+def table(comparison: Comparison) -> list[list[str]]:
+    out = []
+    for row in comparison.rows:
+        arrow = "↑" if row.greater_is_better else "↓"
+        rel = row.relative
+        verdict = row.verdict if row.verdict != NONE else f"{NONE}: {row.reason}"
+        if row.verdict == SAME and row.reason:
+            verdict += f" ({row.reason})"
+        out.append([row.dataset, row.model, f"{row.metric} {arrow}", row.size(), _g(row.mean_a), _g(row.mean_b),
+                    "" if not math.isfinite(row.delta) else f"{row.delta:+.4g}",
+                    "" if rel is None else f"{rel:+.2%}", _ci(row), _p(row.p_adjusted), row.test, verdict])
+    return out
+
+
+def notes(comparison: Comparison) -> list[str]:
+    """The sentences above a comparison table: what was compared, how cells were paired, which
+    test decided and how its p-values and intervals were adjusted."""
+    c = comparison
+    if c.by in ("all", "baseline"):
+        out = [f"configurations compared: {'every pair' if c.by == 'all' else 'each against ' + c.a_name}"]
+    else:
+        out = [f"A: {c.a_name}", f"B: {c.b_name}"]
+    out.append("Δ = B − A over folds paired by (dataset checksum, split fingerprint, fold"
+                 + ("" if c.ignore_seed else ", seed")
+                 + (")" if c.by in ("rows", "all", "baseline")
+                    else f", {'label' if c.by == 'label' else 'configuration'})")
+                 + "; each fold's seeds averaged before the test"
+                 + (" (each side's own seeds: --ignore-seed)" if c.ignore_seed else ""))
+    used = sorted({row.test for row in c.rows if row.test})
+    out.append("verdict from the " + "; ".join(f"{TEST_NAMES[t]} ({t})" for t in used) + f" at alpha {c.alpha:g}"
+                 + ("" if c.test != "auto" else " (chosen per row: --test auto)")
+                 + "; ↓ lower is better, ↑ greater is better" if used else "no row could be tested")
+    if c.holm:
+        out.append(f"p-values Holm-corrected across the {len(c.tested())} tested rows; each CI is the test's own "
+                     "interval at the row's Holm step level, so it excludes 0 exactly when the verdict is "
+                     f"significant; it covers its Δ at least {1 - c.alpha:.0%} of the time (never narrower than "
+                     "the per-pair interval) but is not a simultaneous band over the rows")
+    elif c.tested():
+        out.append(f"one tested row: p and the {1 - c.alpha:.0%} CI are unadjusted")
+    return out
+
+
+def unpaired_lines(comparison: Comparison) -> list[str]:
+    """One line per (side, dataset, label, reason) of the cells that found no partner, counted."""
+    counts = Counter((u.side, u.dataset, u.model, u.reason) for u in comparison.unpaired)
+    return [f"{n} cell{'s' if n > 1 else ''} of {model} on {dataset} only in {side}: {reason}"
+            for (side, dataset, model, reason), n in sorted(counts.items())]
+
+
+SUPERSCRIPT = dict(zip("abcdefghijklmnoprstuvwxyz", "ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ"))
+
+
+def letters_table(comparison: Comparison, fmt: str = "simple") -> str:
+    """``--all``: per (dataset, metric) each configuration with a letter, its mean and the
+    letters of the configurations it is significantly better than (Holm over the family)."""
+    from tabulate import tabulate
+
+    blocks = []
+    groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for row in comparison.rows:
+        groups[(row.dataset, row.metric)].append(row)
+    for (dataset, metric), rows in groups.items():
+        means: dict[str, list[float]] = defaultdict(list)
+        for row in rows:
+            means[row.a_label].append(row.mean_a)
+            means[row.b_label].append(row.mean_b)
+        greater = rows[0].greater_is_better
+        order = sorted(means, key=lambda m: (-1 if greater else 1) * max(means[m]))
+        letter = {m: list(SUPERSCRIPT)[i] if i < len(SUPERSCRIPT) else str(i) for i, m in enumerate(order)}
+        beats: dict[str, list[str]] = defaultdict(list)
+        for row in rows:
+            if row.verdict == BETTER:
+                beats[row.b_label].append(letter[row.a_label])
+            elif row.verdict == WORSE:
+                beats[row.a_label].append(letter[row.b_label])
+        body = []
+        for model in order:
+            wins = sorted(beats[model])
+            marks = "".join(SUPERSCRIPT.get(w, w) for w in wins) if fmt != "github" else \
+                (f"<sup>{''.join(wins)}</sup>" if wins else "")
+            body.append([letter[model], model, f"{sum(means[model]) / len(means[model]):#.4g}{marks}"])
+        arrow = "↑" if greater else "↓"
+        blocks.append(f"{dataset}: {metric} {arrow} (superscripts: significantly better than those letters)\n"
+                      + tabulate(body, headers=["", "model", metric], tablefmt=fmt, disable_numparse=True))
+    for (task, metric), cd in comparison.ranking.items():
+        ranks = ", ".join(f"{m} {cd.average_ranks[m]:.2f}" for m in sorted(cd.models, key=lambda m: cd.average_ranks[m]))
+        line = f"{task} {metric} over {len(cd.datasets)} datasets: average ranks {ranks}"
+        if cd.cd is not None:
+            friedman = _p(cd.friedman_p) + (f" ({cd.friedman_reason})" if cd.friedman_p is None else "")
+            line += (f"; Friedman p = {friedman}; Nemenyi CD = {cd.cd:.2f} at alpha {cd.alpha:g}; "
+                     "not significantly different: " + ("; ".join(", ".join(g) for g in cd.cliques()) or "none"))
+        else:
+            line += f" ({cd.reason})"
+        blocks.append(line)
+    return "\n\n".join(blocks)
+
+
+def render(comparison: Comparison, fmt: str = "simple") -> str:
+    """The comparison as text: ``simple`` (terminal), ``github`` (Markdown), ``csv``, ``json``."""
+    if fmt == "json":
+        return json.dumps(records(comparison), indent=1, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for record in records(comparison):
+            writer.writerow({k: _csv(v) for k, v in record.items()})
+        return buffer.getvalue()
+    from tabulate import tabulate
+
+    body = tabulate(table(comparison), headers=headers(comparison), tablefmt=fmt, disable_numparse=True) \
+        if comparison.rows else NOTHING if is_empty(comparison) else "no paired cells"
+    if comparison.by == "all" and comparison.rows:
+        body = letters_table(comparison, fmt) + "\n\n" + body
+    unpaired = unpaired_lines(comparison)
+    if fmt == "github":
+        parts = ["\n".join(f"- {n}" for n in notes(comparison)), body]
+        if not is_empty(comparison):
+            parts.append("### Not paired\n\n" + "\n".join(f"- {u}" for u in unpaired) if unpaired
+                         else "every cell was paired")
+        if comparison.version_changes:
+            parts.append("### Versions that differ\n\n" + "\n".join(f"- {v}" for v in comparison.version_changes))
+        return "\n\n".join(parts) + "\n"
+    parts = ["\n".join(notes(comparison)), body]
+    if not is_empty(comparison):
+        parts.append("not paired:\n" + "\n".join(f"  {u}" for u in unpaired) if unpaired else "every cell was paired")
+    if comparison.version_changes:
+        parts.append("versions that differ:\n" + "\n".join(f"  {v}" for v in comparison.version_changes))
+    elif comparison.by in ("config", "label"):
+        parts.append("plugin and library versions: the same in A and B")
+    return "\n\n".join(parts) + "\n"
+
+
+
+def stderr_notes(comparison: Comparison) -> str:
+    """What CSV/JSON output cannot carry: the unpaired cells and the version changes."""
+    lines = [f"not paired: {u}" for u in unpaired_lines(comparison)]
+    lines += [f"versions differ: {v}" for v in comparison.version_changes]
+    return "".join(f"bench: {line}\n" for line in lines)
+
+
+def _csv(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (bool, int)):
+        return str(value)
+    from benchmark.csvsafe import csv_text
+
+    return str(csv_text(str(value)))

@@ -1,0 +1,179 @@
+"""What a comparison is made of: the paired folds, one row per (dataset, configuration, metric)
+with its test and verdict, the cells that found no partner, and the whole comparison.
+
+Built by :func:`benchmark.compare_pairing.pair`, tested by :func:`benchmark.compare.decide`,
+shown by :mod:`benchmark.compare_output`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmark import stats
+from benchmark.resultset import StoredResult
+
+BETTER, WORSE, SAME, NONE = "better", "worse", "no significant difference", "no verdict"
+NOTHING = "nothing to compare: no result row in A or B (a tune: search's trials are not results)"
+"""What a comparison with no row and no unpaired cell says, instead of both "no paired cells"
+and "every cell was paired" (a run stopped during its trials has no result row yet)."""
+
+
+@dataclass
+class Fold:
+    """One paired fold: the seed means of the metric in A and in B."""
+
+    where: tuple[Any, ...]  # (dataset checksum, split fingerprint, fold)
+    partition: str  # split method and parameters: several = repeated CV
+    a: float
+    b: float
+    seeds: int  # seeds averaged (the larger side)
+    ratio: float | None  # n_test / n_train
+    cells_a: list[StoredResult] = field(default_factory=list)
+    cells_b: list[StoredResult] = field(default_factory=list)
+
+
+@dataclass
+class Row:
+    """One comparison: (dataset, configuration or pair of configurations, metric)."""
+
+    dataset: str
+    task: str
+    model: str  # label (B's when both have one; "X → Y" for two configurations)
+    config_id: str
+    metric: str
+    greater_is_better: bool
+    a_label: str = "A"
+    b_label: str = "B"
+    folds: list[Fold] = field(default_factory=list)
+    result: stats.Test | None = None
+    p_adjusted: float | None = None
+    level: float = 0.05  # the level of the interval (Holm step level, or alpha)
+    ci: tuple[float, float] | None = None
+    verdict: str = NONE
+    reason: str = ""
+
+    @property
+    def n(self) -> int:
+        return len(self.folds)
+
+    @property
+    def mean_a(self) -> float:
+        return math.fsum(f.a for f in self.folds) / self.n if self.folds else math.nan
+
+    @property
+    def mean_b(self) -> float:
+        return math.fsum(f.b for f in self.folds) / self.n if self.folds else math.nan
+
+    @property
+    def delta(self) -> float:
+        if self.result is not None and self.result.test == "units":
+            return self.result.delta
+        return math.fsum(f.b - f.a for f in self.folds) / self.n if self.folds else math.nan
+
+    @property
+    def relative(self) -> float | None:
+        return self.delta / abs(self.mean_a) if self.mean_a and math.isfinite(self.mean_a) else None
+
+    @property
+    def p(self) -> float | None:
+        return None if self.result is None else self.result.p
+
+    @property
+    def test(self) -> str:
+        return "" if self.result is None else self.result.test
+
+    @property
+    def seeds(self) -> tuple[int, int]:
+        counts = [f.seeds for f in self.folds] or [0]
+        return min(counts), max(counts)
+
+    def _seed_label(self) -> str:
+        """``3 seeds averaged``, ``3 vs 2 seeds averaged`` (A vs B), ``1–3 …`` over folds; "" for 1."""
+        def span(counts: list[int]) -> str:
+            return f"{min(counts)}" if min(counts) == max(counts) else f"{min(counts)}–{max(counts)}"
+
+        a, b = [len(f.cells_a) or f.seeds for f in self.folds], [len(f.cells_b) or f.seeds for f in self.folds]
+        if not self.folds or max(a + b) <= 1:
+            return ""
+        return f"{span(a) if span(a) == span(b) else f'{span(a)} vs {span(b)}'} seeds averaged"
+
+    def size(self) -> str:
+        """``5 folds (10 seeds averaged)``, ``1 fold, 943 users``, ``5 folds, 610 users (3,050
+        user–fold pairs)``."""
+        folds = f"{self.n} fold{'s' if self.n != 1 else ''}"
+        if seeds := self._seed_label():
+            folds += f" ({seeds})"
+        result = self.result
+        if self.test == "units" and result is not None and result.n > 0:
+            pairs = f"{result.n:,} {self.unit}–fold pairs"
+            if self.n == 1:
+                folds += f", {result.n:,} {self.unit}s"
+            elif result.distinct is not None:
+                folds += f", {result.distinct:,} {self.unit}s ({pairs})"
+            else:
+                folds += f", {pairs}"
+        return folds
+
+    @property
+    def unit(self) -> str:
+        for fold in self.folds:
+            for cell in fold.cells_a:
+                unit = (cell.units or {}).get("unit")
+                if unit:
+                    return str(unit)
+        return "unit"
+
+    def worse_by(self) -> float:
+        """How much worse B is than A, in the metric's units (negative when B is better)."""
+        return -self.delta if self.greater_is_better else self.delta
+
+    def worsening_bound(self) -> float | None:
+        """The CI's bound of the worsening nearest to no change: B is worse than A by at least
+        this much at the row's confidence level (``None`` without an interval)."""
+        if self.ci is None:
+            return None
+        low, high = self.ci
+        return -high if self.greater_is_better else low
+
+
+@dataclass
+class Unpaired:
+    side: str  # "A" or "B"
+    dataset: str
+    model: str
+    fold: Any
+    seed: Any
+    reason: str
+
+
+@dataclass
+class Comparison:
+    a_name: str
+    b_name: str
+    rows: list[Row]
+    unpaired: list[Unpaired]
+    version_changes: list[str]
+    alpha: float
+    by: str  # config, label, rows, all, baseline
+    holm: bool
+    ignore_seed: bool = False
+    test: str = "auto"
+    ranking: dict[tuple[str, str], stats.CriticalDifference] = field(default_factory=dict)
+
+    def regressions(self, threshold: float | None = None) -> list[Row]:
+        """Rows significantly worse; with ``threshold``: rows whose CI says B is worse by more
+        than ``threshold`` (the bound of the worsening nearest to no change passes it)."""
+        if threshold is None:
+            return [row for row in self.rows if row.verdict == WORSE]
+        return [row for row in self.rows
+                if (bound := row.worsening_bound()) is not None and bound > threshold]
+
+    def tested(self) -> list[Row]:
+        return [row for row in self.rows if row.p is not None]
+
+
+def is_empty(comparison: Comparison) -> bool:
+    """No row and no unpaired cell: neither side had a result to pair (:data:`NOTHING`)."""
+    return not comparison.rows and not comparison.unpaired
