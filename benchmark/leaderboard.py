@@ -56,7 +56,6 @@ from benchmark.plan import planned as planned
 from benchmark.ranking import ALPHA, rank
 from benchmark.resultset import ResultSet, StoredResult, is_trial, latest, record, tuning_note
 from benchmark.scoping import PLANNED as PLANNED
-from benchmark.scoping import in_suite as in_suite  # tests/test_scoping.py compares the two judges
 from benchmark.tables import Columns as Columns
 from benchmark.tables import legend as legend
 from benchmark.tables import mean_std as mean_std

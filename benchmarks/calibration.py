@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmark import compare, stats  # noqa: E402
-from benchmark.resultset import Run  # noqa: E402
+from benchmark.resultset import Run, normalise  # noqa: E402
 
 WORLDS = int(os.environ.get("CALIBRATION_WORLDS", "1000"))
 RNG = np.random.default_rng(20261130)
@@ -68,7 +68,7 @@ def row(model: str, fold: int, seed: int, value: float, partition: int = 0, n_te
 
 
 def run(rows: list[dict[str, Any]]) -> Run:
-    return Run(Path("world"), rows)
+    return Run(Path("world"), [normalise(r) for r in rows])
 
 
 def verdict(a_rows: list[dict], b_rows: list[dict], test: str = "auto", ignore_seed: bool = False) -> compare.Row:
@@ -77,7 +77,7 @@ def verdict(a_rows: list[dict], b_rows: list[dict], test: str = "auto", ignore_s
 
 
 UNITS: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, str]] = {}
-compare.read_units = lambda cell, metric: UNITS[cell["units"]["file"]]  # type: ignore[assignment]
+compare.read_units = lambda cell, metric: UNITS[cell.units["file"]]  # type: ignore[assignment]
 stats.RESAMPLES = 1000
 
 
