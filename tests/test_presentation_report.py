@@ -22,7 +22,8 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="bench report draws with matplotlib (extra: plots)")
 
-from benchmark import leaderboard, report, report_friedman, report_html, report_layout, resultset, stats  # noqa: E402
+from benchmark import leaderboard, report, resultset, stats  # noqa: E402
+from benchmark.report import across_datasets as report_friedman, layout as report_layout, markup as report_html  # noqa: E402
 from benchmark.cells import configuration_id  # noqa: E402
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"

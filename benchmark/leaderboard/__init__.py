@@ -23,15 +23,15 @@ themselves are never lines: :mod:`benchmark.resultset` keeps them out of the row
 This module turns rows into lines (:func:`build`) and a result set into a leaderboard
 (:func:`board`, :func:`show`); the rest lives in one module per job:
 
-* :mod:`benchmark.lines` — :class:`~benchmark.lines.Line`, a line's statistics over folds;
-* :mod:`benchmark.ranking` — comparison groups on shared folds, completeness, ties with #1;
-* :mod:`benchmark.plan` — what a run's runner planned (:func:`planned`, :class:`Plan`):
+* :mod:`benchmark.leaderboard.lines` — :class:`~benchmark.leaderboard.lines.Line`, a line's statistics over folds;
+* :mod:`benchmark.leaderboard.ranking` — comparison groups on shared folds, completeness, ties with #1;
+* :mod:`benchmark.leaderboard.plan` — what a run's runner planned (:func:`planned`, :class:`Plan`):
   ``incomplete (2/9 folds)`` after a Ctrl-C, ``no results yet`` for what never started;
 * :mod:`benchmark.scoping` (the result set's, through
   :meth:`~benchmark.resultset.ResultSet.in_suite`) — which stored results belong to a run's
   current suite;
-* :mod:`benchmark.labels` — shell-friendly aliases of labels, :func:`resolve_label`;
-* :mod:`benchmark.tables` — the text, Markdown and CSV output.
+* :mod:`benchmark.leaderboard.labels` — shell-friendly aliases of labels, :func:`resolve_label`;
+* :mod:`benchmark.leaderboard.tables` — the text, Markdown and CSV output.
 
 Every step is linear in the number of rows and lines (issue 19: 5,000 configurations; see
 ``benchmarks/readers_scale.md``).
@@ -44,24 +44,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmark.csvsafe import csv_safe as csv_safe
-from benchmark.labels import alias as alias
-from benchmark.labels import aliases
-from benchmark.labels import resolve_label as resolve_label
-from benchmark.labels import shell_friendly as shell_friendly
-from benchmark.lines import Line as Line
-from benchmark.lines import by_table as by_table
-from benchmark.lines import finite, protocol
-from benchmark.plan import Plan as Plan
-from benchmark.plan import planned as planned
-from benchmark.ranking import ALPHA, rank
+from benchmark.leaderboard.labels import alias as alias
+from benchmark.leaderboard.labels import aliases
+from benchmark.leaderboard.labels import resolve_label as resolve_label
+from benchmark.leaderboard.labels import shell_friendly as shell_friendly
+from benchmark.leaderboard.lines import Line as Line
+from benchmark.leaderboard.lines import by_table as by_table
+from benchmark.leaderboard.lines import finite, protocol
+from benchmark.leaderboard.plan import Plan as Plan
+from benchmark.leaderboard.plan import planned as planned
+from benchmark.leaderboard.ranking import ALPHA, rank
 from benchmark.resultset import ResultSet, StoredResult, is_trial, latest, record, tuning_note
 from benchmark.scoping import PLANNED as PLANNED
-from benchmark.tables import Columns as Columns
-from benchmark.tables import legend as legend
-from benchmark.tables import mean_std as mean_std
-from benchmark.tables import render as render
-from benchmark.tables import to_csv as to_csv
-from benchmark.tables import vs_first as vs_first
+from benchmark.leaderboard.tables import Columns as Columns
+from benchmark.leaderboard.tables import legend as legend
+from benchmark.leaderboard.tables import mean_std as mean_std
+from benchmark.leaderboard.tables import render as render
+from benchmark.leaderboard.tables import to_csv as to_csv
+from benchmark.leaderboard.tables import vs_first as vs_first
 
 
 def build(rows: Iterable[StoredResult | Mapping[str, Any]], metrics: Mapping[str, list[str]],

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmark.lines import Line, protocol
+from benchmark.leaderboard.lines import Line, protocol
 from benchmark.record import Cell, Trial
 from benchmark.resultset import Run, tuning_note
 from benchmark.scoping import PLANNED, experiment_key, stored_suite, suite_tunes, tune_key

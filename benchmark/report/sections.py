@@ -14,12 +14,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from benchmark.compare import compare
-from benchmark.compare_output import headers, notes, table, unpaired_lines
-from benchmark.compare_rows import NOTHING, is_empty
-from benchmark.report_charts import CD_LIMIT, cd_chart, search_chart
-from benchmark.report_friedman import friedman
-from benchmark.report_html import data_uri, html_list, html_table, img
-from benchmark.lines import Line
+from benchmark.compare.output import headers, notes, table, unpaired_lines
+from benchmark.compare.rows import NOTHING, is_empty
+from benchmark.report.charts import CD_LIMIT, cd_chart, search_chart
+from benchmark.report.across_datasets import friedman
+from benchmark.report.markup import data_uri, html_list, html_table, img
+from benchmark.leaderboard.lines import Line
 from benchmark.record import Refit
 from benchmark.resultset import Run, StoredResult
 from benchmark.store import artifact_path, read_artifact

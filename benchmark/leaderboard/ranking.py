@@ -1,7 +1,7 @@
 """Ranking leaderboard lines: comparison groups, completeness, order and ties with #1.
 
 **Lines are ranked only on the folds they share.** Lines of one table — one dataset label and
-one task (:func:`benchmark.lines.by_table`: a rating and a ranking run on one label share no
+one task (:func:`benchmark.leaderboard.lines.by_table`: a rating and a ranking run on one label share no
 metric) — form a *comparison group* when they used the same data (checksum) and overlapping
 folds. In a group, the folds that count are those on which any line has a result for the
 ranking metric; a line that lacks one of them (a failed cell, a run stopped by Ctrl-C, a missing
@@ -9,7 +9,7 @@ metric) is marked ``incomplete (k/n folds)`` and left unranked, below the ranked
 ranked on fewer folds than the others. Lines that share no fold with the main group (another
 split seed, another protocol, other data) form their own group, ranked within it and marked,
 unless ``force=True`` ranks every line of a table together (still marked). A line planned by
-the run's runner (:class:`benchmark.plan.Plan`) is complete only with every planned fold and seed.
+the run's runner (:class:`benchmark.leaderboard.plan.Plan`) is complete only with every planned fold and seed.
 
 **Ties.** Every ranked line is compared with #1 by a paired test over the folds they share
 (fold means, seeds averaged first), Holm-adjusted over the lines of the group; a line whose
@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from benchmark.lines import NOT_STARTED, Line, by_table
+from benchmark.leaderboard.lines import NOT_STARTED, Line, by_table
 
 ALPHA = 0.05
 

@@ -9,10 +9,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from benchmark.lines import Line
-from benchmark.report_friedman import Friedman
-from benchmark.report_html import new_figure, short, svg_uri
-from benchmark.report_layout import axis_limits, number_points
+from benchmark.leaderboard.lines import Line
+from benchmark.report.across_datasets import Friedman
+from benchmark.report.markup import new_figure, short, svg_uri
+from benchmark.report.layout import axis_limits, number_points
 
 CD_LIMIT = 20  # configurations drawn in a critical-difference diagram
 

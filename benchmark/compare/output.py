@@ -11,7 +11,7 @@ import math
 from collections import Counter, defaultdict
 from typing import Any
 
-from benchmark.compare_rows import BETTER, NONE, NOTHING, SAME, WORSE, Comparison, Row, is_empty
+from benchmark.compare.rows import BETTER, NONE, NOTHING, SAME, WORSE, Comparison, Row, is_empty
 
 TEST_NAMES = {"t": "paired t-test over folds", "nb": "Nadeau–Bengio corrected resampled t-test",
               "permutation": "exact sign-flip permutation test over folds",

@@ -17,30 +17,30 @@ one. The page says how many were left out.
 **Every point is identifiable.** Each dataset's charts share one numbering, given in a key
 table under them (point, label, alias, rank, mean ± s.d.): the metric chart writes the number
 before each label; the time chart and the loss curves write it beside each point or curve end,
-placed by :func:`benchmark.report_layout.layout_labels` so that no two numbers overlap, none covers a marker and none
+placed by :func:`benchmark.report.layout.layout_labels` so that no two numbers overlap, none covers a marker and none
 leaves the frame (a leader line joins a number pushed away from its point). A chart draws at
 most :data:`CHART_LIMIT` configurations — the best ones and the Pareto front — and says so; the
 table above it has every line. (Issue 19: drawing 5,000 configurations took most of the
 report's 112 s; ``benchmarks/readers_scale.md`` has the figures now.)
 
 Sections: the leaderboard (:mod:`benchmark.leaderboard`: ranks on shared folds, ties with #1, ±
-over folds), one table per dataset and task (:func:`benchmark.lines.by_table`); per table
+over folds), one table per dataset and task (:func:`benchmark.leaderboard.lines.by_table`); per table
 the primary metric with error bars, time vs error with the Pareto front, autoencoder loss curves
 (``model_info.history.loss``); with several datasets a critical-difference diagram (Friedman
 test, Nemenyi post-hoc: Demšar 2006; the numbers from
 :func:`benchmark.stats.critical_difference`, the same as ``bench compare --all``); for each
 tuned configuration (a ``tune:`` block) its searches, the inner objective of every trial per
 outer fold with the chosen point ringed, and a key of the parameters each outer fold chose
-(:func:`benchmark.report_charts.search_chart`, from :func:`benchmark.tuning.search_history`); the pictures plugins
+(:func:`benchmark.report.charts.search_chart`, from :func:`benchmark.tuning.search_history`); the pictures plugins
 stored — read by :func:`benchmark.store.read_artifact`: only files inside their run directory
 and not through a link, the rest listed as skipped; a comparison when exactly two runs are given
 (:mod:`benchmark.compare`); provenance (runs and the git revision of each, versions, machine,
 dataset checksums, split fingerprints).
 
-This module assembles the page; :mod:`benchmark.report_html` holds its HTML and figure
-primitives, :mod:`benchmark.report_layout` the placing of point numbers,
-:mod:`benchmark.report_charts` the charts, :mod:`benchmark.report_friedman` the analysis over
-datasets and :mod:`benchmark.report_sections` the sections read from the stored rows.
+This module assembles the page; :mod:`benchmark.report.markup` holds its HTML and figure
+primitives, :mod:`benchmark.report.layout` the placing of point numbers,
+:mod:`benchmark.report.charts` the charts, :mod:`benchmark.report.across_datasets` the analysis over
+datasets and :mod:`benchmark.report.sections` the sections read from the stored rows.
 """
 
 from __future__ import annotations
@@ -55,17 +55,17 @@ from typing import Any
 from benchmark import resultset
 from benchmark.errors import BenchError
 from benchmark.leaderboard import Board, board
-from benchmark.lines import Line, by_table
-from benchmark.report_charts import loss_chart, metric_chart, seconds, time_chart
-from benchmark.report_charts import pareto as pareto
-from benchmark.report_friedman import friedman as friedman
-from benchmark.report_html import STYLE, html_list, html_table, img
-from benchmark.report_layout import layout_labels as layout_labels
-from benchmark.report_sections import (across_datasets_section, comparison_section, loss_curves, picture_figures,
+from benchmark.leaderboard.lines import Line, by_table
+from benchmark.report.charts import loss_chart, metric_chart, seconds, time_chart
+from benchmark.report.charts import pareto as pareto
+from benchmark.report.across_datasets import friedman as friedman
+from benchmark.report.markup import STYLE, html_list, html_table, img
+from benchmark.report.layout import layout_labels as layout_labels
+from benchmark.report.sections import (across_datasets_section, comparison_section, loss_curves, picture_figures,
                                        provenance_section, search_sections)
 from benchmark.resultset import ResultSet
 from benchmark.store import artifact_path as artifact_path
-from benchmark.tables import Columns, legend, mean_std
+from benchmark.leaderboard.tables import Columns, legend, mean_std
 
 CHART_LIMIT = 30  # configurations drawn per chart (the table lists every one)
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmark.csvsafe import csv_text
-from benchmark.lines import NONE, NOT_STARTED, Line, by_table
-from benchmark.ranking import ALPHA
+from benchmark.leaderboard.lines import NONE, NOT_STARTED, Line, by_table
+from benchmark.leaderboard.ranking import ALPHA
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:

@@ -31,8 +31,8 @@ adjusted per-row interval, covering its Δ at ≥ 1 − alpha; not a simultaneou
 zero variance or a non-finite Δ give no p and no verdict, with the reason.
 
 This module tests and decides (:func:`compare`, :func:`compare_inside`, :func:`decide`); the
-comparison's records are :mod:`benchmark.compare_rows`, the pairing
-:mod:`benchmark.compare_pairing` and the output :mod:`benchmark.compare_output`.
+comparison's records are :mod:`benchmark.compare.rows`, the pairing
+:mod:`benchmark.compare.pairing` and the output :mod:`benchmark.compare.output`.
 """
 
 from __future__ import annotations
@@ -45,20 +45,20 @@ from pathlib import Path
 from typing import Any
 
 from benchmark import stats
-from benchmark.compare_output import render as render
-from benchmark.compare_output import stderr_notes as stderr_notes
-from benchmark.compare_pairing import Measure, metric_value, pair, ratio_test_train
-from benchmark.compare_rows import BETTER as BETTER
-from benchmark.compare_rows import NONE as NONE
-from benchmark.compare_rows import NOTHING as NOTHING
-from benchmark.compare_rows import SAME as SAME
-from benchmark.compare_rows import WORSE as WORSE
-from benchmark.compare_rows import Comparison as Comparison
-from benchmark.compare_rows import Fold as Fold
-from benchmark.compare_rows import Row as Row
-from benchmark.compare_rows import is_empty as is_empty
+from benchmark.compare.output import render as render
+from benchmark.compare.output import stderr_notes as stderr_notes
+from benchmark.compare.pairing import Measure, metric_value, pair, ratio_test_train
+from benchmark.compare.rows import BETTER as BETTER
+from benchmark.compare.rows import NONE as NONE
+from benchmark.compare.rows import NOTHING as NOTHING
+from benchmark.compare.rows import SAME as SAME
+from benchmark.compare.rows import WORSE as WORSE
+from benchmark.compare.rows import Comparison as Comparison
+from benchmark.compare.rows import Fold as Fold
+from benchmark.compare.rows import Row as Row
+from benchmark.compare.rows import is_empty as is_empty
 from benchmark.errors import BenchError, did_you_mean
-from benchmark.labels import resolve_label
+from benchmark.leaderboard.labels import resolve_label
 from benchmark.resultset import Run, StoredResult, directions, primary_metrics
 
 TESTS = ("auto",) + stats.TESTS
@@ -255,7 +255,7 @@ def _close(word: str, choices: Sequence[str]) -> str:
 @dataclass(frozen=True)
 class Inside:
     """Which configurations of one run to compare: two labels (``rows``), each against a
-    ``baseline``, or every pair (``all_pairs``); labels as :func:`benchmark.labels.resolve_label`
+    ``baseline``, or every pair (``all_pairs``); labels as :func:`benchmark.leaderboard.labels.resolve_label`
     accepts them (a label, its alias, a configuration-id prefix)."""
 
     rows: tuple[str, str] | None = None

@@ -1,8 +1,8 @@
 """What a comparison is made of: the paired folds, one row per (dataset, configuration, metric)
 with its test and verdict, the cells that found no partner, and the whole comparison.
 
-Built by :func:`benchmark.compare_pairing.pair`, tested by :func:`benchmark.compare.decide`,
-shown by :mod:`benchmark.compare_output`.
+Built by :func:`benchmark.compare.pairing.pair`, tested by :func:`benchmark.compare.decide`,
+shown by :mod:`benchmark.compare.output`.
 """
 
 from __future__ import annotations

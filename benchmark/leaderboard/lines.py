@@ -5,8 +5,8 @@ its label: two seeds of a configuration are one line; the label shown is the lat
 **The fold is the unit**: a line keeps each metric's finite values per fold (the fold is
 identified by its fingerprint) and every statistic is taken on the fold means (seeds averaged
 within a fold first); ± is the standard deviation *over folds*, the seed spread the pooled
-within-fold s.d. :mod:`benchmark.leaderboard` fills lines from rows, :mod:`benchmark.ranking`
-ranks them, :mod:`benchmark.tables` shows them.
+within-fold s.d. :mod:`benchmark.leaderboard` fills lines from rows, :mod:`benchmark.leaderboard.ranking`
+ranks them, :mod:`benchmark.leaderboard.tables` shows them.
 """
 
 from __future__ import annotations

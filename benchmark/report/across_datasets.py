@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.lines import Line
+from benchmark.leaderboard.lines import Line
 
 PAIRWISE_LIMIT = 40  # configurations up to which the Wilcoxon-Holm pairs are computed too
 

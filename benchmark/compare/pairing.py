@@ -4,9 +4,9 @@ Cells are paired by what makes two measurements comparable — the same data (da
 the same rows (the fold's split fingerprint), the same fold and seed, the same task and its
 options — and the same configuration (``config_id``, seed excluded; ``by="label"`` pairs by
 model label; ``by=None`` any configuration: two of one run). The seeds of one (dataset, fold,
-configuration) are averaged into one :class:`~benchmark.compare_rows.Fold` before any test.
+configuration) are averaged into one :class:`~benchmark.compare.rows.Fold` before any test.
 Nothing is dropped silently: a cell that found no partner is an
-:class:`~benchmark.compare_rows.Unpaired` with the reason (different data, different split,
+:class:`~benchmark.compare.rows.Unpaired` with the reason (different data, different split,
 missing, failed, no finite value).
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.compare_rows import Fold, Row, Unpaired
+from benchmark.compare.rows import Fold, Row, Unpaired
 from benchmark.resultset import StoredResult
 
 
