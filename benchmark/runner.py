@@ -168,9 +168,7 @@ def limits_of(suite: Suite, options: RunOptions) -> dict[str, Limits]:
     command_line = Limits(options.timeout, options.memory_limit)
     limits = {}
     for model in suite.models:
-        merged = suite.limits.merged(model.limits)
-        # transitional: a benchmark.suite.Limits until the suite re-exports benchmark.events.Limits
-        limits[model.label] = Limits(merged.timeout, merged.memory).merged(command_line)
+        limits[model.label] = suite.limits.merged(model.limits).merged(command_line)
     return limits
 
 
