@@ -40,11 +40,10 @@ from benchmark._internal import json_safe as json_safe  # runner and plugins imp
 from benchmark.api import (
     Fold, MatrixData, MissingDependency, Model, Outcome, PerUnit, Predictions, RatingData,
 )
-from benchmark.cells import SEED_PARAMS as SEED_PARAMS  # the runner and the kit import it from here
 from benchmark.cells import Cell, CellResult
 from benchmark.errors import BenchError
 from benchmark.provenance import PeakMemory, Stopwatch, machine, now
-from benchmark.record import Trial
+from benchmark.record import SEED_PARAMS, Trial
 from benchmark.registry import Entry, Registry, build_registry
 from benchmark.shared_data import SharedData
 from benchmark.store import link_error, real_directory
@@ -113,11 +112,11 @@ class DataCache:
         dataset = shared_data.dataset_key(cell.dataset_plugin, cell.dataset_options, cell.data_dir)
         return shared_data.folds_key(dataset, split.method, split.params, split.seed)
 
-    def prepare(self, cell: Mapping[str, Any]) -> None:
-        """Load (or map) and verify the dataset and folds of ``cell`` (``Cell.to_dict()``)."""
-        data = self.dataset(cell["dataset_plugin"], cell["dataset_options"], cell["data_dir"])
+    def prepare(self, cell: Cell) -> None:
+        """Load (or map) and verify the dataset and folds of ``cell``."""
+        data = self.dataset(cell.dataset_plugin, cell.dataset_options, cell.data_dir)
         self.checksum(data)
-        self.fold_set(data, SplitCall.of(cell["split"], cell["split_params"], cell["seed"]))
+        self.fold_set(data, SplitCall.of_cell(cell))
 
     def dataset(self, plugin: str, options: Mapping[str, Any], data_dir: str | None) -> Data:
         key = shared_data.dataset_key(plugin, options, data_dir)
@@ -174,13 +173,6 @@ class DataCache:
         if not folds:
             raise BenchError(f"split {split.method!r} produced no folds")
         return folds
-
-
-def split_arguments(params: Mapping[str, Any], seed: int) -> tuple[dict[str, Any], int]:
-    """A split's parameters without its seed, and its seed (the split's own, else ``seed``):
-    :class:`benchmark.suite.SplitCall`, as the runner of contract 1.x reads it."""
-    split = SplitCall.of("", params, seed)
-    return dict(split.params), split.seed
 
 
 def make_model(model_class: type[Model], params: Mapping[str, Any], seed: int | None = None) -> Model:
@@ -506,13 +498,14 @@ def worker_cache(plugins: Sequence[str]) -> DataCache:
     return _WORKER_CACHES[key]
 
 
-def run_cell(cell: dict[str, Any], artifacts_root: str | None = None, run_id: str = "") -> dict[str, Any]:
-    """Execute one cell given as plain data (``Cell.to_dict()``) in this process; return its row.
+def run_cell(cell: Cell | Mapping[str, Any], artifacts_root: str | None = None, run_id: str = "") -> dict[str, Any]:
+    """Execute one cell, given as plain data (``Cell.to_dict()``) or parsed, in this process;
+    return its row.
 
     The registry and the datasets are this process's :func:`worker_cache`. Never raises for a
     failing model: the returned row says ``status``/``error``.
     """
-    parsed = Cell.from_dict(cell)
+    parsed = cell if isinstance(cell, Cell) else Cell.from_dict(cell)
     root = Path(artifacts_root) if artifacts_root else None
     return execute(parsed, worker_cache(parsed.plugins), root, run_id).to_row()
 

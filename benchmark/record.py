@@ -48,6 +48,9 @@ SCHEMA_VERSION = 2
 
 SEED_PARAMS = ("random_state", "seed")
 """Model parameters the suite seed fills in unless the suite sets them; not part of a configuration."""
+SPLIT_SEED = "seed"
+"""The split parameter that is its seed (every split function takes it); a cell's
+``split_params`` hold it (:class:`benchmark.suite.SplitCall` decides it)."""
 
 
 @dataclass

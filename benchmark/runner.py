@@ -24,25 +24,25 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 from benchmark import leaderboard, resultset, tuning
-from benchmark._internal import resolve, versions
-from benchmark.api import MissingDependency, Model, PluginInputError
+from benchmark._internal import versions
+from benchmark.api import MissingDependency, PluginInputError
 from benchmark.engine import LocalExecutor, run_cells
 from benchmark.errors import BenchError
 from benchmark.events import Display, ExecutorSettings, Limits, Task
-from benchmark.execute import (DataCache, FinishedHooks, clear_staging, execute, has_failures, json_safe,
-                               offered_registry, plugin_provenance, split_arguments)
+from benchmark.execute import (DataCache, FinishedHooks, clear_staging, execute, has_failures, offered_registry,
+                               plugin_provenance)
 from benchmark.limits import check_out_path, results_dir_name
 from benchmark.lock import RunLock
 from benchmark.progress import QuietDisplay, format_row, open_display
 from benchmark.provenance import environment
-from benchmark.record import SEED_PARAMS, Cell, CellResult
+from benchmark.record import Cell, CellResult
 from benchmark.registry import Registry
 from benchmark.shared_data import ENVIRONMENT, SharedData
 from benchmark.store import ResultStore
-from benchmark.suite import MAX_CONFIGURATIONS, Suite, load_suite
+from benchmark.suite import MAX_CONFIGURATIONS, Suite, load_suite, model_arguments
 
 
 class Terminated(KeyboardInterrupt):
@@ -100,18 +100,10 @@ def _code(registry: Registry, model_plugin: str, metrics: Sequence[str]) -> dict
 
 def _model_params(registry: Registry, model_plugin: str, task: str, given: Mapping[str, Any],
                   seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(params to build the model with, params identifying the configuration)."""
-    model_class = cast(type[Model], resolve(registry.get("model", model_plugin).spec.classes[task]))
-    defaults = model_class.param_defaults()
-    config = json_safe({**defaults, **given})
-    params = dict(config)
-    for name in SEED_PARAMS:
-        if name in defaults and name not in given:
-            params[name] = seed
-            config.pop(name)
-    if config.get("threads") == 1 and defaults.get("threads") == 1:
-        config.pop("threads")  # one thread is how a model ran before it had the parameter
-    return params, config
+    """(params to build the model with, params identifying the configuration): the suite seed
+    decides the model's seed parameters as :func:`benchmark.suite.model_arguments` says."""
+    defaults = registry.get("model", model_plugin).model_class(task).param_defaults()
+    return model_arguments(defaults, given, seed)
 
 
 def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
@@ -134,9 +126,9 @@ def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
         checksum = cache.checksum(data)
         metrics = suite.metrics[dataset.task]
         for seed in suite.seeds:
-            params, split_seed = split_arguments(dataset.split.params, seed)
+            call = dataset.split.call(seed)  # the split's own seed, else the suite's
             try:
-                folds = cache.folds(data, dataset.split.method, params, split_seed)
+                folds = cache.fold_set(data, call)
             except (BenchError, ValueError) as exc:
                 raise BenchError(str(exc), f"split {dataset.split.method!r} of {where}") from None
             configured = []
@@ -155,7 +147,7 @@ def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
                         suite=suite.name, task=dataset.task, dataset=dataset.label,
                         dataset_plugin=dataset.name, dataset_options=dataset.options,
                         dataset_checksum=checksum, split=dataset.split.method,
-                        split_params={**params, "seed": split_seed}, seed=seed, fold=index,
+                        split_params=call.stored(), seed=seed, fold=index,
                         fold_name=fold.name, fingerprint=fingerprint, model=model.label,
                         model_plugin=model.name, params=build, config=config, metrics=metrics,
                         code=codes[model.name], data_dir=suite.data_dir, plugins=suite.plugins,

@@ -46,7 +46,10 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from benchmark.record import Cell
 
 LOG_LIMIT = 4096  # bytes of a cell's output kept in its row
 PR_SET_CHILD_SUBREAPER = 36
@@ -212,7 +215,7 @@ class Worker:
         with self._lock:
             self.conn.send(("progress", self.cell_id, int(done), total, unit))
 
-    def prepare(self, cell: dict[str, Any]) -> float:
+    def prepare(self, cell: Cell) -> float:
         """Map (or load) and verify the cell's data before its clock starts; the seconds it took.
 
         A failure here is left for the cell itself to meet and record."""
@@ -220,7 +223,7 @@ class Worker:
 
         started = time.perf_counter()
         try:
-            worker_cache(cell.get("plugins") or ()).prepare(cell)
+            worker_cache(cell.plugins).prepare(cell)
         except Exception:
             pass
         return time.perf_counter() - started
@@ -229,6 +232,9 @@ class Worker:
             threads: int | None = None) -> dict[str, Any]:
         from benchmark import api
         from benchmark.execute import run_cell  # seeds the global generators itself, per cell
+        from benchmark.record import Cell
+
+        parsed = Cell.from_dict(cell)  # once, for the data's preparation and the cell's run
 
         self.cell_id, self._last_progress = cell_id, 0.0
         if self.capture:
@@ -239,12 +245,12 @@ class Worker:
             _set_threads(wanted)  # libraries loaded by earlier cells ignore the environment
             self._threads_set = wanted
         _quiet_loggers()
-        load_seconds = self.prepare(cell)
+        load_seconds = self.prepare(parsed)
         with self._lock:
             self.conn.send(("loaded", cell_id, load_seconds))
         api._progress_sink = self.progress
         try:
-            row = run_cell(cell, artifacts_root, run_id)
+            row = run_cell(parsed, artifacts_root, run_id)
         finally:
             api._progress_sink = None
             _quiet_loggers()

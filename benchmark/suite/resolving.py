@@ -28,12 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from benchmark._internal import json_safe
 from benchmark.api import Model
-from benchmark.cells import SEED_PARAMS as SEED_PARAMS  # the one constant of seed parameters
-from benchmark.cells import Cell
 from benchmark.errors import BenchError, raise_all
 from benchmark.events import Limits as Limits  # the suite parses them; a task carries them
 from benchmark.limits import check_seed
 from benchmark.params import Param, describe
+from benchmark.record import SEED_PARAMS as SEED_PARAMS  # the one constant of seed parameters
+from benchmark.record import SPLIT_SEED as SPLIT_SEED  # the split's seed parameter, as a cell stores it
+from benchmark.record import Cell
 from benchmark.registry import Entry, Registry
 from benchmark.suite.problems import KeyPath, Where, describe_value, param_problems
 
@@ -45,8 +46,6 @@ MAX_CONFIGURATIONS = 10_000
 raises it."""
 DEFAULT_SPLIT: Mapping[str, Any] = {"method": "kfold", "k": 5}
 """The split of a dataset without a canonical fold set when the suite names none."""
-SPLIT_SEED = "seed"
-"""The split parameter that is its seed (every split function takes it)."""
 
 
 # --- Limits (benchmark.events.Limits: a task carries them, the suite parses them) ------------
