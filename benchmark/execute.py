@@ -287,14 +287,20 @@ def write_units(directory: Path, cell_id: str, parts: Mapping[str, PerUnit]) -> 
             "transforms": {name: part.transform for name, part in same.items()}}
 
 
-def has_failures(row: Mapping[str, Any]) -> bool:
-    """Whether a stored row counts as failed (in a run's summary and exit code, and for
-    ``--retry-failed``): the cell did not finish (``status`` is not ``ok``), one of its metrics
-    raised or was not finite (``metric_errors``), or a stored value is not a finite number (a
-    row edited or damaged since)."""
-    if row.get("status") != "ok" or row.get("metric_errors"):
+def has_failures(result: CellResult | Mapping[str, Any]) -> bool:
+    """Whether a result (or a stored row) counts as failed (in a run's summary and exit code,
+    and for ``--retry-failed``): the cell did not finish (``status`` is not ``ok``), one of its
+    metrics raised or was not finite (``metric_errors``), or a stored value is not a finite
+    number (a row edited or damaged since)."""
+    status: Any
+    errors: Any
+    metrics: Any
+    if isinstance(result, CellResult):
+        status, errors, metrics = result.status, result.metric_errors, result.metrics
+    else:
+        status, errors, metrics = result.get("status"), result.get("metric_errors"), result.get("metrics")
+    if status != "ok" or errors:
         return True
-    metrics = row.get("metrics")
     return not isinstance(metrics, Mapping) or not all(
         isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in metrics.values())
 
@@ -308,13 +314,15 @@ class FinishedHooks:
         self.stream = stream
         self.failures: dict[str, int] = {}
 
-    def __call__(self, row: Mapping[str, Any]) -> None:
+    def __call__(self, result: CellResult) -> None:
+        """Tell the plugins that ``result`` is stored. They get it as stored (read back from its
+        row, one copy for all of them): a plugin cannot change what the run reports."""
         if not self.impls:
             return
-        result = CellResult.from_row(row)
+        stored = CellResult.from_row(result.to_row())
         for impl in self.impls:
             try:
-                impl.function(result=result)
+                impl.function(result=stored)
             except Exception as exc:
                 count = self.failures.get(impl.plugin_name, 0)
                 self.failures[impl.plugin_name] = count + 1
@@ -499,15 +507,19 @@ def worker_cache(plugins: Sequence[str]) -> DataCache:
 
 
 def run_cell(cell: Cell | Mapping[str, Any], artifacts_root: str | None = None, run_id: str = "") -> dict[str, Any]:
-    """Execute one cell, given as plain data (``Cell.to_dict()``) or parsed, in this process;
-    return its row.
+    """:func:`execute_cell`'s result as its stored row (what a worker process sends back)."""
+    return execute_cell(cell, artifacts_root, run_id).to_row()
+
+
+def execute_cell(cell: Cell | Mapping[str, Any], artifacts_root: str | None = None, run_id: str = "") -> CellResult:
+    """Execute one cell, given as plain data (``Cell.to_dict()``) or parsed, in this process.
 
     The registry and the datasets are this process's :func:`worker_cache`. Never raises for a
-    failing model: the returned row says ``status``/``error``.
+    failing model: the result says ``status``/``error``.
     """
     parsed = cell if isinstance(cell, Cell) else Cell.from_dict(cell)
     root = Path(artifacts_root) if artifacts_root else None
-    return execute(parsed, worker_cache(parsed.plugins), root, run_id).to_row()
+    return execute(parsed, worker_cache(parsed.plugins), root, run_id)
 
 
 def plugin_provenance(entry: Entry) -> tuple[dict[str, str], dict[str, str]]:
@@ -516,18 +528,12 @@ def plugin_provenance(entry: Entry) -> tuple[dict[str, str], dict[str, str]]:
              "version": entry.provider.version}, dict(entry.library_versions))
 
 
-def with_provenance(row: dict[str, Any], registry: Registry) -> dict[str, Any]:
-    """``row`` with its model's plugin and library versions when the worker could not record
-    them (a cell killed, timed out or crashed: its row is made by the driver)."""
-    if not row.get("plugin"):
-        entry = registry.find("model", str(row.get("model_plugin", "")))
+def complete_provenance(result: CellResult, registry: Registry) -> CellResult:
+    """``result`` with its model's plugin and library versions when its worker could not record
+    them (a cell killed, timed out or crashed: its result is made by the driver,
+    :func:`benchmark.engine.local.failed_result`); the driver calls it on every result it stores."""
+    if not result.plugin:
+        entry = registry.find("model", result.model_plugin)
         if entry is not None:
-            row["plugin"], row["libraries"] = plugin_provenance(entry)
-    return row
-
-
-def failed_row(cell: dict[str, Any], status: str, error: str, run_id: str = "") -> dict[str, Any]:
-    """The result row of a cell whose worker could not return one (timeout, crash, kill)."""
-    result = CellResult.start(Cell.from_dict(cell), run_id, machine(), now())
-    result.status, result.error, result.finished_at = status, error, now()
-    return result.to_row()
+            result.plugin, result.libraries = plugin_provenance(entry)
+    return result

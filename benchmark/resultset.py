@@ -9,7 +9,8 @@ ranked backwards. This module is the one place for those decisions:
 * **one loader** — :func:`load` reads one or more run directories. Each row is checked against
   one schema (:func:`check`); an invalid row (a ``fold`` that is not an integer, ``metrics``
   that is not a mapping, a ``fit_seconds`` of ``"abc"``...) is *set aside* with one warning
-  naming its file and line, never a traceback in a reader. A valid row is brought to the current
+  naming its file and line, never a traceback in a reader (the schema is the record's,
+  :func:`benchmark.record.check`; ``resultset.check`` is the same function). A valid row is brought to the current
   format by :func:`benchmark.record.migrate` and read as a typed :class:`StoredResult` (a
   :class:`~benchmark.record.CellResult` that knows where it was read: ``run``, ``run_dir``,
   ``line``, and its :class:`Experiment`). A non-finite metric value is moved to the record's
@@ -53,7 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from benchmark.errors import BenchError
-from benchmark.record import (CellResult, Legacy, Refit, Trial, configuration_id, migrate,
+from benchmark.record import (CellResult, Legacy, Refit, Trial, check, configuration_id, migrate,
                               tuning_from_mapping)
 from benchmark.scoping import PLANNED as PLANNED
 from benchmark.scoping import InSuite, scope
@@ -66,75 +67,6 @@ SUITE = "suite.yaml"
 ENVIRONMENT = "environment.json"
 MAX_ENVIRONMENT_BYTES = 10_000_000
 _SHOWN = 10  # invalid rows named one by one per run; the rest are counted
-
-
-# --- The schema --------------------------------------------------------------------------------
-
-_STR, _INT, _NUM, _MAP, _LIST = "a string", "an integer", "a number", "a mapping", "a list"
-REQUIRED: dict[str, str] = {"cell_id": _STR, "status": _STR, "task": _STR, "dataset": _STR, "model": _STR,
-                            "fold": _INT, "seed": _INT}
-"""Fields every stored row has had since the first release."""
-OPTIONAL: dict[str, str] = {
-    "config_id": _STR, "code_id": _STR, "run_id": _STR, "suite": _STR, "dataset_plugin": _STR,
-    "dataset_checksum": _STR, "split": _STR, "split_fingerprint": _STR, "fold_name": _STR,
-    "model_plugin": _STR, "error": _STR, "started_at": _STR, "finished_at": _STR, "log": _STR,
-    "traceback": _STR,
-    "dataset_options": _MAP, "split_params": _MAP, "params": _MAP, "config": _MAP, "machine": _MAP,
-    "metrics": _MAP, "metric_errors": _MAP, "plugin": _MAP, "code": _MAP, "libraries": _MAP,
-    "dataset_shape": _MAP, "model_info": _MAP, "metric_info": _MAP, "units": _MAP, "artifact_errors": _MAP,
-    "task_options": _MAP, "counts": _MAP, "tuning": _MAP,
-    "artifacts": _LIST,
-    "n_train": _INT, "n_test": _INT, "n_unknown": _INT, "n_clipped": _INT,
-    "load_seconds": _NUM, "prepare_seconds": _NUM, "fit_seconds": _NUM, "predict_seconds": _NUM, "fit_cpu_seconds": _NUM,
-    "peak_rss_mb": _NUM, "schema": _INT, "primary_metric": _STR,
-}
-"""Fields a row may lack (older rows, failed cells) but that must have this type when present
-(``null`` is accepted for the numbers and strings)."""
-
-
-def _is(value: Any, kind: str) -> bool:
-    if kind == _STR:
-        return isinstance(value, str)
-    if kind == _INT:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == _NUM:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind == _MAP:
-        return isinstance(value, dict)
-    return isinstance(value, list)
-
-
-def _shown(value: Any) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    text = text if len(text) <= 40 else text[:39] + "…"
-    kind = type(value)  # JSON shows a tuple, a set's str... as what it is not: name the type
-    return text if kind in (dict, list, str, int, float, bool, type(None)) else f"{kind.__name__} {text}"
-
-
-def check(row: Any) -> str | None:
-    """Why ``row`` cannot be read as a result (``None`` when it can): ``key: expected X, got Y``."""
-    if not isinstance(row, dict):
-        return f"expected a JSON object, got {type(row).__name__}"
-    for key, kind in REQUIRED.items():
-        if key not in row:
-            return f"{key}: missing"
-        if not _is(row[key], kind):
-            return f"{key}: expected {kind}, got {_shown(row[key])}"
-    if not row["cell_id"]:
-        return "cell_id: expected a non-empty string, got ''"
-    for key, value in row.items():
-        expected = OPTIONAL.get(key)
-        if expected is None or (value is None and expected in (_STR, _INT, _NUM)):
-            continue
-        if not _is(value, expected):
-            return f"{key}: expected {expected}, got {_shown(value)}"
-    for name, value in row.get("metrics", {}).items():
-        if value is not None and not _is(value, _NUM):
-            return f"metrics.{name}: expected a number, got {_shown(value)}"
-    for name, info in row.get("metric_info", {}).items():
-        if not isinstance(info, dict) or not isinstance(info.get("greater_is_better", False), bool):
-            return f"metric_info.{name}: expected {{greater_is_better: true|false, ...}}, got {_shown(info)}"
-    return None
 
 
 # --- Stored results ----------------------------------------------------------------------------

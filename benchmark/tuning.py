@@ -30,7 +30,7 @@ identity is the tuning procedure (space, objective, search, budget, inner split)
 folds of one tuned model form one leaderboard line even when they chose differently.
 
 The runner plans in phases (:class:`Searches`): ordinary cells and trials first, then the
-refits whose parameters the trials' rows decide (a ``tpe`` search asks Optuna for
+refits whose parameters the trials' results decide (a ``tpe`` search asks Optuna for
 :data:`TPE_BATCH` trials per outer fold per phase). Random search is a pure function of the
 suite seed and the outer fold, so a rerun plans the same trials and reuses them.
 
@@ -52,7 +52,7 @@ import numpy as np
 
 from benchmark._internal import json_safe
 from benchmark.api import Fold, MatrixData
-from benchmark.cells import Cell, stable_hash
+from benchmark.cells import Cell, CellResult, stable_hash
 from benchmark.record import Refit, Trial, tuning_from_mapping
 from benchmark.errors import BenchError
 from benchmark.registry import Registry
@@ -132,11 +132,18 @@ def trial_fold(registry: Registry, data: Any, outer: Fold, tuning: Trial | Refit
 # --- Planning: trials, winners, refits ------------------------------------------------------------
 
 
-def _score(rows: Sequence[Mapping[str, Any] | None], metric: str) -> float | None:
+Scored = CellResult | Mapping[str, Any]
+"""A trial's result as the search reads it: typed (the runner's) or a stored row (a reader's)."""
+
+
+def _score(results: Sequence[Scored | None], metric: str) -> float | None:
     """The mean objective over a point's inner folds; ``None`` if any is missing or failed."""
     values = []
-    for row in rows:
-        value = (row or {}).get("metrics", {}).get(metric) if (row or {}).get("status") == "ok" else None
+    for result in results:
+        if isinstance(result, CellResult):
+            value = result.metrics.get(metric) if result.status == "ok" else None
+        else:
+            value = (result or {}).get("metrics", {}).get(metric) if (result or {}).get("status") == "ok" else None
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             return None
         values.append(float(value))
@@ -192,21 +199,23 @@ class Search:
         depend on the trials' results)."""
         return self.tuning.grid() if self.tuning.search == "grid" else self.random_points()
 
-    def cells(self, rows: Mapping[str, Mapping[str, Any]]) -> list[Cell]:
-        """The trial cells the rows so far determine, then the refit once every trial has a row."""
+    def cells(self, results: Mapping[str, CellResult]) -> list[Cell]:
+        """The trial cells the results so far (by cell id) determine, then the refit once every
+        trial has a result."""
         if self.tuning.search == "tpe":
-            points, done = self._tpe(rows)
+            points, done = self._tpe(results)
         else:
             points, done = self.drawn_points(), True
         trials = [self.trial_cells(n, p) for n, p in enumerate(points, 1)]
         cells = [c for group in trials for c in group]
-        if done and all(c.id in rows for c in cells):
-            cells.append(self.refit(points, trials, rows))
+        if done and all(c.id in results for c in cells):
+            cells.append(self.refit(points, trials, results))
         return cells
 
-    def _tpe(self, rows: Mapping[str, Mapping[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+    def _tpe(self, results: Mapping[str, CellResult]) -> tuple[list[dict[str, Any]], bool]:
         """Replay an Optuna study seeded by the suite seed and outer fold: ask a batch, tell the
-        stored results, until a batch lacks rows (those are the cells to run) or the budget is spent."""
+        stored results, until a batch lacks results (those are the cells to run) or the budget
+        is spent."""
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -220,19 +229,19 @@ class Search:
             start = len(points)
             points += asked
             scored = [self.trial_cells(start + k + 1, p) for k, p in enumerate(asked)]
-            if not all(c.id in rows for group in scored for c in group):
+            if not all(c.id in results for group in scored for c in group):
                 return points, False
             for trial, group in zip(batch, scored):
-                value = _score([rows[c.id] for c in group], self.tuning.objective)
+                value = _score([results[c.id] for c in group], self.tuning.objective)
                 study.tell(trial, value, state=None if value is not None else optuna.trial.TrialState.FAIL)
         return points, True
 
     def refit(self, points: Sequence[Mapping[str, Any]], trials: Sequence[Sequence[Cell]],
-              rows: Mapping[str, Mapping[str, Any]]) -> Cell:
+              results: Mapping[str, CellResult]) -> Cell:
         """The outer cell with the winning point (ties: the earlier trial), refit on the whole
         outer training fold; its configuration is the tuning procedure, the same on every fold."""
         sign = -1.0 if self.tuning.greater_is_better else 1.0
-        scores = [_score([rows[c.id] for c in group], self.tuning.objective) for group in trials]
+        scores = [_score([results[c.id] for c in group], self.tuning.objective) for group in trials]
         valid = [(sign * s, n) for n, s in enumerate(scores) if s is not None]
         decided = replace(self._how(len(points)), trial_cell_ids=tuple(c.id for group in trials for c in group),
                           failed_trials=len(scores) - len(valid))
@@ -243,7 +252,7 @@ class Search:
                               objective_value=scores[best])
             params.update(points[best])
         else:
-            errors = sorted({str(rows[c.id].get("error")) for g in trials for c in g if rows[c.id].get("error")})
+            errors = sorted({str(results[c.id].error) for g in trials for c in g if results[c.id].error})
             decided = replace(decided, error=f"no trial of outer fold {self.outer.fold_name} succeeded "
                                              f"({len(points)} failed; first error: {errors[0] if errors else 'unknown'})")
         return replace(self.outer, params=params, config=self.refit_config(), tuning=decided)
@@ -270,9 +279,9 @@ class Search:
 class Searches:
     """A suite's plan with its tuned models' searches: what the runner runs, phase by phase.
 
-    :meth:`cells` gives every cell the rows so far determine: the untuned cells, each search's
-    trials, and the refits of searches whose trials all have rows. The runner calls it again
-    after each phase until it gives nothing new.
+    :meth:`cells` gives every cell the results so far determine: the untuned cells, each
+    search's trials, and the refits of searches whose trials all have results. The runner calls
+    it again after each phase until it gives nothing new.
     """
 
     def __init__(self, suite: Suite, cells: Sequence[Cell], cache: DataCache):
@@ -286,8 +295,9 @@ class Searches:
             outer = cache.fold_set(data, SplitCall.of_cell(cell))[cell.fold]
             self.searches.append(Search(cell, tuned[cell.model], cache.registry, data, outer))
 
-    def cells(self, rows: Mapping[str, Mapping[str, Any]]) -> list[Cell]:
-        return self.plain + [c for search in self.searches for c in search.cells(rows)]
+    def cells(self, results: Mapping[str, CellResult]) -> list[Cell]:
+        """Every cell the results so far (reused or computed, by cell id) determine."""
+        return self.plain + [c for search in self.searches for c in search.cells(results)]
 
     def planned_refits(self) -> list[Cell]:
         """Every search's :meth:`Search.planned_refit`: the tuned lines a leaderboard should list
