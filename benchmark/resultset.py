@@ -65,6 +65,10 @@ if TYPE_CHECKING:
 CELLS = "cells.jsonl"
 SUITE = "suite.yaml"
 ENVIRONMENT = "environment.json"
+PRIMARY_METRICS = "primary_metrics"
+"""Key of ``environment.json`` under which the runner records its suite's primary metric per
+task (``{task: metric}``): a suite that only reorders its ``metrics:`` list reuses every stored
+row, whose ``primary_metric`` names the old first metric; the run's record says the new one."""
 MAX_ENVIRONMENT_BYTES = 10_000_000
 _SHOWN = 10  # invalid rows named one by one per run; the rest are counted
 
@@ -360,6 +364,14 @@ class Run:
         order of a table's metric columns after the primary one."""
         return suite_metrics(self.suite_data)
 
+    def primary_metrics(self) -> dict[str, str]:
+        """The primary metric per task that the run's latest runner recorded
+        (:data:`PRIMARY_METRICS`; empty for a run of a bench that did not record it)."""
+        recorded = self.environment.get(PRIMARY_METRICS)
+        if not isinstance(recorded, Mapping):
+            return {}
+        return {str(task): name for task, name in recorded.items() if isinstance(name, str) and name}
+
 
 def suite_metrics(data: Any) -> list[str]:
     """The ``metrics:`` list of a stored suite's data (a ``{task: [names]}`` mapping flattened)."""
@@ -563,16 +575,24 @@ def _records(rows: Iterable[StoredResult | Mapping[str, Any]]) -> list[StoredRes
 
 def primary_metrics(runs: Sequence[Run], rows: Iterable[StoredResult | Mapping[str, Any]] | None = None
                     ) -> dict[str, str]:
-    """Per task, the metric that ranks it, as the results say (``primary_metric``: the first of
-    their suite's list for the task): of the metrics the task's results have values of
-    (``rows``, by default the runs' results), the primary metric of the runs' results, first run
-    first and, in a run, the latest finished first; else the first metric seen."""
+    """Per task, the metric that ranks it: of the metrics the task's results have values of
+    (``rows``, by default the runs' results), the one the runs' runners recorded for their
+    suites (:meth:`Run.primary_metrics`, first run first), else the one the results say
+    (``primary_metric``: the first of their suite's list for the task; first run first and, in a
+    run, the latest finished first); else the first metric seen.
+
+    The run's record comes first because a stored row keeps the primary metric of the suite
+    that computed it: a suite that only reorders its ``metrics:`` list reuses every row, and
+    ranks by its new first metric, as its run's own leaderboard does."""
     given = _records(rows if rows is not None else (r for run in runs for r in run.rows))
     seen: dict[str, list[str]] = {}
     for row in given:
         names = seen.setdefault(str(row.task or ""), [])
         names += [name for name in row.metrics if name not in names]
     said: dict[str, list[str]] = {}
+    for run in runs:
+        for task, name in run.primary_metrics().items():
+            said.setdefault(task, []).append(name)
     sources = [run.rows for run in runs] or [given]
     for results in sources:
         for row in sorted(results, key=lambda r: str(r.finished_at or ""), reverse=True):

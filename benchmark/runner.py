@@ -225,8 +225,13 @@ def _settle(searches: tuning.Searches, results: Mapping[str, CellResult], stored
 
 
 def relabel(result: CellResult, cell: Cell) -> dict[str, Any]:
-    """A result's stored row under the current suite's labels (labels are presentation only)."""
-    return {**result.to_row(), "dataset": cell.dataset, "model": cell.model, "suite": cell.suite}
+    """A result's stored row under the current suite's labels and primary metric: labels are
+    presentation only, and so is which of a cell's metrics ranks it (a suite that only reorders
+    its ``metrics:`` list plans the same cells, whose stored rows name the old first one)."""
+    row = {**result.to_row(), "dataset": cell.dataset, "model": cell.model, "suite": cell.suite}
+    if cell.primary_metric is not None:
+        row["primary_metric"] = cell.primary_metric
+    return row
 
 
 # --- Run ------------------------------------------------------------------------------------
@@ -420,12 +425,15 @@ def _stored_results(context: RunContext) -> dict[str, CellResult]:
 
 
 def _record_run(context: RunContext, planned: Mapping[str, Any]) -> None:
-    """The suite as it was run, and this run's environment (machine, versions, plugins, plan)."""
+    """The suite as it was run, and this run's environment (machine, versions, plugins, plan,
+    and the primary metric of each task: see :data:`benchmark.resultset.PRIMARY_METRICS`)."""
     context.store.write("suite.yaml", context.suite.text)
     plugin_list = sorted({(e.provider.plugin, e.provider.distribution, e.provider.version)
                           for e in context.registry.all()})
+    primary = {task: names[0] for task, names in context.suite.metrics.items() if names}
     context.store.write_environment(context.run_id, {**environment(
-        [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], context.run_id), **planned})
+        [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], context.run_id), **planned,
+        resultset.PRIMARY_METRICS: primary})
 
 
 def _share_data(context: RunContext, todo: Sequence[Cell]) -> None:
