@@ -36,17 +36,17 @@ from typing import Any, TextIO, cast
 import numpy as np
 
 from benchmark import shared_data
-from benchmark._internal import json_safe as json_safe  # runner and plugins import it from here
+from benchmark._internal import json_safe as json_safe  # plugins may import it from here
 from benchmark.api import (
     Fold, MatrixData, MissingDependency, Model, Outcome, PerUnit, Predictions, RatingData,
 )
 from benchmark.cells import Cell, CellResult
 from benchmark.errors import BenchError
+from benchmark.files import link_error, real_directory
 from benchmark.provenance import PeakMemory, Stopwatch, machine, now
 from benchmark.record import SEED_PARAMS, Trial
 from benchmark.registry import Entry, Registry, build_registry
 from benchmark.shared_data import SharedData
-from benchmark.store import link_error, real_directory
 from benchmark.suite import SplitCall
 from benchmark.tuning import trial_fold
 
