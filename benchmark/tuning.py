@@ -53,9 +53,10 @@ import numpy as np
 from benchmark._internal import json_safe
 from benchmark.api import Fold, MatrixData
 from benchmark.cells import Cell, CellResult, stable_hash
-from benchmark.record import Refit, Trial, tuning_from_mapping
 from benchmark.errors import BenchError
+from benchmark.record import Refit, Trial
 from benchmark.registry import Registry
+from benchmark.resultset import cell as result_of  # a stored row typed (a typed result as it is)
 from benchmark.resultset import is_refit as is_refit  # tuning.is_refit and tuning.is_trial still work
 from benchmark.resultset import is_trial as is_trial
 from benchmark.resultset import tuning_note
@@ -313,50 +314,50 @@ def reported(cells: Sequence[Cell]) -> list[Cell]:
     return [c for c in cells if not isinstance(c.tuning, Trial)]
 
 
-def chosen_by_fold(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One record per refit row, sorted by dataset, model, seed and outer fold: the chosen
+def chosen_by_fold(rows: Sequence[Scored]) -> list[dict[str, Any]]:
+    """One record per refit result, sorted by dataset, model, seed and outer fold: the chosen
     parameters and their inner objective, the trials it came from (for scripts; ``bench results``
     shows the chosen parameters in the ``chosen`` column of each refit row instead)."""
     found = []
-    for row in rows:
-        tuning = tuning_from_mapping(row.get("tuning"))
+    for result in map(result_of, rows):
+        tuning = result.tuning
         if not isinstance(tuning, Refit):
             continue
-        found.append({"dataset": row.get("dataset"), "model": row.get("model"), "seed": row.get("seed"),
-                      "fold": row.get("fold"), "fold_name": row.get("fold_name"),
+        found.append({"dataset": result.dataset, "model": result.model, "seed": result.seed,
+                      "fold": result.fold, "fold_name": result.fold_name,
                       "chosen": tuning.chosen, "objective": tuning.objective,
                       "inner_value": tuning.objective_value, "trials": tuning.trials,
                       "failed_trials": tuning.failed_trials if tuning.failed_trials is not None else 0,
-                      "note": tuning_note(row)})
+                      "note": tuning_note(result)})
     return sorted(found, key=lambda r: (str(r["dataset"]), str(r["model"]), r["seed"] or 0, r["fold"] or 0))
 
 
-def search_history(refit: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]]
-                   ) -> list[dict[str, Any]]:
+def search_history(refit: Scored, rows: Sequence[Scored] | Mapping[str, Scored]) -> list[dict[str, Any]]:
     """A search as ``bench report`` draws it: per trial (in order) its parameters and mean inner
     objective (``None`` if it failed or its rows are missing), and whether it was the chosen point.
 
     Trial *n* is the *n*-th group of the refit's ``trial_cell_ids`` (one cell per inner fold), as
     :meth:`Search.refit` numbered it: two trials that drew the same point (a ``tpe`` search may)
-    share their cells but keep their numbers. ``rows``: the trial rows, or them by cell id (a
-    reader drawing many searches indexes them once).
+    share their cells but keep their numbers. ``rows``: the trial results (or stored rows), or
+    them by cell id (a reader drawing many searches indexes them once).
     """
-    tuning = tuning_from_mapping(refit.get("tuning"))
+    chosen = result_of(refit)
+    tuning = chosen.tuning
     if not isinstance(tuning, Refit):
         return []
-    by_id = rows if isinstance(rows, Mapping) else {r.get("cell_id"): r for r in rows}
+    by_id = rows if isinstance(rows, Mapping) else {result_of(r).cell_id: r for r in rows}
     ids = list(tuning.trial_cell_ids or [])
     count = int(tuning.trials or 0)
     per = len(ids) // count if count and ids and len(ids) % count == 0 else 1
-    config = refit.get("config")
-    tune = config.get("tune") if isinstance(config, Mapping) else None
+    tune = chosen.config.get("tune") if isinstance(chosen.config, Mapping) else None
     space = tune.get("space") if isinstance(tune, Mapping) else None
     tuned = set(space) if isinstance(space, Mapping) else set(tuning.chosen or {})
     history = []
     for number, start in enumerate(range(0, len(ids), per), 1):
         group = [by_id.get(cell_id) for cell_id in ids[start:start + per]]
-        found = next((row for row in group if row is not None), None)
-        point = {k: v for k, v in ((found or {}).get("config") or {}).items() if not tuned or k in tuned}
+        found = next((result_of(row) for row in group if row is not None), None)
+        config = found.config if found is not None and isinstance(found.config, Mapping) else {}
+        point = {k: v for k, v in config.items() if not tuned or k in tuned}
         history.append({"trial": number, "params": point,
                         "objective": _score(group, str(tuning.objective)),
                         "chosen": number == tuning.trial})
@@ -366,25 +367,26 @@ def search_history(refit: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] |
 # --- The guard --------------------------------------------------------------------------------------
 
 
-def audit(rows: Sequence[Mapping[str, Any]], registry: Registry, data: Any, outer_folds: Sequence[Fold]) -> list[str]:
-    """Problems with the isolation of trials, rebuilt from the data: for each trial row, its
-    outer fold's fingerprint, the fingerprints of the rows it fit on and was scored on, and
-    that those rows are outer training rows, none of the outer test rows. ``[]`` is clean."""
+def audit(rows: Sequence[Scored], registry: Registry, data: Any, outer_folds: Sequence[Fold]) -> list[str]:
+    """Problems with the isolation of trials, rebuilt from the data: for each trial result (or
+    stored row), its outer fold's fingerprint, the fingerprints of the rows it fit on and was
+    scored on, and that those rows are outer training rows, none of the outer test rows.
+    ``[]`` is clean."""
     problems = []
-    for row in rows:
-        tuning = tuning_from_mapping(row.get("tuning"))
+    for result in map(result_of, rows):
+        tuning = result.tuning
         if not isinstance(tuning, Trial):
             continue
-        outer = outer_folds[int(row["fold"])]
-        name = f"trial {row.get('cell_id')}"
+        outer = outer_folds[int(result.fold)]
+        name = f"trial {result.cell_id}"
         if outer.fingerprint != tuning.outer_fingerprint:
             problems.append(f"{name}: planned on another outer fold")
             continue
         fold = inner_folds(registry, data, outer, tuning.inner or {})[int(tuning.inner_fold or 0)]
         if (rows_fingerprint(fold.train), rows_fingerprint(fold.test)) != (tuning.fit_rows, tuning.eval_rows):
             problems.append(f"{name}: its recorded rows are not its inner fold's")
-        if row.get("split_fingerprint") != fold.fingerprint:
-            problems.append(f"{name}: split fingerprint {row.get('split_fingerprint')} is not its inner fold's")
+        if result.split_fingerprint != fold.fingerprint:
+            problems.append(f"{name}: split fingerprint {result.split_fingerprint} is not its inner fold's")
         used = np.concatenate([fold.train, fold.test])
         if np.isin(used, outer.test).any():
             problems.append(f"{name}: {int(np.isin(used, outer.test).sum())} rows of the outer test fold")
