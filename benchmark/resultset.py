@@ -54,10 +54,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from benchmark.errors import BenchError
+from benchmark.files import open_read, read_stored_json
 from benchmark.record import (CellResult, Legacy, Refit, Trial, check, configuration_id, migrate,
                               tuning_from_mapping)
 from benchmark.scoping import PLANNED as PLANNED
 from benchmark.scoping import InSuite, scope
+from benchmark.store import numbered_lines, parse_line
 
 if TYPE_CHECKING:
     from benchmark.registry import Registry
@@ -158,7 +160,7 @@ class _Installed:
         if not self._tried:
             self._tried = True
             try:
-                from benchmark.registry import build_registry
+                from benchmark.registry import build_registry  # the plugins (and pandas): old rows only
 
                 self._registry = build_registry()
             except Exception:  # noqa: BLE001 -- the registry is not needed to read results
@@ -429,9 +431,6 @@ _TORN = "torn (no newline)"
 def _stored_rows(cells: Path) -> list[tuple[int, Any, str | None]]:
     """``(line, row, None)`` for each line of ``cells.jsonl`` the store reads as a row, else
     ``(line, None, why)``; an empty torn last line is left out."""
-    from benchmark.files import open_read
-    from benchmark.store import numbered_lines, parse_line
-
     out: list[tuple[int, Any, str | None]] = []
     try:
         with open_read(cells) as handle:  # a link or a FIFO there: one BenchError line
@@ -471,7 +470,7 @@ def latest_trials(rows: Iterable[StoredResult | Mapping[str, Any]], on_invalid: 
 
 def _read_suite(path: Path, warnings: list[str]) -> Any:
     """The stored suite through the hardened suite reader (limits on size, depth, aliases)."""
-    from benchmark.yamlsafe import read_stored_yaml
+    from benchmark.yamlsafe import read_stored_yaml  # YAML: workers import this module (tuning), never read a suite
 
     data, warning = read_stored_yaml(path)
     if warning:
@@ -481,8 +480,6 @@ def _read_suite(path: Path, warnings: list[str]) -> Any:
 
 def _read_environment(path: Path, warnings: list[str]) -> dict[str, Any]:
     """``environment.json``: a regular UTF-8 file of at most 10 MB holding a JSON object."""
-    from benchmark.files import read_stored_json
-
     data, warning = read_stored_json(path, max_bytes=MAX_ENVIRONMENT_BYTES)
     if warning:
         warnings.append(warning)

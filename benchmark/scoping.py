@@ -67,7 +67,7 @@ def stored_suite(run: Run) -> ParsedSuite | None:
     of the run refused it (a link, too large, not YAML: :attr:`Run.suite_data` is ``None``)."""
     if run.suite_data is None:
         return None
-    from benchmark.suite import read_suite  # the suite's parser (jsonschema): only when scoping
+    from benchmark.suite import read_suite  # the parser, with the registry and pandas: only a run without a plan record
 
     try:
         return read_suite(run.directory / SUITE)

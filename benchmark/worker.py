@@ -46,10 +46,9 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from benchmark.record import Cell
+from benchmark.record import Cell  # plain data, the standard library only: no start-up cost
 
 LOG_LIMIT = 4096  # bytes of a cell's output kept in its row
 PR_SET_CHILD_SUBREAPER = 36
@@ -231,8 +230,7 @@ class Worker:
     def run(self, cell_id: str, cell: dict[str, Any], artifacts_root: str | None, run_id: str,
             threads: int | None = None) -> dict[str, Any]:
         from benchmark import api
-        from benchmark.execute import run_cell  # seeds the global generators itself, per cell
-        from benchmark.record import Cell
+        from benchmark.execute import execute_cell  # seeds the global generators itself, per cell
 
         parsed = Cell.from_dict(cell)  # once, for the data's preparation and the cell's run
 
@@ -250,7 +248,7 @@ class Worker:
             self.conn.send(("loaded", cell_id, load_seconds))
         api._progress_sink = self.progress
         try:
-            row = run_cell(parsed, artifacts_root, run_id)
+            result = execute_cell(parsed, artifacts_root, run_id)
         finally:
             api._progress_sink = None
             _quiet_loggers()
@@ -259,11 +257,11 @@ class Worker:
             except OSError:
                 pass
             end_children()
-        row["load_seconds"] = round(load_seconds, 6)
+        result.load_seconds = round(load_seconds, 6)
         if self.capture:
             _flush_all()
-            row["log"] = clip_log(read_capture(self.capture))
-        return row
+            result.log = clip_log(read_capture(self.capture))
+        return result.to_row()  # plain data: it crosses the socket
 
 
 def main(argv: list[str]) -> int:
