@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -228,10 +228,8 @@ def relabel(result: CellResult, cell: Cell) -> dict[str, Any]:
     """A result's stored row under the current suite's labels and primary metric: labels are
     presentation only, and so is which of a cell's metrics ranks it (a suite that only reorders
     its ``metrics:`` list plans the same cells, whose stored rows name the old first one)."""
-    row = {**result.to_row(), "dataset": cell.dataset, "model": cell.model, "suite": cell.suite}
-    if cell.primary_metric is not None:
-        row["primary_metric"] = cell.primary_metric
-    return row
+    return replace(result, dataset=cell.dataset, model=cell.model, suite=cell.suite,
+                   primary_metric=cell.primary_metric or result.primary_metric).to_row()
 
 
 # --- Run ------------------------------------------------------------------------------------
