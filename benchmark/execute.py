@@ -506,11 +506,6 @@ def worker_cache(plugins: Sequence[str]) -> DataCache:
     return _WORKER_CACHES[key]
 
 
-def run_cell(cell: Cell | Mapping[str, Any], artifacts_root: str | None = None, run_id: str = "") -> dict[str, Any]:
-    """:func:`execute_cell`'s result as its stored row (what a worker process sends back)."""
-    return execute_cell(cell, artifacts_root, run_id).to_row()
-
-
 def execute_cell(cell: Cell | Mapping[str, Any], artifacts_root: str | None = None, run_id: str = "") -> CellResult:
     """Execute one cell, given as plain data (``Cell.to_dict()``) or parsed, in this process.
 

@@ -400,7 +400,7 @@ def _run(context: RunContext, cells: list[Cell]) -> RunResult:
             reasons |= more
     except KeyboardInterrupt as stop:
         interrupted, cause = True, stop
-    found = {**reused, **computed}  # a cell computed again wins over its stored result
+    found = {**reused, **computed}  # disjoint: a planned cell is either reused or computed
     rows = [relabel(found[c.id], c) for c in tuning.reported(cells) if c.id in found]
     result = _report(context, Outcome(rows, len(computed), len(reused), dict(reasons), interrupted), planned)
     if interrupted:
