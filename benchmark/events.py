@@ -112,7 +112,8 @@ class Finished:
 
     Typed from the moment it reaches the driver: what a worker process or a Dask task sends is
     the stored row (plain data crosses processes), read once by the executor with
-    :meth:`CellResult.from_row`."""
+    :meth:`CellResult.from_row`; an inline cell's result and one the driver makes for a cell
+    whose worker died (:func:`benchmark.engine.local.failed_result`) are typed from the start."""
 
     cell_id: str
     result: CellResult

@@ -36,18 +36,17 @@ from typing import Any, TextIO, cast
 import numpy as np
 
 from benchmark import shared_data
-from benchmark._internal import json_safe as json_safe  # runner and plugins import it from here
+from benchmark._internal import json_safe as json_safe  # plugins may import it from here
 from benchmark.api import (
     Fold, MatrixData, MissingDependency, Model, Outcome, PerUnit, Predictions, RatingData,
 )
-from benchmark.cells import SEED_PARAMS as SEED_PARAMS  # the runner and the kit import it from here
 from benchmark.cells import Cell, CellResult
 from benchmark.errors import BenchError
+from benchmark.files import link_error, real_directory
 from benchmark.provenance import PeakMemory, Stopwatch, machine, now
-from benchmark.record import Trial
+from benchmark.record import SEED_PARAMS, Trial
 from benchmark.registry import Entry, Registry, build_registry
 from benchmark.shared_data import SharedData
-from benchmark.store import link_error, real_directory
 from benchmark.suite import SplitCall
 from benchmark.tuning import trial_fold
 
@@ -113,11 +112,11 @@ class DataCache:
         dataset = shared_data.dataset_key(cell.dataset_plugin, cell.dataset_options, cell.data_dir)
         return shared_data.folds_key(dataset, split.method, split.params, split.seed)
 
-    def prepare(self, cell: Mapping[str, Any]) -> None:
-        """Load (or map) and verify the dataset and folds of ``cell`` (``Cell.to_dict()``)."""
-        data = self.dataset(cell["dataset_plugin"], cell["dataset_options"], cell["data_dir"])
+    def prepare(self, cell: Cell) -> None:
+        """Load (or map) and verify the dataset and folds of ``cell``."""
+        data = self.dataset(cell.dataset_plugin, cell.dataset_options, cell.data_dir)
         self.checksum(data)
-        self.fold_set(data, SplitCall.of(cell["split"], cell["split_params"], cell["seed"]))
+        self.fold_set(data, SplitCall.of_cell(cell))
 
     def dataset(self, plugin: str, options: Mapping[str, Any], data_dir: str | None) -> Data:
         key = shared_data.dataset_key(plugin, options, data_dir)
@@ -174,13 +173,6 @@ class DataCache:
         if not folds:
             raise BenchError(f"split {split.method!r} produced no folds")
         return folds
-
-
-def split_arguments(params: Mapping[str, Any], seed: int) -> tuple[dict[str, Any], int]:
-    """A split's parameters without its seed, and its seed (the split's own, else ``seed``):
-    :class:`benchmark.suite.SplitCall`, as the runner of contract 1.x reads it."""
-    split = SplitCall.of("", params, seed)
-    return dict(split.params), split.seed
 
 
 def make_model(model_class: type[Model], params: Mapping[str, Any], seed: int | None = None) -> Model:
@@ -295,14 +287,20 @@ def write_units(directory: Path, cell_id: str, parts: Mapping[str, PerUnit]) -> 
             "transforms": {name: part.transform for name, part in same.items()}}
 
 
-def has_failures(row: Mapping[str, Any]) -> bool:
-    """Whether a stored row counts as failed (in a run's summary and exit code, and for
-    ``--retry-failed``): the cell did not finish (``status`` is not ``ok``), one of its metrics
-    raised or was not finite (``metric_errors``), or a stored value is not a finite number (a
-    row edited or damaged since)."""
-    if row.get("status") != "ok" or row.get("metric_errors"):
+def has_failures(result: CellResult | Mapping[str, Any]) -> bool:
+    """Whether a result (or a stored row) counts as failed (in a run's summary and exit code,
+    and for ``--retry-failed``): the cell did not finish (``status`` is not ``ok``), one of its
+    metrics raised or was not finite (``metric_errors``), or a stored value is not a finite
+    number (a row edited or damaged since)."""
+    status: Any
+    errors: Any
+    metrics: Any
+    if isinstance(result, CellResult):
+        status, errors, metrics = result.status, result.metric_errors, result.metrics
+    else:
+        status, errors, metrics = result.get("status"), result.get("metric_errors"), result.get("metrics")
+    if status != "ok" or errors:
         return True
-    metrics = row.get("metrics")
     return not isinstance(metrics, Mapping) or not all(
         isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in metrics.values())
 
@@ -316,13 +314,15 @@ class FinishedHooks:
         self.stream = stream
         self.failures: dict[str, int] = {}
 
-    def __call__(self, row: Mapping[str, Any]) -> None:
+    def __call__(self, result: CellResult) -> None:
+        """Tell the plugins that ``result`` is stored. They get it as stored (read back from its
+        row, one copy for all of them): a plugin cannot change what the run reports."""
         if not self.impls:
             return
-        result = CellResult.from_row(row)
+        stored = CellResult.from_row(result.to_row())
         for impl in self.impls:
             try:
-                impl.function(result=result)
+                impl.function(result=stored)
             except Exception as exc:
                 count = self.failures.get(impl.plugin_name, 0)
                 self.failures[impl.plugin_name] = count + 1
@@ -506,15 +506,15 @@ def worker_cache(plugins: Sequence[str]) -> DataCache:
     return _WORKER_CACHES[key]
 
 
-def run_cell(cell: dict[str, Any], artifacts_root: str | None = None, run_id: str = "") -> dict[str, Any]:
-    """Execute one cell given as plain data (``Cell.to_dict()``) in this process; return its row.
+def execute_cell(cell: Cell | Mapping[str, Any], artifacts_root: str | None = None, run_id: str = "") -> CellResult:
+    """Execute one cell, given as plain data (``Cell.to_dict()``) or parsed, in this process.
 
     The registry and the datasets are this process's :func:`worker_cache`. Never raises for a
-    failing model: the returned row says ``status``/``error``.
+    failing model: the result says ``status``/``error``.
     """
-    parsed = Cell.from_dict(cell)
+    parsed = cell if isinstance(cell, Cell) else Cell.from_dict(cell)
     root = Path(artifacts_root) if artifacts_root else None
-    return execute(parsed, worker_cache(parsed.plugins), root, run_id).to_row()
+    return execute(parsed, worker_cache(parsed.plugins), root, run_id)
 
 
 def plugin_provenance(entry: Entry) -> tuple[dict[str, str], dict[str, str]]:
@@ -523,18 +523,12 @@ def plugin_provenance(entry: Entry) -> tuple[dict[str, str], dict[str, str]]:
              "version": entry.provider.version}, dict(entry.library_versions))
 
 
-def with_provenance(row: dict[str, Any], registry: Registry) -> dict[str, Any]:
-    """``row`` with its model's plugin and library versions when the worker could not record
-    them (a cell killed, timed out or crashed: its row is made by the driver)."""
-    if not row.get("plugin"):
-        entry = registry.find("model", str(row.get("model_plugin", "")))
+def complete_provenance(result: CellResult, registry: Registry) -> CellResult:
+    """``result`` with its model's plugin and library versions when its worker could not record
+    them (a cell killed, timed out or crashed: its result is made by the driver,
+    :func:`benchmark.engine.local.failed_result`); the driver calls it on every result it stores."""
+    if not result.plugin:
+        entry = registry.find("model", result.model_plugin)
         if entry is not None:
-            row["plugin"], row["libraries"] = plugin_provenance(entry)
-    return row
-
-
-def failed_row(cell: dict[str, Any], status: str, error: str, run_id: str = "") -> dict[str, Any]:
-    """The result row of a cell whose worker could not return one (timeout, crash, kill)."""
-    result = CellResult.start(Cell.from_dict(cell), run_id, machine(), now())
-    result.status, result.error, result.finished_at = status, error, now()
-    return result.to_row()
+            result.plugin, result.libraries = plugin_provenance(entry)
+    return result

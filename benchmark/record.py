@@ -22,7 +22,8 @@ Identity, so that results can be reused and compared:
 The stored format is versioned (asv's results files do the same): a row carries
 ``"schema": SCHEMA_VERSION``; a row without it is version 1. :func:`migrate` is the one function
 that upgrades an old row, one step per version, and :meth:`CellResult.from_row` reads every row
-through it, so no reader meets a row older than the current format.
+through it, so no reader meets a row older than the current format. :func:`check` is the one
+schema a stored row is read against (the fields every row has, the types of those it may have).
 
 =======  ==============================================================================
 version  what a row of it says
@@ -48,6 +49,9 @@ SCHEMA_VERSION = 2
 
 SEED_PARAMS = ("random_state", "seed")
 """Model parameters the suite seed fills in unless the suite sets them; not part of a configuration."""
+SPLIT_SEED = "seed"
+"""The split parameter that is its seed (every split function takes it); a cell's
+``split_params`` hold it (:class:`benchmark.suite.SplitCall` decides it)."""
 
 
 @dataclass
@@ -428,24 +432,96 @@ class CellResult:
     def from_row(cls, row: Mapping[str, Any]) -> CellResult:
         """A stored row (of any schema version, through :func:`migrate`) as a typed result."""
         current = migrate(row)
-        return cls(**{k: v for k, v in current.items() if k in cls.STORED})
+        return cls(**{k: v for k, v in current.items() if k in _STORED_NAMES})
 
     @classmethod
     def from_stored(cls, row: Mapping[str, Any]) -> CellResult:
         """A stored row as a typed result; required fields an old row lacks are empty
-        (``""``, ``{}``, ``0``). The row is expected to pass :func:`benchmark.resultset.check`."""
-        current = migrate(row)
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in current and f.name in cls.STORED:
-                values[f.name] = current[f.name]
-            elif f.init and f.default is MISSING and f.default_factory is MISSING:
-                values[f.name] = 0 if f.name in ("fold", "seed") else \
-                    {} if str(f.type).startswith("Mapping") else ""
+        (``""``, ``{}``, ``0``). The row is expected to pass :func:`check`."""
+        values = {k: v for k, v in migrate(row).items() if k in _STORED_NAMES}
+        for name, empty in _EMPTY.items():
+            if name not in values:
+                values[name] = empty()
         return cls(**values)
 
 
 CellResult.STORED = tuple(f.name for f in fields(CellResult) if f.name != "_cell")
+_STORED_NAMES = frozenset(CellResult.STORED)
+_EMPTY: dict[str, Callable[[], Any]] = {
+    f.name: int if f.name in ("fold", "seed") else dict if str(f.type).startswith("Mapping") else str
+    for f in fields(CellResult) if f.init and f.default is MISSING and f.default_factory is MISSING}
+"""The required fields of a result and what :meth:`CellResult.from_stored` gives a row that lacks one."""
+
+
+# --- The schema of a stored row ---------------------------------------------------------------
+# What every reader (benchmark.resultset) and the runner's reuse (ResultStore.results) accept as a
+# result; a row that fails it is set aside with its reason, never read as a result.
+
+_STR, _INT, _NUM, _MAP, _LIST = "a string", "an integer", "a number", "a mapping", "a list"
+REQUIRED: dict[str, str] = {"cell_id": _STR, "status": _STR, "task": _STR, "dataset": _STR, "model": _STR,
+                            "fold": _INT, "seed": _INT}
+"""Fields every stored row has had since the first release."""
+OPTIONAL: dict[str, str] = {
+    "config_id": _STR, "code_id": _STR, "run_id": _STR, "suite": _STR, "dataset_plugin": _STR,
+    "dataset_checksum": _STR, "split": _STR, "split_fingerprint": _STR, "fold_name": _STR,
+    "model_plugin": _STR, "error": _STR, "started_at": _STR, "finished_at": _STR, "log": _STR,
+    "traceback": _STR,
+    "dataset_options": _MAP, "split_params": _MAP, "params": _MAP, "config": _MAP, "machine": _MAP,
+    "metrics": _MAP, "metric_errors": _MAP, "plugin": _MAP, "code": _MAP, "libraries": _MAP,
+    "dataset_shape": _MAP, "model_info": _MAP, "metric_info": _MAP, "units": _MAP, "artifact_errors": _MAP,
+    "task_options": _MAP, "counts": _MAP, "tuning": _MAP,
+    "artifacts": _LIST,
+    "n_train": _INT, "n_test": _INT, "n_unknown": _INT, "n_clipped": _INT,
+    "load_seconds": _NUM, "prepare_seconds": _NUM, "fit_seconds": _NUM, "predict_seconds": _NUM, "fit_cpu_seconds": _NUM,
+    "peak_rss_mb": _NUM, "schema": _INT, "primary_metric": _STR,
+}
+"""Fields a row may lack (older rows, failed cells) but that must have this type when present
+(``null`` is accepted for the numbers and strings)."""
+
+
+def _is(value: Any, kind: str) -> bool:
+    if kind == _STR:
+        return isinstance(value, str)
+    if kind == _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == _NUM:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == _MAP:
+        return isinstance(value, dict)
+    return isinstance(value, list)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    text = text if len(text) <= 40 else text[:39] + "…"
+    kind = type(value)  # JSON shows a tuple, a set's str... as what it is not: name the type
+    return text if kind in (dict, list, str, int, float, bool, type(None)) else f"{kind.__name__} {text}"
+
+
+def check(row: Any) -> str | None:
+    """Why ``row`` cannot be read as a result (``None`` when it can): ``key: expected X, got Y``."""
+    if not isinstance(row, dict):
+        return f"expected a JSON object, got {type(row).__name__}"
+    for key, kind in REQUIRED.items():
+        if key not in row:
+            return f"{key}: missing"
+        if not _is(row[key], kind):
+            return f"{key}: expected {kind}, got {_shown(row[key])}"
+    if not row["cell_id"]:
+        return "cell_id: expected a non-empty string, got ''"
+    for key, value in row.items():
+        expected = OPTIONAL.get(key)
+        if expected is None or (value is None and expected in (_STR, _INT, _NUM)):
+            continue
+        if not _is(value, expected):
+            return f"{key}: expected {expected}, got {_shown(value)}"
+    for name, value in row.get("metrics", {}).items():
+        if value is not None and not _is(value, _NUM):
+            return f"metrics.{name}: expected a number, got {_shown(value)}"
+    for name, info in row.get("metric_info", {}).items():
+        if not isinstance(info, dict) or not isinstance(info.get("greater_is_better", False), bool):
+            return f"metric_info.{name}: expected {{greater_is_better: true|false, ...}}, got {_shown(info)}"
+    return None
 
 
 # --- Migration of stored rows ----------------------------------------------------------------

@@ -9,7 +9,8 @@ ranked backwards. This module is the one place for those decisions:
 * **one loader** — :func:`load` reads one or more run directories. Each row is checked against
   one schema (:func:`check`); an invalid row (a ``fold`` that is not an integer, ``metrics``
   that is not a mapping, a ``fit_seconds`` of ``"abc"``...) is *set aside* with one warning
-  naming its file and line, never a traceback in a reader. A valid row is brought to the current
+  naming its file and line, never a traceback in a reader (the schema is the record's,
+  :func:`benchmark.record.check`; ``resultset.check`` is the same function). A valid row is brought to the current
   format by :func:`benchmark.record.migrate` and read as a typed :class:`StoredResult` (a
   :class:`~benchmark.record.CellResult` that knows where it was read: ``run``, ``run_dir``,
   ``line``, and its :class:`Experiment`). A non-finite metric value is moved to the record's
@@ -53,10 +54,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from benchmark.errors import BenchError
-from benchmark.record import (CellResult, Legacy, Refit, Trial, configuration_id, migrate,
+from benchmark.files import open_read, read_stored_json
+from benchmark.record import (CellResult, Legacy, Refit, Trial, check, configuration_id, migrate,
                               tuning_from_mapping)
 from benchmark.scoping import PLANNED as PLANNED
 from benchmark.scoping import InSuite, scope
+from benchmark.store import numbered_lines, parse_line
 
 if TYPE_CHECKING:
     from benchmark.registry import Registry
@@ -64,77 +67,12 @@ if TYPE_CHECKING:
 CELLS = "cells.jsonl"
 SUITE = "suite.yaml"
 ENVIRONMENT = "environment.json"
+PRIMARY_METRICS = "primary_metrics"
+"""Key of ``environment.json`` under which the runner records its suite's primary metric per
+task (``{task: metric}``): a suite that only reorders its ``metrics:`` list reuses every stored
+row, whose ``primary_metric`` names the old first metric; the run's record says the new one."""
 MAX_ENVIRONMENT_BYTES = 10_000_000
 _SHOWN = 10  # invalid rows named one by one per run; the rest are counted
-
-
-# --- The schema --------------------------------------------------------------------------------
-
-_STR, _INT, _NUM, _MAP, _LIST = "a string", "an integer", "a number", "a mapping", "a list"
-REQUIRED: dict[str, str] = {"cell_id": _STR, "status": _STR, "task": _STR, "dataset": _STR, "model": _STR,
-                            "fold": _INT, "seed": _INT}
-"""Fields every stored row has had since the first release."""
-OPTIONAL: dict[str, str] = {
-    "config_id": _STR, "code_id": _STR, "run_id": _STR, "suite": _STR, "dataset_plugin": _STR,
-    "dataset_checksum": _STR, "split": _STR, "split_fingerprint": _STR, "fold_name": _STR,
-    "model_plugin": _STR, "error": _STR, "started_at": _STR, "finished_at": _STR, "log": _STR,
-    "traceback": _STR,
-    "dataset_options": _MAP, "split_params": _MAP, "params": _MAP, "config": _MAP, "machine": _MAP,
-    "metrics": _MAP, "metric_errors": _MAP, "plugin": _MAP, "code": _MAP, "libraries": _MAP,
-    "dataset_shape": _MAP, "model_info": _MAP, "metric_info": _MAP, "units": _MAP, "artifact_errors": _MAP,
-    "task_options": _MAP, "counts": _MAP, "tuning": _MAP,
-    "artifacts": _LIST,
-    "n_train": _INT, "n_test": _INT, "n_unknown": _INT, "n_clipped": _INT,
-    "load_seconds": _NUM, "prepare_seconds": _NUM, "fit_seconds": _NUM, "predict_seconds": _NUM, "fit_cpu_seconds": _NUM,
-    "peak_rss_mb": _NUM, "schema": _INT, "primary_metric": _STR,
-}
-"""Fields a row may lack (older rows, failed cells) but that must have this type when present
-(``null`` is accepted for the numbers and strings)."""
-
-
-def _is(value: Any, kind: str) -> bool:
-    if kind == _STR:
-        return isinstance(value, str)
-    if kind == _INT:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == _NUM:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind == _MAP:
-        return isinstance(value, dict)
-    return isinstance(value, list)
-
-
-def _shown(value: Any) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    text = text if len(text) <= 40 else text[:39] + "…"
-    kind = type(value)  # JSON shows a tuple, a set's str... as what it is not: name the type
-    return text if kind in (dict, list, str, int, float, bool, type(None)) else f"{kind.__name__} {text}"
-
-
-def check(row: Any) -> str | None:
-    """Why ``row`` cannot be read as a result (``None`` when it can): ``key: expected X, got Y``."""
-    if not isinstance(row, dict):
-        return f"expected a JSON object, got {type(row).__name__}"
-    for key, kind in REQUIRED.items():
-        if key not in row:
-            return f"{key}: missing"
-        if not _is(row[key], kind):
-            return f"{key}: expected {kind}, got {_shown(row[key])}"
-    if not row["cell_id"]:
-        return "cell_id: expected a non-empty string, got ''"
-    for key, value in row.items():
-        expected = OPTIONAL.get(key)
-        if expected is None or (value is None and expected in (_STR, _INT, _NUM)):
-            continue
-        if not _is(value, expected):
-            return f"{key}: expected {expected}, got {_shown(value)}"
-    for name, value in row.get("metrics", {}).items():
-        if value is not None and not _is(value, _NUM):
-            return f"metrics.{name}: expected a number, got {_shown(value)}"
-    for name, info in row.get("metric_info", {}).items():
-        if not isinstance(info, dict) or not isinstance(info.get("greater_is_better", False), bool):
-            return f"metric_info.{name}: expected {{greater_is_better: true|false, ...}}, got {_shown(info)}"
-    return None
 
 
 # --- Stored results ----------------------------------------------------------------------------
@@ -222,7 +160,7 @@ class _Installed:
         if not self._tried:
             self._tried = True
             try:
-                from benchmark.registry import build_registry
+                from benchmark.registry import build_registry  # the plugins (and pandas): old rows only
 
                 self._registry = build_registry()
             except Exception:  # noqa: BLE001 -- the registry is not needed to read results
@@ -428,6 +366,14 @@ class Run:
         order of a table's metric columns after the primary one."""
         return suite_metrics(self.suite_data)
 
+    def primary_metrics(self) -> dict[str, str]:
+        """The primary metric per task that the run's latest runner recorded
+        (:data:`PRIMARY_METRICS`; empty for a run of a bench that did not record it)."""
+        recorded = self.environment.get(PRIMARY_METRICS)
+        if not isinstance(recorded, Mapping):
+            return {}
+        return {str(task): name for task, name in recorded.items() if isinstance(name, str) and name}
+
 
 def suite_metrics(data: Any) -> list[str]:
     """The ``metrics:`` list of a stored suite's data (a ``{task: [names]}`` mapping flattened)."""
@@ -485,9 +431,6 @@ _TORN = "torn (no newline)"
 def _stored_rows(cells: Path) -> list[tuple[int, Any, str | None]]:
     """``(line, row, None)`` for each line of ``cells.jsonl`` the store reads as a row, else
     ``(line, None, why)``; an empty torn last line is left out."""
-    from benchmark.files import open_read
-    from benchmark.store import numbered_lines, parse_line
-
     out: list[tuple[int, Any, str | None]] = []
     try:
         with open_read(cells) as handle:  # a link or a FIFO there: one BenchError line
@@ -527,7 +470,7 @@ def latest_trials(rows: Iterable[StoredResult | Mapping[str, Any]], on_invalid: 
 
 def _read_suite(path: Path, warnings: list[str]) -> Any:
     """The stored suite through the hardened suite reader (limits on size, depth, aliases)."""
-    from benchmark.yamlsafe import read_stored_yaml
+    from benchmark.yamlsafe import read_stored_yaml  # YAML: workers import this module (tuning), never read a suite
 
     data, warning = read_stored_yaml(path)
     if warning:
@@ -537,8 +480,6 @@ def _read_suite(path: Path, warnings: list[str]) -> Any:
 
 def _read_environment(path: Path, warnings: list[str]) -> dict[str, Any]:
     """``environment.json``: a regular UTF-8 file of at most 10 MB holding a JSON object."""
-    from benchmark.files import read_stored_json
-
     data, warning = read_stored_json(path, max_bytes=MAX_ENVIRONMENT_BYTES)
     if warning:
         warnings.append(warning)
@@ -631,16 +572,24 @@ def _records(rows: Iterable[StoredResult | Mapping[str, Any]]) -> list[StoredRes
 
 def primary_metrics(runs: Sequence[Run], rows: Iterable[StoredResult | Mapping[str, Any]] | None = None
                     ) -> dict[str, str]:
-    """Per task, the metric that ranks it, as the results say (``primary_metric``: the first of
-    their suite's list for the task): of the metrics the task's results have values of
-    (``rows``, by default the runs' results), the primary metric of the runs' results, first run
-    first and, in a run, the latest finished first; else the first metric seen."""
+    """Per task, the metric that ranks it: of the metrics the task's results have values of
+    (``rows``, by default the runs' results), the one the runs' runners recorded for their
+    suites (:meth:`Run.primary_metrics`, first run first), else the one the results say
+    (``primary_metric``: the first of their suite's list for the task; first run first and, in a
+    run, the latest finished first); else the first metric seen.
+
+    The run's record comes first because a stored row keeps the primary metric of the suite
+    that computed it: a suite that only reorders its ``metrics:`` list reuses every row, and
+    ranks by its new first metric, as its run's own leaderboard does."""
     given = _records(rows if rows is not None else (r for run in runs for r in run.rows))
     seen: dict[str, list[str]] = {}
     for row in given:
         names = seen.setdefault(str(row.task or ""), [])
         names += [name for name in row.metrics if name not in names]
     said: dict[str, list[str]] = {}
+    for run in runs:
+        for task, name in run.primary_metrics().items():
+            said.setdefault(task, []).append(name)
     sources = [run.rows for run in runs] or [given]
     for results in sources:
         for row in sorted(results, key=lambda r: str(r.finished_at or ""), reverse=True):

@@ -22,27 +22,27 @@ import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
 from benchmark import leaderboard, resultset, tuning
-from benchmark._internal import resolve, versions
-from benchmark.api import MissingDependency, Model, PluginInputError
+from benchmark._internal import versions
+from benchmark.api import MissingDependency, PluginInputError
 from benchmark.engine import LocalExecutor, run_cells
 from benchmark.errors import BenchError
 from benchmark.events import Display, ExecutorSettings, Limits, Task
-from benchmark.execute import (DataCache, FinishedHooks, clear_staging, execute, has_failures, json_safe,
-                               offered_registry, plugin_provenance, split_arguments)
+from benchmark.execute import (DataCache, FinishedHooks, clear_staging, complete_provenance, execute, has_failures,
+                               offered_registry)
 from benchmark.limits import check_out_path, results_dir_name
 from benchmark.lock import RunLock
 from benchmark.progress import QuietDisplay, format_row, open_display
 from benchmark.provenance import environment
-from benchmark.record import SEED_PARAMS, Cell, CellResult
+from benchmark.record import Cell, CellResult
 from benchmark.registry import Registry
 from benchmark.shared_data import ENVIRONMENT, SharedData
 from benchmark.store import ResultStore
-from benchmark.suite import MAX_CONFIGURATIONS, Suite, load_suite
+from benchmark.suite import MAX_CONFIGURATIONS, Suite, load_suite, model_arguments
 
 
 class Terminated(KeyboardInterrupt):
@@ -70,6 +70,9 @@ class RunOptions:
 
 @dataclass
 class RunResult:
+    """What :func:`run_suite` ends with: the reported cells' rows (as ``cells.jsonl`` stores them,
+    under the current suite's labels), the leaderboard, and how the run went."""
+
     suite: Suite
     store: ResultStore
     run_id: str
@@ -100,18 +103,10 @@ def _code(registry: Registry, model_plugin: str, metrics: Sequence[str]) -> dict
 
 def _model_params(registry: Registry, model_plugin: str, task: str, given: Mapping[str, Any],
                   seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(params to build the model with, params identifying the configuration)."""
-    model_class = cast(type[Model], resolve(registry.get("model", model_plugin).spec.classes[task]))
-    defaults = model_class.param_defaults()
-    config = json_safe({**defaults, **given})
-    params = dict(config)
-    for name in SEED_PARAMS:
-        if name in defaults and name not in given:
-            params[name] = seed
-            config.pop(name)
-    if config.get("threads") == 1 and defaults.get("threads") == 1:
-        config.pop("threads")  # one thread is how a model ran before it had the parameter
-    return params, config
+    """(params to build the model with, params identifying the configuration): the suite seed
+    decides the model's seed parameters as :func:`benchmark.suite.model_arguments` says."""
+    defaults = registry.get("model", model_plugin).model_class(task).param_defaults()
+    return model_arguments(defaults, given, seed)
 
 
 def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
@@ -134,9 +129,9 @@ def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
         checksum = cache.checksum(data)
         metrics = suite.metrics[dataset.task]
         for seed in suite.seeds:
-            params, split_seed = split_arguments(dataset.split.params, seed)
+            call = dataset.split.call(seed)  # the split's own seed, else the suite's
             try:
-                folds = cache.folds(data, dataset.split.method, params, split_seed)
+                folds = cache.fold_set(data, call)
             except (BenchError, ValueError) as exc:
                 raise BenchError(str(exc), f"split {dataset.split.method!r} of {where}") from None
             configured = []
@@ -155,7 +150,7 @@ def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
                         suite=suite.name, task=dataset.task, dataset=dataset.label,
                         dataset_plugin=dataset.name, dataset_options=dataset.options,
                         dataset_checksum=checksum, split=dataset.split.method,
-                        split_params={**params, "seed": split_seed}, seed=seed, fold=index,
+                        split_params=call.stored(), seed=seed, fold=index,
                         fold_name=fold.name, fingerprint=fingerprint, model=model.label,
                         model_plugin=model.name, params=build, config=config, metrics=metrics,
                         code=codes[model.name], data_dir=suite.data_dir, plugins=suite.plugins,
@@ -168,9 +163,7 @@ def limits_of(suite: Suite, options: RunOptions) -> dict[str, Limits]:
     command_line = Limits(options.timeout, options.memory_limit)
     limits = {}
     for model in suite.models:
-        merged = suite.limits.merged(model.limits)
-        # transitional: a benchmark.suite.Limits until the suite re-exports benchmark.events.Limits
-        limits[model.label] = Limits(merged.timeout, merged.memory).merged(command_line)
+        limits[model.label] = suite.limits.merged(model.limits).merged(command_line)
     return limits
 
 
@@ -187,23 +180,23 @@ def _change(old: Mapping[str, Any], new: Mapping[str, Any], model: str) -> str:
     return f"{model}: metric code changed"
 
 
-def decide(cells: Sequence[Cell], stored: Mapping[str, dict[str, Any]], retry_failed: bool
-           ) -> tuple[dict[str, dict[str, Any]], list[Cell], collections.Counter[str]]:
-    """(reused rows by cell id, cells to run, why cells that were stored are run again)."""
-    reused: dict[str, dict[str, Any]] = {}
+def decide(cells: Sequence[Cell], stored: Mapping[str, CellResult], retry_failed: bool
+           ) -> tuple[dict[str, CellResult], list[Cell], collections.Counter[str]]:
+    """(reused results by cell id, cells to run, why cells that were stored are run again)."""
+    reused: dict[str, CellResult] = {}
     todo: list[Cell] = []
     reasons: collections.Counter[str] = collections.Counter()
     for cell in cells:
-        row = stored.get(cell.id)
-        if row is None:
+        found = stored.get(cell.id)
+        if found is None:
             todo.append(cell)
-        elif row.get("code_id") != cell.code_id:
-            reasons[_change(row.get("code", {}), cell.code, cell.model_plugin)] += 1
+        elif found.code_id != cell.code_id:
+            reasons[_change(found.code, cell.code, cell.model_plugin)] += 1
             todo.append(cell)
-        elif not has_failures(row) or (not retry_failed and row.get("status") != "missing-dependency"):
-            reused[cell.id] = row
+        elif not has_failures(found) or (not retry_failed and found.status != "missing-dependency"):
+            reused[cell.id] = found
         else:
-            reasons["retrying " + (str(row.get("status")) if row.get("status") != "ok" else "metric errors")] += 1
+            reasons["retrying " + (found.status if found.status != "ok" else "metric errors")] += 1
             todo.append(cell)
     return reused, todo, reasons
 
@@ -211,14 +204,15 @@ def decide(cells: Sequence[Cell], stored: Mapping[str, dict[str, Any]], retry_fa
 # --- tuning (benchmark/tuning.py) -------------------------------------------------------------
 
 
-def _settle(searches: tuning.Searches, results: Mapping[str, dict[str, Any]], stored: Mapping[str, dict[str, Any]],
-            retry_failed: bool) -> tuple[list[Cell], dict[str, dict[str, Any]], list[Cell], collections.Counter[str]]:
-    """Plan as far as the rows so far go: (every planned cell, reused rows, cells to run, reasons).
+def _settle(searches: tuning.Searches, results: Mapping[str, CellResult], stored: Mapping[str, CellResult],
+            retry_failed: bool) -> tuple[list[Cell], dict[str, CellResult], list[Cell], collections.Counter[str]]:
+    """Plan as far as the results so far go: (every planned cell, reused results, cells to run,
+    reasons).
 
-    Reused rows can decide a tuned model's refits without running anything, so planning repeats
-    until it gives no new cell; cells whose rows this run already has are not run again.
+    Reused results can decide a tuned model's refits without running anything, so planning
+    repeats until it gives no new cell; cells this run already has results of are not run again.
     """
-    reused: dict[str, dict[str, Any]] = {}
+    reused: dict[str, CellResult] = {}
     while True:
         cells = searches.cells({**reused, **results})
         now, todo, reasons = decide([c for c in cells if c.id not in results], stored, retry_failed)
@@ -230,9 +224,12 @@ def _settle(searches: tuning.Searches, results: Mapping[str, dict[str, Any]], st
 # --- end tuning
 
 
-def relabel(row: Mapping[str, Any], cell: Cell) -> dict[str, Any]:
-    """A stored row under the current suite's labels (labels are presentation only)."""
-    return {**row, "dataset": cell.dataset, "model": cell.model, "suite": cell.suite}
+def relabel(result: CellResult, cell: Cell) -> dict[str, Any]:
+    """A result's stored row under the current suite's labels and primary metric: labels are
+    presentation only, and so is which of a cell's metrics ranks it (a suite that only reorders
+    its ``metrics:`` list plans the same cells, whose stored rows name the old first one)."""
+    return replace(result, dataset=cell.dataset, model=cell.model, suite=cell.suite,
+                   primary_metric=cell.primary_metric or result.primary_metric).to_row()
 
 
 # --- Run ------------------------------------------------------------------------------------
@@ -373,9 +370,9 @@ def surely_new_cells(suite: Suite, directory: Path, fresh: bool = False) -> int:
 def _run(context: RunContext, cells: list[Cell]) -> RunResult:
     """Reuse what is stored, run the rest phase by phase, report; the run lock is held."""
     options, stream = context.options, context.stream
-    stored = _stored_rows(context)
+    stored = _stored_results(context)
     # --- tuning (benchmark/tuning.py): a tuned model's trials run first, its refits once the
-    # trials' rows choose them; every phase is planned from the rows so far (reused or new)
+    # trials' results choose them; every phase is planned from the results so far (reused or new)
     searches = tuning.Searches(context.suite, cells, context.cache)
     cells, reused, todo, reasons = _settle(searches, {}, stored, options.retry_failed)
     # --- end tuning
@@ -394,44 +391,47 @@ def _run(context: RunContext, cells: list[Cell]) -> RunResult:
     _record_run(context, planned)
     if todo:
         _share_data(context, todo)
-    computed = Computed()
+    computed: dict[str, CellResult] = {}  # by cell id, as stored
     interrupted, cause = False, KeyboardInterrupt()
     try:
         while todo:  # --- tuning: one phase per pass (a suite without tune: has one)
             _execute(context, todo, computed, len(cells))
-            cells, reused, todo, more = _settle(searches, computed.rows, stored, options.retry_failed)
+            cells, reused, todo, more = _settle(searches, computed, stored, options.retry_failed)
             reasons |= more
     except KeyboardInterrupt as stop:
         interrupted, cause = True, stop
-    rows = [relabel(reused.get(c.id) or computed.rows[c.id], c) for c in tuning.reported(cells)
-            if c.id in reused or c.id in computed]
+    found = {**reused, **computed}  # disjoint: a planned cell is either reused or computed
+    rows = [relabel(found[c.id], c) for c in tuning.reported(cells) if c.id in found]
     result = _report(context, Outcome(rows, len(computed), len(reused), dict(reasons), interrupted), planned)
     if interrupted:
         raise RunInterrupted(result, cause)
     return result
 
 
-def _stored_rows(context: RunContext) -> dict[str, dict[str, Any]]:
+def _stored_results(context: RunContext) -> dict[str, CellResult]:
     """The store made ready for this run (archived with ``--fresh``, a torn last line repaired)
-    and the rows it may reuse, by cell id: the latest row of a cell wins; a row the readers
-    would set aside (:func:`benchmark.resultset.check`: a hand-edited fit_seconds, a metric that
-    is not a number) is not reused but computed again."""
+    and the results it may reuse, by cell id: the latest of a cell wins; a row the readers
+    would set aside (:func:`benchmark.record.check`: a hand-edited fit_seconds, a metric that
+    is not a number) is not reused but computed again (:meth:`ResultStore.results`)."""
     store = context.store
     if context.options.fresh and store.writable:
         store.archive_cells()
     warning = store.repair() if store.writable else None
     if warning:
         context.stream.write(f"bench: warning: {warning}\n")
-    return {row["cell_id"]: row for row in store.rows() if resultset.check(row) is None}
+    return {result.cell_id: result for result in store.results()}
 
 
 def _record_run(context: RunContext, planned: Mapping[str, Any]) -> None:
-    """The suite as it was run, and this run's environment (machine, versions, plugins, plan)."""
+    """The suite as it was run, and this run's environment (machine, versions, plugins, plan,
+    and the primary metric of each task: see :data:`benchmark.resultset.PRIMARY_METRICS`)."""
     context.store.write("suite.yaml", context.suite.text)
     plugin_list = sorted({(e.provider.plugin, e.provider.distribution, e.provider.version)
                           for e in context.registry.all()})
+    primary = {task: names[0] for task, names in context.suite.metrics.items() if names}
     context.store.write_environment(context.run_id, {**environment(
-        [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], context.run_id), **planned})
+        [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], context.run_id), **planned,
+        resultset.PRIMARY_METRICS: primary})
 
 
 def _share_data(context: RunContext, todo: Sequence[Cell]) -> None:
@@ -472,21 +472,20 @@ class RunInterrupted(Exception):
         self.result, self.signal = result, cause
 
 
-def _execute(context: RunContext, todo: list[Cell], computed: Computed, total: int) -> None:
+def _execute(context: RunContext, todo: list[Cell], computed: dict[str, CellResult], total: int) -> None:
     """Run the cells of one phase, storing each result as it arrives (the store's only writer);
-    ``computed`` gathers them, ``total`` is the phase's planned cells."""
+    ``computed`` gathers them by cell id, ``total`` is the phase's planned cells."""
     done = total - len(todo)
     notify = FinishedHooks(context.registry, context.stream)  # a plugin that fails is warned about once
     artifacts = context.artifacts
 
     def finished(results: list[CellResult]) -> None:
         for result in results:
-            _complete_provenance(result, context.registry)  # a killed cell's too
-        rows = [result.to_row() for result in results]
-        context.store.append_rows(rows)  # the cells of one engine pass: one write + one fsync
-        for result, row in zip(results, rows):
-            computed.add(result, row)
-            notify(row)
+            complete_provenance(result, context.registry)  # a killed cell's, made by the driver
+        context.store.append_rows(results)  # the cells of one engine pass: one write + one fsync
+        for result in results:
+            computed[result.cell_id] = result
+            notify(result)
 
     try:
         if context.options.executor == "inline":  # this process, the datasets already loaded by the plan
@@ -500,33 +499,3 @@ def _execute(context: RunContext, todo: list[Cell], computed: Computed, total: i
         run_cells(tasks, finished, context.display(total, done), context.engine, context.executor)
     finally:
         clear_staging(artifacts)  # the workers' (empty, or an interrupted cell's) staging directories
-
-
-def _complete_provenance(result: CellResult, registry: Registry) -> None:
-    """The model's plugin and library versions in a result whose worker could not record them
-    (a cell killed, timed out or crashed: its result is made by the driver)."""
-    if not result.plugin:
-        entry = registry.find("model", result.model_plugin)
-        if entry is not None:
-            result.plugin, result.libraries = plugin_provenance(entry)
-
-
-class Computed:
-    """What this run computed, by cell id: each typed result and the row it was stored as.
-
-    The rows serve the modules that still read results by key (the tuning search, the
-    leaderboard, :class:`RunResult`); each is made once, when its result is stored."""
-
-    def __init__(self) -> None:
-        self.results: dict[str, CellResult] = {}
-        self.rows: dict[str, dict[str, Any]] = {}
-
-    def add(self, result: CellResult, row: dict[str, Any]) -> None:
-        self.results[result.cell_id] = result
-        self.rows[result.cell_id] = row
-
-    def __len__(self) -> int:
-        return len(self.results)
-
-    def __contains__(self, cell_id: object) -> bool:
-        return cell_id in self.results

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from benchmark.errors import BenchError
-from benchmark.record import Refit
+from benchmark.record import SPLIT_SEED, Refit
 
 if TYPE_CHECKING:  # the reader's types; the result set imports this module
     from benchmark.resultset import Run, StoredResult
@@ -38,7 +38,7 @@ PLANNED = "planned"
 def experiment_key(checksum: Any, split: Any, split_params: Any, config_id: Any) -> str:
     """What a run's plan record (:data:`PLANNED`) lists per planned experiment: dataset checksum,
     split method and parameters (without the seed) and configuration, as canonical JSON."""
-    params = {k: v for k, v in split_params.items() if k != "seed"} if isinstance(split_params, Mapping) else {}
+    params = {k: v for k, v in split_params.items() if k != SPLIT_SEED} if isinstance(split_params, Mapping) else {}
     return json.dumps([str(checksum or ""), str(split or ""), params, str(config_id or "")], sort_keys=True,
                       default=str)
 
@@ -67,7 +67,7 @@ def stored_suite(run: Run) -> ParsedSuite | None:
     of the run refused it (a link, too large, not YAML: :attr:`Run.suite_data` is ``None``)."""
     if run.suite_data is None:
         return None
-    from benchmark.suite import read_suite  # the suite's parser (jsonschema): only when scoping
+    from benchmark.suite import read_suite  # the parser, with the registry and pandas: only a run without a plan record
 
     try:
         return read_suite(run.directory / SUITE)

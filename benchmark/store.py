@@ -48,17 +48,18 @@ from typing import Any
 
 from benchmark.errors import BenchError, excerpt
 from benchmark.files import (file_mode, fsync_directory, inside, kind_of, link_error, open_read, open_regular,
-                             read_stored_json, real_directory, write_all, write_atomic, write_error)
-from benchmark.files import artifact_path as artifact_path  # re-exported: report.py reads artifacts by it
-from benchmark.files import read_artifact as read_artifact  # re-exported: report.py
-from benchmark.record import CellResult
+                             read_stored_json, real_directory, write_all, write_error)
+from benchmark.files import artifact_path as artifact_path  # re-exported: report.py, report_sections.py
+from benchmark.files import read_artifact as read_artifact  # re-exported: report.py, report_sections.py
+from benchmark.files import write_atomic as write_atomic  # re-exported: report.py
+from benchmark.record import CellResult, check
 
 __all__ = ["ARCHIVE", "ARCHIVED", "CELLS", "DIRECTORIES", "ENVIRONMENT", "ENVIRONMENTS", "FILES", "REJECTED",
-           "ResultStore", "artifact_path", "check_row", "link_error", "numbered_lines", "parse_line", "read_artifact",
-           "read_rows", "real_directory", "write_atomic"]
-"""``link_error``, ``real_directory``, ``write_atomic``, ``artifact_path``, ``read_artifact`` live in
-:mod:`benchmark.files`; they are re-exported here for the modules that still import them from the store
-(execute.py, report.py)."""
+           "ResultStore", "artifact_path", "check_row", "numbered_lines", "parse_line", "read_artifact",
+           "read_rows", "write_atomic"]
+"""``write_atomic``, ``artifact_path`` and ``read_artifact`` live in :mod:`benchmark.files`; they are
+re-exported here for the readers that still import them from the store (report.py, and on its way
+report_sections.py)."""
 
 CELLS = "cells.jsonl"
 REJECTED = "cells.rejected.jsonl"
@@ -181,6 +182,12 @@ class ResultStore:
     def rows(self) -> list[dict[str, Any]]:
         """Every good stored row, in the order written."""
         return read_rows(self.cells_path)
+
+    def results(self) -> list[CellResult]:
+        """Every stored row a reader accepts (:func:`benchmark.record.check`: not a hand-edited
+        ``fit_seconds``, not a metric that is not a number), as a typed result in the current
+        format, in the order written."""
+        return [CellResult.from_stored(row) for row in self.rows() if check(row) is None]
 
     def finished(self) -> dict[str, dict[str, Any]]:
         """Rows of cells that finished successfully, by cell id (the latest wins)."""

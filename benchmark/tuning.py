@@ -30,7 +30,7 @@ identity is the tuning procedure (space, objective, search, budget, inner split)
 folds of one tuned model form one leaderboard line even when they chose differently.
 
 The runner plans in phases (:class:`Searches`): ordinary cells and trials first, then the
-refits whose parameters the trials' rows decide (a ``tpe`` search asks Optuna for
+refits whose parameters the trials' results decide (a ``tpe`` search asks Optuna for
 :data:`TPE_BATCH` trials per outer fold per phase). Random search is a pure function of the
 suite seed and the outer fold, so a rerun plans the same trials and reuses them.
 
@@ -52,10 +52,11 @@ import numpy as np
 
 from benchmark._internal import json_safe
 from benchmark.api import Fold, MatrixData
-from benchmark.cells import Cell, stable_hash
-from benchmark.record import Refit, Trial, tuning_from_mapping
+from benchmark.cells import Cell, CellResult, stable_hash
 from benchmark.errors import BenchError
+from benchmark.record import Refit, Trial
 from benchmark.registry import Registry
+from benchmark.resultset import cell as result_of  # a stored row typed (a typed result as it is)
 from benchmark.resultset import is_refit as is_refit  # tuning.is_refit and tuning.is_trial still work
 from benchmark.resultset import is_trial as is_trial
 from benchmark.resultset import tuning_note
@@ -132,11 +133,18 @@ def trial_fold(registry: Registry, data: Any, outer: Fold, tuning: Trial | Refit
 # --- Planning: trials, winners, refits ------------------------------------------------------------
 
 
-def _score(rows: Sequence[Mapping[str, Any] | None], metric: str) -> float | None:
+Scored = CellResult | Mapping[str, Any]
+"""A trial's result as the search reads it: typed (the runner's) or a stored row (a reader's)."""
+
+
+def _score(results: Sequence[Scored | None], metric: str) -> float | None:
     """The mean objective over a point's inner folds; ``None`` if any is missing or failed."""
     values = []
-    for row in rows:
-        value = (row or {}).get("metrics", {}).get(metric) if (row or {}).get("status") == "ok" else None
+    for result in results:
+        if isinstance(result, CellResult):
+            value = result.metrics.get(metric) if result.status == "ok" else None
+        else:
+            value = (result or {}).get("metrics", {}).get(metric) if (result or {}).get("status") == "ok" else None
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             return None
         values.append(float(value))
@@ -192,21 +200,23 @@ class Search:
         depend on the trials' results)."""
         return self.tuning.grid() if self.tuning.search == "grid" else self.random_points()
 
-    def cells(self, rows: Mapping[str, Mapping[str, Any]]) -> list[Cell]:
-        """The trial cells the rows so far determine, then the refit once every trial has a row."""
+    def cells(self, results: Mapping[str, CellResult]) -> list[Cell]:
+        """The trial cells the results so far (by cell id) determine, then the refit once every
+        trial has a result."""
         if self.tuning.search == "tpe":
-            points, done = self._tpe(rows)
+            points, done = self._tpe(results)
         else:
             points, done = self.drawn_points(), True
         trials = [self.trial_cells(n, p) for n, p in enumerate(points, 1)]
         cells = [c for group in trials for c in group]
-        if done and all(c.id in rows for c in cells):
-            cells.append(self.refit(points, trials, rows))
+        if done and all(c.id in results for c in cells):
+            cells.append(self.refit(points, trials, results))
         return cells
 
-    def _tpe(self, rows: Mapping[str, Mapping[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+    def _tpe(self, results: Mapping[str, CellResult]) -> tuple[list[dict[str, Any]], bool]:
         """Replay an Optuna study seeded by the suite seed and outer fold: ask a batch, tell the
-        stored results, until a batch lacks rows (those are the cells to run) or the budget is spent."""
+        stored results, until a batch lacks results (those are the cells to run) or the budget
+        is spent."""
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -220,19 +230,19 @@ class Search:
             start = len(points)
             points += asked
             scored = [self.trial_cells(start + k + 1, p) for k, p in enumerate(asked)]
-            if not all(c.id in rows for group in scored for c in group):
+            if not all(c.id in results for group in scored for c in group):
                 return points, False
             for trial, group in zip(batch, scored):
-                value = _score([rows[c.id] for c in group], self.tuning.objective)
+                value = _score([results[c.id] for c in group], self.tuning.objective)
                 study.tell(trial, value, state=None if value is not None else optuna.trial.TrialState.FAIL)
         return points, True
 
     def refit(self, points: Sequence[Mapping[str, Any]], trials: Sequence[Sequence[Cell]],
-              rows: Mapping[str, Mapping[str, Any]]) -> Cell:
+              results: Mapping[str, CellResult]) -> Cell:
         """The outer cell with the winning point (ties: the earlier trial), refit on the whole
         outer training fold; its configuration is the tuning procedure, the same on every fold."""
         sign = -1.0 if self.tuning.greater_is_better else 1.0
-        scores = [_score([rows[c.id] for c in group], self.tuning.objective) for group in trials]
+        scores = [_score([results[c.id] for c in group], self.tuning.objective) for group in trials]
         valid = [(sign * s, n) for n, s in enumerate(scores) if s is not None]
         decided = replace(self._how(len(points)), trial_cell_ids=tuple(c.id for group in trials for c in group),
                           failed_trials=len(scores) - len(valid))
@@ -243,7 +253,7 @@ class Search:
                               objective_value=scores[best])
             params.update(points[best])
         else:
-            errors = sorted({str(rows[c.id].get("error")) for g in trials for c in g if rows[c.id].get("error")})
+            errors = sorted({str(results[c.id].error) for g in trials for c in g if results[c.id].error})
             decided = replace(decided, error=f"no trial of outer fold {self.outer.fold_name} succeeded "
                                              f"({len(points)} failed; first error: {errors[0] if errors else 'unknown'})")
         return replace(self.outer, params=params, config=self.refit_config(), tuning=decided)
@@ -270,9 +280,9 @@ class Search:
 class Searches:
     """A suite's plan with its tuned models' searches: what the runner runs, phase by phase.
 
-    :meth:`cells` gives every cell the rows so far determine: the untuned cells, each search's
-    trials, and the refits of searches whose trials all have rows. The runner calls it again
-    after each phase until it gives nothing new.
+    :meth:`cells` gives every cell the results so far determine: the untuned cells, each
+    search's trials, and the refits of searches whose trials all have results. The runner calls
+    it again after each phase until it gives nothing new.
     """
 
     def __init__(self, suite: Suite, cells: Sequence[Cell], cache: DataCache):
@@ -286,8 +296,9 @@ class Searches:
             outer = cache.fold_set(data, SplitCall.of_cell(cell))[cell.fold]
             self.searches.append(Search(cell, tuned[cell.model], cache.registry, data, outer))
 
-    def cells(self, rows: Mapping[str, Mapping[str, Any]]) -> list[Cell]:
-        return self.plain + [c for search in self.searches for c in search.cells(rows)]
+    def cells(self, results: Mapping[str, CellResult]) -> list[Cell]:
+        """Every cell the results so far (reused or computed, by cell id) determine."""
+        return self.plain + [c for search in self.searches for c in search.cells(results)]
 
     def planned_refits(self) -> list[Cell]:
         """Every search's :meth:`Search.planned_refit`: the tuned lines a leaderboard should list
@@ -303,50 +314,50 @@ def reported(cells: Sequence[Cell]) -> list[Cell]:
     return [c for c in cells if not isinstance(c.tuning, Trial)]
 
 
-def chosen_by_fold(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One record per refit row, sorted by dataset, model, seed and outer fold: the chosen
+def chosen_by_fold(rows: Sequence[Scored]) -> list[dict[str, Any]]:
+    """One record per refit result, sorted by dataset, model, seed and outer fold: the chosen
     parameters and their inner objective, the trials it came from (for scripts; ``bench results``
     shows the chosen parameters in the ``chosen`` column of each refit row instead)."""
     found = []
-    for row in rows:
-        tuning = tuning_from_mapping(row.get("tuning"))
+    for result in map(result_of, rows):
+        tuning = result.tuning
         if not isinstance(tuning, Refit):
             continue
-        found.append({"dataset": row.get("dataset"), "model": row.get("model"), "seed": row.get("seed"),
-                      "fold": row.get("fold"), "fold_name": row.get("fold_name"),
+        found.append({"dataset": result.dataset, "model": result.model, "seed": result.seed,
+                      "fold": result.fold, "fold_name": result.fold_name,
                       "chosen": tuning.chosen, "objective": tuning.objective,
                       "inner_value": tuning.objective_value, "trials": tuning.trials,
                       "failed_trials": tuning.failed_trials if tuning.failed_trials is not None else 0,
-                      "note": tuning_note(row)})
+                      "note": tuning_note(result)})
     return sorted(found, key=lambda r: (str(r["dataset"]), str(r["model"]), r["seed"] or 0, r["fold"] or 0))
 
 
-def search_history(refit: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]]
-                   ) -> list[dict[str, Any]]:
+def search_history(refit: Scored, rows: Sequence[Scored] | Mapping[str, Scored]) -> list[dict[str, Any]]:
     """A search as ``bench report`` draws it: per trial (in order) its parameters and mean inner
     objective (``None`` if it failed or its rows are missing), and whether it was the chosen point.
 
     Trial *n* is the *n*-th group of the refit's ``trial_cell_ids`` (one cell per inner fold), as
     :meth:`Search.refit` numbered it: two trials that drew the same point (a ``tpe`` search may)
-    share their cells but keep their numbers. ``rows``: the trial rows, or them by cell id (a
-    reader drawing many searches indexes them once).
+    share their cells but keep their numbers. ``rows``: the trial results (or stored rows), or
+    them by cell id (a reader drawing many searches indexes them once).
     """
-    tuning = tuning_from_mapping(refit.get("tuning"))
+    chosen = result_of(refit)
+    tuning = chosen.tuning
     if not isinstance(tuning, Refit):
         return []
-    by_id = rows if isinstance(rows, Mapping) else {r.get("cell_id"): r for r in rows}
+    by_id = rows if isinstance(rows, Mapping) else {result_of(r).cell_id: r for r in rows}
     ids = list(tuning.trial_cell_ids or [])
     count = int(tuning.trials or 0)
     per = len(ids) // count if count and ids and len(ids) % count == 0 else 1
-    config = refit.get("config")
-    tune = config.get("tune") if isinstance(config, Mapping) else None
+    tune = chosen.config.get("tune") if isinstance(chosen.config, Mapping) else None
     space = tune.get("space") if isinstance(tune, Mapping) else None
     tuned = set(space) if isinstance(space, Mapping) else set(tuning.chosen or {})
     history = []
     for number, start in enumerate(range(0, len(ids), per), 1):
         group = [by_id.get(cell_id) for cell_id in ids[start:start + per]]
-        found = next((row for row in group if row is not None), None)
-        point = {k: v for k, v in ((found or {}).get("config") or {}).items() if not tuned or k in tuned}
+        found = next((result_of(row) for row in group if row is not None), None)
+        config = found.config if found is not None and isinstance(found.config, Mapping) else {}
+        point = {k: v for k, v in config.items() if not tuned or k in tuned}
         history.append({"trial": number, "params": point,
                         "objective": _score(group, str(tuning.objective)),
                         "chosen": number == tuning.trial})
@@ -356,25 +367,26 @@ def search_history(refit: Mapping[str, Any], rows: Sequence[Mapping[str, Any]] |
 # --- The guard --------------------------------------------------------------------------------------
 
 
-def audit(rows: Sequence[Mapping[str, Any]], registry: Registry, data: Any, outer_folds: Sequence[Fold]) -> list[str]:
-    """Problems with the isolation of trials, rebuilt from the data: for each trial row, its
-    outer fold's fingerprint, the fingerprints of the rows it fit on and was scored on, and
-    that those rows are outer training rows, none of the outer test rows. ``[]`` is clean."""
+def audit(rows: Sequence[Scored], registry: Registry, data: Any, outer_folds: Sequence[Fold]) -> list[str]:
+    """Problems with the isolation of trials, rebuilt from the data: for each trial result (or
+    stored row), its outer fold's fingerprint, the fingerprints of the rows it fit on and was
+    scored on, and that those rows are outer training rows, none of the outer test rows.
+    ``[]`` is clean."""
     problems = []
-    for row in rows:
-        tuning = tuning_from_mapping(row.get("tuning"))
+    for result in map(result_of, rows):
+        tuning = result.tuning
         if not isinstance(tuning, Trial):
             continue
-        outer = outer_folds[int(row["fold"])]
-        name = f"trial {row.get('cell_id')}"
+        outer = outer_folds[int(result.fold)]
+        name = f"trial {result.cell_id}"
         if outer.fingerprint != tuning.outer_fingerprint:
             problems.append(f"{name}: planned on another outer fold")
             continue
         fold = inner_folds(registry, data, outer, tuning.inner or {})[int(tuning.inner_fold or 0)]
         if (rows_fingerprint(fold.train), rows_fingerprint(fold.test)) != (tuning.fit_rows, tuning.eval_rows):
             problems.append(f"{name}: its recorded rows are not its inner fold's")
-        if row.get("split_fingerprint") != fold.fingerprint:
-            problems.append(f"{name}: split fingerprint {row.get('split_fingerprint')} is not its inner fold's")
+        if result.split_fingerprint != fold.fingerprint:
+            problems.append(f"{name}: split fingerprint {result.split_fingerprint} is not its inner fold's")
         used = np.concatenate([fold.train, fold.test])
         if np.isin(used, outer.test).any():
             problems.append(f"{name}: {int(np.isin(used, outer.test).sum())} rows of the outer test fold")

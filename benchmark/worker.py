@@ -48,6 +48,8 @@ import threading
 import time
 from typing import Any
 
+from benchmark.record import Cell  # plain data, the standard library only: no start-up cost
+
 LOG_LIMIT = 4096  # bytes of a cell's output kept in its row
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -212,7 +214,7 @@ class Worker:
         with self._lock:
             self.conn.send(("progress", self.cell_id, int(done), total, unit))
 
-    def prepare(self, cell: dict[str, Any]) -> float:
+    def prepare(self, cell: Cell) -> float:
         """Map (or load) and verify the cell's data before its clock starts; the seconds it took.
 
         A failure here is left for the cell itself to meet and record."""
@@ -220,7 +222,7 @@ class Worker:
 
         started = time.perf_counter()
         try:
-            worker_cache(cell.get("plugins") or ()).prepare(cell)
+            worker_cache(cell.plugins).prepare(cell)
         except Exception:
             pass
         return time.perf_counter() - started
@@ -228,7 +230,9 @@ class Worker:
     def run(self, cell_id: str, cell: dict[str, Any], artifacts_root: str | None, run_id: str,
             threads: int | None = None) -> dict[str, Any]:
         from benchmark import api
-        from benchmark.execute import run_cell  # seeds the global generators itself, per cell
+        from benchmark.execute import execute_cell  # seeds the global generators itself, per cell
+
+        parsed = Cell.from_dict(cell)  # once, for the data's preparation and the cell's run
 
         self.cell_id, self._last_progress = cell_id, 0.0
         if self.capture:
@@ -239,12 +243,12 @@ class Worker:
             _set_threads(wanted)  # libraries loaded by earlier cells ignore the environment
             self._threads_set = wanted
         _quiet_loggers()
-        load_seconds = self.prepare(cell)
+        load_seconds = self.prepare(parsed)
         with self._lock:
             self.conn.send(("loaded", cell_id, load_seconds))
         api._progress_sink = self.progress
         try:
-            row = run_cell(cell, artifacts_root, run_id)
+            result = execute_cell(parsed, artifacts_root, run_id)
         finally:
             api._progress_sink = None
             _quiet_loggers()
@@ -253,11 +257,11 @@ class Worker:
             except OSError:
                 pass
             end_children()
-        row["load_seconds"] = round(load_seconds, 6)
+        result.load_seconds = round(load_seconds, 6)
         if self.capture:
             _flush_all()
-            row["log"] = clip_log(read_capture(self.capture))
-        return row
+            result.log = clip_log(read_capture(self.capture))
+        return result.to_row()  # plain data: it crosses the socket
 
 
 def main(argv: list[str]) -> int:

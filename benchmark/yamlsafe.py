@@ -46,7 +46,7 @@ from yaml import nodes as N
 
 from benchmark.errors import BenchError, clip, excerpt
 from benchmark.files import one_line, os_reason, read_bounded, read_stored
-from benchmark.files import read_stored_json as read_stored_json  # re-exported: report.py imports it from here
+from benchmark.files import read_stored_json as read_stored_json  # re-exported: report.py (and report_sections.py) import it from here
 
 MAX_BYTES = 1_000_000
 """Default size limit of a suite file, in bytes."""

@@ -155,3 +155,22 @@ def test_the_store_takes_a_typed_result_and_reads_it_back(tmp_path):
     first, second = read_rows(store.cells_path)
     assert first == second == json.loads(json.dumps(result.to_row()))
     assert CellResult.from_row(first).to_row() == first
+
+
+def test_the_store_gives_back_typed_results_of_the_rows_a_reader_accepts(tmp_path):
+    """What the runner reuses: every row that passes the record's schema, typed, in the order
+    written; a hand-edited row (``fit_seconds`` as text) is not among them (it is computed again)."""
+    from benchmark.record import check
+    from benchmark.store import ResultStore
+
+    store = ResultStore(tmp_path)
+    result = _result(DECIDED)
+    edited = {**result.to_row(), "cell_id": "edited", "fit_seconds": "fast"}
+    old = {k: v for k, v in result.to_row().items() if k not in ("schema", "primary_metric", "config_id")}
+    store.append_rows([result, edited, {**old, "cell_id": "old"}])
+    assert check(edited) == "fit_seconds: expected a number, got 'fast'"
+    typed = store.results()
+    assert [r.cell_id for r in typed] == [result.cell_id, "old"]
+    assert all(isinstance(r, CellResult) for r in typed)
+    assert typed[0].to_row() == json.loads(json.dumps(result.to_row()))
+    assert isinstance(typed[0].tuning, Refit) and typed[1].config_id == ""  # a field an old row lacks: empty

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 
 import pytest
 
+from benchmark import leaderboard, resultset
 from benchmark.runner import RunOptions, run_suite
 from benchmark.store import read_rows
 from tests.conftest import ROOT, run_bench
@@ -135,6 +137,30 @@ def test_a_stored_row_the_readers_refuse_is_computed_again(first_run, tmp_path):
     again = run_suite(base / "suite.yaml", RunOptions(out=out, executor="inline"), stream=open(os.devnull, "w"))
     assert (again.reused, again.ran) == (len(rows) - 1, 1)
     assert [line.cells for line in again.lines] == [line.cells for line in first.lines]
+
+
+def test_a_suite_that_reorders_its_metrics_ranks_by_its_new_first_one(first_run, tmp_path):
+    """The same cells (their ids hash the sorted metrics), every one reused: their stored rows name
+    rmse as the primary metric, the suite now says mae. The run's leaderboard and ``bench
+    leaderboard`` of the directory rank by mae, as before the stored rows carried it."""
+    base, first = first_run
+    shutil.copytree(base / "out", tmp_path / "out")
+    (tmp_path / "suite.yaml").write_text(SUITE.replace("[rmse, mae, mse, bce]", "[mae, rmse, mse, bce]"))
+    again = run_suite(tmp_path / "suite.yaml", RunOptions(out=tmp_path / "out", executor="inline"),
+                      stream=open(os.devnull, "w"))
+    assert (again.ran, again.reused) == (0, first.ran)
+    rating = [row for row in again.rows if row["task"] == "rating"]
+    assert rating and {row["primary_metric"] for row in rating} == {"mae"}
+    with open(tmp_path / "out" / "leaderboard.csv") as handle:
+        table = [row for row in csv.DictReader(handle) if row["task"] == "rating"]
+    assert list(table[0]).index("mae_mean") < list(table[0]).index("rmse_mean")
+    ranked = [float(row["mae_mean"]) for row in table]
+    assert ranked == sorted(ranked)
+    stored = {row["primary_metric"] for row in read_rows(tmp_path / "out" / "cells.jsonl") if row["task"] == "rating"}
+    assert stored == {"rmse"}  # the stored rows are not rewritten: the run records its primary metrics
+    loaded = resultset.load([tmp_path / "out"])
+    assert loaded.primary_metrics()["rating"] == "mae"
+    assert leaderboard.from_results(loaded)[1]["rating"][0] == "mae"
 
 
 SLOW_PLUGIN = '''

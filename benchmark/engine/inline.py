@@ -12,7 +12,6 @@ from typing import Any
 
 from benchmark import api, execute
 from benchmark.events import Finished, Flush, OnEvent, Progress, Started, Task
-from benchmark.record import CellResult
 
 
 class InlineExecutor:
@@ -34,10 +33,10 @@ class InlineExecutor:
             api._progress_sink = lambda done, total=None, unit="epoch", _id=task.id: on_event(
                 Progress(_id, int(done), total, unit))
             try:
-                row = execute.run_cell(dict(task.cell), self.artifacts_root, self.run_id)
+                result = execute.execute_cell(task.cell, self.artifacts_root, self.run_id)
             finally:
                 api._progress_sink = None
-            on_event(Finished(task.id, CellResult.from_row(row)))
+            on_event(Finished(task.id, result))
             on_event(Flush())
 
 

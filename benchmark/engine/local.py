@@ -26,13 +26,12 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from benchmark import execute
 from benchmark.engine.processes import (WORKER_DIRECTORY_PREFIX, cores, process_state, start_time, start_worker,
                                         sweep_worker_directories, tree_rss, worker_environment)
 from benchmark.errors import BenchError
 from benchmark.events import Finished, Flush, Log, OnEvent, Progress, Started, Stopped, Task
-from benchmark.provenance import now
-from benchmark.record import CellResult
+from benchmark.provenance import machine, now
+from benchmark.record import Cell, CellResult
 from benchmark.worker import clip_log, kill_tree, read_capture
 
 # --- Why a cell failed ------------------------------------------------------------------------
@@ -68,12 +67,13 @@ def death_reason(returncode: int | None) -> tuple[str, str]:
 
 def failed_result(task: Task, status: str, error: str, run_id: str, log: str = "",
                   started_at: str | None = None) -> CellResult:
-    """The result of a cell whose worker could not return one, made by the driver."""
-    result = CellResult.from_row(execute.failed_row(dict(task.cell), status, error, run_id))
+    """The result of a cell whose worker could not return one, made by the driver: the cell's
+    fields, the reason, what the worker printed; the model's plugin and library versions are
+    completed where the driver stores it (:func:`benchmark.execute.complete_provenance`)."""
+    result = CellResult.start(Cell.from_dict(task.cell), run_id, machine(), started_at or now())
+    result.status, result.error, result.finished_at = status, error, now()
     if log:
         result.log = clip_log(log)
-    if started_at:
-        result.started_at = started_at
     return result
 
 

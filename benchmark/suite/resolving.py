@@ -1,8 +1,8 @@
 """What a suite resolves to, and the decisions resolving makes once for every later step.
 
 The frozen records (:class:`Suite`, :class:`DatasetConfig`, :class:`ModelConfig`,
-:class:`SplitConfig`, :class:`Limits`) are what the runner plans from. Three decisions live
-here and nowhere else:
+:class:`SplitConfig`; :class:`~benchmark.events.Limits` is the engine's, re-exported) are what
+the runner plans from. Three decisions live here and nowhere else:
 
 * **the seed**: a suite seed drives the split (unless the split names its own ``seed``) and
   every model parameter named in :data:`SEED_PARAMS` that the suite leaves unset.
@@ -28,11 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from benchmark._internal import json_safe
 from benchmark.api import Model
-from benchmark.cells import SEED_PARAMS as SEED_PARAMS  # the one constant of seed parameters
-from benchmark.cells import Cell
 from benchmark.errors import BenchError, raise_all
+from benchmark.events import Limits as Limits  # the suite parses them; a task carries them
 from benchmark.limits import check_seed
 from benchmark.params import Param, describe
+from benchmark.record import SEED_PARAMS as SEED_PARAMS  # the one constant of seed parameters
+from benchmark.record import SPLIT_SEED as SPLIT_SEED  # the split's seed parameter, as a cell stores it
+from benchmark.record import Cell
 from benchmark.registry import Entry, Registry
 from benchmark.suite.problems import KeyPath, Where, describe_value, param_problems
 
@@ -44,24 +46,9 @@ MAX_CONFIGURATIONS = 10_000
 raises it."""
 DEFAULT_SPLIT: Mapping[str, Any] = {"method": "kfold", "k": 5}
 """The split of a dataset without a canonical fold set when the suite names none."""
-SPLIT_SEED = "seed"
-"""The split parameter that is its seed (every split function takes it)."""
 
 
-# --- Limits -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-cell limits; ``None`` means no limit."""
-
-    timeout: float | None = None
-    memory: int | None = None  # bytes
-
-    def merged(self, other: Limits) -> Limits:
-        """``other``'s limits where set, else these."""
-        return Limits(other.timeout if other.timeout is not None else self.timeout,
-                      other.memory if other.memory is not None else self.memory)
+# --- Limits (benchmark.events.Limits: a task carries them, the suite parses them) ------------
 
 
 def parse_size(value: Any, where: str) -> int:

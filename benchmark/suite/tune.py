@@ -25,7 +25,7 @@ from benchmark.errors import BenchError, did_you_mean, raise_all
 from benchmark.params import Param
 from benchmark.registry import Registry
 from benchmark.suite.problems import Found, KeyPath, Where, check_schema, describe_value, schema_problems
-from benchmark.suite.resolving import SPLIT_SEED, DatasetConfig, SplitCall, SplitPlace, resolve_split
+from benchmark.suite.resolving import DatasetConfig, SplitCall, SplitPlace, resolve_split
 
 SEARCHES = ("grid", "random", "tpe")
 DEFAULT_INNER: Mapping[str, Any] = {"method": "holdout", "test_size": 0.1}
@@ -106,8 +106,7 @@ class Tuning:
     def inner_split(self, outer_seed: int) -> dict[str, Any]:
         """The inner split as a trial records it, ``{"method": ..., **params, "seed": ...}``: its
         seed is the block's own, else the outer split's (``outer_seed``)."""
-        call = SplitCall.of(str(self.split["method"]), self.split, outer_seed)
-        return {**self.split, SPLIT_SEED: call.seed}
+        return SplitCall.of(str(self.split["method"]), self.split, outer_seed).stored()
 
 
 # --- Parsing (called from the model resolution of benchmark.suite.checking) ----------------

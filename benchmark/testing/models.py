@@ -23,8 +23,9 @@ from benchmark.api import (
     TaskSpec,
 )
 from benchmark.errors import did_you_mean
-from benchmark.execute import SEED_PARAMS, make_model, reset_random_state
+from benchmark.execute import make_model, reset_random_state
 from benchmark.params import model_params, signature_problems
+from benchmark.record import SEED_PARAMS
 from benchmark.testing.common import (
     SEED, Tasks, installed_tasks, json_problem, known_names, missing_hint, schema_problems,
 )
