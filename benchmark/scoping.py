@@ -75,11 +75,15 @@ def stored_suite(run: Run) -> ParsedSuite | None:
         return None
 
 
-def suite_tunes(parsed: ParsedSuite | None) -> set[Any] | None:
-    """The ``tune:`` blocks of a stored suite as :func:`tune_key` gives them (``None``: no suite)."""
-    if parsed is None or not isinstance(parsed.data.get("models"), list):
+def suite_tunes(data: Any) -> set[Any] | None:
+    """The ``tune:`` blocks of a stored suite's data (``Run.suite_data``, read by the hardened
+    reader) as :func:`tune_key` gives them; ``None``: no suite. Only the blocks' own mappings are
+    compared, so the data read once with the run serves: the suite's parser (which loads the
+    registry and pandas) is needed only for a run without a plan record (:func:`in_suite`)."""
+    models = data.get("models") if isinstance(data, Mapping) else None
+    if not isinstance(models, list):
         return None
-    return {tune_key(entry.get("tune")) for entry in parsed.data["models"] if isinstance(entry, Mapping)} - {None}
+    return {tune_key(entry.get("tune")) for entry in models if isinstance(entry, Mapping)} - {None}
 
 
 Judge = Callable[["StoredResult"], bool]
@@ -114,7 +118,7 @@ def _planned(record: Mapping[str, Any], run: Run) -> Judge:
     keys = {experiment_key(*entry) for entry in record["experiments"] if isinstance(entry, list) and len(entry) == 4}
     seeds = set(record["seeds"]) if isinstance(record.get("seeds"), list) else None
     trial_keys = {row.cell_id: _key_of(row) for row in run.trials}
-    tunes = suite_tunes(stored_suite(run))
+    tunes = suite_tunes(run.suite_data)
 
     def planned(row: StoredResult) -> bool:
         if seeds is not None and row.seed not in seeds:

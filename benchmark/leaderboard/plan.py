@@ -20,7 +20,7 @@ from typing import Any
 from benchmark.leaderboard.lines import Line, protocol
 from benchmark.record import Cell, Trial
 from benchmark.resultset import Run, tuning_note
-from benchmark.scoping import PLANNED, experiment_key, stored_suite, suite_tunes, tune_key
+from benchmark.scoping import PLANNED, experiment_key, suite_tunes, tune_key
 
 def planned(cells: Iterable[Cell], seeds: Iterable[int], refits: Iterable[Cell] = ()) -> dict[str, Any]:
     """``{"planned": ...}`` for the runner's environment record: every (dataset checksum, split
@@ -121,7 +121,7 @@ class Plan:
         for run in runs:
             record = run.environment.get(PLANNED)
             if isinstance(record, Mapping) and isinstance(record.get("tables"), list):
-                plan._add(record, suite_tunes(stored_suite(run)))
+                plan._add(record, suite_tunes(run.suite_data))
         return plan if plan.tables else None
 
     def _add(self, record: Mapping[str, Any], tunes: set[Any] | None = None) -> None:
