@@ -1,12 +1,19 @@
-"""Top-N ranking: the model interface and the full-ranking evaluation, batched over users.
+"""Top-N ranking for plugins: the model base, the training interactions and the evaluator.
+
+Public and stable (part of the plugin contract, like :mod:`benchmark.api`; minor versions only
+add): a plugin that ranks items imports :class:`RankingModel`, :class:`Interactions` and
+:func:`evaluate` from here. bench's own ``ranking`` and ``next-item`` tasks are built on exactly
+these names (``bench_plugins.ranking_core`` re-exports them for older imports). The names in
+``__all__`` are the contract; anything else here may change.
 
 **Protocol** (issue 15). Every user and item of the *dataset* has a position (ids sorted, so
 position order is id order). For each test user, every item not rated in training is a
 candidate; an item with no training interaction at all ranks after every other candidate;
 ties rank by item id. Relevance comes from the test interactions with rating >= ``threshold``
-(every test interaction when the data is implicit, ``info["implicit"]``). A test user with no
-relevant item is skipped and counted; a user with no training interaction is evaluated (the
-model scores them like anyone else) and counted.
+(every test interaction when the interactions are implicit: ``Interactions.implicit`` or the
+dataset's ``info["implicit"]``). A test user with no relevant item is skipped and counted; a
+user with no training interaction is evaluated (the model scores them like anyone else) and
+counted.
 
 **Bounded memory.** The scores of all users never exist at once: users are scored
 :data:`BATCH_ELEMENTS` cells at a time (16M, i.e. 64 MB of float32 scores plus masks, ~280
@@ -15,22 +22,22 @@ the training CSR's rows, and the top ``depth`` per row is found with a partition
 user, not a sort), then only those ``depth`` are sorted. Only the (users x depth) lists are
 kept. ``benchmarks/ranking_scale.md`` has the measured time and peak memory.
 
-**Sampled negatives** only with ``negatives: N`` (N > 0) on the dataset entry: each evaluated
-user's candidates are their relevant test items plus N random items they never interacted with.
-Sampled metrics are not consistent with full-ranking ones and can reorder models (Krichene &
-Rendle, "On Sampled Metrics for Item Recommendation", KDD 2020), so a warning says so.
+**Sampled negatives** only with ``negatives`` > 0: each evaluated user's candidates are their
+relevant test items plus N random items they never interacted with. Sampled metrics are not
+consistent with full-ranking ones and can reorder models (Krichene & Rendle, "On Sampled
+Metrics for Item Recommendation", KDD 2020), so a warning says so.
 
-SciPy is imported inside the functions that build matrices, so that importing this module (as
-the plugin modules do at start-up) stays cheap.
+This module imports numpy, pandas and :mod:`benchmark.api`; SciPy is imported inside the
+functions that build matrices, so that importing it (as plugin modules do at start-up) stays
+cheap.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import warnings
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,17 +46,35 @@ import pandas as pd
 
 from benchmark.api import Model, PluginInputError, RatingData
 
-RANKING = "ranking"
-"""The task's name."""
+__all__ = [
+    "RankingModel",
+    "Interactions",
+    "Sequences",
+    "evaluate",
+    "Evaluation",
+    "RankedLists",
+    "relevance",
+    "rank_users",
+    "masked_scores",
+    "top_k",
+    "batches",
+    "universe",
+    "Universe",
+    "fold_seed",
+    "SampledMetricsWarning",
+    "KRICHENE_RENDLE",
+    "BATCH_ELEMENTS",
+    "DEPTH",
+    "DEFAULT_THRESHOLD",
+]
+
 BATCH_ELEMENTS = 1 << 24
 """Scores computed at once (users per batch = this // items): bounds the evaluation's memory."""
 DEPTH = 100
 """Length of the ranked lists computed for every evaluated user; a metric at a larger k
 computes deeper lists again on demand."""
 DEFAULT_THRESHOLD = 4.0
-OPTIONS: dict[str, Any] = {"threshold": DEFAULT_THRESHOLD, "negatives": 0}
-"""The task options of a ranking dataset entry and their defaults (validated by
-:func:`check_options`)."""
+"""A test interaction is relevant when its rating is at least this (5-star scales)."""
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
@@ -107,7 +132,9 @@ class Interactions:
     rating); ``users``/``items`` map positions to raw ids. Items that appear only in test have
     empty columns, users only in test empty rows. ``ratings`` is the training :class:`RatingData`
     (the ``rows`` of ``source``, built on first use: rating models fit on it through the
-    ranking task's adapter).
+    ranking task's adapter). ``sequences()`` gives each user's training items in time order
+    (for sequential models). ``implicit`` means every interaction counts, whatever its rating:
+    every test interaction is then relevant.
     """
 
     matrix: sp.csr_matrix
@@ -118,6 +145,12 @@ class Interactions:
     source: RatingData | None = field(default=None, repr=False)
     rows: np.ndarray | None = field(default=None, repr=False)
     _ratings: RatingData | None = field(default=None, repr=False)
+    _space: Universe | None = field(default=None, repr=False)
+    _sequences: Sequences | None = field(default=None, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without what is rebuilt on demand (the dataset's positions, the sequences)."""
+        return {**self.__dict__, "_space": None, "_sequences": None}
 
     @property
     def n_users(self) -> int:
@@ -145,18 +178,41 @@ class Interactions:
         """Number of training interactions of each item (any rating)."""
         return np.bincount(self.matrix.indices, minlength=self.n_items).astype(np.int64)
 
+    def sequences(self) -> Sequences:
+        """Each user's training items in time order: by ``timestamp``, ties by row position
+        (the later row is the later interaction), repeats kept. Built once, on first use;
+        a ``PluginInputError`` when the training ratings have no ``timestamp`` column."""
+        if self._sequences is None:
+            if self.source is None or self.rows is None:
+                raise PluginInputError("these interactions carry no training ratings to order by time")
+            ratings = self.source.ratings
+            if "timestamp" not in ratings.columns:
+                raise PluginInputError("sequences need a 'timestamp' column; this dataset has none")
+            if self._space is None:
+                self._space = universe(self.source)
+            rows = self.rows
+            users = self._space.user_codes[rows]
+            order = np.lexsort((rows, ratings["timestamp"].to_numpy()[rows], users))
+            indptr = np.zeros(self.n_users + 1, dtype=np.int64)
+            np.cumsum(np.bincount(users, minlength=self.n_users), out=indptr[1:])
+            self._sequences = Sequences(indptr, self._space.item_codes[rows][order])
+        return self._sequences
+
     @classmethod
-    def from_rows(cls, data: RatingData, rows: np.ndarray, threshold: float = DEFAULT_THRESHOLD
-                  ) -> Interactions:
-        """The training interactions of ``data`` at row positions ``rows``."""
+    def from_rows(cls, data: RatingData, rows: np.ndarray, threshold: float = DEFAULT_THRESHOLD,
+                  implicit: bool | None = None) -> Interactions:
+        """The training interactions of ``data`` at row positions ``rows``; ``implicit``
+        (default: the dataset's ``info["implicit"]``) makes every test interaction relevant."""
         space = universe(data)
         rows = np.asarray(rows, dtype=np.int64)
         ratings = data.ratings["rating"].to_numpy(np.float32)[rows]
         matrix = _csr(space.user_codes[rows], space.item_codes[rows], ratings,
                       (len(space.users), len(space.items)))
-        return cls(matrix, space.users, space.items, float(threshold),
-                   bool(data.info.get("implicit", False)),
-                   RatingData(data.ratings, data.scale, info=data.info), rows)  # no folds: picklable
+        if implicit is None:
+            implicit = bool(data.info.get("implicit", False))
+        return cls(matrix, space.users, space.items, float(threshold), bool(implicit),
+                   RatingData(data.ratings, data.scale, info=data.info), rows,  # no folds: picklable
+                   _space=space)
 
     @classmethod
     def from_matrix(cls, matrix: Any, threshold: float = DEFAULT_THRESHOLD) -> Interactions:
@@ -166,6 +222,41 @@ class Interactions:
         matrix = sp.csr_matrix(matrix, dtype=np.float32)
         return cls(matrix, pd.RangeIndex(matrix.shape[0]), pd.RangeIndex(matrix.shape[1]),
                    float(threshold))
+
+
+@dataclass(frozen=True, eq=False)
+class Sequences:
+    """Users' item sequences in time order, in CSR layout: user ``u``'s items (positions) are
+    ``items[indptr[u]:indptr[u + 1]]``, oldest first (:meth:`Interactions.sequences`)."""
+
+    indptr: np.ndarray
+    items: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def of(self, user: int) -> np.ndarray:
+        """User position ``user``'s items, oldest first."""
+        return self.items[self.indptr[user]:self.indptr[user + 1]]
+
+    def last_items(self) -> np.ndarray:
+        """Each user's most recent item position; -1 for a user without any."""
+        lengths = np.diff(self.indptr)
+        last = np.full(len(lengths), -1, dtype=np.int64)
+        has = lengths > 0
+        last[has] = self.items[self.indptr[1:][has] - 1]
+        return last
+
+    def transitions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every consecutive pair within a user's sequence: ``(previous, next)`` item positions
+        (a user's last item and the next user's first are not a pair)."""
+        if len(self.items) < 2:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty
+        within = np.ones(len(self.items) - 1, dtype=bool)
+        starts = self.indptr[1:-1]
+        within[starts[(starts > 0) & (starts < len(self.items))] - 1] = False
+        return self.items[:-1][within], self.items[1:][within]
 
 
 def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]
@@ -359,7 +450,8 @@ class RankedLists:
         return top
 
     def n_relevant(self) -> np.ndarray:
-        return np.diff(self.relevant.indptr).astype(np.int64)
+        indptr: np.ndarray = np.asarray(self.relevant.indptr)
+        return np.diff(indptr).astype(np.int64)
 
     def hits(self, k: int) -> np.ndarray:
         """(users x k) booleans: whether the item at each rank is relevant."""
@@ -384,11 +476,13 @@ class Evaluation:
     protocol: dict[str, Any]
 
 
-def relevance(data: RatingData, rows: np.ndarray, threshold: float) -> sp.csr_matrix:
-    """(users x items) booleans: the test interactions at ``rows`` that count as relevant."""
+def relevance(data: RatingData, rows: np.ndarray, threshold: float, implicit: bool = False
+              ) -> sp.csr_matrix:
+    """(users x items) booleans: the test interactions at ``rows`` that count as relevant
+    (every one when ``implicit`` or the dataset's ``info["implicit"]``)."""
     space = universe(data)
     rows = np.asarray(rows, dtype=np.int64)
-    if data.info.get("implicit", False):
+    if implicit or data.info.get("implicit", False):
         chosen = rows
     else:
         chosen = rows[data.ratings["rating"].to_numpy()[rows] >= threshold]
@@ -402,7 +496,7 @@ def evaluate(model: RankingModel, train: Interactions, data: RatingData, test_ro
     """Rank the candidates of every test user with a relevant item; count who was skipped."""
     space = universe(data)
     test_rows = np.asarray(test_rows, dtype=np.int64)
-    relevant = relevance(data, test_rows, train.threshold)
+    relevant = relevance(data, test_rows, train.threshold, train.implicit)
     seen = train.matrix
     overlap = relevant.multiply(seen.astype(bool)).tocsr()
     n_relevant_seen = int(overlap.nnz)
@@ -477,14 +571,3 @@ def _sampled_exclusion(evaluated: np.ndarray, relevant: sp.csr_matrix, seen: sp.
 def fold_seed(fingerprint: str) -> int:
     """A seed for sampled negatives derived from the fold (same fold, same negatives)."""
     return int(fingerprint[:12], 16) if fingerprint else 0
-
-
-def check_options(options: Mapping[str, Any]) -> tuple[float, int]:
-    """The task options ``threshold`` and ``negatives``, validated."""
-    threshold = options.get("threshold", OPTIONS["threshold"])
-    negatives = options.get("negatives", OPTIONS["negatives"])
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
-        raise PluginInputError(f"threshold: expected a number, got {threshold!r}")
-    if isinstance(negatives, bool) or not isinstance(negatives, int) or negatives < 0:
-        raise PluginInputError(f"negatives: expected an integer >= 0, got {negatives!r}")
-    return float(threshold), int(negatives)

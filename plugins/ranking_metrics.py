@@ -19,7 +19,7 @@ user's relevant items):
 
 Per-user values travel as ``PerUnit(unit="user", ids, num=value, den=1)`` so that ``bench
 compare`` pairs two models on the same users. Every metric reads the lists the ranking task
-computed (``predictions.extra["ranking"]``, a :class:`~bench_plugins.ranking_core.RankedLists`).
+computed (``predictions.extra["ranking"]``, a :class:`~benchmark.ranking.RankedLists`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from benchmark.api import MetricSpec, PerUnit, hookimpl
-from bench_plugins.ranking_core import RANKING, RankedLists
+from benchmark.ranking import RankedLists
+from bench_plugins.ranking_core import RANKING
 
 VERSION = "1"
 KINDS: dict[str, str] = {

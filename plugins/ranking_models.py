@@ -28,7 +28,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from benchmark.api import ModelSpec, PluginInputError, RatingModel, hookimpl, require
-from bench_plugins.ranking_core import RANKING, Interactions, RankingModel
+from benchmark.ranking import Interactions, RankingModel
+from bench_plugins.ranking_core import RANKING
 from bench_plugins.sklearn_models import physical_memory_bytes
 
 IMPLICIT = {"implicit": "implicit"}

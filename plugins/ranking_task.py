@@ -13,7 +13,7 @@ is at least this; ignored for implicit data, ``info["implicit"]``, where every i
 relevant) and ``negatives`` (0, the default, ranks the full catalogue; N > 0 ranks each user's
 relevant items among N sampled negatives, with a warning: see ``ranking_core``).
 
-A cell: the training ratings become :class:`~bench_plugins.ranking_core.Interactions` over every
+A cell: the training ratings become :class:`~benchmark.ranking.Interactions` over every
 user and item of the dataset, the model fits on them (``fit_seconds``), then every test user with
 a relevant item gets a ranked list of depth 100 (``predict_seconds``), which the ``@k`` metrics
 read from ``Predictions.extra["ranking"]``. The cell's counts say how many users were evaluated,
@@ -31,9 +31,8 @@ import numpy as np
 from benchmark.api import (
     Fold, Outcome, Predictions, RatingData, TaskSpec, Timing, hookimpl,
 )
-from bench_plugins.ranking_core import (
-    OPTIONS, RANKING, Interactions, RankedLists, check_options, evaluate, fold_seed,
-)
+from benchmark.ranking import Interactions, RankedLists, evaluate, fold_seed
+from bench_plugins.ranking_core import OPTIONS, RANKING, check_options
 
 CONSTRAINTS: dict[str, dict[str, Any]] = {
     "threshold": {"type": "number",
@@ -90,7 +89,7 @@ def examples(noisy: bool = False, seed: int = 0) -> Predictions:
 @hookimpl
 def bench_tasks() -> list[TaskSpec]:
     return [TaskSpec(
-        RANKING, "bench_plugins.ranking_core:RankingModel", (RatingData,), run_ranking,
+        RANKING, "benchmark.ranking:RankingModel", (RatingData,), run_ranking,
         default_metrics=DEFAULT_METRICS, primary_metric="ndcg@10", greater_is_better=True,
         options=OPTIONS, constraints=CONSTRAINTS, examples=examples,
         adapters={"rating": "bench_plugins.ranking_models:RatingAsRanking"},
