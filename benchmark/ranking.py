@@ -518,6 +518,9 @@ def evaluate(model: RankingModel, train: Interactions, data: RatingData, test_ro
               "n_relevant": int(per_user[evaluated].sum()),
               "n_relevant_seen": n_relevant_seen}
     if not len(evaluated):
+        if train.implicit or data.info.get("implicit", False):
+            raise PluginInputError(f"no test user has a test item they did not interact with in "
+                                   f"training; {len(test_users)} test users were skipped")
         raise PluginInputError(
             f"no test user has a relevant item (rating >= {train.threshold:g}); "
             f"{len(test_users)} test users were skipped: lower the dataset entry's threshold")

@@ -17,6 +17,10 @@ user's relevant items):
 * ``coverage@k`` = distinct items in the evaluated users' top-k lists / items of the dataset
   (a catalogue property: one value, no per-user parts).
 
+The same names score the ``next-item`` task's lists (with one held-out item per user, ``hitrate@k``
+equals ``recall@k`` there, ``mrr@k`` is 1 / rank of the held-out item within k): the specs declare
+both tasks (:data:`SCORED_TASKS`).
+
 Per-user values travel as ``PerUnit(unit="user", ids, num=value, den=1)`` so that ``bench
 compare`` pairs two models on the same users. Every metric reads the lists the ranking task
 computed (``predictions.extra["ranking"]``, a :class:`~benchmark.ranking.RankedLists`).
@@ -24,6 +28,7 @@ computed (``predictions.extra["ranking"]``, a :class:`~benchmark.ranking.RankedL
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -31,6 +36,7 @@ import numpy as np
 
 from benchmark.api import MetricSpec, PerUnit, hookimpl
 from benchmark.ranking import RankedLists
+from bench_plugins.next_item import NEXT_ITEM
 from bench_plugins.ranking_core import RANKING
 
 VERSION = "1"
@@ -152,7 +158,15 @@ def metric_spec(name: str) -> MetricSpec | None:
     kind, k = parsed
     return MetricSpec(name, AtK(kind, k), RANKING, greater_is_better=True, context=True,
                       summary=f"{KINDS[kind]} (k = {k}; any k: {kind}@N)", version=VERSION,
-                      family=metric_spec)
+                      family=metric_spec, **SHARED)
+
+
+SCORED_TASKS = (RANKING, NEXT_ITEM)
+"""The tasks whose ranked lists these metrics score: ``ranking`` and ``next-item``."""
+SHARED: dict[str, Any] = (
+    {"tasks": SCORED_TASKS} if "tasks" in {f.name for f in dataclasses.fields(MetricSpec)} else {})
+"""How the specs declare :data:`SCORED_TASKS`: ``MetricSpec.tasks``, where the core has it (a
+metric name means one metric of one task otherwise, and the names cannot be shared)."""
 
 
 @hookimpl

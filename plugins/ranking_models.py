@@ -1,7 +1,8 @@
 """Built-in models of the ``ranking`` task, and the adapter that lets every rating model rank.
 
 * ``most-popular``: items by their number of training ratings (any value); ties by item id
-  (the harness's tie rule).
+  (the harness's tie rule). It serves the ``next-item`` task too (the same class: popular items
+  the user has not seen).
 * ``item-knn``: item-based neighbourhood on binary interactions: cosine similarity
   ``x_i . x_j / (|x_i| |x_j| + shrinkage)``, each candidate item keeps its ``k`` most similar
   items, a user's score for ``i`` is the sum of ``i``'s similarities to the items they rated.
@@ -29,6 +30,7 @@ import numpy as np
 
 from benchmark.api import ModelSpec, PluginInputError, RatingModel, hookimpl, require
 from benchmark.ranking import Interactions, RankingModel
+from bench_plugins.next_item import NEXT_ITEM
 from bench_plugins.ranking_core import RANKING
 from bench_plugins.sklearn_models import physical_memory_bytes
 
@@ -291,7 +293,7 @@ class RatingAsRanking:
 @hookimpl
 def bench_models() -> list[ModelSpec]:
     return [
-        ModelSpec("most-popular", {RANKING: MostPopular},
+        ModelSpec("most-popular", {RANKING: MostPopular, NEXT_ITEM: MostPopular},
                   summary="Items by number of training ratings (any value), ties by item id"),
         ModelSpec("item-knn", {RANKING: ItemKNN},
                   summary="Item-based kNN, cosine with shrinkage, k neighbours per item"),

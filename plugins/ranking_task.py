@@ -68,11 +68,18 @@ def examples(noisy: bool = False, seed: int = 0) -> Predictions:
     """Ranked lists for the kit's metric checks: perfect (every user's relevant items first, then
     the others at random) or noisy (one random order for everyone, as a model that ignores the
     user: lower accuracy and lower coverage)."""
+    return example_lists(RANKING, noisy, seed)
+
+
+def example_lists(task: str, noisy: bool, seed: int, most_relevant: int = 7) -> Predictions:
+    """:func:`examples` for ``task``: 20 users with 1 to ``most_relevant`` relevant items each
+    among 50 (the ``next-item`` task's have exactly one)."""
     import scipy.sparse as sp
 
     rng = np.random.default_rng(seed)
     n_users, n_items, depth = 20, 50, 20
-    relevant = [np.sort(rng.choice(n_items, rng.integers(1, 8), replace=False)) for _ in range(n_users)]
+    relevant = [np.sort(rng.choice(n_items, rng.integers(1, most_relevant + 1), replace=False))
+                for _ in range(n_users)]
     top = np.empty((n_users, depth), dtype=np.int64)
     everyone = rng.permutation(n_items)
     for u, items in enumerate(relevant):
@@ -83,7 +90,7 @@ def examples(noisy: bool = False, seed: int = 0) -> Predictions:
     matrix = sp.csr_matrix((np.ones(indptr[-1], bool), np.concatenate(relevant), indptr),
                            shape=(n_users, n_items))
     lists = RankedLists(np.arange(n_users), top, matrix, n_items)
-    return Predictions(RANKING, users=lists.users, extra={"ranking": lists})
+    return Predictions(task, users=lists.users, extra={"ranking": lists})
 
 
 @hookimpl
