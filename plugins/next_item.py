@@ -34,6 +34,7 @@ the task's adapters every ranking model (``ease``, ``item-knn``...) and every ra
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.api import (
-    Fold, Outcome, PluginInputError, Predictions, RatingData, TaskSpec, Timing, hookimpl,
+    Fold, MetricSpec, Outcome, PluginInputError, Predictions, RatingData, TaskSpec, Timing, hookimpl,
 )
 from benchmark.ranking import Interactions, evaluate, fold_seed
 
@@ -57,6 +58,11 @@ CONSTRAINTS: dict[str, dict[str, Any]] = {
 DEFAULT_SPLIT: dict[str, Any] = {"method": "leave-n-out", "n": 1, "order": "time"}
 DEFAULT_METRICS = ("ndcg@10", "hitrate@10", "mrr@10", "coverage@10")
 RELEVANT = "every held-out interaction"
+METRICS_SHARED = "tasks" in {f.name for f in dataclasses.fields(MetricSpec)}
+"""Whether the core lets one metric name score several tasks (``MetricSpec.tasks``). The task
+is registered only then: its metrics are the ranking task's (``ndcg@10``...), and where a metric
+name means one metric of one task, no name is left for them. Without it bench has no next-item
+task, and nothing declares one (``most-popular`` and ``markov-chain`` included)."""
 
 
 class RankingOnNextItem:
@@ -72,9 +78,9 @@ def timestamps(data: RatingData) -> np.ndarray:
     one-line error when there are none."""
     if "timestamp" not in data.ratings.columns:
         raise PluginInputError("the next-item task needs a 'timestamp' column; this dataset has none")
-    values = data.ratings["timestamp"].to_numpy()
+    values: np.ndarray = np.asarray(data.ratings["timestamp"].to_numpy())
     if values.dtype.kind == "M":
-        return values.view(np.int64)
+        return np.asarray(values.view(np.int64))
     if values.dtype.kind not in "iuf":
         raise PluginInputError(f"timestamps must be numbers or datetimes, not {values.dtype}")
     return values
@@ -174,12 +180,13 @@ def examples(noisy: bool = False, seed: int = 0) -> Predictions:
     """Ranked lists for the kit's metric checks, one relevant item per user."""
     from bench_plugins.ranking_task import example_lists
 
-    return example_lists(NEXT_ITEM, noisy, seed, most_relevant=1)
+    lists: Predictions = example_lists(NEXT_ITEM, noisy, seed, most_relevant=1)
+    return lists
 
 
-@hookimpl
-def bench_tasks() -> list[TaskSpec]:
-    return [TaskSpec(
+def task_spec() -> TaskSpec:
+    """The task's spec (what :func:`bench_tasks` registers)."""
+    return TaskSpec(
         NEXT_ITEM, "benchmark.ranking:RankingModel", (RatingData,), run_next_item,
         default_metrics=DEFAULT_METRICS, primary_metric="ndcg@10", greater_is_better=True,
         options=OPTIONS, constraints=CONSTRAINTS, default_split=DEFAULT_SPLIT,
@@ -187,4 +194,9 @@ def bench_tasks() -> list[TaskSpec]:
         adapters={"ranking": RankingOnNextItem,
                   "rating": "bench_plugins.ranking_models:RatingAsRanking"},
         summary="Next-item prediction: each user's last interaction by time held out, every "
-                "unseen item ranked (ties in time: the later row is later)")]
+                "unseen item ranked (ties in time: the later row is later)")
+
+
+@hookimpl
+def bench_tasks() -> list[TaskSpec]:
+    return [task_spec()] if METRICS_SHARED else []

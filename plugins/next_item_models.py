@@ -22,7 +22,7 @@ import numpy as np
 
 from benchmark.api import ModelSpec, hookimpl
 from benchmark.ranking import Interactions, RankingModel
-from bench_plugins.next_item import NEXT_ITEM
+from bench_plugins.next_item import METRICS_SHARED, NEXT_ITEM
 
 
 class MarkovChain(RankingModel):
@@ -59,8 +59,13 @@ class MarkovChain(RankingModel):
                 "distinct_transitions": int(self.transitions_.nnz)}
 
 
-@hookimpl
-def bench_models() -> list[ModelSpec]:
+def model_specs() -> list[ModelSpec]:
+    """The specs of this module's models (what :func:`bench_models` registers)."""
     return [ModelSpec("markov-chain", {NEXT_ITEM: MarkovChain},
                       summary="First-order item transitions from the user's last training item, "
                               "popularity breaking ties")]
+
+
+@hookimpl
+def bench_models() -> list[ModelSpec]:
+    return model_specs() if METRICS_SHARED else []  # no next-item task to declare otherwise

@@ -28,7 +28,6 @@ computed (``predictions.extra["ranking"]``, a :class:`~benchmark.ranking.RankedL
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
 
@@ -36,7 +35,7 @@ import numpy as np
 
 from benchmark.api import MetricSpec, PerUnit, hookimpl
 from benchmark.ranking import RankedLists
-from bench_plugins.next_item import NEXT_ITEM
+from bench_plugins.next_item import METRICS_SHARED, NEXT_ITEM
 from bench_plugins.ranking_core import RANKING
 
 VERSION = "1"
@@ -75,21 +74,21 @@ def ndcg(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
     k = hits.shape[1]
     gains = discounts(k)
     ideal = np.concatenate([[0.0], np.cumsum(gains)])[np.minimum(n_relevant, k)]
-    return (hits @ gains) / ideal
+    return np.asarray((hits @ gains) / ideal)
 
 
 def recall(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
-    return hits.sum(axis=1) / n_relevant
+    return np.asarray(hits.sum(axis=1) / n_relevant)
 
 
 def precision(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
-    return hits.sum(axis=1) / hits.shape[1]
+    return np.asarray(hits.sum(axis=1) / hits.shape[1])
 
 
 def average_precision(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
     k = hits.shape[1]
     at_rank = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
-    return (at_rank * hits).sum(axis=1) / np.minimum(n_relevant, k)
+    return np.asarray((at_rank * hits).sum(axis=1) / np.minimum(n_relevant, k))
 
 
 def reciprocal_rank(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
@@ -163,8 +162,7 @@ def metric_spec(name: str) -> MetricSpec | None:
 
 SCORED_TASKS = (RANKING, NEXT_ITEM)
 """The tasks whose ranked lists these metrics score: ``ranking`` and ``next-item``."""
-SHARED: dict[str, Any] = (
-    {"tasks": SCORED_TASKS} if "tasks" in {f.name for f in dataclasses.fields(MetricSpec)} else {})
+SHARED: dict[str, Any] = {"tasks": SCORED_TASKS} if METRICS_SHARED else {}
 """How the specs declare :data:`SCORED_TASKS`: ``MetricSpec.tasks``, where the core has it (a
 metric name means one metric of one task otherwise, and the names cannot be shared)."""
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from benchmark.api import ModelSpec, PluginInputError, RatingModel, hookimpl, require
 from benchmark.ranking import Interactions, RankingModel
-from bench_plugins.next_item import NEXT_ITEM
+from bench_plugins.next_item import METRICS_SHARED, NEXT_ITEM
 from bench_plugins.ranking_core import RANKING
 from bench_plugins.sklearn_models import physical_memory_bytes
 
@@ -99,7 +99,7 @@ class ItemKNN(RankingModel):
         return self
 
     def score(self, users: np.ndarray) -> np.ndarray:
-        return (self.X_[users] @ self.similarity_).toarray()
+        return np.asarray((self.X_[users] @ self.similarity_).toarray())
 
     def info(self) -> dict[str, Any]:
         return {"similarities": int(self.similarity_.nnz)}
@@ -176,7 +176,7 @@ class _ImplicitFactors(RankingModel):
         return self
 
     def score(self, users: np.ndarray) -> np.ndarray:
-        return self.user_factors_[users] @ self.item_factors_.T
+        return np.asarray(self.user_factors_[users] @ self.item_factors_.T)
 
 
 class ImplicitALS(_ImplicitFactors):
@@ -290,10 +290,14 @@ class RatingAsRanking:
         return np.asarray(model.predict(raw_users, raw_items), dtype=np.float64)
 
 
+POPULAR_TASKS: dict[str, Any] = {RANKING: MostPopular, **({NEXT_ITEM: MostPopular} if METRICS_SHARED else {})}
+"""most-popular serves ranking and next-item (where bench has that task: METRICS_SHARED)."""
+
+
 @hookimpl
 def bench_models() -> list[ModelSpec]:
     return [
-        ModelSpec("most-popular", {RANKING: MostPopular, NEXT_ITEM: MostPopular},
+        ModelSpec("most-popular", POPULAR_TASKS,
                   summary="Items by number of training ratings (any value), ties by item id"),
         ModelSpec("item-knn", {RANKING: ItemKNN},
                   summary="Item-based kNN, cosine with shrinkage, k neighbours per item"),

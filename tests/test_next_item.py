@@ -8,7 +8,6 @@ the Markov chain's counts, a full numpy sort for the metrics), never against ben
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 
 import numpy as np
@@ -17,7 +16,7 @@ import pytest
 
 from benchmark.api import Fold, PluginInputError, RatingData
 from benchmark.ranking import Interactions
-from benchmark.testing import assert_conforms, check_model, check_plugin
+from benchmark.testing import assert_conforms, check_model, check_plugin, check_task
 from bench_plugins import next_item, next_item_models, ranking_metrics
 from bench_plugins.movielens import load_latest_small
 from bench_plugins.next_item import NEXT_ITEM, out_of_order, run_next_item
@@ -27,8 +26,9 @@ from bench_plugins.ranking_models import MostPopular
 from bench_plugins.splits import leave_n_out, temporal
 from tests.conftest import run_bench
 
-SHARED_METRICS = "the core's MetricSpec has no 'tasks' (requested): the ranking metric names cannot serve next-item"
-needs_shared_metrics = pytest.mark.skipif(not ranking_metrics.SHARED, reason=SHARED_METRICS)
+SHARED_METRICS = ("the core's MetricSpec has no 'tasks' (requested): the ranking metric names cannot "
+                  "serve next-item, and bench registers no next-item task")
+needs_shared_metrics = pytest.mark.skipif(not next_item.METRICS_SHARED, reason=SHARED_METRICS)
 
 
 def frame(rows: list[tuple[str, str, int]], rating: float = 3.0) -> RatingData:
@@ -273,19 +273,20 @@ def test_a_suite_with_ranking_and_next_item_keeps_each_tasks_default_metrics(tmp
 # --- The conformance kit ------------------------------------------------------------------
 
 
-def test_the_task_module_conforms():
-    report = assert_conforms(next_item)
+def test_the_task_conforms():
+    report = assert_conforms(check_task(next_item.task_spec()))
     assert report.status("examples for metrics are Predictions of the task") == "passed"
 
 
 def test_the_markov_chain_conforms_on_the_task():
-    (spec,) = next_item_models.bench_models()
-    report = assert_conforms(check_model(spec, tasks=next_item.bench_tasks()))
+    (spec,) = next_item_models.model_specs()
+    report = assert_conforms(check_model(spec, tasks=[next_item.task_spec()]))
     assert report.status("same seed, same predictions", NEXT_ITEM) == "passed"
 
 
 @needs_shared_metrics
-def test_the_markov_chain_module_conforms():
+def test_the_plugin_modules_conform():
+    assert_conforms(check_plugin(next_item))
     assert_conforms(check_plugin(next_item_models))
 
 
@@ -296,9 +297,9 @@ def test_the_ranking_metrics_conform_on_both_tasks():
         assert tuple(spec.tasks) == ranking_metrics.SCORED_TASKS
 
 
+@needs_shared_metrics
 def test_most_popular_serves_next_item_with_the_same_class():
     from bench_plugins.ranking_models import bench_models
 
     spec = next(s for s in bench_models() if s.name == "most-popular")
     assert spec.classes[NEXT_ITEM] is spec.classes["ranking"] is MostPopular
-    assert math.isfinite(float(MostPopular().fit(Interactions.from_matrix(np.eye(3))).score(np.arange(3))[0, 0]))

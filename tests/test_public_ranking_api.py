@@ -61,10 +61,10 @@ def test_importing_it_imports_no_scipy_and_no_model_library():
 
 
 def test_the_built_in_ranking_plugins_import_the_machinery_from_the_public_module():
-    from bench_plugins.next_item import bench_tasks as next_item_tasks
+    from bench_plugins.next_item import task_spec
     from bench_plugins.ranking_task import bench_tasks as ranking_tasks
 
-    for spec in (*ranking_tasks(), *next_item_tasks()):
+    for spec in (*ranking_tasks(), task_spec()):
         assert spec.model_base == "benchmark.ranking:RankingModel"
     allowed = {"RANKING", "OPTIONS", "check_options"}  # the ranking task's own names
     for path in (ROOT / "plugins").glob("*.py"):
