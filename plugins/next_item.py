@@ -44,7 +44,7 @@ import pandas as pd
 from benchmark.api import (
     Fold, MetricSpec, Outcome, PluginInputError, Predictions, RatingData, TaskSpec, Timing, hookimpl,
 )
-from benchmark.ranking import Interactions, evaluate, fold_seed
+from benchmark.ranking import Interactions, evaluate, fold_seed, universe
 
 NEXT_ITEM = "next-item"
 """The task's name."""
@@ -103,8 +103,8 @@ def out_of_order(data: RatingData, fold: Fold) -> int:
     """How many test users have a test interaction that does not come after all their training
     ones (by timestamp, ties by row position): 0 for a sequential fold."""
     times = timestamps(data)
-    users, _ = pd.factorize(data.ratings["user"])
-    n_users = int(users.max()) + 1 if len(users) else 0
+    space = universe(data)  # cached per dataset: the cell's interactions reuse it
+    users, n_users = space.user_codes, len(space.users)
     train, test = np.asarray(fold.train, np.int64), np.asarray(fold.test, np.int64)
     last_t, last_row = _extreme(users, times, train, n_users, latest=True)
     first_t, first_row = _extreme(users, times, test, n_users, latest=False)
