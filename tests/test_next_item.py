@@ -178,7 +178,8 @@ def direct_ranks(model, train: Interactions, data: RatingData, fold: Fold) -> tu
         if seen[row, item]:
             continue  # held-out item seen in training: never a candidate, user skipped
         key = np.where(seen[row], np.inf, np.where(cold, 1.0, 0.0))  # seen out, cold after the rest
-        order = np.lexsort((np.arange(train.n_items), -scores[row], key))
+        score = np.where(cold, 0.0, -scores[row])  # cold items: by id alone
+        order = np.lexsort((np.arange(train.n_items), score, key))
         ranks.append(int(np.flatnonzero(order == item)[0]) + 1)
         ids.append(str(train.users[user]))
     return np.asarray(ids), np.asarray(ranks)
@@ -207,7 +208,7 @@ def test_hitrate_mrr_ndcg_equal_a_direct_numpy_computation(model):
 def test_every_held_out_interaction_is_relevant_whatever_its_rating():
     data = frame([("a", "x", 1), ("a", "y", 2), ("b", "y", 1), ("b", "x", 2)], rating=1.0)
     outcome = run_next_item(MostPopular(), data, default_split(data), {})
-    assert outcome.counts["n_users_evaluated"] == 0 or outcome.counts["n_relevant"] == 2
+    assert outcome.counts["n_users_evaluated"] == 2 and outcome.counts["n_relevant"] == 2
     protocol = outcome.predictions.extra["protocol"]
     assert protocol["relevant"] == "every held-out interaction" and "threshold" not in protocol
     assert outcome.predictions.task == NEXT_ITEM
@@ -303,3 +304,14 @@ def test_most_popular_serves_next_item_with_the_same_class():
 
     spec = next(s for s in bench_models() if s.name == "most-popular")
     assert spec.classes[NEXT_ITEM] is spec.classes["ranking"] is MostPopular
+
+
+def test_leave_three_out_makes_three_relevant_items_per_user():
+    data = load_latest_small()
+    (three,) = leave_n_out(data, n=3, order="time")
+    assert out_of_order(data, three) == 0
+    outcome = run_next_item(MarkovChain(), data, three, {})
+    counts = outcome.counts
+    assert counts["n_relevant"] + counts["n_relevant_seen"] == 3 * counts["n_test_users"] == 3 * 610
+    lists = outcome.predictions.extra["ranking"]
+    assert lists.n_relevant().max() == 3
