@@ -112,11 +112,11 @@ __all__ = [
 
 API_VERSION = 1
 """Major version of the plugin contract (this module and :mod:`benchmark.hookspec`)."""
-API_MINOR_VERSION = 3
+API_MINOR_VERSION = 4
 """Minor version: 1.1 added tasks as plugins, Outcome, PerUnit; 1.2 ``RatingModel.learn_ids``,
 ``index_training(dtype=)``, ``own_index_training``, :func:`distinct_in_order`, :func:`positions_in`;
-1.3 a dataset's files (:class:`DatasetFiles`, :func:`declare_files`) and :func:`download_file`; a 1.0
-plugin loads unchanged."""
+1.3 a dataset's files (:class:`DatasetFiles`, :func:`declare_files`) and :func:`download_file`; 1.4
+``MetricSpec.tasks`` and the public ranking module :mod:`benchmark.ranking`; a 1.0 plugin loads unchanged."""
 
 RATING = "rating"
 """Explicit feedback: fit on (user, item, rating) triples, predict held-out pairs."""
@@ -500,6 +500,9 @@ class MetricSpec:
     ``version`` is recorded with every value (bump it when the numbers may change).
     ``family`` makes one spec stand for a family of names such as ``ndcg@k``: given a name the
     registry does not know (``ndcg@37``), it returns that name's spec, or ``None``.
+    ``tasks`` (contract 1.4) lists every task whose predictions the metric scores when that is
+    more than ``task``, its home task (the ranking metrics score ``ranking`` and ``next-item``);
+    empty means ``(task,)``. A metric name stays one metric: these tasks share it.
     """
 
     name: str
@@ -510,6 +513,12 @@ class MetricSpec:
     context: bool = False
     version: str = ""
     family: Callable[[str], MetricSpec | None] | None = None
+    tasks: tuple[str, ...] = ()
+
+    @property
+    def scored_tasks(self) -> tuple[str, ...]:
+        """``task``, then the other tasks of ``tasks``: every task this metric scores."""
+        return tuple(dict.fromkeys((self.task, *self.tasks)))
 
 
 # --- Tasks (contract 1.1) -------------------------------------------------------------------

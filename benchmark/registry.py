@@ -120,7 +120,9 @@ class Entry:
     def tasks(self) -> tuple[str, ...]:
         if isinstance(self.spec, ModelSpec):
             return self.spec.tasks
-        if isinstance(self.spec, (DatasetSpec, MetricSpec)):
+        if isinstance(self.spec, MetricSpec):
+            return self.spec.scored_tasks
+        if isinstance(self.spec, DatasetSpec):
             return (self.spec.task,)
         if isinstance(self.spec, TaskSpec):
             return (self.spec.name,)
@@ -452,7 +454,8 @@ def spec_problems(kind: str, spec: Any, tasks: Mapping[str, TaskSpec] | None = N
         return task_problems(spec)
     known = dict(tasks or {})
     problems = []
-    declared = spec.tasks if isinstance(spec, (ModelSpec, SplitSpec)) else (spec.task,)
+    declared = spec.tasks if isinstance(spec, (ModelSpec, SplitSpec)) else \
+        spec.scored_tasks if isinstance(spec, MetricSpec) else (spec.task,)
     unknown = [t for t in declared if t not in known]
     if unknown or not declared:
         problems.append(f"declares task(s) {list(unknown) or 'none'}; known: {', '.join(known)}")
@@ -595,7 +598,7 @@ def _check_directions(registry: Registry) -> None:
         if entry.unusable or metric is None:
             continue
         reason = ""
-        if metric.spec.task != spec.name:
+        if spec.name not in metric.spec.scored_tasks:
             reason = f"primary metric {spec.primary!r} is a metric of task {metric.spec.task!r}"
         elif spec.greater_is_better is not None and spec.greater_is_better != metric.spec.greater_is_better:
             reason = (f"says its primary metric {spec.primary!r} is "

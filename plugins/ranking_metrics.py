@@ -17,9 +17,13 @@ user's relevant items):
 * ``coverage@k`` = distinct items in the evaluated users' top-k lists / items of the dataset
   (a catalogue property: one value, no per-user parts).
 
+The same names score the ``next-item`` task's lists (with one held-out item per user, ``hitrate@k``
+equals ``recall@k`` there, ``mrr@k`` is 1 / rank of the held-out item within k): the specs declare
+both tasks (:data:`SCORED_TASKS`).
+
 Per-user values travel as ``PerUnit(unit="user", ids, num=value, den=1)`` so that ``bench
 compare`` pairs two models on the same users. Every metric reads the lists the ranking task
-computed (``predictions.extra["ranking"]``, a :class:`~bench_plugins.ranking_core.RankedLists`).
+computed (``predictions.extra["ranking"]``, a :class:`~benchmark.ranking.RankedLists`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from typing import Any
 import numpy as np
 
 from benchmark.api import MetricSpec, PerUnit, hookimpl
-from bench_plugins.ranking_core import RANKING, RankedLists
+from benchmark.ranking import RankedLists
+from bench_plugins.next_item import METRICS_SHARED, NEXT_ITEM
+from bench_plugins.ranking_core import RANKING
 
 VERSION = "1"
 KINDS: dict[str, str] = {
@@ -68,21 +74,21 @@ def ndcg(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
     k = hits.shape[1]
     gains = discounts(k)
     ideal = np.concatenate([[0.0], np.cumsum(gains)])[np.minimum(n_relevant, k)]
-    return (hits @ gains) / ideal
+    return np.asarray((hits @ gains) / ideal)
 
 
 def recall(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
-    return hits.sum(axis=1) / n_relevant
+    return np.asarray(hits.sum(axis=1) / n_relevant)
 
 
 def precision(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
-    return hits.sum(axis=1) / hits.shape[1]
+    return np.asarray(hits.sum(axis=1) / hits.shape[1])
 
 
 def average_precision(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
     k = hits.shape[1]
     at_rank = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
-    return (at_rank * hits).sum(axis=1) / np.minimum(n_relevant, k)
+    return np.asarray((at_rank * hits).sum(axis=1) / np.minimum(n_relevant, k))
 
 
 def reciprocal_rank(hits: np.ndarray, n_relevant: np.ndarray) -> np.ndarray:
@@ -151,7 +157,14 @@ def metric_spec(name: str) -> MetricSpec | None:
     kind, k = parsed
     return MetricSpec(name, AtK(kind, k), RANKING, greater_is_better=True, context=True,
                       summary=f"{KINDS[kind]} (k = {k}; any k: {kind}@N)", version=VERSION,
-                      family=metric_spec)
+                      family=metric_spec, **SHARED)
+
+
+SCORED_TASKS = (RANKING, NEXT_ITEM)
+"""The tasks whose ranked lists these metrics score: ``ranking`` and ``next-item``."""
+SHARED: dict[str, Any] = {"tasks": SCORED_TASKS} if METRICS_SHARED else {}
+"""How the specs declare :data:`SCORED_TASKS`: ``MetricSpec.tasks``, where the core has it (a
+metric name means one metric of one task otherwise, and the names cannot be shared)."""
 
 
 @hookimpl

@@ -1,7 +1,8 @@
 """Built-in models of the ``ranking`` task, and the adapter that lets every rating model rank.
 
 * ``most-popular``: items by their number of training ratings (any value); ties by item id
-  (the harness's tie rule).
+  (the harness's tie rule). It serves the ``next-item`` task too (the same class: popular items
+  the user has not seen).
 * ``item-knn``: item-based neighbourhood on binary interactions: cosine similarity
   ``x_i . x_j / (|x_i| |x_j| + shrinkage)``, each candidate item keeps its ``k`` most similar
   items, a user's score for ``i`` is the sum of ``i``'s similarities to the items they rated.
@@ -28,7 +29,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from benchmark.api import ModelSpec, PluginInputError, RatingModel, hookimpl, require
-from bench_plugins.ranking_core import RANKING, Interactions, RankingModel
+from benchmark.ranking import Interactions, RankingModel
+from bench_plugins.next_item import METRICS_SHARED, NEXT_ITEM
+from bench_plugins.ranking_core import RANKING
 from bench_plugins.sklearn_models import physical_memory_bytes
 
 IMPLICIT = {"implicit": "implicit"}
@@ -96,7 +99,7 @@ class ItemKNN(RankingModel):
         return self
 
     def score(self, users: np.ndarray) -> np.ndarray:
-        return (self.X_[users] @ self.similarity_).toarray()
+        return np.asarray((self.X_[users] @ self.similarity_).toarray())
 
     def info(self) -> dict[str, Any]:
         return {"similarities": int(self.similarity_.nnz)}
@@ -173,7 +176,7 @@ class _ImplicitFactors(RankingModel):
         return self
 
     def score(self, users: np.ndarray) -> np.ndarray:
-        return self.user_factors_[users] @ self.item_factors_.T
+        return np.asarray(self.user_factors_[users] @ self.item_factors_.T)
 
 
 class ImplicitALS(_ImplicitFactors):
@@ -287,10 +290,14 @@ class RatingAsRanking:
         return np.asarray(model.predict(raw_users, raw_items), dtype=np.float64)
 
 
+POPULAR_TASKS: dict[str, Any] = {RANKING: MostPopular, **({NEXT_ITEM: MostPopular} if METRICS_SHARED else {})}
+"""most-popular serves ranking and next-item (where bench has that task: METRICS_SHARED)."""
+
+
 @hookimpl
 def bench_models() -> list[ModelSpec]:
     return [
-        ModelSpec("most-popular", {RANKING: MostPopular},
+        ModelSpec("most-popular", POPULAR_TASKS,
                   summary="Items by number of training ratings (any value), ties by item id"),
         ModelSpec("item-knn", {RANKING: ItemKNN},
                   summary="Item-based kNN, cosine with shrinkage, k neighbours per item"),

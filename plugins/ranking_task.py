@@ -13,7 +13,7 @@ is at least this; ignored for implicit data, ``info["implicit"]``, where every i
 relevant) and ``negatives`` (0, the default, ranks the full catalogue; N > 0 ranks each user's
 relevant items among N sampled negatives, with a warning: see ``ranking_core``).
 
-A cell: the training ratings become :class:`~bench_plugins.ranking_core.Interactions` over every
+A cell: the training ratings become :class:`~benchmark.ranking.Interactions` over every
 user and item of the dataset, the model fits on them (``fit_seconds``), then every test user with
 a relevant item gets a ranked list of depth 100 (``predict_seconds``), which the ``@k`` metrics
 read from ``Predictions.extra["ranking"]``. The cell's counts say how many users were evaluated,
@@ -31,9 +31,8 @@ import numpy as np
 from benchmark.api import (
     Fold, Outcome, Predictions, RatingData, TaskSpec, Timing, hookimpl,
 )
-from bench_plugins.ranking_core import (
-    OPTIONS, RANKING, Interactions, RankedLists, check_options, evaluate, fold_seed,
-)
+from benchmark.ranking import Interactions, RankedLists, evaluate, fold_seed
+from bench_plugins.ranking_core import OPTIONS, RANKING, check_options
 
 CONSTRAINTS: dict[str, dict[str, Any]] = {
     "threshold": {"type": "number",
@@ -69,11 +68,18 @@ def examples(noisy: bool = False, seed: int = 0) -> Predictions:
     """Ranked lists for the kit's metric checks: perfect (every user's relevant items first, then
     the others at random) or noisy (one random order for everyone, as a model that ignores the
     user: lower accuracy and lower coverage)."""
+    return example_lists(RANKING, noisy, seed)
+
+
+def example_lists(task: str, noisy: bool, seed: int, most_relevant: int = 7) -> Predictions:
+    """:func:`examples` for ``task``: 20 users with 1 to ``most_relevant`` relevant items each
+    among 50 (the ``next-item`` task's have exactly one)."""
     import scipy.sparse as sp
 
     rng = np.random.default_rng(seed)
     n_users, n_items, depth = 20, 50, 20
-    relevant = [np.sort(rng.choice(n_items, rng.integers(1, 8), replace=False)) for _ in range(n_users)]
+    relevant = [np.sort(rng.choice(n_items, rng.integers(1, most_relevant + 1), replace=False))
+                for _ in range(n_users)]
     top = np.empty((n_users, depth), dtype=np.int64)
     everyone = rng.permutation(n_items)
     for u, items in enumerate(relevant):
@@ -84,13 +90,13 @@ def examples(noisy: bool = False, seed: int = 0) -> Predictions:
     matrix = sp.csr_matrix((np.ones(indptr[-1], bool), np.concatenate(relevant), indptr),
                            shape=(n_users, n_items))
     lists = RankedLists(np.arange(n_users), top, matrix, n_items)
-    return Predictions(RANKING, users=lists.users, extra={"ranking": lists})
+    return Predictions(task, users=lists.users, extra={"ranking": lists})
 
 
 @hookimpl
 def bench_tasks() -> list[TaskSpec]:
     return [TaskSpec(
-        RANKING, "bench_plugins.ranking_core:RankingModel", (RatingData,), run_ranking,
+        RANKING, "benchmark.ranking:RankingModel", (RatingData,), run_ranking,
         default_metrics=DEFAULT_METRICS, primary_metric="ndcg@10", greater_is_better=True,
         options=OPTIONS, constraints=CONSTRAINTS, examples=examples,
         adapters={"rating": "bench_plugins.ranking_models:RatingAsRanking"},

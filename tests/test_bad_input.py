@@ -135,7 +135,7 @@ def test_model_restricted_to_dataset_of_wrong_task(capsys, write_suite):
         "datasets:\n  - name: synthetic", "datasets:\n  - digits\n  - name: synthetic").replace(
         "metrics: [rmse]", "metrics: [rmse, mse]")
     line = run_text(capsys, write_suite, text)
-    assert re.search(r"models\[0\]\.datasets\[0\]: model 'global-mean' supports rating, ranking, but dataset "
+    assert re.search(r"models\[0\]\.datasets\[0\]: model 'global-mean' supports rating, next-item, ranking, but dataset "
                      r"'digits' is a 'reconstruction' dataset", line), line
 
 
@@ -144,7 +144,7 @@ def test_model_without_any_dataset_of_its_task(capsys, write_suite):
                         "  - digits\n").replace("metrics: [rmse]", "metrics: [mse]")
     text = text.replace("  - name: truncated-svd\n    params: {n_components: 3}\n", "")
     line = run_text(capsys, write_suite, text)
-    assert "suite.yaml:7: models[0].name: model 'global-mean' supports rating, ranking; no dataset in this suite " \
+    assert "suite.yaml:7: models[0].name: model 'global-mean' supports rating, next-item, ranking; no dataset in this suite " \
            "has that task (datasets: digits (reconstruction))" in line
 
 

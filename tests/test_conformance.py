@@ -186,7 +186,7 @@ def test_a_good_model_passes_and_nan_stops_the_checks_that_need_predictions():
 def test_wrong_tasks_bad_constraints_and_unknown_params_are_reported():
     spec = ModelSpec("odd", {"no-such-task": Good, RATING: Good})
     assert check_model(spec).violations()[0].startswith(
-        "check 'declares tasks': declares unknown task(s) ['no-such-task']; known: ranking, rating, reconstruction")
+        "check 'declares tasks': declares unknown task(s) ['no-such-task']; known: next-item, ranking, rating, reconstruction")
 
     class BadConstraints(Good):
         constraints = {"shrinkage": {"minimum": 2}, "shrinkge": {"type": "nonsense"}}

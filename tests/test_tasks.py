@@ -65,7 +65,7 @@ def test_a_task_from_a_local_file_serves_rating_datasets_and_accepts_their_split
         "    return [TaskSpec('my-task', RatingModel, (RatingData,), 'bench_plugins.tasks:run_rating',\n"
         "                     splits=('holdout', 'leave-n-out'))]\n")
     registry = build_registry([(plugin, "")])
-    assert registry.serving(RATING) == [RATING, "ranking", "my-task"]
+    assert registry.serving(RATING) == [RATING, "next-item", "ranking", "my-task"]
     splits = {name: registry.split_accepts(registry.get("split", name).spec, "my-task")
               for name in ("holdout", "leave-n-out", "kfold")}
     assert splits == {"holdout": True, "leave-n-out": True, "kfold": False}  # kfold: the task says no
@@ -137,7 +137,7 @@ def test_a_task_option_is_part_of_the_experiment(like_dislike, tmp_path):
 @pytest.mark.parametrize("entry, message", [
     ("{name: synthetic-ratings, task: reconstruction}",
      "datasets[0].task: dataset 'synthetic-ratings' holds 'rating' data, which task 'reconstruction' "
-     "does not run on; it serves rating, ranking, like-dislike"),
+     "does not run on; it serves rating, next-item, ranking, like-dislike"),
     ("{name: synthetic-ratings, task: like-dislike, treshold: 3}",
      "datasets[0].treshold: unknown key 'treshold'; did you mean 'threshold'?"),
     ("{name: synthetic-ratings, task: like-dislike, threshold: high}",
@@ -245,7 +245,7 @@ def test_a_tasks_adapter_lets_every_rating_model_run_on_it(tmp_path):
     (tmp_path / "scored.py").write_text(ADAPTED_TASK)
     registry = build_registry([(tmp_path / "scored.py", "")])
     entry = registry.get("model", "bias-baseline")
-    assert entry.tasks == ("rating", "ranking", "scored") and not registry.problems
+    assert entry.tasks == ("rating", "next-item", "ranking", "scored") and not registry.problems
     report = check_model(entry.spec, "scored", tasks=registry.tasks())
     assert report.ok and report.status("picklable after fit", "scored") == "passed", report
 

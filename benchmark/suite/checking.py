@@ -121,7 +121,7 @@ def _default_metrics(registry: Registry, tasks: set[str]) -> list[str]:
     for task in sorted(tasks):
         spec = registry.task(task)
         chosen = [n for n in spec.default_metrics if n in every] if spec.default_metrics else \
-            [n for n in every if registry.get("metric", n).spec.task == task]
+            [n for n in every if task in registry.get("metric", n).spec.scored_tasks]
         names += [n for n in chosen if n not in names]
     return names
 
@@ -147,12 +147,19 @@ def resolve_metrics(parsed: ParsedSuite, registry: Registry, datasets: Datasets,
             complete = False
             continue
         spec = entry.spec
-        if given and spec.task not in tasks:
+        scored = [task for task in spec.scored_tasks if task in tasks]
+        if given and not scored:
             if datasets.complete:  # else the dataset of that task may be the one that failed
-                check.add(BenchError(f"metric {name!r} is for the {spec.task!r} task, "
+                named = " and ".join(repr(task) for task in spec.scored_tasks)
+                check.add(BenchError(f"metric {name!r} is for the {named} task"
+                                     f"{'s' if len(spec.scored_tasks) > 1 else ''}, "
                                      f"and no dataset in this suite is", at("metrics", i)))
             continue
-        metrics.setdefault(spec.task, []).append(entry.name)
+        for task in scored:
+            metrics.setdefault(task, []).append(entry.name)
+    if not given:  # a metric several tasks share goes to those whose defaults name it, in their order
+        metrics = {task: [n for n in _default_metrics(registry, {task}) if n in names]
+                   for task, names in metrics.items()}
     for task in sorted(tasks):
         if not metrics.get(task) and complete:
             found.add(BenchError(f"no metric for the {task!r} task of this suite's datasets",

@@ -333,7 +333,7 @@ def _objective(name: Any, registry: Registry, datasets: Sequence[DatasetConfig],
         raise _fail(f"expected a metric name, got {describe_value(name)}", at, *path)
     entry = registry.get("metric", name, at(*path))
     spec = entry.spec
-    other = [d for d in datasets if d.task != spec.task]
+    other = [d for d in datasets if d.task not in spec.scored_tasks]
     if other:
         raise _fail(f"expected a metric of the {other[0].task!r} task of dataset {other[0].label!r}, "
                     f"got {name!r} (a {spec.task!r} metric)", at, *path)

@@ -22,9 +22,10 @@ def check_metric(metric: MetricSpec, *, tasks: Tasks = None) -> Report:
     them as ``TaskSpec.examples``). ``tasks`` adds tasks that are not installed."""
     report = Report(f"metric {metric.name!r}")
     known = installed_tasks(tasks)
-    if metric.task not in known:
+    unknown = [task for task in metric.scored_tasks if task not in known]
+    if unknown:
         report.checks.append(Check("declares a task", FAILED,
-                                   f"declares {metric.task!r}; known: {known_names(known)}"))
+                                   f"declares {unknown[0]!r}; known: {known_names(known)}"))
         return report
     report.checks.append(Check("declares a task", PASSED))
     task = known[metric.task]
