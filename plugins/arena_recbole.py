@@ -44,6 +44,8 @@ from bench_plugins.ranking_core import RANKING, Interactions, RankingModel
 RECBOLE = {"recbole": "recbole", "torch": "torch"}
 DATASET = "bench"
 BENCH_ONLY = ("use_gpu",)
+PAIRS = 1 << 18
+"""(user, item) pairs predicted at once by a model without ``full_sort_predict`` (NeuMF)."""
 NON_SAMPLING: Mapping[str, Any] = {"train_neg_sample_args": None}
 """RecBole's setting for models that train without sampled negatives (its documentation's)."""
 
@@ -86,7 +88,8 @@ class RecBoleModel(RankingModel):
         self.user_index_ = np.full(train.n_users, -1, dtype=np.int64)  # bench position -> RecBole's id
         self.user_index_[tokens[1:].astype(np.int64)] = np.arange(1, len(tokens))
         self.item_positions_ = dataset.field2id_token[dataset.iid_field][1:].astype(np.int64)  # RecBole's id - 1
-        self.uid_field_, self.device_ = dataset.uid_field, next(iter(model.parameters()), torch.zeros(0)).device
+        self.uid_field_, self.iid_field_ = dataset.uid_field, dataset.iid_field
+        self.device_ = next(iter(model.parameters()), torch.zeros(0)).device
         return self
 
     def _train(self, folder: Path) -> tuple[Any, Any]:
@@ -96,7 +99,7 @@ class RecBoleModel(RankingModel):
         from recbole.sampler import Sampler
         from recbole.utils import get_model, get_trainer, init_seed
 
-        argv, directory = sys.argv, os.getcwd()
+        argv, directory, trainer = sys.argv, os.getcwd(), None
         sys.argv = argv[:1]  # RecBole reads --key=value options from the command line
         os.chdir(folder)  # its trainer writes log_tensorboard/ and its checkpoint folder here
         try:
@@ -117,6 +120,9 @@ class RecBoleModel(RankingModel):
             trainer = get_trainer(config["MODEL_TYPE"], self.recbole_model)(config, model)
             trainer.fit(loader, valid_data=None, verbose=False, saved=False, show_progress=False)
         finally:
+            writer = getattr(trainer, "tensorboard", None)
+            if writer is not None:  # its thread would write into the folder after it is gone
+                writer.close()
             sys.argv = argv
             os.chdir(directory)
         return model, train_set
@@ -132,10 +138,26 @@ class RecBoleModel(RankingModel):
         if len(known):
             query = Interaction({self.uid_field_: torch.as_tensor(ids[known])}).to(self.device_)
             with torch.no_grad():
-                scores = self.model_.full_sort_predict(query).reshape(len(known), -1)
-            scores = scores.detach().cpu().numpy().astype(np.float64)[:, 1:]  # column 0 is RecBole's padding
+                try:
+                    scores = self.model_.full_sort_predict(query).reshape(len(known), -1)[:, 1:]  # 0: padding
+                except NotImplementedError:  # as RecBole's evaluator: predict every (user, item) pair
+                    scores = self._pairs(ids[known])
+            scores = scores.detach().cpu().numpy().astype(np.float64)
             out[np.ix_(known, self.item_positions_)] = scores[:, :len(self.item_positions_)]
         return out
+
+    def _pairs(self, ids: np.ndarray) -> Any:
+        """``model.predict`` of every (user, item) pair of the batch, :data:`PAIRS` at a time."""
+        import torch
+        from recbole.data.interaction import Interaction
+
+        n_items = len(self.item_positions_)
+        users = torch.as_tensor(np.repeat(ids, n_items))
+        items = torch.arange(1, n_items + 1).repeat(len(ids))
+        parts = [self.model_.predict(Interaction({self.uid_field_: users[start:start + PAIRS],
+                                                  self.iid_field_: items[start:start + PAIRS]}).to(self.device_))
+                 for start in range(0, len(users), PAIRS)]
+        return torch.cat(parts).reshape(len(ids), n_items)
 
     def info(self) -> dict[str, Any]:
         return {"library": "recbole", "recbole_model": self.recbole_model,

@@ -11,7 +11,7 @@ import pytest
 
 from benchmark.api import MissingDependency
 from benchmark.params import model_params
-from bench_plugins import arena_cornac, arena_lenskit, arena_recbole
+from bench_plugins import arena_cornac, arena_lenskit, arena_recbole, ranking_models
 from bench_plugins.ranking_core import Interactions, evaluate
 from tests.conftest import ROOT
 
@@ -29,22 +29,24 @@ import contextlib, io, sys
 from benchmark.cli import main
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
-    main({argv!r})
+    for argv in {commands!r}:
+        main(argv)
 print(",".join(sorted(m for m in {libraries!r} if m in sys.modules)))
 print(out.getvalue())
 """
 
 
-@pytest.mark.parametrize("argv", [["plugins"], ["plugins", "cornac-ease"], ["plugins", "lenskit-item-knn"],
-                                  ["plugins", "recbole-lightgcn"]])
-def test_listing_and_describing_the_adapters_imports_no_library(argv):
-    result = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv, libraries=LIBRARIES)],
+def test_listing_and_describing_the_adapters_imports_no_library():
+    """One fresh interpreter runs ``bench plugins`` and describes one model of each library."""
+    commands = [["plugins"], ["plugins", "cornac-ease"], ["plugins", "lenskit-item-knn"],
+                ["plugins", "recbole-lightgcn"]]
+    result = subprocess.run([sys.executable, "-c", PROBE.format(commands=commands, libraries=LIBRARIES)],
                             capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     imported, shown = result.stdout.split("\n", 1)
-    assert imported == "", f"bench {' '.join(argv)} imported {imported}"
-    if len(argv) == 1:
-        assert all(name in shown for name in ("cornac-ease", "lenskit-ease", "recbole-bpr"))
+    assert imported == "", f"bench plugins imported {imported}"
+    assert all(name in shown for name in ("cornac-ease", "lenskit-ease", "recbole-bpr"))
+    assert "lamb" in shown and "max_nbrs" in shown and "n_layers" in shown  # each library's own parameters
 
 
 @pytest.mark.parametrize("name", sorted(ADAPTERS))
@@ -74,6 +76,7 @@ def tiny() -> Interactions:
     return Interactions.from_matrix(matrix)
 
 
+@pytest.mark.slow  # importing Cornac takes seconds
 def test_a_cornac_model_scores_every_item_for_every_user_in_bench_s_positions():
     pytest.importorskip("cornac", reason="cornac is not installed (pip install bench-harness[cornac])")
     train = tiny()
@@ -86,6 +89,7 @@ def test_a_cornac_model_scores_every_item_for_every_user_in_bench_s_positions():
     assert ease.info() == {"library": "cornac", "cornac_class": "EASE", "users_known": 3, "items_known": 3}
 
 
+@pytest.mark.slow  # importing Cornac takes seconds
 def test_binary_decides_what_cornac_is_given():
     pytest.importorskip("cornac", reason="cornac is not installed (pip install bench-harness[cornac])")
     train = tiny()
@@ -94,6 +98,7 @@ def test_binary_decides_what_cornac_is_given():
     assert set(binary.data) == {1.0} and set(ratings.data) == {1.0, 3.0, 4.0, 5.0}
 
 
+@pytest.mark.slow  # importing Cornac takes seconds
 def test_cornac_gets_its_own_parameters_with_verbose_off_and_bench_s_left_out():
     pytest.importorskip("cornac", reason="cornac is not installed (pip install bench-harness[cornac])")
     params = arena_cornac.CornacBPR(k=8, seed=3).library_params()
@@ -133,6 +138,7 @@ def ndcg_at_10(model, u1) -> float:
     return float(AtK("ndcg", 10)(type("P", (), {"extra": {"ranking": lists}})()))
 
 
+@pytest.mark.slow  # importing Cornac and fitting EASE take seconds
 @pytest.mark.parametrize("builtin, adapter", [
     ("most-popular", "cornac-most-pop"),
     ("ease", "cornac-ease"),
@@ -147,3 +153,62 @@ def test_cornac_configured_alike_reproduces_bench_s_figures_on_u1(u1, builtin, a
     expected = {"most-popular": 0.2451, "ease": 0.4476}[builtin]  # the committed reference (test_ranking_suite)
     assert ndcg_at_10(ours, u1) == pytest.approx(expected, abs=5e-5)
     assert ndcg_at_10(theirs, u1) == pytest.approx(ndcg_at_10(ours, u1), abs=AGREEMENT)
+
+
+# --- Agreement of the libraries that need an environment (LensKit, RecBole), run inside one -----------
+
+IN_ENVIRONMENT = """
+import json, sys
+from bench_plugins.arena_lenskit import *
+from bench_plugins.arena_recbole import *
+from bench_plugins.movielens import load_100k
+from bench_plugins.ranking_core import Interactions, evaluate
+from bench_plugins.ranking_metrics import AtK
+from bench_plugins.ranking_models import EASE, MostPopular
+from bench_plugins.splits import predefined
+
+data = load_100k(data_dir=sys.argv[1], download=False)
+fold = predefined(data, name="u", folds=["u1"])[0]
+train = Interactions.from_rows(data, fold.train, 4.0)
+found = {}
+for label, expression in json.loads(sys.argv[2]).items():
+    lists = evaluate(eval(expression).fit(train), train, data, fold.test).lists
+    found[label] = float(AtK("ndcg", 10)(type("P", (), {"extra": {"ranking": lists}})()))
+print(json.dumps(found))
+"""
+
+
+def built_environment(library: str):
+    """A built environment (``bench env build``, in ``$BENCH_CACHE_DIR``) holding ``library`` and
+    made for this checkout of bench (its hash is the one bench computes now), else ``None``."""
+    from benchmark.environments import list_environments
+
+    for env in list_environments():
+        if library in env.versions() and env.hash == env.spec.hash:
+            return env
+    return None
+
+
+@pytest.mark.slow  # a fit in another interpreter
+@pytest.mark.parametrize("library, builtin, adapter", [
+    ("lenskit", "MostPopular()", "LensKitPop(score_method='count')"),
+    ("lenskit", "EASE(l2=500.0)", "LensKitEASE(regularization=500.0)"),
+    ("recbole", "EASE(l2=500.0)", "RecBoleEASE(reg_weight=500.0)"),
+])
+def test_lenskit_and_recbole_configured_alike_reproduce_bench_s_figures_on_u1(u1, library, builtin, adapter):
+    import json
+    import os
+
+    env = built_environment(library)
+    if env is None:
+        pytest.skip(f"no environment with {library} built for this checkout (docs/arena.md: bench env build)")
+    from tests.conftest import SHARED_DATA
+
+    result = subprocess.run([str(env.python), "-c", IN_ENVIRONMENT, str(SHARED_DATA),
+                             json.dumps({"bench": builtin, library: adapter})],
+                            capture_output=True, text=True, timeout=600, env=env.worker_variables(os.environ),
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["bench"] == pytest.approx(ndcg_at_10(eval(builtin, {**vars(ranking_models)}), u1), abs=1e-9)
+    assert found[library] == pytest.approx(found["bench"], abs=AGREEMENT)

@@ -246,6 +246,67 @@ def test_a_python_version_not_on_path_is_one_line(monkeypatch):
     assert envs.interpreter(EnvironmentSpec("p", ("x",))) == getattr(sys, "_base_executable", sys.executable)
 
 
+# --- bench env ------------------------------------------------------------------------------------------
+
+
+def bench_env(*argv: str) -> int:
+    """``bench env ...`` through cli_env's own parser (as cli.py will register it)."""
+    import argparse
+
+    from benchmark import cli_env
+
+    parser = argparse.ArgumentParser(prog="bench")
+    handlers = cli_env.register(parser.add_subparsers(dest="command"))
+    return handlers["env"](parser.parse_args(["env", *argv]))
+
+
+SUITE = """
+name: arena
+environments:
+  pandas2: {requirements: ["pandas>=2.2,<3"]}
+  old-tabulate: {requirements: ["tabulate==0.9.0"]}
+datasets: [movielens-100k]
+models:
+  - {name: lenskit-ease, env: pandas2}
+metrics: [ndcg@10]
+"""
+
+
+def test_bench_env_builds_lists_and_removes(monkeypatch, tmp_path, capsys):
+    fake = FakeBuild(monkeypatch)
+    cache = str(tmp_path / "cache")
+    assert bench_env("--cache", cache, "list") == 0
+    assert capsys.readouterr().out.startswith("no environment built under")
+    (tmp_path / "suite.yaml").write_text(SUITE)
+    assert bench_env("--cache", cache, "build", str(tmp_path / "suite.yaml"), "pandas2") == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(f"pandas2: {PANDAS2.hash} at ") and "building environment 'pandas2'" in err
+    assert bench_env("--cache", cache, "build", str(tmp_path / "suite.yaml")) == 0  # pandas2 reused
+    assert fake.builds == 2
+    capsys.readouterr()
+    assert bench_env("--cache", cache, "list") == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:4] == ["name", "hash", "python", "requirements"] and len(table) == 4
+    assert bench_env("--cache", cache, "remove", "pandas2", "old-tabulate") == 0
+    assert capsys.readouterr().out.splitlines() == [f"removed pandas2 ({PANDAS2.hash})",
+                                                   f"removed old-tabulate ({EnvironmentSpec('o', ('tabulate==0.9.0',)).hash})"]
+
+
+def test_bench_env_build_names_what_the_suite_lacks_and_lists_every_failure(monkeypatch, tmp_path):
+    FakeBuild(monkeypatch, fail="No matching distribution found")
+    (tmp_path / "suite.yaml").write_text(SUITE)
+    with pytest.raises(BenchError, match=r"suite\.yaml: no environment 'pandas3'; this suite declares old-tabulate, "
+                                         r"pandas2; did you mean 'pandas2'\?$"):
+        bench_env("build", str(tmp_path / "suite.yaml"), "pandas3")
+    with pytest.raises(BenchErrors) as raised:
+        bench_env("--cache", str(tmp_path), "build", str(tmp_path / "suite.yaml"))
+    assert [line.split(":")[0] for line in raised.value.lines()] == ["environment 'pandas2'",
+                                                                      "environment 'old-tabulate'"]
+    (tmp_path / "none.yaml").write_text("name: x\nmodels: [ease]\n")
+    with pytest.raises(BenchError, match="environments: expected a block declaring the suite's environments"):
+        bench_env("build", str(tmp_path / "none.yaml"))
+
+
 # --- Slow tier: a real environment, and a cell run by a worker started with its interpreter -----------
 
 WORKER_PLUGIN = '''
@@ -329,8 +390,8 @@ def test_a_real_environment_runs_bench_s_worker_with_its_pinned_libraries(tmp_pa
     assert probe.stdout.strip() == "0.9.0", probe.stderr
     row = _run_in_worker(env, _one_cell(tmp_path))
     assert row["status"] == "ok", row.get("error")
-    assert row["info"]["executable"] == str(env.python)
-    assert row["info"]["tabulate"] == "0.9.0" and row["info"]["pandas"] == versions["pandas"]
+    assert row["model_info"]["executable"] == str(env.python)
+    assert row["model_info"]["tabulate"] == "0.9.0" and row["model_info"]["pandas"] == versions["pandas"]
 
 
 @pytest.mark.slow
