@@ -295,6 +295,14 @@ class Environment:
                 "requirements": list(self.spec.requirements),
                 "versions": {n: installed[n] for n in dict.fromkeys(wanted) if n in installed}}
 
+    def library_versions(self, requires: Mapping[str, str]) -> dict[str, str]:
+        """What the planner records as a cell's ``code["libraries"]`` (as
+        ``benchmark._internal.versions`` does in the driver) for a model whose ``requires`` maps
+        modules to distributions: the versions installed *here*, not in the driver."""
+        installed = self.versions()
+        return {distribution: installed[requirement_name(distribution)]
+                for distribution in requires.values() if requirement_name(distribution) in installed}
+
     def worker_command(self, fd: int, capture: str, threads: int, verbose: bool = False) -> list[str]:
         """The spawned worker's command line: as the engine's own, with this interpreter."""
         return [str(self.python), "-m", WORKER_MODULE, str(fd), capture or "-", str(threads)] + \

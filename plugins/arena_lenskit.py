@@ -106,7 +106,7 @@ class LensKitModel(RankingModel):
 class LensKitPop(LensKitModel):
     """LensKit's PopScorer: items by their number of training interactions.
 
-    :param score_method: LensKit's ``score`` (renamed: ``score`` is the ranking model's method):
+    :param score_method: LensKit's 'score' (renamed: score is the ranking model's method):
         quantile (LensKit's default: cumulative share, which orders equal counts by LensKit's sort),
         rank, or count (equal counts tie and bench's tie rule orders them: bench's most-popular).
     :param binary: give LensKit the interactions only (true) or with their ratings (false).
@@ -286,7 +286,7 @@ class LensKitBiasedSVD(LensKitModel):
 
 
 MODELS: dict[str, tuple[type[LensKitModel], str]] = {
-    "lenskit-pop": (LensKitPop, "LensKit's PopScorer (score: count gives bench's most-popular)"),
+    "lenskit-pop": (LensKitPop, "LensKit's PopScorer (score_method: count gives bench's most-popular)"),
     "lenskit-ease": (LensKitEASE, "LensKit's EASE (float32, PyTorch)"),
     "lenskit-item-knn": (LensKitItemKNN, "LensKit's item-based kNN"),
     "lenskit-user-knn": (LensKitUserKNN, "LensKit's user-based kNN"),

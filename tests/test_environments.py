@@ -145,6 +145,7 @@ def test_provenance_names_the_environment_and_the_versions_of_what_it_was_asked_
     assert record["name"] == "pandas2" and record["hash"] == PANDAS2.hash and record["python"] == "3.11.7"
     assert record["versions"] == {"pandas": "2.3.3", "numpy": "2.4.6"}  # requested and bench's core; not "other"
     assert envs.requirement_name("Scikit_Learn[x]>=1.4; python_version>'3'") == "scikit-learn"
+    assert _environment(tmp_path).library_versions({"pandas": "pandas", "lenskit": "lenskit"}) == {"pandas": "2.3.3"}
 
 
 # --- Building: once, atomically, under a lock (pip and the probe replaced by fakes) --------------------
