@@ -1,0 +1,342 @@
+"""RecBole's general recommenders (https://recbole.io, 1.2) as models of bench's ``ranking`` task.
+
+Each ``recbole-*`` model writes the cell's training interactions as RecBole atomic files
+(``bench.train.inter``: user and item tokens, no rating: RecBole's default ``load_col``), builds
+RecBole's dataset, sampler and training loader from them alone (no split of RecBole's own: all
+of the fold's training data trains the model), fits with RecBole's trainer (no validation, no
+checkpoint) and scores every item with the model's ``full_sort_predict``. The candidates, the
+relevance threshold, the tie rule and the metrics are bench's, never RecBole's evaluator.
+Parameters are RecBole's, with RecBole's names and defaults (each model's own ``properties``
+plus the training ones: ``epochs``, ``learning_rate``, ``train_batch_size``), listed in each class
+so that ``bench plugins recbole-bpr`` shows them; ``seed`` follows the suite seed unless set.
+
+A user RecBole does not know (no training interaction) scores 0 for every item; items without a
+training interaction rank last, as for every ranking model. ``recbole-pop`` is RecBole's Pop as
+it is: it counts an item at most once per training batch, so its ranking depends on
+``train_batch_size`` (``docs/arena.md``).
+
+**RecBole needs an environment**: it pins ``ray<=2.6.3`` and PyTorch, and its 1.2.1 release
+predates numpy 2 and pandas 3. A suite declares one (``torch==2.13.0`` keeps pip on the CPU wheel)::
+
+    environments:
+      recbole: {requirements: ["recbole==1.2.1", "torch==2.13.0"]}
+    models:
+      - {name: recbole-bpr, env: recbole, params: {epochs: 100}}
+
+RecBole and PyTorch are imported inside ``fit`` only.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from benchmark.api import ModelSpec, hookimpl, require
+from bench_plugins.ranking_core import RANKING, Interactions, RankingModel
+
+RECBOLE = {"recbole": "recbole", "torch": "torch"}
+DATASET = "bench"
+BENCH_ONLY = ("use_gpu",)
+PAIRS = 1 << 18
+"""(user, item) pairs predicted at once by a model without ``full_sort_predict`` (NeuMF)."""
+NON_SAMPLING: Mapping[str, Any] = {"train_neg_sample_args": None}
+"""RecBole's setting for models that train without sampled negatives (its documentation's)."""
+
+
+class RecBoleModel(RankingModel):
+    """Fit ``recbole.model.general_recommender.<recbole_model>`` on the training interactions;
+    score every item with ``full_sort_predict``.
+
+    A subclass names the RecBole model and lists its parameters in ``__init__`` with RecBole's
+    defaults; ``fixed`` holds settings the model needs whatever the user asks (non-sampling)."""
+
+    requires = RECBOLE
+    recbole_model: ClassVar[str] = ""
+    fixed: ClassVar[Mapping[str, Any]] = {}
+    seed: int | None
+    use_gpu: bool = False
+
+    def library_params(self) -> dict[str, Any]:
+        """RecBole's configuration: this object's parameters (bench's own left out), ``fixed``,
+        and what keeps RecBole quiet and inside its temporary folder."""
+        own = [name for name in inspect.signature(type(self).__init__).parameters if name != "self"]
+        params = {name: getattr(self, name) for name in own if name not in BENCH_ONLY}
+        if params.get("seed") is None:
+            params.pop("seed", None)  # RecBole's own default seed (2020)
+        return {**params, **self.fixed, "use_gpu": bool(getattr(self, "use_gpu", False)),
+                "show_progress": False, "state": "ERROR", "save_dataset": False, "save_dataloaders": False,
+                "log_wandb": False, "benchmark_filename": ["train"], "reproducibility": True}
+
+    def fit(self, train: Interactions) -> RecBoleModel:
+        for module, distribution in self.requires.items():
+            require(module, distribution)
+        import torch
+
+        self.train_ = train
+        with tempfile.TemporaryDirectory(prefix="bench-recbole-") as folder:
+            _write_atomic_files(train, Path(folder))
+            model, dataset = self._train(Path(folder))
+        self.model_ = model.eval()
+        tokens = dataset.field2id_token[dataset.uid_field]
+        self.user_index_ = np.full(train.n_users, -1, dtype=np.int64)  # bench position -> RecBole's id
+        self.user_index_[tokens[1:].astype(np.int64)] = np.arange(1, len(tokens))
+        self.item_positions_ = dataset.field2id_token[dataset.iid_field][1:].astype(np.int64)  # RecBole's id - 1
+        self.uid_field_, self.iid_field_ = dataset.uid_field, dataset.iid_field
+        self.device_ = next(iter(model.parameters()), torch.zeros(0)).device
+        return self
+
+    def _train(self, folder: Path) -> tuple[Any, Any]:
+        from recbole.config import Config
+        from recbole.data import create_dataset
+        from recbole.data.utils import get_dataloader
+        from recbole.sampler import Sampler
+        from recbole.utils import get_model, get_trainer, init_seed
+
+        argv, directory, trainer = sys.argv, os.getcwd(), None
+        sys.argv = argv[:1]  # RecBole reads --key=value options from the command line
+        os.chdir(folder)  # its trainer writes log_tensorboard/ and its checkpoint folder here
+        try:
+            config = Config(model=self.recbole_model, dataset=DATASET,
+                            config_dict={**self.library_params(), "data_path": str(folder),
+                                         "checkpoint_dir": str(folder / "saved")})
+            init_seed(config["seed"], config["reproducibility"])
+            dataset = create_dataset(config)
+            (train_set,) = dataset.build()
+            negatives = config["train_neg_sample_args"]
+            sampler = None
+            if negatives["distribution"] != "none":
+                sampler = Sampler(["train"], [train_set], negatives["distribution"],
+                                  negatives["alpha"]).set_phase("train")
+            loader = get_dataloader(config, "train")(config, train_set, sampler, shuffle=config["shuffle"])
+            init_seed(config["seed"], config["reproducibility"])
+            model = get_model(self.recbole_model)(config, loader._dataset).to(config["device"])
+            trainer = get_trainer(config["MODEL_TYPE"], self.recbole_model)(config, model)
+            trainer.fit(loader, valid_data=None, verbose=False, saved=False, show_progress=False)
+        finally:
+            writer = getattr(trainer, "tensorboard", None)
+            if writer is not None:  # its thread would write into the folder after it is gone
+                writer.close()
+            sys.argv = argv
+            os.chdir(directory)
+        return model, train_set
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        import torch
+        from recbole.data.interaction import Interaction
+
+        users = np.asarray(users, dtype=np.int64)
+        out = np.zeros((len(users), self.train_.n_items))
+        ids = self.user_index_[users]
+        known = np.flatnonzero(ids >= 0)
+        if len(known):
+            query = Interaction({self.uid_field_: torch.as_tensor(ids[known])}).to(self.device_)
+            with torch.no_grad():
+                try:
+                    scores = self.model_.full_sort_predict(query).reshape(len(known), -1)[:, 1:]  # 0: padding
+                except NotImplementedError:  # as RecBole's evaluator: predict every (user, item) pair
+                    scores = self._pairs(ids[known])
+            scores = scores.detach().cpu().numpy().astype(np.float64)
+            out[np.ix_(known, self.item_positions_)] = scores[:, :len(self.item_positions_)]
+        return out
+
+    def _pairs(self, ids: np.ndarray) -> Any:
+        """``model.predict`` of every (user, item) pair of the batch, :data:`PAIRS` at a time."""
+        import torch
+        from recbole.data.interaction import Interaction
+
+        n_items = len(self.item_positions_)
+        users = torch.as_tensor(np.repeat(ids, n_items))
+        items = torch.arange(1, n_items + 1).repeat(len(ids))
+        parts = [self.model_.predict(Interaction({self.uid_field_: users[start:start + PAIRS],
+                                                  self.iid_field_: items[start:start + PAIRS]}).to(self.device_))
+                 for start in range(0, len(users), PAIRS)]
+        return torch.cat(parts).reshape(len(ids), n_items)
+
+    def info(self) -> dict[str, Any]:
+        return {"library": "recbole", "recbole_model": self.recbole_model,
+                "users_known": int((self.user_index_ >= 0).sum()), "items_known": len(self.item_positions_)}
+
+
+def _write_atomic_files(train: Interactions, folder: Path) -> None:
+    """``<folder>/bench/bench.train.inter``: one line per training interaction, the tokens being
+    bench's user and item positions (RecBole maps them to its own ids)."""
+    matrix = train.matrix.tocoo()
+    (folder / DATASET).mkdir()
+    with open(folder / DATASET / f"{DATASET}.train.inter", "w", encoding="utf-8") as handle:
+        handle.write("user_id:token\titem_id:token\n")
+        handle.writelines(f"{u}\t{i}\n" for u, i in zip(matrix.row.tolist(), matrix.col.tolist()))
+
+
+class _Trained(RecBoleModel):
+    """The training parameters every trained RecBole model shares (RecBole's overall defaults)."""
+
+    epochs: int
+    learning_rate: float
+    train_batch_size: int
+
+
+class RecBolePop(RecBoleModel):
+    """RecBole's Pop: item counts accumulated batch by batch (an item counts once per batch).
+
+    :param train_batch_size: interactions per training batch (RecBole's Pop counts an item at most once per
+        batch, so its ranking depends on it).
+    :param seed: RecBole's seed (the suite seed unless set).
+    """
+
+    recbole_model, fixed = "Pop", NON_SAMPLING
+
+    def __init__(self, train_batch_size: int = 2048, seed: int | None = None):
+        self.train_batch_size, self.seed = train_batch_size, seed
+
+
+class RecBoleEASE(RecBoleModel):
+    """RecBole's EASE (Steck 2019).
+
+    :param reg_weight: L2 regularisation added to the Gram matrix's diagonal (RecBole's default 250).
+    :param seed: RecBole's seed (the suite seed unless set).
+    """
+
+    recbole_model, fixed = "EASE", NON_SAMPLING
+    constraints = {"reg_weight": {"exclusiveMinimum": 0}}
+
+    def __init__(self, reg_weight: float = 250.0, seed: int | None = None):
+        self.reg_weight, self.seed = reg_weight, seed
+
+
+class RecBoleItemKNN(RecBoleModel):
+    """RecBole's ItemKNN: cosine neighbourhood with shrinkage.
+
+    :param k: neighbours kept per item.
+    :param shrink: added to the cosine's denominator.
+    :param seed: RecBole's seed (the suite seed unless set).
+    """
+
+    recbole_model, fixed = "ItemKNN", NON_SAMPLING
+    constraints = {"k": {"minimum": 1}, "shrink": {"minimum": 0}}
+
+    def __init__(self, k: int = 100, shrink: float = 0.0, seed: int | None = None):
+        self.k, self.shrink, self.seed = k, shrink, seed
+
+
+class RecBoleBPR(_Trained):
+    """RecBole's BPR (Rendle et al. 2009) in PyTorch, one uniform negative per positive.
+
+    :param embedding_size: latent factors.
+    :param epochs: training epochs (RecBole's default 300).
+    :param learning_rate: Adam's step.
+    :param train_batch_size: interactions per training batch.
+    :param use_gpu: train on a CUDA device if there is one.
+    :param seed: RecBole's seed (the suite seed unless set).
+    """
+
+    recbole_model = "BPR"
+    constraints = {"embedding_size": {"minimum": 1}, "epochs": {"minimum": 1}}
+
+    def __init__(self, embedding_size: int = 64, epochs: int = 300, learning_rate: float = 0.001,
+                 train_batch_size: int = 2048, use_gpu: bool = False, seed: int | None = None):
+        self.embedding_size, self.epochs, self.learning_rate = embedding_size, epochs, learning_rate
+        self.train_batch_size, self.use_gpu, self.seed = train_batch_size, use_gpu, seed
+
+
+class RecBoleLightGCN(_Trained):
+    """RecBole's LightGCN (He et al. 2020) in PyTorch.
+
+    :param embedding_size: latent factors.
+    :param n_layers: graph-convolution layers.
+    :param reg_weight: L2 regularisation of the embeddings.
+    :param epochs: training epochs (RecBole's default 300).
+    :param learning_rate: Adam's step.
+    :param train_batch_size: interactions per training batch.
+    :param use_gpu: train on a CUDA device if there is one.
+    :param seed: RecBole's seed (the suite seed unless set).
+    """
+
+    recbole_model = "LightGCN"
+    constraints = {"embedding_size": {"minimum": 1}, "n_layers": {"minimum": 1}, "epochs": {"minimum": 1}}
+
+    def __init__(self, embedding_size: int = 64, n_layers: int = 2, reg_weight: float = 1e-05, epochs: int = 300,
+                 learning_rate: float = 0.001, train_batch_size: int = 2048, use_gpu: bool = False,
+                 seed: int | None = None):
+        self.embedding_size, self.n_layers, self.reg_weight, self.epochs = embedding_size, n_layers, reg_weight, epochs
+        self.learning_rate, self.train_batch_size, self.use_gpu, self.seed = learning_rate, train_batch_size, use_gpu, seed
+
+
+class RecBoleNeuMF(_Trained):
+    """RecBole's NeuMF (He et al. 2017) in PyTorch: GMF and an MLP, pointwise with sampled negatives.
+
+    :param mf_embedding_size: latent factors of the GMF part.
+    :param mlp_embedding_size: embedding size of the MLP part.
+    :param mlp_hidden_size: hidden layer sizes of the MLP.
+    :param dropout_prob: dropout in the MLP.
+    :param mf_train: train the GMF part.
+    :param mlp_train: train the MLP part.
+    :param epochs: training epochs (RecBole's default 300).
+    :param learning_rate: Adam's step.
+    :param train_batch_size: interactions per training batch.
+    :param use_gpu: train on a CUDA device if there is one.
+    :param seed: RecBole's seed (the suite seed unless set).
+    """
+
+    recbole_model = "NeuMF"
+    constraints = {"mf_embedding_size": {"minimum": 1}, "mlp_embedding_size": {"minimum": 1}, "epochs": {"minimum": 1}}
+
+    def __init__(self, mf_embedding_size: int = 64, mlp_embedding_size: int = 64,
+                 mlp_hidden_size: list[int] | None = None, dropout_prob: float = 0.1, mf_train: bool = True,
+                 mlp_train: bool = True, epochs: int = 300, learning_rate: float = 0.001,
+                 train_batch_size: int = 2048, use_gpu: bool = False, seed: int | None = None):
+        self.mf_embedding_size, self.mlp_embedding_size = mf_embedding_size, mlp_embedding_size
+        self.mlp_hidden_size = mlp_hidden_size if mlp_hidden_size is not None else [128, 64]
+        self.dropout_prob, self.mf_train, self.mlp_train, self.epochs = dropout_prob, mf_train, mlp_train, epochs
+        self.learning_rate, self.train_batch_size, self.use_gpu, self.seed = learning_rate, train_batch_size, use_gpu, seed
+
+
+class RecBoleMultiVAE(_Trained):
+    """RecBole's MultiVAE (Liang et al. 2018) in PyTorch (non-sampling).
+
+    :param mlp_hidden_size: hidden layer sizes of the encoder (None: [600], RecBole's default).
+    :param latent_dimension: latent dimension.
+    :param dropout_prob: dropout of the input.
+    :param anneal_cap: largest weight of the KL term.
+    :param total_anneal_steps: steps over which the KL weight grows to anneal_cap.
+    :param epochs: training epochs (RecBole's default 300).
+    :param learning_rate: Adam's step.
+    :param train_batch_size: interactions per training batch.
+    :param use_gpu: train on a CUDA device if there is one.
+    :param seed: RecBole's seed (the suite seed unless set).
+    """
+
+    recbole_model, fixed = "MultiVAE", NON_SAMPLING
+    constraints = {"latent_dimension": {"minimum": 1}, "epochs": {"minimum": 1}}
+
+    def __init__(self, mlp_hidden_size: list[int] | None = None, latent_dimension: int = 128,
+                 dropout_prob: float = 0.5, anneal_cap: float = 0.2, total_anneal_steps: int = 200000,
+                 epochs: int = 300, learning_rate: float = 0.001, train_batch_size: int = 2048,
+                 use_gpu: bool = False, seed: int | None = None):
+        self.mlp_hidden_size = mlp_hidden_size if mlp_hidden_size is not None else [600]
+        self.latent_dimension, self.dropout_prob, self.anneal_cap = latent_dimension, dropout_prob, anneal_cap
+        self.total_anneal_steps, self.epochs, self.learning_rate = total_anneal_steps, epochs, learning_rate
+        self.train_batch_size, self.use_gpu, self.seed = train_batch_size, use_gpu, seed
+
+
+MODELS: dict[str, tuple[type[RecBoleModel], str]] = {
+    "recbole-pop": (RecBolePop, "RecBole's Pop (counts an item once per training batch)"),
+    "recbole-ease": (RecBoleEASE, "RecBole's EASE (Steck 2019)"),
+    "recbole-item-knn": (RecBoleItemKNN, "RecBole's item-based kNN"),
+    "recbole-bpr": (RecBoleBPR, "RecBole's BPR (Rendle et al. 2009), PyTorch"),
+    "recbole-lightgcn": (RecBoleLightGCN, "RecBole's LightGCN (He et al. 2020), PyTorch"),
+    "recbole-neumf": (RecBoleNeuMF, "RecBole's NeuMF (He et al. 2017), PyTorch"),
+    "recbole-multivae": (RecBoleMultiVAE, "RecBole's Mult-VAE (Liang et al. 2018), PyTorch"),
+}
+
+
+@hookimpl
+def bench_models() -> list[ModelSpec]:
+    return [ModelSpec(name, {RANKING: model}, dict(model.requires), summary=summary)
+            for name, (model, summary) in MODELS.items()]
