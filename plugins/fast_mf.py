@@ -52,17 +52,17 @@ above; otherwise (biased) μ plus the bias of whichever of the user and item is 
 ``default_prediction()``.
 
 **Threads.** ``threads: 1`` (the default) is the serial loop above, bit for bit. With
-``threads: N`` above 1 the fit is stratified parallel SGD (DSGD; LIBMF's block scheduling), in
-:mod:`bench_plugins.fast_mf_parallel`: the ratings in a 2N × 2N grid of user groups × item
-groups, the N threads working at once only on blocks that share no user and no item, so no two
-threads ever write the same p_u, b_u, q_i, b_i (nor, for SVD++, the same z_u or y_j: the y_j are
-written in a separate pass over items each epoch, see that module). Each rating's update is
-Surprise's; the order of the ratings is a shuffle of Surprise's, block by block, and within an
-epoch SVD++'s z_u does not see the other users' y_j changes of that epoch. The same seed and the
-same ``threads`` give the same numbers bit for bit, whatever the threads' timing; RMSE within
-0.002 of ``threads: 1`` (``tests/test_fast_mf.py``; figures in ``benchmarks/fast_mf.md``). SVD++
-on data with repeated (user, item) pairs runs the serial literal loop whatever ``threads`` says.
-The engine counts a cell's ``threads`` against ``--jobs``.
+``threads: N`` above 1 the fit is stratified parallel SGD (DSGD, Gemulla et al. 2011; LIBMF's
+blocks, Chin et al. 2015) in :mod:`bench_plugins.fast_mf_parallel`: the ratings in a grid of user
+groups × N item groups, the N threads working at once only on blocks that share no user and no
+item, so no two threads ever write the same p_u, b_u, q_i, b_i (nor, for SVD++, the same z_u or
+y_j: the y_j are written in passes of their own, see that module). Each rating's update is
+Surprise's; the ratings come in another order (each user's split by item group), and within a
+round SVD++'s z_u do not see the other users' y_j changes. The same seed and the same ``threads``
+give the same numbers bit for bit, whatever the threads' timing; RMSE within 0.002 of
+``threads: 1`` (``tests/test_fast_mf.py``; figures in ``benchmarks/fast_mf.md``). SVD++ on data
+with repeated (user, item) pairs runs the serial literal loop whatever ``threads`` says. The
+engine counts a cell's ``threads`` against ``--jobs``.
 
 numba is imported in :meth:`prepare` (which compiles the kernels on a tiny input, cached on
 disk, before the harness starts the fit clock; ``compile_seconds`` in ``info()``); this module

@@ -26,8 +26,11 @@ users still come in that order, round by round, but the N row groups of a round 
 side, and each user's ratings are visited in N runs (one per column group, in the wave order),
 each run in row order. Each rating's update is Surprise's, after every rating; only the order of
 the ratings differs, and the factors start from the same draw as ``threads: 1`` (the grid's
-shuffles are drawn after them). RMSE within 0.002 of ``threads: 1`` (``tests/test_fast_mf.py``:
-MovieLens 100k u1 and a synthetic set; ``benchmarks/fast_mf.md``).
+shuffle is drawn after them). RMSE within 0.002 of ``threads: 1`` (``tests/test_fast_mf.py``:
+MovieLens 100k u1 and a synthetic set). Another order is another SGD path: on the 2M synthetic set
+of ``benchmarks/dsgd.py``, whose rows come sorted by user and item, fast-svdpp with 2 threads
+ends 0.002-0.0034 *below* the serial fit's RMSE (3 seeds), and with the same rows shuffled within
+0.0004 — while the serial fit itself moves by 0.005 between those two row orders.
 
 **SVD++'s implicit terms.** y_j is indexed by the items the user rated, which lie in every column
 group: a thread on block (g, c) that read z_u = |I_u|^-½ Σ_{j∈I_u} y_j from the y_j and wrote
@@ -37,17 +40,29 @@ terms per-user state: z_u, and the affine map y ← A_u y + B_u that u's ratings
 its y_j (A_u a scalar, B_u a k-vector), both owned by u's row group as p_u is, and updated in O(k)
 per rating, exactly as the serial kernel updates them along a user's ratings. Each round is then:
 
-1. *refresh* (one thread per row group of the round): z_u = |I_u|^-½ Σ_{j∈I_u} y_j from the
-   current y_j, A_u = 1, B_u = 0 — as the serial kernel does when it reaches a user;
+1. *refresh* (each thread its row group, at the start of the first wave, when no y_j is being
+   written): z_u = |I_u|^-½ Σ_{j∈I_u} y_j from the current y_j, A_u = 1, B_u = 0 — as the serial
+   kernel does when it reaches a user;
 2. *waves*: the SGD above, each rating also moving z_u and composing (A_u, B_u);
 3. *apply* (one thread per column group): y_j ← A_u y_j + B_u for each rater u of j in the round,
    raters by inner id — as the serial kernel does when it leaves a user, in Surprise's order.
 
 The departure from Surprise's mathematics: a user's z_u does not see the y_j changes made by the
 other users of its round (Surprise's loop sees those of every user before it); they reach the
-users of the following rounds. This staleness is a share 1/rounds of the users; with a single
-round (all users at once) RMSE on u1 is 0.05 worse, with 16 rounds within 0.0003 of ``threads: 1``.
-The cost is Surprise's reformulated one: one z_u and one write of each y_j per user per epoch.
+users of the following rounds. This staleness is a share 1/rounds of the users, and it matters:
+run in Surprise's order with the z_u refreshed 1, 4, 8 or 16 times an epoch, SVD++'s RMSE on u1
+(seed 0) is 0.048, 0.003, 0.001, 0.0003 above the serial fit's, and on the 2M synthetic set of
+``benchmarks/dsgd.py`` (100 factors) 0.07 above at 4, 0.028 at 8, within 0.0004 at 16 and more.
+Hence 16 rounds at least, more (up to 64) where the blocks stay large; data where a round's users
+rate the same items far more densely than these may want more. The cost is the serial
+reformulated kernel's: one z_u and one write of each y_j per user per epoch.
+
+**Waiting.** The threads wait for each other at the end of each wave (SVD: N waits an epoch;
+SVD++: (N + 1) × rounds), so a thread that the operating system deschedules — on a machine busy
+with other work — holds the others up; the work itself is no more than the serial fit's
+(``benchmarks/fast_mf.md``). numba's OpenMP threads spin a while before they sleep; on a shared
+machine ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY=passive`` in the environment bounds the CPU time
+that waiting costs.
 """
 
 from __future__ import annotations
@@ -120,19 +135,19 @@ def _make_svdpp_epoch(fast: bool) -> Kernel:
         n = threads
         decay = 1.0 - lr_yj * reg_yj
         for rho in range(shifts.shape[0]):
-            for t in prange(n):  # refresh: z_u from the y_j, the map reset
-                g = rho * n + t
-                for u in range(row_bounds[g], row_bounds[g + 1]):
-                    scale[u] = 1.0
-                    for f in range(n_factors):
-                        z[u, f] = 0.0
-                        shift[u, f] = 0.0
-                    for m in range(indptr[u], indptr[u + 1]):
-                        j = user_items[m]
-                        for f in range(n_factors):
-                            z[u, f] += yj[j, f] / sqrt_iu[u]
             for w in range(n):  # waves
                 for t in prange(n):
+                    if w == 0:  # refresh the row group's z_u from the y_j (no y_j is written in a wave)
+                        g = rho * n + t
+                        for u in range(row_bounds[g], row_bounds[g + 1]):
+                            scale[u] = 1.0
+                            for f in range(n_factors):
+                                z[u, f] = 0.0
+                                shift[u, f] = 0.0
+                            for m in range(indptr[u], indptr[u + 1]):
+                                j = user_items[m]
+                                for f in range(n_factors):
+                                    z[u, f] += yj[j, f] / sqrt_iu[u]
                     b = (rho * n + t) * n + (t + shifts[rho, w]) % n
                     for k in range(block_ptr[b], block_ptr[b + 1]):
                         u = users[k]
