@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+DSGD_HEADING = "## threads: stratified parallel SGD"  # benchmarks/dsgd.py's section of the same file
 SHAPES = {"ml-1m": (6_040, 3_706, 1_000_209), "ml-10m": (69_878, 10_677, 10_000_054),
           "ml-25m": (162_541, 59_047, 25_000_095)}
 
@@ -329,6 +330,16 @@ def report(small: dict, synthetic: list[dict], surprise_1m: list[dict], cornac_r
     return "\n".join(lines) + "\n"
 
 
+def _kept_section(path: Path) -> str:
+    """The section that ``benchmarks/dsgd.py`` writes into the same file, kept as it was."""
+    text = path.read_text() if path.exists() else ""
+    start = text.find(DSGD_HEADING + "\n")
+    if start < 0:
+        return ""
+    after = text.find("\n## ", start + len(DSGD_HEADING))
+    return "\n" + (text[start:] if after < 0 else text[start:after + 1])
+
+
 def _duration(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
@@ -375,7 +386,7 @@ def main() -> None:
             surprise_1m.append(run_child("--shape", "ml-1m", "--surprise-epochs", str(epochs)))
             print(f"Surprise ml-1m {epochs} epoch(s): {surprise_1m[-1]}", file=sys.stderr, flush=True)
     text = report(small, synthetic, surprise_1m, cornac_result, args)
-    Path(args.out).write_text(text)
+    Path(args.out).write_text(text + _kept_section(Path(args.out)))
     print(text)
 
 

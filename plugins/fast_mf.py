@@ -52,13 +52,17 @@ above; otherwise (biased) μ plus the bias of whichever of the user and item is 
 ``default_prediction()``.
 
 **Threads.** ``threads: 1`` (the default) is the serial loop above, bit for bit. With
-``threads: N`` an epoch runs runs of consecutive users (blocks of about equal ratings, 8 per
-thread) in parallel on N numba threads, lock-free (Hogwild, Niu et al. 2011): a user's p_u, b_u
-(and z_u) belong to one thread, the item terms q_i, b_i, y_j are shared and updated without
-locks, so an occasional update is lost or read stale. The result is no longer bit-identical
-(nor the same from one run to the next) but SGD tolerates it: RMSE within 0.002 of the serial
-fit (``tests/test_fast_mf.py``; figures at ml-10m/ml-25m shapes in ``benchmarks/scale.md``).
-The engine counts a cell's ``threads`` against ``--jobs``.
+``threads: N`` above 1 the fit is stratified parallel SGD (DSGD, Gemulla et al. 2011; LIBMF's
+blocks, Chin et al. 2015) in :mod:`bench_plugins.fast_mf_parallel`: the ratings in a grid of user
+groups × N item groups, the N threads working at once only on blocks that share no user and no
+item, so no two threads ever write the same p_u, b_u, q_i, b_i (nor, for SVD++, the same z_u or
+y_j: the y_j are written in passes of their own, see that module). Each rating's update is
+Surprise's; the ratings come in another order (each user's split by item group), and within a
+round SVD++'s z_u do not see the other users' y_j changes. The same seed and the same ``threads``
+give the same numbers bit for bit, whatever the threads' timing; RMSE within 0.002 of
+``threads: 1`` (``tests/test_fast_mf.py``; figures in ``benchmarks/fast_mf.md``). SVD++ on data
+with repeated (user, item) pairs runs the serial literal loop whatever ``threads`` says. The
+engine counts a cell's ``threads`` against ``--jobs``.
 
 numba is imported in :meth:`prepare` (which compiles the kernels on a tiny input, cached on
 disk, before the harness starts the fit clock; ``compile_seconds`` in ``info()``); this module
@@ -74,6 +78,7 @@ from typing import Any
 
 import numpy as np
 
+from bench_plugins import fast_mf_parallel
 from benchmark.api import (RATING, ModelSpec, PluginInputError, RatingData, RatingModel, hookimpl, positions_in,
                            report_progress)
 
@@ -86,102 +91,91 @@ _GATHER_BYTES = 64 << 20  # q_i and p_u rows gathered at once to predict (k = 10
 
 # --- Kernels -------------------------------------------------------------------------------------
 # Plain Python here; compiled by _kernel() on first use, once per process. The two epoch kernels
-# are built with and without fastmath, serial and parallel, from factories whose closure holds
-# ``fast`` and ``parallel``: numba's on-disk cache is keyed by bytecode and closure values, not by
-# compile flags, so this keeps the variants' cache entries apart (they return both only to
-# reference them). Serial is one block of users: the same loop as parallel, in Surprise's order.
+# are built with and without fastmath from factories whose closure holds ``fast``: numba's on-disk
+# cache is keyed by bytecode and closure values, not by compile flags, so this keeps the variants'
+# cache entries apart (they return it only to reference it). The parallel kernels of ``threads``
+# above 1 are in bench_plugins.fast_mf_parallel.
+Array = np.ndarray
+Kernel = Callable[..., Any]
 
-def _make_svd_epoch(fast: bool, parallel: bool) -> Callable:
-    from numba import prange  # range itself when compiled without parallel=True
 
-    def svd_epoch(indptr, items, ratings, mu, bu, bi, pu, qi, biased, blocks,
-                  lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi):
-        """One epoch of Surprise's SVD SGD, each user's ratings in order. ``blocks`` bounds runs of
-        consecutive users: one block ([0, n_users]) is Surprise's order exactly; several run in
-        parallel, lock-free (Hogwild): a user's own terms belong to one thread, item terms are
-        shared and updated without locks."""
+def _make_svd_epoch(fast: bool) -> Kernel:
+    def svd_epoch(indptr: Array, items: Array, ratings: Array, mu: float, bu: Array, bi: Array,
+                  pu: Array, qi: Array, biased: bool, lr_bu: float, lr_bi: float, lr_pu: float,
+                  lr_qi: float, reg_bu: float, reg_bi: float, reg_pu: float, reg_qi: float) -> bool:
+        """One epoch of Surprise's SVD SGD: users by inner id, each user's ratings in order."""
         n_factors = pu.shape[1]
-        for b in prange(len(blocks) - 1):
-            for u in range(blocks[b], blocks[b + 1]):
-                for k in range(indptr[u], indptr[u + 1]):
-                    i = items[k]
-                    dot = 0.0
-                    for f in range(n_factors):
-                        dot += qi[i, f] * pu[u, f]
-                    err = ratings[k] - (mu + bu[u] + bi[i] + dot)
-                    if biased:
-                        bu[u] += lr_bu * (err - reg_bu * bu[u])
-                        bi[i] += lr_bi * (err - reg_bi * bi[i])
-                    for f in range(n_factors):
-                        puf = pu[u, f]
-                        qif = qi[i, f]
-                        pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-                        qi[i, f] += lr_qi * (err * puf - reg_qi * qif)
-        return fast, parallel
+        for u in range(len(indptr) - 1):
+            for k in range(indptr[u], indptr[u + 1]):
+                i = items[k]
+                dot = 0.0
+                for f in range(n_factors):
+                    dot += qi[i, f] * pu[u, f]
+                err = ratings[k] - (mu + bu[u] + bi[i] + dot)
+                if biased:
+                    bu[u] += lr_bu * (err - reg_bu * bu[u])
+                    bi[i] += lr_bi * (err - reg_bi * bi[i])
+                for f in range(n_factors):
+                    puf = pu[u, f]
+                    qif = qi[i, f]
+                    pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
+                    qi[i, f] += lr_qi * (err * puf - reg_qi * qif)
+        return fast
 
     return svd_epoch
 
 
-def _make_svdpp_epoch(fast: bool, parallel: bool) -> Callable:
-    from numba import prange  # range itself when compiled without parallel=True
-
-    def svdpp_epoch(indptr, items, ratings, mu, bu, bi, pu, qi, yj, blocks,
-                    lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu, reg_bi, reg_pu, reg_qi, reg_yj):
-        """One epoch of SVD++, reformulated to O(k) per rating (see the module docstring); users
-        in ``blocks`` as :func:`svd_epoch` (one block: serial, several: parallel, lock-free)."""
+def _make_svdpp_epoch(fast: bool) -> Kernel:
+    def svdpp_epoch(indptr: Array, items: Array, ratings: Array, mu: float, bu: Array, bi: Array,
+                    pu: Array, qi: Array, yj: Array, lr_bu: float, lr_bi: float, lr_pu: float,
+                    lr_qi: float, lr_yj: float, reg_bu: float, reg_bi: float, reg_pu: float,
+                    reg_qi: float, reg_yj: float) -> bool:
+        """One epoch of SVD++, reformulated to O(k) per rating (see the module docstring), users
+        by inner id, each user's ratings in order."""
         n_factors = pu.shape[1]
         decay = 1.0 - lr_yj * reg_yj
-        for b in prange(len(blocks) - 1):
-            z = np.zeros(n_factors)      # |I_u|^-½ Σ_j y_j, kept current
-            shift = np.zeros(n_factors)  # B: y_j = scale * y_j(block start) + shift
-            for u in range(blocks[b], blocks[b + 1]):
-                start, end = indptr[u], indptr[u + 1]
-                sqrt_iu = np.sqrt(end - start)
-                z[:] = 0.0
-                for k in range(start, end):
-                    j = items[k]
-                    for f in range(n_factors):
-                        z[f] += yj[j, f] / sqrt_iu
-                shift[:] = 0.0
-                scale = 1.0
-                for k in range(start, end):
-                    i = items[k]
-                    dot = 0.0
-                    for f in range(n_factors):
-                        dot += qi[i, f] * (pu[u, f] + z[f])
-                    err = ratings[k] - (mu + bu[u] + bi[i] + dot)
-                    bu[u] += lr_bu * (err - reg_bu * bu[u])
-                    bi[i] += lr_bi * (err - reg_bi * bi[i])
-                    for f in range(n_factors):
-                        puf = pu[u, f]
-                        qif = qi[i, f]
-                        zf = z[f]
-                        pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-                        qi[i, f] += lr_qi * (err * (puf + zf) - reg_qi * qif)
-                        z[f] += lr_yj * (err * qif - reg_yj * zf)
-                        shift[f] = decay * shift[f] + lr_yj * (err * qif / sqrt_iu)
-                    scale *= decay
-                for k in range(start, end):  # bring the user's y_j up to date, once
-                    j = items[k]
-                    for f in range(n_factors):
-                        yj[j, f] = scale * yj[j, f] + shift[f]
-        return fast, parallel
+        z = np.zeros(n_factors)      # |I_u|^-½ Σ_j y_j, kept current
+        shift = np.zeros(n_factors)  # B: y_j = scale * y_j(block start) + shift
+        for u in range(len(indptr) - 1):
+            start, end = indptr[u], indptr[u + 1]
+            sqrt_iu = np.sqrt(end - start)
+            z[:] = 0.0
+            for k in range(start, end):
+                j = items[k]
+                for f in range(n_factors):
+                    z[f] += yj[j, f] / sqrt_iu
+            shift[:] = 0.0
+            scale = 1.0
+            for k in range(start, end):
+                i = items[k]
+                dot = 0.0
+                for f in range(n_factors):
+                    dot += qi[i, f] * (pu[u, f] + z[f])
+                err = ratings[k] - (mu + bu[u] + bi[i] + dot)
+                bu[u] += lr_bu * (err - reg_bu * bu[u])
+                bi[i] += lr_bi * (err - reg_bi * bi[i])
+                for f in range(n_factors):
+                    puf = pu[u, f]
+                    qif = qi[i, f]
+                    zf = z[f]
+                    pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
+                    qi[i, f] += lr_qi * (err * (puf + zf) - reg_qi * qif)
+                    z[f] += lr_yj * (err * qif - reg_yj * zf)
+                    shift[f] = decay * shift[f] + lr_yj * (err * qif / sqrt_iu)
+                scale *= decay
+            for k in range(start, end):  # bring the user's y_j up to date, once
+                j = items[k]
+                for f in range(n_factors):
+                    yj[j, f] = scale * yj[j, f] + shift[f]
+        return fast
 
     return svdpp_epoch
 
 
-def user_blocks(indptr: np.ndarray, threads: int, per_thread: int = 8) -> np.ndarray:
-    """Bounds of ``threads * per_thread`` runs of consecutive users with about equal ratings each
-    (several per thread, so a thread that meets heavy users does not hold the others up)."""
-    n_users = len(indptr) - 1
-    wanted = max(1, min(n_users, threads * per_thread))
-    targets = np.linspace(0, indptr[-1], wanted + 1)[1:-1]
-    inner = np.searchsorted(indptr, targets)
-    return np.unique(np.concatenate([[0], inner, [n_users]])).astype(np.int64)
-
-
-def _svdpp_epoch_literal(indptr, items, ratings, mu, bu, bi, pu, qi, yj,
-                         lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu, reg_bi, reg_pu, reg_qi, reg_yj):
+def _svdpp_epoch_literal(indptr: Array, items: Array, ratings: Array, mu: float, bu: Array,
+                         bi: Array, pu: Array, qi: Array, yj: Array, lr_bu: float, lr_bi: float,
+                         lr_pu: float, lr_qi: float, lr_yj: float, reg_bu: float, reg_bi: float,
+                         reg_pu: float, reg_qi: float, reg_yj: float) -> None:
     """One epoch of SVD++ exactly as Surprise's loop: O(|I_u| k) per rating."""
     n_factors = pu.shape[1]
     z = np.zeros(n_factors)
@@ -212,7 +206,7 @@ def _svdpp_epoch_literal(indptr, items, ratings, mu, bu, bi, pu, qi, yj,
                     yj[j, f] += lr_yj * (err_qif_sqrt - reg_yj * yj[j, f])
 
 
-def _user_implicit(indptr, items, yj):
+def _user_implicit(indptr: Array, items: Array, yj: Array) -> Array:
     """|I_u|^-½ Σ_{j∈I_u} y_j per user, summed then scaled as Surprise's ``estimate``."""
     out = np.zeros((len(indptr) - 1, yj.shape[1]))
     for u in range(len(indptr) - 1):
@@ -224,7 +218,7 @@ def _user_implicit(indptr, items, yj):
     return out
 
 
-def _has_repeats(indptr, items, n_items):
+def _has_repeats(indptr: Array, items: Array, n_items: int) -> bool:
     """Whether some user rated some item more than once."""
     seen = np.full(n_items, -1, dtype=np.int64)
     for u in range(len(indptr) - 1):
@@ -235,11 +229,11 @@ def _has_repeats(indptr, items, n_items):
     return False
 
 
-_KERNELS: dict[str, Callable] = {"svd": _make_svd_epoch, "svdpp": _make_svdpp_epoch,
-                                 "svd_parallel": _make_svd_epoch, "svdpp_parallel": _make_svdpp_epoch,
-                                 "svdpp_literal": _svdpp_epoch_literal,
-                                 "user_implicit": _user_implicit, "has_repeats": _has_repeats}
-_EPOCHS = ("svd", "svdpp", "svd_parallel", "svdpp_parallel")  # built by factories (fast, parallel)
+_KERNELS: dict[str, Kernel] = {"svd": _make_svd_epoch, "svdpp": _make_svdpp_epoch,
+                               "svdpp_literal": _svdpp_epoch_literal,
+                               "user_implicit": _user_implicit, "has_repeats": _has_repeats}
+_EPOCHS = ("svd", "svdpp")  # built by factories (fast)
+_GRID = "grid:"  # a kernel name's prefix in _kernel_names: that model's parallel kernels
 _COMPILED: dict[tuple[str, bool], Any] = {}
 
 
@@ -250,9 +244,8 @@ def _kernel(name: str, fast: bool = False) -> Any:
         import numba
 
         source = _KERNELS[name]
-        parallel = name.endswith("_parallel")
-        function = source(fast, parallel) if name in _EPOCHS else source
-        _COMPILED[key] = numba.njit(cache=True, fastmath=fast, nogil=True, parallel=parallel)(function)
+        function = source(fast) if name in _EPOCHS else source
+        _COMPILED[key] = numba.njit(cache=True, fastmath=fast, nogil=True)(function)
     return _COMPILED[key]
 
 
@@ -280,6 +273,8 @@ class _FastMF(RatingModel):
                    "init_std_dev": {"minimum": 0}, "mode": {"enum": list(MODES)},
                    "threads": {"minimum": 1}}
     threads: int
+    n_epochs: int
+    grid_: dict[str, int] | None = None  # the parallel fit's grid (threads, rounds); None: serial
     biased: bool = True
     _rates: tuple[str, ...] = ()
     mode: str
@@ -314,6 +309,9 @@ class _FastMF(RatingModel):
         self.compile_seconds_ = time.perf_counter() - started
 
     def _warm_up(self, name: str, fast: bool) -> None:
+        if name.startswith(_GRID):
+            fast_mf_parallel.warm_up(name[len(_GRID):], fast)
+            return
         kernel, data = _kernel(name, fast), _dummy_training()
         if name == "has_repeats":
             kernel(data["indptr"], data["items"], 2)
@@ -321,9 +319,7 @@ class _FastMF(RatingModel):
             kernel(data["indptr"], data["items"], np.zeros((2, 2)))
         else:
             factors = [np.zeros((2, 2)) for _ in range(3 if name.startswith("svdpp") else 2)]
-            flags: tuple[Any, ...] = () if name.startswith("svdpp") else (True,)
-            if name != "svdpp_literal":
-                flags += (np.array([0, 1, 2], dtype=np.int64),)
+            flags = () if name.startswith("svdpp") else (True,)
             kernel(data["indptr"], data["items"], data["ratings"], 0.0, np.zeros(2), np.zeros(2),
                    *factors, *flags, *(0.0,) * (2 * len(self._rates)))
 
@@ -360,27 +356,33 @@ class _FastMF(RatingModel):
         return np.random.RandomState(self.random_state)
 
     def _epoch_name(self, name: str) -> str:
-        """The kernel of epoch ``name`` (``svd``, ``svdpp``) this model's ``threads`` runs."""
-        return f"{name}_parallel" if self.threads > 1 else name
+        """The kernel(s) of epoch ``name`` (``svd``, ``svdpp``) that this model's ``threads`` runs:
+        the serial one, or (``grid:`` + name) the stratified parallel ones."""
+        return f"{_GRID}{name}" if self.threads > 1 else name
 
-    def _epoch(self, name: str, fast: bool, indptr: np.ndarray) -> tuple[Any, tuple[Any, ...]]:
-        """(the epoch kernel, its extra arguments): serial for ``threads: 1``, else the
-        Hogwild kernel over user blocks on ``threads`` numba threads."""
-        if self.threads <= 1:  # one block: every user in order, as Surprise
-            return _kernel(name, fast), (np.array([0, len(indptr) - 1], dtype=np.int64),)
-        import numba
-
-        numba.set_num_threads(max(1, min(int(self.threads), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
-        return _kernel(self._epoch_name(name), fast), (user_blocks(indptr, int(self.threads)),)
+    def _grid(self, data: dict[str, Any], rounds: int, rng: np.random.RandomState) -> fast_mf_parallel.Grid:
+        """The stratified grid of ``threads`` and ``rounds`` over the training ratings (its
+        shuffle drawn from ``rng`` after the factors), and numba's thread count set for the fit."""
+        grid = fast_mf_parallel.build_grid(data, len(self.items_), int(self.threads), rounds, rng)
+        fast_mf_parallel.usable_threads(grid.threads)
+        self.grid_ = {"threads": grid.threads, "rounds": grid.rounds}
+        return grid
 
     def _start(self, train: RatingData) -> tuple[bool, dict[str, Any], np.random.RandomState]:
         fast = self._check_mode()
         if getattr(self, "compile_seconds_", None) is None:
             self.prepare()
+        self.grid_ = None
         return fast, self._index(train), self._rng()
 
+    def _run_epochs(self, epoch: Callable[[], object]) -> None:
+        for done in range(1, self.n_epochs + 1):
+            epoch()
+            report_progress(done, self.n_epochs)
+
     def _user_factors(self, u: np.ndarray) -> np.ndarray:
-        return self.pu_[u]
+        factors: np.ndarray = self.pu_[u]
+        return factors
 
     def estimate(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
         """Known users and items: (μ + b_u + b_i +) q_i · (p_u [+ z_u]), in chunks of pairs."""
@@ -391,7 +393,8 @@ class _FastMF(RatingModel):
             dot[part] = np.einsum("ij,ij->i", self.qi_[i[part]], self._user_factors(u[part]))
         if not self.biased:
             return dot
-        return self.mean_ + self.bu_[u] + self.bi_[i] + dot
+        biased: np.ndarray = self.mean_ + self.bu_[u] + self.bi_[i] + dot
+        return biased
 
     def fallback(self, u: np.ndarray, i: np.ndarray) -> np.ndarray:
         """An unknown user or item: μ plus the known bias (biased), else the training mean."""
@@ -403,7 +406,8 @@ class _FastMF(RatingModel):
 
     def info(self) -> dict[str, Any]:
         return {"mode": self.mode, "compile_seconds": getattr(self, "compile_seconds_", None),
-                "n_users": len(self.users_), "n_items": len(self.items_), "threads": self.threads}
+                "n_users": len(self.users_), "n_items": len(self.items_), "threads": self.threads,
+                "grid": self.grid_}
 
 
 class FastSVD(_FastMF):
@@ -426,7 +430,8 @@ class FastSVD(_FastMF):
     :param reg_qi: regularisation of q_i (default ``reg_all``).
     :param random_state: seed of ``numpy.random.RandomState`` for the factors (None: numpy's global one).
     :param mode: ``"fast"`` (fastmath, RMSE within ±0.001 of Surprise) or ``"exact"`` (Surprise's numbers).
-    :param threads: cores for the fit; above 1, user blocks in parallel, lock-free (Hogwild): not bit-identical.
+    :param threads: cores for the fit; above 1, stratified parallel SGD (blocks sharing no user, no item): not
+        Surprise's order, but the same numbers for the same seed and threads.
     """
 
     _rates = ("bu", "bi", "pu", "qi")
@@ -454,12 +459,15 @@ class FastSVD(_FastMF):
         pu = rng.normal(self.init_mean, self.init_std_dev, (len(self.users_), *shape))
         qi = rng.normal(self.init_mean, self.init_std_dev, (len(self.items_), *shape))
         bu, bi = np.zeros(len(self.users_)), np.zeros(len(self.items_))
-        mu = self.mean_ if self.biased else 0.0
-        (epoch, blocks), learning = self._epoch("svd", fast, data["indptr"]), self._learning()
-        for done in range(1, self.n_epochs + 1):
-            epoch(data["indptr"], data["items"], data["ratings"], mu, bu, bi, pu, qi,
-                  bool(self.biased), *blocks, *learning)
-            report_progress(done, self.n_epochs)
+        terms = (self.mean_ if self.biased else 0.0, bu, bi, pu, qi, bool(self.biased), *self._learning())
+        if self.threads > 1:
+            grid = self._grid(data, 1, rng)  # one round: SVD has no per-user state to refresh
+            data.clear()  # the grid holds its own copy of the ratings
+            epoch = fast_mf_parallel.kernel("svd", fast)
+            self._run_epochs(lambda: epoch(*grid.layout(), grid.shifts(rng), grid.threads, *terms))
+        else:
+            serial = _kernel("svd", fast)
+            self._run_epochs(lambda: serial(data["indptr"], data["items"], data["ratings"], *terms))
         self.pu_, self.qi_, self.bu_, self.bi_ = pu, qi, bu, bi
         return self
 
@@ -485,7 +493,8 @@ class FastSVDpp(_FastMF):
     :param reg_yj: regularisation of y_j (default ``reg_all``).
     :param random_state: seed of ``numpy.random.RandomState`` for the factors (None: numpy's global one).
     :param mode: ``"fast"`` (fastmath, RMSE within ±0.001 of Surprise) or ``"exact"`` (Surprise's numbers).
-    :param threads: cores for the fit; above 1, user blocks in parallel, lock-free (Hogwild): not bit-identical.
+    :param threads: cores for the fit; above 1, stratified parallel SGD (blocks sharing no user, no item): not
+        Surprise's order, but the same numbers for the same seed and threads.
     """
 
     _rates = ("bu", "bi", "pu", "qi", "yj")
@@ -518,19 +527,34 @@ class FastSVDpp(_FastMF):
         yj = rng.normal(self.init_mean, self.init_std_dev, (len(self.items_), *shape))
         bu, bi = np.zeros(len(self.users_)), np.zeros(len(self.items_))
         indptr, items = data["indptr"], data["items"]
-        # A user who rated an item twice breaks the reformulation's premise: use the literal loop.
+        terms, learning = (self.mean_, bu, bi, pu, qi), self._learning()
+        # A user who rated an item twice breaks the reformulation's premise: use the literal loop
+        # (serial, whatever ``threads`` says).
         self.literal_ = bool(_kernel("has_repeats")(indptr, items, len(self.items_)))
-        epoch, blocks = (_kernel("svdpp_literal"), ()) if self.literal_ else self._epoch("svdpp", fast, indptr)
-        learning = self._learning()
-        for done in range(1, self.n_epochs + 1):
-            epoch(indptr, items, data["ratings"], self.mean_, bu, bi, pu, qi, yj, *blocks, *learning)
-            report_progress(done, self.n_epochs)
+        if self.threads > 1 and not self.literal_:
+            self._run_epochs(self._grid_epoch(data, fast, rng, (*terms, yj), learning))
+        else:
+            epoch = _kernel("svdpp_literal") if self.literal_ else _kernel("svdpp", fast)
+            self._run_epochs(lambda: epoch(indptr, items, data["ratings"], *terms, yj, *learning))
         self.pu_, self.qi_, self.yj_, self.bu_, self.bi_ = pu, qi, yj, bu, bi
         self.implicit_ = _kernel("user_implicit")(indptr, items, yj)
         return self
 
+    def _grid_epoch(self, data: dict[str, Any], fast: bool, rng: np.random.RandomState,
+                    terms: tuple[Any, ...], learning: tuple[float, ...]) -> Callable[[], object]:
+        """One SVD++ epoch over the grid (``terms``: μ, b_u, b_i, p_u, q_i, y_j): round by round,
+        each z_u refreshed from the y_j, the waves, each user's map applied to its y_j."""
+        indptr, pu = data["indptr"], terms[3]
+        grid = self._grid(data, fast_mf_parallel.rounds_for(len(data["items"]), int(self.threads)), rng)
+        per_user = (np.zeros_like(pu), np.zeros_like(pu), np.ones(len(pu)))  # z_u, B_u, A_u
+        users = (grid.row_bounds, indptr, data["items"], np.sqrt(np.diff(indptr)).astype(np.float64))
+        kernel = fast_mf_parallel.kernel("svdpp", fast)
+        return lambda: kernel(*grid.layout(), grid.shifts(rng), grid.threads, *users, *terms, *per_user,
+                              *learning)
+
     def _user_factors(self, u: np.ndarray) -> np.ndarray:
-        return self.pu_[u] + self.implicit_[u]
+        factors: np.ndarray = self.pu_[u] + self.implicit_[u]
+        return factors
 
     def info(self) -> dict[str, Any]:
         return {**super().info(), "kernel": "literal" if self.literal_ else "reformulated"}

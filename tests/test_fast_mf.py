@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench_plugins import fast_mf
+from bench_plugins import fast_mf, fast_mf_parallel
 from bench_plugins.fast_mf import FastSVD, FastSVDpp
 from bench_plugins.surprise_models import SVD, SVDpp
 from bench_plugins.synthetic import load_synthetic
@@ -106,7 +106,7 @@ def test_reformulation_equals_the_literal_loop():
     literal, lazy = [a.copy() for a in state], [a.copy() for a in state]
     for _ in range(5):
         fast_mf._kernel("svdpp_literal")(indptr, items, ratings, 3.0, *literal, *rates)
-        fast_mf._kernel("svdpp")(indptr, items, ratings, 3.0, *lazy, np.array([0, 25]), *rates)
+        fast_mf._kernel("svdpp")(indptr, items, ratings, 3.0, *lazy, *rates)
     for a, b in zip(literal, lazy):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
@@ -210,22 +210,145 @@ def test_module_imports_without_numba_and_is_listed_unusable_with_the_hint():
         assert "pip install numba" in lines[name], done.stdout
 
 
+def split_synthetic(n_users=600, n_items=300, n_ratings=30_000, seed=2, train=25_000):
+    data = load_synthetic(n_users=n_users, n_items=n_items, n_ratings=n_ratings, seed=seed)
+    return (RatingData(data.ratings.iloc[:train].reset_index(drop=True), data.scale),
+            RatingData(data.ratings.iloc[train:].reset_index(drop=True), data.scale))
+
+
 @pytest.mark.parametrize("cls", [FastSVD, FastSVDpp])
 def test_threads_1_is_the_serial_fit_and_more_threads_stay_within_two_thousandths(cls):
-    data = load_synthetic(n_users=600, n_items=300, n_ratings=30_000, seed=2)
-    train = RatingData(data.ratings.iloc[:25_000].reset_index(drop=True), data.scale)
-    test = RatingData(data.ratings.iloc[25_000:].reset_index(drop=True), data.scale)
+    train, test = split_synthetic()
     serial = fitted(cls, train, random_state=1)
     users, items = test.ratings["user"].to_numpy(), test.ratings["item"].to_numpy()
     np.testing.assert_array_equal(fitted(cls, train, random_state=1, threads=1).predict(users, items),
                                   serial.predict(users, items))
-    parallel = fitted(cls, train, random_state=1, threads=3)
-    assert parallel.info()["threads"] == 3
+    assert serial.info()["grid"] is None
+    for threads in (2, 3):
+        parallel = fitted(cls, train, random_state=1, threads=threads)
+        assert parallel.info()["threads"] == threads and parallel.info()["grid"]["threads"] == threads
+        assert abs(rmse(parallel, test) - rmse(serial, test)) < 0.002
+
+
+@pytest.mark.parametrize("cls", [FastSVD, FastSVDpp])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_two_threads_stay_within_two_thousandths_on_u1(u1, cls, seed):
+    train, test = u1
+    serial = fitted(cls, train, random_state=seed)
+    parallel = fitted(cls, train, random_state=seed, threads=2)
     assert abs(rmse(parallel, test) - rmse(serial, test)) < 0.002
 
 
-def test_user_blocks_cover_every_user_once_with_balanced_ratings():
-    indptr = np.cumsum([0] + [1] * 90 + [100] * 10).astype(np.int64)
-    blocks = fast_mf.user_blocks(indptr, threads=2, per_thread=2)
-    assert blocks[0] == 0 and blocks[-1] == 100 and np.all(np.diff(blocks) > 0)
-    assert len(blocks) - 1 <= 4
+@pytest.mark.parametrize("cls", [FastSVD, FastSVDpp])
+@pytest.mark.parametrize("mode", ["fast", "exact"])
+def test_parallel_fit_is_the_same_for_a_seed_and_a_thread_count_whatever_the_cores(cls, mode, monkeypatch):
+    """The waves' blocks touch disjoint parameters: neither the threads' timing nor how many of
+    them numba really runs can change a number; another seed or thread count does."""
+    train, test = split_synthetic(n_users=200, n_items=120, n_ratings=6_000, train=5_000)
+    users, items = test.ratings["user"].to_numpy(), test.ratings["item"].to_numpy()
+
+    def predictions(**params):
+        return fitted(cls, train, n_factors=8, mode=mode, **params).predict(users, items)
+
+    first = predictions(random_state=3, threads=3)
+    np.testing.assert_array_equal(predictions(random_state=3, threads=3), first)
+    assert not np.array_equal(predictions(random_state=4, threads=3), first)
+    assert not np.array_equal(predictions(random_state=3, threads=2), first)
+    set_threads = fast_mf_parallel.usable_threads
+    monkeypatch.setattr(fast_mf_parallel, "usable_threads", lambda threads: set_threads(1))
+    try:
+        np.testing.assert_array_equal(predictions(random_state=3, threads=3), first)
+    finally:
+        set_threads(1 << 20)  # numba's whole pool again
+
+
+def random_training(n_users=25, n_items=40, seed=0):
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 30, n_users)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    items = np.concatenate([rng.choice(n_items, c, replace=False) for c in counts]).astype(np.int32)
+    ratings = rng.integers(1, 6, len(items)).astype(np.float64)
+    return {"indptr": indptr, "items": items, "ratings": ratings}
+
+
+RATES = (0.007, 0.006, 0.005, 0.004, 0.003, 0.02, 0.03, 0.04, 0.05, 0.06)  # lr_bu … lr_yj, reg_bu … reg_yj
+
+
+def starting_state(n_users=25, n_items=40, k=8):
+    start = np.random.RandomState(1)
+    return [np.zeros(n_users), np.zeros(n_items)] + [start.normal(0, 0.1, (n, k)) for n in (n_users, n_items, n_items)]
+
+
+def test_a_grid_of_one_thread_is_the_serial_svd_bit_for_bit():
+    data = random_training()
+    serial, grid_state = starting_state()[:4], starting_state()[:4]
+    svd_rates = RATES[:4] + RATES[5:9]
+    for rounds in (1, 3):
+        grid = fast_mf_parallel.build_grid(data, 40, 1, rounds, np.random.RandomState(0))
+        for _ in range(3):
+            fast_mf._kernel("svd")(data["indptr"], data["items"], data["ratings"], 3.0, *serial, True, *svd_rates)
+            fast_mf_parallel.kernel("svd")(*grid.layout(), grid.shifts(np.random.RandomState(0)), 1, 3.0,
+                                           *grid_state, True, *svd_rates)
+        for mine, reference in zip(grid_state, serial):
+            np.testing.assert_array_equal(mine, reference)
+
+
+def test_a_grid_of_one_thread_and_one_user_a_round_is_the_serial_svdpp_bit_for_bit():
+    """Refresh z_u, run the user's ratings, apply its map: the serial kernel's steps, user by user."""
+    data = random_training()
+    indptr, items = data["indptr"], data["items"]
+    block_ptr, users, items_b, ratings_b = fast_mf_parallel.kernel("block_layout")(
+        indptr, items, data["ratings"], np.arange(25), np.zeros(40, dtype=np.int64), 1, 25)
+    grid = fast_mf_parallel.Grid(1, 25, users, items_b, ratings_b, block_ptr, np.arange(26))
+    serial, grid_state = starting_state(), starting_state()
+    per_user = (grid.row_bounds, indptr, items, np.sqrt(np.diff(indptr)).astype(np.float64))
+    for _ in range(3):
+        fast_mf._kernel("svdpp")(indptr, items, data["ratings"], 3.0, *serial, *RATES)
+        fast_mf_parallel.kernel("svdpp")(*grid.layout(), grid.shifts(np.random.RandomState(0)), 1, *per_user,
+                                         3.0, *grid_state, np.zeros((25, 8)), np.zeros((25, 8)), np.ones(25),
+                                         *RATES)
+    for mine, reference in zip(grid_state, serial):
+        np.testing.assert_array_equal(mine, reference)
+
+
+@pytest.mark.parametrize("threads, rounds", [(2, 1), (3, 4), (4, 16)])
+def test_the_grid_holds_every_rating_once_and_a_waves_blocks_share_no_user_and_no_item(threads, rounds):
+    data = random_training(n_users=300, n_items=90, seed=threads)
+    grid = fast_mf_parallel.build_grid(data, 90, threads, rounds, np.random.RandomState(0))
+    n = threads
+    user_of = np.repeat(np.arange(300), np.diff(data["indptr"]))
+    assert sorted(zip(grid.users, grid.items, grid.ratings)) == sorted(zip(user_of, data["items"], data["ratings"]))
+    assert len(grid.block_ptr) == rounds * n * n + 1 and grid.row_bounds[-1] == 300
+    assert np.all(np.diff(grid.row_bounds) >= 0)
+    column_of = np.full(90, -1)
+    for b in range(rounds * n * n):
+        part = slice(grid.block_ptr[b], grid.block_ptr[b + 1])
+        row, column = divmod(b, n)
+        assert np.all((grid.users[part] >= grid.row_bounds[row]) & (grid.users[part] < grid.row_bounds[row + 1]))
+        assert np.all(np.diff(grid.users[part]) >= 0)  # users by inner id within a block
+        assert np.all(np.isin(column_of[grid.items[part]], [-1, column]))
+        column_of[grid.items[part]] = column
+    shifts = grid.shifts(np.random.RandomState(1))
+    assert shifts.shape == (rounds, n) and all(sorted(row) == list(range(n)) for row in shifts)
+    for rho in range(rounds):
+        for w in range(n):  # the kernels' block of thread t in wave w of round rho
+            wave = [((rho * n + t), (t + shifts[rho, w]) % n) for t in range(n)]
+            assert len({row for row, _ in wave}) == n and len({column for _, column in wave}) == n
+    counts = np.bincount(column_of[data["items"]], minlength=n)
+    assert counts.max() - counts.min() <= 2 * np.bincount(data["items"]).max()  # about equal ratings
+
+
+def test_balanced_groups_follow_the_order_with_about_equal_counts():
+    counts = np.array([1] * 90 + [100] * 10)
+    group = fast_mf_parallel.balanced_groups(counts, 4, np.arange(100))
+    assert np.all(np.diff(group) >= 0) and set(group) == {0, 1, 2, 3}
+    assert np.all(np.abs(np.bincount(group, counts) - counts.sum() / 4) <= 100)
+    assert fast_mf_parallel.rounds_for(1_000, 2) == 16 and fast_mf_parallel.rounds_for(10**9, 2) == 64
+
+
+def test_svdpp_with_repeated_pairs_runs_the_serial_literal_loop_whatever_the_threads(small):
+    train, _ = small
+    frame = train.ratings
+    repeated = RatingData(pd.concat([frame, frame.iloc[:30]], ignore_index=True), train.scale)
+    model = fitted(FastSVDpp, repeated, random_state=2, threads=2, n_epochs=2)
+    assert model.info()["kernel"] == "literal" and model.info()["grid"] is None

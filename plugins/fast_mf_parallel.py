@@ -1,0 +1,315 @@
+r"""Stratified parallel SGD for ``fast-svd`` and ``fast-svdpp`` with ``threads: N > 1``.
+
+No two threads ever write the same parameter, so there are no locks and no lost updates, and
+the numbers do not depend on the threads' timing.
+
+**The grid** (DSGD: Gemulla, Nijkamp, Haas, Sismanis 2011, *Large-scale matrix factorization
+with distributed stochastic gradient descent*, KDD; LIBMF: Chin, Zhuang, Juan, Lin 2015, *A fast
+parallel stochastic gradient method for matrix factorization in shared memory systems*, ACM TIST
+6(1)). The items are dealt into N *column groups* (in an order shuffled by the model's seed, cut
+at equal running counts of ratings); the users, in Surprise's order (inner id), are cut into
+``rounds × N`` *row groups* of about equal ratings, consecutive users each. Block (g, c) holds
+the ratings of row group g's users for column group c's items. An epoch runs the rounds in
+order; round ρ takes row groups ρN … ρN + N - 1, one per thread, and runs N *waves*: in wave w
+thread t works on block (ρN + t, (t + s_ρw) mod N), with (s_ρ0 … s_ρ,N-1) a permutation drawn
+from the seed for each round of each epoch. The N blocks of a wave (a DSGD *stratum*) share no
+row group and no column group, so each p_u, b_u, q_i, b_i is written by one thread in a wave,
+and the threads wait for each other at the wave's end. Which thread runs a block, or when,
+cannot change a number: the same seed and the same ``threads`` give the same parameters bit for
+bit, however loaded the machine and however many cores numba really has (``threads`` above the
+cores still builds the grid of ``threads``). SVD runs one round per epoch (N waves, so N waits
+for the slowest thread); SVD++ 16 to 64 (:func:`rounds_for`), for its implicit terms (below).
+
+**How the order of updates differs from Surprise's.** Surprise (and ``threads: 1``) visits the
+users by inner id, each user's ratings in row order, and updates after every rating. Here the
+users still come in that order, round by round, but the N row groups of a round run side by
+side, and each user's ratings are visited in N runs (one per column group, in the wave order),
+each run in row order. Each rating's update is Surprise's, after every rating; only the order of
+the ratings differs, and the factors start from the same draw as ``threads: 1`` (the grid's
+shuffle is drawn after them). RMSE within 0.002 of ``threads: 1`` (``tests/test_fast_mf.py``:
+MovieLens 100k u1 and a synthetic set). Another order is another SGD path: on the 2M synthetic set
+of ``benchmarks/dsgd.py``, whose rows come sorted by user and item, fast-svdpp with 2 threads
+ends 0.002-0.0034 *below* the serial fit's RMSE (3 seeds), and with the same rows shuffled
+(two shuffles) within 0.0005 — while the serial fit itself moves by up to 0.01 between these
+three row orders (0.7027-0.7124).
+
+**SVD++'s implicit terms.** y_j is indexed by the items the user rated, which lie in every column
+group: a thread on block (g, c) that read z_u = |I_u|^-½ Σ_{j∈I_u} y_j from the y_j and wrote
+every y_j of its users would cross into the columns of the other threads. So no y_j is read or
+written during the waves. The O(k) reformulation of ``bench_plugins.fast_mf`` makes the implicit
+terms per-user state: z_u, and the affine map y ← A_u y + B_u that u's ratings apply to each of
+its y_j (A_u a scalar, B_u a k-vector), both owned by u's row group as p_u is, and updated in O(k)
+per rating, exactly as the serial kernel updates them along a user's ratings. Each round is then:
+
+1. *refresh* (each thread its row group, at the start of the first wave, when no y_j is being
+   written): z_u = |I_u|^-½ Σ_{j∈I_u} y_j from the current y_j, A_u = 1, B_u = 0 — as the serial
+   kernel does when it reaches a user;
+2. *waves*: the SGD above, each rating also moving z_u and composing (A_u, B_u);
+3. *apply* (one thread per column group): y_j ← A_u y_j + B_u for each rater u of j in the round,
+   raters by inner id — as the serial kernel does when it leaves a user, in Surprise's order.
+
+The departure from Surprise's mathematics: a user's z_u does not see the y_j changes made by the
+other users of its round (Surprise's loop sees those of every user before it); they reach the
+users of the following rounds. This staleness is a share 1/rounds of the users, and it matters:
+run in Surprise's order with the z_u refreshed 1, 4, 8 or 16 times an epoch, SVD++'s RMSE on u1
+(seed 0) is 0.048, 0.003, 0.001, 0.0003 above the serial fit's, and on the 2M synthetic set of
+``benchmarks/dsgd.py`` (100 factors) 0.07 above at 4, 0.028 at 8, within 0.0004 at 16 and more.
+Hence 16 rounds at least, more (up to 64) where the blocks stay large; data where a round's users
+rate the same items far more densely than these may want more. The cost is the serial
+reformulated kernel's: one z_u and one write of each y_j per user per epoch.
+
+**Waiting.** The threads wait for each other at the end of each wave (SVD: N waits an epoch;
+SVD++: (N + 1) × rounds), so a thread that the operating system deschedules — on a machine busy
+with other work — holds the others up; the work itself is no more than the serial fit's
+(``benchmarks/fast_mf.md``). numba's OpenMP threads spin a while before they sleep; on a shared
+machine ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY=passive`` in the environment bounds the CPU time
+that waiting costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MIN_ROUNDS, MAX_ROUNDS = 16, 64  # SVD++'s rounds per epoch: its z_u miss a 1/rounds share of the y changes
+MIN_BLOCK = 32_768  # ratings a block holds at least when rounds are above 16 (a wave's work against its barrier)
+Array = np.ndarray
+Kernel = Callable[..., Any]
+
+
+# --- Kernels -------------------------------------------------------------------------------------
+# Plain Python, compiled by kernel() on first use. Each parallel kernel comes from a factory whose
+# closure holds ``fast``, so numba's on-disk cache keeps the fastmath and IEEE variants apart
+# (its key is the bytecode and the closure's values, not the compile flags).
+
+def _make_svd_epoch(fast: bool) -> Kernel:
+    from numba import prange
+
+    def svd_grid_epoch(users: Array, items: Array, ratings: Array, block_ptr: Array, shifts: Array,
+                       threads: int, mu: float, bu: Array, bi: Array, pu: Array, qi: Array,
+                       biased: bool, lr_bu: float, lr_bi: float, lr_pu: float, lr_qi: float,
+                       reg_bu: float, reg_bi: float, reg_pu: float, reg_qi: float) -> bool:
+        """One epoch of SVD's SGD over the grid: rounds in order, waves of ``threads`` blocks at once."""
+        n_factors = pu.shape[1]
+        n = threads
+        for rho in range(shifts.shape[0]):
+            for w in range(n):
+                for t in prange(n):
+                    b = (rho * n + t) * n + (t + shifts[rho, w]) % n
+                    for k in range(block_ptr[b], block_ptr[b + 1]):
+                        u = users[k]
+                        i = items[k]
+                        dot = 0.0
+                        for f in range(n_factors):
+                            dot += qi[i, f] * pu[u, f]
+                        err = ratings[k] - (mu + bu[u] + bi[i] + dot)
+                        if biased:
+                            bu[u] += lr_bu * (err - reg_bu * bu[u])
+                            bi[i] += lr_bi * (err - reg_bi * bi[i])
+                        for f in range(n_factors):
+                            puf = pu[u, f]
+                            qif = qi[i, f]
+                            pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
+                            qi[i, f] += lr_qi * (err * puf - reg_qi * qif)
+        return fast
+
+    return svd_grid_epoch
+
+
+def _make_svdpp_epoch(fast: bool) -> Kernel:
+    from numba import prange
+
+    def svdpp_grid_epoch(users: Array, items: Array, ratings: Array, block_ptr: Array, shifts: Array,
+                         threads: int, row_bounds: Array, indptr: Array, user_items: Array,
+                         sqrt_iu: Array, mu: float, bu: Array, bi: Array, pu: Array, qi: Array,
+                         yj: Array, z: Array, shift: Array, scale: Array,
+                         lr_bu: float, lr_bi: float, lr_pu: float, lr_qi: float, lr_yj: float,
+                         reg_bu: float, reg_bi: float, reg_pu: float, reg_qi: float,
+                         reg_yj: float) -> bool:
+        """One epoch of SVD++ over the grid: per round, refresh the round's z_u from the y_j, run
+        its waves (z_u and each user's map y ← scale_u y + shift_u follow every rating), then
+        apply the maps to the y_j (``user_items``/``indptr``: each user's items, as the serial kernel)."""
+        n_factors = pu.shape[1]
+        n = threads
+        decay = 1.0 - lr_yj * reg_yj
+        for rho in range(shifts.shape[0]):
+            for w in range(n):  # waves
+                for t in prange(n):
+                    if w == 0:  # refresh the row group's z_u from the y_j (no y_j is written in a wave)
+                        g = rho * n + t
+                        for u in range(row_bounds[g], row_bounds[g + 1]):
+                            scale[u] = 1.0
+                            for f in range(n_factors):
+                                z[u, f] = 0.0
+                                shift[u, f] = 0.0
+                            for m in range(indptr[u], indptr[u + 1]):
+                                j = user_items[m]
+                                for f in range(n_factors):
+                                    z[u, f] += yj[j, f] / sqrt_iu[u]
+                    b = (rho * n + t) * n + (t + shifts[rho, w]) % n
+                    for k in range(block_ptr[b], block_ptr[b + 1]):
+                        u = users[k]
+                        i = items[k]
+                        dot = 0.0
+                        for f in range(n_factors):
+                            dot += qi[i, f] * (pu[u, f] + z[u, f])
+                        err = ratings[k] - (mu + bu[u] + bi[i] + dot)
+                        bu[u] += lr_bu * (err - reg_bu * bu[u])
+                        bi[i] += lr_bi * (err - reg_bi * bi[i])
+                        for f in range(n_factors):
+                            puf = pu[u, f]
+                            qif = qi[i, f]
+                            zf = z[u, f]
+                            pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
+                            qi[i, f] += lr_qi * (err * (puf + zf) - reg_qi * qif)
+                            z[u, f] += lr_yj * (err * qif - reg_yj * zf)
+                            shift[u, f] = decay * shift[u, f] + lr_yj * (err * qif / sqrt_iu[u])
+                        scale[u] *= decay
+            for c in prange(n):  # apply: each y_j takes its raters' maps, by inner id
+                for t in range(n):
+                    b = (rho * n + t) * n + c
+                    for k in range(block_ptr[b], block_ptr[b + 1]):
+                        u = users[k]
+                        j = items[k]
+                        for f in range(n_factors):
+                            yj[j, f] = scale[u] * yj[j, f] + shift[u, f]
+        return fast
+
+    return svdpp_grid_epoch
+
+
+def _block_layout(indptr: Array, items: Array, ratings: Array, user_group: Array, item_group: Array,
+                  columns: int, n_blocks: int) -> tuple[Array, Array, Array, Array]:
+    """The ratings (grouped by user, as the serial kernels take them) reordered block by block,
+    stably: (block bounds, users, items, ratings), block = row group × columns + column group."""
+    block_ptr = np.zeros(n_blocks + 1, dtype=np.int64)
+    for u in range(len(indptr) - 1):
+        row = user_group[u] * columns
+        for k in range(indptr[u], indptr[u + 1]):
+            block_ptr[row + item_group[items[k]] + 1] += 1
+    for b in range(n_blocks):
+        block_ptr[b + 1] += block_ptr[b]
+    fill = block_ptr[:-1].copy()
+    out_users = np.empty(len(items), dtype=np.int32)
+    out_items = np.empty(len(items), dtype=np.int32)
+    out_ratings = np.empty(len(items), dtype=np.float64)
+    for u in range(len(indptr) - 1):
+        row = user_group[u] * columns
+        for k in range(indptr[u], indptr[u + 1]):
+            b = row + item_group[items[k]]
+            at = fill[b]
+            fill[b] = at + 1
+            out_users[at] = u
+            out_items[at] = items[k]
+            out_ratings[at] = ratings[k]
+    return block_ptr, out_users, out_items, out_ratings
+
+
+_FACTORIES: dict[str, Callable[[bool], Kernel]] = {"svd": _make_svd_epoch, "svdpp": _make_svdpp_epoch}
+_COMPILED: dict[tuple[str, bool], Any] = {}
+
+
+def kernel(name: str, fast: bool = False) -> Any:
+    """The numba dispatcher of ``name`` — ``svd`` or ``svdpp`` (an epoch over the grid, fastmath
+    when ``fast``) or ``block_layout`` — built once per process."""
+    key = (name, fast)
+    if key not in _COMPILED:
+        import numba
+
+        if name == "block_layout":
+            _COMPILED[key] = numba.njit(cache=True, nogil=True)(_block_layout)
+        else:
+            _COMPILED[key] = numba.njit(cache=True, fastmath=fast, nogil=True, parallel=True)(
+                _FACTORIES[name](fast))
+    return _COMPILED[key]
+
+
+def usable_threads(threads: int) -> int:
+    """Set numba's thread count for this thread's parallel kernels: ``threads``, at most numba's
+    pool (the machine's cores unless NUMBA_NUM_THREADS says otherwise); the count set."""
+    import numba
+
+    count = max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+    numba.set_num_threads(count)
+    return int(count)
+
+
+# --- The grid ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Grid:
+    """The training ratings laid out block by block for ``threads`` threads and ``rounds`` rounds.
+
+    Block b = g × threads + c holds row group g's ratings of column group c's items: positions
+    ``block_ptr[b]:block_ptr[b + 1]`` of ``users``, ``items``, ``ratings`` (users by inner id,
+    each user's ratings in row order). Row group g is the users ``row_bounds[g]:row_bounds[g + 1]``.
+    """
+
+    threads: int
+    rounds: int
+    users: Array       # int32, per rating, block by block
+    items: Array       # int32
+    ratings: Array     # float64
+    block_ptr: Array   # int64, rounds × threads² + 1
+    row_bounds: Array  # int64, rounds × threads + 1
+
+    def layout(self) -> tuple[Array, Array, Array, Array]:
+        """The epoch kernels' leading arguments."""
+        return self.users, self.items, self.ratings, self.block_ptr
+
+    def shifts(self, rng: np.random.RandomState) -> Array:
+        """An epoch's wave order: for each round a permutation of the N column shifts, from ``rng``."""
+        return np.argsort(rng.random_sample((self.rounds, self.threads)), axis=1, kind="stable").astype(np.int64)
+
+
+def rounds_for(n_ratings: int, threads: int) -> int:
+    """SVD++'s rounds per epoch: as many as keep blocks of ``MIN_BLOCK`` ratings, within [16, 64]
+    (more rounds, fresher z_u; fewer, fewer waits at the end of a wave)."""
+    return int(min(MAX_ROUNDS, max(MIN_ROUNDS, n_ratings // (threads * threads * MIN_BLOCK))))
+
+
+def balanced_groups(counts: Array, parts: int, order: Array) -> Array:
+    """Group (0 … parts - 1) of each entry: the entries taken in ``order`` and cut where the
+    running count of ratings (at each entry's middle) crosses a multiple of total / parts, so
+    groups follow ``order`` and hold about equal ratings."""
+    taken = counts[order].astype(np.float64)
+    middle = np.cumsum(taken) - taken / 2
+    total = float(taken.sum())
+    group = np.empty(len(counts), dtype=np.int64)
+    share = (middle * parts / total).astype(np.int64) if total > 0 else np.zeros(len(order), np.int64)
+    group[order] = np.minimum(share, parts - 1)
+    return group
+
+
+def build_grid(data: dict[str, Array], n_items: int, threads: int, rounds: int,
+               rng: np.random.RandomState) -> Grid:
+    """The grid of ``threads`` and ``rounds`` over the training ratings ``data`` (indptr, items,
+    ratings grouped by user in inner-id order), the items shuffled into column groups by ``rng``."""
+    indptr, items = data["indptr"], data["items"]
+    n, rounds = int(threads), int(rounds)
+    n_users = len(indptr) - 1
+    user_group = balanced_groups(np.diff(indptr), rounds * n, np.arange(n_users))
+    item_group = balanced_groups(np.bincount(items, minlength=n_items), n, rng.permutation(n_items))
+    block_ptr, users, items_b, ratings = kernel("block_layout")(indptr, items, data["ratings"],
+                                                                user_group, item_group, n, rounds * n * n)
+    row_bounds = np.searchsorted(user_group, np.arange(rounds * n + 1)).astype(np.int64)
+    return Grid(n, rounds, users, items_b, ratings, block_ptr, row_bounds)
+
+
+def warm_up(model: str, fast: bool) -> None:
+    """Compile (or load from numba's disk cache) the grid builder and ``model``'s epoch over the
+    grid (``svd`` or ``svdpp``) on a two-by-two input."""
+    data: dict[str, Array] = {"indptr": np.array([0, 2, 3], dtype=np.int64), "items": np.array([0, 1, 0], dtype=np.int32),
+            "ratings": np.array([1.0, 2.0, 3.0])}
+    grid = build_grid(data, 2, 2, 1, np.random.RandomState(0))
+    head = (*grid.layout(), grid.shifts(np.random.RandomState(0)), grid.threads)
+    terms = (0.0, np.zeros(2), np.zeros(2), np.zeros((2, 2)), np.zeros((2, 2)))
+    if model == "svd":
+        kernel("svd", fast)(*head, *terms, True, *(0.0,) * 8)
+    else:
+        per_user = (np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 2)), np.ones(2))  # y_j, z, shift, scale
+        kernel("svdpp", fast)(*head, grid.row_bounds, data["indptr"], data["items"], np.ones(2), *terms,
+                              *per_user, *(0.0,) * 10)
