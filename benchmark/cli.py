@@ -109,7 +109,33 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Nam
     data.add_argument("-p", "--plugin", action="append", default=[], metavar="FILE",
                       help="also load a local plugin file")
     handlers["data"] = _data
+    _env_parser(commands)
+    handlers["env"] = _env
     return parser, handlers
+
+
+def _env_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``bench env``'s parser, here so that ``bench --help`` loads no module more (its handler,
+    :mod:`benchmark.cli_env`, is imported when it runs)."""
+    env = commands.add_parser(
+        "env", help="list, build or remove the per-model environments of suites",
+        description="Models whose library clashes with bench's dependencies run in environments a suite "
+                    "declares (environments: {name: {requirements: [...]}} and env: name on a model line). "
+                    "bench builds each once, cached by the hash of its specification.")
+    env.add_argument("--cache", metavar="DIR", help="cache folder (default: $BENCH_CACHE_DIR or ~/.cache/bench)")
+    actions = env.add_subparsers(dest="env_command", metavar="{list,build,remove}")
+    actions.add_parser("list", help="the environments built on this machine")
+    build = actions.add_parser("build", help="build a suite's environments (all, or those named)")
+    build.add_argument("suite", help="suite file with an environments: block")
+    build.add_argument("names", nargs="*", metavar="NAME", help="only these environments")
+    remove = actions.add_parser("remove", help="remove environments by name or hash prefix")
+    remove.add_argument("targets", nargs="+", metavar="NAME_OR_HASH")
+
+
+def _env(args: argparse.Namespace) -> int:
+    from benchmark import cli_env
+
+    return cli_env.run(args)
 
 
 def _run(args: argparse.Namespace) -> int:

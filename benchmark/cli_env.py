@@ -9,37 +9,15 @@
   a hash prefix (six characters or more).
 
 ``--cache DIR`` chooses the cache (default ``$BENCH_CACHE_DIR`` or ``~/.cache/bench``); the
-environments are under ``DIR/envs``. :func:`register` adds the parser; ``cli.py`` calls it.
+environments are under ``DIR/envs``. The parser is ``cli.py``'s (so that ``bench --help`` loads
+no more); :func:`run` is its handler.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
-
-from benchmark.errors import BenchError, did_you_mean, raise_all
-
-Handler = Callable[[argparse.Namespace], int]
-
-
-def register(commands: argparse._SubParsersAction) -> dict[str, Handler]:  # type: ignore[type-arg]
-    """Add the ``env`` parser (with ``list``, ``build``, ``remove``); its handler by name."""
-    env = commands.add_parser(
-        "env", help="list, build or remove the per-model environments of suites",
-        description="Models whose library clashes with bench's dependencies run in environments a suite "
-                    "declares (environments: {name: {requirements: [...]}} and env: name on a model line). "
-                    "bench builds each once, cached by the hash of its specification.")
-    env.add_argument("--cache", metavar="DIR", help="cache folder (default: $BENCH_CACHE_DIR or ~/.cache/bench)")
-    actions = env.add_subparsers(dest="env_command", metavar="{list,build,remove}")
-    actions.add_parser("list", help="the environments built on this machine")
-    build = actions.add_parser("build", help="build a suite's environments (all, or those named)")
-    build.add_argument("suite", help="suite file with an environments: block")
-    build.add_argument("names", nargs="*", metavar="NAME", help="only these environments")
-    remove = actions.add_parser("remove", help="remove environments by name or hash prefix")
-    remove.add_argument("targets", nargs="+", metavar="NAME_OR_HASH")
-    return {"env": run}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,6 +47,7 @@ def list_built(cache: str | None = None) -> int:
 
 def build_suite(suite: str, names: list[str], cache: str | None = None) -> int:
     from benchmark.environments import build, parse_environments
+    from benchmark.errors import BenchError, did_you_mean, raise_all
     from benchmark.yamlsafe import read_suite_file
 
     loaded = read_suite_file(suite)
