@@ -491,9 +491,11 @@ def relevance(data: RatingData, rows: np.ndarray, threshold: float, implicit: bo
 
 
 def evaluate(model: RankingModel, train: Interactions, data: RatingData, test_rows: np.ndarray,
-             depth: int = DEPTH, negatives: int = 0, seed: int = 0,
-             budget: int = BATCH_ELEMENTS) -> Evaluation:
-    """Rank the candidates of every test user with a relevant item; count who was skipped."""
+             depth: int = DEPTH, negatives: int = 0, seed: int = 0) -> Evaluation:
+    """Rank the candidates of every test user with a relevant item; count who was skipped.
+
+    Users are scored :data:`BATCH_ELEMENTS` scores at a time (read when called: a benchmark
+    script may set it); the lists do not depend on it."""
     space = universe(data)
     test_rows = np.asarray(test_rows, dtype=np.int64)
     relevant = relevance(data, test_rows, train.threshold, train.implicit)
@@ -536,7 +538,7 @@ def evaluate(model: RankingModel, train: Interactions, data: RatingData, test_ro
         counts["n_sampled_negatives"] = int(negatives)
 
     def deeper(k: int) -> np.ndarray:
-        return rank_users(model, evaluated, exclude, cold, k, budget)
+        return rank_users(model, evaluated, exclude, cold, k, BATCH_ELEMENTS)
 
     top = deeper(depth)
     relevant_rows = relevant[evaluated].tocsr()

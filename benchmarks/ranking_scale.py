@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from bench_plugins.ranking_core import BATCH_ELEMENTS, Interactions, RankingModel, evaluate
+from benchmark import ranking
+from benchmark.ranking import BATCH_ELEMENTS, Interactions, RankingModel, evaluate
 from bench_plugins.ranking_metrics import AtK
 from bench_plugins.ranking_splits import user_holdout
 from bench_plugins.synthetic import load_synthetic
@@ -95,7 +96,8 @@ def main() -> None:
     before = rss_gb()
     start, cpu = time.perf_counter(), time.process_time()
     with PeakMemory() as memory:
-        evaluation = evaluate(model, train, data, fold.test, depth=args.depth, budget=args.budget)
+        ranking.BATCH_ELEMENTS = args.budget  # scores computed at once, read by evaluate
+        evaluation = evaluate(model, train, data, fold.test, depth=args.depth)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
     lists = evaluation.lists
     holder = type("Predictions", (), {"extra": {"ranking": lists}})()

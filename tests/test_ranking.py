@@ -132,15 +132,17 @@ def test_a_fold_without_any_relevant_item_is_one_clear_error():
         evaluate(MostPopular().fit(train), train, data, fold.test)
 
 
-def test_batches_of_any_size_give_the_same_lists():
+def test_batches_of_any_size_give_the_same_lists(monkeypatch):
+    from benchmark import ranking
+
     data = synthetic(seed=1)
     fold = user_holdout(data, seed=0, test_size=0.3)[0]
     train = Interactions.from_rows(data, fold.train, threshold=3.0)
     model = ItemKNN(k=5).fit(train)
     whole = evaluate(model, train, data, fold.test, depth=15).lists.top
     for budget in (1, train.n_items * 3 + 1):  # one user at a time; three and a bit
-        np.testing.assert_array_equal(evaluate(model, train, data, fold.test, depth=15,
-                                               budget=budget).lists.top, whole)
+        monkeypatch.setattr(ranking, "BATCH_ELEMENTS", budget)
+        np.testing.assert_array_equal(evaluate(model, train, data, fold.test, depth=15).lists.top, whole)
 
 
 def test_sampled_negatives_warn_and_rank_relevant_items_among_n_negatives():
