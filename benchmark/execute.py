@@ -409,13 +409,24 @@ def reset_random_state(seed: int) -> None:
             pass
 
 
-def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
-            run_id: str = "") -> CellResult:
-    """Run one cell and return its result. Failures become results, never exceptions."""
-    registry = cache.registry
-    result = CellResult.start(cell, run_id, machine(), now())
-    metrics = metric_entries(registry, cell.metrics)
-    try:  # the plugins first (every lookup at once), then the data, then the work
+@dataclasses.dataclass(frozen=True)
+class CellPlugins:
+    """What a cell runs, looked up at once in the registry: its model's entry and class, its
+    task's entry and its metrics' entries (a metric that cannot be found is its error text, so
+    the cell still runs and that metric alone fails)."""
+
+    model: Entry
+    model_class: type[Model]
+    task: Entry
+    metrics: Mapping[str, Entry | str]
+
+    @classmethod
+    def of(cls, cell: Cell, registry: Registry, result: CellResult) -> CellPlugins:
+        """The cell's plugins; the model's provenance goes into ``result`` first, so that a cell
+        whose library is missing still names its plugin. :class:`MissingDependency` when the
+        model's library is not installed."""
+        metrics = metric_entries(registry, cell.metrics)
+        result.metric_info = metric_info(metrics)
         entry = registry.get("model", cell.model_plugin)
         task = registry.get("task", cell.task)
         result.plugin, result.libraries = plugin_provenance(entry)
@@ -423,54 +434,87 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
         if missing:
             module = next(m for m, d in entry.requires.items() if d in missing)
             raise MissingDependency(module, entry.requires[module], cell.model_plugin)
-        model_class = entry.model_class(cell.task)
-        data = cache.dataset(cell.dataset_plugin, cell.dataset_options, cell.data_dir)
-        checksum = cache.checksum(data)
-        if checksum != cell.dataset_checksum:
-            raise BenchError(f"dataset checksum {checksum} differs from the planned "
-                             f"{cell.dataset_checksum}: the data changed")
-        result.dataset_shape = data.describe()
-        fold = cache.fold_set(data, SplitCall.of_cell(cell))[cell.fold]
-        if cell.tuning is not None:  # --- tuning: a trial's inner fold of this fold's training rows
-            fold = trial_fold(registry, data, fold, cell.tuning)
-        if fold.fingerprint != cell.fingerprint:
-            raise BenchError(f"fold {cell.fold} has fingerprint {fold.fingerprint}, the plan expected "
-                             f"{cell.fingerprint}: the data or split changed")
-        result.n_train, result.n_test = len(fold.train), len(fold.test)
         for module in entry.requires:  # imported before the clock starts, not inside fit
             importlib.import_module(module)
-        model = make_model(model_class, cell.params)
-        reset_random_state(cell.seed)
-        with Stopwatch() as prepare_time:
-            model.prepare()
-        options = {**task.spec.options, **cell.task_options}
-        with PeakMemory() as memory:
-            outcome = run_task(task, model, data, fold, options)
-        for key, value in outcome.counts.items():
-            if key in ("n_unknown", "n_clipped"):
-                setattr(result, key, int(value))
-            else:
-                result.counts[key] = int(value)
-        result.metrics, result.metric_errors, parts = score(metrics, outcome.predictions)
-        # --- tuning: a trial is scored on an inner split, which no paired test reads, and a search
-        # has hundreds of them: no units file (refits keep theirs)
-        if parts and artifacts_root is not None and not isinstance(cell.tuning, Trial):
-            try:
-                result.units = write_units(artifacts_root.parent / UNITS, result.cell_id, parts)
-            except OSError as exc:  # the values stand; only the paired tests lose them
-                result.artifact_errors["units"] = f"cannot store per-unit values: {exc}"
-        result.prepare_seconds = prepare_time.seconds
-        result.fit_seconds, result.fit_cpu_seconds = outcome.fit.seconds, outcome.fit.cpu_seconds
-        result.predict_seconds, result.peak_rss_mb = outcome.predict.seconds, memory.peak_mb
-        result.model_info = json_safe(model.info())
+        return cls(entry, entry.model_class(cell.task), task, metrics)
+
+
+def checked_data(cell: Cell, cache: DataCache, result: CellResult) -> tuple[Data, Fold]:
+    """The cell's dataset and fold, each checked against what the plan recorded (the dataset's
+    checksum, the fold's fingerprint): a worker never scores other rows than those planned."""
+    data = cache.dataset(cell.dataset_plugin, cell.dataset_options, cell.data_dir)
+    checksum = cache.checksum(data)
+    if checksum != cell.dataset_checksum:
+        raise BenchError(f"dataset checksum {checksum} differs from the planned "
+                         f"{cell.dataset_checksum}: the data changed")
+    result.dataset_shape = data.describe()
+    fold = cache.fold_set(data, SplitCall.of_cell(cell))[cell.fold]
+    if cell.tuning is not None:  # --- tuning: a trial's inner fold of this fold's training rows
+        fold = trial_fold(cache.registry, data, fold, cell.tuning)
+    if fold.fingerprint != cell.fingerprint:
+        raise BenchError(f"fold {cell.fold} has fingerprint {fold.fingerprint}, the plan expected "
+                         f"{cell.fingerprint}: the data or split changed")
+    result.n_train, result.n_test = len(fold.train), len(fold.test)
+    return data, fold
+
+
+def fit_and_predict(cell: Cell, plugins: CellPlugins, data: Data, fold: Fold, result: CellResult
+                    ) -> tuple[Model, Outcome]:
+    """Build the model (seeded), prepare it, and let the task's runner fit and predict; the
+    times, peak memory and the task's counts go into ``result``."""
+    model = make_model(plugins.model_class, cell.params)
+    reset_random_state(cell.seed)
+    with Stopwatch() as prepare_time:
+        model.prepare()
+    options = {**plugins.task.spec.options, **cell.task_options}
+    with PeakMemory() as memory:
+        outcome = run_task(plugins.task, model, data, fold, options)
+    for key, value in outcome.counts.items():
+        if key in ("n_unknown", "n_clipped"):
+            setattr(result, key, int(value))
+        else:
+            result.counts[key] = int(value)
+    result.prepare_seconds = prepare_time.seconds
+    result.fit_seconds, result.fit_cpu_seconds = outcome.fit.seconds, outcome.fit.cpu_seconds
+    result.predict_seconds, result.peak_rss_mb = outcome.predict.seconds, memory.peak_mb
+    result.model_info = json_safe(model.info())
+    return model, outcome
+
+
+def scored(cell: Cell, plugins: CellPlugins, predictions: Predictions, artifacts_root: Path | None,
+           result: CellResult) -> None:
+    """The metrics of ``predictions`` into ``result``, and their per-unit values beside the
+    store (``units/<cell id>.npz``) for the paired tests."""
+    result.metrics, result.metric_errors, parts = score(plugins.metrics, predictions)
+    # --- tuning: a trial is scored on an inner split, which no paired test reads, and a search
+    # has hundreds of them: no units file (refits keep theirs)
+    if parts and artifacts_root is not None and not isinstance(cell.tuning, Trial):
+        try:
+            result.units = write_units(artifacts_root.parent / UNITS, result.cell_id, parts)
+        except OSError as exc:  # the values stand; only the paired tests lose them
+            result.artifact_errors["units"] = f"cannot store per-unit values: {exc}"
+
+
+def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
+            run_id: str = "") -> CellResult:
+    """Run one cell and return its result. Failures become results, never exceptions.
+
+    One cell's path, step by step: the result is started (its cell and machine), the plugins
+    looked up at once, the data and fold checked against the plan, the model fit and its
+    predictions made, scored, and the artifacts written."""
+    result = CellResult.start(cell, run_id, machine(), now())
+    try:
+        plugins = CellPlugins.of(cell, cache.registry, result)
+        data, fold = checked_data(cell, cache, result)
+        model, outcome = fit_and_predict(cell, plugins, data, fold, result)
+        scored(cell, plugins, outcome.predictions, artifacts_root, result)
         if artifacts_root is not None:
-            write_artifacts(registry, cell, model, outcome.predictions, artifacts_root, result)
+            write_artifacts(cache.registry, cell, model, outcome.predictions, artifacts_root, result)
     except MissingDependency as exc:
         result.status, result.error = "missing-dependency", str(exc)
     except Exception as exc:  # a failing model must not stop the run; the result says why
         result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
         result.traceback = traceback.format_exc(limit=8)
-    result.metric_info = metric_info(metrics)
     result.finished_at = now()
     return result
 

@@ -11,29 +11,29 @@ one model (``bias-baseline``) and the metrics ``rmse`` and ``mae`` is loaded and
 many cells: its first one pays for the imports, not for the path), then another cell of the
 same plan is executed inline, with an artifacts directory, under :func:`sys.setprofile`.
 
-What it counts, along the sequence of ``call`` events (Python frames entered, in order; C
-functions and returns left out) whose code lives in a module of the ``benchmark`` package:
+It counts two things:
 
-* a **stop** is a maximal run of consecutive such calls within one module. The sequence
-  ``execute, execute, record, execute, registry, registry, _internal, execute`` has 6 stops:
-  ``execute`` (2 calls), ``record``, ``execute``, ``registry`` (2 calls), ``_internal``,
-  ``execute``;
-* calls into code outside ``benchmark`` (the model plugin in ``bench_plugins``, numpy, the
-  standard library) are left out of the sequence: they neither start nor end a stop, so the
-  ``benchmark.api`` helpers a plugin calls while it fits count, the plugin itself does not;
-* the files are the distinct modules among the stops.
+* **the path as ``execute()`` reads** (the figure issue 25 targets, at most 12): the functions
+  of the ``benchmark`` package that ``execute()`` calls *itself*, in order -- the places a
+  maintainer has to open to follow one cell. On main before issue 25 (``a08d5bd``): 33 stops in
+  6 files (``provenance``, ``cells``, ``registry``, ``execute``, ``api``, ``_internal``: every
+  lazy reference resolved on the way, every timer entered and left in the cell's own body).
+  Now: 9 stops in 3 files -- ``machine``, ``now``, ``CellResult.start``, ``CellPlugins.of``
+  (every registry lookup at once), ``checked_data``, ``fit_and_predict``, ``scored``,
+  ``write_artifacts``, ``now``;
+* **every call**: a *stop* is a maximal run of consecutive calls within one module along the
+  sequence of ``call`` events (Python frames entered, in order; C functions and returns left
+  out) whose code lives in a module of ``benchmark``. The sequence
+  ``execute, execute, record, execute, registry, registry, _internal, execute`` has 6 stops.
+  Calls into code outside ``benchmark`` (the model plugin in ``bench_plugins``, numpy, the
+  standard library) neither start nor end a stop, so the ``benchmark.api`` helpers a plugin
+  calls while it fits count, the plugin itself does not. Main before issue 25: 54 stops in 8
+  files, 133 calls; now 45 stops in 10 files, 105 calls: the rest are the record, the data
+  classes of ``benchmark.api`` called by the task's runner and its metrics, the timers and the
+  shared-data keys -- modules that do other jobs on purpose.
 
-Figures (the count does not depend on the machine):
-
-* main before issue 25 (``a08d5bd``): 54 stops in 8 files, 133 calls;
-* lazy references imported once by registry entries, a cell's lookups made at once, the split
-  read back once (branch ``spine-suite``): 40 stops in 9 files, 101 calls.
-
-Of the 40, 31 would remain with no stop at all in the registry, the suite package or
-``_internal``: they are the record (``CellResult.start``, keys), the data classes of
-``benchmark.api`` (called by the task's runner and its metrics), the timers of
-``benchmark.provenance``, the shared-data keys and the store's directory checks -- modules that
-do other jobs on purpose -- and the returns to ``execute`` between them.
+The counts do not depend on the machine. Run the script from another checkout with
+``PYTHONPATH=<checkout> python benchmarks/spine_path.py`` to measure that tree.
 
 Usage::
 
@@ -60,9 +60,10 @@ metrics: [rmse, mae]
 """
 
 
-def trace_cell() -> list[tuple[str, str]]:
-    """``(module, function)`` of every call into the ``benchmark`` package, in order, while one
-    planned cell runs through ``execute()``."""
+def trace_cell() -> list[tuple[str, str, str]]:
+    """``(module, function, caller)`` of every call into the ``benchmark`` package, in order,
+    while one planned cell runs through ``execute()``; ``caller`` is the nearest ``benchmark``
+    function on the stack (``module.function``), ``""`` for the first."""
     import benchmark
     from benchmark.execute import DataCache, execute
     from benchmark.runner import plan
@@ -79,15 +80,25 @@ def trace_cell() -> list[tuple[str, str]]:
         artifacts.mkdir(parents=True)
         warm = execute(cells[1], cache, artifacts)
         assert warm.status == "ok", warm.error
-        calls: list[tuple[str, str]] = []
+        calls: list[tuple[str, str, str]] = []
+
+        def module_of(code) -> str | None:  # type: ignore[no-untyped-def]
+            file = code.co_filename
+            if not file.startswith(package):
+                return None
+            return str(file[len(package) + 1:].removesuffix(".py").replace("/", ".").removesuffix(".__init__"))
 
         def profile(frame, event, arg):  # type: ignore[no-untyped-def]
             if event != "call":
                 return
-            file = frame.f_code.co_filename
-            if file.startswith(package):
-                module = file[len(package) + 1:].removesuffix(".py").replace("/", ".")
-                calls.append((module.removesuffix(".__init__"), frame.f_code.co_name))
+            module = module_of(frame.f_code)
+            if module is None:
+                return
+            back = frame.f_back
+            while back is not None and module_of(back.f_code) is None:
+                back = back.f_back
+            caller = f"{module_of(back.f_code)}.{back.f_code.co_name}" if back is not None else ""
+            calls.append((module, frame.f_code.co_name, caller))
 
         sys.setprofile(profile)
         try:
@@ -98,10 +109,15 @@ def trace_cell() -> list[tuple[str, str]]:
     return calls
 
 
-def stops(calls: list[tuple[str, str]]) -> list[tuple[str, int, str]]:
+def steps(calls: list[tuple[str, str, str]]) -> list[str]:
+    """The path as ``execute()`` reads: the ``benchmark`` functions it calls itself, in order."""
+    return [f"{module}.{function}" for module, function, caller in calls if caller == "execute.execute"]
+
+
+def stops(calls: list[tuple[str, str, str]]) -> list[tuple[str, int, str]]:
     """The maximal runs of consecutive calls within one module: ``(module, calls, first function)``."""
     found: list[tuple[str, int, str]] = []
-    for module, function in calls:
+    for module, function, _ in calls:
         if found and found[-1][0] == module:
             found[-1] = (module, found[-1][1] + 1, found[-1][2])
         else:
@@ -113,13 +129,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--show", action="store_true", help="print every stop")
     args = parser.parse_args()
-    path = stops(trace_cell())
+    calls = trace_cell()
+    path = stops(calls)
     if args.show:
         for module, count, function in path:
             print(f"  {module:<24} {count:>4} call(s), from {function}")
     files = sorted({module for module, _, _ in path})
-    print(f"{len(path)} stops in {len(files)} files ({', '.join(files)}); "
+    print(f"every call: {len(path)} stops in {len(files)} files ({', '.join(files)}); "
           f"{sum(count for _, count, _ in path)} calls")
+    read = steps(calls)
+    print(f"the path execute() reads: {len(read)} stops in {len({s.rsplit('.', 1)[0] for s in read})} files "
+          f"({' -> '.join(read)})")
 
 
 if __name__ == "__main__":
