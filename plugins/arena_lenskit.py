@@ -32,7 +32,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from benchmark.api import ModelSpec, hookimpl, require
-from bench_plugins.ranking_core import RANKING, Interactions, RankingModel
+from benchmark.ranking import Interactions, RankingModel
+from bench_plugins.ranking_core import RANKING
 
 LENSKIT = {"lenskit": "lenskit"}
 BENCH_ONLY = ("binary", "seed")
