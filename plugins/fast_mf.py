@@ -459,15 +459,19 @@ class FastSVD(_FastMF):
         pu = rng.normal(self.init_mean, self.init_std_dev, (len(self.users_), *shape))
         qi = rng.normal(self.init_mean, self.init_std_dev, (len(self.items_), *shape))
         bu, bi = np.zeros(len(self.users_)), np.zeros(len(self.items_))
-        terms = (self.mean_ if self.biased else 0.0, bu, bi, pu, qi, bool(self.biased), *self._learning())
+        mu, flags = self.mean_ if self.biased else 0.0, (bool(self.biased), *self._learning())
         if self.threads > 1:
             grid = self._grid(data, 1, rng)  # one round: SVD has no per-user state to refresh
             data.clear()  # the grid holds its own copy of the ratings
-            epoch = fast_mf_parallel.kernel("svd", fast)
-            self._run_epochs(lambda: epoch(*grid.layout(), grid.shifts(rng), grid.threads, *terms))
+            epoch, (grid_bi, grid_qi) = fast_mf_parallel.kernel("svd", fast), map(grid.to_grid, (bi, qi))
+            self._run_epochs(lambda: epoch(*grid.layout(), grid.shifts(rng), grid.threads, mu, bu, grid_bi, pu,
+                                           grid_qi, *flags))
+            grid.from_grid(grid_bi, bi)
+            grid.from_grid(grid_qi, qi)
         else:
             serial = _kernel("svd", fast)
-            self._run_epochs(lambda: serial(data["indptr"], data["items"], data["ratings"], *terms))
+            self._run_epochs(lambda: serial(data["indptr"], data["items"], data["ratings"], mu, bu, bi, pu, qi,
+                                            *flags))
         self.pu_, self.qi_, self.bu_, self.bi_ = pu, qi, bu, bi
         return self
 
@@ -532,7 +536,7 @@ class FastSVDpp(_FastMF):
         # (serial, whatever ``threads`` says).
         self.literal_ = bool(_kernel("has_repeats")(indptr, items, len(self.items_)))
         if self.threads > 1 and not self.literal_:
-            self._run_epochs(self._grid_epoch(data, fast, rng, (*terms, yj), learning))
+            self._fit_grid(data, fast, rng, (*terms, yj), learning)
         else:
             epoch = _kernel("svdpp_literal") if self.literal_ else _kernel("svdpp", fast)
             self._run_epochs(lambda: epoch(indptr, items, data["ratings"], *terms, yj, *learning))
@@ -540,17 +544,21 @@ class FastSVDpp(_FastMF):
         self.implicit_ = _kernel("user_implicit")(indptr, items, yj)
         return self
 
-    def _grid_epoch(self, data: dict[str, Any], fast: bool, rng: np.random.RandomState,
-                    terms: tuple[Any, ...], learning: tuple[float, ...]) -> Callable[[], object]:
-        """One SVD++ epoch over the grid (``terms``: μ, b_u, b_i, p_u, q_i, y_j): round by round,
-        each z_u refreshed from the y_j, the waves, each user's map applied to its y_j."""
-        indptr, pu = data["indptr"], terms[3]
+    def _fit_grid(self, data: dict[str, Any], fast: bool, rng: np.random.RandomState,
+                  terms: tuple[Any, ...], learning: tuple[float, ...]) -> None:
+        """The SVD++ epochs over the grid (``terms``: μ, b_u, b_i, p_u, q_i, y_j, trained in place):
+        round by round, each z_u refreshed from the y_j, the waves, each user's map applied to its y_j."""
+        mu, bu, bi, pu, qi, yj = terms
         grid = self._grid(data, fast_mf_parallel.rounds_for(len(data["items"]), int(self.threads)), rng)
+        per_item = [grid.to_grid(values) for values in (bi, qi, yj)]
         per_user = (np.zeros_like(pu), np.zeros_like(pu), np.ones(len(pu)))  # z_u, B_u, A_u
-        users = (grid.row_bounds, indptr, data["items"], np.sqrt(np.diff(indptr)).astype(np.float64))
+        indptr = data["indptr"]
+        users = (grid.row_bounds, indptr, grid.user_items, np.sqrt(np.diff(indptr)).astype(np.float64))
         kernel = fast_mf_parallel.kernel("svdpp", fast)
-        return lambda: kernel(*grid.layout(), grid.shifts(rng), grid.threads, *users, *terms, *per_user,
-                              *learning)
+        self._run_epochs(lambda: kernel(*grid.layout(), grid.shifts(rng), grid.threads, *users, mu, bu,
+                                        per_item[0], pu, per_item[1], per_item[2], *per_user, *learning))
+        for values, out in zip(per_item, (bi, qi, yj)):
+            grid.from_grid(values, out)
 
     def _user_factors(self, u: np.ndarray) -> np.ndarray:
         factors: np.ndarray = self.pu_[u] + self.implicit_[u]

@@ -246,15 +246,31 @@ class Grid:
     Block b = g × threads + c holds row group g's ratings of column group c's items: positions
     ``block_ptr[b]:block_ptr[b + 1]`` of ``users``, ``items``, ``ratings`` (users by inner id,
     each user's ratings in row order). Row group g is the users ``row_bounds[g]:row_bounds[g + 1]``.
+
+    Items have the grid's own numbering, in which each column group is a run of consecutive
+    numbers: grid item r is the model's item ``item_order[r]``. So the rows of q_i, b_i, y_j that
+    two threads write never share a cache line (but at the runs' ends); the model's per-item
+    arrays go in with :meth:`to_grid` and come back with :meth:`from_grid`, the same numbers.
     """
 
     threads: int
     rounds: int
     users: Array       # int32, per rating, block by block
-    items: Array       # int32
+    items: Array       # int32, grid numbering
     ratings: Array     # float64
     block_ptr: Array   # int64, rounds × threads² + 1
     row_bounds: Array  # int64, rounds × threads + 1
+    item_order: Array  # int64, the model's item of each grid item
+    user_items: Array  # int32, the training items grouped by user (the model's order), grid numbering
+
+    def to_grid(self, values: Array) -> Array:
+        """A per-item array (b_i, q_i, y_j) in the grid's numbering: a copy."""
+        ordered: Array = values[self.item_order]
+        return ordered
+
+    def from_grid(self, values: Array, out: Array) -> None:
+        """Write the grid-numbered per-item array ``values`` back into the model's ``out``."""
+        out[self.item_order] = values
 
     def layout(self) -> tuple[Array, Array, Array, Array]:
         """The epoch kernels' leading arguments."""
@@ -293,10 +309,14 @@ def build_grid(data: dict[str, Array], n_items: int, threads: int, rounds: int,
     n_users = len(indptr) - 1
     user_group = balanced_groups(np.diff(indptr), rounds * n, np.arange(n_users))
     item_group = balanced_groups(np.bincount(items, minlength=n_items), n, rng.permutation(n_items))
-    block_ptr, users, items_b, ratings = kernel("block_layout")(indptr, items, data["ratings"],
-                                                                user_group, item_group, n, rounds * n * n)
+    item_order = np.argsort(item_group, kind="stable")  # column groups in turn, items by id within one
+    number = np.empty(n_items, dtype=np.int64)
+    number[item_order] = np.arange(n_items)
+    user_items = number[items].astype(np.int32)
+    block_ptr, users, items_b, ratings = kernel("block_layout")(indptr, user_items, data["ratings"], user_group,
+                                                                item_group[item_order], n, rounds * n * n)
     row_bounds = np.searchsorted(user_group, np.arange(rounds * n + 1)).astype(np.int64)
-    return Grid(n, rounds, users, items_b, ratings, block_ptr, row_bounds)
+    return Grid(n, rounds, users, items_b, ratings, block_ptr, row_bounds, item_order, user_items)
 
 
 def warm_up(model: str, fast: bool) -> None:
@@ -311,5 +331,5 @@ def warm_up(model: str, fast: bool) -> None:
         kernel("svd", fast)(*head, *terms, True, *(0.0,) * 8)
     else:
         per_user = (np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 2)), np.ones(2))  # y_j, z, shift, scale
-        kernel("svdpp", fast)(*head, grid.row_bounds, data["indptr"], data["items"], np.ones(2), *terms,
+        kernel("svdpp", fast)(*head, grid.row_bounds, data["indptr"], grid.user_items, np.ones(2), *terms,
                               *per_user, *(0.0,) * 10)

@@ -299,7 +299,7 @@ def test_a_grid_of_one_thread_and_one_user_a_round_is_the_serial_svdpp_bit_for_b
     indptr, items = data["indptr"], data["items"]
     block_ptr, users, items_b, ratings_b = fast_mf_parallel.kernel("block_layout")(
         indptr, items, data["ratings"], np.arange(25), np.zeros(40, dtype=np.int64), 1, 25)
-    grid = fast_mf_parallel.Grid(1, 25, users, items_b, ratings_b, block_ptr, np.arange(26))
+    grid = fast_mf_parallel.Grid(1, 25, users, items_b, ratings_b, block_ptr, np.arange(26), np.arange(40), items)
     serial, grid_state = starting_state(), starting_state()
     per_user = (grid.row_bounds, indptr, items, np.sqrt(np.diff(indptr)).astype(np.float64))
     for _ in range(3):
@@ -317,7 +317,10 @@ def test_the_grid_holds_every_rating_once_and_a_waves_blocks_share_no_user_and_n
     grid = fast_mf_parallel.build_grid(data, 90, threads, rounds, np.random.RandomState(0))
     n = threads
     user_of = np.repeat(np.arange(300), np.diff(data["indptr"]))
-    assert sorted(zip(grid.users, grid.items, grid.ratings)) == sorted(zip(user_of, data["items"], data["ratings"]))
+    assert sorted(zip(grid.users, grid.item_order[grid.items], grid.ratings)) == sorted(
+        zip(user_of, data["items"], data["ratings"]))
+    assert np.array_equal(grid.item_order[grid.user_items], data["items"])
+    assert sorted(grid.item_order) == list(range(90))
     assert len(grid.block_ptr) == rounds * n * n + 1 and grid.row_bounds[-1] == 300
     assert np.all(np.diff(grid.row_bounds) >= 0)
     column_of = np.full(90, -1)
@@ -334,7 +337,9 @@ def test_the_grid_holds_every_rating_once_and_a_waves_blocks_share_no_user_and_n
         for w in range(n):  # the kernels' block of thread t in wave w of round rho
             wave = [((rho * n + t), (t + shifts[rho, w]) % n) for t in range(n)]
             assert len({row for row, _ in wave}) == n and len({column for _, column in wave}) == n
-    counts = np.bincount(column_of[data["items"]], minlength=n)
+    seen = column_of >= 0  # each column group a run of consecutive grid numbers
+    assert np.all(np.diff(column_of[seen]) >= 0)
+    counts = np.bincount(column_of[grid.items], minlength=n)
     assert counts.max() - counts.min() <= 2 * np.bincount(data["items"]).max()  # about equal ratings
 
 
