@@ -95,7 +95,9 @@ class StoredResult(CellResult, Mapping[str, Any]):
         super().__post_init__()
         self.experiment = Experiment.of(self)
 
-    # transitional: removed once every reader reads attributes (with ``Mapping`` among the bases):
+    # transitional (with ``Mapping`` among the bases): no module of benchmark/ reads a result by
+    # key any more (mypy --strict benchmark is clean with these methods removed); ~20 test
+    # modules and outside scripts still do, and are moved to attributes before it goes.
     # ``row["x"]``, ``row.get("x")``, ``"x" in row`` of readers that still index rows as dicts
     # read the attributes; a key is "present" when its attribute is not None; ``tuning`` reads as
     # the stored mapping.
