@@ -322,8 +322,8 @@ def build_grid(data: dict[str, Array], n_items: int, threads: int, rounds: int,
 def warm_up(model: str, fast: bool) -> None:
     """Compile (or load from numba's disk cache) the grid builder and ``model``'s epoch over the
     grid (``svd`` or ``svdpp``) on a two-by-two input."""
-    data: dict[str, Array] = {"indptr": np.array([0, 2, 3], dtype=np.int64), "items": np.array([0, 1, 0], dtype=np.int32),
-            "ratings": np.array([1.0, 2.0, 3.0])}
+    data: dict[str, Array] = {"indptr": np.array([0, 2, 3], dtype=np.int64),
+                              "items": np.array([0, 1, 0], dtype=np.int32), "ratings": np.array([1.0, 2.0, 3.0])}
     grid = build_grid(data, 2, 2, 1, np.random.RandomState(0))
     head = (*grid.layout(), grid.shifts(np.random.RandomState(0)), grid.threads)
     terms = (0.0, np.zeros(2), np.zeros(2), np.zeros((2, 2)), np.zeros((2, 2)))
