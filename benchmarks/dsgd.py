@@ -91,13 +91,15 @@ def measure(name: str, cls, split, threads: list[int], args: argparse.Namespace)
             row["wall"].append(wall)
             row["cpu"].append(cpu)
             row["load"].append(load)
-            print(f"{name} threads {abs(n)}{' (1 core)' if n < 0 else ''} rep {rep + 1}: wall {wall:.2f} s, CPU {cpu:.2f} s, "
+            print(f"{name} threads {abs(n)}{' (1 core)' if n < 0 else ''} rep {rep + 1}: "
+                  f"wall {wall:.2f} s, CPU {cpu:.2f} s, "
                   f"load {load:.2f}, RMSE {row['rmse']:.5f}", file=sys.stderr, flush=True)
     base = rows[threads[0]]
     out = []
     for n in runs:
         row = rows[n]
-        out.append({"model": name, "threads": f"{abs(n)} (1 core)" if n < 0 else str(n), "wall": statistics.median(row["wall"]),
+        out.append({"model": name, "threads": f"{abs(n)} (1 core)" if n < 0 else str(n),
+                    "wall": statistics.median(row["wall"]),
                     "cpu": statistics.median(row["cpu"]),
                     "speedup": statistics.median(b / w for b, w in zip(base["wall"], row["wall"])),
                     "cpu_ratio": statistics.median(c / b for b, c in zip(base["cpu"], row["cpu"])),

@@ -59,10 +59,11 @@ item, so no two threads ever write the same p_u, b_u, q_i, b_i (nor, for SVD++, 
 y_j: the y_j are written in passes of their own, see that module). Each rating's update is
 Surprise's; the ratings come in another order (each user's split by item group), and within a
 round SVD++'s z_u do not see the other users' y_j changes. The same seed and the same ``threads``
-give the same numbers bit for bit, whatever the threads' timing; RMSE within 0.002 of
-``threads: 1`` (``tests/test_fast_mf.py``; figures in ``benchmarks/fast_mf.md``). SVD++ on data
-with repeated (user, item) pairs runs the serial literal loop whatever ``threads`` says. The
-engine counts a cell's ``threads`` against ``--jobs``.
+give the same numbers bit for bit, whatever the threads' timing (but for a last-bit difference,
+in fast mode, between a process that compiled the kernels and one that loaded them from numba's
+cache: see that module); RMSE within 0.002 of ``threads: 1`` (``tests/test_fast_mf.py``; figures
+in ``benchmarks/fast_mf.md``). SVD++ on data with repeated (user, item) pairs runs the serial
+literal loop whatever ``threads`` says. The engine counts a cell's ``threads`` against ``--jobs``.
 
 numba is imported in :meth:`prepare` (which compiles the kernels on a tiny input, cached on
 disk, before the harness starts the fit clock; ``compile_seconds`` in ``info()``); this module

@@ -357,3 +357,11 @@ def test_svdpp_with_repeated_pairs_runs_the_serial_literal_loop_whatever_the_thr
     repeated = RatingData(pd.concat([frame, frame.iloc[:30]], ignore_index=True), train.scale)
     model = fitted(FastSVDpp, repeated, random_state=2, threads=2, n_epochs=2)
     assert model.info()["kernel"] == "literal" and model.info()["grid"] is None
+
+
+@pytest.mark.parametrize("cls", [FastSVD, FastSVDpp])
+def test_more_threads_than_users_and_items_still_fit(cls):
+    data = load_synthetic(n_users=5, n_items=3, n_ratings=10, seed=0)
+    model = fitted(cls, data, random_state=0, threads=8, n_epochs=3)
+    assert model.info()["grid"]["threads"] == 8
+    assert np.all(np.isfinite(model.predict(data.ratings["user"].to_numpy(), data.ratings["item"].to_numpy())))
