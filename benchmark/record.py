@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -108,23 +108,12 @@ def shown_params(row: Mapping[str, Any]) -> dict[str, Any]:
 # wrote before these types existed: same keys, in the same order, none added.
 
 
-class _MappingShim(Mapping[str, Any]):
-    """# transitional: removed once every reader reads attributes.
-
-    Lets code that still reads ``tuning["role"]`` / ``tuning.get("chosen")`` read a typed
-    :class:`Trial` or :class:`Refit` (as its :meth:`to_mapping`)."""
+class _Tuning:
+    """What a :class:`Trial` and a :class:`Refit` share: each says itself as the stored
+    ``tuning`` mapping (readers read attributes; the mapping is for storing and hashing)."""
 
     def to_mapping(self) -> dict[str, Any]:
         raise NotImplementedError
-
-    def __getitem__(self, key: str) -> Any:
-        return self.to_mapping()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_mapping())
-
-    def __len__(self) -> int:
-        return len(self.to_mapping())
 
 
 def _present(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:
@@ -132,7 +121,7 @@ def _present(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Trial(_MappingShim):
+class Trial(_Tuning):
     """A tuning trial: the tuned model at one point, fit and scored on inner fold
     ``inner_fold`` of the inner split ``inner`` of outer fold ``outer_fold``. ``fit_rows`` and
     ``eval_rows`` fingerprint the rows it used (the worker checks them, :func:`benchmark.tuning.audit`
@@ -156,7 +145,7 @@ class Trial(_MappingShim):
 
 
 @dataclass(frozen=True)
-class Refit(_MappingShim):
+class Refit(_Tuning):
     """A tuned configuration on an outer fold: how it was searched (``search``, ``trials``,
     ``inner``, ``objective``, ``greater_is_better``), then -- once its trials were scored
     (:attr:`decided`) -- what was chosen: ``chosen`` (``None`` when every trial failed, then

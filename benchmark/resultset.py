@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -79,7 +79,7 @@ _SHOWN = 10  # invalid rows named one by one per run; the rest are counted
 
 
 @dataclass
-class StoredResult(CellResult, Mapping[str, Any]):
+class StoredResult(CellResult):
     """A stored result as readers get it: the typed record of a row (migrated to the current
     format, checked, normalised: ``config_id`` without the seed, non-finite metrics moved to
     ``metric_errors``), where it was read (``run``: the run directory's name, or its path when
@@ -94,30 +94,6 @@ class StoredResult(CellResult, Mapping[str, Any]):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.experiment = Experiment.of(self)
-
-    # transitional (with ``Mapping`` among the bases): no module of benchmark/ reads a result by
-    # key any more (mypy --strict benchmark is clean with these methods removed); ~20 test
-    # modules and outside scripts still do, and are moved to attributes before it goes.
-    # ``row["x"]``, ``row.get("x")``, ``"x" in row`` of readers that still index rows as dicts
-    # read the attributes; a key is "present" when its attribute is not None; ``tuning`` reads as
-    # the stored mapping.
-    def __getitem__(self, key: str) -> Any:
-        value = getattr(self, key, None) if key in _KEYS else None
-        if value is None:
-            raise KeyError(key)
-        return value.to_mapping() if isinstance(value, (Trial, Refit)) else value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
-    def keys(self) -> list[str]:  # type: ignore[override]
-        return [key for key in _KEYS if getattr(self, key) is not None]
-
-
-_KEYS = (*CellResult.STORED, "run", "run_dir")
 
 
 def normalise(row: Mapping[str, Any], legacy: Legacy | None = None, where: tuple[str, str, int] = ("", "", 0)

@@ -53,7 +53,7 @@ def test_two_suites_with_different_metric_lists_count_once(tmp_path):
 
     loaded = resultset.load([a, b])
     assert len(loaded.rows) == 10 and loaded.warnings == []
-    assert all(set(row["metrics"]) == {"rmse", "mae"} for row in loaded.rows)
+    assert all(set(row.metrics) == {"rmse", "mae"} for row in loaded.rows)
 
     from benchmark import results
 
@@ -80,9 +80,9 @@ def test_one_run_loads_as_read_one_row_per_experiment(tmp_path):
     second = [{**row, "cell_id": row["cell_id"] + "-b", "finished_at": "2026-11-29T00:00:00+00:00"} for row in rows]
     run = make_run(tmp_path / "both", first + second)
     loaded = resultset.load([run])
-    assert len(loaded.rows) == 10 and all(set(row["metrics"]) == {"rmse", "mae"} for row in loaded.rows)
+    assert len(loaded.rows) == 10 and all(set(row.metrics) == {"rmse", "mae"} for row in loaded.rows)
     assert loaded.rows == resultset.latest(loaded.runs[0].rows) == loaded.runs[0].rows
-    assert [row["cell_id"] for row in loaded.rows] == [row["cell_id"] for row in second]
+    assert [row.cell_id for row in loaded.rows] == [row["cell_id"] for row in second]
 
 
 def test_the_same_metric_from_different_code_is_not_mixed(tmp_path):
@@ -92,7 +92,7 @@ def test_the_same_metric_from_different_code_is_not_mixed(tmp_path):
     new = [{**row, "metrics": {"rmse": 0.5}, "cell_id": row["cell_id"] + "-n", "finished_at": "2026-12-01"}
            for row in rows]
     loaded = resultset.load([make_run(tmp_path / "old", old), make_run(tmp_path / "new", new)])
-    assert [row["metrics"] for row in loaded.rows] == [{"rmse": 0.5}] * 5
+    assert [row.metrics for row in loaded.rows] == [{"rmse": 0.5}] * 5
 
 
 def test_experiment_identity_leaves_out_metrics_labels_and_code():
@@ -222,8 +222,8 @@ def test_a_non_finite_metric_is_a_metric_error_never_a_value(tmp_path):
     loaded = resultset.load([run])
     assert len(loaded.rows) == 10
     assert any("2 non-finite metric value(s)" in w for w in loaded.warnings)
-    assert all(math.isfinite(v) for row in loaded.rows for v in row["metrics"].values())
-    assert sum("rmse" in row["metric_errors"] for row in loaded.rows) == 2
+    assert all(math.isfinite(v) for row in loaded.rows for v in row.metrics.values())
+    assert sum("rmse" in row.metric_errors for row in loaded.rows) == 2
     code, out, err = bench_cli("leaderboard", str(run), "--format", "csv")
     assert code == 0, err
     assert "nan" not in out.lower() and "inf" not in out.lower()

@@ -14,6 +14,7 @@ from benchmark import tuning
 from benchmark.cells import Cell, stable_hash
 from benchmark.errors import BenchError
 from benchmark.execute import DataCache
+from benchmark.record import Refit, Trial
 from benchmark.runner import RunInterrupted, RunOptions, plan, run_suite
 from benchmark.store import read_rows
 from benchmark.suite import load_suite
@@ -161,14 +162,14 @@ def test_a_trial_cell_names_its_outer_fold_and_inner_rows(tmp_path):
     trials = [c for c in searches.cells({}) if c.model == "truncated-svd tuned"]
     outer = {c.fold: c for c in cells if c.model == "truncated-svd tuned"}
     for trial in trials:
-        assert trial.tuning is not None and trial.tuning["role"] == "trial"
-        assert trial.tuning["outer_fold"] == trial.fold
-        assert trial.tuning["outer_fingerprint"] == outer[trial.fold].fingerprint
-        assert trial.tuning["inner"] == {"method": "holdout", "test_size": 0.1, "seed": 1}
+        assert isinstance(trial.tuning, Trial) and trial.tuning.role == "trial"
+        assert trial.tuning.outer_fold == trial.fold
+        assert trial.tuning.outer_fingerprint == outer[trial.fold].fingerprint
+        assert trial.tuning.inner == {"method": "holdout", "test_size": 0.1, "seed": 1}
         assert trial.metrics == ("rmse",)
         assert trial.fingerprint != outer[trial.fold].fingerprint
     # no refit before the trials have rows
-    assert not [c for c in searches.cells({}) if c.tuning and c.tuning["role"] == "refit"]
+    assert not [c for c in searches.cells({}) if isinstance(c.tuning, Refit)]
 
 
 def test_random_search_of_a_small_grid_samples_distinct_points(tmp_path):
