@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -122,6 +122,30 @@ def record(row: StoredResult | Mapping[str, Any], legacy: Legacy | None = None) 
     if isinstance(row, StoredResult):
         return row
     return None if check(row) is not None else normalise(row, legacy)
+
+
+def _readable(rows: Iterable[StoredResult | Mapping[str, Any]], on_invalid: Invalid | None,
+              legacy: Callable[[], Legacy | None]) -> Iterator[tuple[int, StoredResult]]:
+    """``(index, result)`` of each row that can be read: a :class:`StoredResult` as it is, a
+    plain row checked (:func:`check`; one that fails is skipped and ``on_invalid(index, row,
+    why)`` told) and normalised with ``legacy()``, asked once, at the first plain row."""
+    known: list[Legacy | None] = []
+    for index, raw in enumerate(rows):
+        if isinstance(raw, StoredResult):
+            yield index, raw
+            continue
+        why = check(raw)
+        if why is not None:
+            if on_invalid is not None:
+                on_invalid(index, raw, why)
+            continue
+        if not known:
+            known.append(legacy())
+        yield index, normalise(raw, known[0])
+
+
+def _installed_legacy() -> Legacy:
+    return _Installed().legacy()
 
 
 class _Installed:
@@ -220,20 +244,9 @@ def latest(rows: Iterable[StoredResult | Mapping[str, Any]], on_invalid: Invalid
     ``on_invalid(index, row, why)`` is told) and read as :class:`StoredResult` (:func:`normalise`,
     old ones migrated with ``legacy``, by default what the installed plugins say).
     """
-    known = legacy
     best: dict[Experiment, tuple[tuple[str, int], StoredResult]] = {}
     others: dict[Experiment, list[tuple[tuple[str, int], StoredResult]]] = {}
-    for index, raw in enumerate(rows):
-        if isinstance(raw, StoredResult):
-            row = raw
-        else:
-            why = check(raw)
-            if why is not None:
-                if on_invalid is not None:
-                    on_invalid(index, raw, why)
-                continue
-            known = known if known is not None else _Installed().legacy()
-            row = normalise(raw, known)
+    for index, row in _readable(rows, on_invalid, (lambda: legacy) if legacy is not None else _installed_legacy):
         key = row.experiment
         order = (str(row.finished_at or ""), index)
         others.setdefault(key, []).append((order, row))
@@ -431,16 +444,7 @@ def latest_trials(rows: Iterable[StoredResult | Mapping[str, Any]], on_invalid: 
     cell id (``tuning.trial_cell_ids``), and two searches may store the same experiment (one model
     tuned twice, for two objectives) as two trials that each belong to their own search."""
     out: dict[str, StoredResult] = {}
-    for index, raw in enumerate(rows):
-        if isinstance(raw, StoredResult):
-            row = raw
-        else:
-            why = check(raw)
-            if why is not None:
-                if on_invalid is not None:
-                    on_invalid(index, raw, why)
-                continue
-            row = normalise(raw)
+    for _, row in _readable(rows, on_invalid, lambda: None):
         out.pop(row.cell_id, None)
         out[row.cell_id] = row
     return list(out.values())
