@@ -233,3 +233,82 @@ def test_a_model_that_writes_into_its_mapped_input_fails_its_own_cell_and_change
         {k: r["metrics"] for k, r in rows.items() if not k[0].startswith("vandal")}
     assert all(r["status"] == "ok" for k, r in rows.items() if not k[0].startswith("vandal"))
     assert attacked.failed == sum(r["status"] != "ok" for r in vandals) >= 1
+
+
+# --- 3. per-unit files tied to their rows ---------------------------------------------------------
+
+UNITS_SUITE = ("name: u\ndatasets: [{name: synthetic-ratings, options: {n_users: 60, n_items: 30}}]\n"
+               "split: {method: holdout}\nmodels: [global-mean, bias-baseline]\nmetrics: [rmse]\n")
+
+
+def units_runs(tmp_path: Path) -> tuple[Path, Path]:
+    """Two runs of the same suite (A, B), their per-unit files written by the worker."""
+    (tmp_path / "u.yaml").write_text(UNITS_SUITE)
+    for name in ("A", "B"):
+        run_suite(tmp_path / "u.yaml", RunOptions(out=tmp_path / name, executor="inline"), stream=io.StringIO())
+    return tmp_path / "A", tmp_path / "B"
+
+
+def stored(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "cells.jsonl").read_text().splitlines()]
+
+
+def test_a_row_records_its_units_files_hash_and_compare_refuses_swapped_files(tmp_path):
+    from benchmark import resultset
+    from benchmark.compare import read_units
+
+    a, _ = units_runs(tmp_path)
+    rows = {r["model"]: r for r in stored(a)}
+    for row in rows.values():
+        path = a / row["units"]["file"]
+        assert row["units"]["sha256"] == shared_data.hashlib.sha256(path.read_bytes()).hexdigest()
+    results = {r.model: r for r in resultset.read_run(a).rows}
+    assert not isinstance(read_units(results["global-mean"], "rmse"), str)
+    first, second = (a / rows[m]["units"]["file"] for m in ("global-mean", "bias-baseline"))
+    swap = first.read_bytes()
+    first.write_bytes(second.read_bytes())
+    second.write_bytes(swap)
+    assert read_units(results["global-mean"], "rmse") == (
+        f"per-unit file {rows['global-mean']['units']['file']} is not the one its row records (SHA-256 differs)")
+
+
+def test_compare_refuses_per_unit_values_that_do_not_give_the_stored_metric(tmp_path):
+    """Rows without a recorded hash (before issue 29) are still checked: by the mean."""
+    from benchmark import resultset
+    from benchmark.compare import read_units
+
+    a, b = units_runs(tmp_path)
+    rows = stored(b)
+    by_model = {r["model"]: r for r in rows}
+    for row in rows:
+        del row["units"]["sha256"]
+    swapped = by_model["global-mean"]["units"]["file"], by_model["bias-baseline"]["units"]["file"]
+    by_model["global-mean"]["units"]["file"], by_model["bias-baseline"]["units"]["file"] = swapped[1], swapped[0]
+    (b / "cells.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    results = {r.model: r for r in resultset.read_run(b).rows}
+    reason = read_units(results["global-mean"], "rmse")
+    assert isinstance(reason, str) and reason.startswith(f"per-unit values of rmse in {swapped[1]} give ")
+    assert f"not the stored {by_model['global-mean']['metrics']['rmse']:.6g}" in reason
+    result = run_bench("compare", str(a), str(b), "--format", "json")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert all(entry["test"] != "units" for entry in json.loads(result.stdout))
+
+
+def test_a_cell_whose_per_unit_values_could_not_be_stored_is_failed_and_retried(tmp_path, monkeypatch):
+    (tmp_path / "u.yaml").write_text(UNITS_SUITE)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(np, "savez", full)
+        first = run_suite(tmp_path / "u.yaml", RunOptions(out=tmp_path / "out", executor="inline"),
+                          stream=io.StringIO())
+    assert first.failed == 2
+    assert all(r["status"] == "error" and r["error"] == "cannot store per-unit values: [Errno 28] No space "
+               "left on device" for r in first.rows)
+    listed = run_bench("results", str(tmp_path / "out"), "--failed", "--format", "json")
+    assert len(json.loads(listed.stdout)) == 2
+    again = run_suite(tmp_path / "u.yaml", RunOptions(out=tmp_path / "out", executor="inline", retry_failed=True),
+                      stream=io.StringIO())
+    assert again.ran == 2 and again.failed == 0 and all(r["units"]["sha256"] for r in again.rows)
