@@ -463,6 +463,9 @@ def _report(context: RunContext, outcome: Outcome, planned: Mapping[str, Any], w
     lines = leaderboard.build(outcome.rows, metrics, directions,
                               plan=leaderboard.Plan.of([planned[leaderboard.PLANNED]]))
     if write:
+        store.check_intact()  # cells.jsonl removed or cut during the run: this run's rows written again
+        for warning in store.losses:
+            context.stream.write(f"bench: warning: {warning}\n")
         store.write("leaderboard.csv", leaderboard.to_csv(lines, metrics))
         store.write("leaderboard.md", f"# {suite.name}\n\n" + leaderboard.render(lines, metrics, "github"))
     return RunResult(suite, store, context.run_id, outcome.rows, lines, leaderboard.render(lines, metrics),
