@@ -117,12 +117,12 @@ class DataCache:
         self.share = self.shared = share
         return None
 
-    def verify_shared(self) -> list[str]:
+    def verify_shared(self, content: bool = True) -> list[str]:
         """The shared files this process maps that changed since they were verified (a model
-        wrote into them: see :meth:`SharedData.changed`). When any did, this cache forgets
-        every mapped copy and shares nothing more: it loads its own copies from then on, so
-        the change reaches no later cell of this process."""
-        changed = self.shared.changed() if self.shared is not None else []
+        wrote into them: see :meth:`SharedData.changed`; ``content`` False: their signatures
+        only). When any did, this cache forgets every mapped copy and shares nothing more: it
+        loads its own copies from then on, so the change reaches no later cell of this process."""
+        changed = self.shared.changed(content) if self.shared is not None else []
         if changed:
             self._stop_sharing()
         return changed
@@ -563,7 +563,7 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
     looked up at once, the data and fold checked against the plan, the model fit and its
     predictions made, scored, and the artifacts written."""
     result = CellResult.start(cell, run_id, machine(), now())
-    cache.verify_shared()  # changed before this cell (another process's): it loads its own copy
+    cache.verify_shared(content=False)  # changed before this cell (another process): it loads its own copy
     try:
         plugins = CellPlugins.of(cell, cache.registry, result)
         data, fold = checked_data(cell, cache, result)

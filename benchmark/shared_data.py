@@ -343,10 +343,11 @@ class SharedData:
                                     "recorded when it was shared; refused")
         self._watched[path] = (found, signature)
 
-    def changed(self) -> list[str]:
+    def changed(self, content: bool = True) -> list[str]:
         """The mapped files that changed since they were verified (a model wrote into them):
-        signatures always, and content too while they are small (:data:`RECHECK_BYTES`)."""
-        deep = sum(signature[1] for _, signature in self._watched.values()) <= RECHECK_BYTES
+        signatures always, and with ``content`` their hashes too while they are small
+        (:data:`RECHECK_BYTES`)."""
+        deep = content and sum(signature[1] for _, signature in self._watched.values()) <= RECHECK_BYTES
         changed = []
         for path, (digest, signature) in self._watched.items():
             try:

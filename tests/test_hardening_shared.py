@@ -312,3 +312,15 @@ def test_a_cell_whose_per_unit_values_could_not_be_stored_is_failed_and_retried(
     again = run_suite(tmp_path / "u.yaml", RunOptions(out=tmp_path / "out", executor="inline", retry_failed=True),
                       stream=io.StringIO())
     assert again.ran == 2 and again.failed == 0 and all(r["units"]["sha256"] for r in again.rows)
+
+
+def test_changed_names_a_written_file_by_its_signature_even_when_content_is_not_rehashed(tmp_path, monkeypatch):
+    folder, key = published(tmp_path)
+    worker = SharedData(folder)
+    worker.get_dataset(key)
+    assert worker.changed() == []
+    monkeypatch.setattr(shared_data, "RECHECK_BYTES", 0)  # as for a dataset above the bound: stat only
+    overwrite(folder / key / "c1.npy", 0)
+    assert worker.changed() == [str(folder / key / "c1.npy")]
+    worker.forget()
+    assert worker.changed() == []
