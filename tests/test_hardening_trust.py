@@ -68,6 +68,7 @@ def test_a_plugin_under_the_current_directory_is_loaded(tmp_path):
     assert marker.exists()
 
 
+@pytest.mark.slow  # a whole `bench run` or several (>= 3 s on the loaded 2-core VM)
 def test_readers_never_load_a_suites_plugins(tmp_path):
     suite, plugin, marker = layout(tmp_path, "plugin.py")
     (tmp_path / "suite" / "plugin.py").write_text(plugin.read_text())

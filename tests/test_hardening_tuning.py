@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_bench
 
 FLAKY = '''
@@ -52,6 +54,7 @@ def one_line_error(result, *parts: str) -> None:
         assert part in result.stderr, result.stderr
 
 
+@pytest.mark.slow  # a whole `bench run` or several (>= 3 s on the loaded 2-core VM)
 def test_a_million_point_grid_is_counted_not_listed_and_refused_in_one_line(tmp_path):
     values = "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"
     space = ", ".join(f"x{n}: {values}" for n in range(6))  # 10^6 points
@@ -73,6 +76,7 @@ def test_a_billion_trials_are_refused_in_one_line(tmp_path):
                    "expected at most 10,000 trials (the configuration limit), got 1,000,000,000")
 
 
+@pytest.mark.slow  # a whole `bench run` or several (>= 3 s on the loaded 2-core VM)
 def test_crashed_trials_fail_the_run_are_listed_and_counted_on_the_tuned_line(tmp_path):
     path = suite(tmp_path, "{space: {p: [0, 1, 2, 3, 4]}, objective: rmse, split: {method: holdout}}")
     out = tmp_path / "out"
@@ -89,6 +93,7 @@ def test_crashed_trials_fail_the_run_are_listed_and_counted_on_the_tuned_line(tm
     assert again.returncode == 1 and "0 cells run, 12 reused, 4 failed" in again.stdout
 
 
+@pytest.mark.slow  # a whole `bench run` or several (>= 3 s on the loaded 2-core VM)
 def test_an_inner_split_that_cannot_be_built_is_one_line_before_any_cell_runs(tmp_path):
     path = suite(tmp_path, "{space: {p: [0, 2]}, objective: rmse, split: {method: kfold, k: 500}}")
     result = run_bench("run", str(path), "--out", str(tmp_path / "out"))
