@@ -162,7 +162,7 @@ def _run(args: argparse.Namespace) -> int:
     print(result.text, end="")
     from benchmark.failures import failure_summary
 
-    failures = failure_summary(result.rows, verbose=args.verbose)
+    failures = failure_summary(result.rows + result.failed_trials, verbose=args.verbose)
     if failures:
         print("\n" + failures, end="")
     print(f"\n{result.ran} cells run, {result.reused} reused, {result.failed} failed "

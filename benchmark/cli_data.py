@@ -32,7 +32,7 @@ from typing import Any
 from benchmark.api import MissingDependency, cache_dir, download_file
 from benchmark.datafiles import ChecksumMismatch, DataFile, DatasetFiles, DownloadError, cached_sha256, extract_archive
 from benchmark.datafiles import Source as Source  # a plugin written for contract 1.2 imports it from here
-from benchmark.errors import BenchError
+from benchmark.errors import BenchError, PluginInputError
 from benchmark.limits import choose_data_dir
 from benchmark.registry import build_registry
 
@@ -207,7 +207,10 @@ def download(name: str, files: DatasetFiles, to: Path | None, cache: Path) -> st
     elif source.kind == "zip":
         archive = _fetch(source.url, source.known_hash, cache / source.archive)
         pinned = {f.path: f.sha256[0] for f in files.files if f.sha256}
-        extract_archive(archive, to if to is not None else cache / source.root, source.required, pinned)
+        try:
+            extract_archive(archive, to if to is not None else cache / source.root, source.required, pinned)
+        except PluginInputError as exc:  # a member outside the folder, or not the release's: refused
+            raise DownloadFailed(f"{exc}") from None
     else:
         raise BenchError(f"dataset {name!r}: unknown download kind {source.kind!r}")
     states = [locate(f, to, cache) for f in files.files]

@@ -205,7 +205,7 @@ def _results(args: argparse.Namespace) -> int:
         return _cell_record(args.runs, args.cell)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResultWarning)
-        frame = load(args.runs, trials=args.trials)
+        frame = load(args.runs, trials=args.trials or args.failed)  # a failed trial is a failure too
     _warn([str(w.message) for w in caught if issubclass(w.category, ResultWarning)])
     if args.failed:
         frame = frame[(frame["status"] != "ok") | frame["metric_errors"].notna()] \

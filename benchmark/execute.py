@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import importlib
 import inspect
 import math
@@ -46,7 +47,7 @@ from benchmark.files import link_error, real_directory
 from benchmark.provenance import PeakMemory, Stopwatch, machine, now
 from benchmark.record import SEED_PARAMS, Trial
 from benchmark.registry import Entry, Registry, build_registry
-from benchmark.shared_data import SharedData
+from benchmark.shared_data import SharedData, SharedDataRefused
 from benchmark.suite import SplitCall
 from benchmark.tuning import trial_fold
 
@@ -76,6 +77,7 @@ class DataCache:
         self._checksums: dict[int, str] = {}
         self._folds: dict[str, list[Fold]] = {}
         self._fold_owners: dict[str, str] = {}  # folds key -> its dataset's key
+        self._mapped: set[str] = set()  # keys of datasets and fold sets mapped from the shared files
 
     def publish(self, share: SharedData, cells: Iterable[Cell] | None = None) -> str | None:
         """Share what this cache holds (and what it loads from now on) through ``share``, and
@@ -83,28 +85,64 @@ class DataCache:
         that cells will run in worker processes. Only the folds of ``cells`` (default: every
         fold) get their rows written now; a worker writes any other's when it needs them.
 
-        Sharing is an optimisation: if the temporary directory cannot take the data (full, a
-        file size limit), the cache keeps its loaded copies and the reason comes back as a
-        warning; the workers then load what was not shared themselves."""
+        The directory must be this run's (:meth:`SharedData.claim`): one that another party
+        made or filled is refused (:class:`BenchError`, one line). Sharing is an optimisation:
+        if the temporary directory cannot take the data (full, a file size limit), the cache
+        keeps its loaded copies and the reason comes back as a warning; the workers then load
+        what was not shared themselves."""
         wanted = None if cells is None else {(self.folds_key(c), c.fold) for c in cells}
         try:
+            if self.share is None or self.share.directory != share.directory:
+                share.claim()
             loaded: dict[str, Data] = {}  # the loaded copies, until their folds' rows are written
             for key, data in list(self._data.items()):
                 if type(data) not in (RatingData, MatrixData):  # a task's own data class: loaded per worker
                     continue
                 mapped = share.put_dataset(key, data, self.checksum(data))
+                if mapped is None:  # cannot be shared (see put_dataset): each worker loads it
+                    continue
                 self._checksums[id(mapped)] = self.checksum(data)
                 del self._keys[id(data)], self._checksums[id(data)]
                 self._data[key], self._keys[id(mapped)], loaded[key] = mapped, key, data
+                self._mapped.add(key)
             for key, folds in list(self._folds.items()):
-                if all(isinstance(f.train, np.ndarray) and isinstance(f.test, np.ndarray) for f in folds):
-                    owner = self._fold_owners.get(key, "")
+                owner = self._fold_owners.get(key, "")
+                if owner in self._mapped and all(isinstance(f.train, np.ndarray) and isinstance(f.test, np.ndarray)
+                                                 for f in folds):
                     rows = None if wanted is None else [n for n in range(len(folds)) if (key, n) in wanted]
                     self._folds[key] = share.put_folds(key, folds, loaded.get(owner), owner, rows)
+                    self._mapped.add(key)
         except OSError as exc:
             return f"the data is not shared with the workers ({exc}); each loads its own copy"
         self.share = self.shared = share
         return None
+
+    def verify_shared(self, content: bool = True) -> list[str]:
+        """The shared files this process maps that changed since they were verified (a model
+        wrote into them: see :meth:`SharedData.changed`; ``content`` False: their signatures
+        only). When any did, this cache forgets every mapped copy and shares nothing more: it
+        loads its own copies from then on, so the change reaches no later cell of this process."""
+        changed = self.shared.changed(content) if self.shared is not None else []
+        if changed:
+            self._stop_sharing()
+        return changed
+
+    def _stop_sharing(self) -> None:
+        for shared in {id(s): s for s in (self.share, self.shared) if s is not None}.values():
+            shared.forget()
+        for key in self._mapped:
+            data = self._data.pop(key, None)
+            if data is not None:
+                self._keys.pop(id(data), None)
+                self._checksums.pop(id(data), None)
+            self._folds.pop(key, None)
+        self._mapped.clear()
+        self.share = self.shared = None
+
+    def _refused(self, exc: SharedDataRefused) -> None:
+        """Shared files that are not what was shared: said once, and this cache shares no more."""
+        sys.stderr.write(f"bench: warning: {exc.message}; this worker loads its own copy\n")
+        self._stop_sharing()
 
     def folds_key(self, cell: Cell) -> str:
         """The key of ``cell``'s fold set, as :meth:`fold_set` files it."""
@@ -121,14 +159,23 @@ class DataCache:
     def dataset(self, plugin: str, options: Mapping[str, Any], data_dir: str | None) -> Data:
         key = shared_data.dataset_key(plugin, options, data_dir)
         if key not in self._data:
-            found = self.shared.get_dataset(key) if self.shared is not None else None
+            found = None
+            if self.shared is not None:
+                try:
+                    found = self.shared.get_dataset(key)
+                except SharedDataRefused as exc:
+                    self._refused(exc)
             if found is not None:
                 data, self._checksums[id(found[0])] = found
+                self._mapped.add(key)
             else:
                 data = self._load(plugin, options, data_dir)
                 if self.share is not None and type(data) in (RatingData, MatrixData):  # verified once here
                     checksum = data.checksum()
-                    data = self.share.put_dataset(key, data, checksum)
+                    mapped = self.share.put_dataset(key, data, checksum)
+                    if mapped is not None:
+                        data = mapped
+                        self._mapped.add(key)
                     self._checksums[id(data)] = checksum
             self._data[key], self._keys[id(data)] = data, key
         return self._data[key]
@@ -155,12 +202,20 @@ class DataCache:
         dataset = self._keys.get(id(data), f"id-{id(data)}")
         key = shared_data.folds_key(dataset, split.method, split.params, split.seed)
         if key not in self._folds:
-            found = self.shared.get_folds(key) if self.shared is not None and id(data) in self._keys else None
+            shared = dataset in self._mapped  # a shared dataset's folds may be shared too
+            found = None
+            if shared and self.shared is not None:
+                try:
+                    found = self.shared.get_folds(key)
+                except SharedDataRefused as exc:
+                    self._refused(exc)
+                    shared = False
             if found is None:
-                folds = self._split(data, split)
-                if self.share is not None and id(data) in self._keys:
-                    folds = self.share.put_folds(key, folds, data, dataset)
-                found = folds
+                found = self._split(data, split)
+                if shared and self.share is not None:
+                    found = self.share.put_folds(key, found, data, dataset)
+            if shared and self.shared is not None:
+                self._mapped.add(key)
             self._folds[key], self._fold_owners[key] = found, dataset
         return self._folds[key]
 
@@ -277,13 +332,18 @@ def write_units(directory: Path, cell_id: str, parts: Mapping[str, PerUnit]) -> 
     directory = real_directory(directory.parent, directory.name)  # units/ is not a link to elsewhere
     handle, temporary = tempfile.mkstemp(prefix=f".{cell_id}.", suffix=".npz", dir=directory)
     try:
-        with os.fdopen(handle, "wb") as stream:
+        with os.fdopen(handle, "w+b") as stream:
             np.savez(stream, **arrays)  # type: ignore[arg-type]
+            stream.flush()
+            os.fsync(stream.fileno())  # the row that names it is fsynced too: both or neither
+            stream.seek(0)
+            digest = hashlib.file_digest(stream, "sha256").hexdigest()
         os.replace(temporary, directory / f"{cell_id}.npz")
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return {"file": f"{UNITS}/{cell_id}.npz", "unit": unit,
+    # the file's SHA-256 ties it to this row: a file swapped with another cell's is refused on read
+    return {"file": f"{UNITS}/{cell_id}.npz", "unit": unit, "sha256": digest,
             "transforms": {name: part.transform for name, part in same.items()}}
 
 
@@ -503,6 +563,7 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
     looked up at once, the data and fold checked against the plan, the model fit and its
     predictions made, scored, and the artifacts written."""
     result = CellResult.start(cell, run_id, machine(), now())
+    cache.verify_shared(content=False)  # changed before this cell (another process): it loads its own copy
     try:
         plugins = CellPlugins.of(cell, cache.registry, result)
         data, fold = checked_data(cell, cache, result)
@@ -515,6 +576,15 @@ def execute(cell: Cell, cache: DataCache, artifacts_root: Path | None = None,
     except Exception as exc:  # a failing model must not stop the run; the result says why
         result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
         result.traceback = traceback.format_exc(limit=8)
+    units_error = result.artifact_errors.get("units")
+    if result.status == "ok" and units_error:  # the paired tests would lack it: redo it (--retry-failed)
+        result.status, result.error = "error", units_error
+    changed = cache.verify_shared()
+    if changed:  # written while this cell ran: its numbers cannot be trusted, the next cell's are
+        result.status, result.traceback, result.metrics = "error", None, {}
+        result.error = (f"the shared data changed while this cell ran ({len(changed)} files, e.g. "
+                        f"{changed[0]}): a model wrote into its input; this cell's values are not "
+                        "kept, later cells load their own copy")
     result.finished_at = now()
     return result
 

@@ -316,12 +316,13 @@ def _inner_text(inner: Mapping[str, Any]) -> str:
 
 def tuning_note(record: _Tuned | Mapping[str, Any]) -> str:
     """``tuned: 20 trials, random, inner holdout 10 %`` for a refit (the leaderboard's mark of a
-    tuned line); ``""`` for anything else."""
+    tuned line; ``20 trials (3 failed)`` when some of its trials failed); ``""`` for anything else."""
     tuning = tuning_of(record)
     if not isinstance(tuning, Refit):
         return ""
     trials = tuning.trials if tuning.trials is not None else 0
-    return (f"tuned: {trials} trial{'s' if trials != 1 else ''}, {tuning.search}, "
+    failed = f" ({tuning.failed_trials} failed)" if tuning.failed_trials else ""
+    return (f"tuned: {trials} trial{'s' if trials != 1 else ''}{failed}, {tuning.search}, "
             f"{_inner_text(tuning.inner or {})}")
 
 

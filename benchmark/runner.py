@@ -84,11 +84,13 @@ class RunResult:
     seconds: float
     recompute_reasons: dict[str, int] = field(default_factory=dict)
     interrupted: bool = False
+    failed_trials: list[dict[str, Any]] = field(default_factory=list)  # trials of tune: searches that failed
 
     @property
     def failed(self) -> int:
-        """Cells that did not finish or have a metric error (:func:`execute.has_failures`)."""
-        return sum(1 for row in self.rows if has_failures(row))
+        """Cells that did not finish or have a metric error (:func:`execute.has_failures`),
+        the failed trials of ``tune:`` searches included: a crashed trial fails the run too."""
+        return sum(1 for row in self.rows if has_failures(row)) + len(self.failed_trials)
 
 
 # --- Plan -----------------------------------------------------------------------------------
@@ -309,6 +311,7 @@ class Outcome:
     reused: int  # cells whose stored rows were reused
     reasons: Mapping[str, int]  # why stored cells were computed again
     interrupted: bool = False
+    failed_trials: list[dict[str, Any]] = field(default_factory=list)  # the plan's trials that failed
 
 
 def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: TextIO = sys.stderr,
@@ -402,7 +405,10 @@ def _run(context: RunContext, cells: list[Cell]) -> RunResult:
         interrupted, cause = True, stop
     found = {**reused, **computed}  # disjoint: a planned cell is either reused or computed
     rows = [relabel(found[c.id], c) for c in tuning.reported(cells) if c.id in found]
-    result = _report(context, Outcome(rows, len(computed), len(reused), dict(reasons), interrupted), planned)
+    failed_trials = [relabel(found[c.id], c) for c in cells
+                     if tuning.is_trial(c) and c.id in found and has_failures(found[c.id])]
+    result = _report(context, Outcome(rows, len(computed), len(reused), dict(reasons), interrupted, failed_trials),
+                     planned)
     if interrupted:
         raise RunInterrupted(result, cause)
     return result
@@ -457,11 +463,14 @@ def _report(context: RunContext, outcome: Outcome, planned: Mapping[str, Any], w
     lines = leaderboard.build(outcome.rows, metrics, directions,
                               plan=leaderboard.Plan.of([planned[leaderboard.PLANNED]]))
     if write:
+        store.check_intact()  # cells.jsonl removed or cut during the run: this run's rows written again
+        for warning in store.losses:
+            context.stream.write(f"bench: warning: {warning}\n")
         store.write("leaderboard.csv", leaderboard.to_csv(lines, metrics))
         store.write("leaderboard.md", f"# {suite.name}\n\n" + leaderboard.render(lines, metrics, "github"))
     return RunResult(suite, store, context.run_id, outcome.rows, lines, leaderboard.render(lines, metrics),
                      outcome.ran, outcome.reused, time.perf_counter() - context.started, dict(outcome.reasons),
-                     outcome.interrupted)
+                     outcome.interrupted, list(outcome.failed_trials))
 
 
 class RunInterrupted(Exception):

@@ -4,6 +4,11 @@ Exactly one writer (the runner, holding :class:`benchmark.lock.RunLock`) appends
 one ``write`` of one complete line followed by ``fsync``, so a crash or a kill can at worst
 leave a partial last line, which readers skip and :meth:`ResultStore.repair` truncates.
 
+A ``cells.jsonl`` removed, replaced or cut while the run goes on (a plugin deleting it, a cleanup
+script) is noticed at the next append and at the end of the run: the rows this run had stored
+are written again and :attr:`ResultStore.losses` says so (the runner prints it); rows of earlier
+runs that were in it cannot be brought back.
+
 A damaged store is repaired, not fatal: lines that are not UTF-8, not JSON, not a JSON object,
 or not a cell row (``cell_id`` a non-empty string, ``status`` a string, ``metrics`` a mapping of
 names to numbers) are skipped by every reader and moved by :meth:`ResultStore.repair` to
@@ -162,6 +167,9 @@ class ResultStore:
         self.warnings: list[str] = []
         self._tail_checked = False
         self._reasons = ""
+        self.losses: list[str] = []  # cells.jsonl found removed, replaced or cut during the run (said by the runner)
+        self._stored: list[bytes] = []  # the rows this store appended, to restore a removed cells.jsonl
+        self._identity: tuple[int, int, int] | None = None  # (device, inode, size) after the last append
         if self.directory.exists() and not self.directory.is_dir():
             raise BenchError("is a file, not a results directory; choose another --out", str(self.directory))
         try:
@@ -205,6 +213,7 @@ class ResultStore:
         damaged lines stay where they are (readers skip them) and the warning says so.
         """
         self.check_entries()
+        self._identity = None  # rewritten or cut on purpose below: not a loss
         parts: list[str] = []
         try:
             torn = self._repair_tail()
@@ -325,10 +334,13 @@ class ResultStore:
         :meth:`repair` cuts; a failed write is cut back to the old end, so no row is ever half
         stored. A :class:`~benchmark.record.CellResult` is stored as its
         :meth:`~benchmark.record.CellResult.to_row`, a mapping as it is."""
-        if not rows:
-            return
-        data = b"".join((json.dumps(row.to_row() if isinstance(row, CellResult) else row, sort_keys=True,
-                                    default=str) + "\n").encode("utf-8") for row in rows)
+        lines = [(json.dumps(row.to_row() if isinstance(row, CellResult) else row, sort_keys=True,
+                             default=str) + "\n").encode("utf-8") for row in rows]
+        if lines:
+            self._write(lines)
+
+    def _write(self, lines: list[bytes]) -> None:
+        """Append ``lines`` (and the rows this store had appended, if ``cells.jsonl`` lost them)."""
         try:
             if not self._tail_checked:
                 self._repair_tail()  # never append after a torn line
@@ -336,7 +348,12 @@ class ResultStore:
         except OSError as exc:
             raise write_error(exc, self.cells_path, "cannot store a cell") from None
         try:
-            start = os.fstat(fd).st_size
+            info = os.fstat(fd)
+            start = info.st_size
+            restored = self._lost(info)
+            if restored and start and not self._ends_a_line(start):
+                restored.insert(0, b"\n")  # a cut line stays a line of its own (readers skip it)
+            data = b"".join(restored + lines)
             try:
                 write_all(fd, data)
                 os.fsync(fd)
@@ -346,8 +363,44 @@ class ResultStore:
                 except OSError:
                     pass
                 raise write_error(exc, self.cells_path, "cannot store a cell") from None
+            self._stored += lines
+            self._identity = (info.st_dev, info.st_ino, start + len(data))
         finally:
             os.close(fd)
+
+    def _lost(self, info: os.stat_result) -> list[bytes]:
+        """The rows this store appended that ``cells.jsonl`` (opened: ``info``) no longer holds
+        -- it was removed, replaced or cut while the run went on (a plugin, a cleanup script) --
+        to be written again, with a warning in :attr:`warnings`; ``[]`` when it is intact."""
+        if self._identity is None:
+            return []
+        device, inode, size = self._identity
+        if (info.st_dev, info.st_ino) == (device, inode) and info.st_size >= size:
+            return []
+        how = "cut short" if (info.st_dev, info.st_ino) == (device, inode) else "removed or replaced"
+        self.losses.append(f"{self.cells_path} was {how} while the run went on (a plugin or another "
+                           f"program); the {len(self._stored)} rows this run had stored are written "
+                           "again, rows stored before this run in it are lost unless a copy exists")
+        self.warnings.append(self.losses[-1])
+        return list(self._stored)
+
+    def _ends_a_line(self, size: int) -> bool:
+        with open_read(self.cells_path) as handle:
+            handle.seek(size - 1)
+            return bool(handle.read(1) == b"\n")
+
+    def check_intact(self) -> None:
+        """At the end of a run: if ``cells.jsonl`` lost rows this store appended since its last
+        append (see :meth:`_lost`), write them again now; the warning is in :attr:`warnings`."""
+        if self._identity is None:
+            return
+        try:
+            info: os.stat_result | None = os.lstat(self.cells_path)
+        except FileNotFoundError:
+            info = None
+        device, inode, size = self._identity
+        if info is None or (info.st_dev, info.st_ino) != (device, inode) or info.st_size < size:
+            self._write([])  # the opened file is checked again (_lost): the rows and the warning
 
     def write(self, name: str, text: str | bytes) -> Path:
         """Write a file of the run directory atomically (``leaderboard.csv``, ``suite.yaml``...).
@@ -426,5 +479,6 @@ class ResultStore:
         except OSError as exc:
             raise write_error(exc, self.directory, "cannot move the stored cells aside") from None
         self._tail_checked = False
+        self._stored, self._identity = [], None  # moved aside on purpose: nothing to restore
         return target
 

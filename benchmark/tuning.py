@@ -294,7 +294,14 @@ class Searches:
                 continue
             data = cache.dataset(cell.dataset_plugin, cell.dataset_options, cell.data_dir)
             outer = cache.fold_set(data, SplitCall.of_cell(cell))[cell.fold]
-            self.searches.append(Search(cell, tuned[cell.model], cache.registry, data, outer))
+            try:
+                self.searches.append(Search(cell, tuned[cell.model], cache.registry, data, outer))
+            except (BenchError, ValueError) as exc:  # e.g. kfold k=500 on 180 training rows: one line
+                inner = tuned[cell.model].split
+                reason = exc.message if isinstance(exc, BenchError) else str(exc)
+                raise BenchError(f"the inner split {inner['method']!r} of tune cannot be built on outer "
+                                 f"fold {cell.fold_name} ({len(outer.train)} training rows): {reason}",
+                                 f"model {cell.model!r} on dataset {cell.dataset!r}") from None
 
     def cells(self, results: Mapping[str, CellResult]) -> list[Cell]:
         """Every cell the results so far (reused or computed, by cell id) determine."""

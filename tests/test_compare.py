@@ -260,7 +260,7 @@ REFERENCE = Path(__file__).resolve().parent.parent / "results" / "reference" / "
 def seeded_run(path: Path, value, model: str = "svd", seeds=range(5), split_seeds=None, units=None) -> Path:
     """A run of ``model`` on the reference folds, one cell per (fold, seed), rmse = value(fold, seed).
     ``split_seeds`` makes each seed its own partition (repeated CV); ``units(fold, seed)`` writes
-    per-user parts as the worker does (contract 2)."""
+    per-user parts as the worker does (contract 2), and the rmse they give."""
     import numpy as np
 
     base = [row for row in read(REFERENCE / "cells.jsonl") if row["model"] == model]
@@ -281,6 +281,7 @@ def seeded_run(path: Path, value, model: str = "svd", seeds=range(5), split_seed
                 np.savez(path / "units" / f"{row['cell_id']}.npz", ids=np.array(ids, dtype=str),
                          **{"rmse.num": np.asarray(num, float), "rmse.den": np.asarray(den, float)})
                 row["units"] = {"file": f"units/{row['cell_id']}.npz", "unit": "user", "transforms": {"rmse": "sqrt"}}
+                row["metrics"]["rmse"] = float(np.sqrt(np.sum(num) / np.sum(den)))  # what the parts give
             rows.append(row)
     write(path / "cells.jsonl", rows)
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -367,7 +368,8 @@ def test_built_in_metrics_store_per_unit_parts_and_keep_their_exact_values(tmp_p
     result = run_bench("run", str(path), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     [row] = read_rows(tmp_path / "out" / "cells.jsonl")
-    assert row["units"] == {"file": f"units/{row['cell_id']}.npz", "unit": "user",
+    digest = hashlib.sha256((tmp_path / "out" / row["units"]["file"]).read_bytes()).hexdigest()
+    assert row["units"] == {"file": f"units/{row['cell_id']}.npz", "unit": "user", "sha256": digest,
                             "transforms": {"rmse": "sqrt", "mae": "identity"}}
     with np.load(tmp_path / "out" / row["units"]["file"]) as parts:
         assert sorted(parts.files) == ["ids", "mae.den", "mae.num", "rmse.den", "rmse.num"]
@@ -429,7 +431,9 @@ def test_per_unit_values_over_different_users_are_aligned_on_the_union(tmp_path)
     b = PerUnit("user", np.array(["2", "1"]), np.array([0.5, 0.25]), np.array([1.0, 1.0]))
     other = PerUnit("example", np.array([0]), np.array([1.0]), np.array([1.0]))
     field = write_units(tmp_path / "units", "cell1", {"a": a, "b": b, "other": other})
-    assert field == {"file": "units/cell1.npz", "unit": "user", "transforms": {"a": "sqrt", "b": "identity"}}
+    digest = hashlib.sha256((tmp_path / "units" / "cell1.npz").read_bytes()).hexdigest()
+    assert field == {"file": "units/cell1.npz", "unit": "user", "sha256": digest,
+                     "transforms": {"a": "sqrt", "b": "identity"}}
     with np.load(tmp_path / "units" / "cell1.npz") as parts:
         assert parts["ids"].tolist() == ["1", "2", "3"]
         assert parts["a.num"].tolist() == [1.0, 0.0, 4.0] and parts["a.den"].tolist() == [1.0, 0.0, 2.0]

@@ -141,23 +141,21 @@ def test_a_shared_dataset_is_the_loaded_one_mapped_read_only(tmp_path):
     assert SharedData(tmp_path / "data").get_folds("f")[0].train.tolist() == list(range(10))
 
 
-def test_a_published_fold_carries_the_drivers_fingerprint_and_its_indices_stay_unread(tmp_path, monkeypatch):
-    from benchmark import api
+def test_a_published_fold_is_verified_once_per_process_and_carries_its_recomputed_fingerprint(tmp_path, monkeypatch):
+    from benchmark import shared_data
 
     folds = [engine_fold("1/2", np.arange(0, 20, 2), np.arange(1, 20, 2)),
              engine_fold("2/2", np.arange(1, 20, 2), np.arange(0, 20, 2))]
     expected = [f.fingerprint for f in folds]
     SharedData(tmp_path / "data").put_folds("f", folds)
-
-    def unread(train, test):
-        raise AssertionError("a worker hashed a published fold's indices again")
-
-    monkeypatch.setattr(api, "fingerprint_indices", unread)
-    again = SharedData(tmp_path / "data").get_folds("f")  # as a worker opens them
-    assert [f.fingerprint for f in again] == expected
+    hashed = []
+    real = shared_data.fingerprint_indices
+    monkeypatch.setattr(shared_data, "fingerprint_indices", lambda *a: hashed.append(1) or real(*a))
+    worker = SharedData(tmp_path / "data")  # as a worker opens them: every fold hashed once
+    again = worker.get_folds("f")
+    assert [f.fingerprint for f in again] == expected and len(hashed) == 2
+    assert worker.get_folds("f") is again and [f.fingerprint for f in again] == expected and len(hashed) == 2
     assert [f.test.tolist() for f in again] == [f.test.tolist() for f in folds]
-    with pytest.raises(AssertionError, match="hashed"):  # an unpublished fold is hashed
-        engine_fold("x", np.arange(3), np.arange(3, 5)).fingerprint
 
 
 def mapped_from_file(array) -> bool:

@@ -74,7 +74,15 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
 
 def read_units(cell: StoredResult, metric: str) -> tuple[Any, Any, Any, str] | str:
     """``(ids, num, den, transform)`` of ``metric`` from the cell's ``units/<cell_id>.npz``,
-    or why not (a string). The file must be a regular file inside the cell's run directory."""
+    or why not (a string). The file must be a regular file inside the cell's run directory,
+    with the SHA-256 its row records (rows since issue 29: a file swapped with another cell's
+    is refused), and its parts must give back the row's value of ``metric``
+    (``transform(sum(num) / sum(den))``, to 1e-6): per-unit values that do not reproduce the
+    mean printed beside the difference are never tested."""
+    import hashlib
+    import io
+    import math
+
     import numpy as np
 
     units = cell.units
@@ -88,7 +96,12 @@ def read_units(cell: StoredResult, metric: str) -> tuple[Any, Any, Any, str] | s
     if base not in path.parents or path.is_symlink() or not path.is_file():
         return f"per-unit file {units['file']} missing or outside the run"
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open(path, "rb") as handle:
+            content = handle.read()
+        recorded = units.get("sha256")
+        if recorded is not None and hashlib.sha256(content).hexdigest() != recorded:
+            return f"per-unit file {units['file']} is not the one its row records (SHA-256 differs)"
+        with np.load(io.BytesIO(content), allow_pickle=False) as data:
             ids, num, den = data["ids"], data[f"{metric}.num"], data[f"{metric}.den"]
             ids, num, den = ids.astype(str), num.astype(float), den.astype(float)
     except KeyError:
@@ -97,6 +110,13 @@ def read_units(cell: StoredResult, metric: str) -> tuple[Any, Any, Any, str] | s
         return f"per-unit file {units['file']} unreadable ({type(exc).__name__})"
     if not len(ids) == len(num) == len(den):
         return f"per-unit arrays of {metric} differ in length in {units['file']}"
+    stored = cell.metrics.get(metric)
+    total = float(np.sum(den))
+    mean = float(np.sum(num)) / total if total else math.nan
+    value = math.sqrt(mean) if transform == "sqrt" and mean >= 0 else mean
+    if not isinstance(stored, (int, float)) or not math.isclose(value, stored, rel_tol=1e-6, abs_tol=1e-9):
+        return (f"per-unit values of {metric} in {units['file']} give {value:.6g}, not the stored "
+                f"{stored if not isinstance(stored, float) else format(stored, '.6g')}")
     return ids, num, den, transform
 
 

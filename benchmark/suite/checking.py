@@ -233,7 +233,7 @@ def check_suite(path: str | Path, plugins: Sequence[str | Path] = (), data_dir: 
     plugin file that cannot be loaded or whose hooks are broken (every such file is reported,
     with the schema problems).
     """
-    parsed = read_suite(path)
+    parsed = read_suite(path, plugins)  # a suite's plugin files outside its folder: only with -p
     found = Found(parsed.errors)
     local = list(parsed.plugins) + [(p, f"-p {p}") for p in plugins]
     registry: Registry | None = None

@@ -25,7 +25,7 @@ from benchmark.errors import BenchError, did_you_mean, raise_all
 from benchmark.params import Param
 from benchmark.registry import Registry
 from benchmark.suite.problems import Found, KeyPath, Where, check_schema, describe_value, schema_problems
-from benchmark.suite.resolving import DatasetConfig, SplitCall, SplitPlace, resolve_split
+from benchmark.suite.resolving import MAX_CONFIGURATIONS, DatasetConfig, SplitCall, SplitPlace, resolve_split
 
 SEARCHES = ("grid", "random", "tpe")
 DEFAULT_INNER: Mapping[str, Any] = {"method": "holdout", "test_size": 0.1}
@@ -126,6 +126,7 @@ class TuneContext:
     registry: Registry
     datasets: Sequence[DatasetConfig]
     at: Where
+    max_configurations: int = MAX_CONFIGURATIONS  # trials (points) a search may have, as grids are limited
 
 
 def parse_tune(entry: Mapping[str, Any], context: TuneContext, where: KeyPath) -> Tuning:
@@ -155,7 +156,7 @@ def parse_tune(entry: Mapping[str, Any], context: TuneContext, where: KeyPath) -
     space = check.check(parse_space, block["space"], context.params, entry.get("params") or {}, at,
                         (*base, "space")) if "space" in block else None
     search = check.check(_search, block, space, at, base)
-    trials = check.check(_trials, block, space, search, at, base)
+    trials = check.check(_trials, block, space, search, at, base, context.max_configurations)
     objective = check.check(_objective, block["objective"], registry, datasets, at, (*base, "objective")) \
         if "objective" in block else None
     split = check.check(_inner_split, block, registry, datasets, at, base)
@@ -297,14 +298,19 @@ def _bound_problems(bound: Any, schema: Mapping[str, Any], at: Where, path: KeyP
 
 
 def _trials(block: Mapping[str, Any], space: Sequence[Dimension] | None, search: str | None, at: Where,
-            base: KeyPath) -> int | None:
+            base: KeyPath, limit: int = MAX_CONFIGURATIONS) -> int | None:
     """The budget: ``trials`` checked, then against the space and search (``None`` when either
-    is broken: their own errors say why)."""
+    is broken: their own errors say why). A grid's points are counted, never listed, and the
+    budget may not exceed ``limit`` (the configuration limit, ``--max-configurations``): each
+    trial is a configuration, run on every inner fold of every outer fold."""
 
     trials = block.get("trials")
     if trials is not None and (isinstance(trials, bool) or not isinstance(trials, int) or trials < 1):
         raise _fail(f"expected an integer >= 1 (the number of trials), got {describe_value(trials)}",
                     at, *base, "trials")
+    if trials is not None and trials > limit:
+        raise _fail(f"expected at most {limit:,} trials (the configuration limit), got {trials:,}; "
+                    "lower trials or raise --max-configurations", at, *base, "trials")
     if search is None:
         return None
     if search != "grid" and trials is None:
@@ -318,6 +324,11 @@ def _trials(block: Mapping[str, Any], space: Sequence[Dimension] | None, search:
             raise _fail("expected a list of values for search: grid, got a range (use search: random "
                         "or tpe for ranges)", at, *base, "space", ranges[0])
         assert size is not None
+        if size > limit:
+            raise _fail(f"the grid has {size:,} points ("
+                        + " × ".join(f"{len(d.choices)} {d.name}" for d in space)
+                        + f"), above the configuration limit of {limit:,}; use search: random with "
+                        "trials, or raise --max-configurations", at, *base, "space")
         if trials is not None and trials < size:
             raise _fail(f"expected trials >= the grid's {size} points (or no trials), got {trials}; "
                         f"use search: random to sample {trials} of them", at, *base, "trials")
