@@ -465,6 +465,19 @@ def _range_table(k: int) -> tuple[np.ndarray, np.ndarray]:
     return grid, _range_cdf_known_variance(grid, k)
 
 
+@functools.lru_cache(maxsize=16)
+def _scale_density(df: float) -> tuple[np.ndarray, np.ndarray]:
+    """A grid of ``u = s/σ`` and its density ``2 (df/2)^(df/2) / Γ(df/2) · u^(df−1) exp(−df u²/2)``,
+    normalised on the grid."""
+    from scipy.special import gammaln
+
+    u = np.linspace(1e-6, 1 + 12 / math.sqrt(df) + 6 / df, 1500)
+    log_density = (math.log(2) + (df / 2) * math.log(df / 2) - gammaln(df / 2)
+                   + (df - 1) * np.log(u) - df * u * u / 2)
+    weight = np.exp(log_density)
+    return u, weight / np.trapezoid(weight, u)
+
+
 def studentized_range_sf(q: Sequence[float] | np.ndarray, k: int, df: float) -> np.ndarray:
     """``P(Q ≥ q)`` of the studentized range of ``k`` means with ``df`` degrees of freedom for
     the variance (``df = inf``: known variance). What ``scipy.stats.studentized_range.sf``
@@ -478,14 +491,7 @@ def studentized_range_sf(q: Sequence[float] | np.ndarray, k: int, df: float) -> 
     if not math.isfinite(df) or df > 1e5:
         cdf = np.interp(values, grid, table, right=1.0)
     else:
-        from scipy.special import gammaln
-
-        # s/σ = u with density 2 (df/2)^(df/2) / Γ(df/2) · u^(df−1) exp(−df u²/2)
-        u = np.linspace(1e-6, 1 + 12 / math.sqrt(df) + 6 / df, 1500)
-        log_density = (math.log(2) + (df / 2) * math.log(df / 2) - gammaln(df / 2)
-                       + (df - 1) * np.log(u) - df * u * u / 2)
-        weight = np.exp(log_density)
-        weight /= np.trapezoid(weight, u)
+        u, weight = _scale_density(float(df))
         flat = values.ravel()
         cdf = np.empty(len(flat))
         for start in range(0, len(flat), 512):
@@ -504,14 +510,16 @@ RANGE_P_FLOOR = 1e-4  # below it the quadrature of studentized_range_sf is not r
 class BestComparison:
     """Each line against the best-looking one (#1), adjusted for #1 having been *chosen* as the
     best (see :func:`compare_with_best`). ``p[i]`` is ``None`` for #1 itself; ``s`` the pooled
-    residual s.d. of the lines × folds layout, ``df`` its degrees of freedom, ``critical`` the
-    smallest |Δ| that is significant at ``alpha``."""
+    residual s.d. of the lines × folds layout, ``df`` its degrees of freedom, ``se[i]`` the
+    standard error of line i's difference from #1 and ``critical[i]`` the smallest |Δ_i| that is
+    significant at ``alpha``."""
 
     p: list[float | None]
     delta: list[float]  # line − #1 (in the metric's own units)
     s: float
     df: int
-    critical: float
+    se: list[float]
+    critical: list[float]
     method: str  # "tukey" or "tukey-nb" (folds of several partitions)
     reason: str = ""
     floor: float = 0.0  # p is never given below it: "≤ floor" (RANGE_P_FLOOR)
@@ -526,20 +534,25 @@ def compare_with_best(fold_means: Sequence[Sequence[float]], greater_is_better: 
     Why not a paired test per line: #1 is the *maximum* of k noisy means, so "#1 − line i" is
     biased away from 0 and a per-line test (even Holm-adjusted) marks truly equal lines worse
     than #1 far too often (issue 26: 7 %, 12 %, 15 % of worlds with 5, 10, 20 equal lines). The
-    largest gap from #1 *is* the range of the k means, so the honest yardstick is the
-    studentized range (Tukey): line i is worse than #1 when ``|Δ_i| / (s/√n)`` exceeds the
-    range's ``1 − alpha`` quantile for k means. Guarantee: whatever the true means, the chance
-    of marking any line worse than #1 when it is not truly worse is at most ``alpha`` (exactly
-    ``alpha`` when all lines are equal) — under a normal two-way model (line + fold + noise)
-    with one noise variance. Hsu's MCB, with the one-sided Dunnett quantile, guarantees only
-    that *the* true best is not marked, which allows ~20 % of worlds of 5 equal lines to show a
-    mark (benchmarks/calibration.md).
+    largest gap from #1 *is* the range of the k means, so the yardstick is the studentized range
+    (Tukey): line i is worse than #1 when ``√2·|Δ_i| / se_i`` exceeds the range's ``1 − alpha``
+    quantile for k means. Guarantee (Tukey's): whatever the true means, the chance of marking any
+    line worse than #1 when it is not truly worse is at most ``alpha`` — exactly ``alpha`` when
+    all lines are equal — under a normal two-way model (line + fold + noise of one variance).
+    Hsu's MCB, with the one-sided Dunnett quantile, guarantees only that *the* true best is not
+    marked, which let some line be marked in 20–50 % of worlds of 5–20 equal lines
+    (``benchmarks/calibration.md`` section 6).
 
     ``s`` pools the residual of the two-way layout (fold difficulty shared by every line
-    cancels), ``df = (k − 1)(n − 1)``. Folds of several partitions (repeated CV:
-    ``test_train_ratio`` given) share training data; the Nadeau–Bengio factor
-    ``sqrt(1 + n·n_test/n_train)`` widens the standard error as in :func:`nadeau_bengio`. With
-    two lines this is exactly the paired t (or the Nadeau–Bengio t)."""
+    cancels), ``df = (k − 1)(n − 1)``: with 5 folds this many degrees of freedom is where the
+    power comes from. Lines are not equally noisy, though, and a noisy line near the top judged by
+    the others' pooled noise is marked too easily (15 % of worlds of 20 equal lines whose noise
+    s.d. spread 4×). So ``se_i`` is the larger of the pooled ``s·sqrt(2/n)`` and the pair's own
+    ``sd(line − #1)/√n``: the measured rates are then 3–5 % (7.5 % in that stress world), at
+    some power (section 6b). Folds of several partitions (repeated CV: ``test_train_ratio``
+    given) share training data; the Nadeau–Bengio factor ``sqrt(1 + n·n_test/n_train)`` widens
+    each ``se_i`` as in :func:`nadeau_bengio`. With two lines this is exactly the paired t (or
+    the Nadeau–Bengio t)."""
     y = np.asarray(fold_means, dtype=float)
     k, n = y.shape if y.ndim == 2 else (len(y), 0)
     sign = 1.0 if greater_is_better else -1.0
@@ -547,7 +560,7 @@ def compare_with_best(fold_means: Sequence[Sequence[float]], greater_is_better: 
     if best is None:
         best = int(np.argmax(sign * means)) if k else 0
     delta = [float(m - means[best]) for m in means]
-    empty = BestComparison([None] * k, delta, math.nan, 0, math.nan, "tukey")
+    empty = BestComparison([None] * k, delta, math.nan, 0, [math.nan] * k, [math.nan] * k, "tukey")
     if k < 2:
         empty.reason = "one line"
         return empty
@@ -572,14 +585,17 @@ def compare_with_best(fold_means: Sequence[Sequence[float]], greater_is_better: 
             empty.reason = "n_train/n_test not stored with the cells"
             return empty
         factor, method = math.sqrt(1 + n * test_train_ratio), "tukey-nb"
-    se_mean = s / math.sqrt(n) * factor  # the studentized range divides by the s.e. of one mean
-    q = np.array([abs(d) / se_mean for d in delta])
+    own = np.std(y - y[best][None, :], axis=1, ddof=1) / math.sqrt(n)
+    se = [max(s * math.sqrt(2 / n), float(own[i])) * factor for i in range(k)]
+    q = np.array([math.sqrt(2) * abs(d) / e for d, e in zip(delta, se)])
     sf = studentized_range_sf(q, k, df)
     p: list[float | None] = [None if i == best else max(RANGE_P_FLOOR, float(sf[i])) for i in range(k)]
-    critical = _range_quantile(1 - alpha, k, df) * se_mean
-    return BestComparison(p, delta, s, df, critical, method, floor=RANGE_P_FLOOR)
+    quantile = _range_quantile(1 - alpha, k, df)
+    critical = [quantile * e / math.sqrt(2) for e in se]
+    return BestComparison(p, delta, s, df, se, critical, method, floor=RANGE_P_FLOOR)
 
 
+@functools.lru_cache(maxsize=64)
 def _range_quantile(level: float, k: int, df: float) -> float:
     """The studentized range's ``level`` quantile, by bisection on :func:`studentized_range_sf`."""
     low, high = 0.0, 40.0
@@ -636,9 +652,9 @@ def _exact_rank_sum_tail(ranks: np.ndarray, observed: int) -> float | None:
 
 
 def friedman_test(table: np.ndarray, greater_is_better: bool, seed: int = 0) -> FriedmanTest:
-    """Friedman's test on ``table[dataset, configuration]``: exact where it can be enumerated,
-    else by random permutations of the ranks within datasets below 10 datasets, else
-    Iman–Davenport's F. The χ² approximation is not used: with 2 datasets and 4 configurations
+    """Friedman's test on ``table[dataset, configuration]``: below 10 datasets exact where it
+    can be enumerated, else by random permutations of the ranks within datasets; from 10
+    datasets on Iman–Davenport's F. The χ² approximation is not used: with 2 datasets and 4 configurations
     it gave p 0.308 where the exact p is 0.458 (issue 26)."""
     from scipy.stats import rankdata
     from scipy.special import fdtrc
@@ -654,7 +670,7 @@ def friedman_test(table: np.ndarray, greater_is_better: bool, seed: int = 0) -> 
     statistic = float((12 / (n * k * (k + 1)) * float(np.sum(sums ** 2)) - 3 * n * (k + 1)) / correction)
     doubled = np.rint(2 * ranks).astype(int)
     observed = int(np.sum(doubled.sum(axis=0) ** 2))
-    if math.factorial(k) <= 720:
+    if n < IMAN_DAVENPORT_DATASETS and math.factorial(k) <= 720:
         exact = _exact_rank_sum_tail(doubled, observed)
         if exact is not None:
             return FriedmanTest(statistic, exact, "exact")

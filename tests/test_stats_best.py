@@ -35,27 +35,35 @@ def test_with_two_lines_the_best_comparison_is_the_paired_t():
 
 
 def test_every_line_against_the_best_is_tukeys_range_statistic_on_the_two_way_residual():
+    """By hand: the two-way ANOVA residual mean square (df (k−1)(n−1)); each line's standard
+    error the larger of the pooled one and its own paired one; p from scipy's studentized range."""
     rng = np.random.default_rng(7)
     k, n = 6, 5
-    layout = 0.9 + rng.normal(0, 0.004, n)[None, :] + rng.normal(0, 0.002, (k, n)) + 0.001 * np.arange(k)[:, None]
+    noisy = np.array([1, 1, 1, 1, 1, 4.0])[:, None]  # the last line much noisier than the rest
+    layout = (0.9 + rng.normal(0, 0.004, n)[None, :] + noisy * rng.normal(0, 0.002, (k, n))
+              + 0.001 * np.arange(k)[:, None])
     result = stats.compare_with_best(layout, greater_is_better=True)
     means = layout.mean(axis=1)
     best = int(np.argmax(means))
-    # by hand: two-way ANOVA residual mean square, df (k−1)(n−1)
     grand = layout.mean()
     ss = sum((layout[i, f] - means[i] - layout[:, f].mean() + grand) ** 2 for i in range(k) for f in range(n))
     df = (k - 1) * (n - 1)
     s = math.sqrt(ss / df)
     assert result.df == df and result.s == pytest.approx(s)
+    pooled_se = s * math.sqrt(2 / n)
+    quantile = scipy_stats.studentized_range.ppf(0.95, k, df)
     for i in range(k):
         if i == best:
             assert result.p[i] is None
             continue
-        q = (means[best] - means[i]) / (s / math.sqrt(n))
+        own_se = float(np.std(layout[i] - layout[best], ddof=1)) / math.sqrt(n)
+        se = max(pooled_se, own_se)
+        assert result.se[i] == pytest.approx(se)
+        q = math.sqrt(2) * (means[best] - means[i]) / se
         assert result.p[i] == pytest.approx(max(stats.RANGE_P_FLOOR, scipy_stats.studentized_range.sf(q, k, df)),
                                             abs=2e-5)
-    critical = scipy_stats.studentized_range.ppf(0.95, k, df) * s / math.sqrt(n)
-    assert result.critical == pytest.approx(critical, rel=1e-3)
+        assert result.critical[i] == pytest.approx(quantile * se / math.sqrt(2), rel=1e-3)
+    assert result.se[k - 1] > pooled_se, "the noisy line is judged by its own noise"
 
 
 def test_no_verdict_without_variance_folds_or_finite_values():
