@@ -510,9 +510,9 @@ RANGE_P_FLOOR = 1e-4  # below it the quadrature of studentized_range_sf is not r
 class BestComparison:
     """Each line against the best-looking one (#1), adjusted for #1 having been *chosen* as the
     best (see :func:`compare_with_best`). ``p[i]`` is ``None`` for #1 itself; ``s`` the pooled
-    residual s.d. of the lines × folds layout, ``df`` its degrees of freedom, ``se[i]`` the
+    residual s.d. of the whole lines × folds layout, ``df`` its degrees of freedom; ``se[i]`` the
     standard error of line i's difference from #1 and ``critical[i]`` the smallest |Δ_i| that is
-    significant at ``alpha``."""
+    significant at ``alpha``, both at the step that decided line i."""
 
     p: list[float | None]
     delta: list[float]  # line − #1 (in the metric's own units)
@@ -552,7 +552,16 @@ def compare_with_best(fold_means: Sequence[Sequence[float]], greater_is_better: 
     some power (section 6b). Folds of several partitions (repeated CV: ``test_train_ratio``
     given) share training data; the Nadeau–Bengio factor ``sqrt(1 + n·n_test/n_train)`` widens
     each ``se_i`` as in :func:`nadeau_bengio`. With two lines this is exactly the paired t (or
-    the Nadeau–Bengio t)."""
+    the Nadeau–Bengio t).
+
+    **Step-down.** A line far worse than the rest (a global mean among matrix factorisations)
+    inflates the pooled residual for every pair. So the lines marked worse are set aside and the
+    test is repeated on those left (fewer lines: a smaller range quantile; their own residual),
+    until a step marks none — as Holm's step-down does for one family. A false mark needs, at the
+    step of the first one, every truly best line still present, so that step's range quantile
+    is at least the one for those lines alone: the guarantee is kept. A line's p is the p of the
+    step that marked it (or of the last step), never below that of a line marked earlier, so
+    ``p < alpha`` exactly when it is marked."""
     y = np.asarray(fold_means, dtype=float)
     k, n = y.shape if y.ndim == 2 else (len(y), 0)
     sign = 1.0 if greater_is_better else -1.0
@@ -585,14 +594,44 @@ def compare_with_best(fold_means: Sequence[Sequence[float]], greater_is_better: 
             empty.reason = "n_train/n_test not stored with the cells"
             return empty
         factor, method = math.sqrt(1 + n * test_train_ratio), "tukey-nb"
+    out = BestComparison([None] * k, delta, s, df, [math.nan] * k, [math.nan] * k, method, floor=RANGE_P_FLOOR)
+    active, earlier = list(range(k)), 0.0
+    while len(active) > 1:
+        step = _range_step(y[active], active.index(best), factor, alpha)
+        if step is None:  # the lines left differ by a constant on every fold: their last verdicts stand
+            break
+        marked = []
+        for position, line in enumerate(active):
+            if line == best:
+                continue
+            p, out.se[line], out.critical[line] = step[0][position], step[1][position], step[2][position]
+            out.p[line] = max(p, earlier)  # monotone: never below a line marked at an earlier step
+            if p < alpha:
+                marked.append(line)
+        if not marked:
+            break
+        earlier = max(earlier, *(out.p[line] or 0.0 for line in marked))
+        active = [line for line in active if line not in marked]
+    return out
+
+
+def _range_step(y: np.ndarray, best: int, factor: float,
+                alpha: float) -> tuple[list[float], list[float], list[float]] | None:
+    """One step of :func:`compare_with_best` on the lines ``y`` (rows): per line ``(p, se,
+    critical)`` against row ``best``; ``None`` when the two-way residual is zero."""
+    k, n = y.shape
+    residual = y - y.mean(axis=1)[:, None] - y.mean(axis=0)[None, :] + y.mean()
+    df = (k - 1) * (n - 1)
+    s = math.sqrt(float(np.sum(residual ** 2)) / df)
+    scale = float(np.max(np.abs(y - y.mean(axis=0)[None, :]))) or 1.0
+    if s <= 1e-9 * scale:
+        return None
     own = np.std(y - y[best][None, :], axis=1, ddof=1) / math.sqrt(n)
     se = [max(s * math.sqrt(2 / n), float(own[i])) * factor for i in range(k)]
-    q = np.array([math.sqrt(2) * abs(d) / e for d, e in zip(delta, se)])
-    sf = studentized_range_sf(q, k, df)
-    p: list[float | None] = [None if i == best else max(RANGE_P_FLOOR, float(sf[i])) for i in range(k)]
+    delta = y.mean(axis=1) - y[best].mean()
+    sf = studentized_range_sf(np.array([math.sqrt(2) * abs(d) / e for d, e in zip(delta, se)]), k, df)
     quantile = _range_quantile(1 - alpha, k, df)
-    critical = [quantile * e / math.sqrt(2) for e in se]
-    return BestComparison(p, delta, s, df, se, critical, method, floor=RANGE_P_FLOOR)
+    return ([max(RANGE_P_FLOOR, float(v)) for v in sf], se, [quantile * e / math.sqrt(2) for e in se])
 
 
 @functools.lru_cache(maxsize=64)

@@ -187,3 +187,64 @@ def test_compact_letters_share_a_letter_exactly_when_not_different():
     many = [f"m{i}" for i in range(30)]  # every pair different: 30 letters, past z
     letters = compact_letters(many, list(itertools.combinations(many, 2)))
     assert len(set(letters.values())) == 30 and letters["m26"] == "a1"
+
+
+def step_down_by_hand(layout: np.ndarray, alpha: float = 0.05) -> list[float | None]:
+    """compare_with_best written again with scipy's studentized range, lowest mean best."""
+    k, n = layout.shape
+    best = int(np.argmin(layout.mean(axis=1)))
+    active, earlier, out = list(range(k)), 0.0, [None] * k
+    while len(active) > 1:
+        rest = layout[active]
+        means = rest.mean(axis=1)
+        residual = rest - means[:, None] - rest.mean(axis=0)[None, :] + rest.mean()
+        df = (len(active) - 1) * (n - 1)
+        s = math.sqrt(float(np.sum(residual ** 2)) / df)
+        marked = []
+        for line in active:
+            if line == best:
+                continue
+            se = max(s * math.sqrt(2 / n), float(np.std(layout[line] - layout[best], ddof=1)) / math.sqrt(n))
+            q = math.sqrt(2) * (layout[line].mean() - layout[best].mean()) / se
+            p = max(stats.RANGE_P_FLOOR, float(scipy_stats.studentized_range.sf(q, len(active), df)))
+            out[line] = max(p, earlier)
+            if p < alpha:
+                marked.append(line)
+        if not marked:
+            break
+        earlier = max([earlier] + [out[line] for line in marked])
+        active = [line for line in active if line not in marked]
+    return out
+
+
+def test_a_line_far_worse_is_set_aside_before_the_close_ones_are_judged():
+    """Step-down: the far line is marked at the first step, then the close lines are tested
+    again without it (its noise no longer pooled, a smaller range quantile); the p-values are
+    those of an independent implementation with scipy."""
+    rng = np.random.default_rng(12)
+    n = 5
+    fold = rng.normal(0, 0.004, n)
+    close = [0.86 + fold + rng.normal(0, 0.0006, n) + shift for shift in (0.0, 0.001, 0.0035)]
+    far = 1.04 + fold + rng.normal(0, 0.006, n)
+    layout = np.array(close + [far])
+    result = stats.compare_with_best(layout, greater_is_better=False)
+    assert result.p[3] == stats.RANGE_P_FLOOR, "the far line goes at the first step"
+    by_hand = step_down_by_hand(layout)
+    assert result.p[0] is None and np.allclose(result.p[1:], by_hand[1:], atol=2e-5)
+    assert result.p[2] < 0.05, "marked once the far line no longer inflates the pooled noise"
+    rest = layout[:3]
+    residual = rest - rest.mean(axis=1)[:, None] - rest.mean(axis=0)[None, :] + rest.mean()
+    with_far = layout - layout.mean(axis=1)[:, None] - layout.mean(axis=0)[None, :] + layout.mean()
+    assert np.sum(with_far ** 2) / 12 > 4 * np.sum(residual ** 2) / 8, "(the far line's noise dominated the pool)"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_step_down_is_the_independent_one_on_random_tables(seed):
+    rng = np.random.default_rng(100 + seed)
+    k = int(rng.integers(3, 8))
+    layout = (rng.normal(0, 0.004, 5)[None, :] + rng.normal(0, 0.002, (k, 5)) * rng.uniform(0.5, 3, (k, 1))
+              + rng.choice([0.0, 0.003, 0.02], size=(k, 1)))
+    result = stats.compare_with_best(layout, greater_is_better=False)
+    by_hand = step_down_by_hand(layout)
+    for got, expected in zip(result.p, by_hand):
+        assert (got is None and expected is None) or got == pytest.approx(expected, abs=2e-5)
