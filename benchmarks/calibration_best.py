@@ -37,7 +37,7 @@ from scipy import stats as scipy_stats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmark import leaderboard, stats  # noqa: E402
+from benchmark import best_line, leaderboard, stats  # noqa: E402
 
 WORLDS = int(os.environ.get("CALIBRATION_WORLDS", "1000"))
 RNG = np.random.default_rng(2026_12_07)
@@ -175,7 +175,7 @@ def power_table() -> list[str]:
             truth = np.zeros(k)
             truth[0] = -delta
             values = 0.94 + truth[:, None] + RNG.normal(0, FOLD_SD, FOLDS)[None, :] + noise("normal", k)
-            result = stats.compare_with_best(values, greater_is_better=False)
+            result = best_line.compare_with_best(values, greater_is_better=False)
             best = int(np.argmin(values.mean(axis=1)))
             covered += all(abs(result.delta[i] - (truth[i] - truth[best])) <= result.critical[i]
                            for i in range(k) if i != best)
@@ -241,13 +241,14 @@ def sections() -> str:
         *equal_lines_table(),
         "",
         "vs #1 now tests every ranked line against #1 at once with the studentized range over the lines × folds "
-        "layout (`stats.compare_with_best`), stepped down (lines marked worse are set aside and the rest tested "
+        "layout (`best_line.compare_with_best`), stepped down (lines marked worse are set aside and the rest tested "
         "again): the residual pooled over the table ((k − 1)(n − 1) degrees of "
         "freedom), each comparison's standard error the larger of the pooled one and the pair's own (so a noisy "
         "line near the top is not judged by the others' noise). Tukey's guarantee is exact for one normal noise "
         "variance; the heteroscedastic rows (each line's noise s.d. drawn between half and twice the base, a "
         "16-fold spread of variances) are its stress test, where with many lines the rate can pass 5 %: the "
-        "price of borrowing the pooled degrees of freedom, which 5 folds alone do not have. The per-line paired t (Holm) grows with the number "
+        "price of borrowing the pooled degrees of freedom, which 5 folds alone do not have. The per-line paired t "
+        "(Holm) grows with the number "
         "of lines because #1 is the *maximum* of the lines; Hsu's MCB protects only *the* true best, so with "
         "every line equal it marks some line far more often.",
         "",

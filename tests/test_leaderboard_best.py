@@ -54,14 +54,14 @@ def test_not_significantly_different_and_worse_in_the_table_and_the_csv():
 def test_vs_first_tests_every_ranked_line_together_on_first_s_folds():
     """Three lines, one noisy: the pooled residual is the noise of the whole table, and each
     line's p is the studentized range of 3 means (larger than its own paired t's p)."""
-    from benchmark import stats
+    from benchmark import best_line, stats
 
     noise = [[0.002, -0.001, 0.003, -0.002, -0.002], [-0.003, 0.002, 0.001, 0.0, 0.0]]
     rows = (model_rows("a", 1.000) + model_rows("b", 1.003, noise=lambda f, s: noise[0][f])
             + model_rows("c", 1.004, noise=lambda f, s: noise[1][f]))
     got = by_model(leaderboard.build(rows, METRICS, LOWER))
     layout = [[got[m].fold_means("rmse")[f"fold{f}"] for f in range(5)] for m in ("a", "b", "c")]
-    expected = stats.compare_with_best(layout, greater_is_better=False, best=0)
+    expected = best_line.compare_with_best(layout, greater_is_better=False, best=0)
     assert [got["b"].p_vs_first, got["c"].p_vs_first] == expected.p[1:]
     paired = stats.paired_t([x - y for x, y in zip(layout[1], layout[0])]).p
     assert got["b"].p_vs_first > paired

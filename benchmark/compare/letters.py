@@ -79,7 +79,8 @@ def letters_table(comparison: Comparison, fmt: str = "simple") -> str:
                       f"different at alpha {comparison.alpha:g}, Holm over every pair; no shared letter: different)\n"
                       + tabulate(body, headers=["model", metric, "letters"], tablefmt=fmt, disable_numparse=True))
     for (task, metric), cd in comparison.ranking.items():
-        ranks = ", ".join(f"{m} {cd.average_ranks[m]:.2f}" for m in sorted(cd.models, key=lambda m: cd.average_ranks[m]))
+        ordered = sorted(cd.models, key=lambda m: cd.average_ranks[m])
+        ranks = ", ".join(f"{m} {cd.average_ranks[m]:.2f}" for m in ordered)
         line = f"{task} {metric} over {len(cd.datasets)} datasets: average ranks {ranks}"
         if cd.cd is not None:
             friedman = (f"{p_text(cd.friedman_p, cd.friedman_floor)} ({cd.friedman_method})"

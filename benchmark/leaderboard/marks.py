@@ -66,8 +66,8 @@ def vs_first_notes(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
         return []
     nb = any(line.tie_test == "nb" for line in lines)
     return ["vs #1: every ranked line against #1 at once, on their fold means over #1's folds, adjusted for #1 "
-            "having been chosen as the best (Tukey's studentized range over the lines × folds, stepped down; with all lines "
-            f"truly equal, a false 'worse' in at most {alpha:.0%} of tables)"
+            "having been chosen as the best (Tukey's studentized range over the lines × folds, stepped down; "
+            f"with all lines truly equal and alike in noise, a false 'worse' in at most {alpha:.0%} of tables)"
             + (" (NB: Nadeau–Bengio corrected, for folds of several partitions)" if nb else "")
             + f"; worse = significantly worse than #1 at α = {alpha:g}; n.s. = not significantly different "
             "from #1 (the folds cannot tell them apart; not a proof that they are equal)"

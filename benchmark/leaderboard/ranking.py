@@ -14,7 +14,7 @@ the run's runner (:class:`benchmark.leaderboard.plan.Plan`) is complete only wit
 **vs #1.** #1 is the best-looking of k noisy lines, so its lead over each other line is biased
 away from 0: a paired test per line, even Holm-adjusted, marked truly equal lines worse than #1
 in 7 %, 12 % and 15 % of worlds with 5, 10 and 20 lines (issue 26). The ranked lines are compared
-with #1 together (:func:`benchmark.stats.compare_with_best`: the studentized range over the lines
+with #1 together (:func:`benchmark.best_line.compare_with_best`: the studentized range over the lines
 × folds layout of fold means, seeds averaged first; the Nadeau–Bengio factor under repeated CV),
 so that with all lines equal some line is marked ``worse`` in at most ``alpha`` of worlds
 (``benchmarks/calibration_best.py``). A line not significantly worse is ``not significantly
@@ -157,11 +157,11 @@ def _order(line: Line, metrics: Mapping[str, list[str]], greater_is_better: Mapp
 def _ties(ranked: list[Line], metrics: Mapping[str, list[str]], alpha: float,
           greater_is_better: Mapping[str, bool] | None = None) -> None:
     """Mark each ranked line ``worse`` than #1 or ``not significantly different``, adjusted for
-    #1 having been chosen as the best (:func:`benchmark.stats.compare_with_best`: the studentized
+    #1 having been chosen as the best (:func:`benchmark.best_line.compare_with_best`: the studentized
     range over the lines × folds layout; with all lines truly equal, any "worse" mark in at most
     ``alpha`` of worlds). The family is #1 and every ranked line with a value on each of #1's
     folds; a line lacking some is ``untested`` with the reason."""
-    from benchmark import stats
+    from benchmark.best_line import compare_with_best
 
     if len(ranked) < 2:
         return
@@ -185,7 +185,7 @@ def _ties(ranked: list[Line], metrics: Mapping[str, list[str]], alpha: float,
     ratios = [r for line in family for r in line.test_train]
     ratio = (math.fsum(ratios) / len(ratios) if ratios else math.nan) if repeated else None
     greater = bool((greater_is_better or {}).get(primary, False))
-    result = stats.compare_with_best(layout, greater, ratio, alpha, best=0)
+    result = compare_with_best(layout, greater, ratio, alpha, best=0)
     for line, p, row in zip(family[1:], result.p[1:], layout[1:]):
         line.tie_test = "nb" if result.method == "tukey-nb" else "t"
         line.p_vs_first, line.p_floor = p, result.floor
