@@ -39,7 +39,12 @@ bootstrap. Holm multiplies it by up to m, so :func:`unit_bootstrap` sizes B from
 
 :func:`critical_difference` ranks models over several datasets: Friedman's test with the
 Nemenyi critical difference and Wilcoxon–Holm pairwise tests (Demšar 2006), the data a
-critical-difference diagram draws.
+critical-difference diagram draws. Its p is exact (the rank permutations enumerated) or by
+permutation where χ² is poor (few datasets), and no post-hoc claim is made below the number of
+datasets at which any two configurations could differ (:func:`posthoc_datasets`).
+
+The leaderboard's "vs #1" (every line against the best-looking one, with the studentized range
+so that choosing #1 as the best does not inflate the "worse" marks) is :mod:`benchmark.best_line`.
 """
 
 from __future__ import annotations
@@ -330,10 +335,16 @@ class CriticalDifference:
     wilcoxon_holm: dict[tuple[str, str], float | None] = field(default_factory=dict)
     reason: str = ""
     friedman_reason: str = ""  # why friedman_p is None
+    friedman_method: str = ""  # "exact", "permutation" or "iman-davenport" (FriedmanTest)
+    friedman_floor: float = 0.0  # the permutation p's smallest value: printed "≤ floor"
+    posthoc_reason: str = ""  # why no pair can be told apart (too few datasets): no cliques then
 
     def cliques(self, method: str = "nemenyi") -> list[list[str]]:
         """Maximal groups of models (in rank order) not significantly different from each other:
-        within the Nemenyi CD, or with no Wilcoxon–Holm rejection between any two members."""
+        within the Nemenyi CD, or with no Wilcoxon–Holm rejection between any two members. None
+        when ``posthoc_reason`` says no pair could differ (a group of all would read as a finding)."""
+        if self.posthoc_reason:
+            return []
         order = sorted(self.models, key=lambda m: self.average_ranks[m])
         if method == "nemenyi":
             if self.cd is None:
@@ -373,8 +384,10 @@ def nemenyi_groups(ranks: Sequence[float], cd: float) -> list[list[int]]:
 
 def critical_difference(scores: Mapping[str, Mapping[str, float]], greater_is_better: bool,
                         alpha: float = 0.05, pairwise: bool = True) -> CriticalDifference:
-    """``scores[dataset][model]``: Friedman over the datasets every model has, Nemenyi's CD
-    (``q_alpha · sqrt(k(k+1)/(6N))``, q from the studentized range) and Wilcoxon–Holm pairs.
+    """``scores[dataset][model]``: Friedman over the datasets every model has (:func:`friedman_test`:
+    exact, permutation or Iman–Davenport), Nemenyi's CD (``q_alpha · sqrt(k(k+1)/(6N))``, q from
+    the studentized range) and Wilcoxon–Holm pairs; ``posthoc_reason`` when there are too few
+    datasets for any pair to differ (:func:`posthoc_datasets`).
 
     ``pairwise=False`` leaves out the Wilcoxon–Holm pairs (``wilcoxon_holm`` stays empty): they
     are k² tests (260 models: 34,000 tests, about a minute), the rest is linear in the models."""
@@ -392,15 +405,18 @@ def critical_difference(scores: Mapping[str, Mapping[str, float]], greater_is_be
     per_dataset = stats.rankdata(-table if greater_is_better else table, axis=1)
     out.average_ranks = {m: float(r) for m, r in zip(models, per_dataset.mean(axis=0))}
     if k >= 3:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            friedman = stats.friedmanchisquare(*table.T)
-        out.friedman_p = None if math.isnan(friedman.pvalue) else float(friedman.pvalue)
-        out.friedman_reason = "" if out.friedman_p is not None else "every dataset ranks the models alike (ties)"
+        friedman = friedman_test(table, greater_is_better)
+        out.friedman_p, out.friedman_method, out.friedman_floor = friedman.p, friedman.method, friedman.floor
+        out.friedman_reason = friedman.reason
     else:
         out.friedman_reason = "Friedman's test needs 3 or more configurations; here 2 (see the pairwise row)"
     q = float(stats.studentized_range.ppf(1 - alpha, k, np.inf)) / math.sqrt(2)
     out.cd = q * math.sqrt(k * (k + 1) / (6 * n))
+    needed = posthoc_datasets(k, alpha)
+    if n < needed:
+        out.posthoc_reason = (f"with {n} datasets no two of {k} configurations can differ: the critical difference "
+                              f"{out.cd:.2f} exceeds the largest possible gap of average ranks ({k - 1}); "
+                              f"a post-hoc test needs {needed} datasets or more")
     if not pairwise:
         return out
     pairs = list(itertools.combinations(models, 2))
@@ -415,3 +431,95 @@ def critical_difference(scores: Mapping[str, Mapping[str, float]], greater_is_be
             raw.append(float(stats.wilcoxon(d).pvalue))
     out.wilcoxon_holm = {pair: adjusted for pair, (adjusted, _) in zip(pairs, holm(raw, alpha))}
     return out
+
+
+# --- Friedman's test where χ² is poor (issue 26 item 6) ----------------------------------------
+
+EXACT_WORK = 400_000  # state × arrangement steps of the exact Friedman distribution (about 1 s)
+FRIEDMAN_PERMUTATIONS = 20_000
+IMAN_DAVENPORT_DATASETS = 10  # from here on the F approximation is good (Demšar 2006, §3.2.2)
+
+
+@dataclass
+class FriedmanTest:
+    """Friedman's test of k configurations over n datasets: its χ² statistic (tie-corrected, as
+    scipy's) and a p-value by ``method`` — ``exact`` (the permutation distribution of the ranks
+    within each dataset, enumerated), ``permutation`` (20,000 random ones: ``floor`` = its
+    smallest p) or ``iman-davenport`` (the F approximation, for 10 datasets or more)."""
+
+    statistic: float
+    p: float | None
+    method: str
+    floor: float = 0.0
+    reason: str = ""
+
+
+def _exact_rank_sum_tail(ranks: np.ndarray, observed: int) -> float | None:
+    """``P(Σ_j R_j² ≥ observed)`` when each dataset's (doubled, integer) ranks are permuted
+    uniformly and independently; ``None`` past :data:`EXACT_WORK`. The rank-sum vectors are kept
+    sorted (the statistic and the set of arrangements are symmetric), which divides the states
+    by up to k!."""
+    states: dict[tuple[int, ...], float] = {tuple([0] * ranks.shape[1]): 1.0}
+    work = 0
+    for row in ranks:
+        arrangements = sorted(set(itertools.permutations(int(r) for r in row)))
+        weight = 1.0 / len(arrangements)
+        work += len(states) * len(arrangements)
+        if work > EXACT_WORK:
+            return None
+        following: dict[tuple[int, ...], float] = {}
+        for state, probability in states.items():
+            for arrangement in arrangements:
+                key = tuple(sorted(a + b for a, b in zip(state, arrangement)))
+                following[key] = following.get(key, 0.0) + probability * weight
+        states = following
+    return min(1.0, math.fsum(p for state, p in states.items() if sum(s * s for s in state) >= observed))
+
+
+def friedman_test(table: np.ndarray, greater_is_better: bool, seed: int = 0) -> FriedmanTest:
+    """Friedman's test on ``table[dataset, configuration]``: below 10 datasets exact where it
+    can be enumerated, else by random permutations of the ranks within datasets; from 10
+    datasets on Iman–Davenport's F. The χ² approximation is not used: with 2 datasets and 4 configurations
+    it gave p 0.308 where the exact p is 0.458 (issue 26)."""
+    from scipy.stats import rankdata
+    from scipy.special import fdtrc
+
+    n, k = table.shape
+    ranks = rankdata(-table if greater_is_better else table, axis=1)
+    sums = ranks.sum(axis=0)
+    ties = sum(float(np.sum(counts ** 3 - counts)) for counts in
+               (np.unique(row, return_counts=True)[1].astype(float) for row in ranks))
+    correction = 1 - ties / (n * k * (k * k - 1))
+    if correction <= 0:
+        return FriedmanTest(math.nan, None, "exact", reason="every dataset ranks the models alike (ties)")
+    statistic = float((12 / (n * k * (k + 1)) * float(np.sum(sums ** 2)) - 3 * n * (k + 1)) / correction)
+    doubled = np.rint(2 * ranks).astype(int)
+    observed = int(np.sum(doubled.sum(axis=0) ** 2))
+    if n < IMAN_DAVENPORT_DATASETS and math.factorial(k) <= 720:
+        exact = _exact_rank_sum_tail(doubled, observed)
+        if exact is not None:
+            return FriedmanTest(statistic, exact, "exact")
+    if n < IMAN_DAVENPORT_DATASETS:
+        rng = np.random.default_rng(seed)
+        count = 0
+        for start in range(0, FRIEDMAN_PERMUTATIONS, 1000):
+            size = min(1000, FRIEDMAN_PERMUTATIONS - start)
+            order = np.argsort(rng.random((size, n, k)), axis=2)
+            shuffled = np.take_along_axis(np.broadcast_to(doubled, (size, n, k)), order, axis=2)
+            count += int(np.sum(np.sum(shuffled.sum(axis=1) ** 2, axis=1) >= observed))
+        floor = 1 / (FRIEDMAN_PERMUTATIONS + 1)
+        return FriedmanTest(statistic, (count + 1) / (FRIEDMAN_PERMUTATIONS + 1), "permutation", floor)
+    f = (n - 1) * statistic / (n * (k - 1) - statistic) if n * (k - 1) > statistic else math.inf
+    p = 0.0 if math.isinf(f) else float(fdtrc(k - 1, (k - 1) * (n - 1), f))
+    return FriedmanTest(statistic, p, "iman-davenport")
+
+
+def posthoc_datasets(k: int, alpha: float = 0.05) -> int:
+    """The fewest datasets at which Nemenyi's test can tell *any* two of ``k`` configurations
+    apart: the largest possible gap of average ranks is ``k − 1`` (one always first, one always
+    last), so the critical difference ``q·sqrt(k(k+1)/(6N))`` must not exceed it. Below it no
+    post-hoc claim can be made (issue 26: 2 datasets, 4 configurations, CD 3.32 > 3)."""
+    from scipy import stats
+
+    q = float(stats.studentized_range.ppf(1 - alpha, k, np.inf)) / math.sqrt(2)
+    return max(2, math.ceil(q * q * k * (k + 1) / (6 * (k - 1) ** 2) - 1e-12))

@@ -433,7 +433,7 @@ def test_every_pair_and_a_baseline(two_runs):
     a, _ = two_runs
     code, out, err = bench_cli("compare", str(a), "--all")
     assert code == 0, err
-    assert "superscripts: significantly better than those letters" in out
+    assert "configurations sharing a letter are not significantly different" in out
     assert "p-values Holm-corrected across the 3 tested rows" in out
     code, out, _ = bench_cli("compare", str(a), "--all", "--format", "json")
     pairs = json.loads(out)

@@ -259,7 +259,9 @@ def test_friedman_and_nemenyi_by_hand():
     lines = leaderboard.build(rows, {"rating": ["rmse"]}, {"rmse": False})
     [result], reasons = report.friedman(lines, {"rating": ["rmse"]}, {"rmse": False})
     assert reasons == [] and result.labels == ["a", "b", "c"] and result.ranks == [1.0, 2.0, 3.0]
-    assert result.p == pytest.approx(math.exp(-4.0)), "χ² = 8 on 2 degrees of freedom"
+    # exact (issue 26): the 6 of the 6^4 rank arrangements in which the 4 datasets all agree;
+    # χ² = 8 on 2 degrees of freedom would say exp(-4) = 0.018
+    assert result.p == pytest.approx(6 / 6 ** 4) and result.method == "exact"
     # Demšar's table: q_0.05 = 2.343 for k = 3 (the studentized range over √2)
     assert result.cd == pytest.approx(2.343 * math.sqrt(3 * 4 / (6 * 4)), abs=1e-3)
     assert result.cliques() == [(0, 1), (1, 2)], "a~b and b~c within CD 1.66, a and c apart"

@@ -8,10 +8,11 @@ import csv
 import io
 import json
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
-from benchmark.compare.rows import BETTER, NONE, NOTHING, SAME, WORSE, Comparison, Row, is_empty
+from benchmark.compare.letters import letters_table as letters_table
+from benchmark.compare.rows import NONE, NOTHING, SAME, Comparison, Row, is_empty
 
 TEST_NAMES = {"t": "paired t-test over folds", "nb": "Nadeau–Bengio corrected resampled t-test",
               "permutation": "exact sign-flip permutation test over folds",
@@ -117,54 +118,6 @@ def unpaired_lines(comparison: Comparison) -> list[str]:
     counts = Counter((u.side, u.dataset, u.model, u.reason) for u in comparison.unpaired)
     return [f"{n} cell{'s' if n > 1 else ''} of {model} on {dataset} only in {side}: {reason}"
             for (side, dataset, model, reason), n in sorted(counts.items())]
-
-
-SUPERSCRIPT = dict(zip("abcdefghijklmnoprstuvwxyz", "ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻ"))
-
-
-def letters_table(comparison: Comparison, fmt: str = "simple") -> str:
-    """``--all``: per (dataset, metric) each configuration with a letter, its mean and the
-    letters of the configurations it is significantly better than (Holm over the family)."""
-    from tabulate import tabulate
-
-    blocks = []
-    groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
-    for row in comparison.rows:
-        groups[(row.dataset, row.metric)].append(row)
-    for (dataset, metric), rows in groups.items():
-        means: dict[str, list[float]] = defaultdict(list)
-        for row in rows:
-            means[row.a_label].append(row.mean_a)
-            means[row.b_label].append(row.mean_b)
-        greater = rows[0].greater_is_better
-        order = sorted(means, key=lambda m: (-1 if greater else 1) * max(means[m]))
-        letter = {m: list(SUPERSCRIPT)[i] if i < len(SUPERSCRIPT) else str(i) for i, m in enumerate(order)}
-        beats: dict[str, list[str]] = defaultdict(list)
-        for row in rows:
-            if row.verdict == BETTER:
-                beats[row.b_label].append(letter[row.a_label])
-            elif row.verdict == WORSE:
-                beats[row.a_label].append(letter[row.b_label])
-        body = []
-        for model in order:
-            wins = sorted(beats[model])
-            marks = "".join(SUPERSCRIPT.get(w, w) for w in wins) if fmt != "github" else \
-                (f"<sup>{''.join(wins)}</sup>" if wins else "")
-            body.append([letter[model], model, f"{sum(means[model]) / len(means[model]):#.4g}{marks}"])
-        arrow = "↑" if greater else "↓"
-        blocks.append(f"{dataset}: {metric} {arrow} (superscripts: significantly better than those letters)\n"
-                      + tabulate(body, headers=["", "model", metric], tablefmt=fmt, disable_numparse=True))
-    for (task, metric), cd in comparison.ranking.items():
-        ranks = ", ".join(f"{m} {cd.average_ranks[m]:.2f}" for m in sorted(cd.models, key=lambda m: cd.average_ranks[m]))
-        line = f"{task} {metric} over {len(cd.datasets)} datasets: average ranks {ranks}"
-        if cd.cd is not None:
-            friedman = _p(cd.friedman_p) + (f" ({cd.friedman_reason})" if cd.friedman_p is None else "")
-            line += (f"; Friedman p = {friedman}; Nemenyi CD = {cd.cd:.2f} at alpha {cd.alpha:g}; "
-                     "not significantly different: " + ("; ".join(", ".join(g) for g in cd.cliques()) or "none"))
-        else:
-            line += f" ({cd.reason})"
-        blocks.append(line)
-    return "\n\n".join(blocks)
 
 
 def render(comparison: Comparison, fmt: str = "simple") -> str:

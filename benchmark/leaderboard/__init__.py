@@ -58,10 +58,10 @@ from benchmark.resultset import ResultSet, StoredResult, is_trial, latest, recor
 from benchmark.scoping import PLANNED as PLANNED
 from benchmark.leaderboard.tables import Columns as Columns
 from benchmark.leaderboard.tables import legend as legend
-from benchmark.leaderboard.tables import mean_std as mean_std
+from benchmark.leaderboard.marks import mean_std as mean_std
 from benchmark.leaderboard.tables import render as render
 from benchmark.leaderboard.tables import to_csv as to_csv
-from benchmark.leaderboard.tables import vs_first as vs_first
+from benchmark.leaderboard.marks import vs_first as vs_first
 
 
 def build(rows: Iterable[StoredResult | Mapping[str, Any]], metrics: Mapping[str, list[str]],

@@ -54,14 +54,21 @@ class Line:
     note: str = ""
     expected_folds: int = 0  # folds of the line's comparison group
     complete: bool = True
-    tie: str = ""  # against #1: "tied", "different", "untested: reason"; "" for #1 and unranked
-    p_vs_first: float | None = None  # Holm-adjusted
-    tie_test: str = ""  # "t" or "nb" (repeated CV): the test behind ``tie``
+    # against #1: "not significantly different", "worse", "identical", "untested: reason"; "" for
+    # #1 and unranked lines (benchmark.leaderboard.ranking)
+    tie: str = ""
+    p_vs_first: float | None = None  # adjusted for #1 being chosen as the best (studentized range)
+    p_floor: float = 0.0  # the smallest p the test resolves: p_vs_first at it is printed "≤ p"
+    tie_test: str = ""  # "t" or "nb" (repeated CV: the Nadeau–Bengio factor): the test behind ``tie``
     test_train: list[float] = field(default_factory=list)  # n_test / n_train of the ok cells
     alias: str = ""
     tuned: str = ""  # how a tuned line was tuned (benchmark.resultset.tuning_note); "" if it was not
     scored: dict[str, set[tuple[str, Any]]] = field(default_factory=dict)  # metric -> (fold, seed) with a value
     planned: set[tuple[str, Any]] = field(default_factory=set)  # (fold, seed) the runner planned (Plan)
+    # an unranked line missing some of #1's folds: metric -> its mean put on #1's folds (#1's mean
+    # + the mean difference on the shared folds; benchmark.leaderboard.marks), and how many shared
+    on_first_folds: dict[str, float] = field(default_factory=dict)
+    shared_folds: int = 0
 
     @property
     def folds(self) -> int:

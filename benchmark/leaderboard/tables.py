@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmark.csvsafe import csv_text
-from benchmark.leaderboard.lines import NONE, NOT_STARTED, Line, by_table
+from benchmark.leaderboard.lines import NOT_STARTED, Line, by_table
+from benchmark.leaderboard.marks import mean_std, shared_mean_note, vs_first, vs_first_notes
 from benchmark.leaderboard.ranking import ALPHA
 
 
@@ -27,27 +28,6 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 
 def _mean(values: list[float]) -> float | None:
     return math.fsum(values) / len(values) if values else None
-
-
-def mean_std(line: Line, metric: str) -> str:
-    """``mean ± s.d. over folds`` (``—`` for a single fold)."""
-    mean = line.mean(metric)
-    if mean is None:
-        return ""
-    std = line.std(metric)
-    return f"{mean:#.4g} ± {NONE if std is None else f'{std:#.2g}'}"
-
-
-def vs_first(line: Line) -> str:
-    """The "vs #1" cell: ``#1``, ``tied (p 0.41)``, ``worse (p 0.003)``, ``untested: ...`` or empty."""
-    if line.rank == 1:
-        return "#1"
-    if line.tie == "tied" and line.p_vs_first is None:
-        return "tied (identical)"
-    if line.tie in ("tied", "different") and line.p_vs_first is not None:
-        test = " NB" if line.tie_test == "nb" else ""
-        return f"{'tied' if line.tie == 'tied' else 'worse'} (p{test} {line.p_vs_first:.2g})"
-    return line.tie.split(":")[0] if line.tie.startswith("untested") else line.tie
 
 
 @dataclass(frozen=True)
@@ -120,18 +100,7 @@ def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
     notes = ["± is the s.d. over folds of the fold means (seeds are averaged within a fold first)."]
     if any(line.seed_std(m) is not None for line in lines for m in list(line.fold_values)[:1]):
         notes.append("seed s.d.: the pooled standard deviation over seeds within a fold.")
-    untested = sorted({line.tie.split(": ", 1)[1] for line in lines if line.tie.startswith("untested: ")})
-    if untested and not any(line.tie and not line.tie.startswith("untested") for line in lines):
-        notes.append("vs #1: no line could be tested against #1 (" + "; ".join(untested) + ")"
-                     + ("; bench compare --test units pairs the users or examples of a single split"
-                        if any(r.startswith("n = 1") for r in untested) else "") + ".")
-    elif any(line.tie for line in lines):
-        nb = any(line.tie_test == "nb" for line in lines)
-        notes.append("vs #1: paired t-test of fold means over the folds shared with #1"
-                     + (" (NB: Nadeau–Bengio corrected, for folds of several partitions)" if nb else "")
-                     + f", Holm-adjusted over the lines of the table; tied = no significant difference at "
-                     f"α = {alpha:g}; worse = significantly worse than #1"
-                     + (f"; untested: {'; '.join(untested)}" if untested else "") + ".")
+    notes += vs_first_notes(lines, alpha) + shared_mean_note(lines)
     if any(not line.complete and not line.note.startswith(NOT_STARTED) for line in lines):
         notes.append("incomplete (k/n folds): results missing for some folds (failed, stopped or not "
                      "run); not ranked against lines with every fold.")

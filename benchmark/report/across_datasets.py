@@ -2,7 +2,9 @@
 Nemenyi's critical difference; Demšar 2006, JMLR 7:1–30), as ``bench report`` draws them.
 
 The numbers come from :func:`benchmark.stats.critical_difference`, the same as
-``bench compare --all``.
+``bench compare --all``: Friedman's p exact (or by permutation) where χ² is poor, and no diagram
+below the number of datasets at which any two configurations could differ (it would draw one
+bar over all of them, which is no finding): the reason says so instead (issue 26).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmark.leaderboard.lines import Line
+from benchmark.leaderboard.marks import p_text
 
 PAIRWISE_LIMIT = 40  # configurations up to which the Wilcoxon-Holm pairs are computed too
 
@@ -32,6 +35,7 @@ class Friedman:
     cd: float
     alpha: float
     groups: list[list[int]]  # Nemenyi cliques, as positions in ``labels``
+    method: str = ""  # how Friedman's p was computed: "exact", "permutation", "iman-davenport"
 
     def cliques(self, limit: int | None = None) -> list[tuple[int, int]]:
         """The bars of the diagram: ``(first, last)`` positions of each clique within ``limit``."""
@@ -77,10 +81,16 @@ def friedman(lines: Sequence[Line], metrics: Mapping[str, list[str]], greater_is
         if result.cd is None or result.reason:
             reasons.append(f"{task}: {result.reason or 'no critical difference'}")
             continue
+        if result.posthoc_reason:  # a diagram would draw one bar over all: no finding, so none
+            friedman_p = "" if result.friedman_p is None else \
+                f"Friedman p = {p_text(result.friedman_p, result.friedman_floor)} ({result.friedman_method}); "
+            reasons.append(f"{task} on {len(result.datasets)} datasets: {friedman_p}{result.posthoc_reason}, "
+                           "so no critical-difference diagram")
+            continue
         label_of = {config: line.model for configs in datasets.values() for config, line in configs.items()}
         order = sorted(result.models, key=lambda c: (result.average_ranks[c], label_of[c]))
         ranks = [result.average_ranks[c] for c in order]
         groups = stats.nemenyi_groups(ranks, result.cd)
         out.append(Friedman(task, metric, result.datasets, [label_of[c] for c in order],
-                            ranks, result.friedman_p, result.cd, alpha, groups))
+                            ranks, result.friedman_p, result.cd, alpha, groups, result.friedman_method))
     return out, reasons

@@ -184,7 +184,9 @@ def _shared_points(searches: Sequence[tuple[str, Sequence[Mapping[str, Any]]]]) 
 def cd_chart(result: Friedman, limit: int = CD_LIMIT) -> str:
     """Demšar's critical-difference diagram: the rank axis on top, each configuration joined to
     its average rank and labelled in a column (best half left, the rest right: never
-    overlapping), thick bars joining configurations within the critical difference."""
+    overlapping), thick bars joining configurations within the critical difference, Friedman's p
+    with how it was computed. Drawn only where some pair could differ
+    (:func:`benchmark.report.across_datasets.friedman` leaves the others out, with the reason)."""
     count = min(limit, len(result.labels))
     k = len(result.labels)
     left = (count + 1) // 2
@@ -203,6 +205,9 @@ def cd_chart(result: Friedman, limit: int = CD_LIMIT) -> str:
         ax.text(tick, top + 0.3, f"{tick:g}", ha="center", va="bottom", fontsize=8)
     ax.plot([low, min(high, low + result.cd)], [top + 1.15, top + 1.15], color="#c0392b", lw=2)
     ax.text(low, top + 1.3, f"CD = {result.cd:.2f}", ha="left", va="bottom", fontsize=8, color="#c0392b")
+    if result.p is not None:  # the method beside the p: exact, permutation or Iman–Davenport (issue 26)
+        ax.text(high, top + 1.3, f"Friedman p = {result.p:.3g}" + (f" ({result.method})" if result.method else ""),
+                ha="right", va="bottom", fontsize=8, color="#222")
     for position in range(count):
         rank = result.ranks[position]
         on_left = position < left
