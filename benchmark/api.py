@@ -112,11 +112,12 @@ __all__ = [
 
 API_VERSION = 1
 """Major version of the plugin contract (this module and :mod:`benchmark.hookspec`)."""
-API_MINOR_VERSION = 4
+API_MINOR_VERSION = 5
 """Minor version: 1.1 added tasks as plugins, Outcome, PerUnit; 1.2 ``RatingModel.learn_ids``,
 ``index_training(dtype=)``, ``own_index_training``, :func:`distinct_in_order`, :func:`positions_in`;
 1.3 a dataset's files (:class:`DatasetFiles`, :func:`declare_files`) and :func:`download_file`; 1.4
-``MetricSpec.tasks`` and the public ranking module :mod:`benchmark.ranking`; a 1.0 plugin loads unchanged."""
+``MetricSpec.tasks`` and the public ranking module :mod:`benchmark.ranking`; 1.5 ``Model.warm_up``
+(a model's one-time costs, outside the time limit); a 1.0 plugin loads unchanged."""
 
 RATING = "rating"
 """Explicit feedback: fit on (user, item, rating) triples, predict held-out pairs."""
@@ -336,10 +337,25 @@ class Model:
         """A new, unfitted model with the same parameters."""
         return type(self)(**self.get_params())
 
+    @classmethod
+    def warm_up(cls, params: Mapping[str, Any]) -> None:
+        """Pay this process's one-time costs of the model (contract 1.5): import its libraries,
+        compile its kernels on a tiny problem (numba), make the first calls that load code
+        (SciPy, LAPACK). The default does nothing.
+
+        bench calls it in the process that runs a cell, before *every* cell of the class, with
+        the cell's parameters (defaults and seed filled in), *outside* the cell's time limit
+        (``--timeout``), after the libraries of ``requires`` are imported; its time is recorded
+        as the row's ``warmup_seconds``, apart from ``prepare_seconds`` and ``fit_seconds``. Make
+        a repeated call cheap (a flag of the module, a compiled-kernel cache): a worker's first
+        cell of the model then costs what its next one does. An exception here fails the cell.
+        """
+
     def prepare(self) -> None:
         """Called before the fit clock starts: import libraries, compile kernels (e.g. numba).
 
-        Its time is recorded as ``prepare_seconds``, apart from ``fit_seconds``.
+        Its time is recorded as ``prepare_seconds``, apart from ``fit_seconds``; it counts
+        against the cell's time limit, :meth:`warm_up` does not.
         """
 
     def info(self) -> dict[str, Any]:
