@@ -323,7 +323,9 @@ def masked_scores(raw: Any, users: np.ndarray, seen: sp.csr_matrix, cold_items: 
     expected = (len(users), seen.shape[1])
     if scores.shape != expected:
         raise ValueError(f"score returned shape {scores.shape}, expected {expected}")
-    if not np.isfinite(np.add.reduce(scores, axis=None)):  # one pass, no mask; NaN and inf propagate
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(scores, axis=None)  # one pass, no mask: NaN and inf propagate
+    if not np.isfinite(total):
         bad = int((~np.isfinite(scores)).sum())  # 0 when only the sum overflowed
         if bad:
             raise ValueError(f"score returned {bad} non-finite values")
