@@ -11,9 +11,10 @@ numba cache under ``--timeout 1``. Output in ``warm_workers.md``.
 
 ``--before DIR`` runs the same with another checkout's ``benchmark`` and ``plugins`` (e.g.
 ``git archive main | tar -x -C /tmp/before``) through ``PYTHONPATH``, alternating with this
-tree, ``--repeat`` rounds.
+tree, ``--repeat`` rounds. Every run is pinned to ``--cores`` cores (1 by default: its worker then
+runs BLAS on one thread, and another job's load cannot stretch a BLAS thread's waits).
 
-    BENCH_DATA_DIR=/path/to/data python benchmarks/warm_workers.py [--repeat 3] [--before /tmp/before]
+    BENCH_DATA_DIR=/path/to/data python benchmarks/warm_workers.py [--repeat 3] [--before /tmp/before] [--cores 1]
 
 ``BENCH_DATA_DIR`` must hold ``ml-100k/`` (its ``u.data`` and ``u1``..``u5`` files).
 """
@@ -52,6 +53,11 @@ metrics: [rmse]
 """
 
 
+CORES: set[int] = set()
+"""The cores every run is pinned to (``--cores``): the engine gives its one worker that many BLAS
+threads, so on a shared machine one core keeps other jobs' load from stretching BLAS's waits."""
+
+
 def tree_path(before: str, tmp: Path) -> str:
     """A PYTHONPATH under which ``benchmark`` and ``bench_plugins`` are ``before``'s."""
     path = tmp / "before-path"
@@ -69,7 +75,8 @@ def run(suite: str, tmp: Path, name: str, extra: list[str], env: dict[str, str])
     done = subprocess.run([sys.executable, "-m", "benchmark", "run", str(folder / "suite.yaml"),
                            "--out", str(folder / "out"), "--jobs", "1", *extra],
                           capture_output=True, text=True, env={**os.environ, **env},
-                          cwd=folder)  # not the checkout's root: its benchmark/ would hide PYTHONPATH's
+                          cwd=folder,  # not the checkout's root: its benchmark/ would hide PYTHONPATH's
+                          preexec_fn=lambda: os.sched_setaffinity(0, CORES))  # the run's cores (inherited)
     rows = [json.loads(line) for path in sorted((folder / "out").rglob("cells.jsonl"))
             for line in path.read_text().splitlines() if line.strip()]
     if not rows:
@@ -104,11 +111,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--before", default=None, help="another checkout's root, run through PYTHONPATH")
     parser.add_argument("--only", default="a,b")
+    parser.add_argument("--cores", type=int, default=1, help="cores each run is pinned to (its worker's threads)")
     args = parser.parse_args()
+    CORES.update(sorted(os.sched_getaffinity(0))[:args.cores])
     if not os.environ.get("BENCH_DATA_DIR"):
         raise SystemExit("set BENCH_DATA_DIR to a folder holding ml-100k/")
     with open("/proc/loadavg") as load:
-        print(f"{os.cpu_count()} cores, load average {load.read().split()[:3]}\n")
+        print(f"{os.cpu_count()} cores, each run pinned to {sorted(CORES)}; load average "
+              f"{' '.join(load.read().split()[:3])}\n")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         trees = [("this tree", {})]

@@ -46,15 +46,23 @@ _WARMED: set[type[RankingModel]] = set()
 """The classes :func:`warm_once` has warmed in this process."""
 
 
+WARM_SHAPE = (400, 300)
+"""Users and items of the problem :func:`warm_once` fits: large enough that LAPACK takes its
+blocked path (OpenBLAS allocates its level-3 buffers on the first such call) and the ranking its
+batched one, small enough to take milliseconds."""
+
+
 def warm_once(model_class: type[RankingModel], **params: Any) -> None:
-    """Fit ``model_class(**params)`` on three users and four items and rank them, once per process:
-    the first calls into SciPy's sparse products and LAPACK, and the ranking path (masking, top-k),
-    load their code here, before a cell's clock starts (``Model.warm_up``), not in its fit."""
+    """Fit ``model_class(**params)`` on a small random problem and rank its users, once per
+    process: the first calls into SciPy's sparse products and LAPACK (code loaded, OpenBLAS's
+    buffers allocated) and the ranking path (masking, top-k) happen here, before a cell's clock
+    starts (``Model.warm_up``), not in its fit."""
     if model_class in _WARMED:
         return
-    tiny = Interactions.from_matrix(np.array([[1, 0, 1, 0], [0, 1, 1, 0], [1, 1, 0, 1]], dtype=np.float32))
-    model = model_class(**params).fit(tiny)
-    rank_users(model, np.arange(tiny.n_users), tiny.matrix, np.empty(0, dtype=np.int64), 2)
+    rng = np.random.default_rng(0)
+    small = Interactions.from_matrix((rng.random(WARM_SHAPE) < 0.05).astype(np.float32))
+    model = model_class(**params).fit(small)
+    rank_users(model, np.arange(small.n_users), small.matrix, np.empty(0, dtype=np.int64), 10)
     _WARMED.add(model_class)
 
 
