@@ -116,8 +116,8 @@ API_MINOR_VERSION = 5
 """Minor version: 1.1 added tasks as plugins, Outcome, PerUnit; 1.2 ``RatingModel.learn_ids``,
 ``index_training(dtype=)``, ``own_index_training``, :func:`distinct_in_order`, :func:`positions_in`;
 1.3 a dataset's files (:class:`DatasetFiles`, :func:`declare_files`) and :func:`download_file`; 1.4
-``MetricSpec.tasks`` and the public ranking module :mod:`benchmark.ranking`; 1.5 ``Model.warm_up``
-(a model's one-time costs, outside the time limit); a 1.0 plugin loads unchanged."""
+``MetricSpec.tasks`` and the public ranking module :mod:`benchmark.ranking`; 1.5 ``Model.warm_up``;
+a 1.0 plugin loads unchanged."""
 
 RATING = "rating"
 """Explicit feedback: fit on (user, item, rating) triples, predict held-out pairs."""
@@ -339,24 +339,14 @@ class Model:
 
     @classmethod
     def warm_up(cls, params: Mapping[str, Any]) -> None:
-        """Pay this process's one-time costs of the model (contract 1.5): import its libraries,
-        compile its kernels on a tiny problem (numba), make the first calls that load code
-        (SciPy, LAPACK). The default does nothing.
-
-        bench calls it in the process that runs a cell, before *every* cell of the class, with
-        the cell's parameters (defaults and seed filled in), *outside* the cell's time limit
-        (``--timeout``), after the libraries of ``requires`` are imported; its time is recorded
-        as the row's ``warmup_seconds``, apart from ``prepare_seconds`` and ``fit_seconds``. Make
-        a repeated call cheap (a flag of the module, a compiled-kernel cache): a worker's first
-        cell of the model then costs what its next one does. An exception here fails the cell.
-        """
+        """This process's one-time costs of the model (contract 1.5; the default does nothing):
+        imports, compiling kernels on a tiny problem, first calls. Called before *every* cell of
+        the class with its parameters, *outside* its time limit (``warmup_seconds`` in the row):
+        keep a repeated call cheap. An exception fails the cell (docs/writing-plugins.md)."""
 
     def prepare(self) -> None:
-        """Called before the fit clock starts: import libraries, compile kernels (e.g. numba).
-
-        Its time is recorded as ``prepare_seconds``, apart from ``fit_seconds``; it counts
-        against the cell's time limit, :meth:`warm_up` does not.
-        """
+        """Called before the fit clock starts (``prepare_seconds``, inside the time limit: a
+        process's one-time costs, imports and compilation, belong in :meth:`warm_up`)."""
 
     def info(self) -> dict[str, Any]:
         """JSON-serialisable facts learned while fitting (loss curve, epochs run...)."""
