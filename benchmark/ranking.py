@@ -18,9 +18,10 @@ counted.
 **Bounded memory.** The scores of all users never exist at once: users are scored
 :data:`BATCH_ELEMENTS` cells at a time (16M, i.e. 64 MB of float32 scores plus masks, ~280
 users of the ml-25m shape per batch), seen items are excluded by scattering ``-inf`` through
-the training CSR's rows, and the top ``depth`` per row is found with a partition (O(items) per
-user, not a sort), then only those ``depth`` are sorted. Only the (users x depth) lists are
-kept. ``benchmarks/ranking_scale.md`` has the measured time and peak memory.
+the training CSR's rows, and the top ``depth`` per row is found among the items of the blocks
+whose maxima are among the row's ``depth`` largest (:func:`top_k`: O(items) per user, no sort
+and no partition of the whole row), then only those candidates are sorted. Only the (users x
+depth) lists are kept. ``benchmarks/ranking_scale.md`` has the measured time and peak memory.
 
 **Sampled negatives** only with ``negatives`` > 0: each evaluated user's candidates are their
 relevant test items plus N random items they never interacted with. Sampled metrics are not
