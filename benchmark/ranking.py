@@ -376,9 +376,7 @@ def _top_k_blocks(scores: np.ndarray, k: int) -> np.ndarray | None:
     if full + (m % _BLOCK > 0) <= k:
         return None
     blocks = scores[:, :full * _BLOCK].reshape(n, full, _BLOCK)
-    maxima = blocks.max(axis=2)
-    if m % _BLOCK:
-        maxima = np.hstack([maxima, scores[:, full * _BLOCK:].max(axis=1, keepdims=True)])
+    maxima = np.maximum.reduceat(scores, np.arange(0, m, _BLOCK), axis=1)  # the last: the shorter tail
     threshold = np.partition(maxima, maxima.shape[1] - k, axis=1)[:, maxima.shape[1] - k]
     chosen = np.flatnonzero(maxima >= threshold[:, None])
     if len(chosen) * _BLOCK > scores.size // 4:  # many equal maxima: partition rows instead
