@@ -112,11 +112,12 @@ __all__ = [
 
 API_VERSION = 1
 """Major version of the plugin contract (this module and :mod:`benchmark.hookspec`)."""
-API_MINOR_VERSION = 4
+API_MINOR_VERSION = 5
 """Minor version: 1.1 added tasks as plugins, Outcome, PerUnit; 1.2 ``RatingModel.learn_ids``,
 ``index_training(dtype=)``, ``own_index_training``, :func:`distinct_in_order`, :func:`positions_in`;
 1.3 a dataset's files (:class:`DatasetFiles`, :func:`declare_files`) and :func:`download_file`; 1.4
-``MetricSpec.tasks`` and the public ranking module :mod:`benchmark.ranking`; a 1.0 plugin loads unchanged."""
+``MetricSpec.tasks`` and the public ranking module :mod:`benchmark.ranking`; 1.5 ``Model.warm_up``;
+a 1.0 plugin loads unchanged."""
 
 RATING = "rating"
 """Explicit feedback: fit on (user, item, rating) triples, predict held-out pairs."""
@@ -336,11 +337,16 @@ class Model:
         """A new, unfitted model with the same parameters."""
         return type(self)(**self.get_params())
 
-    def prepare(self) -> None:
-        """Called before the fit clock starts: import libraries, compile kernels (e.g. numba).
+    @classmethod
+    def warm_up(cls, params: Mapping[str, Any]) -> None:
+        """This process's one-time costs of the model (contract 1.5; the default does nothing):
+        imports, compiling kernels on a tiny problem, first calls. Called before *every* cell of
+        the class with its parameters, *outside* its time limit (``warmup_seconds`` in the row):
+        keep a repeated call cheap. An exception fails the cell (docs/writing-plugins.md)."""
 
-        Its time is recorded as ``prepare_seconds``, apart from ``fit_seconds``.
-        """
+    def prepare(self) -> None:
+        """Called before the fit clock starts (``prepare_seconds``, inside the time limit: a
+        process's one-time costs, imports and compilation, belong in :meth:`warm_up`)."""
 
     def info(self) -> dict[str, Any]:
         """JSON-serialisable facts learned while fitting (loss curve, epochs run...)."""

@@ -37,6 +37,7 @@ from typing import Any, TextIO, cast
 import numpy as np
 
 from benchmark import shared_data
+from benchmark import warmup
 from benchmark._internal import json_safe as json_safe  # plugins may import it from here
 from benchmark.api import (
     Fold, MatrixData, MissingDependency, Model, Outcome, PerUnit, Predictions, RatingData,
@@ -520,8 +521,10 @@ def checked_data(cell: Cell, cache: DataCache, result: CellResult) -> tuple[Data
 
 def fit_and_predict(cell: Cell, plugins: CellPlugins, data: Data, fold: Fold, result: CellResult
                     ) -> tuple[Model, Outcome]:
-    """Build the model (seeded), prepare it, and let the task's runner fit and predict; the
-    times, peak memory and the task's counts go into ``result``."""
+    """Warm the model's class (unless the worker did before the cell's clock started), build
+    the model (seeded), prepare it, and let the task's runner fit and predict; the times, peak
+    memory and the task's counts go into ``result``."""
+    result.warmup_seconds = round(warmup.warmed(cell, plugins.model), 6)
     model = make_model(plugins.model_class, cell.params)
     reset_random_state(cell.seed)
     with Stopwatch() as prepare_time:

@@ -18,9 +18,10 @@ counted.
 **Bounded memory.** The scores of all users never exist at once: users are scored
 :data:`BATCH_ELEMENTS` cells at a time (16M, i.e. 64 MB of float32 scores plus masks, ~280
 users of the ml-25m shape per batch), seen items are excluded by scattering ``-inf`` through
-the training CSR's rows, and the top ``depth`` per row is found with a partition (O(items) per
-user, not a sort), then only those ``depth`` are sorted. Only the (users x depth) lists are
-kept. ``benchmarks/ranking_scale.md`` has the measured time and peak memory.
+the training CSR's rows, and the top ``depth`` per row is found among the items of the blocks
+whose maxima are among the row's ``depth`` largest (:func:`top_k`: O(items) per user, no sort
+and no partition of the whole row), then only those candidates are sorted. Only the (users x
+depth) lists are kept. ``benchmarks/ranking_scale.md`` has the measured time and peak memory.
 
 **Sampled negatives** only with ``negatives`` > 0: each evaluated user's candidates are their
 relevant test items plus N random items they never interacted with. Sampled metrics are not
@@ -323,9 +324,12 @@ def masked_scores(raw: Any, users: np.ndarray, seen: sp.csr_matrix, cold_items: 
     expected = (len(users), seen.shape[1])
     if scores.shape != expected:
         raise ValueError(f"score returned shape {scores.shape}, expected {expected}")
-    bad = int((~np.isfinite(scores)).sum())
-    if bad:
-        raise ValueError(f"score returned {bad} non-finite values")
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(scores, axis=None)  # one pass, no mask: NaN and inf propagate
+    if not np.isfinite(total):
+        bad = int((~np.isfinite(scores)).sum())  # 0 when only the sum overflowed
+        if bad:
+            raise ValueError(f"score returned {bad} non-finite values")
     if scores.base is not None or not scores.flags.writeable or not scores.flags.c_contiguous:
         scores = np.array(scores, order="C")  # never write into a model's own array (a view)
     if len(cold_items):
@@ -339,15 +343,81 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Row-wise positions of the ``k`` highest scores, best first, ties by lower position;
     ``-1`` where a row has fewer than ``k`` scores above ``-inf`` (excluded items).
 
+    Exactly what a stable sort of ``-scores`` would give. The candidates are found without
+    partitioning whole rows (:func:`_top_k_blocks`: the row's blocks of :data:`_BLOCK` items
+    whose maxima are among its ``k`` largest hold its ``k`` best); where that narrows nothing
+    (many equal scores), a partition of each row (:func:`_top_k_partition`).
+    """
+    n, m = scores.shape
+    k = min(int(k), m)
+    if n == 0 or k <= 0:
+        return np.full((n, max(int(k), 0)), -1, dtype=np.int64)
+    ranked = _top_k_blocks(scores, k)
+    return ranked if ranked is not None else _top_k_partition(scores, k)
+
+
+_BLOCK = 128
+"""Items per block in :func:`_top_k_blocks`."""
+
+
+def _top_k_blocks(scores: np.ndarray, k: int) -> np.ndarray | None:
+    """:func:`top_k` from each row's candidates; ``None`` when they are too many to be worth it.
+
+    The maxima of a row's blocks of ``_BLOCK`` items (the last block shorter) give a threshold:
+    the k-th largest maximum ``t`` is at most the row's k-th largest score (k blocks each hold a
+    score >= t), so every one of the row's k best is >= t and lies in a block whose maximum is
+    >= t. Only those blocks (about k of a row's 462 at 59,047 items) are read again; their
+    scores >= t are the candidates, ordered by (row, -score, position) -- the stable sort's
+    order -- and the first k of each row kept. At the ml-25m shape this reads each score twice
+    (the maxima, the comparison with ``t``) instead of partitioning a copy of every row
+    (``benchmarks/ranking_scale.md``)."""
+    n, m = scores.shape
+    full = m // _BLOCK
+    if full + (m % _BLOCK > 0) <= k:
+        return None
+    blocks = scores[:, :full * _BLOCK].reshape(n, full, _BLOCK)
+    maxima = np.maximum.reduceat(scores, np.arange(0, m, _BLOCK), axis=1)  # the last: the shorter tail
+    threshold = np.partition(maxima, maxima.shape[1] - k, axis=1)[:, maxima.shape[1] - k]
+    chosen = np.flatnonzero(maxima >= threshold[:, None])
+    if len(chosen) * _BLOCK > scores.size // 4:  # many equal maxima: partition rows instead
+        return None
+    width = maxima.shape[1]
+    rows, block = chosen // width, chosen % width
+    whole = block < full
+    values = blocks[rows[whole], block[whole]]  # (chosen full blocks, _BLOCK)
+    hits = np.flatnonzero(values >= threshold[rows[whole], None])
+    cand_rows = rows[whole][hits // _BLOCK]
+    cand_cols = block[whole][hits // _BLOCK] * _BLOCK + hits % _BLOCK
+    cand_values = values.reshape(-1)[hits]
+    tail = rows[~whole]  # rows whose last, shorter block is chosen
+    if len(tail):
+        part = scores[tail, full * _BLOCK:]
+        tail_hits = np.flatnonzero(part >= threshold[tail, None])
+        width_tail = part.shape[1]
+        cand_rows = np.concatenate([cand_rows, tail[tail_hits // width_tail]])
+        cand_cols = np.concatenate([cand_cols, full * _BLOCK + tail_hits % width_tail])
+        cand_values = np.concatenate([cand_values, part.reshape(-1)[tail_hits]])
+    if len(cand_rows) > 8 * n * k:  # ties at the threshold: sorting them costs more than partitions
+        return None
+    order = np.lexsort((cand_cols, -cand_values, cand_rows))
+    cand_rows, cand_cols, cand_values = cand_rows[order], cand_cols[order], cand_values[order]
+    starts = np.searchsorted(cand_rows, np.arange(n))
+    rank = np.arange(len(cand_rows)) - starts[cand_rows]
+    keep = rank < k
+    ranked = np.empty((n, k), dtype=np.int64)
+    ranked[cand_rows[keep], rank[keep]] = np.where(cand_values[keep] == -np.inf, -1, cand_cols[keep])
+    return ranked
+
+
+def _top_k_partition(scores: np.ndarray, k: int) -> np.ndarray:
+    """:func:`top_k` by a partition of each row (``0 < k <= m``).
+
     A partition finds each row's k-th largest value; everything above it is taken, and of the
     values equal to it the lowest positions fill the rest (a cumulative count, only for rows
     where that tie overflows), so the result is exactly what a stable sort of ``-scores`` would
     give, at the cost of a partition.
     """
     n, m = scores.shape
-    k = min(int(k), m)
-    if n == 0 or k <= 0:
-        return np.full((n, max(int(k), 0)), -1, dtype=np.int64)
     kth = np.partition(scores, m - k, axis=1)[:, m - k]
     take = scores >= kth[:, None]
     counts = take.sum(axis=1)

@@ -350,6 +350,7 @@ class CellResult:
     n_unknown: int | None = None
     n_clipped: int | None = None
     load_seconds: float | None = None  # loading or mapping the data (outside the time limit)
+    warmup_seconds: float | None = None  # the model's imports, compilation, first calls (outside it too)
     prepare_seconds: float | None = None
     fit_seconds: float | None = None
     predict_seconds: float | None = None
@@ -461,7 +462,7 @@ OPTIONAL: dict[str, str] = {
     "task_options": _MAP, "counts": _MAP, "tuning": _MAP,
     "artifacts": _LIST,
     "n_train": _INT, "n_test": _INT, "n_unknown": _INT, "n_clipped": _INT,
-    "load_seconds": _NUM, "prepare_seconds": _NUM, "fit_seconds": _NUM, "predict_seconds": _NUM, "fit_cpu_seconds": _NUM,
+    "load_seconds": _NUM, "warmup_seconds": _NUM, "prepare_seconds": _NUM, "fit_seconds": _NUM, "predict_seconds": _NUM, "fit_cpu_seconds": _NUM,
     "peak_rss_mb": _NUM, "schema": _INT, "primary_metric": _STR,
 }
 """Fields a row may lack (older rows, failed cells) but that must have this type when present

@@ -22,10 +22,12 @@ Protocol (pickled tuples over the socket):
   run_id, threads)`` per cell; ``("stop",)`` ends it gracefully (the engine kills idle workers
   instead, which is faster);
 * worker → parent: ``("ready", pid)`` once imports are done; ``("loaded", cell_id, seconds)``
-  when the cell's data is mapped (or loaded) and verified — the cell's time limit counts from
-  here, so a slow data load is not a slow model; ``("progress", cell_id, done, total, unit)``
-  from :func:`benchmark.api.report_progress` (at most 4 a second); ``("row", cell_id, row)``
-  when the cell is done. The row carries ``load_seconds``, the data's own time.
+  when the cell's data is mapped (or loaded) and verified and its model warmed (its libraries
+  imported, its kernels compiled: :mod:`benchmark.warmup`) — the cell's time limit counts from
+  here, so a slow data load or a first compilation is not a slow model;
+  ``("progress", cell_id, done, total, unit)`` from :func:`benchmark.api.report_progress` (at
+  most 4 a second); ``("row", cell_id, row)`` when the cell is done. The row carries
+  ``load_seconds`` and ``warmup_seconds``, the data's and the warm-up's own times.
 
 Unless ``--verbose``, the parent points the worker's stdout and stderr (file descriptors 1 and
 2, so C libraries too) at the file ``CAPTURE``; the worker empties it before each cell and puts
@@ -215,17 +217,23 @@ class Worker:
             self.conn.send(("progress", self.cell_id, int(done), total, unit))
 
     def prepare(self, cell: Cell) -> float:
-        """Map (or load) and verify the cell's data before its clock starts; the seconds it took.
+        """Map (or load) and verify the cell's data, then warm its model (imports, compilation,
+        first calls: :mod:`benchmark.warmup`), before its clock starts; the seconds the data
+        took (the warm-up's go into the row through the cell's run, ``warmup_seconds``).
 
         A failure here is left for the cell itself to meet and record."""
         from benchmark.execute import worker_cache
+        from benchmark.warmup import warm_cell
 
         started = time.perf_counter()
+        cache = worker_cache(cell.plugins)
         try:
-            worker_cache(cell.plugins).prepare(cell)
+            cache.prepare(cell)
         except Exception:
             pass
-        return time.perf_counter() - started
+        load_seconds = time.perf_counter() - started
+        warm_cell(cell, cache.registry)
+        return load_seconds
 
     def run(self, cell_id: str, cell: dict[str, Any], artifacts_root: str | None, run_id: str,
             threads: int | None = None) -> dict[str, Any]:

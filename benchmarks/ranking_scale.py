@@ -13,6 +13,11 @@ Prints each step's wall time, the evaluation's peak resident memory and how much
 evaluation added to what the data already held.
 
     python benchmarks/ranking_scale.py [--scale 1.0] [--factors 100] [--depth 100] [--budget 16777216]
+                                       [--threads 1] [--compare]
+
+``--compare`` first runs the evaluation as it was before issue 27 (a partition of every row; a
+mask to count non-finite scores) on the same data, then today's, and checks that the lists are
+identical; ``--threads`` is the BLAS threads of the scoring product (1: the issue's one core).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from bench_plugins.ranking_metrics import AtK
 from bench_plugins.ranking_splits import user_holdout
 from bench_plugins.synthetic import load_synthetic
 from benchmark.provenance import PeakMemory
+from threadpoolctl import threadpool_limits
 
 ML25M = {"n_users": 162_541, "n_items": 59_047, "n_ratings": 25_000_095}
 
@@ -55,6 +61,46 @@ class RandomFactors(RankingModel):
 
     def score(self, users: np.ndarray) -> np.ndarray:
         return self.P_[users] @ self.Q_.T
+
+
+def masked_scores_before(raw: Any, users: np.ndarray, seen: Any, cold_items: np.ndarray) -> np.ndarray:
+    """``benchmark.ranking.masked_scores`` as it was before issue 27 (a mask to count non-finite
+    scores in every batch), for ``--compare``."""
+    scores = np.asarray(raw)
+    if scores.dtype.kind != "f":
+        scores = scores.astype(np.float64)
+    bad = int((~np.isfinite(scores)).sum())
+    if bad:
+        raise ValueError(f"score returned {bad} non-finite values")
+    if scores.base is not None or not scores.flags.writeable or not scores.flags.c_contiguous:
+        scores = np.array(scores, order="C")
+    if len(cold_items):
+        scores[:, cold_items] = np.finfo(scores.dtype).min
+    rows = seen[np.asarray(users)]
+    scores[np.repeat(np.arange(len(users)), np.diff(rows.indptr)), rows.indices] = -np.inf
+    return scores
+
+
+def top_k_before(scores: np.ndarray, k: int) -> np.ndarray:
+    """``benchmark.ranking.top_k`` as it was before issue 27: a partition of every row."""
+    n, m = scores.shape
+    k = min(int(k), m)
+    if n == 0 or k <= 0:
+        return np.full((n, max(int(k), 0)), -1, dtype=np.int64)
+    return ranking._top_k_partition(scores, k)
+
+
+def evaluated(model: RankingModel, train: Interactions, data: Any, test: np.ndarray, depth: int,
+              label: str) -> tuple[Any, float, float, float, float]:
+    """``evaluate`` timed: (evaluation, wall s, CPU s, peak MB, RSS GB before)."""
+    before = rss_gb()
+    start, cpu = time.perf_counter(), time.process_time()
+    with PeakMemory() as memory:
+        evaluation = evaluate(model, train, data, test, depth=depth)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    print(f"{'evaluate (' + label + '): top-' + str(depth) + ' of every test user':<40} {seconds:8.1f} s   "
+          f"(CPU {cpu_seconds:.1f} s)", flush=True)
+    return evaluation, seconds, cpu_seconds, memory.peak_mb, before
 
 
 def rss_gb() -> float:
@@ -82,6 +128,9 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=100, help="length of every ranked list")
     parser.add_argument("--budget", type=int, default=BATCH_ELEMENTS,
                         help="scores computed at once (users per batch = budget // items)")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (1: one core, the issue's figure)")
+    parser.add_argument("--compare", action="store_true", help="also run the evaluation as it was before "
+                        "issue 27 on the same data, first, and check that the lists are identical")
     args = parser.parse_args()
     shape = {key: max(1, int(round(value * args.scale))) for key, value in ML25M.items()}
     print(f"shape {shape}, {args.factors} factors, top {args.depth}, budget {args.budget:,} scores "
@@ -93,12 +142,24 @@ def main() -> None:
     fold = timed("split: user-holdout 20%", lambda: user_holdout(data, seed=0, test_size=0.2)[0])
     train = timed("training interactions (CSR)", lambda: Interactions.from_rows(data, fold.train))
     model = timed(f"model: {args.factors} random factors", lambda: RandomFactors(args.factors).fit(train))
-    before = rss_gb()
-    start, cpu = time.perf_counter(), time.process_time()
-    with PeakMemory() as memory:
-        ranking.BATCH_ELEMENTS = args.budget  # scores computed at once, read by evaluate
-        evaluation = evaluate(model, train, data, fold.test, depth=args.depth)
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    ranking.BATCH_ELEMENTS = args.budget  # scores computed at once, read by evaluate
+    with threadpool_limits(args.threads):
+        if args.compare:  # the evaluation before issue 27, on the same data in the same process
+            fast = ranking.masked_scores, ranking.top_k
+            ranking.masked_scores, ranking.top_k = masked_scores_before, top_k_before
+            try:
+                old = evaluated(model, train, data, fold.test, args.depth, "before")
+            finally:
+                ranking.masked_scores, ranking.top_k = fast
+        evaluation, seconds, cpu_seconds, peak_mb, before = evaluated(model, train, data, fold.test,
+                                                                      args.depth, "now")
+    if args.compare:
+        same = np.array_equal(old[0].lists.top, evaluation.lists.top)
+        print(f"  before: CPU {old[2]:.1f} s, wall {old[1]:.1f} s, peak {old[3] / 1024:.2f} GB; now: CPU "
+              f"{cpu_seconds:.1f} s, wall {seconds:.1f} s ({old[2] / cpu_seconds:.2f}x less CPU); "
+              f"identical lists: {same}", flush=True)
+        if not same:
+            raise SystemExit("the lists differ from the evaluation before issue 27")
     lists = evaluation.lists
     holder = type("Predictions", (), {"extra": {"ranking": lists}})()
     ndcg = float(AtK("ndcg", 10)(holder))
@@ -108,8 +169,8 @@ def main() -> None:
           f"(CPU {cpu_seconds:.1f} s)", flush=True)
     print(f"  users evaluated {users:,} of {evaluation.counts['n_test_users']:,} test users; "
           f"{users / seconds:,.0f} users/s; {users * shape['n_items'] / seconds / 1e6:,.0f}M scores/s")
-    print(f"  peak RSS during the evaluation {memory.peak_mb / 1024:.2f} GB; before it {before:.2f} GB "
-          f"(data, split, CSR, factors); added by the evaluation {memory.peak_mb / 1024 - before:.2f} GB")
+    print(f"  peak RSS during the evaluation {peak_mb / 1024:.2f} GB; before it {before:.2f} GB "
+          f"(data, split, CSR, factors); added by the evaluation {peak_mb / 1024 - before:.2f} GB")
     print(f"  the lists: {lists.top.nbytes / 2**20:.0f} MB; ndcg@10 {ndcg:.5f}, recall@{args.depth} "
           f"{recall:.5f} (random factors: chance level)")
     print(f"  counts {evaluation.counts}")

@@ -18,12 +18,19 @@ Parts (``--only m,o,t,s,f``), output in ``scale.md``:
 (s) **Scaling**: ``2 × cores`` equal cells of ``--cell-seconds`` (2 s) of CPU each with
     ``--jobs`` = cores, against the same work as plain parallel processes (one per core, each
     doing its share of the cells one after the other, the data loaded once per process).
-(f) **Parallel fast-svd / fast-svdpp**: fit seconds and test RMSE with ``threads`` 1 and N on
-    synthetic ratings of ``--svd-ratings`` (10M: ml-10m's shape; 25M: ml-25m's), holdout 0.1.
+(f) **Parallel fast-svd / fast-svdpp** (stratified parallel SGD above one thread): fit seconds,
+    fit CPU and test RMSE with ``threads`` 1, 2, 4, ... up to ``--threads`` (default: the cores)
+    on synthetic ratings of each ``--svd-ratings`` shape (ml-10m's and ml-25m's), holdout 0.1.
 
 Usage::
 
     python benchmarks/scale.py [--only m,o,t,s,f] [--ratings 5000000] [--before /work/main]
+    python benchmarks/scale.py                # issue 27 on a 16-core machine: every part, one command
+    python benchmarks/scale.py --quick        # the same parts at small sizes (a check, on any machine)
+
+On 16 cores the one command gives issue 27's figures: (s) 32 equal 2 s cells at ``--jobs 16``
+against plain processes, (t) 1,000 trivial cells at ``--jobs 16``, (f) fast-svd and fast-svdpp at
+``threads`` 1/2/4/8/16 at ml-10m's and ml-25m's shapes (20 epochs: about ten minutes of fits).
 """
 
 from __future__ import annotations
@@ -356,35 +363,55 @@ def scaling(tmp: Path, seconds: float, cores: int, rounds: int = 3) -> None:
 # --- Parallel fast-svd ----------------------------------------------------------------------------
 
 
-def parallel_svd(ratings: int, threads: int, epochs: int) -> None:
+SHAPES = {10_000_054: (69_878, 10_677), 25_000_095: (162_541, 59_047)}
+"""Users and items of MovieLens 10M and 25M, by their number of ratings: (f) at ``--svd-ratings``
+10000054 or 25000095 has their shape; another count gets ratings / 150 users and a third as many items."""
+
+
+def thread_counts(most: int) -> list[int]:
+    """1, 2, 4, ... up to ``most``, and ``most`` itself: the ``threads`` (f) fits with."""
+    counts, n = [], 1
+    while n < most:
+        counts.append(n)
+        n *= 2
+    return [*counts, most]
+
+
+def parallel_svd(ratings: int, threads: list[int], epochs: int) -> None:
     import numpy as np
 
     from bench_plugins.fast_mf import FastSVD, FastSVDpp
     from bench_plugins.synthetic import load_synthetic
     from benchmark.api import RatingData
 
-    users = max(1000, ratings // 150)
-    data = load_synthetic(n_users=users, n_items=max(500, users // 3), n_ratings=ratings, seed=1)
+    users, items = SHAPES.get(ratings, (max(1000, ratings // 150), max(500, ratings // 450)))
+    data = load_synthetic(n_users=users, n_items=items, n_ratings=ratings, seed=1)
     order = np.random.default_rng(0).permutation(ratings)
     cut = int(ratings * 0.9)
     train = RatingData(data.ratings.iloc[np.sort(order[:cut])].reset_index(drop=True), data.scale)
     test = data.ratings.iloc[order[cut:]]
     truth = test["rating"].to_numpy()
-    print(f"{ratings:,} synthetic ratings ({users:,} users), holdout 0.1, n_epochs {epochs}\n")
-    print("| model | threads | fit | speed-up | RMSE | Δ RMSE |\n|---|---|---|---|---|---|")
+    print(f"{ratings:,} synthetic ratings ({users:,} users x {items:,} items), holdout 0.1, n_epochs {epochs}\n")
+    print("| model | threads | fit | speed-up | fit CPU (vs 1 thread) | RMSE | Δ RMSE |\n|---|---|---|---|---|---|---|")
     for cls in (FastSVD, FastSVDpp):
         serial = None
-        for count in sorted({1, threads}):
+        for count in threads:
             model = cls(random_state=0, n_epochs=epochs, threads=count)
             model.prepare()
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             model.fit(train)
-            fit = time.perf_counter() - started
+            fit, fit_cpu = time.perf_counter() - started, time.process_time() - cpu
             predicted = np.clip(model.predict(test["user"].to_numpy(), test["item"].to_numpy()), *data.scale)
             rmse = float(np.sqrt(np.mean((predicted - truth) ** 2)))
-            serial = serial or (fit, rmse)
-            print(f"| {cls.__name__} | {count} | {fit:.1f} s | {serial[0] / fit:.2f}x | {rmse:.4f} | "
-                  f"{rmse - serial[1]:+.4f} |", flush=True)
+            serial = serial or (fit, rmse, fit_cpu)
+            print(f"| {cls.__name__} | {count} | {fit:.1f} s | {serial[0] / fit:.2f}x | {fit_cpu:.1f} s "
+                  f"({fit_cpu / serial[2]:.2f}x) | {rmse:.4f} | {rmse - serial[1]:+.4f} |", flush=True)
+
+
+QUICK = {"ratings": 200_000, "repeat": 1, "cells": 100, "cell_seconds": 0.2, "svd_ratings": "100000",
+         "svd_epochs": 2}
+"""``--quick``: every part at a size that runs in a minute or two on 2 cores (a check that the
+script works, not a measurement)."""
 
 
 def main() -> None:
@@ -396,12 +423,18 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=1000)
     parser.add_argument("--throughput-jobs", type=int, default=None)
     parser.add_argument("--cell-seconds", type=float, default=2.0)
-    parser.add_argument("--svd-ratings", type=int, default=10_000_000)
+    parser.add_argument("--svd-ratings", default="10000054,25000095",
+                        help="(f): ratings of each shape, comma-separated (ml-10m's and ml-25m's by default)")
     parser.add_argument("--svd-epochs", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None, help="(f): the most threads (default: the cores)")
     parser.add_argument("--grid", action="store_true",
                         help="(m): 4 configurations of bias-baseline on one holdout fold instead of 2 models x 2 folds")
+    parser.add_argument("--quick", action="store_true", help="every part at a small size: checks that the "
+                        "script runs (" + ", ".join(f"{k} {v}" for k, v in QUICK.items()) + ")")
     args = parser.parse_args()
+    if args.quick:
+        for name, value in QUICK.items():
+            setattr(args, name, value)
     from benchmark.engine import cores
 
     n = cores()
@@ -423,7 +456,9 @@ def main() -> None:
             scaling(tmp, args.cell_seconds, n)
         if "f" in parts:
             print("\n## (f) parallel fast-svd\n")
-            parallel_svd(args.svd_ratings, args.threads or n, args.svd_epochs)
+            for ratings in args.svd_ratings.split(","):
+                parallel_svd(int(ratings), thread_counts(args.threads or n), args.svd_epochs)
+                print()
 
 
 if __name__ == "__main__":

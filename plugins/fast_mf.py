@@ -67,14 +67,16 @@ literal loop whatever ``threads`` says. The engine counts a cell's ``threads`` a
 
 numba is imported in :meth:`prepare` (which compiles the kernels on a tiny input, cached on
 disk, before the harness starts the fit clock; ``compile_seconds`` in ``info()``); this module
-imports without it. The kernels are module-level functions compiled once per process, so a
+imports without it. The harness calls :meth:`_FastMF.warm_up` (contract 1.5) before a cell's time
+limit starts, which compiles the same kernels there: a cold cache's compilation (seconds) is the
+row's ``warmup_seconds``, never a timeout, and the cell's ``prepare`` finds them compiled. The kernels are module-level functions compiled once per process, so a
 model pickles as plain numpy state and runs in worker processes.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -301,6 +303,20 @@ class _FastMF(RatingModel):
 
     def _kernel_names(self) -> list[tuple[str, bool]]:
         raise NotImplementedError
+
+    @classmethod
+    def warm_up(cls, params: Mapping[str, Any]) -> None:
+        """Compile (or load from numba's disk cache) the kernels a model with ``params`` runs (its
+        ``mode``; serial, or the grid's for ``threads`` above 1) before the cell's clock starts:
+        on a cold cache that takes seconds, which never count against ``--timeout``. A kernel
+        compiled in this process is kept (:func:`_kernel`), so a later call only runs the kernels
+        once on the two-by-two input (microseconds). A bad ``mode`` is left for the fit to report."""
+        known = cls.param_defaults()
+        model = cls(**{name: value for name, value in params.items() if name in known})
+        try:
+            model.prepare()
+        except PluginInputError:
+            pass
 
     def prepare(self) -> None:
         """Import numba and compile (or load from its on-disk cache) the kernels of this mode."""

@@ -24,12 +24,13 @@ counts them); relevance in test uses the threshold.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from benchmark.api import ModelSpec, PluginInputError, RatingModel, hookimpl, require
-from benchmark.ranking import Interactions, RankingModel
+from benchmark.ranking import Interactions, RankingModel, rank_users
 from bench_plugins.next_item import METRICS_SHARED, NEXT_ITEM
 from bench_plugins.ranking_core import RANKING
 from bench_plugins.sklearn_models import physical_memory_bytes
@@ -39,6 +40,30 @@ PAIRS_PER_CALL = 1 << 18
 """(user, item) pairs a rating model predicts at once through the adapter: bounds its memory
 (fast-svd gathers both factor rows of every pair: 1M pairs x 100 factors took 1.4 GB on ml-100k,
 256k pairs take a quarter of it, for the same time)."""
+
+
+_WARMED: set[type[RankingModel]] = set()
+"""The classes :func:`warm_once` has warmed in this process."""
+
+
+WARM_SHAPE = (400, 300)
+"""Users and items of the problem :func:`warm_once` fits: large enough that LAPACK takes its
+blocked path (OpenBLAS allocates its level-3 buffers on the first such call) and the ranking its
+batched one, small enough to take milliseconds."""
+
+
+def warm_once(model_class: type[RankingModel], **params: Any) -> None:
+    """Fit ``model_class(**params)`` on a small random problem and rank its users, once per
+    process: the first calls into SciPy's sparse products and LAPACK (code loaded, OpenBLAS's
+    buffers allocated) and the ranking path (masking, top-k) happen here, before a cell's clock
+    starts (``Model.warm_up``), not in its fit."""
+    if model_class in _WARMED:
+        return
+    rng = np.random.default_rng(0)
+    small = Interactions.from_matrix((rng.random(WARM_SHAPE) < 0.05).astype(np.float32))
+    model = model_class(**params).fit(small)
+    rank_users(model, np.arange(small.n_users), small.matrix, np.empty(0, dtype=np.int64), 10)
+    _WARMED.add(model_class)
 
 
 class MostPopular(RankingModel):
@@ -65,6 +90,11 @@ class ItemKNN(RankingModel):
 
     def __init__(self, k: int = 50, shrinkage: float = 10.0):
         self.k, self.shrinkage = k, shrinkage
+
+    @classmethod
+    def warm_up(cls, params: Mapping[str, Any]) -> None:
+        """SciPy's sparse products and the ranking path, once per process (:func:`warm_once`)."""
+        warm_once(cls, k=2)
 
     def fit(self, train: Interactions) -> ItemKNN:
         import scipy.sparse as sp
@@ -115,6 +145,12 @@ class EASE(RankingModel):
 
     def __init__(self, l2: float = 500.0):
         self.l2 = l2
+
+    @classmethod
+    def warm_up(cls, params: Mapping[str, Any]) -> None:
+        """SciPy's sparse products, LAPACK's Cholesky and the ranking path, once per process
+        (:func:`warm_once`): a worker's first EASE fit at ml-100k then costs what its next does."""
+        warm_once(cls, l2=1.0)
 
     def fit(self, train: Interactions) -> EASE:
         from scipy.linalg import lapack

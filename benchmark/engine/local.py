@@ -275,7 +275,8 @@ class LocalExecutor:
                 if kind == "ready":
                     worker.ready, self._start_failures = True, 0
                 elif kind == "loaded" and worker.task is not None and message[1] == worker.task.id:
-                    worker.loading, worker.dispatched = False, time.monotonic()  # the limit starts now
+                    # data ready and model warmed: the limit starts now
+                    worker.loading, worker.dispatched = False, time.monotonic()
                 elif kind == "progress" and worker.task is not None and message[1] == worker.task.id:
                     on_event(Progress(*message[1:]))
                 elif kind == "row" and worker.task is not None:
@@ -293,8 +294,9 @@ class LocalExecutor:
         now = time.monotonic()
         if (task.limits.timeout is not None and not worker.loading
                 and now - worker.dispatched >= task.limits.timeout):
-            # Data loading is not the cell's work: like the driver's own loading, it has no
-            # limit, and its time is recorded apart (load_seconds).
+            # Data loading and the model's warm-up (imports, numba's compilation, first calls)
+            # are not the cell's work: like the driver's own loading they have no limit, and
+            # their times are recorded apart (load_seconds, warmup_seconds).
             worker.kill("timeout", f"timeout after {format_seconds(task.limits.timeout)}")
             return False
         if task.limits.memory is not None and now - worker.rss_checked >= self.MEMORY_POLL * 0.9:
