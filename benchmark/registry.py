@@ -38,6 +38,7 @@ from benchmark.api import (
     API_VERSION, DatasetSpec, MetricSpec, Model, ModelSpec, SplitSpec, TaskSpec,
 )
 from benchmark.errors import BenchError, did_you_mean, raise_all
+from benchmark.methods import missing_methods
 from benchmark.params import signature_problems
 
 ENTRY_POINT_GROUP = "bench"
@@ -224,9 +225,11 @@ class Registry:
         return None
 
     def find(self, kind: str, name: str) -> Entry | None:
-        """The registered entry called ``name`` (plain or qualified), usable or not; else ``None``."""
+        """The registered entry called ``name`` (plain or qualified; a member of a metric
+        family, ``ndcg@37``), usable or not; else ``None``."""
         table = self.entries.get(kind, {})
-        return table.get(name) or table.get(self.aliases.get(kind, {}).get(name, ""))
+        return table.get(name) or table.get(self.aliases.get(kind, {}).get(name, "")) \
+            or self._family_member(kind, name)
 
     def get(self, kind: str, name: str, where: str = "") -> Entry:
         """The usable entry called ``name`` (plain or qualified), or a BenchError saying why not."""
@@ -512,9 +515,10 @@ def class_problems(model_class: Any, task: str, spec: TaskSpec | None = None) ->
     if not isinstance(model_class, type) or not isinstance(base, type) or not issubclass(model_class, base):
         return [f"{getattr(model_class, '__name__', model_class)!r} for {task!r} is not a "
                 f"{getattr(base, '__name__', 'Model')} subclass"]
+    problems = missing_methods(model_class, base)  # a misspelt estimate: refused here, not per cell
     if model_class.__init__ is object.__init__:  # no parameters at all
-        return []
-    return signature_problems(model_class.__init__, f"{model_class.__name__}.__init__")
+        return problems
+    return problems + signature_problems(model_class.__init__, f"{model_class.__name__}.__init__")
 
 
 def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
@@ -588,23 +592,43 @@ def _adapt_models(registry: Registry) -> None:
                                entry.provider, entry.unusable, entry.key)
 
 
+def task_unusable(spec: TaskSpec, metric: Callable[[str], MetricSpec | None]) -> str:
+    """Why a well-formed task cannot run with the metrics ``metric(name)`` finds ('' when it
+    can): a default or primary metric that no plugin provides, one of another task, or a
+    declared direction the primary metric contradicts. The registry marks such a task unusable
+    (``bench plugins``, ``bench check``) and the conformance kit fails it, with this one line."""
+    names = [n for n in dict.fromkeys([*spec.default_metrics, spec.primary]) if n]
+    missing = [n for n in names if metric(n) is None]
+    if missing:
+        return (f"default metric{'s' if len(missing) > 1 else ''} {', '.join(repr(n) for n in missing)} "
+                f"{'are' if len(missing) > 1 else 'is'} provided by no installed plugin")
+    for name in names:
+        found = metric(name)
+        assert found is not None
+        if spec.name not in found.scored_tasks:
+            which = "primary metric" if name == spec.primary else "default metric"
+            return f"{which} {name!r} is a metric of task {found.task!r}"
+    primary = metric(spec.primary) if spec.primary else None
+    if primary is not None and spec.greater_is_better is not None \
+            and spec.greater_is_better != primary.greater_is_better:
+        return (f"says its primary metric {spec.primary!r} is "
+                f"{'greater' if spec.greater_is_better else 'lower'} is better; the metric says otherwise")
+    return ""
+
+
 def _check_directions(registry: Registry) -> None:
-    """A task whose declared direction or primary metric contradicts the metric is unusable."""
+    """A task whose metrics are missing, another task's, or of the other direction is
+    unusable (:func:`task_unusable`)."""
     table = registry.entries.get("task", {})
-    metrics = registry.entries.get("metric", {})
+
+    def metric(name: str) -> MetricSpec | None:
+        found = registry.find("metric", name)
+        return found.spec if found is not None and not found.unusable else None
+
     for key, entry in list(table.items()):
-        spec = entry.spec
-        metric = metrics.get(spec.primary)
-        if entry.unusable or metric is None:
-            continue
-        reason = ""
-        if spec.name not in metric.spec.scored_tasks:
-            reason = f"primary metric {spec.primary!r} is a metric of task {metric.spec.task!r}"
-        elif spec.greater_is_better is not None and spec.greater_is_better != metric.spec.greater_is_better:
-            reason = (f"says its primary metric {spec.primary!r} is "
-                      f"{'greater' if spec.greater_is_better else 'lower'} is better; the metric says otherwise")
+        reason = "" if entry.unusable else task_unusable(entry.spec, metric)
         if reason:
-            table[key] = Entry(entry.kind, spec, entry.provider, reason, entry.key)
+            table[key] = Entry(entry.kind, entry.spec, entry.provider, reason, entry.key)
 
 
 def _name_entries(registry: Registry, kind: str, found: list[tuple[Any, Provider, list[str]]]) -> None:
