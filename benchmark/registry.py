@@ -39,6 +39,8 @@ from benchmark.api import (
 )
 from benchmark.errors import BenchError, did_you_mean, raise_all
 from benchmark.methods import missing_methods
+from benchmark.naming import Resolve, own_names, resolver
+from benchmark.usability import task_unusable as task_unusable
 from benchmark.params import signature_problems
 
 ENTRY_POINT_GROUP = "bench"
@@ -116,6 +118,14 @@ class Entry:
     @property
     def qualified(self) -> str:
         return f"{self.provider.qualifier}:{self.spec.name}"
+
+    @property
+    def identity(self) -> str:
+        """What a stored result calls it (a cell's ``model_plugin``, hashed into its
+        ``config_id``): bench's own spec by its plain name, any other plugin's by its qualified
+        name -- whichever name a suite used, whatever else is installed. So a model keeps its
+        configuration ids when another package (or bench itself) later takes its plain name."""
+        return str(self.spec.name) if self.provider.builtin else self.qualified
 
     @property
     def tasks(self) -> tuple[str, ...]:
@@ -220,7 +230,7 @@ class Registry:
                 continue
             spec = family(name)
             if spec is not None and spec.name == name:
-                table[name] = Entry(kind, spec, entry.provider)
+                table[name] = Entry(kind, own_names(spec, self.own("task", entry.provider)), entry.provider)
                 return table[name]
         return None
 
@@ -284,11 +294,18 @@ class Registry:
 
     def task(self, name: str, where: str = "") -> TaskSpec:
         """The usable task called ``name``, or a BenchError naming the known ones."""
-        return cast(TaskSpec, self.get("task", name, where).spec)
+        return _named(self.get("task", name, where))
 
     def tasks(self) -> dict[str, TaskSpec]:
-        """Every usable task by name."""
-        return {n: e.spec for n, e in self.entries.get("task", {}).items() if not e.unusable}
+        """Every usable task by the name suites use (a task whose plain name means another's is
+        called by its qualified name, its spec's ``name`` too: cells of it are filed under it)."""
+        return {n: _named(e) for n, e in self.entries.get("task", {}).items() if not e.unusable}
+
+    def own(self, kind: str, provider: Provider) -> Resolve:
+        """What a spec of ``provider`` means by a ``kind`` name: its own first (:mod:`benchmark.naming`)."""
+        own = {str(e.spec.name): key for key, e in self.entries.get(kind, {}).items()
+               if e.provider == provider}
+        return resolver(own, self.aliases.get(kind, {}))
 
     def serving(self, dataset_task: str) -> list[str]:
         """The tasks that data of a dataset declared for ``dataset_task`` serves (itself first)."""
@@ -561,6 +578,8 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
                                         (provider.plugin,)))
                 continue
             for spec in specs:
+                if kind != "task":  # its own task names mean its own tasks (benchmark.naming)
+                    spec = own_names(spec, registry.own("task", provider))
                 reasons = spec_problems(kind, spec, registry.tasks())
                 name = getattr(spec, "name", None)
                 if not isinstance(name, str) or not name or ":" in name:
@@ -571,6 +590,12 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
     _adapt_models(registry)
     _check_directions(registry)
     return registry
+
+
+def _named(entry: Entry) -> TaskSpec:
+    """A task entry's spec, named as suites name it (its key)."""
+    spec = cast(TaskSpec, entry.spec)
+    return spec if spec.name == entry.name else dataclasses.replace(spec, name=entry.name)
 
 
 def _adapt_models(registry: Registry) -> None:
@@ -592,30 +617,6 @@ def _adapt_models(registry: Registry) -> None:
                                entry.provider, entry.unusable, entry.key)
 
 
-def task_unusable(spec: TaskSpec, metric: Callable[[str], MetricSpec | None]) -> str:
-    """Why a well-formed task cannot run with the metrics ``metric(name)`` finds ('' when it
-    can): a default or primary metric that no plugin provides, one of another task, or a
-    declared direction the primary metric contradicts. The registry marks such a task unusable
-    (``bench plugins``, ``bench check``) and the conformance kit fails it, with this one line."""
-    names = [n for n in dict.fromkeys([*spec.default_metrics, spec.primary]) if n]
-    missing = [n for n in names if metric(n) is None]
-    if missing:
-        return (f"default metric{'s' if len(missing) > 1 else ''} {', '.join(repr(n) for n in missing)} "
-                f"{'are' if len(missing) > 1 else 'is'} provided by no installed plugin")
-    for name in names:
-        found = metric(name)
-        assert found is not None
-        if spec.name not in found.scored_tasks:
-            which = "primary metric" if name == spec.primary else "default metric"
-            return f"{which} {name!r} is a metric of task {found.task!r}"
-    primary = metric(spec.primary) if spec.primary else None
-    if primary is not None and spec.greater_is_better is not None \
-            and spec.greater_is_better != primary.greater_is_better:
-        return (f"says its primary metric {spec.primary!r} is "
-                f"{'greater' if spec.greater_is_better else 'lower'} is better; the metric says otherwise")
-    return ""
-
-
 def _check_directions(registry: Registry) -> None:
     """A task whose metrics are missing, another task's, or of the other direction is
     unusable (:func:`task_unusable`)."""
@@ -626,9 +627,10 @@ def _check_directions(registry: Registry) -> None:
         return found.spec if found is not None and not found.unusable else None
 
     for key, entry in list(table.items()):
-        reason = "" if entry.unusable else task_unusable(entry.spec, metric)
-        if reason:
-            table[key] = Entry(entry.kind, entry.spec, entry.provider, reason, entry.key)
+        spec = own_names(entry.spec, str, registry.own("metric", entry.provider))
+        reason = entry.unusable or task_unusable(_named(Entry("task", spec, entry.provider, key=key)), metric)
+        if reason or spec is not entry.spec:
+            table[key] = Entry(entry.kind, spec, entry.provider, reason, entry.key)
 
 
 def _name_entries(registry: Registry, kind: str, found: list[tuple[Any, Provider, list[str]]]) -> None:
