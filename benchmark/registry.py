@@ -8,12 +8,15 @@ reason.
 
 Tasks come first: ``bench_tasks`` of every plugin is collected before the other hooks, and
 models, datasets, splits and metrics are checked against the tasks found (the core knows no
-task by name; bench's own two are ``bench_plugins.tasks``).
+task by name; bench's own are in ``bench_plugins``: ``tasks``, ``ranking_task``, ``next_item``).
 
 Names: every spec is reachable as ``qualifier:name`` (the distribution, or a local file's
 stem). A plain name means bench's own spec when bench provides one, so that no plugin can hide
 or disable a built-in; otherwise the one plugin that provides it; a plain name two other
-plugins share is ambiguous and refused with the qualified names to choose from.
+plugins share is ambiguous and refused with the qualified names to choose from. Inside a
+plugin's own specs its own names come first (:mod:`benchmark.naming`). A result records a model
+by its :attr:`Entry.identity` (plain for bench's own, qualified for any other), whichever name
+the suite used.
 """
 
 from __future__ import annotations
