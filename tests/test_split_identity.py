@@ -48,7 +48,8 @@ def test_the_u_folds_listed_or_by_default_are_one_line_per_model(tmp_path, share
 
     lines = _lines(str(listed), str(default))
     assert sorted(line["model"] for line in lines) == ["bias-baseline", "global-mean"]
-    assert all(line["folds"] == "5" for line in lines)
+    assert all(line["folds"] == "5" and line["cells"] == "5" for line in lines)  # no fold counted twice
+    assert all(line["rmse_seed_std"] == "" for line in lines)  # one seed: no seed spread from duplicates
     report = run_bench("report", str(listed), str(default), "--out", str(tmp_path / "r.html"))
     assert report.returncode == 0, report.stderr
     html = (tmp_path / "r.html").read_text()

@@ -82,7 +82,7 @@ def build(rows: Iterable[StoredResult | Mapping[str, Any]], metrics: Mapping[str
     lines: dict[tuple[str, str, str, str], Line] = {}
     given = [r for r in map(record, rows) if r is not None] if merged else latest(rows)
     splits = SplitIdentity.of([r for r in given if not is_trial(r)], plan)  # fingerprints decide
-    plan = splits.plan(plan)
+    given, plan = splits.distinct(given), splits.plan(plan)
     for r in given:
         if is_trial(r):  # scored on an inner split: never a line (rows from a ResultSet have none)
             continue

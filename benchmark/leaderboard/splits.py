@@ -77,6 +77,22 @@ class SplitIdentity:
         """The protocol ``r``'s line is keyed by: its split's, as the group spells it."""
         return self.canonical(self.where(r))[1]
 
+    def distinct(self, rows: list[StoredResult]) -> list[StoredResult]:
+        """``rows`` less those that measured an experiment another row measured under another
+        spelling of its split (same data, fold, configuration, seed and task options): the one
+        that finished last stays, as :func:`benchmark.resultset.latest` decides within one
+        spelling, so two spellings never count one fold's result twice."""
+        best: dict[tuple[object, ...], tuple[tuple[str, int], StoredResult]] = {}
+        for index, r in enumerate(rows):
+            e = r.experiment
+            key = (e.dataset_checksum, self.protocol(r), e.fold, e.fingerprint, e.config_id, e.seed,
+                   e.task_options, bool(r.tuning))
+            order = (str(r.finished_at or ""), index)
+            if key not in best or order >= best[key][0]:
+                best[key] = (order, r)
+        kept = {id(r) for _, r in best.values()}
+        return [r for r in rows if id(r) in kept]
+
     def canonical(self, where: Where) -> Where:
         return self._root(where) if where in self._parent else where
 
