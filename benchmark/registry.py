@@ -139,7 +139,7 @@ class Entry:
         if isinstance(self.spec, DatasetSpec):
             return (self.spec.task,)
         if isinstance(self.spec, TaskSpec):
-            return (self.spec.name,)
+            return (self.name,)  # its key: a task whose plain name means another's is qualified
         return tuple(self.spec.tasks)
 
     def factories(self) -> list[Any]:
