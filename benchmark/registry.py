@@ -282,6 +282,13 @@ class Registry:
             hint += f" ({len(self.problems)} plugin(s) failed to load: see bench plugins)"
         return hint
 
+    def namesakes(self, kind: str, name: str) -> list[Entry]:
+        """The other usable specs whose plain name is ``name``'s (each under its qualified name):
+        what a message offers when a name means another plugin's spec than the one wanted."""
+        plain = name.rpartition(":")[2]
+        return [e for e in self.entries.get(kind, {}).values()
+                if e.spec.name == plain and e.name != name and not e.unusable]
+
     def names(self, kind: str) -> list[str]:
         return sorted(n for n, e in self.entries.get(kind, {}).items() if not e.unusable)
 

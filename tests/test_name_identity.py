@@ -151,6 +151,12 @@ def test_a_package_whose_names_bench_took_keeps_running_its_own_task_model_and_m
     assert "model 'markov-chain' supports next-item" in refused.stderr
     assert "sessions (sessions-pkg:next-item)" in refused.stderr
 
+    path.write_text(SESSIONS_SUITE.replace("MODEL", "sessions-pkg:markov-chain") + "metrics: [hitrate@10]\n")
+    clash = run_bench("check", str(path), env=env)
+    assert clash.returncode == 2
+    assert "metric 'hitrate@10' is for the 'ranking' and 'next-item' tasks, and no dataset in this suite is; " \
+           "'sessions-pkg:hitrate@10' scores 'sessions-pkg:next-item'" in clash.stderr
+
 
 def test_inside_a_package_its_own_names_come_first(tmp_path):
     installed(tmp_path, "sessions_pkg", SESSIONS, dist="sessions-pkg")
