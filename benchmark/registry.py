@@ -43,8 +43,8 @@ from benchmark.api import (
 from benchmark.errors import BenchError, did_you_mean, raise_all
 from benchmark.methods import missing_methods
 from benchmark.naming import Resolve, own_names, resolver
-from benchmark.usability import task_unusable as task_unusable
 from benchmark.params import signature_problems
+from benchmark.usability import task_unusable as task_unusable
 
 ENTRY_POINT_GROUP = "bench"
 BUILTIN_DISTRIBUTION = "bench-harness"
