@@ -43,8 +43,11 @@ from benchmark.api import (
     Fold, MatrixData, MissingDependency, Model, Outcome, PerUnit, Predictions, RatingData,
 )
 from benchmark.cells import Cell, CellResult
+from benchmark.declared_files import verify_declared_files
 from benchmark.errors import BenchError
 from benchmark.files import link_error, real_directory
+from benchmark.methods import unwritten_method
+from benchmark.outputs import check_predictions
 from benchmark.provenance import PeakMemory, Stopwatch, machine, now
 from benchmark.record import SEED_PARAMS, Trial
 from benchmark.registry import Entry, Registry, build_registry
@@ -188,6 +191,7 @@ class DataCache:
         if data_dir and "data_dir" in inspect.signature(loader).parameters:
             kwargs.setdefault("data_dir", data_dir)
         data = loader(**kwargs)
+        verify_declared_files(plugin, loader, kwargs.get("data_dir"))
         problem = self.registry.data_problem(entry.spec.task, data)
         if problem:
             raise BenchError(f"dataset plugin {plugin!r} {problem}")
@@ -246,10 +250,19 @@ def make_model(model_class: type[Model], params: Mapping[str, Any], seed: int | 
 
 
 def run_task(task: Entry, model: Model, data: Any, fold: Fold, options: Mapping[str, Any]) -> Outcome:
-    """Run the task's runner; its predictions always carry the fitted model and the options."""
-    outcome = task.function(model, data, fold, dict(options))
+    """Run the task's runner, then check its predictions (:mod:`benchmark.outputs`: shapes,
+    NaN, ranked lists) before any metric reads them, whatever the task; its predictions always
+    carry the fitted model and the options. A method the model does not write is named (not an
+    empty ``NotImplementedError``)."""
+    try:
+        outcome = task.function(model, data, fold, dict(options))
+    except NotImplementedError as exc:
+        if str(exc):
+            raise
+        raise NotImplementedError(unwritten_method(exc, model)) from None
     if not isinstance(outcome, Outcome):
         raise BenchError(f"the runner of task {task.name!r} returned {type(outcome).__name__}, not an Outcome")
+    check_predictions(outcome.predictions, f"the runner of task {task.name!r}")
     predictions = outcome.predictions
     if predictions.model is None or not predictions.options:
         outcome.predictions = dataclasses.replace(

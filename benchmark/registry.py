@@ -8,12 +8,15 @@ reason.
 
 Tasks come first: ``bench_tasks`` of every plugin is collected before the other hooks, and
 models, datasets, splits and metrics are checked against the tasks found (the core knows no
-task by name; bench's own two are ``bench_plugins.tasks``).
+task by name; bench's own are in ``bench_plugins``: ``tasks``, ``ranking_task``, ``next_item``).
 
 Names: every spec is reachable as ``qualifier:name`` (the distribution, or a local file's
 stem). A plain name means bench's own spec when bench provides one, so that no plugin can hide
 or disable a built-in; otherwise the one plugin that provides it; a plain name two other
-plugins share is ambiguous and refused with the qualified names to choose from.
+plugins share is ambiguous and refused with the qualified names to choose from. Inside a
+plugin's own specs its own names come first (:mod:`benchmark.naming`). A result records a model
+by its :attr:`Entry.identity` (plain for bench's own, qualified for any other), whichever name
+the suite used.
 """
 
 from __future__ import annotations
@@ -38,7 +41,10 @@ from benchmark.api import (
     API_VERSION, DatasetSpec, MetricSpec, Model, ModelSpec, SplitSpec, TaskSpec,
 )
 from benchmark.errors import BenchError, did_you_mean, raise_all
+from benchmark.methods import missing_methods
+from benchmark.naming import Resolve, own_names, resolver
 from benchmark.params import signature_problems
+from benchmark.usability import task_unusable as task_unusable
 
 ENTRY_POINT_GROUP = "bench"
 BUILTIN_DISTRIBUTION = "bench-harness"
@@ -117,6 +123,14 @@ class Entry:
         return f"{self.provider.qualifier}:{self.spec.name}"
 
     @property
+    def identity(self) -> str:
+        """What a stored result calls it (a cell's ``model_plugin``, hashed into its
+        ``config_id``): bench's own spec by its plain name, any other plugin's by its qualified
+        name -- whichever name a suite used, whatever else is installed. So a model keeps its
+        configuration ids when another package (or bench itself) later takes its plain name."""
+        return str(self.spec.name) if self.provider.builtin else self.qualified
+
+    @property
     def tasks(self) -> tuple[str, ...]:
         if isinstance(self.spec, ModelSpec):
             return self.spec.tasks
@@ -125,7 +139,7 @@ class Entry:
         if isinstance(self.spec, DatasetSpec):
             return (self.spec.task,)
         if isinstance(self.spec, TaskSpec):
-            return (self.spec.name,)
+            return (self.name,)  # its key: a task whose plain name means another's is qualified
         return tuple(self.spec.tasks)
 
     def factories(self) -> list[Any]:
@@ -219,14 +233,16 @@ class Registry:
                 continue
             spec = family(name)
             if spec is not None and spec.name == name:
-                table[name] = Entry(kind, spec, entry.provider)
+                table[name] = Entry(kind, own_names(spec, self.own("task", entry.provider)), entry.provider)
                 return table[name]
         return None
 
     def find(self, kind: str, name: str) -> Entry | None:
-        """The registered entry called ``name`` (plain or qualified), usable or not; else ``None``."""
+        """The registered entry called ``name`` (plain or qualified; a member of a metric
+        family, ``ndcg@37``), usable or not; else ``None``."""
         table = self.entries.get(kind, {})
-        return table.get(name) or table.get(self.aliases.get(kind, {}).get(name, ""))
+        return table.get(name) or table.get(self.aliases.get(kind, {}).get(name, "")) \
+            or self._family_member(kind, name)
 
     def get(self, kind: str, name: str, where: str = "") -> Entry:
         """The usable entry called ``name`` (plain or qualified), or a BenchError saying why not."""
@@ -266,6 +282,13 @@ class Registry:
             hint += f" ({len(self.problems)} plugin(s) failed to load: see bench plugins)"
         return hint
 
+    def namesakes(self, kind: str, name: str) -> list[Entry]:
+        """The other usable specs whose plain name is ``name``'s (each under its qualified name):
+        what a message offers when a name means another plugin's spec than the one wanted."""
+        plain = name.rpartition(":")[2]
+        return [e for e in self.entries.get(kind, {}).values()
+                if e.spec.name == plain and e.name != name and not e.unusable]
+
     def names(self, kind: str) -> list[str]:
         return sorted(n for n, e in self.entries.get(kind, {}).items() if not e.unusable)
 
@@ -281,11 +304,18 @@ class Registry:
 
     def task(self, name: str, where: str = "") -> TaskSpec:
         """The usable task called ``name``, or a BenchError naming the known ones."""
-        return cast(TaskSpec, self.get("task", name, where).spec)
+        return _named(self.get("task", name, where))
 
     def tasks(self) -> dict[str, TaskSpec]:
-        """Every usable task by name."""
-        return {n: e.spec for n, e in self.entries.get("task", {}).items() if not e.unusable}
+        """Every usable task by the name suites use (a task whose plain name means another's is
+        called by its qualified name, its spec's ``name`` too: cells of it are filed under it)."""
+        return {n: _named(e) for n, e in self.entries.get("task", {}).items() if not e.unusable}
+
+    def own(self, kind: str, provider: Provider) -> Resolve:
+        """What a spec of ``provider`` means by a ``kind`` name: its own first (:mod:`benchmark.naming`)."""
+        own = {str(e.spec.name): key for key, e in self.entries.get(kind, {}).items()
+               if e.provider == provider}
+        return resolver(own, self.aliases.get(kind, {}))
 
     def serving(self, dataset_task: str) -> list[str]:
         """The tasks that data of a dataset declared for ``dataset_task`` serves (itself first)."""
@@ -512,9 +542,10 @@ def class_problems(model_class: Any, task: str, spec: TaskSpec | None = None) ->
     if not isinstance(model_class, type) or not isinstance(base, type) or not issubclass(model_class, base):
         return [f"{getattr(model_class, '__name__', model_class)!r} for {task!r} is not a "
                 f"{getattr(base, '__name__', 'Model')} subclass"]
+    problems = missing_methods(model_class, base)  # a misspelt estimate: refused here, not per cell
     if model_class.__init__ is object.__init__:  # no parameters at all
-        return []
-    return signature_problems(model_class.__init__, f"{model_class.__name__}.__init__")
+        return problems
+    return problems + signature_problems(model_class.__init__, f"{model_class.__name__}.__init__")
 
 
 def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
@@ -557,6 +588,8 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
                                         (provider.plugin,)))
                 continue
             for spec in specs:
+                if kind != "task":  # its own task names mean its own tasks (benchmark.naming)
+                    spec = own_names(spec, registry.own("task", provider))
                 reasons = spec_problems(kind, spec, registry.tasks())
                 name = getattr(spec, "name", None)
                 if not isinstance(name, str) or not name or ":" in name:
@@ -567,6 +600,12 @@ def build_registry(local_plugins: Iterable[tuple[str | Path, str]] = (),
     _adapt_models(registry)
     _check_directions(registry)
     return registry
+
+
+def _named(entry: Entry) -> TaskSpec:
+    """A task entry's spec, named as suites name it (its key)."""
+    spec = cast(TaskSpec, entry.spec)
+    return spec if spec.name == entry.name else dataclasses.replace(spec, name=entry.name)
 
 
 def _adapt_models(registry: Registry) -> None:
@@ -589,21 +628,18 @@ def _adapt_models(registry: Registry) -> None:
 
 
 def _check_directions(registry: Registry) -> None:
-    """A task whose declared direction or primary metric contradicts the metric is unusable."""
+    """A task whose metrics are missing, another task's, or of the other direction is
+    unusable (:func:`task_unusable`)."""
     table = registry.entries.get("task", {})
-    metrics = registry.entries.get("metric", {})
+
+    def metric(name: str) -> MetricSpec | None:
+        found = registry.find("metric", name)
+        return found.spec if found is not None and not found.unusable else None
+
     for key, entry in list(table.items()):
-        spec = entry.spec
-        metric = metrics.get(spec.primary)
-        if entry.unusable or metric is None:
-            continue
-        reason = ""
-        if spec.name not in metric.spec.scored_tasks:
-            reason = f"primary metric {spec.primary!r} is a metric of task {metric.spec.task!r}"
-        elif spec.greater_is_better is not None and spec.greater_is_better != metric.spec.greater_is_better:
-            reason = (f"says its primary metric {spec.primary!r} is "
-                      f"{'greater' if spec.greater_is_better else 'lower'} is better; the metric says otherwise")
-        if reason:
+        spec = own_names(entry.spec, str, registry.own("metric", entry.provider))
+        reason = entry.unusable or task_unusable(_named(Entry("task", spec, entry.provider, key=key)), metric)
+        if reason or spec is not entry.spec:
             table[key] = Entry(entry.kind, spec, entry.provider, reason, entry.key)
 
 

@@ -242,6 +242,7 @@ def test_model_requires_is_read(tmp_path):
     (tmp_path / "req.py").write_text(MODEL_HEAD + (
         "class NeedsIt(RatingModel):\n    requires = {'bench_absent_lib': 'bench-absent-lib'}\n"
         "    def fit(self, train):\n        return self\n"
+        "    def estimate(self, u, i):\n        return np.zeros(len(u))\n"
         "@hookimpl\ndef bench_models():\n    return [ModelSpec('needs-it', {RATING: NeedsIt})]\n"))
     registry = build_registry([(tmp_path / "req.py", "")])
     assert registry.get("model", "needs-it").missing == ["bench-absent-lib"]

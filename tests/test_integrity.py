@@ -114,7 +114,7 @@ def test_editing_a_local_plugin_recomputes_its_cells(tmp_path):
     (tmp_path / "shift.py").write_text("SHIFT = 1.5\n" + PLUGIN)
     after = run(path, out)
     assert (after.ran, after.reused) == (3, 3)
-    assert "recomputing 3 stored cells: 3 shifted: plugin code changed (sha256:" in after.log
+    assert "recomputing 3 stored cells: 3 shift:shifted: plugin code changed (sha256:" in after.log  # the model by its identity (file shift.py)
     assert by_label(after)["shifted"] > by_label(before)["shifted"] + 0.5
     assert by_label(after)["global-mean"] == by_label(before)["global-mean"]
 

@@ -296,7 +296,8 @@ def test_the_runner_fits_ranks_and_counts():
     fold = data.folds["given"][0]
     outcome = run_ranking(MostPopular(), data, fold, {"threshold": 3.0, "negatives": 0})
     lists = outcome.predictions.extra["ranking"]
-    assert outcome.predictions.task == "ranking" and lists.depth == 20
+    assert outcome.predictions.task == "ranking" and lists.depth == 22  # 20 items, 2 only in test
+    assert outcome.counts["n_items_no_train"] == 2
     assert outcome.counts["n_users_evaluated"] == len(lists.users) > 0
     assert outcome.predictions.info["ranking_protocol"]["threshold"] == 3.0
 

@@ -50,10 +50,11 @@ from benchmark.leaderboard.labels import resolve_label as resolve_label
 from benchmark.leaderboard.labels import shell_friendly as shell_friendly
 from benchmark.leaderboard.lines import Line as Line
 from benchmark.leaderboard.lines import by_table as by_table
-from benchmark.leaderboard.lines import finite, protocol
+from benchmark.leaderboard.lines import finite
 from benchmark.leaderboard.plan import Plan as Plan
 from benchmark.leaderboard.plan import planned as planned
 from benchmark.leaderboard.ranking import ALPHA, rank
+from benchmark.leaderboard.splits import SplitIdentity
 from benchmark.resultset import ResultSet, StoredResult, is_trial, latest, record, tuning_note
 from benchmark.scoping import PLANNED as PLANNED
 from benchmark.leaderboard.tables import Columns as Columns
@@ -80,10 +81,12 @@ def build(rows: Iterable[StoredResult | Mapping[str, Any]], metrics: Mapping[str
     """
     lines: dict[tuple[str, str, str, str], Line] = {}
     given = [r for r in map(record, rows) if r is not None] if merged else latest(rows)
+    splits = SplitIdentity.of([r for r in given if not is_trial(r)], plan)  # fingerprints decide
+    given, plan = splits.distinct(given), splits.plan(plan)
     for r in given:
         if is_trial(r):  # scored on an inner split: never a line (rows from a ResultSet have none)
             continue
-        key = (str(r.dataset), str(r.dataset_checksum), str(r.config_id), protocol(r.split, r.split_params))
+        key = (str(r.dataset), str(r.dataset_checksum), str(r.config_id), splits.protocol(r))
         line = lines.get(key)
         if line is None:
             line = lines[key] = Line(key[0], str(r.task), str(r.model), dict(r.config), config_id=key[2],

@@ -151,9 +151,11 @@ def resolve_metrics(parsed: ParsedSuite, registry: Registry, datasets: Datasets,
         if given and not scored:
             if datasets.complete:  # else the dataset of that task may be the one that failed
                 named = " and ".join(repr(task) for task in spec.scored_tasks)
+                other = next((f"; {e.name!r} scores {sorted(set(e.tasks) & tasks)[0]!r}"  # a clash of names
+                              for e in registry.namesakes("metric", name) if set(e.tasks) & tasks), "")
                 check.add(BenchError(f"metric {name!r} is for the {named} task"
                                      f"{'s' if len(spec.scored_tasks) > 1 else ''}, "
-                                     f"and no dataset in this suite is", at("metrics", i)))
+                                     f"and no dataset in this suite is{other}", at("metrics", i)))
             continue
         for task in scored:
             metrics.setdefault(task, []).append(entry.name)

@@ -227,5 +227,5 @@ def resolve_models(parsed: ParsedSuite, registry: Registry, datasets: Datasets, 
                                      at("models", i)))
                 break
             seen.add(label)
-            models.append(ModelConfig(label, model.name, resolved, checked.runnable, checked.limits, checked.tune))
+            models.append(ModelConfig(label, model.identity, resolved, checked.runnable, checked.limits, checked.tune))
     return models

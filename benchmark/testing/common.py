@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jsonschema
 import numpy as np
 
 from benchmark._internal import missing_requirements
-from benchmark.api import Fold, TaskSpec
+from benchmark.api import Fold, MetricSpec, TaskSpec
 from benchmark.errors import did_you_mean
 from benchmark.params import Param
-from benchmark.registry import build_registry
+from benchmark.registry import Registry, build_registry
 
 SEED = 0
 """The seed the kit runs with (as a suite's ``seed``)."""
@@ -25,8 +25,30 @@ Tasks = Mapping[str, TaskSpec] | Sequence[TaskSpec] | None
 
 
 @functools.lru_cache(maxsize=1)
+def installed_registry() -> Registry:
+    """The registry of the installed plugins, built once (what ``bench plugins`` lists)."""
+    return build_registry()
+
+
 def _installed() -> dict[str, TaskSpec]:
-    return build_registry().tasks()
+    return installed_registry().tasks()
+
+
+def metric_finder(own: Sequence[MetricSpec] = ()) -> Callable[[str], MetricSpec | None]:
+    """``find(name)``: the metric called ``name`` among ``own`` (a plugin's, not installed yet;
+    ``@k`` families included), else among the installed plugins' -- as the registry finds it."""
+    registry = installed_registry()
+
+    def find(name: str) -> MetricSpec | None:
+        for spec in own:
+            family = getattr(spec, "family", None)
+            member = family(name) if spec.name != name and family is not None else None
+            if spec.name == name or (member is not None and member.name == name):
+                return spec if spec.name == name else member
+        entry = registry.find("metric", name)
+        return entry.spec if entry is not None and not entry.unusable else None
+
+    return find
 
 
 def installed_tasks(extra: Tasks = None) -> dict[str, TaskSpec]:

@@ -24,7 +24,10 @@ from benchmark.api import (
 )
 from benchmark.errors import did_you_mean
 from benchmark.execute import make_model, reset_random_state
+from benchmark.methods import missing_methods
+from benchmark.outputs import predictions_problem
 from benchmark.params import model_params, signature_problems
+from benchmark.ranking import RankedLists
 from benchmark.record import SEED_PARAMS
 from benchmark.testing.common import (
     SEED, Tasks, installed_tasks, json_problem, known_names, missing_hint, schema_problems,
@@ -82,6 +85,7 @@ class _ModelCase:
     def steps(self) -> list[Step]:
         head = [
             Step("derives from the task's base", self.derives_from_base, essential=True),
+            Step("writes the methods its base leaves to it", self.writes_methods, essential=True),
             Step("__init__ takes keyword parameters with defaults", self.signature),
             Step("parameters are described", self.described),
             Step("__init__ only stores parameters", self.construct, essential=True),
@@ -114,6 +118,10 @@ class _ModelCase:
         base = self.base
         if not (isinstance(self.model_class, type) and issubclass(self.model_class, base)):
             raise Violation(f"{self.model_class!r} is not a {base.__name__} subclass")
+
+    def writes_methods(self) -> str | None:
+        """The check ``bench check`` and ``bench plugins`` make (:mod:`benchmark.methods`)."""
+        return "; ".join(missing_methods(self.model_class, self.base)) or None
 
     def signature(self) -> str | None:
         if self.model_class.__init__ is object.__init__:
@@ -298,11 +306,9 @@ class _ModelCase:
     def run_task(self) -> str | None:
         self.params_before = copy.deepcopy(self.model.get_params())
         self.outcome = self._run(self.model)
-        predicted = np.asarray(self.outcome.predictions.y_pred)
-        if predicted.size and np.issubdtype(predicted.dtype, np.number):
-            bad = int((~np.isfinite(predicted)).sum())
-            if bad:
-                raise Violation(f"{bad} of {predicted.size} predictions are NaN or infinite")
+        problem = predictions_problem(self.outcome.predictions, "the runner")  # as bench checks them
+        if problem:
+            raise Violation(problem)
         return None
 
     def run_changes_nothing(self) -> str | None:
@@ -326,6 +332,8 @@ def _outcome_differences(first: Predictions, second: Predictions) -> str | None:
     pairs: list[tuple[str, Any, Any]] = [("y_pred", first.y_pred, second.y_pred)]
     pairs += [(f"extra[{k!r}]", v, second.extra.get(k)) for k, v in first.extra.items()
               if isinstance(v, np.ndarray)]
+    pairs += [(f"extra[{k!r}] ranked lists", v.top, getattr(second.extra.get(k), "top", None))
+              for k, v in first.extra.items() if isinstance(v, RankedLists)]
     for what, a, b in pairs:
         if not isinstance(b, np.ndarray):
             return f"{what} is missing from the second run"

@@ -61,9 +61,10 @@ def check_plugin(module: ModuleType, *, params: Mapping[str, Mapping[str, Any]] 
     for given, kind, spec_type in ((params, "model", ModelSpec), (options, "dataset", DatasetSpec)):
         warn_stray_names(module, given, kind, [s.name for s in specs if isinstance(s, spec_type)])
     own = [s for s in specs if isinstance(s, TaskSpec)]
+    own_metrics = [s for s in specs if isinstance(s, MetricSpec)]
     for spec in specs:
         if isinstance(spec, TaskSpec):
-            inner = check_task(spec)
+            inner = check_task(spec, metrics=own_metrics)
         elif isinstance(spec, ModelSpec):
             inner = check_model(spec, params=params.get(spec.name), tasks=own)
         elif isinstance(spec, DatasetSpec):

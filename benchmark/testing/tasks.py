@@ -4,21 +4,24 @@ and its examples for metrics. Its models are checked by :mod:`benchmark.testing.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 
 from benchmark._internal import resolve
-from benchmark.api import Model, Predictions, TaskSpec
+from benchmark.api import MetricSpec, Model, Predictions, TaskSpec
 from benchmark.params import describe, task_params
-from benchmark.registry import task_problems
-from benchmark.testing.common import fold_problems, missing_hint, schema_problems
+from benchmark.registry import task_problems, task_unusable
+from benchmark.testing.common import fold_problems, metric_finder, missing_hint, schema_problems
 from benchmark.testing.report import SKIPPED, Check, Report, Step, run_steps
 from benchmark.testing.tiny import tiny_data, tiny_predictions
 
 
-def check_task(task: TaskSpec) -> Report:
+def check_task(task: TaskSpec, *, metrics: Sequence[MetricSpec] = ()) -> Report:
     """Check a task: its spec (base class, data classes, runner, options and their schema),
-    its tiny data for the kit (a fold set ``"given"`` of in-range folds), and its examples for
-    metrics (perfect and noisy :class:`Predictions`). Its models are checked by
-    :func:`check_model` (through its runner)."""
+    that the registry would find it usable (its default and primary metrics exist, are its own
+    and point the declared way: the same check as ``bench plugins`` and ``bench check``, with
+    ``metrics`` -- a plugin's own -- over the installed ones), its tiny data for the kit (a fold
+    set ``"given"`` of in-range folds), and its examples for metrics (perfect and noisy
+    :class:`Predictions`). Its models are checked by :func:`check_model` (through its runner)."""
     report = Report(f"task {task.name!r}")
     missing = missing_hint(task.requires)
     if missing:
@@ -27,6 +30,9 @@ def check_task(task: TaskSpec) -> Report:
 
     def spec() -> str | None:
         return "; ".join(task_problems(task)) or None
+
+    def usable() -> str | None:
+        return task_unusable(task, metric_finder(metrics)) or None
 
     def base() -> str | None:
         found = resolve(task.model_base)
@@ -66,6 +72,7 @@ def check_task(task: TaskSpec) -> Report:
         return None
 
     run_steps(report, [Step("the spec is well-formed", spec, essential=True),
+                       Step("usable as the registry judges it", usable),
                        Step("model_base is a Model subclass", base),
                        Step("runner takes model, data, fold, options", runner),
                        Step("options are described", options),

@@ -33,7 +33,8 @@ class TinyRatings:
 
 def tiny_ratings(seed: int = SEED) -> TinyRatings:
     """30 users × 20 items, 200 training ratings on a 1-5 scale, 60 known test pairs and 6
-    with an unknown user, item or both. Ids are not positions (users 10, 13, ...; items
+    with an unknown user, item or both. ``everything`` (what a task's runner gets) also tests
+    4 rows with two items and a user that no training rating has. Ids are not positions (users 10, 13, ...; items
     500, 507, ...), so a model that indexes arrays by raw id fails."""
     rng = np.random.default_rng(seed)
     n_users, n_items = 30, 20
@@ -49,9 +50,15 @@ def tiny_ratings(seed: int = SEED) -> TinyRatings:
                           "rating": np.clip(np.round(value), 1, 5).astype(np.float64),
                           "timestamp": 1_000_000_000 + rng.permutation(len(u)).astype(np.int64)})
     train_rows, test_rows = np.arange(200), np.arange(200, 260)
-    everything = RatingData(frame, (1.0, 5.0), folds={"given": [Fold("given", train_rows, test_rows)]},
-                            info={"source": "benchmark.testing"})
     test = frame.iloc[test_rows]
+    # the data a task's runner gets (ranking...) also tests items and a user unseen in training:
+    # a real fold has them, and a model that scores them NaN fails every real cell
+    unseen = pd.DataFrame({"user": [user_ids[1], user_ids[2], user_ids[4], 9004],
+                           "item": [9911, 9912, 9911, item_ids[3]], "rating": [5.0, 4.0, 5.0, 5.0],
+                           "timestamp": 1_000_000_000 + len(u) + np.arange(4, dtype=np.int64)})
+    everything = RatingData(pd.concat([frame, unseen], ignore_index=True), (1.0, 5.0),
+                            folds={"given": [Fold("given", train_rows, np.arange(200, len(frame) + 4))]},
+                            info={"source": "benchmark.testing"})
     unknown_users = np.array([9001, 9001, user_ids[0], user_ids[3], 9002, 9003])
     unknown_items = np.array([item_ids[0], item_ids[5], 9901, 9902, 9902, 9903])
     return TinyRatings(everything.subset(train_rows),
