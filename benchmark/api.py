@@ -6,24 +6,16 @@ This module imports only numpy and pandas. A plugin module may set ``BENCH_API_V
 declare the contract it targets; bench refuses (and lists as unusable) a plugin that targets a
 newer major version than :data:`API_VERSION`.
 
-Contract 1.1 (same major version, so every 1.0 plugin still loads) adds tasks as plugins
-(:class:`TaskSpec`, the ``bench_tasks`` hook), :class:`Outcome`/:class:`Timing` for task runners,
-``Predictions.model``/``options``/``extra``, and :class:`PerUnit` metric values.
+Each minor version only adds (every 1.0 plugin still loads); docs/writing-plugins.md lists what.
 
-:class:`DatasetFiles` (with :class:`DataFile`, :class:`Source`, :func:`declare_files`) is what a
-dataset's loader declares about its files for ``bench data``; :func:`download_file` fetches one with a
-pinned checksum; :func:`cached_sha256`, :func:`damaged` and :func:`extract_archive` verify and
-unpack what a loader reads (see :mod:`benchmark.datafiles`).
+:class:`DatasetFiles`, :func:`download_file`, :func:`cached_sha256`, :func:`damaged` and
+:func:`extract_archive` declare, fetch and verify a dataset's files (:mod:`benchmark.datafiles`);
+:func:`clip` and :func:`excerpt` bound what a plugin quotes in an error message to one short line.
 
-:func:`clip` and :func:`excerpt` bound what a plugin quotes in an error message (a file's
-field, a bad option value) to a short, printable, one-line excerpt.
-
-This module is the contract; some of what it exports is implemented below it and only
-re-exported here, the same objects (``benchmark.api.PluginInputError is
-benchmark.errors.PluginInputError``): the exceptions (:mod:`benchmark.errors`), :func:`require`
-(:mod:`benchmark.requirements`), :func:`data_dir` and :func:`cache_dir`
-(:mod:`benchmark.locations`), :func:`distinct_in_order` and :func:`positions_in`
-(:mod:`benchmark.indexing`), the data-file helpers (:mod:`benchmark.datafiles`).
+This module is the contract; some of what it exports is implemented below it and re-exported
+here as the same objects: the exceptions (:mod:`benchmark.errors`), :func:`require`
+(:mod:`benchmark.requirements`), :func:`data_dir`/:func:`cache_dir` (:mod:`benchmark.locations`),
+:func:`distinct_in_order`/:func:`positions_in` (:mod:`benchmark.indexing`).
 """
 
 from __future__ import annotations
@@ -414,12 +406,20 @@ class RatingModel(Model):
         u, i = self.positions(users, items)
         known = (u >= 0) & (i >= 0)
         if known.all():  # the usual case: no mask copies of the positions
-            return np.asarray(self.estimate(u, i), dtype=np.float64)
+            return _one_each(self.estimate(u, i), len(u), "estimate")
         prediction = np.empty(len(u), dtype=np.float64)
-        prediction[~known] = self.fallback(u[~known], i[~known])
+        prediction[~known] = _one_each(self.fallback(u[~known], i[~known]), int((~known).sum()), "fallback")
         if known.any():
-            prediction[known] = self.estimate(u[known], i[known])
+            prediction[known] = _one_each(self.estimate(u[known], i[known]), int(known.sum()), "estimate")
         return prediction
+
+
+def _one_each(raw: Any, n: int, method: str) -> np.ndarray:
+    """``raw`` as ``n`` floats, or the kit's sentence instead of numpy's indexing error."""
+    values = np.asarray(raw, dtype=np.float64)
+    if values.shape != (n,):
+        raise ValueError(f"{method} returned shape {values.shape}, expected {(n,)}")
+    return values
 
 
 class ReconstructionModel(Model):

@@ -290,3 +290,26 @@ def test_a_pinned_file_that_changed_is_refused_when_bench_loads_it(tmp_path):
     assert str(data / "ratings.csv") in ran.stderr
     assert not (tmp_path / "o2" / "cells.jsonl").exists() or not read_rows(tmp_path / "o2" / "cells.jsonl")
     assert len(ran.stderr.strip().splitlines()) == 1
+
+
+class _Columns(RatingModel):
+    """Returns one column per pair: shape (n, 1) where the template expects (n,)."""
+
+    def fit(self, train):
+        self.index_training(train)
+        return self
+
+    def estimate(self, u, i):
+        return np.zeros((len(u), 1))
+
+
+@pytest.mark.parametrize("unknown", [False, True], ids=["all-known", "some-unknown"])
+def test_a_misshapen_estimate_reads_as_the_kits_sentence_not_numpys_indexing_error(unknown):
+    import pandas as pd
+
+    train = pd.DataFrame({"user": [1, 1, 2], "item": [10, 11, 10], "rating": [4.0, 3.0, 5.0]})
+    model = _Columns().fit(RatingData(train, scale=(1.0, 5.0)))
+    users = np.array([1, 2, 3 if unknown else 1])
+    items = np.array([10, 11, 10])
+    with pytest.raises(ValueError, match=r"estimate returned shape \(\d, 1\), expected \(\d,\)"):
+        model.predict(users, items)
