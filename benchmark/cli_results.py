@@ -96,6 +96,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> d
                          help="add the trials of tune: searches (column tuning = trial; fold is the outer fold, "
                               "the metric the inner split's); refit rows always have the chosen parameters "
                               "in the chosen column")
+    results.add_argument("--rankings", metavar="DIR",
+                         help="write each ranking/next-item cell's ranked lists as TREC files: DIR/<cell id>.run "
+                              "(user Q0 item rank score tag) and DIR/<cell id>.qrels (its judgements), "
+                              "for ranx or trec_eval; nothing is refit")
 
     report = commands.add_parser("report", help="write a self-contained HTML report of runs")
     report.add_argument("runs", nargs="+", metavar="RUN", help="results directories (two: with a comparison)")
@@ -203,6 +207,8 @@ def _results(args: argparse.Namespace) -> int:
 
     if args.cell:
         return _cell_record(args.runs, args.cell)
+    if args.rankings:
+        return _rankings(args.runs, args.rankings)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResultWarning)
         frame = load(args.runs, trials=args.trials)
@@ -227,6 +233,20 @@ def _results(args: argparse.Namespace) -> int:
         sys.stdout.write(tabulate(records, headers=list(frame.columns), tablefmt="github",
                                   disable_numparse=True) + "\n")
     return 0
+
+
+def _rankings(runs: list[str], directory: str) -> int:
+    """``--rankings DIR``: the stored ranked lists of the runs' latest cells as TREC files."""
+    from benchmark import resultset, trec
+
+    loaded = resultset.load(runs)
+    _warn(loaded.warnings)
+    exported = trec.export(loaded.rows, directory)
+    if exported.missing:
+        _warn([f"{len(exported.missing)} ranking cell(s) have no stored ranked lists (run before bench "
+               f"stored them, e.g. {exported.missing[0][:12]}): run them again with --fresh to export them"])
+    print(f"{len(exported.cells)} cell(s) written to {directory}/ (<cell id>.run, <cell id>.qrels, cells.csv)")
+    return 0 if exported.cells or not exported.missing else 1
 
 
 def _markdown_cell(value: Any) -> Any:

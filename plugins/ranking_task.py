@@ -19,19 +19,29 @@ a relevant item gets a ranked list of depth 100 (``predict_seconds``), which the
 read from ``Predictions.extra["ranking"]``. The cell's counts say how many users were evaluated,
 skipped for lack of a relevant test item, or had no training interaction; and how many items had
 none (they rank last).
+
+**Ranked lists kept for other tools.** :func:`bench_cell_artifacts` stores, for every cell whose
+predictions carry :class:`~benchmark.ranking.RankedLists` (``ranking``, ``next-item``, and any
+task built on :mod:`benchmark.ranking`), the lists to the largest cut-off of the cell's metrics
+and the relevant items they were scored against, as ``artifacts/<cell id>/rankings.npz``
+(:data:`RANKINGS_FILE`; written whole or not at all, like every artifact). ``bench results RUN
+--rankings DIR`` turns it into TREC run and qrels files (:mod:`benchmark.trec`) without a refit.
+A tuning trial stores none (it is scored on an inner split nobody exports).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmark.api import (
-    Fold, Outcome, Predictions, RatingData, TaskSpec, Timing, hookimpl,
+    Cell, Fold, Model, Outcome, Predictions, RatingData, TaskSpec, Timing, hookimpl,
 )
-from benchmark.ranking import Interactions, RankedLists, evaluate, fold_seed
+from benchmark.ranking import DEPTH, Interactions, RankedLists, evaluate, fold_seed
 from bench_plugins.ranking_core import OPTIONS, RANKING, check_options
 
 CONSTRAINTS: dict[str, dict[str, Any]] = {
@@ -91,6 +101,52 @@ def example_lists(task: str, noisy: bool, seed: int, most_relevant: int = 7) -> 
                            shape=(n_users, n_items))
     lists = RankedLists(np.arange(n_users), top, matrix, n_items)
     return Predictions(task, users=lists.users, extra={"ranking": lists})
+
+
+# --- The ranked lists, stored for export -------------------------------------------------------
+
+RANKINGS_FILE = "rankings.npz"
+"""The artifact holding a cell's ranked lists (format ``bench-rankings-1``, read by
+:func:`benchmark.trec.read_rankings`): ``users`` (the evaluated users' ids as text, in evaluation
+order), ``items`` (every item id of the dataset as text, by position), ``top`` ((users x k) item
+positions, best first, ``-1`` past the candidates), ``relevant_indptr``/``relevant_items`` (each
+user's relevant item positions, CSR layout) and ``k``."""
+RANKINGS_FORMAT = "bench-rankings-1"
+_CUTOFF = re.compile(r"@([1-9][0-9]*)$")
+
+
+def largest_cutoff(metrics: Sequence[str], default: int = DEPTH) -> int:
+    """The largest ``k`` of the ``@k`` metric names (``ndcg@10``, ``recall@20`` -> 20), else
+    ``default``: how deep the stored lists go."""
+    cutoffs = [int(found.group(1)) for found in map(_CUTOFF.search, metrics) if found]
+    return max(cutoffs, default=default)
+
+
+def save_rankings(path: Path, lists: RankedLists, items: Sequence[Any], k: int) -> None:
+    """Write ``lists`` to depth ``k`` (item ids from ``items``, by position) to ``path``."""
+    top = lists.lists(k)  # ranks deeper than the evaluation's depth when k asks for it
+    relevant = lists.relevant.tocsr()
+    relevant.sort_indices()
+    with open(path, "wb") as stream:
+        np.savez_compressed(
+            stream, format=np.asarray(RANKINGS_FORMAT), k=np.asarray(k, np.int64),
+            users=np.asarray([str(u) for u in lists.users]), items=np.asarray([str(i) for i in items]),
+            top=top.astype(np.int32 if len(items) < 2**31 else np.int64),
+            relevant_indptr=np.asarray(relevant.indptr, np.int64),
+            relevant_items=np.asarray(relevant.indices, np.int64))
+
+
+@hookimpl
+def bench_cell_artifacts(cell: Cell, model: Model, predictions: Predictions, directory: Path) -> list[str] | None:
+    """Store the cell's ranked lists (:data:`RANKINGS_FILE`) when its predictions carry them."""
+    lists = predictions.extra.get("ranking") if isinstance(predictions.extra, Mapping) else None
+    train = predictions.train
+    if not isinstance(lists, RankedLists) or not isinstance(train, Interactions):
+        return None
+    if getattr(cell.tuning, "role", None) == "trial":  # scored on an inner split: nothing to export
+        return None
+    save_rankings(Path(directory) / RANKINGS_FILE, lists, train.items, largest_cutoff(cell.metrics, lists.depth))
+    return [RANKINGS_FILE]
 
 
 @hookimpl
