@@ -84,6 +84,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> d
                        help="rank lines with different splits or data together (still marked)")
     board.add_argument("--format", choices=sorted(FORMATS), default="table")
     board.add_argument("--all-stored", action="store_true", help="every stored configuration, not only the current suite's")
+    board.add_argument("--wide", action="store_true",
+                       help="every column (config and split hashes, every metric, runs) however wide; "
+                            "by default the table fits 100 columns")
 
     results = commands.add_parser("results", help="print every cell of runs as one flat table")
     results.add_argument("runs", nargs="+", metavar="RUN", help="results directories")
@@ -169,7 +172,12 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
     loaded = resultset.load(args.runs)
     _warn(loaded.warnings)
-    sys.stdout.write(leaderboard.show(loaded, FORMATS[args.format], force=args.force, all_stored=args.all_stored))
+    fmt = FORMATS[args.format]
+    if fmt != "simple":
+        sys.stdout.write(leaderboard.show(loaded, fmt, force=args.force, all_stored=args.all_stored))
+        return 0
+    lines, metrics, note = leaderboard.from_results(loaded, args.force, args.all_stored)
+    sys.stdout.write(leaderboard.render(lines, metrics, fmt, wide=args.wide) + (f"\n{note}\n" if note else ""))
     return 0
 
 
