@@ -99,6 +99,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> d
                          help="add the trials of tune: searches (column tuning = trial; fold is the outer fold, "
                               "the metric the inner split's); refit rows always have the chosen parameters "
                               "in the chosen column")
+    results.add_argument("--columns", metavar="A,B,...",
+                         help="only these columns, in this order (a metric by its name: rmse or metric.rmse)")
+    results.add_argument("--tuned", action="store_true",
+                         help="only tuned configurations' refits: the parameters each outer fold's search chose "
+                              "(column chosen) and the score on that fold")
     results.add_argument("--rankings", metavar="DIR",
                          help="write each ranking/next-item cell's ranked lists as TREC files: DIR/<cell id>.run "
                               "(user Q0 item rank score tag) and DIR/<cell id>.qrels (its judgements), "
@@ -226,6 +231,12 @@ def _results(args: argparse.Namespace) -> int:
             if "metric_errors" in frame.columns else frame[frame["status"] != "ok"]
     else:
         frame = frame.drop(columns=["traceback"], errors="ignore")
+    if args.tuned:
+        frame = tuned_refits(frame)
+        if frame.empty:
+            _warn(["no tuned configuration (a model with a tune: block) in these runs"])
+    if args.columns:
+        frame = frame[chosen_columns(list(frame.columns), args.columns)]
     if args.format == "csv":
         from benchmark.csvsafe import csv_safe_frame
 
@@ -241,6 +252,39 @@ def _results(args: argparse.Namespace) -> int:
         sys.stdout.write(tabulate(records, headers=list(frame.columns), tablefmt="github",
                                   disable_numparse=True) + "\n")
     return 0
+
+
+TUNED_COLUMNS = ["run", "dataset", "model", "fold", "fold_name", "seed", "chosen"]
+
+
+def tuned_refits(frame: Any) -> Any:
+    """``--tuned``: the refit rows of tuned configurations, with what each outer fold chose and
+    the metrics it then scored on that fold (the trials stay out)."""
+    from benchmark.results import METRIC_PREFIX
+
+    refits = frame[frame["tuning"] == "refit"] if "tuning" in frame.columns else frame.iloc[0:0]
+    metrics = [c for c in frame.columns if c.startswith(METRIC_PREFIX) and refits[c].notna().any()]
+    return refits[[c for c in TUNED_COLUMNS if c in frame.columns] + metrics + ["status", "error"]]
+
+
+def chosen_columns(available: list[str], wanted: str) -> list[str]:
+    """``--columns a,b,c``: those columns in that order; a metric may be named without its
+    ``metric.`` prefix. An unknown name is one line with the nearest known ones."""
+    from benchmark.errors import BenchError, did_you_mean
+    from benchmark.results import METRIC_PREFIX
+
+    chosen = []
+    for name in (part.strip() for part in wanted.split(",")):
+        if not name:
+            continue
+        found = name if name in available else METRIC_PREFIX + name if METRIC_PREFIX + name in available else None
+        if found is None:
+            hint = did_you_mean(name, available + [c.removeprefix(METRIC_PREFIX) for c in available], n=3)
+            raise BenchError(f"no column {name!r}; {hint or 'columns: ' + ', '.join(available)}", "--columns")
+        chosen.append(found)
+    if not chosen:
+        raise BenchError("expected column names separated by commas, e.g. model,fold,rmse", "--columns")
+    return chosen
 
 
 def _rankings(runs: list[str], directory: str) -> int:

@@ -221,7 +221,7 @@ def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
     if any(line.tuned for line in lines):
         notes.append("tuning: the line's parameters were chosen on each outer fold by a search on an inner "
                      "split of that fold's training rows only, then refit on the whole training fold and "
-                     "scored once on its test fold (bench results shows the chosen parameters per fold).")
+                     "scored once on its test fold (bench results RUN --tuned shows the parameters each fold chose).")
     return notes
 
 
