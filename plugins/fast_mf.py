@@ -272,7 +272,10 @@ class _FastMF(RatingModel):
     requires = NUMBA
     constraints = {"n_factors": {"minimum": 1}, "n_epochs": {"minimum": 0},
                    "init_std_dev": {"minimum": 0}, "mode": {"enum": list(MODES)},
-                   "threads": {"minimum": 1}}
+                   "threads": {"minimum": 1},
+                   # the ranges Surprise's SVD declares: a rate > 0, a regularisation >= 0 (None: the _all one)
+                   **{f"lr_{name}": {"exclusiveMinimum": 0} for name in ("all", "bu", "bi", "pu", "qi", "yj")},
+                   **{f"reg_{name}": {"minimum": 0} for name in ("all", "bu", "bi", "pu", "qi", "yj")}}
     threads: int
     n_epochs: int
     grid_: dict[str, int] | None = None  # the parallel fit's grid (threads, rounds); None: serial
