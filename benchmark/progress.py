@@ -286,6 +286,15 @@ class LiveDisplay:
         return Group(top, table) if tally.running else top
 
 
+def start_line(stream: TextIO, stored: int, to_run: int) -> str:
+    """``bench: 12 stored, 8 to run`` for a run whose output is not a terminal (a log, a pipe, CI),
+    where no live panel counts the cells; empty on a terminal."""
+    isatty = getattr(stream, "isatty", None)
+    if isatty is not None and isatty():
+        return ""
+    return f"bench: {stored} stored, {to_run} to run\n"
+
+
 def open_display(stream: TextIO, total: int, done: int = 0, mode: str = "auto",
                  heartbeat: float = 60.0) -> LiveDisplay | LineDisplay | QuietDisplay:
     """``mode``: ``auto`` (live on a terminal, else lines), ``live``, ``lines`` or ``quiet``."""

@@ -36,7 +36,7 @@ from benchmark.execute import (DataCache, FinishedHooks, clear_staging, complete
                                offered_registry)
 from benchmark.limits import check_out_path, results_dir_name
 from benchmark.lock import RunLock
-from benchmark.progress import QuietDisplay, format_row, open_display
+from benchmark.progress import QuietDisplay, format_row, open_display, start_line
 from benchmark.provenance import environment
 from benchmark.record import Cell, CellResult
 from benchmark.registry import Registry
@@ -241,12 +241,15 @@ def new_run_id() -> str:
 
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C while a run is going (main thread only)."""
+    """SIGTERM behaves like Ctrl-C while a run is going (main thread only), and Ctrl-C stops it
+    even where the shell started bench with SIGINT ignored (``bench run ... &`` in a script, some
+    CI runners): Python then keeps the ignore, so the default handler is put back for the run."""
     def handler(signum: int, frame: Any) -> None:
         raise Terminated()
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
+        interrupt = signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:  # not the main thread
         yield
         return
@@ -254,6 +257,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, interrupt)
 
 
 def results_directory(suite: Suite, out: str | Path | None) -> Path:
@@ -379,6 +383,8 @@ def _run(context: RunContext, cells: list[Cell]) -> RunResult:
     if reasons:
         why = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(5))
         stream.write(f"bench: recomputing {sum(reasons.values())} stored cells: {why}\n")
+    if not options.quiet:  # a log has no live panel to say it
+        stream.write(start_line(stream, len(reused), len(todo)))
     planned = leaderboard.planned(cells, context.suite.seeds, searches.planned_refits())  # the leaderboard's yardstick
     directory = context.store.directory
     if not context.store.writable:
