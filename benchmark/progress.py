@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -51,9 +51,20 @@ def format_row(number: int, total: int, result: CellResult) -> str:
         status = f"{metrics} ({result.fit_seconds or 0:.2f}s fit)"
         if result.metric_errors:
             status += " metric errors: " + "; ".join(f"{k}: {v}" for k, v in result.metric_errors.items())
+        status += sampled_negatives_warning(result.counts)
     else:
         status = f"{str(result.status).upper()}: {result.error}"
     return f"[{number}/{total}] {result.dataset} fold {result.fold_name} {result.model}: {status}"
+
+
+def sampled_negatives_warning(counts: Mapping[str, Any]) -> str:
+    """`` warning: 3 user(s) had fewer than 50 sampled negatives (fewest 41)`` for a ranking cell
+    whose users could not all get the negatives asked (the task's counts), else empty."""
+    short = counts.get("n_users_short_of_negatives")
+    if not isinstance(short, int) or short <= 0:
+        return ""
+    return (f" warning: {short} user(s) had fewer than {counts.get('n_sampled_negatives', '?')} sampled "
+            f"negatives (fewest {counts.get('n_negatives_drawn_min', '?')})")
 
 
 def format_progress(done: int | None, total: int | None, unit: str) -> str:

@@ -62,6 +62,7 @@ class Line:
     tuned: str = ""  # how a tuned line was tuned (benchmark.resultset.tuning_note); "" if it was not
     scored: dict[str, set[tuple[str, Any]]] = field(default_factory=dict)  # metric -> (fold, seed) with a value
     planned: set[tuple[str, Any]] = field(default_factory=set)  # (fold, seed) the runner planned (Plan)
+    warning: str = ""  # what its cells' counts warn of (fewer sampled negatives than asked): the legend says it
 
     @property
     def folds(self) -> int:

@@ -218,6 +218,10 @@ def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
     if any(line.alias for line in lines):
         notes.append("alias: a short name for a label that needs shell quoting (bench compare --rows "
                      "accepts it).")
+    for line in lines:
+        if line.warning:
+            notes.append(f"{line.model}: {line.warning.removeprefix('warning: ')}; those users' lists ranked "
+                         "fewer candidates than asked.")
     if any(line.tuned for line in lines):
         notes.append("tuning: the line's parameters were chosen on each outer fold by a search on an inner "
                      "split of that fold's training rows only, then refit on the whole training fold and "
@@ -280,7 +284,7 @@ def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:
     writer.writerow(CSV_FIELDS + [f"{m}_{s}" for m in names for s in ("mean", "std", "seed_std")]
                     + ["folds", "fold_units", "expected_folds", "complete", "seeds", "cells", "failed", "refused",
                        "vs_first", "p_vs_first", "fit_seconds", "predict_seconds", "peak_rss_mb", "runs",
-                       "note"])
+                       "note", "warning"])
     for line in lines:
         texts = [line.dataset, line.task, line.model, line.alias, line.config_id,
                  json.dumps(line.params, sort_keys=True, default=str), line.dataset_checksum, line.split,
@@ -291,5 +295,6 @@ def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:
                            line.failed, line.refused, _text(line.tie or ("#1" if line.rank == 1 else "")),
                            _fmt(line.p_vs_first, 6),
                            _fmt(_mean(line.fit_seconds), 4), _fmt(_mean(line.predict_seconds), 4),
-                           _fmt(_mean(line.peak_rss_mb), 1), _text(" ".join(line.runs)), _text(line.note)])
+                           _fmt(_mean(line.peak_rss_mb), 1), _text(" ".join(line.runs)), _text(line.note),
+                           _text(line.warning)])
     return buffer.getvalue()
