@@ -31,6 +31,7 @@ import numpy as np
 from benchmark.csvsafe import csv_safe_row
 from benchmark.errors import BenchError
 from benchmark.files import read_artifact, write_atomic
+from benchmark.resultset import StoredResult
 
 RANKINGS_FILE = "rankings.npz"
 FORMAT = "bench-rankings-1"
@@ -58,12 +59,12 @@ class Rankings:
 def read_rankings(data: bytes, where: str) -> Rankings:
     """Parse a ``rankings.npz`` (no pickles); a damaged or foreign file is one line naming ``where``."""
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
-            if str(stored["format"]) != FORMAT:
-                raise BenchError(f"format {str(stored['format'])!r}, expected {FORMAT!r}", where)
-            found = Rankings(stored["users"].astype(str), stored["items"].astype(str),
-                             stored["top"].astype(np.int64), stored["relevant_indptr"].astype(np.int64),
-                             stored["relevant_items"].astype(np.int64), int(stored["k"]))
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            if str(arrays["format"]) != FORMAT:
+                raise BenchError(f"format {str(arrays['format'])!r}, expected {FORMAT!r}", where)
+            found = Rankings(arrays["users"].astype(str), arrays["items"].astype(str),
+                             arrays["top"].astype(np.int64), arrays["relevant_indptr"].astype(np.int64),
+                             arrays["relevant_items"].astype(np.int64), int(arrays["k"]))
     except BenchError:
         raise
     except Exception as exc:
@@ -116,12 +117,11 @@ class Exported:
     missing: list[str]
 
 
-def _stored_lists(row: object) -> str | None:
-    artifacts = getattr(row, "artifacts", None) or []
-    return next((a for a in artifacts if isinstance(a, str) and a.endswith("/" + RANKINGS_FILE)), None)
+def _stored_lists(row: StoredResult) -> str | None:
+    return next((a for a in row.artifacts if isinstance(a, str) and a.endswith("/" + RANKINGS_FILE)), None)
 
 
-def export(rows: Iterable[object], directory: str | Path, ranking_tasks: Sequence[str] = ("ranking", "next-item")
+def export(rows: Iterable[StoredResult], directory: str | Path, ranking_tasks: Sequence[str] = ("ranking", "next-item")
            ) -> Exported:
     """Write ``<cell id>.run``, ``<cell id>.qrels`` and ``cells.csv`` into ``directory`` for every
     row (a :class:`~benchmark.resultset.StoredResult`) whose ranked lists are stored. A row of
@@ -138,23 +138,22 @@ def export(rows: Iterable[object], directory: str | Path, ranking_tasks: Sequenc
     table.writerow(["cell_id", "run", "task", "dataset", "fold", "fold_name", "seed", "model", "config_id", "k"])
     for row in rows:
         relative = _stored_lists(row)
-        cell_id = str(getattr(row, "cell_id", ""))
+        cell_id = str(row.cell_id)
         if relative is None:
-            if getattr(row, "task", None) in ranking_tasks and getattr(row, "status", None) == "ok":
+            if row.task in ranking_tasks and row.status == "ok":
                 missing.append(cell_id)
             continue
-        run_dir = str(getattr(row, "run_dir", ""))
+        run_dir = str(row.run_dir)
         where = f"{run_dir}/{relative}"
         data = read_artifact(run_dir, relative, MAX_RANKINGS_BYTES)
         if data is None:
             raise BenchError("missing, a link, or not a regular file", where)
         rankings = read_rankings(data, where)
-        label = str(getattr(row, "model", "") or "")
+        label = str(row.model or "")
         write_atomic(target / f"{cell_id}.run", run_text(rankings, label, where), where="--rankings")
         write_atomic(target / f"{cell_id}.qrels", qrels_text(rankings, where), where="--rankings")
-        table.writerow(csv_safe_row([cell_id, getattr(row, "run", ""), getattr(row, "task", ""), getattr(row, "dataset", ""),
-                        getattr(row, "fold", ""), getattr(row, "fold_name", ""), getattr(row, "seed", ""),
-                        label, getattr(row, "config_id", ""), rankings.k]))
+        table.writerow(csv_safe_row([cell_id, row.run, row.task, row.dataset, row.fold, row.fold_name, row.seed,
+                                     label, row.config_id, rankings.k]))
         written.append(cell_id)
     if written:
         write_atomic(target / "cells.csv", index.getvalue(), where="--rankings")
