@@ -163,13 +163,13 @@ def save_rankings(path: Path, lists: RankedLists, items: Sequence[Any], k: int) 
     top = lists.lists(k)  # ranks deeper than the evaluation's depth when k asks for it
     relevant = lists.relevant.tocsr()
     relevant.sort_indices()
-    with open(path, "wb") as stream:
-        np.savez_compressed(
+    positions = np.int32 if len(items) < 2**31 else np.int64
+    with open(path, "wb") as stream:  # not compressed: zlib took 10 s at ml-25m's shape, this 0.8 s
+        np.savez(
             stream, format=np.asarray(RANKINGS_FORMAT), k=np.asarray(k, np.int64),
-            users=np.asarray([str(u) for u in lists.users]), items=np.asarray([str(i) for i in items]),
-            top=top.astype(np.int32 if len(items) < 2**31 else np.int64),
-            relevant_indptr=np.asarray(relevant.indptr, np.int64),
-            relevant_items=np.asarray(relevant.indices, np.int64))
+            users=np.asarray(lists.users).astype(str), items=np.asarray(items).astype(str),
+            top=top.astype(positions), relevant_indptr=np.asarray(relevant.indptr, np.int64),
+            relevant_items=np.asarray(relevant.indices, positions))
 
 
 @hookimpl
