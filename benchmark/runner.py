@@ -36,7 +36,7 @@ from benchmark.execute import (DataCache, FinishedHooks, clear_staging, complete
                                offered_registry)
 from benchmark.limits import check_out_path, results_dir_name
 from benchmark.lock import RunLock
-from benchmark.progress import QuietDisplay, format_row, open_display, start_line
+from benchmark.progress import QuietDisplay, format_row, open_display
 from benchmark.provenance import environment
 from benchmark.record import Cell, CellResult
 from benchmark.registry import Registry
@@ -301,7 +301,8 @@ class RunContext:
         """What shows a phase of ``total`` cells, ``done`` of them already finished."""
         if self.progress is not None:
             return self.progress
-        return QuietDisplay() if self.options.quiet else open_display(self.stream, total=total, done=done)
+        return QuietDisplay() if self.options.quiet else open_display(self.stream, total=total, done=done,
+                                                                       announce=True)
 
 
 @dataclass(frozen=True)
@@ -383,8 +384,6 @@ def _run(context: RunContext, cells: list[Cell]) -> RunResult:
     if reasons:
         why = "; ".join(f"{n} {reason}" for reason, n in reasons.most_common(5))
         stream.write(f"bench: recomputing {sum(reasons.values())} stored cells: {why}\n")
-    if not options.quiet:  # a log has no live panel to say it
-        stream.write(start_line(stream, len(reused), len(todo)))
     planned = leaderboard.planned(cells, context.suite.seeds, searches.planned_refits())  # the leaderboard's yardstick
     directory = context.store.directory
     if not context.store.writable:

@@ -88,7 +88,21 @@ def test_a_piped_run_says_what_is_stored_and_what_runs(tmp_path):
     first = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert first.stderr.splitlines()[0] == "bench: 0 stored, 2 to run"
+    (tmp_path / "suite.yaml").write_text((tmp_path / "suite.yaml").read_text().replace(
+        "models: [global-mean]", "models: [global-mean, bias-baseline]"))
     again = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert again.stderr.splitlines()[0] == "bench: 2 stored, 0 to run"
+    assert again.stderr.splitlines()[0] == "bench: 2 stored, 2 to run"
     quiet = subprocess.run(command + ["-q"], capture_output=True, text=True, timeout=300, env=dict(os.environ))
     assert "stored" not in quiet.stderr
+
+
+def test_the_start_line_waits_for_the_first_cell():
+    from benchmark.events import Started
+    from benchmark.progress import LineDisplay
+
+    stream = io.StringIO()
+    display = LineDisplay(stream, total=5, done=3, heartbeat=0, announce=True)
+    assert stream.getvalue() == ""  # an executor that cannot start (a scheduler out of reach) says only its error
+    display.handle(Started("a", "w1", "d fold 1 m"))
+    display.handle(Started("b", "w2", "d fold 2 m"))
+    assert stream.getvalue() == "bench: 3 stored, 2 to run\n"
