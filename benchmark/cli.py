@@ -183,7 +183,11 @@ def _check(args: argparse.Namespace) -> int:
         print(f"bench: warning: {warning}", file=sys.stderr)
     checked.raise_errors()
     suite = checked.suite
-    assert suite is not None
+    assert suite is not None and checked.registry is not None
+    from benchmark.presence import absent_datasets
+
+    for note in absent_datasets(suite, checked.registry):  # before a run starts downloading
+        print(f"bench: note: {note}", file=sys.stderr)
     print(f"{args.suite}: valid: {len(suite.datasets)} dataset(s), {len(suite.models)} model "
           f"configuration(s), {len(suite.seeds)} seed(s)")
     return 0

@@ -84,6 +84,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> d
                        help="rank lines with different splits or data together (still marked)")
     board.add_argument("--format", choices=sorted(FORMATS), default="table")
     board.add_argument("--all-stored", action="store_true", help="every stored configuration, not only the current suite's")
+    board.add_argument("--wide", action="store_true",
+                       help="every column (config and split hashes, every metric, runs) however wide; "
+                            "by default the table fits 100 columns")
 
     results = commands.add_parser("results", help="print every cell of runs as one flat table")
     results.add_argument("runs", nargs="+", metavar="RUN", help="results directories")
@@ -96,6 +99,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> d
                          help="add the trials of tune: searches (column tuning = trial; fold is the outer fold, "
                               "the metric the inner split's); refit rows always have the chosen parameters "
                               "in the chosen column")
+    results.add_argument("--columns", metavar="A,B,...",
+                         help="only these columns, in this order (a metric by its name: rmse or metric.rmse)")
+    results.add_argument("--tuned", action="store_true",
+                         help="only tuned configurations' refits: the parameters each outer fold's search chose "
+                              "(column chosen) and the score on that fold")
+    results.add_argument("--rankings", metavar="DIR",
+                         help="write each ranking/next-item cell's ranked lists as TREC files: DIR/<cell id>.run "
+                              "(user Q0 item rank score tag) and DIR/<cell id>.qrels (its judgements), "
+                              "for ranx or trec_eval; nothing is refit")
 
     report = commands.add_parser("report", help="write a self-contained HTML report of runs")
     report.add_argument("runs", nargs="+", metavar="RUN", help="results directories (two: with a comparison)")
@@ -165,7 +177,12 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
     loaded = resultset.load(args.runs)
     _warn(loaded.warnings)
-    sys.stdout.write(leaderboard.show(loaded, FORMATS[args.format], force=args.force, all_stored=args.all_stored))
+    fmt = FORMATS[args.format]
+    if fmt != "simple":
+        sys.stdout.write(leaderboard.show(loaded, fmt, force=args.force, all_stored=args.all_stored))
+        return 0
+    lines, metrics, note = leaderboard.from_results(loaded, args.force, args.all_stored)
+    sys.stdout.write(leaderboard.render(lines, metrics, fmt, wide=args.wide) + (f"\n{note}\n" if note else ""))
     return 0
 
 
@@ -203,6 +220,8 @@ def _results(args: argparse.Namespace) -> int:
 
     if args.cell:
         return _cell_record(args.runs, args.cell)
+    if args.rankings:
+        return _rankings(args.runs, args.rankings)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResultWarning)
         frame = load(args.runs, trials=args.trials or args.failed)  # a failed trial is a failure too
@@ -212,6 +231,12 @@ def _results(args: argparse.Namespace) -> int:
             if "metric_errors" in frame.columns else frame[frame["status"] != "ok"]
     else:
         frame = frame.drop(columns=["traceback"], errors="ignore")
+    if args.tuned:
+        frame = tuned_refits(frame)
+        if frame.empty:
+            _warn(["no tuned configuration (a model with a tune: block) in these runs"])
+    if args.columns:
+        frame = frame[chosen_columns(list(frame.columns), args.columns)]
     if args.format == "csv":
         from benchmark.csvsafe import csv_safe_frame
 
@@ -227,6 +252,53 @@ def _results(args: argparse.Namespace) -> int:
         sys.stdout.write(tabulate(records, headers=list(frame.columns), tablefmt="github",
                                   disable_numparse=True) + "\n")
     return 0
+
+
+TUNED_COLUMNS = ["run", "dataset", "model", "fold", "fold_name", "seed", "chosen"]
+
+
+def tuned_refits(frame: Any) -> Any:
+    """``--tuned``: the refit rows of tuned configurations, with what each outer fold chose and
+    the metrics it then scored on that fold (the trials stay out)."""
+    from benchmark.results import METRIC_PREFIX
+
+    refits = frame[frame["tuning"] == "refit"] if "tuning" in frame.columns else frame.iloc[0:0]
+    metrics = [c for c in frame.columns if c.startswith(METRIC_PREFIX) and refits[c].notna().any()]
+    return refits[[c for c in TUNED_COLUMNS if c in frame.columns] + metrics + ["status", "error"]]
+
+
+def chosen_columns(available: list[str], wanted: str) -> list[str]:
+    """``--columns a,b,c``: those columns in that order; a metric may be named without its
+    ``metric.`` prefix. An unknown name is one line with the nearest known ones."""
+    from benchmark.errors import BenchError, did_you_mean
+    from benchmark.results import METRIC_PREFIX
+
+    chosen = []
+    for name in (part.strip() for part in wanted.split(",")):
+        if not name:
+            continue
+        found = name if name in available else METRIC_PREFIX + name if METRIC_PREFIX + name in available else None
+        if found is None:
+            hint = did_you_mean(name, available + [c.removeprefix(METRIC_PREFIX) for c in available], n=3)
+            raise BenchError(f"no column {name!r}; {hint or 'columns: ' + ', '.join(available)}", "--columns")
+        chosen.append(found)
+    if not chosen:
+        raise BenchError("expected column names separated by commas, e.g. model,fold,rmse", "--columns")
+    return chosen
+
+
+def _rankings(runs: list[str], directory: str) -> int:
+    """``--rankings DIR``: the stored ranked lists of the runs' latest cells as TREC files."""
+    from benchmark import resultset, trec
+
+    loaded = resultset.load(runs)
+    _warn(loaded.warnings)
+    exported = trec.export(loaded.rows, directory)
+    if exported.missing:
+        _warn([f"{len(exported.missing)} ranking cell(s) have no stored ranked lists (run before bench "
+               f"stored them, e.g. {exported.missing[0][:12]}): run them again with --fresh to export them"])
+    print(f"{len(exported.cells)} cell(s) written to {directory}/ (<cell id>.run, <cell id>.qrels, cells.csv)")
+    return 0 if exported.cells or not exported.missing else 1
 
 
 def _markdown_cell(value: Any) -> Any:

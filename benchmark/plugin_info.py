@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from benchmark.errors import BenchError, did_you_mean
 from benchmark.params import Param, model_params, task_params
 from benchmark.registry import Entry, Registry, is_model_class_usable
@@ -18,12 +20,48 @@ def _state(entry: Entry) -> str:
     return f"no: {broken}" if broken else "yes"
 
 
+_AT_K = re.compile(r"^(?P<family>[^@]+)@(?P<k>[0-9]+)$")
+_ONE_K = re.compile(r"\(k = [0-9]+; ")
+
+
+def folded(rows: list[list[str]]) -> list[list[str]]:
+    """Rows ``[name, kind, tasks, provider, usable, summary]`` with each ``@k`` family of one
+    provider and state as one row: ``ndcg@{1,3,5,10,20,50,100}``, its summary without the
+    cut-off (seven cut-offs x seven families were half the listing)."""
+    families: dict[tuple[str, ...], list[list[str]]] = {}
+    out: list[list[str] | tuple[str, ...]] = []
+    for row in rows:
+        found = _AT_K.match(row[0])
+        if not found:
+            out.append(row)
+            continue
+        key = (found["family"], *row[1:5])
+        if key not in families:
+            families[key] = []
+            out.append(key)
+        families[key].append(row)
+    result = []
+    for item in out:
+        if isinstance(item, list):
+            result.append(item)
+            continue
+        members = families[item]
+        if len(members) == 1:
+            result.append(members[0])
+            continue
+        cutoffs = sorted(int(_AT_K.match(m[0])["k"]) for m in members)  # type: ignore[index]
+        summary = _ONE_K.sub("(", members[0][5])
+        result.append([f"{item[0]}@{{{','.join(map(str, cutoffs))}}}", *item[1:], summary])
+    return result
+
+
 def table(registry: Registry) -> str:
-    """Every name with kind, tasks, provider and whether it can be used; then broken plugins."""
+    """Every name with kind, tasks, provider and whether it can be used (each ``@k`` family of
+    metrics on one line: :func:`folded`); then broken plugins."""
     from tabulate import tabulate
 
-    rows = [[e.name, e.kind, ", ".join(e.tasks), e.provider.describe(), _state(e),
-             getattr(e.spec, "summary", "")] for e in registry.all()]
+    rows = folded([[e.name, e.kind, ", ".join(e.tasks), e.provider.describe(), _state(e),
+                    getattr(e.spec, "summary", "")] for e in registry.all()])
     text: str = tabulate(rows, headers=["name", "kind", "tasks", "provided by", "usable", "summary"])
     if registry.problems:
         broken = [[p.provider.plugin, p.provider.describe(), p.reason] for p in registry.problems]

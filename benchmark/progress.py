@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -51,9 +51,20 @@ def format_row(number: int, total: int, result: CellResult) -> str:
         status = f"{metrics} ({result.fit_seconds or 0:.2f}s fit)"
         if result.metric_errors:
             status += " metric errors: " + "; ".join(f"{k}: {v}" for k, v in result.metric_errors.items())
+        status += sampled_negatives_warning(result.counts)
     else:
         status = f"{str(result.status).upper()}: {result.error}"
     return f"[{number}/{total}] {result.dataset} fold {result.fold_name} {result.model}: {status}"
+
+
+def sampled_negatives_warning(counts: Mapping[str, Any]) -> str:
+    """`` warning: 3 user(s) had fewer than 50 sampled negatives (fewest 41)`` for a ranking cell
+    whose users could not all get the negatives asked (the task's counts), else empty."""
+    short = counts.get("n_users_short_of_negatives")
+    if not isinstance(short, int) or short <= 0:
+        return ""
+    return (f" warning: {short} user(s) had fewer than {counts.get('n_sampled_negatives', '?')} sampled "
+            f"negatives (fewest {counts.get('n_negatives_drawn_min', '?')})")
 
 
 def format_progress(done: int | None, total: int | None, unit: str) -> str:
@@ -132,15 +143,18 @@ class QuietDisplay:
 class LineDisplay:
     """One line per finished cell; a heartbeat line every ``heartbeat`` s for a long cell.
 
-    ``lines=False`` writes only the heartbeats (for a caller that prints finished cells itself).
+    ``lines=False`` writes only the heartbeats (for a caller that prints finished cells itself);
+    ``announce=True`` (a run's display) first writes ``bench: 12 stored, 8 to run`` when the first
+    cell starts.
     Lines of finished cells are written together at each :class:`~benchmark.events.Flush` (the
     end of an engine loop pass), before any other line, or when the display closes: one write
     per pass, not per cell.
     """
 
     def __init__(self, stream: TextIO, total: int, done: int = 0, heartbeat: float = 60.0,
-                 clock: Clock = time.monotonic, lines: bool = True):
+                 clock: Clock = time.monotonic, lines: bool = True, announce: bool = False):
         self.stream, self.heartbeat, self.lines = stream, heartbeat, lines
+        self.announce = announce  # say "N stored, M to run" when the first cell starts
         self.tally = _Tally(total, done, clock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -176,6 +190,11 @@ class LineDisplay:
                 pass
 
     def handle(self, event: Event) -> None:
+        if self.announce and isinstance(event, Started):  # once the cells really start (a scheduler was reached)
+            self.announce = False
+            said = start_line(self.stream, self.tally.done, self.tally.total - self.tally.done)
+            if said:
+                self._write(said.rstrip("\n"))
         result = self.tally.update(event)
         if result is not None:
             if self.lines:
@@ -286,9 +305,20 @@ class LiveDisplay:
         return Group(top, table) if tally.running else top
 
 
+def start_line(stream: TextIO, stored: int, to_run: int) -> str:
+    """``bench: 12 stored, 8 to run`` for a run whose output is not a terminal (a log, a pipe, CI),
+    where no live panel counts the cells; empty on a terminal."""
+    isatty = getattr(stream, "isatty", None)
+    if isatty is not None and isatty():
+        return ""
+    return f"bench: {stored} stored, {to_run} to run\n"
+
+
 def open_display(stream: TextIO, total: int, done: int = 0, mode: str = "auto",
-                 heartbeat: float = 60.0) -> LiveDisplay | LineDisplay | QuietDisplay:
-    """``mode``: ``auto`` (live on a terminal, else lines), ``live``, ``lines`` or ``quiet``."""
+                 heartbeat: float = 60.0, announce: bool = False) -> LiveDisplay | LineDisplay | QuietDisplay:
+    """``mode``: ``auto`` (live on a terminal, else lines), ``live``, ``lines`` or ``quiet``;
+    ``announce``: lines start with ``N stored, M to run`` (:func:`start_line`; the live panel
+    shows the counts itself)."""
     if mode == "auto":
         isatty = getattr(stream, "isatty", None)
         mode = "live" if isatty is not None and isatty() else "lines"
@@ -296,4 +326,4 @@ def open_display(stream: TextIO, total: int, done: int = 0, mode: str = "auto",
         return QuietDisplay()
     if mode == "live":
         return LiveDisplay(stream, total, done)
-    return LineDisplay(stream, total, done, heartbeat)
+    return LineDisplay(stream, total, done, heartbeat, announce=announce)

@@ -243,12 +243,15 @@ def new_run_id() -> str:
 
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C while a run is going (main thread only)."""
+    """SIGTERM behaves like Ctrl-C while a run is going (main thread only), and Ctrl-C stops it
+    even where the shell started bench with SIGINT ignored (``bench run ... &`` in a script, some
+    CI runners): Python then keeps the ignore, so the default handler is put back for the run."""
     def handler(signum: int, frame: Any) -> None:
         raise Terminated()
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
+        interrupt = signal.signal(signal.SIGINT, signal.default_int_handler)
     except ValueError:  # not the main thread
         yield
         return
@@ -256,6 +259,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, interrupt)
 
 
 def results_directory(suite: Suite, out: str | Path | None) -> Path:
@@ -299,7 +303,8 @@ class RunContext:
         """What shows a phase of ``total`` cells, ``done`` of them already finished."""
         if self.progress is not None:
             return self.progress
-        return QuietDisplay() if self.options.quiet else open_display(self.stream, total=total, done=done)
+        return QuietDisplay() if self.options.quiet else open_display(self.stream, total=total, done=done,
+                                                                       announce=True)
 
 
 @dataclass(frozen=True)

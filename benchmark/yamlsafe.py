@@ -126,7 +126,8 @@ def load_yaml_text(text: str, name: str) -> LoadedYaml:
         if "nesting depth" in problem:  # libyaml's own limit (1000) comes before ours only in keys
             raise BenchError(f"nested too deeply: more than {MAX_DEPTH} levels",
                              f"{name}:{mark.line + 1 if mark else 1}") from None
-        raise BenchError(f"YAML syntax error: {one_line(problem)}",
+        hint = indentation_hint(text, mark.line) if mark and _INDENTATION.search(problem) else ""
+        raise BenchError(f"YAML syntax error: {hint}{one_line(problem)}",
                          f"{name}:{mark.line + 1 if mark else 1}") from None
     except yaml.YAMLError as exc:
         raise BenchError(f"YAML syntax error: {one_line(str(exc))}", f"{name}:1") from None
@@ -137,6 +138,42 @@ def load_yaml_text(text: str, name: str) -> LoadedYaml:
     except Exception as exc:  # noqa: BLE001 -- any other library failure is still one line
         raise BenchError(f"cannot read the YAML: {type(exc).__name__}: {one_line(str(exc))}",
                          name) from None
+
+
+_INDENTATION = re.compile(r"expected '-' indicator|expected key|mapping values are not allowed|expected <block end>")
+"""The parser's problems that mean a line is indented wrongly (the parser names a token, not the key)."""
+_KEY = re.compile(r"^(?P<dash>-\s+)?(?P<key>[^\s:#][^:#]*?)\s*:(\s|$)")
+
+
+def _significant(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith("#")
+
+
+def _named(line: str) -> tuple[str, int]:
+    """A line's key (or its text) and the column where it starts (after a list's ``- ``)."""
+    body = line.strip()
+    column = len(line) - len(line.lstrip()) + 1
+    found = _KEY.match(body)
+    if not found:
+        return repr(clip(body, 30)), column
+    return repr(found["key"]), column + len(found["dash"] or "")
+
+
+def indentation_hint(text: str, index: int) -> str:
+    """``check the indentation of 'options' (column 3; 'split' on line 4 above it is at column 5): ``
+    for the line ``index`` (0-based) a parser stopped at, so that the message names a key of the
+    suite rather than a YAML token."""
+    lines = text.split("\n")
+    if not 0 <= index < len(lines) or not _significant(lines[index]):
+        return ""
+    key, column = _named(lines[index])
+    here = f"check the indentation of {key} (column {column}"
+    above = next((n for n in range(index - 1, -1, -1) if _significant(lines[n])), None)
+    if above is not None:
+        key_above, column_above = _named(lines[above])
+        here += f"; {key_above} on line {above + 1} above it is at column {column_above}"
+    return here + "): "
 
 
 # --- Files a results directory keeps: read without ever raising ---------------------------------

@@ -312,7 +312,8 @@ class CornacRecVAE(CornacModel):
     requires = TORCH
     cornac_class = "RecVAE"
     constraints = {"hidden_dim": {"minimum": 1}, "latent_dim": {"minimum": 1}, "batch_size": {"minimum": 1},
-                   "n_epochs": {"minimum": 1}, "lr": {"exclusiveMinimum": 0}}
+                   "n_epochs": {"minimum": 1}, "lr": {"exclusiveMinimum": 0}, "n_enc_epochs": {"minimum": 1},
+                   "n_dec_epochs": {"minimum": 1}}
 
     def __init__(self, hidden_dim: int = 600, latent_dim: int = 200, batch_size: int = 500,
                  beta: float | None = None, gamma: float = 0.005, lr: float = 0.0005, n_epochs: int = 50,

@@ -252,7 +252,8 @@ class LensKitFlexMF(LensKitModel):
 
     module, scorer = "lenskit.flexmf", "FlexMFImplicitScorer"
     constraints = {"embedding_size": {"minimum": 1}, "epochs": {"minimum": 1}, "batch_size": {"minimum": 1},
-                   "loss": {"enum": ["logistic", "pairwise", "warp"]}}
+                   "loss": {"enum": ["logistic", "pairwise", "warp"]}, "learning_rate": {"exclusiveMinimum": 0},
+                   "regularization": {"minimum": 0}}
 
     def __init__(self, embedding_size: int = 64, batch_size: int = 8192, learning_rate: float = 0.01, epochs: int = 10,
                  regularization: float = 0.01, reg_method: str | None = "AdamW", preset: str | None = None,
@@ -278,7 +279,8 @@ class LensKitBiasedSVD(LensKitModel):
     """
 
     module, scorer = "lenskit.sklearn.svd", "BiasedSVDScorer"
-    constraints = {"embedding_size": {"minimum": 1}, "algorithm": {"enum": ["arpack", "randomized"]}}
+    constraints = {"embedding_size": {"minimum": 1}, "algorithm": {"enum": ["arpack", "randomized"]},
+                   "n_iter": {"minimum": 1}}
 
     def __init__(self, embedding_size: int = 50, damping: float = 5.0, algorithm: str = "randomized", n_iter: int = 5,
                  binary: bool = False, seed: int | None = None):

@@ -238,7 +238,7 @@ class RecBoleBPR(_Trained):
     """
 
     recbole_model = "BPR"
-    constraints = {"embedding_size": {"minimum": 1}, "epochs": {"minimum": 1}}
+    constraints = {"embedding_size": {"minimum": 1}, "epochs": {"minimum": 1}, "learning_rate": {"exclusiveMinimum": 0}}
 
     def __init__(self, embedding_size: int = 64, epochs: int = 300, learning_rate: float = 0.001,
                  train_batch_size: int = 2048, use_gpu: bool = False, seed: int | None = None):
@@ -260,7 +260,8 @@ class RecBoleLightGCN(_Trained):
     """
 
     recbole_model = "LightGCN"
-    constraints = {"embedding_size": {"minimum": 1}, "n_layers": {"minimum": 1}, "epochs": {"minimum": 1}}
+    constraints = {"embedding_size": {"minimum": 1}, "n_layers": {"minimum": 1}, "epochs": {"minimum": 1},
+                   "learning_rate": {"exclusiveMinimum": 0}, "reg_weight": {"minimum": 0}}
 
     def __init__(self, embedding_size: int = 64, n_layers: int = 2, reg_weight: float = 1e-05, epochs: int = 300,
                  learning_rate: float = 0.001, train_batch_size: int = 2048, use_gpu: bool = False,
@@ -286,7 +287,8 @@ class RecBoleNeuMF(_Trained):
     """
 
     recbole_model = "NeuMF"
-    constraints = {"mf_embedding_size": {"minimum": 1}, "mlp_embedding_size": {"minimum": 1}, "epochs": {"minimum": 1}}
+    constraints = {"mf_embedding_size": {"minimum": 1}, "mlp_embedding_size": {"minimum": 1}, "epochs": {"minimum": 1},
+                   "learning_rate": {"exclusiveMinimum": 0}}
 
     def __init__(self, mf_embedding_size: int = 64, mlp_embedding_size: int = 64,
                  mlp_hidden_size: list[int] | None = None, dropout_prob: float = 0.1, mf_train: bool = True,
@@ -314,7 +316,7 @@ class RecBoleMultiVAE(_Trained):
     """
 
     recbole_model, fixed = "MultiVAE", NON_SAMPLING
-    constraints = {"latent_dimension": {"minimum": 1}, "epochs": {"minimum": 1}}
+    constraints = {"latent_dimension": {"minimum": 1}, "epochs": {"minimum": 1}, "learning_rate": {"exclusiveMinimum": 0}}
 
     def __init__(self, mlp_hidden_size: list[int] | None = None, latent_dimension: int = 128,
                  dropout_prob: float = 0.5, anneal_cap: float = 0.2, total_anneal_steps: int = 200000,

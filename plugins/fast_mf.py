@@ -274,7 +274,10 @@ class _FastMF(RatingModel):
     requires = NUMBA
     constraints = {"n_factors": {"minimum": 1}, "n_epochs": {"minimum": 0},
                    "init_std_dev": {"minimum": 0}, "mode": {"enum": list(MODES)},
-                   "threads": {"minimum": 1}}
+                   "threads": {"minimum": 1},
+                   # the ranges Surprise's SVD declares: a rate > 0, a regularisation >= 0 (None: the _all one)
+                   **{f"lr_{name}": {"exclusiveMinimum": 0} for name in ("all", "bu", "bi", "pu", "qi")},
+                   **{f"reg_{name}": {"minimum": 0} for name in ("all", "bu", "bi", "pu", "qi")}}
     threads: int
     n_epochs: int
     grid_: dict[str, int] | None = None  # the parallel fit's grid (threads, rounds); None: serial
@@ -519,6 +522,7 @@ class FastSVDpp(_FastMF):
     """
 
     _rates = ("bu", "bi", "pu", "qi", "yj")
+    constraints = {**_FastMF.constraints, "lr_yj": {"exclusiveMinimum": 0}, "reg_yj": {"minimum": 0}}
 
     def __init__(self, n_factors: int = 20, n_epochs: int = 20, init_mean: float = 0.0,
                  init_std_dev: float = 0.1, lr_all: float = 0.007, reg_all: float = 0.02,

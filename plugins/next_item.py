@@ -144,6 +144,9 @@ def run_next_item(model: Any, data: RatingData, fold: Fold, options: Mapping[str
     protocol = {key: value for key, value in evaluation.protocol.items() if key != "threshold"}
     protocol["relevant"] = RELEVANT
     lists = evaluation.lists
+    from bench_plugins.ranking_task import negatives_drawn  # the ranking task's count of the draws
+
+    evaluation.counts.update(negatives_drawn(data, train, fold.test, lists.users, negatives))
     predictions = Predictions(NEXT_ITEM, users=lists.users, train=train,
                               info={**data.info, "ranking_protocol": protocol}, model=model,
                               options=dict(options), extra={"ranking": lists, "protocol": protocol})

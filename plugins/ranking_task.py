@@ -19,19 +19,29 @@ a relevant item gets a ranked list of depth 100 (``predict_seconds``), which the
 read from ``Predictions.extra["ranking"]``. The cell's counts say how many users were evaluated,
 skipped for lack of a relevant test item, or had no training interaction; and how many items had
 none (they rank last).
+
+**Ranked lists kept for other tools.** :func:`bench_cell_artifacts` stores, for every cell whose
+predictions carry :class:`~benchmark.ranking.RankedLists` (``ranking``, ``next-item``, and any
+task built on :mod:`benchmark.ranking`), the lists to the largest cut-off of the cell's metrics
+and the relevant items they were scored against, as ``artifacts/<cell id>/rankings.npz``
+(:data:`RANKINGS_FILE`; written whole or not at all, like every artifact). ``bench results RUN
+--rankings DIR`` turns it into TREC run and qrels files (:mod:`benchmark.trec`) without a refit.
+A tuning trial stores none (it is scored on an inner split nobody exports).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from benchmark.api import (
-    Fold, Outcome, Predictions, RatingData, TaskSpec, Timing, hookimpl,
+    Cell, Fold, Model, Outcome, Predictions, RatingData, TaskSpec, Timing, hookimpl,
 )
-from benchmark.ranking import Interactions, RankedLists, evaluate, fold_seed
+from benchmark.ranking import DEPTH, Interactions, RankedLists, SampledMetricsWarning, evaluate, fold_seed, universe
 from bench_plugins.ranking_core import OPTIONS, RANKING, check_options
 
 CONSTRAINTS: dict[str, dict[str, Any]] = {
@@ -57,11 +67,47 @@ def run_ranking(model: Any, data: RatingData, fold: Fold, options: Mapping[str, 
         evaluation = evaluate(model, train, data, fold.test, negatives=negatives,
                               seed=fold_seed(fold.fingerprint))
     lists = evaluation.lists
+    evaluation.counts.update(negatives_drawn(data, train, fold.test, lists.users, negatives))
     info = {**data.info, "ranking_protocol": evaluation.protocol}
     predictions = Predictions(RANKING, users=lists.users, train=train, info=info, model=model,
                               options=dict(options),
                               extra={"ranking": lists, "protocol": evaluation.protocol})
     return Outcome(predictions, evaluation.counts, fit_time, predict_time)
+
+
+SHORT_OF_NEGATIVES = "n_users_short_of_negatives"
+"""The count of evaluated users who had fewer items to draw from than the sampled negatives asked."""
+
+
+def negatives_drawn(data: RatingData, train: Interactions, test_rows: np.ndarray, users: np.ndarray,
+                    negatives: int) -> dict[str, int]:
+    """With ``negatives`` > 0, the counts of what was actually drawn for the evaluated ``users``
+    (raw ids): ``n_negatives_drawn_min`` (the fewest for a user) and ``n_users_short_of_negatives``
+    (users given fewer than asked: each draws among the items they never interacted with, in
+    training or test, as :func:`benchmark.ranking.evaluate` does). A shortfall is also a
+    :class:`~benchmark.ranking.SampledMetricsWarning`; ``bench run`` shows it on the cell's line.
+    Empty for the full catalogue."""
+    if negatives <= 0 or not len(users):
+        return {}
+    import warnings
+
+    import scipy.sparse as sp
+
+    space = universe(data)
+    test_rows = np.asarray(test_rows, dtype=np.int64)
+    shape = train.matrix.shape
+    test = sp.csr_matrix((np.ones(len(test_rows), bool), (space.user_codes[test_rows], space.item_codes[test_rows])),
+                         shape=shape)
+    touched = (train.matrix.astype(bool) + test).tocsr()
+    touched.sum_duplicates()
+    positions = space.users.get_indexer(users)
+    available = shape[1] - np.diff(touched.indptr)[positions]
+    drawn = np.minimum(negatives, available)
+    short = int((drawn < negatives).sum())
+    if short:
+        warnings.warn(f"{short} user(s) had fewer than {negatives} items to draw sampled negatives from "
+                      f"(fewest drawn: {int(drawn.min())})", SampledMetricsWarning, stacklevel=2)
+    return {"n_negatives_drawn_min": int(drawn.min()), SHORT_OF_NEGATIVES: short}
 
 
 def examples(noisy: bool = False, seed: int = 0) -> Predictions:
@@ -91,6 +137,52 @@ def example_lists(task: str, noisy: bool, seed: int, most_relevant: int = 7) -> 
                            shape=(n_users, n_items))
     lists = RankedLists(np.arange(n_users), top, matrix, n_items)
     return Predictions(task, users=lists.users, extra={"ranking": lists})
+
+
+# --- The ranked lists, stored for export -------------------------------------------------------
+
+RANKINGS_FILE = "rankings.npz"
+"""The artifact holding a cell's ranked lists (format ``bench-rankings-1``, read by
+:func:`benchmark.trec.read_rankings`): ``users`` (the evaluated users' ids as text, in evaluation
+order), ``items`` (every item id of the dataset as text, by position), ``top`` ((users x k) item
+positions, best first, ``-1`` past the candidates), ``relevant_indptr``/``relevant_items`` (each
+user's relevant item positions, CSR layout) and ``k``."""
+RANKINGS_FORMAT = "bench-rankings-1"
+_CUTOFF = re.compile(r"@([1-9][0-9]*)$")
+
+
+def largest_cutoff(metrics: Sequence[str], default: int = DEPTH) -> int:
+    """The largest ``k`` of the ``@k`` metric names (``ndcg@10``, ``recall@20`` -> 20), else
+    ``default``: how deep the stored lists go."""
+    cutoffs = [int(found.group(1)) for found in map(_CUTOFF.search, metrics) if found]
+    return max(cutoffs, default=default)
+
+
+def save_rankings(path: Path, lists: RankedLists, items: Sequence[Any], k: int) -> None:
+    """Write ``lists`` to depth ``k`` (item ids from ``items``, by position) to ``path``."""
+    top = lists.lists(k)  # ranks deeper than the evaluation's depth when k asks for it
+    relevant = lists.relevant.tocsr()
+    relevant.sort_indices()
+    positions = np.int32 if len(items) < 2**31 else np.int64
+    with open(path, "wb") as stream:  # not compressed: zlib took 10 s at ml-25m's shape, this 0.8 s
+        np.savez(
+            stream, format=np.asarray(RANKINGS_FORMAT), k=np.asarray(k, np.int64),
+            users=np.asarray(lists.users).astype(str), items=np.asarray(items).astype(str),
+            top=top.astype(positions), relevant_indptr=np.asarray(relevant.indptr, np.int64),
+            relevant_items=np.asarray(relevant.indices, positions))
+
+
+@hookimpl
+def bench_cell_artifacts(cell: Cell, model: Model, predictions: Predictions, directory: Path) -> list[str] | None:
+    """Store the cell's ranked lists (:data:`RANKINGS_FILE`) when its predictions carry them."""
+    lists = predictions.extra.get("ranking") if isinstance(predictions.extra, Mapping) else None
+    train = predictions.train
+    if not isinstance(lists, RankedLists) or not isinstance(train, Interactions):
+        return None
+    if getattr(cell.tuning, "role", None) == "trial":  # scored on an inner split: nothing to export
+        return None
+    save_rankings(Path(directory) / RANKINGS_FILE, lists, train.items, largest_cutoff(cell.metrics, lists.depth))
+    return [RANKINGS_FILE]
 
 
 @hookimpl

@@ -139,7 +139,7 @@ def test_a_run_stopped_during_the_trials_lists_the_tuned_line_with_no_results_ye
     tuned = got[("first", "truncated-svd tuned")]
     assert (tuned.note, tuned.tuned, tuned.rank, tuned.cells, tuned.expected_folds) == \
         ("no results yet", NOTE, None, 0, 3)
-    assert "truncated-svd tuned" in printed and NOTE in printed
+    assert "truncated-svd tuned" in printed and NOTE.removeprefix("tuned: ") in printed  # the column is "tuning"
 
 
 def test_a_run_with_only_trials_lists_the_tuned_line_and_compare_says_one_thing(tmp_path):

@@ -47,7 +47,9 @@ BAD: list[tuple[str, bytes, str]] = [
     ("escape-char", b"name: \x1b[31mred\n", ":1: control character U+001B at column 7; expected plain text"),
     ("unclosed-flow", b"name: x\nmodels: [a, b\nmetrics: [rmse]\n", ":3: YAML syntax error: did not find expected ',' or ']'"),
     ("tab-indent", b"models:\n\t- a\n", ":2: YAML syntax error: found character that cannot start any token"),
-    ("bad-indent", b"name: x\n  seed: 0\n", ":2: YAML syntax error: mapping values are not allowed in this context"),
+    ("bad-indent", b"name: x\n  seed: 0\n", ":2: YAML syntax error: check the indentation of 'seed' (column 3; "
+                                          "'name' on line 1 above it is at column 1): mapping values are not "
+                                          "allowed in this context"),
     ("unterminated-quote", b"name: 'x\n", ":2: YAML syntax error: found unexpected end of stream"),
     ("python-tag", b"name: x\nseed: !!python/object/apply:os.system [echo]\n",
      (":2: YAML syntax error: could not determine a constructor for the tag "
@@ -269,3 +271,18 @@ def test_bomb_refused_within_memory(tmp_path, name):
     assert report["outcome"].startswith(f"{path}:"), report
     assert any(word in report["outcome"] for word in ("too many values", "nested too deeply", "a number of"))
     assert report["peak_mb"] < 500, report
+
+
+@pytest.mark.parametrize("text, line, key, problem", [
+    ("name: x\ndatasets:\n  - name: m\n    split: {method: kfold}\n  options: {a: 1}\n", 5, "'options' (column 3; 'split' on line 4 above it is at column 5)", "expected '-' indicator"),
+    ("name: x\ndatasets:\n  - name: m\n models: [a]\n", 4, "'models' (column 2; 'name' on line 3 above it is at column 5)", "expected key"),
+    ("name: x\ndatasets:\n  - name: m\n     split: kfold\n", 4, "'split' (column 6; 'name' on line 3 above it is at column 5)", "mapping values"),
+])
+def test_an_indentation_error_names_the_key_whose_indentation_to_check(text, line, key, problem):
+    from benchmark.yamlsafe import load_yaml_text
+
+    with pytest.raises(BenchError) as raised:
+        load_yaml_text(text, "suite.yaml")
+    message = str(raised.value)
+    assert f"suite.yaml:{line}" in message and f"check the indentation of {key}" in message, message
+    assert problem in message and "\n" not in message

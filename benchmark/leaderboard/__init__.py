@@ -55,6 +55,7 @@ from benchmark.leaderboard.plan import Plan as Plan
 from benchmark.leaderboard.plan import planned as planned
 from benchmark.leaderboard.ranking import ALPHA, rank
 from benchmark.leaderboard.splits import SplitIdentity
+from benchmark.progress import sampled_negatives_warning
 from benchmark.resultset import ResultSet, StoredResult, is_trial, latest, record, tuning_note
 from benchmark.scoping import PLANNED as PLANNED
 from benchmark.leaderboard.tables import Columns as Columns
@@ -115,6 +116,7 @@ def _add(line: Line, r: StoredResult) -> None:
         line.error = line.error or str(r.error)
         return
     line.cells += 1
+    line.warning = line.warning or sampled_negatives_warning(r.counts).strip()
     line.fold_keys.add(fold)
     line.fold_set.add(str(r.fold))
     line.seed_set.add(r.seed)

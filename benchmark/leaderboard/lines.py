@@ -69,6 +69,7 @@ class Line:
     # + the mean difference on the shared folds; benchmark.leaderboard.marks), and how many shared
     on_first_folds: dict[str, float] = field(default_factory=dict)
     shared_folds: int = 0
+    warning: str = ""  # what its cells' counts warn of (fewer sampled negatives than asked): the legend says it
 
     @property
     def folds(self) -> int:

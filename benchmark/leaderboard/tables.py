@@ -12,8 +12,9 @@ import csv
 import io
 import json
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from benchmark.csvsafe import csv_text
@@ -30,9 +31,27 @@ def _mean(values: list[float]) -> float | None:
     return math.fsum(values) / len(values) if values else None
 
 
+WIDTH = 100
+"""Columns a terminal table fits by default (``--wide`` shows every column however wide)."""
+KEPT = ("#", "model", "vs #1", "failures", "note")
+"""Columns never left out to fit the width (with the first metric)."""
+DROPPED_FIRST = ("config", "split", "runs")
+"""Columns a compact table leaves out whatever the width: hashes and run names (``--wide``, the
+Markdown and the CSV have them)."""
+DROP_ORDER = ("seeds", "predict s", "alias", "seed s.d.", "fit s")
+"""Then, while the table is wider than :data:`WIDTH`: these, then the metrics after the first
+(last first), then ``folds``, then ``tuning``."""
+CELL_CHARS = 48
+"""A compact table's longest failure, note or tuning text (the CSV keeps them whole)."""
+
+
 @dataclass(frozen=True)
 class Columns:
-    """Which optional columns a table of lines shows (decided once per table: linear)."""
+    """Which optional columns a table of lines shows (decided once per table: linear).
+
+    ``compact`` (a terminal's default) heads each metric with its name alone (the legend says
+    what ± is), shortens long texts and leaves out the columns named in ``hidden``
+    (:func:`fitted` chooses them to fit :data:`WIDTH`)."""
 
     names: list[str]
     seed_sd: bool
@@ -42,6 +61,8 @@ class Columns:
     failures: bool
     notes: bool
     tuned: bool = False
+    compact: bool = False
+    hidden: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, lines: Sequence[Line], names: list[str], runs: bool = False) -> Columns:
@@ -52,38 +73,89 @@ class Columns:
                    runs, any(line.failed or line.refused for line in lines), any(line.note for line in lines),
                    any(line.tuned for line in lines))
 
-    def headers(self) -> list[str]:
-        out = ["#", "model"] + (["alias"] if self.aliases else [])
-        out += [f"{m} (mean ± s.d. over folds)" for m in self.names]
-        if self.seed_sd:
-            out.append(f"{self.names[0]} seed s.d.")
-        if self.ties:
-            out.append("vs #1")
+    def keys(self) -> list[str]:
+        """Every column this table has, in order (before any is hidden); a metric's key is its name."""
+        out = ["#", "model"] + (["alias"] if self.aliases else []) + list(self.names)
+        out += (["seed s.d."] if self.seed_sd else []) + (["vs #1"] if self.ties else [])
         out += ["folds", "seeds", "fit s", "predict s", "config", "split"] + (["tuning"] if self.tuned else [])
         out += (["runs"] if self.runs else []) + (["failures"] if self.failures else [])
         return out + (["note"] if self.notes else [])
 
+    def shown(self) -> list[str]:
+        return [key for key in self.keys() if key not in self.hidden]
+
+    def headers(self) -> list[str]:
+        return [self._header(key) for key in self.shown()]
+
+    def _header(self, key: str) -> str:
+        if key in self.names and not self.compact:
+            return f"{key} (mean ± s.d. over folds)"
+        if key == "seed s.d.":
+            return f"{self.names[0]} seed s.d."
+        return key
+
     def row(self, line: Line) -> list[str]:
-        rank = "" if line.rank is None else str(line.rank)
-        cells = [rank + ("*" if line.note else ""), line.model] + ([line.alias] if self.aliases else [])
-        cells += [mean_std(line, name) for name in self.names]
-        if self.seed_sd:
+        return [self._cell(line, key) for key in self.shown()]
+
+    def _cell(self, line: Line, key: str) -> str:
+        if key in self.names:
+            return mean_std(line, key)
+        text = self._text(line, key)
+        if self.compact and key == "tuning":  # the header says it: "2 trials, random, inner holdout 10 %"
+            text = text.removeprefix("tuned: ")
+        return _shortened(text) if self.compact and key in ("failures", "note", "tuning") else text
+
+    def _text(self, line: Line, key: str) -> str:
+        if key == "#":
+            return ("" if line.rank is None else str(line.rank)) + ("*" if line.note else "")
+        if key == "seed s.d.":
             sd = line.seed_std(self.names[0])
-            cells.append("" if sd is None else f"{sd:#.2g}")
-        if self.ties:
-            cells.append(vs_first(line))
-        cells += [line.folds_shown(), str(line.seeds), _fmt(_mean(line.fit_seconds), 2),
-                  _fmt(_mean(line.predict_seconds), 2), line.config_id[:8],
-                  f"{line.split} {line.split_fingerprint}".strip()]
-        if self.tuned:
-            cells.append(line.tuned)
-        if self.runs:
-            cells.append(", ".join(line.runs))
-        if self.failures:
-            cells.append(failures(line))
-        if self.notes:
-            cells.append(line.note)
-        return cells
+            return "" if sd is None else f"{sd:#.2g}"
+        cells: dict[str, Any] = {
+            "model": lambda: line.model, "alias": lambda: line.alias, "vs #1": lambda: vs_first(line),
+            "folds": line.folds_shown, "seeds": lambda: str(line.seeds),
+            "fit s": lambda: _fmt(_mean(line.fit_seconds), 2), "predict s": lambda: _fmt(_mean(line.predict_seconds), 2),
+            "config": lambda: line.config_id[:8], "split": lambda: f"{line.split} {line.split_fingerprint}".strip(),
+            "tuning": lambda: line.tuned, "runs": lambda: ", ".join(line.runs),
+            "failures": lambda: failures(line), "note": lambda: line.note}
+        return str(cells[key]())
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= CELL_CHARS else text[:CELL_CHARS - 1] + "…"
+
+
+HEADER_PADDING = 2
+"""tabulate's ``simple`` format makes a column at least its header + 2 wide; columns are 2 apart."""
+
+
+def fitted(columns: Columns, lines: Sequence[Line], width: int = WIDTH) -> Columns:
+    """``columns`` made compact and narrowed to ``width``: the hashes and run names left out, then
+    the columns of :data:`DROP_ORDER`, the metrics after the first (last first), ``folds`` and
+    ``tuning``, one at a time, until the table fits (never ``#``, the model, the first metric, ``vs #1``,
+    failures, notes). Each column's width is measured once."""
+    compact = replace(columns, compact=True, hidden=frozenset(DROPPED_FIRST))
+    keys = compact.keys()
+    measured = {key: max([len(compact._header(key)) + HEADER_PADDING] + [len(compact._cell(line, key)) for line in lines])
+                for key in keys}
+    hidden = set(DROPPED_FIRST)
+
+    def total() -> int:
+        kept = [measured[key] for key in keys if key not in hidden]
+        return sum(kept) + 2 * max(len(kept) - 1, 0)
+
+    for key in list(DROP_ORDER) + list(reversed(columns.names[1:])) + ["folds", "tuning"]:
+        if total() <= width:
+            break
+        if key in measured:
+            hidden.add(key)
+    return replace(compact, hidden=frozenset(hidden))
+
+
+def left_out(columns: Columns, width: int = WIDTH) -> str:
+    """The legend's sentence naming the columns a compact table left out."""
+    names = ", ".join(key for key in columns.keys() if key in columns.hidden)
+    return f"left out to fit {width} columns: {names} (--wide, or leaderboard.csv, shows them)."
 
 
 def failures(line: Line) -> str:
@@ -115,18 +187,25 @@ def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
     if any(line.alias for line in lines):
         notes.append("alias: a short name for a label that needs shell quoting (bench compare --rows "
                      "accepts it).")
+    for line in lines:
+        if line.warning:
+            notes.append(f"{line.model}: {line.warning.removeprefix('warning: ')}; those users' lists ranked "
+                         "fewer candidates than asked.")
     if any(line.tuned for line in lines):
         notes.append("tuning: the line's parameters were chosen on each outer fold by a search on an inner "
                      "split of that fold's training rows only, then refit on the whole training fold and "
-                     "scored once on its test fold (bench results shows the chosen parameters per fold).")
+                     "scored once on its test fold (bench results RUN --tuned shows the parameters each fold chose).")
     return notes
 
 
-def render(lines: list[Line], metrics: Mapping[str, list[str]], fmt: str = "simple") -> str:
+def render(lines: list[Line], metrics: Mapping[str, list[str]], fmt: str = "simple", wide: bool = False,
+           width: int = WIDTH) -> str:
     """One table per (dataset, task) (tabulate ``fmt``: ``simple`` for terminals, ``github`` for Markdown).
 
     ``#`` is the rank within the line's comparison group; ``*`` marks a line with a note
-    (incomplete, or other splits or data than the dataset's main group).
+    (incomplete, or other splits or data than the dataset's main group). A ``simple`` table is
+    compact unless ``wide``: it fits ``width`` columns (:func:`fitted`) and its legend, wrapped
+    to that width, names what it left out. Markdown shows every column.
     """
     from tabulate import tabulate
 
@@ -136,10 +215,16 @@ def render(lines: list[Line], metrics: Mapping[str, list[str]], fmt: str = "simp
         names = [m for m in metrics.get(task, []) if any(line.fold_values.get(m) for line in group)] \
             or list(metrics.get(task, []))
         columns = Columns.of(group, names, show_runs)
+        compact = fmt == "simple" and not wide
+        if compact:
+            columns = fitted(columns, group, width)
         table = tabulate([columns.row(line) for line in group], headers=columns.headers(), tablefmt=fmt,
                          disable_numparse=True)
         title = f"{dataset} ({task})"
         notes = legend(group)
+        if compact:
+            notes = [textwrap.fill(note, width) for note in notes + [left_out(columns, width)]
+                     if not (note.startswith("alias:") and "alias" in columns.hidden)]
         if fmt == "github":
             blocks.append("\n\n".join([f"## {title}", table] + notes))
         else:
@@ -168,7 +253,7 @@ def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:
     writer.writerow(CSV_FIELDS + [f"{m}_{s}" for m in names for s in ("mean", "std", "seed_std")]
                     + ["folds", "fold_units", "expected_folds", "complete", "seeds", "cells", "failed", "refused",
                        "vs_first", "p_vs_first", "fit_seconds", "predict_seconds", "peak_rss_mb", "runs",
-                       "note"])
+                       "note", "warning"])
     for line in lines:
         texts = [line.dataset, line.task, line.model, line.alias, line.config_id,
                  json.dumps(line.params, sort_keys=True, default=str), line.dataset_checksum, line.split,
@@ -179,5 +264,6 @@ def to_csv(lines: list[Line], metrics: Mapping[str, list[str]]) -> str:
                            line.failed, line.refused, _text(line.tie or ("#1" if line.rank == 1 else "")),
                            _fmt(line.p_vs_first, 6),
                            _fmt(_mean(line.fit_seconds), 4), _fmt(_mean(line.predict_seconds), 4),
-                           _fmt(_mean(line.peak_rss_mb), 1), _text(" ".join(line.runs)), _text(line.note)])
+                           _fmt(_mean(line.peak_rss_mb), 1), _text(" ".join(line.runs)), _text(line.note),
+                           _text(line.warning)])
     return buffer.getvalue()

@@ -46,7 +46,6 @@ datasets and :mod:`benchmark.report.sections` the sections read from the stored 
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,13 +55,13 @@ from benchmark import resultset
 from benchmark.errors import BenchError
 from benchmark.leaderboard import Board, board
 from benchmark.leaderboard.lines import Line, by_table
-from benchmark.report.charts import loss_chart, metric_chart, seconds, time_chart
+from benchmark.report.charts import WITHOUT_MATPLOTLIB, available, loss_chart, metric_chart, seconds, time_chart
 from benchmark.report.charts import pareto as pareto
 from benchmark.report.across_datasets import friedman as friedman
 from benchmark.report.markup import STYLE, html_list, html_table, img
 from benchmark.report.layout import layout_labels as layout_labels
-from benchmark.report.sections import (across_datasets_section, comparison_section, loss_curves, picture_figures,
-                                       provenance_section, search_sections)
+from benchmark.report.sections import (across_datasets_section, comparison_section, loss_curves, model_defaults,
+                                       params_text, picture_figures, provenance_section, search_sections)
 from benchmark.resultset import ResultSet
 from benchmark.store import artifact_path as artifact_path
 from benchmark.leaderboard.tables import Columns, legend, mean_std
@@ -132,6 +131,10 @@ def build_html(run_dirs: Sequence[str | Path], warn: Callable[[str], None] | Non
         parts.append(f'<p class="note">{html.escape(made.note)}.</p>')
     if loaded.warnings:
         parts.append("<p>Read with warnings:</p>" + html_list(loaded.warnings))
+    if not available():
+        parts.append(f'<p class="note">{html.escape(WITHOUT_MATPLOTLIB)}.</p>')
+        if warn is not None:
+            warn(WITHOUT_MATPLOTLIB)
     parts += _leaderboard(page) + _charts(page) + _searches(page) \
         + across_datasets_section(made.lines, metrics, page.greater_is_better) + _pictures(page)
     if len(runs) == 2:
@@ -146,20 +149,24 @@ def build_html(run_dirs: Sequence[str | Path], warn: Callable[[str], None] | Non
 
 
 def _leaderboard(page: _Page) -> list[str]:
-    """The leaderboard's tables as the terminal shows them, with each line's parameters."""
+    """The leaderboard's tables as the terminal shows them (every column), with each line's
+    parameters that differ from its model's defaults (:func:`~benchmark.report.sections.params_text`)."""
     parts = ["<h2>Leaderboard</h2>"]
+    defaults = model_defaults(page.board.rows)
     for (dataset, task), group in page.tables.items():
         names = [m for m in page.board.metrics.get(task, []) if any(line.fold_values.get(m) for line in group)]
         columns = Columns.of(group, names)
-        body = [columns.row(line) + [json.dumps(line.params, sort_keys=True, default=str)] for line in group]
+        body = [columns.row(line) + [params_text(line.params, defaults.get(line.config_id))] for line in group]
         parts.append(f"<h3>{html.escape(dataset)} ({html.escape(task)})</h3>"
-                     + html_table(columns.headers() + ["params"], body)
+                     + html_table(columns.headers() + ["parameters (not the defaults)"], body)
                      + "".join(f'<p class="note">{html.escape(n)}</p>' for n in legend(group)))
     return parts
 
 
 def _charts(page: _Page) -> list[str]:
     """Per table: the primary metric per configuration, time against it, loss curves and the key."""
+    if not available():
+        return []
     parts = ["<h2>Charts</h2>"]
     for (dataset, task), group in page.tables.items():
         metric = page.primary.get(task)

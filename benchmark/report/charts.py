@@ -15,6 +15,18 @@ from benchmark.report.markup import new_figure, short, svg_uri
 from benchmark.report.layout import axis_limits, number_points
 
 CD_LIMIT = 20  # configurations drawn in a critical-difference diagram
+WITHOUT_MATPLOTLIB = ("matplotlib is not installed: the report has no charts "
+                      "(pip install 'bench-harness[plots]' draws them)")
+
+
+def available() -> bool:
+    """Whether matplotlib can be imported: the core install has no plotting library, and its
+    report is made without charts (tables, pictures stored as files and provenance stay)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def metric_chart(lines: Sequence[Line], numbers: Sequence[int], metric: str, greater: bool) -> str:

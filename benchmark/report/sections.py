@@ -16,7 +16,7 @@ from typing import Any
 from benchmark.compare import compare
 from benchmark.compare.output import headers, notes, table, unpaired_lines
 from benchmark.compare.rows import NOTHING, is_empty
-from benchmark.report.charts import CD_LIMIT, cd_chart, search_chart
+from benchmark.report.charts import CD_LIMIT, available, cd_chart, search_chart
 from benchmark.report.across_datasets import friedman
 from benchmark.report.markup import data_uri, html_list, html_table, img
 from benchmark.leaderboard.lines import Line
@@ -66,7 +66,9 @@ def search_sections(group: Sequence[Line], rows: Sequence[StoredResult], trials:
                         refit.error or ""])
         how = line.tuned.removeprefix("tuned: ")
         parts.append(f"<h4>{html.escape(line.model)} ({html.escape(how)})</h4>")
-        if any(h["objective"] is not None for _, history in drawn for h in history):
+        if not available():
+            pass  # the page says once that it has no charts
+        elif any(h["objective"] is not None for _, history in drawn for h in history):
             parts.append(img(search_chart(drawn, objective, greater), f"search of {line.model} on {line.dataset}",
                              f"{objective} of each trial of {line.model} on the inner split of each outer "
                              "training fold; ringed: the trial chosen and refit on the whole training fold"))
@@ -75,6 +77,45 @@ def search_sections(group: Sequence[Line], rows: Sequence[StoredResult], trials:
         parts.append(html_table(["outer fold", "chosen", "trial", f"inner {objective}",
                                  f"{objective} on the test fold", "trials with a result", "error"], key))
     return parts
+
+
+def model_defaults(rows: Sequence[StoredResult]) -> dict[str, dict[str, Any]]:
+    """Each configuration's model defaults by ``config_id``, from the installed model plugins
+    (a reader asks the registry only this, which no row stores): nothing for a model that is not
+    installed here or whose class cannot say (its parameters are then all shown)."""
+    from benchmark.registry import build_registry
+
+    pairs: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        pairs.setdefault((str(r.model_plugin), str(r.task)), []).append(str(r.config_id))
+    if not pairs:
+        return {}
+    registry = build_registry()
+    found: dict[str, dict[str, Any]] = {}
+    for (plugin, task), config_ids in pairs.items():
+        entry = registry.find("model", plugin)
+        try:
+            defaults = dict(entry.model_class(task).param_defaults()) if entry is not None else None
+        except Exception:  # a plugin that cannot be imported here: its parameters are shown whole
+            defaults = None
+        if defaults is not None:
+            found.update({config_id: defaults for config_id in config_ids})
+    return found
+
+
+def params_text(params: Mapping[str, Any], defaults: Mapping[str, Any] | None) -> str:
+    """``n_components=16, lr_all=0.01``: the parameters that differ from ``defaults`` (all of them
+    when the defaults are unknown), ``defaults`` when none does."""
+    changed = {name: value for name, value in sorted(params.items())
+               if defaults is None or name not in defaults or not _same(defaults[name], value)}
+    if not changed:
+        return "defaults"
+    return ", ".join(f"{name}={json.dumps(value, sort_keys=True, default=str)}" for name, value in changed.items())
+
+
+def _same(default: Any, value: Any) -> bool:
+    """A default and a stored value compared as stored (a tuple default is a list in JSON)."""
+    return json.dumps(default, sort_keys=True, default=str) == json.dumps(value, sort_keys=True, default=str)
 
 
 def loss_curves(shown: Sequence[Line], numbers: Sequence[int], rows: Sequence[StoredResult],
@@ -225,12 +266,13 @@ def across_datasets_section(lines: Sequence[Line], metrics: Mapping[str, list[st
                                   ["Friedman test", "" if result.p is None else f"p = {result.p:.3g}"],
                                   [f"Nemenyi CD (α = {result.alpha:g})", f"{result.cd:.3f}"]]
         parts.append(html_table(["", ""], facts))
-        if len(result.labels) > CD_LIMIT:
+        if len(result.labels) > CD_LIMIT and available():
             parts.append(f'<p class="note">The diagram shows the {CD_LIMIT} best of {len(result.labels)} '
                          "configurations (the test covers all of them).</p>")
-        parts.append(img(cd_chart(result), f"critical-difference diagram, {result.task}",
-                         f"average rank over {len(result.datasets)} datasets (1 = best); bars join "
-                         "configurations within the critical difference"))
+        if available():
+            parts.append(img(cd_chart(result), f"critical-difference diagram, {result.task}",
+                             f"average rank over {len(result.datasets)} datasets (1 = best); bars join "
+                             "configurations within the critical difference"))
         parts.append(html_table(["configuration", "average rank"],
                                 [[label, f"{rank:.2f}"] for label, rank in zip(result.labels, result.ranks)]))
     if reasons:
