@@ -65,7 +65,7 @@ from benchmark.engine.dask import DaskExecutor
 from benchmark.engine.inline import InlineExecutor
 from benchmark.engine.local import LocalExecutor
 from benchmark.engine.processes import (START_METHOD, THREADED_LIBRARIES, WORKER_DIRECTORY_PREFIX, can_fork, cores,
-                                        process_state, sweep_worker_directories)
+                                        gpu_devices, process_state, sweep_worker_directories)
 from benchmark.errors import BenchError
 from benchmark.events import (Display, Event, Executor, ExecutorSettings, Finished, Flush, Log, Progress, Started,
                               Stopped, Task)
@@ -77,6 +77,7 @@ from benchmark.worker import descendants
 __all__ = ["DaskExecutor", "InlineExecutor", "LocalExecutor", "make_executor", "run_cells",
            "Event", "Finished", "Flush", "Log", "Progress", "Started", "Stopped", "Task",
            "START_METHOD", "THREADED_LIBRARIES", "WORKER_DIRECTORY_PREFIX", "can_fork", "cores", "descendants",
+           "gpu_devices",
            "process_state", "sweep_worker_directories"]
 
 
@@ -129,7 +130,7 @@ def run_cells(tasks: Sequence[Task], finished: Callable[[list[CellResult]], None
         display.handle(event)
 
     if isinstance(running, LocalExecutor):  # before the display's thread: they can fork
-        running.start(running.fitting(tasks))
+        running.start_for(running.grouped(tasks))
     with running if owned else nullcontext(), display:
         try:
             running.run(tasks, on_event)
