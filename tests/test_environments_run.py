@@ -199,3 +199,14 @@ def test_pools_keep_to_jobs_and_group_each_environment_s_cells():
     executor = LocalExecutor(jobs=2)
     assert [t.id for t in executor.grouped(tasks)] == ["c0", "c2", "c1", "c4", "c3"]
     assert [pool_of(t) for t in executor.grouped(tasks)] == [DEFAULT_POOL, DEFAULT_POOL, "a", "a", "b"]
+
+
+def test_a_library_missing_here_is_not_warned_about_for_a_model_that_runs_in_an_environment(tmp_path):
+    plugin = WHERE_PLUGIN.replace('requires={"numpy": "numpy"}', 'requires={"not_here_at_all": "not-here-at-all"}')
+    path = _suite(tmp_path, '  old: {requirements: ["not-here-at-all"]}', "old")
+    (tmp_path / "whereami.py").write_text(plugin)
+    checked = check_suite(path)
+    assert checked.errors == ()
+    assert [w.split(": ", 2)[1:] for w in checked.warnings] == [
+        ["models[0]", "where-am-i needs 'not_here_at_all': pip install not-here-at-all — its cells will be "
+                      "recorded as missing-dependency"]]  # the line without env: only

@@ -182,7 +182,7 @@ def _check_entry(item: _ModelEntry, parsed: ParsedSuite, registry: Registry, dat
     runnable = _runnable(item, labels, datasets, at)
     tasks = list(dict.fromkeys(labels[label].task for label in runnable)) or \
         ([] if datasets.complete else list(model.spec.tasks))
-    if model.missing:
+    if model.missing and "env" not in entry:  # in an environment, its libraries are installed there
         found.warnings.append(missing_library(model, item.where(at)))
     params_by_name = _described_params(item, tasks, registry, at)
     if params_by_name is not None:
