@@ -63,6 +63,15 @@ class RunEnvironments:
         built = self.ready.get(spec.name) if spec is not None else None
         return built.library_versions(requires) if built is not None else None
 
+    def record(self) -> dict[str, Any]:
+        """What the run's ``environment.json`` says of them: each one's provenance (hash, Python,
+        requirements and the versions installed), or why it could not be built; ``{}`` without any."""
+        if not self.specs:
+            return {}
+        return {"environments": {name: self.ready[name].provenance() if name in self.ready else
+                                 {"name": name, "hash": spec.hash, "requirements": list(spec.requirements),
+                                  "error": self.failed.get(name, "")} for name, spec in self.specs.items()}}
+
     def unbuilt(self, cells: Sequence[Cell], run_id: str) -> tuple[list[Cell], list[CellResult]]:
         """(the cells to run, the results of those whose environment could not be built)."""
         runnable: list[Cell] = []

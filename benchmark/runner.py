@@ -459,7 +459,7 @@ def _record_run(context: RunContext, planned: Mapping[str, Any]) -> None:
     primary = {task: names[0] for task, names in context.suite.metrics.items() if names}
     context.store.write_environment(context.run_id, {**environment(
         [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], context.run_id), **planned,
-        resultset.PRIMARY_METRICS: primary})
+        resultset.PRIMARY_METRICS: primary, **context.environments.record()})
 
 
 def _share_data(context: RunContext, todo: Sequence[Cell]) -> None:

@@ -70,7 +70,9 @@ def cornac_model(name: str, params: dict, train: pd.DataFrame, users: np.ndarray
 
     started = time.perf_counter()
     classes = {"cornac-ease": "EASE", "cornac-most-pop": "MostPop", "cornac-item-knn": "ItemKNN", "cornac-bpr": "BPR"}
-    triplets = list(zip(train["user"].tolist(), train["item"].tolist(), [1.0] * len(train)))  # binary, as bench's adapter
+    params = dict(params)
+    values = [1.0] * len(train) if params.pop("binary", True) else train["rating"].astype(float).tolist()
+    triplets = list(zip(train["user"].tolist(), train["item"].tolist(), values))  # binary unless told, as bench's adapter
     data = cornac.data.Dataset.build(triplets, fmt="UIR", seed=SEED)
     model_class = getattr(cornac.models, classes[name])
     accepted = inspect.signature(model_class.__init__).parameters
@@ -102,10 +104,12 @@ def lenskit_model(name: str, params: dict, train: pd.DataFrame, users: np.ndarra
     scorers = {"lenskit-pop": ("lenskit.basic", "PopScorer"), "lenskit-ease": ("lenskit.knn", "EASEScorer"),
                "lenskit-item-knn": ("lenskit.knn", "ItemKNNScorer"), "lenskit-implicit-mf": ("lenskit.als", "ImplicitMFScorer")}
     started = time.perf_counter()
-    frame = train.rename(columns={"user": "user_id", "item": "item_id"})[["user_id", "item_id", "rating"]]
-    data = from_interactions_df(frame, user_col="user_id", item_col="item_id", rating_col="rating")
-    module, scorer = scorers[name]
     config = dict(params)
+    binary = config.pop("binary", False)  # bench's adapter: the ratings unless told
+    frame = train.rename(columns={"user": "user_id", "item": "item_id"})[["user_id", "item_id", "rating"]]
+    data = from_interactions_df(frame.drop(columns="rating") if binary else frame, user_col="user_id",
+                                item_col="item_id", rating_col=None if binary else "rating")
+    module, scorer = scorers[name]
     if "score_method" in config:  # the adapter's name for LensKit's 'score' field
         config["score"] = config.pop("score_method")
     pipeline = topn_pipeline(getattr(importlib.import_module(module), scorer)(**config), n=K)
@@ -201,7 +205,7 @@ def surprise_model(name: str, params: dict, train: pd.DataFrame, users: np.ndarr
         inner = trainset.to_inner_uid(int(user))
         estimate = trainset.global_mean + algo.bu[inner] + algo.bi + algo.qi @ algo.pu[inner]
         scores = np.full(n_items, -np.inf)
-        scores[item_raw] = np.clip(estimate, 1, 5)
+        scores[item_raw] = estimate  # unclipped, as Surprise's estimate (bench ranks by it)
         lists[int(user)] = top_k(scores, seen[user])
     return fitted - started, time.perf_counter() - fitted, lists
 

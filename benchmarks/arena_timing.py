@@ -116,7 +116,8 @@ def main() -> None:
             direct.append(run_direct(line, environments, data_dir))
         b_cell, d_cell = (statistics.median(r["cell"] for r in side) for side in (bench, direct))
         b_wall, d_wall = (statistics.median(r["wall"] for r in side) for side in (bench, direct))
-        row = (f"| {line['name']} | {b_cell:.2f} | {d_cell:.2f} | {b_cell / d_cell:.2f} | {b_wall:.2f} | "
+        label = line["name"] + (f" {json.dumps(line['params'], separators=(',', ':'))}" if line.get("params") else "")
+        row = (f"| {label} | {b_cell:.2f} | {d_cell:.2f} | {b_cell / d_cell:.2f} | {b_wall:.2f} | "
                f"{d_wall:.2f} | {b_wall / d_wall:.2f} | {bench[-1]['ndcg']:.6f} | {direct[-1]['ndcg']:.6f} |")
         table.append(row)
         print(row, flush=True)

@@ -130,6 +130,10 @@ def test_a_failed_build_is_one_line_and_its_model_s_cells_are_recorded_with_the_
         assert failed["code"]["environment"] == {"name": "future", "hash": future}
     assert result.failed == 2
     assert "there" in result.text  # the leaderboard still lists it (as failed)
+    recorded = json.loads((tmp_path / "out" / "environment.json").read_text())["environments"]
+    assert recorded == {"future": {"name": "future", "hash": future, "requirements": ["tabulate==0.9.0"],
+                                   "error": f"python3.99 is not on PATH (this bench runs Python "
+                                            f"{sys.version_info[0]}.{sys.version_info[1]})"}}
 
 
 # --- Workers of an environment's pool -------------------------------------------------------------
@@ -169,6 +173,9 @@ def test_an_environment_s_cells_run_in_its_own_workers_and_record_it(tmp_path, m
         assert here["model_info"]["executable"] == sys.executable and here["model_info"]["environment"] == ""
         assert "environment" not in here["code"]
         assert there["metrics"]["rmse"] == pytest.approx(here["metrics"]["rmse"])  # the same data reached both
+    recorded = json.loads((tmp_path / "out" / "environment.json").read_text())["environments"]
+    assert recorded == {"old": {"name": "old", "hash": spec.hash, "python": "3.11.0", "requirements": ["tabulate==0.9.0"],
+                                "versions": {"tabulate": "0.9.0", "numpy": "1.99.0"}}}
 
 
 def test_a_rebuilt_environment_recomputes_its_cells_and_only_those(tmp_path, monkeypatch):
