@@ -5,21 +5,25 @@
 For every ranking model line of ``suites/arena-ml100k.yaml`` (bench's own fast-svd left out: its
 library is bench), in fresh processes and in alternation:
 
-* **bench**: ``bench run`` of a suite holding that one line (and its environment) on ml-100k's
-  ``u1`` fold, ranking, NDCG@10. Timed: the cell (``fit_seconds + predict_seconds`` of its row:
+* **bench**: ``bench run --jobs CORES`` of a suite holding that one line (and its environment) on
+  ml-100k's ``u1`` fold, ranking, NDCG@10: its one cell runs in one worker with one BLAS/OpenMP
+  thread (``cores // jobs``). Timed: the cell (``fit_seconds + predict_seconds`` of its row:
   the data handed to the library, the fit, every test user's scores over all items, the ranking)
   and the whole process (interpreter start, plugin discovery, validation, loading and checksumming
   the dataset, the worker — started with the environment's interpreter for LensKit and RecBole —
   and the result files).
 * **direct**: ``benchmarks/arena_direct.py``, the library called as its documentation does, with
-  the same interpreter (the environment's for LensKit and RecBole): read ``u1.base``, build the
-  library's data, fit, every test user's top 10 by the library's own call. Timed: fit + top 10,
+  the same interpreter (the environment's for LensKit and RecBole) and the same one thread
+  (bench's thread variables set to 1): read ``u1.base``, build the library's data, fit, every
+  test user's top 10 by the library's own call. Timed: fit + top 10,
   and the whole process.
 
 The cell ratio is what bench adds to the model's own work (target <= 1.2x); the process ratio
 adds bench's fixed start-up, which a one-cell run cannot spread. The NDCG@10 of both sides is
 printed: equal (to the sixth decimal) where the model is deterministic and the protocols agree,
-so the two sides did the same work. Load (``/proc/loadavg``) is printed before and after: the
+so the two sides did the same work. Threads are pinned on both sides because on a loaded
+machine a two-thread OpenBLAS is several times slower than one thread (EASE's fit: 1.3 s with one,
+6.8 s with two, the same script): a ratio must not measure that. Load (``/proc/loadavg``) is printed before and after: the
 development machine has two cores shared with other work.
 """
 
@@ -36,6 +40,8 @@ import time
 from pathlib import Path
 
 import yaml
+
+from benchmark.engine import THREAD_VARIABLES, cores
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "suites" / "arena-ml100k.yaml"
@@ -68,7 +74,8 @@ def run_bench(line: dict, environments: dict, data_dir: str) -> dict:
         (Path(folder) / "suite.yaml").write_text(_suite(line, environments))
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "benchmark", "run", str(Path(folder) / "suite.yaml"),
-                               "--out", str(Path(folder) / "out"), "-q", "--data-dir", data_dir],
+                               "--out", str(Path(folder) / "out"), "-q", "--data-dir", data_dir,
+                               "--jobs", str(cores())],  # one cell: one worker with one thread
                               capture_output=True, text=True)
         wall = time.perf_counter() - started
         rows = [json.loads(line) for line in (Path(folder) / "out" / "cells.jsonl").read_text().splitlines()
@@ -84,6 +91,7 @@ def run_direct(line: dict, environments: dict, data_dir: str) -> dict:
     python = _interpreter(line, environments)
     variables = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     variables["PYTHONPATH"] = str(ROOT)  # bench's built-ins import bench_plugins from the checkout
+    variables.update({name: "1" for name in THREAD_VARIABLES})  # as bench's worker: one thread
     started = time.perf_counter()
     done = subprocess.run([python, str(DIRECT), line["name"], json.dumps(line.get("params", {})), data_dir],
                           capture_output=True, text=True, env=variables)
