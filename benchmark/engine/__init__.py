@@ -29,6 +29,11 @@ What the cell printed (and a crash's faulthandler traceback) is in the row's ``l
   worker gets ``cores // jobs`` BLAS/OpenMP/numba/TensorFlow threads; a cell whose model
   declares ``threads: N`` gets N and counts as N of the ``jobs``. The datasets and folds are those the driver loaded, mapped
   read-only (:mod:`benchmark.shared_data`); a cell's time limit starts once its data is ready.
+  A cell of a model that runs in a suite's environment (:mod:`benchmark.environments`) goes to
+  that environment's own pool of workers, spawned with its interpreter (``jobs`` workers over all
+  pools; each pool's cells are sent together); a cell of a model that declares ``uses_gpu`` to a
+  worker that sees one of ``--gpus N`` devices (``CUDA_VISIBLE_DEVICES``), at most N at once, or
+  none when the run has none (its row says ``device: cpu``).
   Each worker is its own session and a child subreaper: what a cell leaves running (forked
   children, ``setsid`` daemons) is killed when the cell ends, with the worker when it is
   killed, and when the driver dies. The rows of one pass of the event loop are delivered

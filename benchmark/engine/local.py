@@ -100,7 +100,6 @@ def pool_of(task: Task) -> str:
     return str(environment.get("hash") or DEFAULT_POOL) if isinstance(environment, Mapping) else DEFAULT_POOL
 
 
-
 class _Worker:
     """The executor's handle on one worker process: the cell it runs and that cell's clocks."""
 
