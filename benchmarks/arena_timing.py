@@ -41,7 +41,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmark.engine import THREAD_VARIABLES, cores
+from benchmark.engine.processes import THREAD_VARIABLES, cores
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "suites" / "arena-ml100k.yaml"
