@@ -138,6 +138,8 @@ def recbole_model(name: str, params: dict, train: pd.DataFrame, users: np.ndarra
         train[["user", "item"]].to_csv(Path(folder) / "ml" / "ml.train.inter", sep="\t", index=False,
                                        header=["user_id:token", "item_id:token"])
         argv, sys.argv = sys.argv, sys.argv[:1]  # RecBole reads --key=value options from the command line
+        directory = os.getcwd()
+        os.chdir(folder)  # its trainer writes log_tensorboard/ into the working directory
         config = Config(model=models[name], dataset="ml", config_dict={
             **params, "data_path": folder, "checkpoint_dir": folder, "benchmark_filename": ["train"],
             "train_neg_sample_args": None, "use_gpu": False, "show_progress": False, "state": "ERROR",
@@ -150,6 +152,10 @@ def recbole_model(name: str, params: dict, train: pd.DataFrame, users: np.ndarra
         model = get_model(config["model"])(config, loader._dataset).to(config["device"])
         trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
         trainer.fit(loader, valid_data=None, verbose=False, saved=False, show_progress=False)
+        writer = getattr(trainer, "tensorboard", None)
+        if writer is not None:  # its thread would write into the folder after it is gone
+            writer.close()
+        os.chdir(directory)
     fitted = time.perf_counter()
     user_ids = dataset.field2id_token[dataset.uid_field]
     item_positions = dataset.field2id_token[dataset.iid_field][1:].astype(np.int64)
