@@ -309,6 +309,13 @@ class Model:
 
     requires: ClassVar[Mapping[str, str]] = {}
     constraints: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    uses_gpu: ClassVar[bool] = False
+    """Whether the model fits or predicts on a GPU when one is given (added after 1.0). bench's
+    local executor counts devices as a resource (``bench run --gpus N``, default: the devices
+    ``nvidia-smi`` lists): each cell of such a model runs in a worker whose
+    ``CUDA_VISIBLE_DEVICES`` names one device, at most N such cells at once; with no device it
+    runs with ``CUDA_VISIBLE_DEVICES`` empty, and its row's ``model_info`` says ``device: cpu``
+    with a note. The model itself picks the device as its library does (``cuda`` if available)."""
 
     @classmethod
     def param_defaults(cls) -> dict[str, Any]:

@@ -74,6 +74,14 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Nam
                      help="stop a cell above this resident memory, e.g. 4GB (overrides the suite)")
     run.add_argument("--max-configurations", type=int, default=None, metavar="N",
                      help="refuse suites whose grids expand to more configurations (default 10,000)")
+    def gpus(value: str) -> int:
+        if not value.strip().isdigit():
+            raise argparse.ArgumentTypeError(f"expected a number of devices (0 or more), got {value!r}")
+        return int(value)
+
+    run.add_argument("--gpus", type=gpus, default=None, metavar="N",
+                     help="GPU devices for models that declare uses_gpu, one per cell (default: those "
+                          "nvidia-smi lists; 0: run them on the CPU)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     run.add_argument("-v", "--verbose", action="store_true",
                      help="show library log output of cells (TensorFlow...) instead of storing it")
@@ -149,7 +157,7 @@ def _run(args: argparse.Namespace) -> int:
                          memory_limit=args.memory_limit, verbose=args.verbose,
                          max_configurations=check_max_configurations(args.max_configurations,
                                                                      MAX_CONFIGURATIONS),
-                         quiet=args.quiet)  # -q hides progress, never warnings
+                         quiet=args.quiet, gpus=args.gpus)  # -q hides progress, never warnings
     try:
         result = run_suite(args.suite, options, stream=sys.stderr)
     except RunInterrupted as stop:

@@ -176,82 +176,104 @@ def bench_install_arguments() -> list[str]:
 
 # --- Parsing a suite's environments: block --------------------------------------------------
 
+Place = Callable[..., str]
+"""A key path's place in a message: ``place("environments", "p", "requirements", 0)`` gives
+``suite.yaml:4: environments.p.requirements[0]`` (a suite's ``at``; :func:`places` for a plain
+file name)."""
 
-def parse_environments(data: Mapping[str, Any], where: str) -> dict[str, EnvironmentSpec]:
+
+def places(where: str) -> Place:
+    """The places of key paths in a file known only by name: ``where: a.b[0]``."""
+    def place(*path: Any) -> str:
+        dotted = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
+        return f"{where}: {dotted}" if where else dotted
+    return place
+
+
+def parse_environments(data: Mapping[str, Any], where: str | Place,
+                       problems: list[BenchError] | None = None) -> dict[str, EnvironmentSpec]:
     """The ``environments:`` block of a suite (``data`` is the whole suite mapping) as specs by
-    name; ``{}`` without one. Every problem is one line naming the key, what was expected and
-    what was found; all of them are raised at once."""
+    name; ``{}`` without one. Every problem is one line naming the key (with its line when
+    ``where`` is a suite's ``at``), what was expected and what was found; all of them are raised
+    at once, or added to ``problems`` when it is given (the sound entries are then returned)."""
+    place = places(where) if isinstance(where, str) else where
     block = data.get("environments")
     if block is None:
         return {}
-    if not isinstance(block, Mapping):
-        raise BenchError(f"environments: expected a mapping of names to {{requirements: [...]}}, "
-                         f"found {excerpt(block)}", where)
     found: dict[str, EnvironmentSpec] = {}
-    problems: list[BenchError] = []
-    for name, entry in block.items():
-        try:
-            found[str(name)] = _parse_entry(name, entry, where)
-        except BenchError as problem:
-            problems.append(problem)
-    raise_all(problems)
+    wrong: list[BenchError] = []
+    if not isinstance(block, Mapping):
+        wrong.append(BenchError(f"expected a mapping of names to {{requirements: [...]}}, found "
+                                f"{excerpt(block)}", place("environments")))
+    else:
+        for name, entry in block.items():
+            try:
+                found[str(name)] = _parse_entry(name, entry, place)
+            except BenchError as problem:
+                wrong.append(problem)
+    if problems is None:
+        raise_all(wrong)
+    else:
+        problems.extend(wrong)
     return found
 
 
-def _parse_entry(name: Any, entry: Any, where: str) -> EnvironmentSpec:
-    key = f"environments.{name}"
+def _parse_entry(name: Any, entry: Any, place: Place) -> EnvironmentSpec:
     if not isinstance(name, str) or not NAME.match(name):
-        raise BenchError(f"{key}: expected a name of letters, digits, '.', '_' or '-', found "
-                         f"{excerpt(name)}", where)
+        raise BenchError(f"expected a name of letters, digits, '.', '_' or '-', found {excerpt(name)}",
+                         place("environments", name))
     if not isinstance(entry, Mapping):
-        raise BenchError(f"{key}: expected a mapping {{requirements: [...], python: '3.x'}}, found "
-                         f"{excerpt(entry)}", where)
+        raise BenchError(f"expected a mapping {{requirements: [...], python: '3.x'}}, found {excerpt(entry)}",
+                         place("environments", name))
     for unknown in (k for k in entry if k not in ENV_KEYS):
         hint = did_you_mean(str(unknown), ENV_KEYS)
-        raise BenchError(f"{key}: unknown key {unknown!r}, expected one of {', '.join(ENV_KEYS)}"
-                         f"{'; ' + hint if hint else ''}", where)
+        raise BenchError(f"unknown key {unknown!r}, expected one of {', '.join(ENV_KEYS)}"
+                         f"{'; ' + hint if hint else ''}", place("environments", name))
     if "requirements" not in entry:
-        raise BenchError(f"{key}.requirements: expected a list of pip requirements, found nothing", where)
-    return EnvironmentSpec(name, _requirements(entry["requirements"], key, where),
-                           _python(entry.get("python"), key, where))
+        raise BenchError("expected a list of pip requirements, found nothing",
+                         place("environments", name, "requirements"))
+    return EnvironmentSpec(name, _requirements(entry["requirements"], name, place),
+                           _python(entry.get("python"), name, place))
 
 
-def _requirements(value: Any, key: str, where: str) -> tuple[str, ...]:
+def _requirements(value: Any, name: str, place: Place) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
-        raise BenchError(f"{key}.requirements: expected a non-empty list of pip requirements, "
-                         f"found {excerpt(value)}", where)
+        raise BenchError(f"expected a non-empty list of pip requirements, found {excerpt(value)}",
+                         place("environments", name, "requirements"))
     for i, requirement in enumerate(value):
         if not isinstance(requirement, str) or not requirement.strip() or "\n" in requirement:
-            raise BenchError(f"{key}.requirements[{i}]: expected a requirement such as "
-                             f"'pandas>=2.2,<3', found {excerpt(requirement)}", where)
+            raise BenchError(f"expected a requirement such as 'pandas>=2.2,<3', found {excerpt(requirement)}",
+                             place("environments", name, "requirements", i))
         if requirement.strip().startswith("-"):
-            raise BenchError(f"{key}.requirements[{i}]: expected a requirement, not a pip option, "
-                             f"found {excerpt(requirement)}", where)
+            raise BenchError(f"expected a requirement, not a pip option, found {excerpt(requirement)}",
+                             place("environments", name, "requirements", i))
     return tuple(r.strip() for r in value)
 
 
-def _python(value: Any, key: str, where: str) -> str | None:
+def _python(value: Any, name: str, place: Place) -> str | None:
     if value is None:
         return None
     if isinstance(value, float):
-        raise BenchError(f"{key}.python: expected a version in quotes such as '3.11' (YAML reads "
-                         f"3.10 as the number 3.1), found {value!r}", where)
+        raise BenchError(f"expected a version in quotes such as '3.11' (YAML reads 3.10 as the number 3.1), "
+                         f"found {value!r}", place("environments", name, "python"))
     if not isinstance(value, str) or not PYTHON_VERSION.match(value.strip()):
-        raise BenchError(f"{key}.python: expected a version such as '3.11', found {excerpt(value)}", where)
+        raise BenchError(f"expected a version such as '3.11', found {excerpt(value)}",
+                         place("environments", name, "python"))
     return value.strip()
 
 
-def model_environment(entry: Mapping[str, Any], environments: Mapping[str, EnvironmentSpec],
+def model_environment(entry: Mapping[str, Any], environments: Mapping[str, EnvironmentSpec | None],
                       where: str) -> EnvironmentSpec | None:
-    """The environment a model line names with ``env:`` (``None`` without one), or one line
-    saying which names the suite declares."""
+    """The environment a model line names with ``env:`` (``None`` without one, or when the suite
+    declares that name with a broken entry: reported there), or one line saying which names the
+    suite declares (``where`` is the place of the ``env`` key)."""
     name = entry.get("env")
     if name is None:
         return None
     if not isinstance(name, str) or name not in environments:
         declared = ", ".join(sorted(environments)) or "none declared"
         hint = did_you_mean(str(name), environments) if isinstance(name, str) else ""
-        raise BenchError(f"env: expected the name of an environment of this suite ({declared}), "
+        raise BenchError(f"expected the name of an environment of this suite ({declared}), "
                          f"found {excerpt(name)}{'; ' + hint if hint else ''}", where)
     return environments[name]
 

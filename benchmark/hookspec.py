@@ -83,6 +83,11 @@ def bench_models() -> list[ModelSpec]:
     Each :class:`~benchmark.api.ModelSpec` maps the tasks it supports (``"rating"``,
     ``"reconstruction"``, or any task of ``bench_tasks``) to a subclass of that task's
     ``model_base`` or a lazy ``"module:Class"`` reference.
+
+    A model class that fits or predicts on a GPU says so with ``uses_gpu = True``
+    (:attr:`benchmark.api.Model.uses_gpu`, added after 1.0; default ``False``): the local executor
+    then counts devices as a resource (``bench run --gpus N``) and starts each of its cells in a
+    worker that sees one device (``CUDA_VISIBLE_DEVICES``), or none when the run has no GPU.
     """
 
 

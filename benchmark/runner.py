@@ -29,7 +29,7 @@ from typing import Any, TextIO
 from benchmark import leaderboard, resultset, tuning
 from benchmark._internal import versions
 from benchmark.api import MissingDependency, PluginInputError
-from benchmark.engine import LocalExecutor, run_cells
+from benchmark.engine import LocalExecutor, gpu_devices, run_cells
 from benchmark.errors import BenchError
 from benchmark.events import Display, ExecutorSettings, Limits, Task
 from benchmark.execute import (DataCache, FinishedHooks, clear_staging, complete_provenance, execute, has_failures,
@@ -42,7 +42,9 @@ from benchmark.record import Cell, CellResult
 from benchmark.registry import Registry
 from benchmark.shared_data import ENVIRONMENT, SharedData
 from benchmark.store import ResultStore
-from benchmark.suite import MAX_CONFIGURATIONS, Suite, load_suite, model_arguments
+from benchmark.run_environments import RunEnvironments
+from benchmark.run_environments import prepare as prepare_environments
+from benchmark.suite import MAX_CONFIGURATIONS, ModelConfig, Suite, load_suite, model_arguments
 
 
 class Terminated(KeyboardInterrupt):
@@ -66,6 +68,7 @@ class RunOptions:
     verbose: bool = False
     max_configurations: int = MAX_CONFIGURATIONS
     quiet: bool = False  # no progress (finished cells, heartbeats); warnings still shown
+    gpus: int | None = None  # --gpus: devices for models that declare uses_gpu (None: those found)
 
 
 @dataclass
@@ -96,11 +99,16 @@ class RunResult:
 # --- Plan -----------------------------------------------------------------------------------
 
 
-def _code(registry: Registry, model_plugin: str, metrics: Sequence[str]) -> dict[str, Any]:
-    """What identifies the code behind a cell's numbers."""
-    entry = registry.get("model", model_plugin)
-    return {"model": entry.provider.code, "libraries": versions(entry.requires),
+def _code(registry: Registry, model: ModelConfig, metrics: Sequence[str],
+          environments: RunEnvironments = RunEnvironments()) -> dict[str, Any]:
+    """What identifies the code behind a cell's numbers; a model in an environment: its name and
+    hash, and its libraries' versions there (:mod:`benchmark.run_environments`)."""
+    entry = registry.get("model", model.name)
+    libraries = environments.libraries(model.env, entry.requires)
+    code = {"model": entry.provider.code, "libraries": versions(entry.requires) if libraries is None else libraries,
             "metrics": {name: registry.get("metric", name).provider.code for name in metrics}}
+    environment = environments.code(model.env)
+    return code if environment is None else {**code, "environment": environment}
 
 
 def _model_params(registry: Registry, model_plugin: str, task: str, given: Mapping[str, Any],
@@ -111,13 +119,14 @@ def _model_params(registry: Registry, model_plugin: str, task: str, given: Mappi
     return model_arguments(defaults, given, seed)
 
 
-def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
+def plan(suite: Suite, registry: Registry, cache: DataCache,
+         environments: RunEnvironments = RunEnvironments()) -> list[Cell]:
     """Every (dataset × seed × fold × model configuration) cell, in run order.
 
     Each dataset is loaded once (into ``cache``, which an in-process execution reuses).
     """
     cells = []
-    codes: dict[str, dict[str, Any]] = {}
+    codes: dict[tuple[str, str | None], dict[str, Any]] = {}  # by model and environment
     for dataset in suite.datasets:
         where = f"dataset {dataset.label!r}"
         try:
@@ -141,13 +150,16 @@ def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
                 if dataset.label not in model.datasets:
                     continue
                 build, config = _model_params(registry, model.name, dataset.task, model.params, seed)
-                if model.name not in codes:
-                    codes[model.name] = _code(registry, model.name, metrics)
-                configured.append((model, build, config))
+                if model.env is not None:  # another experiment than the same model in bench's own
+                    config = {**config, "env": model.env.name}
+                key = (model.name, model.env.name if model.env else None)
+                if key not in codes:
+                    codes[key] = _code(registry, model, metrics, environments)
+                configured.append((model, build, config, codes[key]))
             # fold by fold: the cells that run at once share their fold's rows (and pages)
             for index, fold in enumerate(folds):
                 fingerprint = fold.fingerprint  # hashed once per fold, not once per model
-                for model, build, config in configured:
+                for model, build, config, code in configured:
                     cells.append(Cell(
                         suite=suite.name, task=dataset.task, dataset=dataset.label,
                         dataset_plugin=dataset.name, dataset_options=dataset.options,
@@ -155,7 +167,7 @@ def plan(suite: Suite, registry: Registry, cache: DataCache) -> list[Cell]:
                         split_params=call.stored(), seed=seed, fold=index,
                         fold_name=fold.name, fingerprint=fingerprint, model=model.label,
                         model_plugin=model.name, params=build, config=config, metrics=metrics,
-                        code=codes[model.name], data_dir=suite.data_dir, plugins=suite.plugins,
+                        code=code, data_dir=suite.data_dir, plugins=suite.plugins,
                         task_options=dataset.task_options))
     return cells
 
@@ -289,6 +301,7 @@ class RunContext:
     started: float  # time.perf_counter() when the run began
     executor: LocalExecutor | None = None  # workers started before planning, kept for every phase
     progress: Display | None = None  # the caller's display, else one per phase (:meth:`display`)
+    environments: RunEnvironments = RunEnvironments()  # built before planning (benchmark.run_environments)
 
     @property
     def run_id(self) -> str:
@@ -330,10 +343,14 @@ def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: Text
     run_id = new_run_id()
     suite, registry = load_suite(path, options.plugins, options.data_dir, options.max_configurations)
     directory = results_directory(suite, options.out)
+    environments = prepare_environments(suite.models, options.executor, lambda line: print(f"bench: {line}", file=stream))
     with offered_registry(suite.plugins, registry), \
             _early_workers(suite, directory, options, run_id) as executor:  # forked workers use the registry
+        if executor is not None:
+            executor.environments.update(environments.by_hash())
+            _count_devices(executor, suite, registry, options.gpus)
         cache = DataCache(registry)
-        cells = plan(suite, registry, cache)
+        cells = plan(suite, registry, cache, environments)
         with RunLock(directory), sigterm_as_interrupt():
             store = ResultStore(directory)
             settings = ExecutorSettings(options.executor, options.jobs, options.scheduler, options.verbose,
@@ -342,7 +359,8 @@ def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: Text
                 executor.artifacts_root = settings.artifacts_root
             context = RunContext(suite=suite, registry=registry, cache=cache, store=store, options=options,
                                  engine=settings, limits=limits_of(suite, options), stream=stream,
-                                 started=started, executor=executor, progress=progress)
+                                 started=started, executor=executor, progress=progress,
+                                 environments=environments)
             return _run(context, cells)
 
 
@@ -359,6 +377,16 @@ def _early_workers(suite: Suite, directory: Path, options: RunOptions, run_id: s
     with LocalExecutor(options.jobs, None, run_id, options.verbose) as executor:
         executor.start(min(options.jobs, max(0, surely_new_cells(suite, directory, options.fresh))))
         yield executor
+
+
+def _count_devices(executor: LocalExecutor, suite: Suite, registry: Registry, gpus: int | None) -> None:
+    """The models of the suite that declare ``uses_gpu`` and the devices their cells share
+    (``--gpus N``, else those found; ``nvidia-smi`` is asked only when such a model is there)."""
+    declaring = frozenset(model.name for model in suite.models if any(
+        getattr(registry.get("model", model.name).model_class(task), "uses_gpu", False)
+        for task in {d.task for d in suite.datasets if d.label in model.datasets}))
+    executor.gpu_models = declaring
+    executor.devices = gpu_devices(gpus) if declaring else ()
 
 
 def surely_new_cells(suite: Suite, directory: Path, fresh: bool = False) -> int:
@@ -442,7 +470,7 @@ def _record_run(context: RunContext, planned: Mapping[str, Any]) -> None:
     primary = {task: names[0] for task, names in context.suite.metrics.items() if names}
     context.store.write_environment(context.run_id, {**environment(
         [{"plugin": p, "distribution": d, "version": v} for p, d, v in plugin_list], context.run_id), **planned,
-        resultset.PRIMARY_METRICS: primary})
+        resultset.PRIMARY_METRICS: primary, **context.environments.record()})
 
 
 def _share_data(context: RunContext, todo: Sequence[Cell]) -> None:
@@ -501,6 +529,10 @@ def _execute(context: RunContext, todo: list[Cell], computed: dict[str, CellResu
             computed[result.cell_id] = result
             notify(result)
 
+    todo, unbuilt = context.environments.unbuilt(todo, context.run_id)
+    if unbuilt:  # their environment could not be built (said once, when it was tried)
+        finished(unbuilt)
+        done += len(unbuilt)
     try:
         if context.options.executor == "inline":  # this process, the datasets already loaded by the plan
             for number, cell in enumerate(todo, done + 1):

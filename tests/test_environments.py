@@ -72,9 +72,9 @@ def test_a_model_line_names_a_declared_environment():
     declared = {"pandas2": PANDAS2}
     assert envs.model_environment({"name": "lenskit-ease", "env": "pandas2"}, declared, "m") == PANDAS2
     assert envs.model_environment({"name": "ease"}, declared, "m") is None
-    with pytest.raises(BenchError, match=r"^models\[0\]: env: expected the name of an environment of this "
+    with pytest.raises(BenchError, match=r"^models\[0\]\.env: expected the name of an environment of this "
                                          r"suite \(pandas2\), found 'pandas3'; did you mean 'pandas2'\?$"):
-        envs.model_environment({"env": "pandas3"}, declared, "models[0]")
+        envs.model_environment({"env": "pandas3"}, declared, "models[0].env")
 
 
 # --- The hash -------------------------------------------------------------------------------------
@@ -376,11 +376,20 @@ def _run_in_worker(env: Environment, cell: dict) -> dict:
         process.wait(timeout=60)
 
 
+OLD_LIBS = EnvironmentSpec("old-libs", ("tabulate==0.9.0", "pandas>=2.2,<3"))
+
+
+@pytest.fixture(scope="module")
+def env_cache(tmp_path_factory) -> Path:
+    """One cache for the slow tests of this module: the old-libs environment is built once."""
+    return tmp_path_factory.mktemp("env-cache")
+
+
 @pytest.mark.slow
-def test_a_real_environment_runs_bench_s_worker_with_its_pinned_libraries(tmp_path):
-    spec = EnvironmentSpec("old-libs", ("tabulate==0.9.0", "pandas>=2.2,<3"))
+def test_a_real_environment_runs_bench_s_worker_with_its_pinned_libraries(tmp_path, env_cache):
+    spec = OLD_LIBS
     started = time.monotonic()
-    env = envs.build(spec, tmp_path)
+    env = envs.build(spec, env_cache)
     print(f"built {spec.hash} in {time.monotonic() - started:.1f}s")
     versions = env.versions()
     assert versions["tabulate"] == "0.9.0" and versions["pandas"].startswith("2.")
@@ -405,3 +414,41 @@ def test_a_requirement_bench_cannot_live_with_fails_the_build_in_one_line(tmp_pa
     assert message.startswith("environment 'too-old': pip install failed: ") and "\n" not in message
     assert "tabulate" in message, message
     assert envs.list_environments(tmp_path) == [] and not list((tmp_path / "envs").glob(".tmp-*"))
+
+
+RUN_PLUGIN = WORKER_PLUGIN.replace('ModelSpec("where-am-i", {"rating": WhereAmI})',
+                                   'ModelSpec("where-am-i", {"rating": WhereAmI}, '
+                                   'requires={"tabulate": "tabulate", "pandas": "pandas"})')
+
+
+@pytest.mark.slow
+def test_bench_run_builds_the_environment_and_its_cells_record_the_versions_there(tmp_path, env_cache, monkeypatch):
+    """The issue's syntax end to end: ``bench run`` builds (or reuses) the environment, runs the
+    model line naming it in workers of that interpreter, and each cell records the environment
+    and the library versions seen there; the same model without ``env:`` runs in bench's own."""
+    import tabulate
+
+    from benchmark.runner import RunOptions, run_suite
+
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(env_cache))
+    (tmp_path / "whereami.py").write_text(RUN_PLUGIN)
+    (tmp_path / "suite.yaml").write_text(
+        "name: env-run\nsplit: {method: kfold, k: 2}\nplugins: [whereami.py]\n"
+        "environments:\n  old-libs: {requirements: [\"tabulate==0.9.0\", \"pandas>=2.2,<3\"]}\n"
+        "datasets: [{name: synthetic-ratings, options: {n_users: 30, n_items: 20, density: 0.3}}]\n"
+        "models:\n  - {name: where-am-i, label: bench}\n  - {name: where-am-i, label: old, env: old-libs}\n"
+        "metrics: [rmse]\n")
+    result = run_suite(tmp_path / "suite.yaml", RunOptions(out=tmp_path / "out", jobs=2, quiet=True),
+                       stream=open(os.devnull, "w"))
+    env = envs.build(OLD_LIBS, env_cache)  # built by the run (or the test before): found at once
+    rows = {(row["model"], row["fold"]): row for row in result.rows}
+    assert all(row["status"] == "ok" for row in rows.values()), [row.get("error") for row in rows.values()]
+    for fold in (0, 1):
+        old, own = rows["old", fold], rows["bench", fold]
+        assert old["code"]["environment"] == {"name": "old-libs", "hash": OLD_LIBS.hash}
+        assert old["code"]["libraries"]["tabulate"] == "0.9.0" == old["libraries"]["tabulate"]
+        assert old["libraries"]["pandas"] == env.versions()["pandas"] and old["libraries"]["pandas"].startswith("2.")
+        assert old["model_info"] == {"executable": str(env.python), "pandas": old["libraries"]["pandas"],
+                                     "tabulate": "0.9.0"}
+        assert own["libraries"]["tabulate"] == tabulate.__version__ != "0.9.0"
+        assert old["metrics"]["rmse"] == pytest.approx(own["metrics"]["rmse"])  # the same shared data

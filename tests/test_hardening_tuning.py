@@ -76,6 +76,13 @@ def test_a_billion_trials_are_refused_in_one_line(tmp_path):
                    "expected at most 10,000 trials (the configuration limit), got 1,000,000,000")
 
 
+def test_max_configurations_on_the_command_line_moves_the_trials_limit(tmp_path):
+    path = suite(tmp_path, "{space: {p: {low: 0, high: 5}}, objective: rmse, search: random, trials: 20000}")
+    one_line_error(run_bench("check", str(path), "--max-configurations", "15000"), "models[0].tune.trials",
+                   "expected at most 15,000 trials (the configuration limit), got 20,000")
+    assert run_bench("check", str(path), "--max-configurations", "20000").returncode == 0
+
+
 @pytest.mark.slow  # a whole `bench run` or several (>= 3 s on the loaded 2-core VM)
 def test_crashed_trials_fail_the_run_are_listed_and_counted_on_the_tuned_line(tmp_path):
     path = suite(tmp_path, "{space: {p: [0, 1, 2, 3, 4]}, objective: rmse, split: {method: holdout}}")

@@ -29,6 +29,11 @@ What the cell printed (and a crash's faulthandler traceback) is in the row's ``l
   worker gets ``cores // jobs`` BLAS/OpenMP/numba/TensorFlow threads; a cell whose model
   declares ``threads: N`` gets N and counts as N of the ``jobs``. The datasets and folds are those the driver loaded, mapped
   read-only (:mod:`benchmark.shared_data`); a cell's time limit starts once its data is ready.
+  A cell of a model that runs in a suite's environment (:mod:`benchmark.environments`) goes to
+  that environment's own pool of workers, spawned with its interpreter (``jobs`` workers over all
+  pools; each pool's cells are sent together); a cell of a model that declares ``uses_gpu`` to a
+  worker that sees one of ``--gpus N`` devices (``CUDA_VISIBLE_DEVICES``), at most N at once, or
+  none when the run has none (its row says ``device: cpu``).
   Each worker is its own session and a child subreaper: what a cell leaves running (forked
   children, ``setsid`` daemons) is killed when the cell ends, with the worker when it is
   killed, and when the driver dies. The rows of one pass of the event loop are delivered
@@ -65,7 +70,7 @@ from benchmark.engine.dask import DaskExecutor
 from benchmark.engine.inline import InlineExecutor
 from benchmark.engine.local import LocalExecutor
 from benchmark.engine.processes import (START_METHOD, THREADED_LIBRARIES, WORKER_DIRECTORY_PREFIX, can_fork, cores,
-                                        process_state, sweep_worker_directories)
+                                        gpu_devices, process_state, sweep_worker_directories)
 from benchmark.errors import BenchError
 from benchmark.events import (Display, Event, Executor, ExecutorSettings, Finished, Flush, Log, Progress, Started,
                               Stopped, Task)
@@ -77,6 +82,7 @@ from benchmark.worker import descendants
 __all__ = ["DaskExecutor", "InlineExecutor", "LocalExecutor", "make_executor", "run_cells",
            "Event", "Finished", "Flush", "Log", "Progress", "Started", "Stopped", "Task",
            "START_METHOD", "THREADED_LIBRARIES", "WORKER_DIRECTORY_PREFIX", "can_fork", "cores", "descendants",
+           "gpu_devices",
            "process_state", "sweep_worker_directories"]
 
 
@@ -129,7 +135,7 @@ def run_cells(tasks: Sequence[Task], finished: Callable[[list[CellResult]], None
         display.handle(event)
 
     if isinstance(running, LocalExecutor):  # before the display's thread: they can fork
-        running.start(running.fitting(tasks))
+        running.start_for(running.grouped(tasks))
     with running if owned else nullcontext(), display:
         try:
             running.run(tasks, on_event)

@@ -13,6 +13,8 @@ children, read from ``/proc`` every :attr:`LocalExecutor.MEMORY_POLL` seconds (w
 
 from __future__ import annotations
 
+import collections
+import itertools
 import os
 import secrets
 import shutil
@@ -21,18 +23,21 @@ import subprocess
 import tempfile
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmark.engine.processes import (WORKER_DIRECTORY_PREFIX, cores, process_state, start_time, start_worker,
                                         sweep_worker_directories, tree_rss, worker_environment)
 from benchmark.errors import BenchError
-from benchmark.events import Finished, Flush, Log, OnEvent, Progress, Started, Stopped, Task
+from benchmark.events import Event, Finished, Flush, Log, OnEvent, Progress, Started, Stopped, Task
 from benchmark.provenance import machine, now
 from benchmark.record import Cell, CellResult
 from benchmark.worker import clip_log, kill_tree, read_capture
+
+if TYPE_CHECKING:
+    from benchmark.environments import Environment
 
 # --- Why a cell failed ------------------------------------------------------------------------
 
@@ -79,16 +84,36 @@ def failed_result(task: Task, status: str, error: str, run_id: str, log: str = "
 
 # --- Workers and the loop that keeps them busy -----------------------------------------------
 
+DEFAULT_POOL = ""
+"""The pool of workers started with bench's own interpreter; an environment's pool is its hash,
+and a GPU model's pools add ``#gpu`` (a device per worker) or ``#cpu`` (none visible)."""
+GPU, CPU = "gpu", "cpu"
+DEVICE_VARIABLE = "CUDA_VISIBLE_DEVICES"
+CPU_NOTE = "no GPU counted (--gpus 0, or none found): ran on the CPU"
+
+
+def pool_of(task: Task) -> str:
+    """The pool a task runs in: the hash of the environment its cell names
+    (``code["environment"]``, :mod:`benchmark.environments`), else :data:`DEFAULT_POOL`."""
+    code = task.cell.get("code")
+    environment = code.get("environment") if isinstance(code, Mapping) else None
+    return str(environment.get("hash") or DEFAULT_POOL) if isinstance(environment, Mapping) else DEFAULT_POOL
+
 
 class _Worker:
     """The executor's handle on one worker process: the cell it runs and that cell's clocks."""
 
-    def __init__(self, slot: int, threads: int, verbose: bool, directory: str, shared: str | None):
-        self.slot = slot
+    def __init__(self, slot: int, threads: int, verbose: bool, directory: str, shared: str | None,
+                 pool: str = DEFAULT_POOL, environment: Environment | None = None, device: str | None = None):
+        self.slot, self.pool = slot, pool
+        self.device = device  # its CUDA_VISIBLE_DEVICES ("" for a GPU model's cell on the CPU); None: not set
         self.capture = None if verbose else os.path.join(directory, f"worker-{slot}-{secrets.token_hex(3)}.log")
-        self.process, self.conn = start_worker(self.capture, threads, verbose,
-                                               worker_environment(threads, verbose, shared))
-        self.name = f"w{slot}"
+        variables = worker_environment(threads, verbose, shared)
+        if device is not None:
+            variables[DEVICE_VARIABLE] = device
+        self.process, self.conn = start_worker(self.capture, threads, verbose, variables, environment)
+        self.name = f"w{slot}" + (f":{environment.spec.name}" if environment is not None else "") + \
+            (f":cuda{device}" if device else "")
         self.ready = False
         self.task: Task | None = None
         self.loading = False  # the cell's data is being prepared; its time limit not yet running
@@ -169,6 +194,17 @@ class LocalExecutor:
         self._workers: dict[int, _Worker] = {}
         self._directory: str | None = None
         self._start_failures = 0
+        self.environments: dict[str, Environment] = {}
+        """The suite's built environments by hash: a task whose cell names one
+        (``code["environment"]``) runs in a worker of that environment's pool (:func:`pool_of`)."""
+        self.devices: tuple[str, ...] = ()
+        """The GPU devices counted as a resource (``--gpus N``), as ``CUDA_VISIBLE_DEVICES`` names
+        them: at most that many cells of models that declare ``uses_gpu`` run at once, each in a
+        worker that sees one of them."""
+        self.gpu_models: frozenset[str] = frozenset()
+        """The model plugins that declare ``uses_gpu`` (the runner asks the registry)."""
+        self._noted_cpu: set[str] = set()
+        self._device_of: dict[str, str] = {}  # cell id -> the CUDA_VISIBLE_DEVICES of its worker
 
     def __enter__(self) -> LocalExecutor:
         return self  # workers start in run(), as many as its cells need, or earlier by start(n)
@@ -191,15 +227,82 @@ class LocalExecutor:
         """Where the driver shares datasets and folds with the workers (None: not shared)."""
         return os.path.join(self.directory, "data") if self.share_data else None
 
-    def start(self, count: int | None = None) -> None:
-        """Start workers up to ``count`` (default ``jobs``, never more) without waiting for them."""
+    def start(self, count: int | None = None, pool: str = DEFAULT_POOL) -> None:
+        """Start workers up to ``count`` (default ``jobs``, never more) without waiting for them;
+        new ones in ``pool`` (bench's own interpreter, or an environment's hash)."""
         wanted = self.jobs if count is None else min(self.jobs, count)
+        while len(self._workers) < wanted and self._start_one(pool):
+            pass
+
+    def _start_one(self, pool: str) -> bool:
+        """Start a worker of ``pool``; False when it needs a device and none is free."""
         slot = 0
-        while len(self._workers) < wanted:
-            while slot in self._workers:
-                slot += 1
-            self._workers[slot] = _Worker(slot + 1, self.threads, self.verbose, self.directory,
-                                          self.shared_directory)
+        while slot in self._workers:
+            slot += 1
+        environment_hash, _, kind = pool.partition("#")
+        environment = None
+        if environment_hash:
+            try:
+                environment = self.environments[environment_hash]
+            except KeyError:
+                raise BenchError(f"a cell names environment {environment_hash}, which this run has not built") from None
+        device = None
+        if kind == GPU:
+            held = {w.device for w in self._workers.values()}
+            device = next((d for d in self.devices if d not in held), None)
+            if device is None:
+                return False
+        elif kind == CPU:
+            device = ""  # a GPU model's cell on the CPU: no device visible
+        self._workers[slot] = _Worker(slot + 1, self.threads, self.verbose, self.directory,
+                                      self.shared_directory, pool, environment, device)
+        return True
+
+    def pool(self, task: Task) -> str:
+        """The pool a task runs in: its environment's (:func:`pool_of`), and for a model that
+        declares a GPU the environment's GPU pool (one device per worker) when the run counts
+        devices, else its CPU pool (``CUDA_VISIBLE_DEVICES`` empty)."""
+        base = pool_of(task)
+        if task.cell.get("model_plugin") not in self.gpu_models:
+            return base
+        return f"{base}#{GPU if self.devices else CPU}"
+
+    def start_for(self, tasks: Sequence[Task]) -> None:
+        """Start the workers of the pools the first tasks that fit in ``jobs`` need."""
+        self._start_pools([self.pool(task) for task in tasks[:self.fitting(tasks)]])
+
+    def _start_pools(self, wanted: Sequence[str]) -> None:
+        """Make each pool hold an idle (or starting) worker per task of it in ``wanted``, the next
+        cells to send: new workers while there are fewer than ``jobs`` (and, for a GPU pool, a
+        free device), else in place of idle workers of pools those cells do not need (one worker
+        pool per environment, ``jobs`` workers and ``gpus`` devices in all)."""
+        needed = collections.Counter(wanted)
+        for pool, count in needed.items():
+            have = sum(1 for w in self._workers.values() if w.pool == pool and w.task is None)
+            for _ in range(count - have):
+                if len(self._workers) >= self.jobs and not self._retire_idle(needed):
+                    return
+                if not self._start_one(pool) and not (self._retire_idle(needed, devices=True)
+                                                      and self._start_one(pool)):
+                    break  # every device is held by a busy worker: this pool's cells wait
+
+    def _retire_idle(self, needed: collections.Counter[str], devices: bool = False) -> bool:
+        """Stop one idle worker (holding a device, if ``devices``) of a pool with more idle
+        workers than ``needed``; whether one was."""
+        for slot, worker in self._workers.items():
+            idle = sum(1 for w in self._workers.values() if w.pool == worker.pool and w.task is None)
+            if worker.task is None and idle > needed.get(worker.pool, 0) and (not devices or worker.device):
+                del self._workers[slot]
+                worker.stop()
+                return True
+        return False
+
+    def grouped(self, tasks: Sequence[Task]) -> list[Task]:
+        """``tasks`` with the cells of each pool together (bench's own first, then each
+        environment in the order it first appears), each pool's in their order: a pool's
+        workers start once instead of at every change of environment."""
+        order = {pool: i for i, pool in enumerate(dict.fromkeys([DEFAULT_POOL, *map(self.pool, tasks)]))}
+        return sorted(tasks, key=lambda task: order[self.pool(task)])
 
     def close(self) -> None:
         for worker in self._workers.values():
@@ -212,7 +315,8 @@ class LocalExecutor:
     # The loop: dispatch to idle ready workers while cores are free, wait for messages or the
     # next deadline, deliver events, bury and replace workers that died or were killed.
     def run(self, tasks: Sequence[Task], on_event: OnEvent) -> None:
-        pending = deque(tasks)
+        pending = deque(self.grouped(tasks))
+        on_event = self._noting_devices(on_event)
         outstanding = len(pending)
         while outstanding:
             self._dispatch(pending, on_event)
@@ -233,15 +337,36 @@ class LocalExecutor:
         the cells after it)."""
         busy = [w.task for w in self._workers.values() if w.task is not None]
         fits = self.fitting(pending, self.jobs - sum(min(self.jobs, task.threads) for task in busy))
-        self.start(len(busy) + fits)
-        for worker in self._workers.values():
-            if not fits:
+        self._start_pools([self.pool(task) for task in itertools.islice(pending, fits)])
+        for _ in range(fits):
+            pool = self.pool(pending[0])
+            worker = next((w for w in self._workers.values() if w.pool == pool and w.ready and w.task is None), None)
+            if worker is None:  # its pool's worker is still starting: the cells after it wait too
                 break
-            if worker.ready and worker.task is None:
-                task = pending.popleft()
-                fits -= 1
-                worker.send(task, self.artifacts_root, self.run_id)
-                on_event(Started(task.id, worker.name, task.label))
+            task = pending.popleft()
+            worker.send(task, self.artifacts_root, self.run_id)
+            on_event(Started(task.id, worker.name, task.label))
+
+    def _noting_devices(self, on_event: OnEvent) -> OnEvent:
+        """``on_event`` that adds to the row of a GPU model's cell the device it ran on
+        (``model_info["device"]``: ``cuda:N`` as the worker's ``CUDA_VISIBLE_DEVICES`` numbers
+        it, or ``cpu`` with a note), and says once per model when its cells run on the CPU."""
+        def noting(event: Event) -> None:
+            if isinstance(event, Started):
+                worker = next((w for w in self._workers.values() if w.task is not None and w.task.id == event.cell_id),
+                              None)
+                if worker is not None and worker.device is not None:
+                    self._device_of[event.cell_id] = worker.device
+                    model = str(worker.task.cell.get("model_plugin")) if worker.task else ""
+                    if not worker.device and model not in self._noted_cpu:
+                        self._noted_cpu.add(model)
+                        on_event(Log(f"{model} declares a GPU; {CPU_NOTE}"))
+            elif isinstance(event, Finished) and event.cell_id in self._device_of:
+                device = self._device_of.pop(event.cell_id)
+                info = {**event.result.model_info, "device": f"cuda:{device}" if device else "cpu"}
+                event.result.model_info = info if device else {**info, "device_note": CPU_NOTE}
+            on_event(event)
+        return noting
 
     def fitting(self, pending: Sequence[Task], free: int | None = None) -> int:
         """How many of the next pending cells fit in ``free`` cores (default: all ``jobs``), so

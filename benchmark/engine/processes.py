@@ -27,9 +27,13 @@ import tempfile
 import threading
 import time
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 
 from benchmark.shared_data import ENVIRONMENT
 from benchmark.worker import descendants, serve_forked
+
+if TYPE_CHECKING:
+    from benchmark.environments import Environment
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS",
@@ -57,6 +61,35 @@ def worker_environment(threads: int, verbose: bool = False, shared: str | None =
     if shared:  # else an inherited $BENCH_SHARED_DATA (a Dask worker's, on a shared filesystem) stays
         env[ENVIRONMENT] = shared
     return env
+
+
+def gpu_devices(count: int | None = None) -> tuple[str, ...]:
+    """The GPU devices a run hands out, as ``CUDA_VISIBLE_DEVICES`` names them: the driver's own
+    ``CUDA_VISIBLE_DEVICES`` entries if it is set, else those ``nvidia-smi -L`` lists (none
+    without it); ``count`` (``--gpus N``) takes the first N, or N numbered from 0 when fewer are
+    found (a machine bench cannot inspect: the user knows)."""
+    if count == 0:
+        return ()
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        found = [d.strip() for d in visible.split(",") if d.strip() and d.strip() != "-1"]
+    else:
+        found = [str(i) for i in range(_listed_gpus())]
+    if count is None:
+        return tuple(found)
+    return tuple(found[:count]) if len(found) >= count else tuple(str(i) for i in range(count))
+
+
+def _listed_gpus() -> int:
+    """How many GPUs ``nvidia-smi -L`` lists (0 without it or when it fails)."""
+    tool = shutil.which("nvidia-smi")
+    if tool is None:
+        return 0
+    try:
+        done = subprocess.run([tool, "-L"], capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    return sum(1 for line in done.stdout.splitlines() if line.startswith("GPU ")) if done.returncode == 0 else 0
 
 
 def tree_rss(pid: int) -> int:
@@ -187,15 +220,18 @@ def fork_worker(fd: int, capture: str, threads: int, verbose: bool, environment:
 WorkerProcess = subprocess.Popen[bytes] | ForkedProcess
 
 
-def start_worker(capture: str | None, threads: int, verbose: bool, environment: dict[str, str]
-                 ) -> tuple[WorkerProcess, Connection]:
+def start_worker(capture: str | None, threads: int, verbose: bool, environment: dict[str, str],
+                 python: Environment | None = None) -> tuple[WorkerProcess, Connection]:
     """Start a worker (forked if :func:`can_fork`, else spawned) in its own session and process
     group; its process and the parent's end of its socket, on which ``setup`` is already sent.
 
-    ``capture`` is the file that receives its standard output and error (None: ours, ``-v``)."""
+    ``capture`` is the file that receives its standard output and error (None: ours, ``-v``).
+    A worker of a suite's environment (``python``, :mod:`benchmark.environments`) is always
+    spawned with that environment's interpreter, with its variables (the driver's ``PYTHONPATH``
+    and ``VIRTUAL_ENV`` left out) and its ``sys.path`` instead of the driver's."""
     parent_end, child_end = socket.socketpair()
     process: WorkerProcess
-    if can_fork():
+    if python is None and can_fork():
         try:
             process = fork_worker(child_end.fileno(), capture or "-", threads, verbose, environment)
         finally:
@@ -203,10 +239,13 @@ def start_worker(capture: str | None, threads: int, verbose: bool, environment: 
     else:
         output = open(capture, "ab") if capture else None
         try:
+            command = [sys.executable, "-m", "benchmark.worker", str(child_end.fileno()), capture or "-",
+                       str(threads)] + (["--verbose"] if verbose else [])
+            if python is not None:
+                command = python.worker_command(child_end.fileno(), capture or "-", threads, verbose)
+                environment = python.worker_variables(environment)
             process = subprocess.Popen(
-                [sys.executable, "-m", "benchmark.worker", str(child_end.fileno()), capture or "-",
-                 str(threads)] + (["--verbose"] if verbose else []),
-                pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL, stdout=output,
+                command, pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL, stdout=output,
                 stderr=subprocess.STDOUT if output else None, env=environment,
                 start_new_session=True)  # its own session and process group
         finally:
@@ -214,5 +253,5 @@ def start_worker(capture: str | None, threads: int, verbose: bool, environment: 
             if output:
                 output.close()
     conn = Connection(parent_end.detach())
-    conn.send(("setup", list(sys.path)))
+    conn.send(("setup", python.worker_sys_path(sys.path) if python is not None else list(sys.path)))
     return process, conn

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.api import DatasetSpec, TaskSpec
+from benchmark.environments import EnvironmentSpec, parse_environments
 from benchmark.errors import BenchError, raise_all
 from benchmark.limits import DataDir, choose_data_dir
 from benchmark.params import task_params
@@ -193,6 +194,19 @@ def _data_dir(parsed: ParsedSuite, option: str | Path | None, found: Found) -> D
     return found.entry().check(choose_data_dir, option, suite_value, where)
 
 
+def _environments(parsed: ParsedSuite, found: Found) -> dict[str, EnvironmentSpec | None]:
+    """The suite's ``environments:`` by name (:func:`benchmark.environments.parse_environments`),
+    a broken entry's name mapped to ``None``: its problem is reported once, and a model line
+    naming it is not reported again as naming an unknown environment."""
+    problems: list[BenchError] = []
+    specs = parse_environments(parsed.data, parsed.at, problems)
+    for problem in problems:
+        found.add(problem)
+    block = parsed.data.get("environments")
+    declared: dict[str, EnvironmentSpec | None] = {str(k): None for k in block} if isinstance(block, Mapping) else {}
+    return {**declared, **specs}
+
+
 def resolve_suite(parsed: ParsedSuite, registry: Registry, found: Found, given: CommandLine) -> Suite | None:
     """Step 3: check every name, option and parameter against the plugins; the frozen suite,
     or ``None`` when ``found`` holds a problem (those of step 1 too: check_suite puts them there).
@@ -202,7 +216,8 @@ def resolve_suite(parsed: ParsedSuite, registry: Registry, found: Found, given: 
     data, at = parsed.data, parsed.at
     datasets = resolve_datasets(parsed, registry, found)
     metrics = resolve_metrics(parsed, registry, datasets, found)
-    models = resolve_models(parsed, registry, datasets, found, given.max_configurations)
+    environments = _environments(parsed, found)
+    models = resolve_models(parsed, registry, datasets, found, given.max_configurations, environments)
     limits = found.entry().check(parse_limits, parsed.sound(data.get("limits"), "limits"), at, "limits")
     data_dir = _data_dir(parsed, given.data_dir, found)
     if found.errors or limits is None:
@@ -210,7 +225,8 @@ def resolve_suite(parsed: ParsedSuite, registry: Registry, found: Found, given: 
     chosen = data_dir.path if data_dir is not None and not data_dir.from_environment else None
     return Suite(data["name"], parsed.path, parsed.text, suite_seeds(data), tuple(datasets.configs),
                  tuple(models), metrics, plugin_files(parsed, given.plugins),
-                 str(Path(chosen).resolve()) if chosen else None, limits)
+                 str(Path(chosen).resolve()) if chosen else None, limits,
+                 {name: spec for name, spec in environments.items() if spec is not None})
 
 
 @dataclass(frozen=True)

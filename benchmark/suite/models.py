@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from benchmark.environments import EnvironmentSpec, model_environment
 from benchmark.errors import BenchError, did_you_mean
 from benchmark.params import Param, model_params
 from benchmark.registry import Entry, Registry, is_model_class_usable
@@ -170,17 +171,19 @@ class _Checked:
     runnable: tuple[str, ...]
     limits: Limits | None
     tune: Tuning | None
+    env: EnvironmentSpec | None = None
 
 
 def _check_entry(item: _ModelEntry, parsed: ParsedSuite, registry: Registry, datasets: Datasets,
-                 found: Found) -> _Checked:
+                 found: Found, environments: Mapping[str, EnvironmentSpec | None], max_configurations: int
+                 ) -> _Checked:
     """Every check of one model entry (each problem recorded in ``item.check``)."""
     at, entry, check, model = parsed.at, item.entry, item.check, item.model
     labels = {d.label: d for d in datasets.configs}
     runnable = _runnable(item, labels, datasets, at)
     tasks = list(dict.fromkeys(labels[label].task for label in runnable)) or \
         ([] if datasets.complete else list(model.spec.tasks))
-    if model.missing:
+    if model.missing and "env" not in entry:  # in an environment, its libraries are installed there
         found.warnings.append(missing_library(model, item.where(at)))
     params_by_name = _described_params(item, tasks, registry, at)
     if params_by_name is not None:
@@ -189,14 +192,20 @@ def _check_entry(item: _ModelEntry, parsed: ParsedSuite, registry: Registry, dat
                          at, "models", item.i, "limits")
     tune = None
     if "tune" in entry and params_by_name is not None:  # checked beside the entry's other problems
-        context = TuneContext(params_by_name, registry, [labels[d] for d in runnable], at)
+        context = TuneContext(params_by_name, registry, [labels[d] for d in runnable], at,
+                              max_configurations)
         tune = check.check(parse_tune, entry, context, ("models", item.i))
-    return _Checked(runnable, limits, tune)
+    env = None
+    if "env" in entry:
+        env = check.check(model_environment, entry, environments, item.where(at, "env"))
+    return _Checked(runnable, limits, tune, env)
 
 
 def resolve_models(parsed: ParsedSuite, registry: Registry, datasets: Datasets, found: Found,
-                   max_configurations: int) -> list[ModelConfig]:
-    """Every model configuration of the suite (grids expanded), each entry checked."""
+                   max_configurations: int, environments: Mapping[str, EnvironmentSpec | None] | None = None
+                   ) -> list[ModelConfig]:
+    """Every model configuration of the suite (grids expanded), each entry checked; a model's
+    ``env:`` against the suite's ``environments`` (a broken one's name maps to ``None``)."""
     data, at = parsed.data, parsed.at
     if not isinstance(data.get("models"), list) or ("models",) in parsed.invalid:
         return []
@@ -211,7 +220,8 @@ def resolve_models(parsed: ParsedSuite, registry: Registry, datasets: Datasets, 
         model = check.check(registry.get, "model", entry["name"], at("models", i, "name"))
         if model is None:
             continue
-        checked = _check_entry(_ModelEntry(i, entry, model, check), parsed, registry, datasets, found)
+        checked = _check_entry(_ModelEntry(i, entry, model, check), parsed, registry, datasets, found,
+                               environments or {}, max_configurations)
         if check.failed or too_many is not None or checked.limits is None:
             continue
         params: dict[str, Any] = entry.get("params", {})
@@ -227,5 +237,6 @@ def resolve_models(parsed: ParsedSuite, registry: Registry, datasets: Datasets, 
                                      at("models", i)))
                 break
             seen.add(label)
-            models.append(ModelConfig(label, model.identity, resolved, checked.runnable, checked.limits, checked.tune))
+            models.append(ModelConfig(label, model.identity, resolved, checked.runnable, checked.limits, checked.tune,
+                                      checked.env))
     return models

@@ -39,6 +39,7 @@ from benchmark.registry import Entry, Registry
 from benchmark.suite.problems import KeyPath, Where, describe_value, param_problems
 
 if TYPE_CHECKING:
+    from benchmark.environments import EnvironmentSpec
     from benchmark.suite.tune import Tuning
 
 MAX_CONFIGURATIONS = 10_000
@@ -177,6 +178,7 @@ class ModelConfig:
     datasets: tuple[str, ...]  # dataset labels this configuration runs on
     limits: Limits = Limits()
     tune: Tuning | None = None  # the model's parsed ``tune:`` block (benchmark.suite.tune)
+    env: EnvironmentSpec | None = None  # the suite's environment it runs in (benchmark.environments)
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ class Suite:
     plugins: tuple[str, ...] = ()  # local plugin files, absolute
     data_dir: str | None = None
     limits: Limits = Limits()
+    environments: Mapping[str, EnvironmentSpec] = dataclasses.field(default_factory=dict)  # by name
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,10 @@ SUITE_SCHEMA: dict[str, Any] = {
                      "description": "Local dataset copies, relative to the suite (else $BENCH_DATA_DIR)."},
         "split": SPLIT_SCHEMA,
         "limits": LIMITS_SCHEMA,
+        "environments": {"type": "object",  # checked by benchmark.environments.parse_environments
+                         "description": "Named Python environments for models whose libraries clash "
+                                        "with bench's: {name: {requirements: [pip requirements], "
+                                        "python: '3.11'}}; a model line names one with env."},
         "metrics": {"type": "array", "items": _NAMED, "minItems": 1, "uniqueItems": True,
                     "description": "Metric names; the first one of a dataset's task ranks it."},
         "datasets": {"type": "array", "minItems": 1, "items": {"oneOf": [_NAMED, {
@@ -71,6 +75,8 @@ SUITE_SCHEMA: dict[str, Any] = {
                 "datasets": {"type": "array", "items": _NAMED,
                              "description": "Only these dataset labels (default: all of the model's tasks)."},
                 "limits": LIMITS_SCHEMA,
+                "env": {**_NAMED, "description": "Run this model's cells in the suite's environment of "
+                                                "this name (its workers use that interpreter)."},
                 "tune": {"type": "object",  # checked by benchmark.suite.tune.parse_tune
                          "description": "Search these parameters on an inner split of each outer "
                                         "training fold: space, objective, search, trials, split."},
