@@ -310,12 +310,9 @@ class Model:
     requires: ClassVar[Mapping[str, str]] = {}
     constraints: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     uses_gpu: ClassVar[bool] = False
-    """Whether the model fits or predicts on a GPU when one is given (added after 1.0). bench's
-    local executor counts devices as a resource (``bench run --gpus N``, default: the devices
-    ``nvidia-smi`` lists): each cell of such a model runs in a worker whose
-    ``CUDA_VISIBLE_DEVICES`` names one device, at most N such cells at once; with no device it
-    runs with ``CUDA_VISIBLE_DEVICES`` empty, and its row's ``model_info`` says ``device: cpu``
-    with a note. The model itself picks the device as its library does (``cuda`` if available)."""
+    """Whether the model fits or predicts on a GPU when one is given (contract 1.5): each of its
+    cells gets one device of ``bench run --gpus N`` through ``CUDA_VISIBLE_DEVICES``, or runs on
+    the CPU with ``device: cpu`` and a note in ``model_info`` (docs/writing-plugins.md)."""
 
     @classmethod
     def param_defaults(cls) -> dict[str, Any]:
@@ -617,24 +614,20 @@ class TaskSpec:
     :param options: task options of a dataset entry and their defaults (ranking:
         ``{"threshold": 4.0}``); a suite sets them as keys of the entry. They reach the runner
         and ``Predictions.options``, and are part of the experiment's identity.
-    :param constraints: JSON Schema per option (``{"threshold": {"type": "number",
-        "description": "..."}}``), as for model parameters.
+    :param constraints: JSON Schema per option, as for model parameters.
     :param splits: the split methods this task accepts (``None``: every split whose data types
         fit); a split accepts the data of the tasks in its ``SplitSpec.tasks``.
     :param default_split: the split a dataset entry of this task gets when the suite names
         none (``None``: the dataset's own default, else 5-fold).
-    :param tiny_data: ``tiny_data(seed) -> data`` with a fold set ``"given"``, for the
-        conformance kit to run this task's models (default: the kit's tiny data of the first of
-        ``data_types``, when it knows it).
+    :param tiny_data: ``tiny_data(seed) -> data`` with a fold set ``"given"`` for the kit to run
+        this task's models (default: the kit's tiny data of the first of ``data_types``).
     :param examples: ``examples(noisy: bool, seed) -> Predictions``, perfect or noisy, for the
         kit to check this task's metrics (e.g. that ``greater_is_better`` points the right way).
     :param adapters: models of other tasks that also run on this one: ``{other task: mixin}``,
-        the mixin (a plain class or lazy reference, *not* deriving from ``Model``) implementing
-        this task's methods with the other task's (ranking: ``{"rating": RatingAsRanking}``,
-        whose ``score`` calls ``predict``). Every model with a class for the other task and none
-        for this one then runs here as ``type(name, (mixin, ModelClass, model_base), {})``: the
-        same parameters; the model's ``fit`` unless the mixin overrides it (``super().fit``
-        then reaches the model's). See :mod:`benchmark.adapters`.
+        a plain class (or lazy reference) writing this task's methods with the other task's
+        (ranking: ``{"rating": RatingAsRanking}``, whose ``score`` calls ``predict``); such a
+        model runs here as ``type(name, (mixin, ModelClass, model_base), {})``
+        (:mod:`benchmark.adapters`).
     """
 
     name: str
