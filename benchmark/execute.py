@@ -47,6 +47,7 @@ from benchmark.declared_files import verify_declared_files
 from benchmark.errors import BenchError
 from benchmark.files import link_error, real_directory
 from benchmark.methods import unwritten_method
+from benchmark.numbers import metric_problem
 from benchmark.outputs import check_predictions
 from benchmark.provenance import PeakMemory, Stopwatch, machine, now
 from benchmark.record import SEED_PARAMS, Trial
@@ -299,7 +300,8 @@ def metric_info(metrics: Mapping[str, Entry | str]) -> dict[str, dict[str, Any]]
 
 def score(metrics: Mapping[str, Entry | str], predictions: Predictions
           ) -> tuple[dict[str, float], dict[str, str], dict[str, PerUnit]]:
-    """Every metric on its own: one that raises, or whose value is NaN or infinite, is named in
+    """Every metric on its own: one that raises, or whose value is NaN, infinite or too large to
+    average (:mod:`benchmark.numbers`), is named in
     the errors (never stored as a value); the others still count. Per-unit parts come third."""
     values: dict[str, float] = {}
     errors: dict[str, str] = {}
@@ -312,8 +314,8 @@ def score(metrics: Mapping[str, Entry | str], predictions: Predictions
             func = entry.function
             value = func(predictions) if entry.spec.context else func(predictions.y_true, predictions.y_pred)
             number = float(value)
-            if not math.isfinite(number):
-                errors[name] = f"non-finite value {number}"
+            if metric_problem(number):
+                errors[name] = metric_problem(number)
                 continue
             values[name] = number
             if isinstance(value, PerUnit):

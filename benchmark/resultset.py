@@ -47,7 +47,6 @@ ranked backwards. This module is the one place for those decisions:
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -55,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from benchmark.errors import BenchError
 from benchmark.files import open_read, read_stored_json
+from benchmark.numbers import metric_problem
 from benchmark.record import (CellResult, Legacy, Refit, Trial, check, configuration_id, migrate,
                               tuning_from_mapping)
 from benchmark.scoping import PLANNED as PLANNED
@@ -100,16 +100,18 @@ def normalise(row: Mapping[str, Any], legacy: Legacy | None = None, where: tuple
               ) -> StoredResult:
     """A checked row (:func:`check`) as a :class:`StoredResult`: migrated to the current format
     (``legacy``: what this reader knows that an old row does not say), ``config_id`` without the
-    seed (recomputed for old rows), non-finite or ``null`` metric values moved to
+    seed (recomputed for old rows), non-finite, ``null`` or too large metric values
+    (:func:`benchmark.numbers.metric_problem`) moved to
     ``metric_errors``; ``where`` is ``(run, run_dir, line)``."""
     current = migrate(row, legacy)
     current["config_id"] = configuration_id(row)
     metrics = dict(current.get("metrics") or {})
     errors = dict(current.get("metric_errors") or {})
     for name, value in list(metrics.items()):
-        if value is None or not math.isfinite(float(value)):
+        problem = f"non-finite value {value}" if value is None else metric_problem(float(value))
+        if problem:
             del metrics[name]
-            errors.setdefault(name, f"non-finite value {value}")
+            errors.setdefault(name, problem)
     current["metrics"], current["metric_errors"] = metrics, errors
     base = CellResult.from_stored(current)
     values = {name: getattr(base, name) for name in CellResult.STORED}
