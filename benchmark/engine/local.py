@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,18 +101,31 @@ def pool_of(task: Task) -> str:
     return str(environment.get("hash") or DEFAULT_POOL) if isinstance(environment, Mapping) else DEFAULT_POOL
 
 
+@dataclass(frozen=True)
+class _Setting:
+    """What every worker of an executor is started with: its threads, whether its output goes to
+    the terminal, the directory of its capture files and the shared data folder."""
+
+    threads: int
+    verbose: bool
+    directory: str
+    shared: str | None
+
+
 class _Worker:
     """The executor's handle on one worker process: the cell it runs and that cell's clocks."""
 
-    def __init__(self, slot: int, threads: int, verbose: bool, directory: str, shared: str | None,
-                 pool: str = DEFAULT_POOL, environment: Environment | None = None, device: str | None = None):
+    def __init__(self, slot: int, setting: _Setting, pool: str = DEFAULT_POOL,
+                 environment: Environment | None = None, device: str | None = None):
         self.slot, self.pool = slot, pool
         self.device = device  # its CUDA_VISIBLE_DEVICES ("" for a GPU model's cell on the CPU); None: not set
-        self.capture = None if verbose else os.path.join(directory, f"worker-{slot}-{secrets.token_hex(3)}.log")
-        variables = worker_environment(threads, verbose, shared)
+        verbose = setting.verbose
+        self.capture = None if verbose else \
+            os.path.join(setting.directory, f"worker-{slot}-{secrets.token_hex(3)}.log")
+        variables = worker_environment(setting.threads, verbose, setting.shared)
         if device is not None:
             variables[DEVICE_VARIABLE] = device
-        self.process, self.conn = start_worker(self.capture, threads, verbose, variables, environment)
+        self.process, self.conn = start_worker(self.capture, setting.threads, verbose, variables, environment)
         self.name = f"w{slot}" + (f":{environment.spec.name}" if environment is not None else "") + \
             (f":cuda{device}" if device else "")
         self.ready = False
@@ -254,8 +268,8 @@ class LocalExecutor:
                 return False
         elif kind == CPU:
             device = ""  # a GPU model's cell on the CPU: no device visible
-        self._workers[slot] = _Worker(slot + 1, self.threads, self.verbose, self.directory,
-                                      self.shared_directory, pool, environment, device)
+        setting = _Setting(self.threads, self.verbose, self.directory, self.shared_directory)
+        self._workers[slot] = _Worker(slot + 1, setting, pool, environment, device)
         return True
 
     def pool(self, task: Task) -> str:
