@@ -44,7 +44,7 @@ from benchmark.shared_data import ENVIRONMENT, SharedData
 from benchmark.store import ResultStore
 from benchmark.run_environments import RunEnvironments
 from benchmark.run_environments import prepare as prepare_environments
-from benchmark.suite import MAX_CONFIGURATIONS, ModelConfig, Suite, load_suite, model_arguments
+from benchmark.suite import MAX_CONFIGURATIONS, ModelConfig, Suite, check_suite, model_arguments
 
 
 class Terminated(KeyboardInterrupt):
@@ -341,7 +341,12 @@ def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: Text
     """
     started = time.perf_counter()
     run_id = new_run_id()
-    suite, registry = load_suite(path, options.plugins, options.data_dir, options.max_configurations)
+    checked = check_suite(path, options.plugins, options.data_dir, options.max_configurations)
+    for warning in checked.warnings:  # what bench check warns of, said before anything runs
+        print(f"bench: warning: {warning}", file=stream)
+    checked.raise_errors()
+    suite, registry = checked.suite, checked.registry
+    assert suite is not None and registry is not None
     directory = results_directory(suite, options.out)
     environments = prepare_environments(suite.models, options.executor, lambda line: print(f"bench: {line}", file=stream))
     with offered_registry(suite.plugins, registry), \

@@ -149,6 +149,8 @@ def test_a_package_whose_names_bench_took_keeps_running_its_own_task_model_and_m
     refused = run_bench("run", str(path), "--out", str(tmp_path / "o2"), "--executor", "inline", env=env)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "model 'markov-chain' supports next-item" in refused.stderr
+    assert ("'markov-chain' is bench's own model; sessions-pkg:markov-chain also provides one: "
+            "write that name to run it") in refused.stderr  # bench run says what bench check says
     assert "sessions (sessions-pkg:next-item)" in refused.stderr
 
     path.write_text(SESSIONS_SUITE.replace("MODEL", "sessions-pkg:markov-chain") + "metrics: [hitrate@10]\n")
@@ -176,3 +178,15 @@ def test_inside_a_package_its_own_names_come_first(tmp_path):
     assert registry.get("metric", "sessions-pkg:hitrate@10").spec.scored_tasks == ("sessions-pkg:next-item",)
     assert registry.get("metric", "hitrate@10").provider.distribution == "bench-harness"
     assert not registry.find("task", "sessions-pkg:next-item").unusable
+
+
+def test_a_plain_name_bench_took_from_an_installed_package_is_warned_of_where_it_runs_benchs(tmp_path):
+    env = installed(tmp_path, "sessions_pkg", SESSIONS, dist="sessions-pkg")
+    path = tmp_path / "suite.yaml"
+    path.write_text("name: s\ndatasets: [{name: movielens-100k, task: next-item}]\nmodels: [markov-chain]\n")
+    checked = run_bench("check", str(path), env=env)
+    assert checked.returncode == 0, checked.stderr
+    assert ("suite.yaml:3: models[0].name: 'markov-chain' is bench's own model; "
+            "sessions-pkg:markov-chain also provides one: write that name to run it") in checked.stderr
+    alone = run_bench("check", str(path))  # without the package: nothing to warn of
+    assert alone.returncode == 0 and "warning" not in alone.stderr, alone.stderr

@@ -37,6 +37,17 @@ def closest(name: str, known: Iterable[str]) -> str:
     return did_you_mean(name, known) or f"known: {', '.join(known)}"
 
 
+def shadowed(model: Entry, name: str, registry: Registry, where: str) -> str | None:
+    """The warning for a plain name that means bench's own model while an installed plugin also
+    provides one by that name (a package written before bench took the name): the suite runs
+    bench's, so say how to name the other (docs/plugins.md, "Names")."""
+    others = [e.name for e in registry.namesakes("model", name)] if ":" not in name and model.provider.builtin else []
+    if not others:
+        return None
+    return (f"{where}: {name!r} is bench's own model; {', '.join(others)} also "
+            f"provide{'s' if len(others) == 1 else ''} one: write that name to run it")
+
+
 def missing_library(model: Entry, where: str) -> str:
     """The warning for a model whose library is not installed: bench check says so, bench run
     records its cells as ``missing-dependency`` (the rest of the suite runs)."""
@@ -220,6 +231,8 @@ def resolve_models(parsed: ParsedSuite, registry: Registry, datasets: Datasets, 
         model = check.check(registry.get, "model", entry["name"], at("models", i, "name"))
         if model is None:
             continue
+        warning = shadowed(model, entry["name"], registry, at("models", i, "name"))
+        found.warnings += [warning] if warning else []
         checked = _check_entry(_ModelEntry(i, entry, model, check), parsed, registry, datasets, found,
                                environments or {}, max_configurations)
         if check.failed or too_many is not None or checked.limits is None:
