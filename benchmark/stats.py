@@ -73,9 +73,13 @@ class Test:
     interval: Callable[[float], tuple[float, float]] | None = field(default=None, repr=False)
     floor: float = 0.0  # the smallest p the test can give (resampling tests), 0 for the t-tests
     distinct: int | None = None  # distinct units (``n`` counts unit–fold pairs), when known
+    # the Bayesian test's posterior (better, equivalent, worse) in the metric's direction
+    probabilities: tuple[float, float, float] | None = None
 
     def ci(self, alpha: float) -> tuple[float, float] | None:
-        return None if self.interval is None or self.p is None else self.interval(alpha)
+        if self.interval is None or (self.p is None and self.probabilities is None):
+            return None
+        return self.interval(alpha)
 
 
 def _degenerate(name: str, diffs: np.ndarray) -> Test | None:
