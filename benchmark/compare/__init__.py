@@ -24,7 +24,16 @@ no finite value).
   with resamples sized from the family so that Holm can reach alpha; without them no test
   applies and the row says why.
 
-``t``, ``nb``, ``permutation`` (exact sign-flip) and ``units`` force one. With several rows the
+``t``, ``nb``, ``permutation`` (exact sign-flip) and ``units`` (the bootstrap over users, drawn
+jointly across folds) force one; ``t`` or ``permutation`` forced on repeated CV warn why
+Nadeau–Bengio is the valid test there. ``bayes`` (with a ROPE) gives posterior probabilities
+instead of p-values (:mod:`benchmark.bayes`): the correlated t-test per row, the signed-rank test
+over datasets in an added row per configuration pair.
+
+**Pairing runs.** Beside exact pairing, a model with exactly one configuration in A and one
+other in B is paired by model and the changed parameters are named (the everyday "change one
+parameter and rerun"); ``rows`` pairs a label of A with a label of B. When nothing pairs the
+comparison carries ``hints`` on how to pair, and ``bench compare`` exits 3. With several rows the
 p-values are Holm-adjusted over the family and each row's interval is drawn at its Holm step
 level (:func:`benchmark.stats.holm`), so the printed CI always agrees with the verdict (an
 adjusted per-row interval, covering its Δ at ≥ 1 − alpha; not a simultaneous band). n < 2, a
