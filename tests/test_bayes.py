@@ -103,6 +103,8 @@ def test_bayes_needs_a_rope(tmp_path):
     assert code == 2 and len(err.splitlines()) == 1 and "expected --rope R with --test bayes" in err
     code, _, err = bench_cli("compare", str(a), str(a), "--test", "bayes", "--rope", "-1")
     assert code == 2 and "expected a number ≥ 0" in err
+    code, _, err = bench_cli("compare", str(a), str(a), "--rope", "0.01")
+    assert code == 2 and len(err.splitlines()) == 1 and "expected --test bayes with --rope" in err
 
 
 def test_a_practically_equivalent_change_is_called_so(tmp_path):

@@ -53,10 +53,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark import stats
+from benchmark import bayes, stats
 from benchmark.compare.output import render as render
 from benchmark.compare.output import stderr_notes as stderr_notes
-from benchmark.compare.pairing import Measure, counterparts, crowded, metric_value, pair, ratio_test_train
+from benchmark.compare.pairing import (Measure, counterparts, crowded, metric_value, pair, parameter_changes,
+                                       ratio_test_train)
 from benchmark.compare.rows import BETTER as BETTER
 from benchmark.compare.rows import EQUIVALENT as EQUIVALENT
 from benchmark.compare.rows import UNDECIDED as UNDECIDED
@@ -179,8 +180,6 @@ def run_test(row: Row, test: str = "auto", family: int = 1, alpha: float = 0.05)
     name = choose(row, test)
     diffs = _diffs(row)
     if name == "bayes":
-        from benchmark import bayes
-
         rope = row.rope if row.rope is not None else 0.0
         if row.over == "dataset":
             return bayes.signed_rank(diffs, rope, row.greater_is_better)
@@ -354,6 +353,9 @@ class Options:
     def checked(self, runs: Sequence[Run]) -> Measure:
         if self.rope is not None and not (math.isfinite(self.rope) and self.rope >= 0):
             raise BenchError(f"expected a ROPE ≥ 0 in the metric's units, got {self.rope}", "--rope")
+        if self.rope is not None and self.test != "bayes":
+            raise BenchError(f"expected --test bayes with --rope (the ROPE is the Bayesian test's), got --test "
+                             f"{self.test}", "--rope")
         if self.test == "bayes" and self.rope is None:
             raise BenchError("expected --rope R with --test bayes (the largest difference that does not matter, "
                              "in the metric's units, e.g. --rope 0.002)", "--test bayes")
@@ -409,8 +411,6 @@ def _across(a: Run, b: Run, rows: tuple[str, str], measure: Measure, options: Op
 
 
 def _changed(a: Run, label_a: str, b: Run, label_b: str) -> tuple[str, ...]:
-    from benchmark.compare.pairing import parameter_changes
-
     first_a = next((r for r in a.rows if r.model == label_a), None)
     first_b = next((r for r in b.rows if r.model == label_b), None)
     if first_a is None or first_b is None:
