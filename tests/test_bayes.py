@@ -13,11 +13,16 @@ import pytest
 from benchmark import bayes
 from tests.test_compare import REFERENCE, bench_cli, read, write
 
-baycomp = pytest.importorskip("baycomp")
+
+
+@pytest.fixture
+def baycomp():
+    """The reference implementation (the ``test`` extra installs it)."""
+    return pytest.importorskip("baycomp")
 
 
 @pytest.mark.parametrize("folds, runs, rope", [(5, 1, 0.002), (10, 1, 0.0), (25, 5, 0.001), (10, 2, 0.01)])
-def test_correlated_t_equals_baycomp(folds, runs, rope):
+def test_correlated_t_equals_baycomp(baycomp, folds, runs, rope):
     rng = np.random.default_rng(folds + runs)
     x = 0.94 + 0.003 * rng.standard_normal(folds)
     y = x - 0.002 + 0.002 * rng.standard_normal(folds)
@@ -38,7 +43,7 @@ def test_correlated_t_equals_baycomp(folds, runs, rope):
 
 
 @pytest.mark.parametrize("datasets, rope", [(6, 0.002), (12, 0.0), (3, 0.01)])
-def test_signed_rank_equals_baycomp(datasets, rope):
+def test_signed_rank_equals_baycomp(baycomp, datasets, rope):
     rng = np.random.default_rng(datasets)
     x = 0.9 + 0.05 * rng.random(datasets)
     y = x - 0.003 + 0.004 * rng.standard_normal(datasets)
@@ -64,7 +69,7 @@ def _datasets_run(path, models, shift):
     return path
 
 
-def test_bench_compare_bayes_columns_equal_baycomp(tmp_path):
+def test_bench_compare_bayes_columns_equal_baycomp(baycomp, tmp_path):
     """RMSE is lower-is-better: prob_better is baycomp's p_left (B − A below −ROPE)."""
     a = _datasets_run(tmp_path / "A", ("svd",), lambda d, f: 0.0)
     b = _datasets_run(tmp_path / "B", ("svd",), lambda d, f: -0.003 - 0.001 * d + 0.0015 * ((f * 3 + d) % 4 - 1.5))
