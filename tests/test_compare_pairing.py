@@ -92,3 +92,26 @@ def test_rows_across_two_runs_need_labels_of_each(tmp_path):
     assert row["changed"].startswith("model: svd → svdpp") and row["n"] == 5
     code, _, err = bench_cli("compare", str(a), str(b), str(a), "--rows", "svd", "svdpp")
     assert code == 2 and "expected one run with --rows (or two with --rows), got 3" in err
+
+
+def test_the_gate_fails_when_b_lost_values_a_has(tmp_path):
+    """A failed cell and a missing fold in B: what is not measured is not shown safe. A seed B
+    never ran or another dataset is a different design, not a lost value."""
+    a_rows = _reference(("svd", "nmf"))
+    b_rows = []
+    for row in json.loads(json.dumps(a_rows)):
+        if row["model"] == "svd" and row["fold"] == 4:
+            continue  # missing in B
+        if row["model"] == "svd" and row["fold"] == 2:
+            row.update(status="error", error="MemoryError", metrics={})
+        b_rows.append(row)
+    a, b = _run(tmp_path / "A", a_rows), _run(tmp_path / "B", b_rows)
+    code, _, err = bench_cli("compare", str(a), str(b), "--fail-on-regression", "0.05")
+    assert code == 1
+    assert "B lacks 2 finite value(s) A has: 1 × svd on movielens-100k: error in B; " \
+           "1 × svd on movielens-100k: fold 5/5 seed 0 missing in B" in err
+    assert bench_cli("compare", str(a), str(b), "--fail-on-proven-regression")[0] == 0
+    # B stored only nmf: svd's configuration is missing, not a value lost at a measured place
+    only_nmf = _run(tmp_path / "C", [r for r in a_rows if r["model"] == "nmf"])
+    code, _, err = bench_cli("compare", str(a), str(only_nmf), "--fail-on-regression", "0.05")
+    assert "lacks" not in err
