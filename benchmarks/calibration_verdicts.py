@@ -1,7 +1,7 @@
 """Calibration of issue 26's verdicts: the non-inferiority gate, the Bayesian tests with a ROPE and
 the per-user bootstrap resampled jointly across folds.
 
-    python benchmarks/calibration_verdicts.py            # ~3 minutes on 2 busy cores
+    python benchmarks/calibration_verdicts.py [gate] [bayes] [units]   # all three: ~4 min of CPU
 
 Every comparison goes through :func:`benchmark.compare.compare` (rows as the store writes them,
 paired, tested) and the gates through the methods ``bench compare`` calls
@@ -20,6 +20,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from benchmark import compare, stats  # noqa: E402
 from benchmark.resultset import Run, normalise  # noqa: E402
 
-WORLDS = int(os.environ.get("CALIBRATION_WORLDS", "400"))
+WORLDS = int(os.environ.get("CALIBRATION_WORLDS", "300"))
 RNG = np.random.default_rng(20261207)
 FOLD_SD = 0.0024  # s.d. of a fold's B − A with one seed per cell (calibration.md §1, §4)
 UNITS: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, str]] = {}
@@ -184,12 +185,22 @@ def section_bayes() -> list[str]:
 # --- 3. The per-user bootstrap over folds --------------------------------------------------------
 
 
-def user_world(better_by: float, fold_luck: float, users: int = 400) -> tuple[list[dict], list[dict]]:
+@dataclass(frozen=True)
+class Seeds:
+    """What a seed does: a per-user effect of s.d. ``user`` that persists across folds with
+    correlation ``persist``, per-rating noise of s.d. ``rating``, and ``fold_luck``: the s.d. of a
+    bias of the whole fold's predictions."""
+
+    user: float = 0.06
+    persist: float = 0.8
+    rating: float = 0.1
+    fold_luck: float = 0.0
+
+
+def user_world(better_by: float, seeds: Seeds, users: int = 400) -> tuple[list[dict], list[dict]]:
     """Seed-only worlds on 5 folds: every user in every fold with a heavy-tailed error scale; the
-    data's noise (Student t, 3 df) is shared by A and B; each side's seed adds a per-user effect
-    that persists across folds (correlation 0.8), per-rating noise, and ``fold_luck``: a bias of
-    the whole fold's predictions (what a luckier seed does to a fold). B's errors are scaled so its
-    RMSE is ``better_by`` lower."""
+    data's noise (Student t, 3 df) is shared by A and B; each side's seed acts as :class:`Seeds`
+    says. B's errors are scaled so its RMSE is ``better_by`` lower."""
     counts = np.clip(np.exp(RNG.normal(1.6, 0.9, users)), 1, 80).round()
     scale = 0.85 * np.exp(0.3 * RNG.standard_normal(users))
     persistent = {side: RNG.standard_normal(users) for side in "ab"}
@@ -200,8 +211,10 @@ def user_world(better_by: float, fold_luck: float, users: int = 400) -> tuple[li
         noise = RNG.standard_t(3, owner.size) * scale[owner] / math.sqrt(3)
         sums = {}
         for side in "ab":
-            per_user = 0.06 * (math.sqrt(0.8) * persistent[side] + math.sqrt(0.2) * RNG.standard_normal(users))
-            error = noise + per_user[owner] + 0.1 * RNG.standard_normal(owner.size) + fold_luck * RNG.standard_normal()
+            per_user = seeds.user * (math.sqrt(seeds.persist) * persistent[side]
+                                     + math.sqrt(1 - seeds.persist) * RNG.standard_normal(users))
+            error = (noise + per_user[owner] + seeds.rating * RNG.standard_normal(owner.size)
+                     + seeds.fold_luck * RNG.standard_normal())
             if side == "b":
                 error *= 1 - better_by / 0.94
             sums[side] = np.bincount(owner, error ** 2, users)
@@ -225,10 +238,10 @@ def old_units(a: list[dict], b: list[dict]) -> bool:
     return bool(min(np.mean(draws <= 0), np.mean(draws >= 0)) * 2 < 0.05)
 
 
-def units_rates(better_by: float, fold_luck: float) -> dict[str, float]:
+def units_rates(better_by: float, seeds: Seeds) -> dict[str, float]:
     new = old = t = covered = 0
     for _ in range(WORLDS):
-        a, b = user_world(better_by, fold_luck)
+        a, b = user_world(better_by, seeds)
         (line,) = compared(a, b, test="units").rows
         wanted = (compare.BETTER,) if better_by > 0 else (compare.BETTER, compare.WORSE)
         new += line.verdict in wanted
@@ -244,19 +257,26 @@ def section_units() -> list[str]:
     out = ["### 6.3 `--test units` over 5 folds: users resampled jointly, plus the folds' spread", "",
            f"{WORLDS} worlds per row, 400 users in every fold (rating counts log-normal, 1–80 per fold), "
            "heavy-tailed errors. *Seed-only null*: A and B are one configuration with two seeds — any "
-           "better/worse verdict is false (target ≤ 6 %); 95 % interval covering 0. *Fold luck*: the s.d. of a "
-           "seed's bias on a whole fold (0 = the seed acts only per user and per rating). Power rows: B's errors "
-           "scaled so its RMSE is `better by` lower; share called better. Before: each fold's users resampled "
-           "on their own, no fold spread (the test before issue 26).", "",
-           "| world | fold luck | better by | units, before | **units, now** | t over folds | interval covers 0 |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
-    for fold_luck in (0.0, 0.03):
-        got = units_rates(0.0, fold_luck)
-        out.append(f"| seed-only null | {fold_luck} | 0 | {got['old']:.1%} | **{got['new']:.1%}** "
-                   f"{wilson(got['new'], WORLDS)} | {got['t']:.1%} | {got['covered']:.1%} |")
+           "better/worse verdict is false (target ≤ 6 %); 95 % interval covering 0. A seed acts per user (s.d., "
+           "and the correlation of that effect from fold to fold), per rating (s.d. 0.1, 0.05 in the first "
+           "world) and on a whole fold (*fold luck*, the s.d. of a bias of its predictions). Power rows: B's "
+           "errors scaled so its RMSE is `better by` lower; share called better. Before: each fold's users "
+           "resampled on their own, no fold spread (the test before issue 26).", "",
+           "| world | per user (corr.) | fold luck | better by | units, before | **units, now** | t over folds "
+           "| interval covers 0 |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    nulls = (("users recur", Seeds(0.1, 0.9, 0.05, 0.0)), ("fold luck", Seeds(fold_luck=0.06)),
+             ("both", Seeds(0.1, 0.9, 0.05, 0.06)))
+    for name, seeds in nulls:
+        got = units_rates(0.0, seeds)
+        out.append(f"| seed-only null, {name} | {seeds.user} ({seeds.persist}) | {seeds.fold_luck} | 0 | "
+                   f"{got['old']:.1%} | **{got['new']:.1%}** {wilson(got['new'], WORLDS)} | {got['t']:.1%} | "
+                   f"{got['covered']:.1%} |")
     for better_by in (0.002, 0.004):
-        got = units_rates(better_by, 0.0)
-        out.append(f"| power | 0.0 | {better_by} | {got['old']:.1%} | **{got['new']:.1%}** | {got['t']:.1%} | |")
+        seeds = Seeds()
+        got = units_rates(better_by, seeds)
+        out.append(f"| power | {seeds.user} ({seeds.persist}) | 0 | {better_by} | {got['old']:.1%} | "
+                   f"**{got['new']:.1%}** | {got['t']:.1%} | |")
     out += ["", "Users recur in every fold, and so does what a seed does to each of them: resampling each fold's "
             "users on their own counts one user five times as five independent users. The joint draw keeps her "
             "five appearances together; the between-fold variance (DerSimonian–Laird, Student with K − 1 df) "
@@ -269,7 +289,9 @@ def main() -> None:
     out = ["## 6. Verdicts v2 (issue 26): the gate that proves safety, Bayesian answers, users across folds", "",
            "`python benchmarks/calibration_verdicts.py` (every comparison through `benchmark.compare.compare`; "
            "bootstrap 1,000 resamples).", ""]
-    out += section_gate() + section_bayes() + section_units()
+    sections = {"gate": section_gate, "bayes": section_bayes, "units": section_units}
+    for name in sys.argv[1:] or list(sections):
+        out += sections[name]()
     out.append(f"Run time: {time.time() - started:.0f} s ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}).")
     print("\n".join(out))
 
