@@ -21,11 +21,13 @@ Why these tests (the unit is the fold; seeds were averaged within it before anyt
   leave-n-out); it is *conditional on the fitted models*: it says whether B's predictions are
   better on this test data, not whether B's method would be better when refitted on other data.
   Over several folds the users are drawn once per resample and that draw is used in every fold
-  (a cluster bootstrap: the same users recur in every fold of a k-fold split), and the folds'
-  own spread beyond what users explain is added (:func:`_fold_spread`); resampling each fold on
-  its own gave intervals up to 26 % too narrow and 9.2 % false verdicts on a seed-only null
-  (issue 26). Over folds it is not more powerful than the t-test where a seed's luck on a whole
-  fold dominates (it then tends to that t-test); it is where users' noise dominates.
+  (a cluster bootstrap: the same users recur in every fold of a k-fold split), and the verdict
+  is the t-test over folds widened by the covariance the folds share through their users
+  (:func:`_over_folds`); resampling each fold on its own, with no fold-level term, gave 9.2 % (the
+  audit) to 18 % (``benchmarks/calibration.md`` §6.3) false verdicts on a seed-only null, since a
+  seed's luck on a whole fold is invisible to any resampling of users. Over folds it is
+  therefore about as powerful as the t-test over folds, not more: its use there is to stay
+  valid when users' effects recur from fold to fold.
 
 Edge cases return no p and a reason instead of a number: fewer than 2 folds, a non-finite
 difference, zero variance of the differences (every Δ equal: the t statistic is undefined, and
@@ -234,21 +236,29 @@ def _draw(folds: Sequence[UnitFold], count: int, rng: np.random.Generator) -> np
     return out
 
 
-def _fold_spread(observed: np.ndarray, per_fold: np.ndarray) -> float:
-    """The standard error the folds add beyond the units: ``sqrt(τ²/K)`` with the between-fold
-    variance ``τ² = max(0, s² − mean v_f)`` (``s²`` the variance of the K folds' Δ, ``v_f`` each
-    fold's bootstrap variance: DerSimonian–Laird's moment estimate, folds as studies). Resampling
-    users cannot see what a fitted model does to a whole fold — a seed that is luckier on fold 3
-    shifts all of its users — so on a seed-only null with that luck the bootstrap alone gave 17 %
-    false verdicts (``benchmarks/calibration.md``); with it, the test tends to the t-test over
-    folds where fold luck dominates and to the user bootstrap where users do."""
+def _over_folds(observed: np.ndarray, per_fold: np.ndarray, joint: bool) -> tuple[float, float] | None:
+    """``(variance, df)`` of the mean Δ over K folds: ``s²/K + max(0, c)`` with ``s²`` the
+    variance of the folds' Δ and ``c`` the mean covariance *between* two folds' Δ* under the joint
+    bootstrap (0 when the units are not named, so cannot be linked across folds); Satterthwaite's
+    df ``V²·(K − 1)/(s²/K)²`` (∞ when ``s² = 0``). ``None`` when ``V`` is 0.
+
+    Why: ``s²/K`` is the t-test over folds, which sees everything that varies from fold to fold —
+    also what a fitted model does to a whole fold (a seed luckier on fold 3 shifts all its users),
+    which no resampling of users can see: the bootstrap alone gave 18 % false verdicts on a
+    seed-only null with that luck (``benchmarks/calibration.md`` §6.3). What it cannot see is the
+    part of the users' effects that every fold shares (the same users, the same seed): it moves
+    all folds alike. The joint bootstrap's covariance between folds measures exactly that part."""
     k = len(observed)
-    if k < 2:
-        return 0.0
     finite = per_fold[np.all(np.isfinite(per_fold), axis=1)]
-    within = float(np.mean(np.var(finite, axis=0, ddof=1))) if len(finite) > 1 else 0.0
-    between = float(np.var(observed, ddof=1))
-    return math.sqrt(max(0.0, between - within) / k)
+    shared = 0.0
+    if joint and len(finite) > 1:
+        covariance = np.cov(finite, rowvar=False)
+        shared = max(0.0, (float(np.sum(covariance)) - float(np.trace(covariance))) / (k * (k - 1)))
+    folds = float(np.var(observed, ddof=1)) / k
+    variance = folds + shared
+    if variance <= 0 or not math.isfinite(variance):
+        return None
+    return variance, (variance ** 2 * (k - 1) / folds ** 2 if folds > 0 else math.inf)
 
 
 def _draw_jointly(folds: Sequence[UnitFold], count: int, rng: np.random.Generator) -> np.ndarray:
@@ -312,12 +322,18 @@ def _distinct(folds: Sequence[UnitFold]) -> int | None:
 
 def unit_bootstrap(folds: Sequence[UnitFold], resamples: int | None = None, seed: int = 0,
                    family: int = 1, alpha: float = 0.05) -> Test:
-    """Paired bootstrap over units within each fold; Δ = mean over folds of the metric's
-    ``B − A``. The interval is the percentile interval; ``p = 2·min(P*(Δ* ≤ 0), P*(Δ* ≥ 0))``
+    """Paired bootstrap over units; Δ = mean over folds of the metric's ``B − A``.
+
+    One fold: the interval is the percentile interval; ``p = 2·min(P*(Δ* ≤ 0), P*(Δ* ≥ 0))``
     (at least ``1/B``) is the smallest level at which that interval excludes 0 (so the two
     always agree). ``resamples`` fixes B; by default :data:`RESAMPLES` are drawn and, when that
     p is below ``alpha`` and the family of ``family`` tests needs a finer floor, the draws are
-    extended to :func:`resamples_for` ``(family, alpha)``."""
+    extended to :func:`resamples_for` ``(family, alpha)``.
+
+    Several folds: the units are drawn jointly (:func:`_draw_jointly`) and the test is Student's t
+    with the variance of :func:`_over_folds` — the t-test over folds plus the users' effects that
+    every fold shares, which the folds' spread cannot show (no floor: p and interval are exact
+    functions of that variance and its Satterthwaite df)."""
     units = sum(len(f.den) for f in folds)
     distinct = _distinct(folds)
     if not folds or any(len(f.den) < 2 for f in folds):
@@ -331,27 +347,41 @@ def unit_bootstrap(folds: Sequence[UnitFold], resamples: int | None = None, seed
     if not math.isfinite(delta):
         return Test("units", units, delta, reason="a non-finite difference", distinct=distinct)
     rng = np.random.default_rng(seed)
-    per_fold = _draw(folds, resamples or RESAMPLES, rng)
-    spread = _fold_spread(observed, per_fold)
-
-    def resampled(draws: np.ndarray) -> np.ndarray:
-        """Each resample's Δ*: the mean over folds, plus the folds' own spread (Student, K − 1 df)."""
-        sample: np.ndarray = draws.mean(axis=1)
-        if spread > 0:
-            sample = sample + spread * rng.standard_t(len(folds) - 1, len(sample))
-        return sample
-
-    sample = resampled(per_fold)
+    if len(folds) > 1:
+        return _folds_test(folds, observed, _draw(folds, resamples or RESAMPLES, rng), units, distinct)
+    sample = _draw(folds, resamples or RESAMPLES, rng)[:, 0]
     finite = sample[np.isfinite(sample)]
     if len(finite) == 0 or float(np.ptp(finite)) == 0.0:
         return Test("units", units, delta, reason="zero variance of Δ over the resamples", distinct=distinct)
     test = _percentile_test(finite, units, delta)
     wanted = resamples_for(family, alpha)
     if resamples is None and wanted > len(sample) and test.p is not None and test.p < alpha:
-        sample = np.concatenate([sample, resampled(_draw(folds, wanted - len(sample), rng))])
+        sample = np.concatenate([sample, _draw(folds, wanted - len(sample), rng)[:, 0]])
         test = _percentile_test(sample[np.isfinite(sample)], units, delta)
     test.distinct = distinct
     return test
+
+
+def _folds_test(folds: Sequence[UnitFold], observed: np.ndarray, per_fold: np.ndarray, units: int,
+                distinct: int | None) -> Test:
+    """Several folds: Student's t on the mean Δ with the variance and df of :func:`_over_folds`
+    (the t-test over folds plus the users' effects every fold shares)."""
+    from scipy.special import stdtr, stdtrit
+
+    delta = float(np.mean(observed))
+    joint = all(fold.ids is not None for fold in folds)
+    found = _over_folds(observed, per_fold, joint)
+    if found is None:
+        return Test("units", units, delta, reason="zero variance of Δ over folds and resamples", distinct=distinct)
+    variance, df = found
+    se = math.sqrt(variance)
+    p = float(2 * stdtr(df, -abs(delta) / se))
+
+    def interval(alpha: float) -> tuple[float, float]:
+        half = float(stdtrit(df, 1 - alpha / 2)) * se
+        return delta - half, delta + half
+
+    return Test("units", units, delta, p, interval=interval, distinct=distinct)
 
 
 # --- Families ----------------------------------------------------------------------------------

@@ -254,14 +254,17 @@ def units_rates(better_by: float, seeds: Seeds) -> dict[str, float]:
 
 
 def section_units() -> list[str]:
-    out = ["### 6.3 `--test units` over 5 folds: users resampled jointly, plus the folds' spread", "",
+    out = ["### 6.3 `--test units` over 5 folds: users resampled jointly", "",
            f"{WORLDS} worlds per row, 400 users in every fold (rating counts log-normal, 1–80 per fold), "
            "heavy-tailed errors. *Seed-only null*: A and B are one configuration with two seeds — any "
            "better/worse verdict is false (target ≤ 6 %); 95 % interval covering 0. A seed acts per user (s.d., "
            "and the correlation of that effect from fold to fold), per rating (s.d. 0.1, 0.05 in the first "
            "world) and on a whole fold (*fold luck*, the s.d. of a bias of its predictions). Power rows: B's "
            "errors scaled so its RMSE is `better by` lower; share called better. Before: each fold's users "
-           "resampled on their own, no fold spread (the test before issue 26).", "",
+           "resampled on their own, percentile interval (the test before issue 26). Now: users drawn once per "
+           "resample for every fold; Student's t with variance s²/K (the t-test over folds) plus the mean "
+           "covariance between two folds' Δ* of the joint draw (the users' effects every fold shares), "
+           "Satterthwaite df.", "",
            "| world | per user (corr.) | fold luck | better by | units, before | **units, now** | t over folds "
            "| interval covers 0 |",
            "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -277,10 +280,11 @@ def section_units() -> list[str]:
         got = units_rates(better_by, seeds)
         out.append(f"| power | {seeds.user} ({seeds.persist}) | 0 | {better_by} | {got['old']:.1%} | "
                    f"**{got['new']:.1%}** | {got['t']:.1%} | |")
-    out += ["", "Users recur in every fold, and so does what a seed does to each of them: resampling each fold's "
-            "users on their own counts one user five times as five independent users. The joint draw keeps her "
-            "five appearances together; the between-fold variance (DerSimonian–Laird, Student with K − 1 df) "
-            "adds what no user resampling can see, a seed's luck on a whole fold.", ""]
+    out += ["", "A seed's luck on a whole fold shifts all of its users alike: no resampling of users can see it, "
+            "and the bootstrap alone calls it an effect. The folds' spread (the t-test's s²/K) sees it; what "
+            "that spread cannot see is the part of the users' effects every fold shares (the same users, the "
+            "same seed), which the joint draw's covariance between folds measures. The test is therefore about "
+            "as powerful as the t-test over folds (not more): its job over folds is to stay valid.", ""]
     return out
 
 

@@ -1,8 +1,9 @@
 """Per-user tests over several folds and forced fold tests on repeated CV (issue 26, item 5).
 
 The same users recur in every fold of a k-fold split, so the bootstrap draws user ids once per
-resample and uses that draw in every fold (a cluster bootstrap); what a fitted model does to a
-whole fold (a luckier seed) is added as the folds' own spread. A t or permutation test forced on
+resample and uses that draw in every fold (a cluster bootstrap); the verdict is the t-test over
+folds (which sees what a fitted model does to a whole fold) widened by the covariance the folds
+share through their users (which it cannot see). A t or permutation test forced on
 repeated CV warns and says why Nadeau–Bengio is the valid one.
 """
 
@@ -31,34 +32,57 @@ def _width(test: stats.Test) -> float:
 
 def test_users_recurring_in_every_fold_are_resampled_jointly():
     """Five folds that are the same users with the same errors carry no more information than
-    one: the joint bootstrap's interval is as wide as the one fold's; resampling each fold on its
-    own (the old way, ids unknown) made it about √5 narrower."""
+    one, and nothing varies between them: the users' shared part — the covariance of the joint
+    draw between folds — is the whole variance, as wide as the one fold's bootstrap. Without ids
+    the users cannot be linked across folds and identical folds leave nothing to test."""
     one = _fold(np.random.default_rng(3))
-    same = [one] * 5
-    joint = stats.unit_bootstrap(same, resamples=4000)
+    joint = stats.unit_bootstrap([one] * 5, resamples=4000)
     alone = stats.unit_bootstrap([one], resamples=4000)
-    independent = stats.unit_bootstrap([stats.UnitFold(one.num_a, one.num_b, one.den) for _ in range(5)],
-                                       resamples=4000)
     assert joint.delta == pytest.approx(alone.delta)
     assert _width(joint) / _width(alone) == pytest.approx(1.0, abs=0.08)
-    assert _width(independent) / _width(alone) == pytest.approx(1 / np.sqrt(5), abs=0.06)
     assert joint.distinct == 300 and joint.n == 1500
+    unnamed = stats.unit_bootstrap([stats.UnitFold(one.num_a, one.num_b, one.den) for _ in range(5)], resamples=4000)
+    assert unnamed.p is None and unnamed.reason == "zero variance of Δ over folds and resamples"
 
 
-def test_a_fold_level_shift_widens_the_interval_to_the_t_test_over_folds():
+def test_a_fold_level_shift_is_the_t_test_over_folds():
     """Each fold moves every user by the same c_f and nothing else varies: users explain none of
-    it, and the interval is the t interval over the five folds' Δ (scipy), up to Monte Carlo."""
+    it (every resample of a fold gives its c_f), and the test is the t-test over the five folds'
+    Δ — scipy's p and interval."""
     from scipy import stats as scipy_stats
 
     rng = np.random.default_rng(5)
     shifts = [0.01, -0.004, 0.007, 0.002, 0.012]
     base = _fold(rng)
     folds = [stats.UnitFold(base.num_a, base.num_a + c * base.den, base.den, "identity", base.ids) for c in shifts]
-    test = stats.unit_bootstrap(folds, resamples=40_000)
-    expected = scipy_stats.ttest_1samp(shifts, 0).confidence_interval(0.95)
+    test = stats.unit_bootstrap(folds, resamples=2000)
+    expected = scipy_stats.ttest_1samp(shifts, 0)
     assert test.delta == pytest.approx(np.mean(shifts))
-    assert test.ci(0.05) == pytest.approx((expected.low, expected.high), rel=0.04)
-    assert test.p == pytest.approx(scipy_stats.ttest_1samp(shifts, 0).pvalue, abs=0.01)
+    assert test.p == pytest.approx(expected.pvalue, rel=1e-9)
+    low, high = expected.confidence_interval(0.95)
+    assert test.ci(0.05) == pytest.approx((low, high), rel=1e-9)
+
+
+def test_users_shared_by_the_folds_widen_the_t_test_by_their_covariance():
+    """Five different folds of the same users: the variance is s²/K plus the mean covariance
+    between two folds' Δ* of the same joint draws (recomputed here), df by Satterthwaite."""
+    from scipy.special import stdtr
+
+    rng = np.random.default_rng(11)
+    common = _fold(rng)
+    persistent = 0.03 * rng.standard_normal(300)  # each user's B − A, the same in every fold
+    folds = [stats.UnitFold(common.num_a, common.num_a * (1.01 + persistent + 0.005 * rng.standard_normal(300)),
+                            common.den, "identity", common.ids) for _ in range(5)]
+    test = stats.unit_bootstrap(folds, resamples=3000, seed=4)
+    draws = stats._draw(folds, 3000, np.random.default_rng(4))
+    covariance = np.cov(draws, rowvar=False)
+    shared = (covariance.sum() - np.trace(covariance)) / 20
+    observed = np.array([(f.num_b.sum() - f.num_a.sum()) / f.den.sum() for f in folds])
+    spread = observed.var(ddof=1) / 5
+    assert shared > spread > 0, "the users' shared part dominates here"
+    variance = spread + shared
+    df = variance ** 2 * 4 / spread ** 2
+    assert test.p == pytest.approx(2 * stdtr(df, -abs(observed.mean()) / np.sqrt(variance)), rel=1e-9)
 
 
 def test_one_fold_keeps_the_plain_user_bootstrap():

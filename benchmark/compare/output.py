@@ -15,7 +15,8 @@ from benchmark.compare.rows import BETTER, NONE, NOTHING, SAME, WORSE, Compariso
 
 TEST_NAMES = {"t": "paired t-test over folds", "nb": "Nadeau–Bengio corrected resampled t-test",
               "permutation": "exact sign-flip permutation test over folds",
-              "units": "paired bootstrap over units, resampled jointly across folds (conditional on the fitted models)",
+              "units": "paired bootstrap over units (one fold: conditional on the fitted models; several: drawn "
+                       "jointly across folds, t over folds widened by the users they share)",
               "bayes": "Bayesian correlated t-test over folds (Corani & Benavoli 2015; signed-rank test over "
                        "datasets, Benavoli et al. 2017)"}
 
