@@ -115,3 +115,12 @@ def test_the_gate_fails_when_b_lost_values_a_has(tmp_path):
     only_nmf = _run(tmp_path / "C", [r for r in a_rows if r["model"] == "nmf"])
     code, _, err = bench_cli("compare", str(a), str(only_nmf), "--fail-on-regression", "0.05")
     assert "lacks" not in err
+
+
+def test_help_says_which_question_each_gate_answers():
+    code, out, _ = bench_cli("compare", "--help")
+    text = " ".join(out.split())
+    assert code == 0
+    assert "--fail-on-regression [T]" in text and "a gate that proves safety" in text and "non-inferiority" in text
+    assert "--fail-on-proven-regression [T]" in text and "a gate that proves harm" in text
+    assert "a green exit does not mean 'no regression > T'" in text
