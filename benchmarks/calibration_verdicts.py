@@ -238,9 +238,9 @@ def old_units(a: list[dict], b: list[dict]) -> bool:
     return bool(min(np.mean(draws <= 0), np.mean(draws >= 0)) * 2 < 0.05)
 
 
-def units_rates(better_by: float, seeds: Seeds) -> dict[str, float]:
+def units_rates(better_by: float, seeds: Seeds, worlds: int = WORLDS) -> dict[str, float]:
     new = old = t = covered = 0
-    for _ in range(WORLDS):
+    for _ in range(worlds):
         a, b = user_world(better_by, seeds)
         (line,) = compared(a, b, test="units").rows
         wanted = (compare.BETTER,) if better_by > 0 else (compare.BETTER, compare.WORSE)
@@ -250,12 +250,12 @@ def units_rates(better_by: float, seeds: Seeds) -> dict[str, float]:
         t += fold_line.verdict in wanted
         covered += line.ci is not None and line.ci[0] <= 0 <= line.ci[1]
         UNITS.clear()
-    return {"new": new / WORLDS, "old": old / WORLDS, "t": t / WORLDS, "covered": covered / WORLDS}
+    return {"new": new / worlds, "old": old / worlds, "t": t / worlds, "covered": covered / worlds}
 
 
 def section_units() -> list[str]:
     out = ["### 6.3 `--test units` over 5 folds: users resampled jointly", "",
-           f"{WORLDS} worlds per row, 400 users in every fold (rating counts log-normal, 1–80 per fold), "
+           f"{2 * WORLDS} worlds per null row, {WORLDS} per power row, 400 users in every fold (rating counts log-normal, 1–80 per fold), "
            "heavy-tailed errors. *Seed-only null*: A and B are one configuration with two seeds — any "
            "better/worse verdict is false (target ≤ 6 %); 95 % interval covering 0. A seed acts per user (s.d., "
            "and the correlation of that effect from fold to fold), per rating (s.d. 0.1, 0.05 in the first "
@@ -271,9 +271,9 @@ def section_units() -> list[str]:
     nulls = (("users recur", Seeds(0.1, 0.9, 0.05, 0.0)), ("fold luck", Seeds(fold_luck=0.06)),
              ("both", Seeds(0.1, 0.9, 0.05, 0.06)))
     for name, seeds in nulls:
-        got = units_rates(0.0, seeds)
+        got = units_rates(0.0, seeds, 2 * WORLDS)
         out.append(f"| seed-only null, {name} | {seeds.user} ({seeds.persist}) | {seeds.fold_luck} | 0 | "
-                   f"{got['old']:.1%} | **{got['new']:.1%}** {wilson(got['new'], WORLDS)} | {got['t']:.1%} | "
+                   f"{got['old']:.1%} | **{got['new']:.1%}** {wilson(got['new'], 2 * WORLDS)} | {got['t']:.1%} | "
                    f"{got['covered']:.1%} |")
     for better_by in (0.002, 0.004):
         seeds = Seeds()
