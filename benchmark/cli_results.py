@@ -149,6 +149,8 @@ def _compare(args: argparse.Namespace) -> int:
     gates = [(flag, value) for flag, value in (("--fail-on-regression", args.fail_on_regression),
                                                ("--fail-on-proven-regression", args.fail_on_proven_regression))
              if value is not None]
+    if not result.rows and not gates and compare.is_empty(result):
+        return 0  # no result row on either side (a run stopped in its trials): nothing to pair, said once
     if not result.rows:
         reasons = Counter(u.reason for u in result.unpaired).most_common(2)
         why = "; ".join(f"{n} cells: {reason}" for reason, n in reasons) or "no cell has the metric"
