@@ -17,8 +17,8 @@ from typing import Any
 
 FORMATS = {"table": "simple", "md": "github", "csv": "csv"}
 NOTHING_PAIRED = 3
-"""``bench compare --fail-on-regression`` exit code when no row could be paired and tested: a
-gate against the wrong baseline must not stay green."""
+"""``bench compare`` exit code when no row could be paired (with or without a gate): a gate
+against the wrong baseline must not stay green, and "no paired cells" is not an answer."""
 
 
 def _threshold(value: str) -> float:
@@ -53,7 +53,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> d
     compare.add_argument("runs", nargs="+", metavar="RUN",
                          help="results directories: A B, or one with --rows, --all or --baseline")
     compare.add_argument("--rows", nargs=2, metavar=("LABEL_A", "LABEL_B"),
-                         help="compare two configurations (model labels) inside one run")
+                         help="compare two configurations (model labels) inside one run, or LABEL_A of run A "
+                              "against LABEL_B of run B")
     compare.add_argument("--all", action="store_true",
                          help="every pair of configurations inside one run (Holm over the whole family; a table "
                               "with superscript letters for significant wins; Friedman/Nemenyi over datasets)")
@@ -63,19 +64,29 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> d
     compare.add_argument("--ignore-seed", action="store_true",
                          help="pair each fold's seed mean in A with the one in B whatever the seeds (a seed-0 run "
                               "against a seed-1 rerun on the same fixed splits)")
-    compare.add_argument("--test", choices=["auto", "t", "nb", "permutation", "units"], default="auto",
+    compare.add_argument("--test", choices=["auto", "t", "nb", "permutation", "units", "bayes"], default="auto",
                          help="auto (default): t over folds for one partition, nb (Nadeau-Bengio) when the folds "
-                              "come from several partitions, units (paired bootstrap over users) for one fold; "
-                              "permutation: exact sign-flip over folds")
+                              "come from several partitions, units (paired bootstrap over users, resampled jointly "
+                              "across folds) for one fold; permutation: exact sign-flip over folds; bayes (with "
+                              "--rope): probabilities that B is better, practically equivalent or worse")
+    compare.add_argument("--rope", type=_threshold, metavar="R",
+                         help="--test bayes: the region of practical equivalence, the largest |Δ| that does not "
+                              "matter, in the metric's units")
     compare.add_argument("--metric", help="metric to compare (default: each task's primary metric, "
                                           "the first of the suite's metrics)")
     compare.add_argument("--alpha", type=_alpha, default=0.05, help="significance level (default 0.05)")
     compare.add_argument("--fail-on-regression", nargs="?", const=-1.0, default=None, type=_threshold,
-                         metavar="THRESHOLD",
-                         help="exit 1 when a row is significantly worse in B; with THRESHOLD, when the CI's bound "
-                              "of the worsening nearest to no change passes THRESHOLD (B is worse by more than "
-                              "THRESHOLD with the CI's confidence; the point estimate alone never fires); exit 3 "
-                              "when no cell could be paired")
+                         metavar="T",
+                         help="a gate that proves safety: exit 0 only when every row shows B no worse than A by T "
+                              "or more (non-inferiority: the one-sided 1-alpha bound of the worsening stays below "
+                              "T) and B has a finite value wherever A has one; else exit 1. Without T: exit 1 when "
+                              "a row is significantly worse or B lacks values A has (proves harm only). Exit 3 "
+                              "when nothing could be paired")
+    compare.add_argument("--fail-on-proven-regression", nargs="?", const=-1.0, default=None, type=_threshold,
+                         metavar="T",
+                         help="a gate that proves harm: exit 1 when a row is significantly worse in B; with T, "
+                              "when the CI shows B worse by more than T (a green exit does not mean 'no "
+                              "regression > T': use --fail-on-regression T for that)")
     compare.add_argument("--format", choices=sorted(FORMATS) + ["json"], default="table")
 
     board = commands.add_parser("leaderboard", help="one ranked table from one or more runs")
@@ -124,52 +135,93 @@ def _compare(args: argparse.Namespace) -> int:
     inside = [flag for flag, on in (("--rows", args.rows), ("--all", args.all), ("--baseline", args.baseline)) if on]
     if len(inside) > 1:
         raise BenchError(f"expected one of --rows, --all, --baseline, got {' and '.join(inside)}", "bench compare")
-    if inside:
+    options = compare.Options(args.metric, args.alpha, args.test, args.ignore_seed, args.rope)
+    if inside and not (inside == ["--rows"] and len(args.runs) == 2):
         if len(args.runs) != 1:
-            raise BenchError(f"expected one run with {inside[0]}, got {len(args.runs)}", "bench compare")
+            raise BenchError(f"expected one run with {inside[0]}"
+                             + (" (or two with --rows)" if inside == ["--rows"] else "") + f", got {len(args.runs)}",
+                             "bench compare")
         (a,) = read_runs(args.runs)
         _warn(a.warnings)
         choice = compare.Inside(rows=tuple(args.rows) if args.rows else None, baseline=args.baseline,
                                 all_pairs=args.all)
-        result = compare.compare_inside(a, choice, metric=args.metric, alpha=args.alpha,
-                                        ignore_seed=args.ignore_seed, test=args.test)
+        result = compare.compare_inside(a, choice, options=options)
     else:
         if len(args.runs) != 2:
             raise BenchError(f"expected two runs A B (or one with --rows, --all or --baseline), got {len(args.runs)}",
                              "bench compare")
         a, b = read_runs(args.runs)
         _warn(a.warnings + b.warnings)
-        result = compare.compare(a, b, metric=args.metric, alpha=args.alpha, by=args.by,
-                                 ignore_seed=args.ignore_seed, test=args.test)
+        result = compare.compare(a, b, by=args.by, rows=tuple(args.rows) if args.rows else None, options=options)
     fmt = FORMATS.get(args.format, args.format)  # json: as it is
     sys.stdout.write(compare.render(result, fmt))
     if fmt in ("csv", "json"):
         sys.stderr.write(compare.stderr_notes(result))
-    if args.fail_on_regression is None:
-        return 0
     sys.stdout.flush()
+    gates = [(flag, value) for flag, value in (("--fail-on-regression", args.fail_on_regression),
+                                               ("--fail-on-proven-regression", args.fail_on_proven_regression))
+             if value is not None]
+    if not result.rows and not gates and compare.is_empty(result):
+        return 0  # no result row on either side (a run stopped in its trials): nothing to pair, said once
     if not result.rows:
         reasons = Counter(u.reason for u in result.unpaired).most_common(2)
         why = "; ".join(f"{n} cells: {reason}" for reason, n in reasons) or "no cell has the metric"
         what = compare.NOTHING if compare.is_empty(result) else f"nothing could be paired ({why})"
-        sys.stderr.write(f"bench: error: --fail-on-regression: {what}\n")
+        where = gates[0][0] if gates else "bench compare"
+        sys.stderr.write(f"bench: error: {where}: {what}\n")
         return NOTHING_PAIRED
-    untested = [row for row in result.rows if row.p is None]
+    codes = [_proven_regression(result, value) if flag == "--fail-on-proven-regression"
+             else _regression_gate(result, value) for flag, value in gates]
+    return max(codes, default=0)
+
+
+def _untested_warning(result: Any, flag: str) -> None:
+    untested = [row for row in result.rows if row.p is None and row.probabilities is None]
     if untested:
         reasons = Counter(row.reason for row in untested).most_common(2)
-        sys.stderr.write(f"bench: warning: --fail-on-regression: {len(untested)} row(s) could not be tested ("
+        sys.stderr.write(f"bench: warning: {flag}: {len(untested)} row(s) could not be tested ("
                          + "; ".join(f"{n}: {reason}" for reason, n in reasons) + ")\n")
-    threshold = None if args.fail_on_regression < 0 else args.fail_on_regression
+
+
+def _proven_regression(result: Any, value: float, flag: str = "--fail-on-proven-regression") -> int:
+    """Exit 1 when a row is significantly worse (``value`` < 0) or its CI shows B worse by more
+    than ``value``: proves harm; a green exit does not prove safety."""
+    _untested_warning(result, flag)
+    threshold = None if value < 0 else value
     worse = result.regressions(threshold)
-    if worse:
-        what = "significantly worse" if threshold is None else \
-            f"worse by more than {threshold:g} at the CI's confidence"
-        sys.stderr.write(f"bench: regression: {len(worse)} row(s) {what} in B: "
-                         + "; ".join(f"{r.model} on {r.dataset} ({r.metric} Δ {r.delta:+.4g}, CI "
-                                     f"[{r.ci[0]:+.4g}, {r.ci[1]:+.4g}])" for r in worse if r.ci)
-                         + "\n")
+    if not worse:
+        return 0
+    what = "significantly worse" if threshold is None else f"worse by more than {threshold:g} at the CI's confidence"
+    sys.stderr.write(f"bench: regression: {len(worse)} row(s) {what} in B: "
+                     + "; ".join(f"{r.model} on {r.dataset} ({r.metric} Δ {r.delta:+.4g}, CI "
+                                 f"[{r.ci[0]:+.4g}, {r.ci[1]:+.4g}])" for r in worse if r.ci)
+                     + "\n")
+    return 1
+
+
+def _regression_gate(result: Any, value: float) -> int:
+    """``--fail-on-regression [T]``: B must have a finite value wherever A has one; with T, every
+    row must show non-inferiority at margin T (one-sided at alpha); without T, no row may be
+    significantly worse (the old check, which proves harm only: said on stderr)."""
+    code = 0
+    lacking = result.lacking()
+    if lacking:
+        counts = Counter(f"{u.model} on {u.dataset}: {u.reason}" for u in lacking)
+        sys.stderr.write(f"bench: regression: B lacks {len(lacking)} finite value(s) A has: "
+                         + "; ".join(f"{n} × {what}" for what, n in sorted(counts.items())) + "\n")
+        code = 1
+    if value < 0:
+        sys.stderr.write("bench: note: --fail-on-regression without T fails only on a proven regression; "
+                         "--fail-on-regression T passes only when B is shown no worse than A by T or more\n")
+        return max(code, _proven_regression(result, value, "--fail-on-regression"))
+    unsafe = result.not_shown_safe(value)
+    if unsafe:
+        sys.stderr.write(f"bench: regression: {len(unsafe)} row(s) not shown to be no worse than A by {value:g} "
+                         f"(one-sided, alpha {result.alpha:g}): "
+                         + "; ".join(f"{r.model} on {r.dataset} ({r.metric} Δ {r.delta:+.4g}: {why})"
+                                     for r, why in unsafe) + "\n")
         return 1
-    return 0
+    return code
 
 
 def _leaderboard(args: argparse.Namespace) -> int:

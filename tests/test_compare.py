@@ -123,8 +123,9 @@ def test_fail_on_regression_exits_1(two_runs):
     assert bench_cli("compare", str(a), str(b), "--fail-on-regression", "0.01")[0] == 1
 
 
-def test_fail_on_regression_fires_on_the_ci_bound_not_the_point_estimate(two_runs):
-    """Δ is ≈ +0.0166 for the regressed row; its CI's lower bound is lower: a threshold between
+def test_fail_on_proven_regression_fires_on_the_ci_bound_not_the_point_estimate(two_runs):
+    """The old threshold gate, now under its own name (issue 26: it proves harm, not safety).
+    Δ is ≈ +0.0166 for the regressed row; its CI's lower bound is lower: a threshold between
     the two does not fire (the worsening beyond it is not established), one below the bound does."""
     import csv
 
@@ -134,8 +135,36 @@ def test_fail_on_regression_fires_on_the_ci_bound_not_the_point_estimate(two_run
     low, delta = float(row["ci_low"]), float(row["delta"])
     assert low < delta
     between = (low + delta) / 2
-    assert bench_cli("compare", str(a), str(b), "--fail-on-regression", f"{between:.6f}")[0] == 0
-    assert bench_cli("compare", str(a), str(b), "--fail-on-regression", f"{low * 0.98:.6f}")[0] == 1
+    assert bench_cli("compare", str(a), str(b), "--fail-on-proven-regression", f"{between:.6f}")[0] == 0
+    assert bench_cli("compare", str(a), str(b), "--fail-on-proven-regression", f"{low * 0.98:.6f}")[0] == 1
+    code, _, err = bench_cli("compare", str(a), str(b), "--fail-on-proven-regression")
+    assert code == 1 and "significantly worse" in err
+
+
+def test_fail_on_regression_with_a_margin_needs_proof_of_safety(two_runs):
+    """--fail-on-regression T is non-inferiority: it passes only when the one-sided 95 % bound of
+    the worsening (the 90 % two-sided t interval's upper end, from scipy) stays below T. A margin
+    between Δ and that bound fails although the point estimate is within it — the old gate passed
+    there."""
+    import csv
+
+    from scipy import stats as scipy_stats
+
+    a, b = two_runs
+    _, out, _ = bench_cli("compare", str(a), str(b), "--format", "csv")
+    row = next(r for r in csv.DictReader(io.StringIO(out)) if r["model"] == REGRESSED)
+    diffs = [fb["metrics"]["rmse"] - fa["metrics"]["rmse"]
+             for fa, fb in zip(*(sorted((r for r in read(run / "cells.jsonl") if r["model"] == REGRESSED),
+                                        key=lambda r: r["fold"]) for run in (a, b)))]
+    upper = scipy_stats.ttest_1samp(diffs, 0).confidence_interval(0.90).high
+    delta = float(row["delta"])
+    assert delta < upper
+    code, _, err = bench_cli("compare", str(a), str(b), "--fail-on-regression", f"{(delta + upper) / 2:.6f}")
+    assert code == 1 and "not shown to be no worse" in err and REGRESSED in err
+    assert bench_cli("compare", str(a), str(b), "--fail-on-regression", f"{upper * 1.001:.6f}")[0] == 0
+    # B better than A: shown safe at any margin above its own (negative) bound
+    code, _, err = bench_cli("compare", str(b), str(a), "--rows", REGRESSED, REGRESSED, "--fail-on-regression", "0")
+    assert code == 0, err
 
 
 def test_a_run_against_itself(two_runs):
@@ -398,13 +427,17 @@ def test_nan_and_infinite_values_are_unpaired_with_the_reason(tmp_path):
     rows[1]["metrics"]["rmse"], rows[2]["metrics"]["rmse"] = math.nan, math.inf
     write(b / "cells.jsonl", rows)  # json writes them as NaN and Infinity
     assert "NaN" in (b / "cells.jsonl").read_text()
-    code, out, err = bench_cli("compare", str(a), str(b), "--format", "json", "--fail-on-regression")
-    assert code == 0
+    code, out, err = bench_cli("compare", str(a), str(b), "--format", "json", "--fail-on-proven-regression")
+    assert code == 0, "B is better on the folds it has: no proven regression"
     (row,) = json.loads(out)
     assert row["n"] == 3 and all(math.isfinite(row[k]) for k in ("delta", "ci_low", "ci_high", "p"))
     assert "2 non-finite metric value(s)" in err
     assert "not paired: 1 cell of svd on movielens-100k only in A: no rmse value in B (non-finite value nan)" in err
     assert "non-finite value inf" in err
+    # issue 26: the regression gate must not pass when B lost values A has, with or without a margin
+    for margin in ([], ["0.01"]):
+        code, _, err = bench_cli("compare", str(a), str(b), "--format", "json", "--fail-on-regression", *margin)
+        assert code == 1 and "B lacks 2 finite value(s) A has" in err and "non-finite value nan" in err, err
 
 
 def test_zero_variance_gives_no_p_and_no_verdict(tmp_path):
@@ -426,7 +459,10 @@ def test_nothing_paired_has_its_own_exit_code(two_runs, tmp_path):
     assert code == 3 and "no paired cells" in out
     (line,) = err.splitlines()
     assert line.startswith("bench: error: --fail-on-regression: nothing could be paired (15 cells: different data")
-    assert bench_cli("compare", str(a), str(b))[0] == 0, "without the gate it is a report, not an error"
+    # issue 26: "no paired cells" is not an answer, with or without a gate; the output says how to pair
+    code, out, err = bench_cli("compare", str(a), str(b))
+    assert code == 3 and "bench: error: bench compare: nothing could be paired" in err
+    assert "to pair two configurations: bench compare A B --rows LABEL_A LABEL_B" in out
 
 
 def test_every_pair_and_a_baseline(two_runs):

@@ -24,7 +24,16 @@ no finite value).
   with resamples sized from the family so that Holm can reach alpha; without them no test
   applies and the row says why.
 
-``t``, ``nb``, ``permutation`` (exact sign-flip) and ``units`` force one. With several rows the
+``t``, ``nb``, ``permutation`` (exact sign-flip) and ``units`` (the bootstrap over users, drawn
+jointly across folds) force one; ``t`` or ``permutation`` forced on repeated CV warn why
+Nadeau–Bengio is the valid test there. ``bayes`` (with a ROPE) gives posterior probabilities
+instead of p-values (:mod:`benchmark.bayes`): the correlated t-test per row, the signed-rank test
+over datasets in an added row per configuration pair.
+
+**Pairing runs.** Beside exact pairing, a model with exactly one configuration in A and one
+other in B is paired by model and the changed parameters are named (the everyday "change one
+parameter and rerun"); ``rows`` pairs a label of A with a label of B. When nothing pairs the
+comparison carries ``hints`` on how to pair, and ``bench compare`` exits 3. With several rows the
 p-values are Holm-adjusted over the family and each row's interval is drawn at its Holm step
 level (:func:`benchmark.stats.holm`), so the printed CI always agrees with the verdict (an
 adjusted per-row interval, covering its Δ at ≥ 1 − alpha; not a simultaneous band). n < 2, a
@@ -44,11 +53,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark import stats
+from benchmark import bayes, stats
 from benchmark.compare.output import render as render
 from benchmark.compare.output import stderr_notes as stderr_notes
-from benchmark.compare.pairing import Measure, metric_value, pair, ratio_test_train
+from benchmark.compare.pairing import (Measure, counterparts, crowded, metric_value, pair, parameter_changes,
+                                       ratio_test_train)
 from benchmark.compare.rows import BETTER as BETTER
+from benchmark.compare.rows import EQUIVALENT as EQUIVALENT
+from benchmark.compare.rows import UNDECIDED as UNDECIDED
 from benchmark.compare.rows import NONE as NONE
 from benchmark.compare.rows import NOTHING as NOTHING
 from benchmark.compare.rows import SAME as SAME
@@ -61,7 +73,7 @@ from benchmark.errors import BenchError, did_you_mean
 from benchmark.leaderboard.labels import resolve_label
 from benchmark.resultset import Run, StoredResult, directions, primary_metrics
 
-TESTS = ("auto",) + stats.TESTS
+TESTS = ("auto",) + stats.TESTS + ("bayes",)
 
 
 def holm(pvalues: Sequence[float | None]) -> list[float | None]:
@@ -187,6 +199,12 @@ def run_test(row: Row, test: str = "auto", family: int = 1, alpha: float = 0.05)
     """Run the test ``choose`` picks; ``family`` (rows tested together) sizes the bootstrap."""
     name = choose(row, test)
     diffs = _diffs(row)
+    if name == "bayes":
+        rope = row.rope if row.rope is not None else 0.0
+        if row.over == "dataset":
+            return bayes.signed_rank(diffs, rope, row.greater_is_better)
+        return bayes.correlated_t(diffs, ratio_test_train(c for f in row.folds for c in f.cells_a + f.cells_b),
+                                  rope, row.greater_is_better)
     if name == "units":
         parts = _unit_folds(row)
         if isinstance(parts, str):
@@ -215,9 +233,50 @@ def _floor_note(row: Row, family: int, alpha: float) -> str:
             f"{result.floor * family:.2g} after Holm over {family} rows")
 
 
+def _bayes_verdict(row: Row, alpha: float) -> None:
+    """A Bayesian row's interval (the central ``1 − alpha`` credible interval, over folds) and
+    verdict: the region holding at least ``1 − alpha`` of the posterior, else undecided."""
+    assert row.result is not None
+    row.level = alpha
+    row.ci = row.result.ci(alpha)
+    row.reason = row.result.reason
+    probs = row.result.probabilities
+    if probs is None:
+        row.verdict = NONE
+        return
+    better, equivalent, worse = probs
+    row.verdict = (BETTER if better >= 1 - alpha else WORSE if worse >= 1 - alpha
+                   else EQUIVALENT if equivalent >= 1 - alpha else UNDECIDED)
+
+
+def over_datasets(rows: Sequence[Row]) -> list[Row]:
+    """One row per (configuration pair, metric) found on two or more datasets, whose "folds" are
+    the datasets' mean values: what the Bayesian signed-rank test compares across datasets."""
+    groups: dict[tuple[str, ...], list[Row]] = defaultdict(list)
+    for row in rows:
+        if row.over == "fold" and row.folds:
+            groups[(row.task, row.model, row.config_id, row.metric, row.a_label, row.b_label)].append(row)
+    out = []
+    for (task, model, config_id, metric, a_label, b_label), group in groups.items():
+        if len({row.dataset for row in group}) < 2:
+            continue
+        first = group[0]
+        line = Row(f"({len(group)} datasets)", task, model, config_id, metric, first.greater_is_better,
+                   a_label, b_label, changed=first.changed, over="dataset", rope=first.rope)
+        line.folds = [Fold((row.dataset,), "", row.mean_a, row.mean_b, row.seeds[1], None) for row in group]
+        out.append(line)
+    return out
+
+
 def decide(rows: Sequence[Row], alpha: float, test: str = "auto") -> bool:
     """Test every row, Holm-adjust over them, set each row's interval and verdict; whether the
-    family had more than one p-value (and so was adjusted)."""
+    family had more than one p-value (and so was adjusted). ``bayes`` rows get posterior
+    probabilities and no p (nothing to adjust)."""
+    if test == "bayes":
+        for row in rows:
+            row.result = run_test(row, test, len(rows), alpha)
+            _bayes_verdict(row, alpha)
+        return False
     for row in rows:
         row.result = run_test(row, test, len(rows), alpha)
     adjusted = stats.holm([row.p for row in rows], alpha)
@@ -300,24 +359,112 @@ def _measure(runs: Sequence[Run], metric: str | None, alpha: float, test: str) -
     return Measure(metric, primary, directions(names, [r for run in runs for r in run.rows]))
 
 
-def compare(a: Run, b: Run | None = None, *, metric: str | None = None, alpha: float = 0.05,
-            by: str = "config", ignore_seed: bool = False, test: str = "auto") -> Comparison:
-    """Compare run ``a`` with run ``b``, pairing configurations ``by`` config id or label (for
-    configurations inside one run: :func:`compare_inside`)."""
+@dataclass(frozen=True)
+class Options:
+    """How to compare, beside what: the metric (``None``: each task's primary one), alpha, the
+    test (``--test``), seeds paired or not (``--ignore-seed``) and the ROPE of ``--test bayes``."""
+
+    metric: str | None = None
+    alpha: float = 0.05
+    test: str = "auto"
+    ignore_seed: bool = False
+    rope: float | None = None
+
+    def checked(self, runs: Sequence[Run]) -> Measure:
+        if self.rope is not None and not (math.isfinite(self.rope) and self.rope >= 0):
+            raise BenchError(f"expected a ROPE ≥ 0 in the metric's units, got {self.rope}", "--rope")
+        if self.rope is not None and self.test != "bayes":
+            raise BenchError(f"expected --test bayes with --rope (the ROPE is the Bayesian test's), got --test "
+                             f"{self.test}", "--rope")
+        if self.test == "bayes" and self.rope is None:
+            raise BenchError("expected --rope R with --test bayes (the largest difference that does not matter, "
+                             "in the metric's units, e.g. --rope 0.002)", "--test bayes")
+        return _measure(runs, self.metric, self.alpha, self.test)
+
+
+def compare(a: Run, b: Run | None = None, *, by: str = "config", rows: tuple[str, str] | None = None,
+            options: Options | None = None, **settings: Any) -> Comparison:
+    """Compare run ``a`` with run ``b``, pairing configurations ``by`` config id or label, and a
+    model's one configuration in A with its one other configuration in B
+    (:func:`~benchmark.compare.pairing.counterparts`: the parameters that changed are named);
+    ``rows``: label ``rows[0]`` of A against label ``rows[1]`` of B. ``options`` (or its fields
+    as keywords: ``metric``, ``alpha``, ``test``, ``ignore_seed``, ``rope``) say how. For
+    configurations inside one run: :func:`compare_inside`."""
+    options = options or Options(**settings)
     if b is None:
-        return compare_inside(a, Inside(), metric=metric, alpha=alpha, ignore_seed=ignore_seed, test=test)
-    measure = _measure([a, b], metric, alpha, test)
-    lines, unpaired = pair(a.rows, b.rows, measure, by, ignore_seed=ignore_seed)
+        return compare_inside(a, Inside(rows), options=options)
+    measure = options.checked([a, b])
+    alpha, ignore_seed, test, rope = options.alpha, options.ignore_seed, options.test, options.rope
+    if rows is not None:
+        return _across(a, b, rows, measure, options)
+    parts = counterparts(a.rows, b.rows, by)
+    exact_a = [r for r in a.rows if not any(p.owns(r, "A", by) for p in parts)]
+    exact_b = [r for r in b.rows if not any(p.owns(r, "B", by) for p in parts)]
+    lines, unpaired = pair(exact_a, exact_b, measure, by, ignore_seed=ignore_seed)
+    for part in parts:
+        got, missing = pair([r for r in a.rows if part.owns(r, "A", by)], [r for r in b.rows if part.owns(r, "B", by)],
+                            measure, None, (part.label_a, part.label_b), ignore_seed)
+        for line in got:
+            line.changed, line.config_id = part.changed, part.ident_b if by == "config" else ""
+        lines += got
+        unpaired += missing
     result = Comparison(str(a.directory), str(b.directory), lines, unpaired, version_changes(a, b), alpha, by,
-                        False, ignore_seed, test)
+                        False, ignore_seed, test, rope=rope)
+    if not lines:
+        result.hints = _pairing_hints(a, b, by)
     return _decided(result)
 
 
-def compare_inside(a: Run, inside: Inside, *, metric: str | None = None, alpha: float = 0.05,
-                   ignore_seed: bool = False, test: str = "auto") -> Comparison:
+def _across(a: Run, b: Run, rows: tuple[str, str], measure: Measure, options: Options) -> Comparison:
+    """``bench compare A B --rows X Y``: configuration X of run A against Y of run B."""
+    label_a = resolve_label(rows[0], list(dict.fromkeys(str(r.model) for r in a.rows)))
+    label_b = resolve_label(rows[1], list(dict.fromkeys(str(r.model) for r in b.rows)))
+    lines, unpaired = pair([r for r in a.rows if r.model == label_a], [r for r in b.rows if r.model == label_b],
+                           measure, None, (label_a, label_b), options.ignore_seed)
+    changed = _changed(a, label_a, b, label_b)
+    for line in lines:
+        line.changed = changed
+    result = Comparison(f"{label_a} in {a.directory}", f"{label_b} in {b.directory}", lines, unpaired,
+                        version_changes(a, b), options.alpha, "rows", False, options.ignore_seed, options.test,
+                        rope=options.rope)
+    return _decided(result)
+
+
+def _changed(a: Run, label_a: str, b: Run, label_b: str) -> tuple[str, ...]:
+    first_a = next((r for r in a.rows if r.model == label_a), None)
+    first_b = next((r for r in b.rows if r.model == label_b), None)
+    if first_a is None or first_b is None:
+        return ()
+    plugins = () if first_a.model_plugin == first_b.model_plugin else \
+        (f"model: {first_a.model_plugin} → {first_b.model_plugin}",)
+    return plugins + parameter_changes(first_a.config or {}, first_b.config or {})
+
+
+def _pairing_hints(a: Run, b: Run, by: str) -> list[str]:
+    """How to pair runs whose configurations did not pair: the labels on each side, the models
+    with several configurations (never guessed at), and the options that pair them."""
+    def labels(run: Run) -> str:
+        names = list(dict.fromkeys(str(r.model) for r in run.rows))
+        return ", ".join(names[:8]) + (f" … ({len(names)} in all)" if len(names) > 8 else "") or "none"
+
+    out = [f"configurations of A: {labels(a)}; of B: {labels(b)}"]
+    for side, run in (("A", a), ("B", b)):
+        for plugin, names in sorted(crowded(run.rows, by).items()):
+            out.append(f"{plugin} has {len(names)} configurations in {side} ({', '.join(names[:4])}): "
+                       "not paired by model")
+    out.append("to pair two configurations: bench compare A B --rows LABEL_A LABEL_B; by model label: --by label; "
+               "seed-0 against seed-1 runs: --ignore-seed")
+    return out
+
+
+def compare_inside(a: Run, inside: Inside, *, options: Options | None = None, **settings: Any) -> Comparison:
     """Compare configurations inside run ``a``: two of them, each against a baseline or every
-    pair (:class:`Inside`); every pair adds the ranking over datasets (:func:`rank_datasets`)."""
-    measure = _measure([a], metric, alpha, test)
+    pair (:class:`Inside`); every pair adds the ranking over datasets (:func:`rank_datasets`).
+    ``options`` or its fields as keywords, as for :func:`compare`."""
+    options = options or Options(**settings)
+    measure = options.checked([a])
+    metric, alpha, ignore_seed, test, rope = options.metric, options.alpha, options.ignore_seed, options.test, \
+        options.rope
     labels = list(dict.fromkeys(str(r.model) for r in a.rows))
     rows = (resolve_label(inside.rows[0], labels), resolve_label(inside.rows[1], labels)) if inside.rows \
         else inside.rows
@@ -339,16 +486,27 @@ def compare_inside(a: Run, inside: Inside, *, metric: str | None = None, alpha: 
         unpaired += missing if rows is not None else []
     mode = "rows" if rows is not None else "baseline" if baseline else "all"
     name_a, name_b = (rows if rows is not None else (baseline or "each", "the others" if baseline else "each"))
-    result = Comparison(name_a, name_b, lines, unpaired, [], alpha, mode, False, ignore_seed, test)
+    result = Comparison(name_a, name_b, lines, unpaired, [], alpha, mode, False, ignore_seed, test, rope=rope)
     if inside.all_pairs:
         result.ranking = rank_datasets(a.rows, measure.primary, measure.greater_is_better, metric, alpha)
     return _decided(result)
 
 
 def _decided(result: Comparison) -> Comparison:
-    """``result`` with every row tested (Holm over the family) and the rows in display order."""
+    """``result`` with every row tested (Holm over the family) and the rows in display order;
+    with ``--test bayes`` a row per configuration pair over its datasets is added."""
+    for row in result.rows:
+        row.rope = result.rope
+    if result.test == "bayes":
+        result.rows += over_datasets(result.rows)
+    if result.test in ("t", "permutation") and any(len({f.partition for f in r.folds}) > 1 for r in result.rows):
+        result.warnings.append(
+            f"--test {result.test} on repeated CV (folds from several partitions): folds that share training data "
+            "are correlated (by about n_test/n_train), so a test that treats them as independent gives intervals "
+            "2–3× too narrow and too many verdicts; the Nadeau–Bengio test (--test nb, what auto picks here) "
+            "widens the variance to s²·(1/J + n_test/n_train) for that correlation")
     result.holm = decide(result.rows, result.alpha, result.test)
-    result.rows.sort(key=lambda l: (l.dataset, l.metric, l.model))
+    result.rows.sort(key=lambda l: (l.over != "fold", l.dataset, l.metric, l.model))
     return result
 
 

@@ -16,15 +16,22 @@ from benchmark.compare.rows import NONE, NOTHING, SAME, Comparison, Row, is_empt
 
 TEST_NAMES = {"t": "paired t-test over folds", "nb": "Nadeau–Bengio corrected resampled t-test",
               "permutation": "exact sign-flip permutation test over folds",
-              "units": "paired bootstrap over units within folds (conditional on the fitted models)"}
+              "units": "paired bootstrap over units (one fold: conditional on the fitted models; several: drawn "
+                       "jointly across folds, t over folds widened by the users they share)",
+              "bayes": "Bayesian correlated t-test over folds (Corani & Benavoli 2015; signed-rank test over "
+                       "datasets, Benavoli et al. 2017)"}
 
 COLUMNS = ["dataset", "metric", "a", "b", "n", "delta", "ci_low", "ci_high", "p", "test", "verdict",
            "model", "config_id", "task", "greater_is_better", "a_mean", "b_mean", "relative_delta",
-           "p_unadjusted", "ci_level", "folds", "seeds_averaged", "units", "reason"]
+           "p_unadjusted", "ci_level", "folds", "seeds_averaged", "units", "reason", "prob_better",
+           "prob_equivalent", "prob_worse", "rope", "changed"]
 """``--format csv|json``: one record per comparison; ``p`` is Holm-adjusted when the family has
 several rows (``p_unadjusted`` is the test's own), ``ci_low``/``ci_high`` the interval at
 ``ci_level`` (the Holm step level or ``1 − alpha``), ``n`` the folds (or, for ``units``, the
-unit–fold pairs: 943 users on 5 folds are 4,715)."""
+unit–fold pairs: 943 users on 5 folds are 4,715; for the Bayesian row over datasets, the
+datasets). ``prob_better``/``prob_equivalent``/``prob_worse`` (``--test bayes``): the posterior
+probabilities that B is better than A by more than ``rope``, within it, or worse (in the
+metric's direction); ``changed``: the parameters that differ between the paired configurations."""
 
 
 def _num(value: float | None) -> float | None:
@@ -44,8 +51,15 @@ def records(comparison: Comparison) -> list[dict[str, Any]]:
                     "greater_is_better": r.greater_is_better, "a_mean": _num(r.mean_a), "b_mean": _num(r.mean_b),
                     "relative_delta": r.relative, "p_unadjusted": r.p,
                     "ci_level": None if r.ci is None else 1 - r.level, "folds": r.n, "seeds_averaged": r.seeds[1],
-                    "units": units, "reason": r.reason})
+                    "units": units, "reason": r.reason, **_probabilities(r),
+                    "rope": r.rope if r.test == "bayes" else None, "changed": "; ".join(r.changed) or None})
     return out
+
+
+def _probabilities(row: Row) -> dict[str, float | None]:
+    probs = row.probabilities
+    names = ("prob_better", "prob_equivalent", "prob_worse")
+    return dict(zip(names, probs if probs is not None else (None, None, None)))
 
 
 def _g(value: float | None, digits: int = 4) -> str:
@@ -79,6 +93,9 @@ def table(comparison: Comparison) -> list[list[str]]:
         verdict = row.verdict if row.verdict != NONE else f"{NONE}: {row.reason}"
         if row.verdict == SAME and row.reason:
             verdict += f" ({row.reason})"
+        if row.probabilities is not None:
+            better, equivalent, worse = row.probabilities
+            verdict += f" (P better {better:.3f}, equivalent {equivalent:.3f}, worse {worse:.3f})"
         out.append([row.dataset, row.model, f"{row.metric} {arrow}", row.size(), _g(row.mean_a), _g(row.mean_b),
                     "" if not math.isfinite(row.delta) else f"{row.delta:+.4g}",
                     "" if rel is None else f"{rel:+.2%}", _ci(row), _p(row.p_adjusted), row.test, verdict])
@@ -89,6 +106,7 @@ def notes(comparison: Comparison) -> list[str]:
     """The sentences above a comparison table: what was compared, how cells were paired, which
     test decided and how its p-values and intervals were adjusted."""
     c = comparison
+    seen_changes: set[tuple[str, tuple[str, ...]]] = set()
     if c.by in ("all", "baseline"):
         out = [f"configurations compared: {'every pair' if c.by == 'all' else 'each against ' + c.a_name}"]
     else:
@@ -103,6 +121,15 @@ def notes(comparison: Comparison) -> list[str]:
     out.append("verdict from the " + "; ".join(f"{TEST_NAMES[t]} ({t})" for t in used) + f" at alpha {c.alpha:g}"
                  + ("" if c.test != "auto" else " (chosen per row: --test auto)")
                  + "; ↓ lower is better, ↑ greater is better" if used else "no row could be tested")
+    if c.test == "bayes" and c.rope is not None:
+        out.append(f"ROPE ±{c.rope:g}: a verdict needs a posterior probability of at least {1 - c.alpha:.0%} "
+                   "(better / worse by more than the ROPE, or practically equivalent: within it); the interval "
+                   "is the central credible interval; no p-values, nothing to adjust")
+    for row in c.rows:
+        if row.changed and row.over == "fold" and (row.model, row.changed) not in seen_changes:
+            seen_changes.add((row.model, row.changed))
+            out.append(f"paired by model: {row.model}; changed: {', '.join(row.changed)}")
+    out += [f"warning: {w}" for w in c.warnings]
     if c.holm:
         out.append(f"p-values Holm-corrected across the {len(c.tested())} tested rows; each CI is the test's own "
                      "interval at the row's Holm step level, so it excludes 0 exactly when the verdict is "
@@ -134,7 +161,7 @@ def render(comparison: Comparison, fmt: str = "simple") -> str:
     from tabulate import tabulate
 
     body = tabulate(table(comparison), headers=headers(comparison), tablefmt=fmt, disable_numparse=True) \
-        if comparison.rows else NOTHING if is_empty(comparison) else "no paired cells"
+        if comparison.rows else NOTHING if is_empty(comparison) else "\n".join(["no paired cells"] + comparison.hints)
     if comparison.by == "all" and comparison.rows:
         body = letters_table(comparison, fmt) + "\n\n" + body
     unpaired = unpaired_lines(comparison)
@@ -161,6 +188,8 @@ def stderr_notes(comparison: Comparison) -> str:
     """What CSV/JSON output cannot carry: the unpaired cells and the version changes."""
     lines = [f"not paired: {u}" for u in unpaired_lines(comparison)]
     lines += [f"versions differ: {v}" for v in comparison.version_changes]
+    lines += [f"warning: {w}" for w in comparison.warnings]
+    lines += comparison.hints if not comparison.rows else []
     return "".join(f"bench: {line}\n" for line in lines)
 
 

@@ -8,6 +8,13 @@ configuration) are averaged into one :class:`~benchmark.compare.rows.Fold` befor
 Nothing is dropped silently: a cell that found no partner is an
 :class:`~benchmark.compare.rows.Unpaired` with the reason (different data, different split,
 missing, failed, no finite value).
+
+**The everyday question** — run A, change one parameter, run B — gives two configurations with
+different ids. :func:`counterparts` finds them: a model (a task's ``model_plugin``) with exactly
+one configuration in A and exactly one other in B is paired as a
+:class:`Counterpart`, with the parameters that changed, so ``bench compare A B`` answers it
+without ``--rows``. Two or more configurations of one model on a side are never guessed at: the
+output names them and how to pair them (``--rows``).
 """
 
 from __future__ import annotations
@@ -51,18 +58,29 @@ def _key(row: StoredResult, by: str | None, ignore_seed: bool = False) -> tuple[
 
 
 def _reason(row: StoredResult, others: Mapping[str | None, list[StoredResult]], other: str,
-            by: str | None, metric: str | None, ignore_seed: bool = False) -> str:
+            by: str | None, metric: str | None, ignore_seed: bool = False) -> tuple[str, bool]:
     """Why ``row`` found no partner among ``others`` (the other side's rows by configuration,
-    see :func:`_by_ident`: looking only at the same configuration keeps this linear)."""
+    see :func:`_by_ident`: looking only at the same configuration keeps this linear), and whether
+    the other side *lacks a value* ``row`` has: the same configuration, data, task and fold are
+    there (or only this fold or seed is not) but failed, non-finite or absent — what
+    ``--fail-on-regression`` must not pass."""
     mine = "B" if other == "A" else "A"
     if row.status != "ok":
-        return f"{row.status} in {mine}"
+        return f"{row.status} in {mine}", False
     if metric_value(row, metric) is None:
         why = row.metric_errors.get(metric or "")
-        return f"no {metric} value in {mine}" + (f" ({why})" if why else "")
+        return f"no {metric} value in {mine}" + (f" ({why})" if why else ""), False
     same_config = others.get(None if by is None else _ident(row, by), [])
     if not same_config:
-        return f"configuration missing in {other}"
+        return f"configuration missing in {other}", False
+    reason = _placed(row, same_config, other, by, metric, ignore_seed)
+    return reason, not reason.startswith(("different ", "dataset missing", "seed "))
+
+
+def _placed(row: StoredResult, same_config: list[StoredResult], other: str, by: str | None, metric: str | None,
+            ignore_seed: bool) -> str:
+    """:func:`_reason` for a row whose configuration the other side has: where they part."""
+    mine = "B" if other == "A" else "A"
     same_place = [o for o in same_config if o.dataset == row.dataset
                   or o.dataset_checksum == row.dataset_checksum]
     if same_place and not any(o.dataset_checksum == row.dataset_checksum for o in same_place):
@@ -179,9 +197,9 @@ def _unpaired(sides: tuple[list[StoredResult], list[StoredResult]], paired: set[
         others = _by_ident(other_rows, by)
         for cell in own:
             if id(cell) not in paired:
-                unpaired.append(Unpaired(side, str(cell.dataset), str(cell.model),
-                                         cell.fold_name or cell.fold, cell.seed,
-                                         _reason(cell, others, other, by, measure.of(cell), ignore_seed)))
+                reason, lacks = _reason(cell, others, other, by, measure.of(cell), ignore_seed)
+                unpaired.append(Unpaired(side, str(cell.dataset), str(cell.model), cell.fold_name or cell.fold,
+                                         cell.seed, reason, lacks and side == "A"))
     return unpaired
 
 
@@ -194,3 +212,69 @@ def _by_ident(rows: Iterable[StoredResult], by: str | None) -> dict[str | None, 
 
 def _mean(cells: list[StoredResult], metric: str) -> float:
     return math.fsum(float(c.metrics[metric]) for c in cells) / len(cells)
+
+
+# --- The everyday question: one configuration of a model in each run -------------------------
+
+
+@dataclass(frozen=True)
+class Counterpart:
+    """The one configuration of a model in A and the one (another) in B, paired: ``ident_a``/
+    ``ident_b`` are configuration ids (or labels, ``by="label"``), ``changed`` the parameters
+    that differ (``name: before → after``)."""
+
+    task: str
+    model_plugin: str
+    ident_a: str
+    ident_b: str
+    label_a: str
+    label_b: str
+    changed: tuple[str, ...]
+
+    def owns(self, row: StoredResult, side: str, by: str) -> bool:
+        """Whether ``row`` (of side ``"A"`` or ``"B"``) is this counterpart's configuration."""
+        ident = self.ident_a if side == "A" else self.ident_b
+        return str(row.task) == self.task and _ident(row, by) == ident
+
+
+def parameter_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[str, ...]:
+    """``name: before → after`` for each parameter that differs (``absent`` where one side has
+    none), in name order."""
+    def shown(mapping: Mapping[str, Any], name: str) -> str:
+        return json.dumps(mapping[name], sort_keys=True, default=str) if name in mapping else "absent"
+
+    return tuple(f"{name}: {shown(before, name)} → {shown(after, name)}"
+                 for name in sorted(set(before) | set(after))
+                 if shown(before, name) != shown(after, name))
+
+
+def _configurations(rows: Iterable[StoredResult], by: str) -> dict[tuple[str, str], dict[str, StoredResult]]:
+    """``(task, model plugin) -> {configuration (or label): one of its rows}``."""
+    out: dict[tuple[str, str], dict[str, StoredResult]] = defaultdict(dict)
+    for row in rows:
+        out[(str(row.task), str(row.model_plugin))].setdefault(_ident(row, by), row)
+    return out
+
+
+def counterparts(a_rows: Iterable[StoredResult], b_rows: Iterable[StoredResult], by: str) -> list[Counterpart]:
+    """Models with exactly one configuration in A and exactly one in B, and these differ: the
+    everyday "run A, change a parameter, run B". A model with several configurations on either
+    side is left to exact pairing (and ``--rows``)."""
+    in_a, in_b = _configurations(a_rows, by), _configurations(b_rows, by)
+    out = []
+    for key in sorted(set(in_a) & set(in_b)):
+        if len(in_a[key]) != 1 or len(in_b[key]) != 1:
+            continue
+        (ident_a, row_a), = in_a[key].items()
+        (ident_b, row_b), = in_b[key].items()
+        if ident_a != ident_b:
+            out.append(Counterpart(key[0], key[1], ident_a, ident_b, str(row_a.model), str(row_b.model),
+                                   parameter_changes(row_a.config or {}, row_b.config or {})))
+    return out
+
+
+def crowded(rows: Iterable[StoredResult], by: str) -> dict[str, list[str]]:
+    """``model plugin -> labels`` of the models with several configurations in ``rows`` (why a
+    missing configuration could not be paired by model)."""
+    return {plugin: sorted({str(r.model) for r in configs.values()})
+            for (_, plugin), configs in _configurations(rows, by).items() if len(configs) > 1}

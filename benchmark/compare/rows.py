@@ -15,6 +15,9 @@ from benchmark import stats
 from benchmark.resultset import StoredResult
 
 BETTER, WORSE, SAME, NONE = "better", "worse", "no significant difference", "no verdict"
+EQUIVALENT, UNDECIDED = "practically equivalent", "undecided"
+"""The Bayesian test's own verdicts (``--test bayes --rope R``): a probability of at least
+``1 − alpha`` that B is within the ROPE of A, or no region reaching it."""
 NOTHING = "nothing to compare: no result row in A or B (a tune: search's trials are not results)"
 """What a comparison with no row and no unpaired cell says, instead of both "no paired cells"
 and "every cell was paired" (a run stopped during its trials has no result row yet)."""
@@ -53,6 +56,9 @@ class Row:
     ci: tuple[float, float] | None = None
     verdict: str = NONE
     reason: str = ""
+    changed: tuple[str, ...] = ()  # parameters that differ (a configuration paired by model)
+    over: str = "fold"  # what n counts: folds, or datasets (the Bayesian signed-rank row)
+    rope: float | None = None  # --test bayes: the region of practical equivalence
 
     @property
     def n(self) -> int:
@@ -101,8 +107,10 @@ class Row:
 
     def size(self) -> str:
         """``5 folds (10 seeds averaged)``, ``1 fold, 943 users``, ``5 folds, 610 users (3,050
-        user–fold pairs)``."""
-        folds = f"{self.n} fold{'s' if self.n != 1 else ''}"
+        user–fold pairs)``, ``4 datasets``."""
+        folds = f"{self.n} {self.over}{'s' if self.n != 1 else ''}"
+        if self.over != "fold":
+            return folds
         if seeds := self._seed_label():
             folds += f" ({seeds})"
         result = self.result
@@ -129,6 +137,24 @@ class Row:
         """How much worse B is than A, in the metric's units (negative when B is better)."""
         return -self.delta if self.greater_is_better else self.delta
 
+    @property
+    def probabilities(self) -> tuple[float, float, float] | None:
+        """``(better, equivalent, worse)``: the Bayesian test's posterior probabilities of B
+        against A in the metric's direction (``None`` for the other tests)."""
+        return None if self.result is None else self.result.probabilities
+
+    def worst_worsening(self, alpha: float) -> float | None:
+        """The one-sided ``1 − alpha`` upper bound of how much worse B is than A (the bound of
+        the two-sided ``1 − 2·alpha`` interval on the worse side); ``None`` without an interval.
+        Below a margin T it shows non-inferiority: B is no worse than A by T or more."""
+        if self.result is None or self.p is None and self.result.probabilities is None:
+            return None
+        interval = self.result.ci(2 * alpha)
+        if interval is None:
+            return None
+        low, high = interval
+        return -low if self.greater_is_better else high
+
     def worsening_bound(self) -> float | None:
         """The CI's bound of the worsening nearest to no change: B is worse than A by at least
         this much at the row's confidence level (``None`` without an interval)."""
@@ -146,6 +172,7 @@ class Unpaired:
     fold: Any
     seed: Any
     reason: str
+    lacks_value: bool = False  # a cell of A with a finite value whose place in B failed, is NaN/inf or absent
 
 
 @dataclass
@@ -161,6 +188,9 @@ class Comparison:
     ignore_seed: bool = False
     test: str = "auto"
     ranking: dict[tuple[str, str], stats.CriticalDifference] = field(default_factory=dict)
+    rope: float | None = None  # --test bayes: the region of practical equivalence
+    hints: list[str] = field(default_factory=list)  # how to pair what did not pair
+    warnings: list[str] = field(default_factory=list)  # a forced test that does not fit the design
 
     def regressions(self, threshold: float | None = None) -> list[Row]:
         """Rows significantly worse; with ``threshold``: rows whose CI says B is worse by more
@@ -169,6 +199,30 @@ class Comparison:
             return [row for row in self.rows if row.verdict == WORSE]
         return [row for row in self.rows
                 if (bound := row.worsening_bound()) is not None and bound > threshold]
+
+    def not_shown_safe(self, margin: float) -> list[tuple[Row, str]]:
+        """Non-inferiority at margin T (``--fail-on-regression T``): every row whose one-sided
+        ``1 − alpha`` bound of the worsening (:meth:`Row.worst_worsening`) does not stay below
+        ``margin``, with why. All rows must pass, each at alpha: an intersection–union test, so
+        the gate's error stays at alpha without a multiplicity adjustment. A row whose every
+        fold has the same Δ (no interval) passes when that Δ is below the margin. The Bayesian
+        summary over datasets is not gated (its datasets' rows are)."""
+        out = []
+        for row in (r for r in self.rows if r.over == "fold"):
+            bound = row.worst_worsening(self.alpha)
+            if bound is None:
+                if row.reason.startswith("zero variance") and math.isfinite(row.delta):
+                    if row.worse_by() >= margin:
+                        out.append((row, f"worse by {row.worse_by():.4g} on every fold"))
+                    continue
+                out.append((row, f"not tested ({row.reason or 'no interval'}): non-inferiority not shown"))
+            elif not bound < margin:
+                out.append((row, f"could be worse by up to {bound:.4g} at {1 - self.alpha:.0%} one-sided"))
+        return out
+
+    def lacking(self) -> list[Unpaired]:
+        """Cells of A with a finite value whose place in B failed, is NaN/inf or is absent."""
+        return [u for u in self.unpaired if u.lacks_value]
 
     def tested(self) -> list[Row]:
         return [row for row in self.rows if row.p is not None]
