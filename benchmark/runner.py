@@ -342,9 +342,9 @@ def run_suite(path: str | Path, options: RunOptions = RunOptions(), stream: Text
     started = time.perf_counter()
     run_id = new_run_id()
     checked = check_suite(path, options.plugins, options.data_dir, options.max_configurations)
+    checked.raise_errors()  # bad input: its lines alone
     for warning in checked.warnings:  # what bench check warns of, said before anything runs
         print(f"bench: warning: {warning}", file=stream)
-    checked.raise_errors()
     suite, registry = checked.suite, checked.registry
     assert suite is not None and registry is not None
     directory = results_directory(suite, options.out)

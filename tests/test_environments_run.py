@@ -190,7 +190,7 @@ def test_a_rebuilt_environment_recomputes_its_cells_and_only_those(tmp_path, mon
     stream = io.StringIO()
     again = run_suite(path, RunOptions(out=tmp_path / "out", quiet=True), stream=stream)
     assert (again.ran, again.reused) == (2, 2)
-    assert "recomputing 2 stored cells: 2 where-am-i: numpy 1.99.0 -> 1.99.1" in stream.getvalue()
+    assert "recomputing 2 stored cells: 2 whereami:where-am-i: numpy 1.99.0 -> 1.99.1" in stream.getvalue()
 
 
 def test_pools_keep_to_jobs_and_group_each_environment_s_cells():

@@ -149,8 +149,6 @@ def test_a_package_whose_names_bench_took_keeps_running_its_own_task_model_and_m
     refused = run_bench("run", str(path), "--out", str(tmp_path / "o2"), "--executor", "inline", env=env)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "model 'markov-chain' supports next-item" in refused.stderr
-    assert ("'markov-chain' is bench's own model; sessions-pkg:markov-chain also provides one: "
-            "write that name to run it") in refused.stderr  # bench run says what bench check says
     assert "sessions (sessions-pkg:next-item)" in refused.stderr
 
     path.write_text(SESSIONS_SUITE.replace("MODEL", "sessions-pkg:markov-chain") + "metrics: [hitrate@10]\n")
@@ -190,3 +188,15 @@ def test_a_plain_name_bench_took_from_an_installed_package_is_warned_of_where_it
             "sessions-pkg:markov-chain also provides one: write that name to run it") in checked.stderr
     alone = run_bench("check", str(path))  # without the package: nothing to warn of
     assert alone.returncode == 0 and "warning" not in alone.stderr, alone.stderr
+
+
+def test_bench_run_warns_before_it_runs_benchs_model_under_a_name_a_package_also_provides(tmp_path):
+    env = installed(tmp_path, "mean_pkg", SOLO.replace('"solo"', '"global-mean"').replace("SHIFT", "0.5"),
+                    dist="mean-pkg")
+    path = tmp_path / "s.yaml"
+    path.write_text(SUITE.replace("MODEL", "global-mean"))
+    ran = run_bench("run", str(path), "--out", str(tmp_path / "o"), "--executor", "inline", "-q", env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert ("models[0].name: 'global-mean' is bench's own model; mean-pkg:global-mean also provides one: "
+            "write that name to run it") in ran.stderr
+    assert {r["model_plugin"] for r in read_rows(tmp_path / "o" / "cells.jsonl")} == {"global-mean"}
