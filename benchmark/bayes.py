@@ -43,19 +43,29 @@ def _directed(left: float, rope: float, right: float, greater_is_better: bool) -
     return (right, rope, left) if greater_is_better else (left, rope, right)
 
 
+def _differences(diffs: Sequence[float]) -> tuple[np.ndarray, int, float]:
+    """The differences as an array, their count and their mean (NaN when there are none)."""
+    d = np.asarray(diffs, dtype=float)
+    return d, len(d), float(np.mean(d)) if len(d) else math.nan
+
+
+def _unusable(d: np.ndarray, delta: float, too_few: str) -> Test | None:
+    """The reason-only result when the differences cannot be tested (non-finite, fewer than 2)."""
+    if len(d) and not np.all(np.isfinite(d)):
+        return Test("bayes", len(d), delta, reason="a non-finite difference")
+    return Test("bayes", len(d), delta, reason=too_few) if len(d) < 2 else None
+
+
 def correlated_t(diffs: Sequence[float], test_train_ratio: float | None, rope: float,
                  greater_is_better: bool) -> Test:
     """The correlated Bayesian t-test over fold differences ``B − A``; the interval at ``alpha``
     is the central ``1 − alpha`` credible interval of the mean difference."""
     from scipy.special import stdtr, stdtrit
 
-    d = np.asarray(diffs, dtype=float)
-    n = len(d)
-    delta = float(np.mean(d)) if n else math.nan
-    if n and not np.all(np.isfinite(d)):
-        return Test("bayes", n, delta, reason="a non-finite difference")
-    if n < 2:
-        return Test("bayes", n, delta, reason=f"n = {n}: the correlated t-test needs at least 2 folds")
+    d, n, delta = _differences(diffs)
+    unusable = _unusable(d, delta, f"n = {n}: the correlated t-test needs at least 2 folds")
+    if unusable is not None:
+        return unusable
     if float(np.ptp(d)) <= 1e-9 * float(np.max(np.abs(d))):
         what = "A and B are identical on every fold" if delta == 0 else "every fold has the same Δ"
         return Test("bayes", n, delta, reason=f"zero variance of Δ ({what})")
@@ -113,12 +123,9 @@ def signed_rank_regions(diffs: Sequence[float], rope: float, samples: int = SAMP
 def signed_rank(diffs: Sequence[float], rope: float, greater_is_better: bool, samples: int = SAMPLES,
                 seed: int = 0) -> Test:
     """The Bayesian signed-rank test over one mean difference ``B − A`` per dataset."""
-    d = np.asarray(diffs, dtype=float)
-    n = len(d)
-    delta = float(np.mean(d)) if n else math.nan
-    if n and not np.all(np.isfinite(d)):
-        return Test("bayes", n, delta, reason="a non-finite difference")
-    if n < 2:
-        return Test("bayes", n, delta, reason=f"{n} dataset(s): the signed-rank test needs 2 or more")
+    d, n, delta = _differences(diffs)
+    unusable = _unusable(d, delta, f"{n} dataset(s): the signed-rank test needs 2 or more")
+    if unusable is not None:
+        return unusable
     left, inside, right = signed_rank_regions(d.tolist(), rope, samples, seed)
     return Test("bayes", n, delta, probabilities=_directed(left, inside, right, greater_is_better))
