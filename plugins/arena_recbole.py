@@ -1,4 +1,5 @@
-"""RecBole's general recommenders (https://recbole.io, 1.2) as models of bench's ``ranking`` task.
+"""RecBole's general recommenders (https://recbole.io, 1.2) as models of bench's ``ranking`` task,
+and its sequential ones (``recbole-sasrec``, ``recbole-gru4rec``) as models of ``next-item``.
 
 Each ``recbole-*`` model writes the cell's training interactions as RecBole atomic files
 (``bench.train.inter``: user and item tokens, no rating: RecBole's default ``load_col``), builds
@@ -14,6 +15,11 @@ A user RecBole does not know (no training interaction) scores 0 for every item; 
 training interaction rank last, as for every ranking model. ``recbole-pop`` is RecBole's Pop as
 it is: it counts an item at most once per training batch, so its ranking depends on
 ``train_batch_size`` (``docs/arena.md``).
+
+The sequential models (:class:`RecBoleSequential`) are trained on RecBole's augmented rows
+(target item, the items before it in time order, at most ``max_seq_length``) that bench builds
+from each user's time-ordered training interactions, and score every item from the user's
+training sequence; the split, candidates and metrics are the ``next-item`` task's.
 
 **RecBole needs an environment**: it pins ``ray<=2.6.3`` and PyTorch, and its 1.2.1 release
 predates numpy 2 and pandas 3. A suite declares one (``torch==2.13.0`` keeps pip on the CPU wheel)::
@@ -38,8 +44,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from benchmark.api import ModelSpec, hookimpl, require
-from benchmark.ranking import Interactions, RankingModel
+from benchmark.api import ModelSpec, PluginInputError, hookimpl, require
+from benchmark.ranking import Interactions, RankingModel, Sequences
+from bench_plugins.next_item import METRICS_SHARED, NEXT_ITEM
 from bench_plugins.ranking_core import RANKING
 
 RECBOLE = {"recbole": "recbole", "torch": "torch"}
@@ -341,6 +348,195 @@ class RecBoleMultiVAE(_Trained):
         self.train_batch_size, self.use_gpu, self.seed = train_batch_size, use_gpu, seed
 
 
+# --- Sequential recommenders: models of the next-item task --------------------------------------
+
+
+SEQUENTIAL_FIXED: Mapping[str, Any] = {
+    **NON_SAMPLING,  # cross-entropy over every item (RecBole's default loss_type CE) draws no negatives
+    "load_col": {"inter": ["user_id", "item_id", "item_id_list"]},
+    "alias_of_item_id": ["item_id_list"],  # the history's tokens and the target's share one id space
+    "eval_args": {"split": {"RS": [1.0, 0.0, 0.0]}, "order": "TO", "group_by": "user", "mode": "full"},
+}
+"""RecBole's settings for a sequential model trained on bench's rows (:func:`_write_sequences`):
+its own ordering must be by time ("TO", RecBole refuses another for a sequential model; the
+rows are bench's already, so nothing is split or reordered by it)."""
+
+
+class RecBoleSequential(RecBoleModel):
+    """Fit ``recbole.model.sequential_recommender.<recbole_model>`` on each user's training items
+    in time order; score every item from the user's training sequence with ``full_sort_predict``.
+
+    **Training rows** are RecBole's own data augmentation, built by bench from
+    :meth:`~benchmark.ranking.Interactions.sequences` (by timestamp, ties by row position, repeats
+    kept): for a user with items ``s0 .. s(n-1)``, one row per ``t = 1 .. n-1`` whose target is
+    ``st`` and whose ``item_id_list`` is the at most ``max_seq_length`` items before it, written
+    as RecBole's atomic file with a ``token_seq`` field (``_write_sequences``). A user with one
+    training item gives no row.
+
+    **Scoring** a user reads the last ``max_seq_length`` items of the user's whole training
+    sequence (the fold's held-out items come after it), so the model predicts what follows the
+    training data; items RecBole never saw (only the single item of a one-item user) are left out
+    of the history, and a user without any history scores 0 for every item. Candidates, relevance
+    and metrics are the next-item task's (:mod:`bench_plugins.next_item`).
+
+    A subclass names the RecBole model and lists its parameters with RecBole's names and
+    defaults; ``max_seq_length`` is RecBole's ``MAX_ITEM_LIST_LENGTH``."""
+
+    uses_gpu = True
+    fixed = SEQUENTIAL_FIXED
+
+    max_seq_length: int
+    epochs: int
+    learning_rate: float
+    train_batch_size: int
+
+    def library_params(self) -> dict[str, Any]:
+        params = super().library_params()
+        params["MAX_ITEM_LIST_LENGTH"] = params.pop("max_seq_length")
+        return params
+
+    def fit(self, train: Interactions) -> RecBoleSequential:
+        for module, distribution in self.requires.items():
+            require(module, distribution)
+        import torch
+
+        self.train_ = train
+        self.sequences_ = train.sequences()
+        with tempfile.TemporaryDirectory(prefix="bench-recbole-") as folder:
+            self.rows_ = _write_sequences(self.sequences_, Path(folder), self.max_seq_length)
+            if not self.rows_:
+                raise PluginInputError(f"{self.recbole_model}: no user has two training interactions, "
+                                       f"so there is no sequence to learn from")
+            model, dataset = self._train(Path(folder))
+        self.model_ = model.eval()
+        tokens = dataset.field2id_token[dataset.iid_field]
+        self.item_positions_ = tokens[1:].astype(np.int64)  # RecBole's id - 1 -> bench position
+        self.item_index_ = np.zeros(train.n_items, dtype=np.int64)  # bench position -> RecBole's id (0: unknown)
+        self.item_index_[self.item_positions_] = np.arange(1, len(tokens))
+        self.seq_field_, self.length_field_ = model.ITEM_SEQ, model.ITEM_SEQ_LEN
+        self.device_ = next(iter(model.parameters()), torch.zeros(0)).device
+        return self
+
+    def histories(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The users' last ``max_seq_length`` training items in RecBole's ids, oldest first and
+        padded with 0 at the end (RecBole's layout), and each history's length."""
+        rows = []
+        for user in np.asarray(users, dtype=np.int64):
+            ids = self.item_index_[self.sequences_.of(int(user))]
+            rows.append(ids[ids > 0][-self.max_seq_length:])
+        lengths = np.array([len(row) for row in rows], dtype=np.int64)
+        padded = np.zeros((len(rows), max(1, int(lengths.max(initial=0)))), dtype=np.int64)
+        for index, row in enumerate(rows):
+            padded[index, :len(row)] = row
+        return padded, lengths
+
+    def score(self, users: np.ndarray) -> np.ndarray:
+        import torch
+        from recbole.data.interaction import Interaction
+
+        users = np.asarray(users, dtype=np.int64)
+        out = np.zeros((len(users), self.train_.n_items))
+        padded, lengths = self.histories(users)
+        known = np.flatnonzero(lengths > 0)
+        if len(known):
+            query = Interaction({self.seq_field_: torch.as_tensor(padded[known]),
+                                 self.length_field_: torch.as_tensor(lengths[known])}).to(self.device_)
+            with torch.no_grad():
+                scores = self.model_.full_sort_predict(query).reshape(len(known), -1)[:, 1:]  # 0: padding
+            values = scores.detach().cpu().numpy().astype(np.float64)
+            out[np.ix_(known, self.item_positions_)] = values[:, :len(self.item_positions_)]
+        return out
+
+    def info(self) -> dict[str, Any]:
+        return {"library": "recbole", "recbole_model": self.recbole_model, "training_rows": self.rows_,
+                "items_known": len(self.item_positions_), "max_seq_length": self.max_seq_length}
+
+
+def _write_sequences(sequences: Sequences, folder: Path, max_length: int) -> int:
+    """``<folder>/bench/bench.train.inter`` with RecBole's augmented rows (user, target item, the
+    at most ``max_length`` items before it, space-separated), tokens being bench's positions;
+    returns how many rows it wrote."""
+    (folder / DATASET).mkdir()
+    rows = 0
+    with open(folder / DATASET / f"{DATASET}.train.inter", "w", encoding="utf-8") as handle:
+        handle.write("user_id:token\titem_id:token\titem_id_list:token_seq\n")
+        for user in range(len(sequences)):
+            items = sequences.of(user).tolist()
+            handle.writelines(f"{user}\t{items[t]}\t{' '.join(map(str, items[max(0, t - max_length):t]))}\n"
+                              for t in range(1, len(items)))
+            rows += max(0, len(items) - 1)
+    return rows
+
+
+SEQUENTIAL_CONSTRAINTS: Mapping[str, Mapping[str, Any]] = {
+    "epochs": {"minimum": 1}, "learning_rate": {"exclusiveMinimum": 0, "maximum": 1},
+    "train_batch_size": {"minimum": 1}, "max_seq_length": {"minimum": 1, "maximum": 1000},
+}
+
+
+class RecBoleSASRec(RecBoleSequential):
+    """RecBole's SASRec (Kang & McAuley 2018): self-attention over the user's last items,
+    trained with cross-entropy over every item (RecBole's default ``loss_type: CE``).
+
+    :param hidden_size: embedding size of items and positions (and of the attention layers).
+    :param n_layers: transformer layers.
+    :param n_heads: attention heads (must divide hidden_size).
+    :param inner_size: hidden size of the feed-forward layer.
+    :param hidden_dropout_prob: dropout of the hidden layers.
+    :param attn_dropout_prob: dropout of the attention scores.
+    :param max_seq_length: items of a user's history the model reads (RecBole's MAX_ITEM_LIST_LENGTH).
+    :param epochs: training epochs (RecBole's default 300).
+    :param learning_rate: Adam's step.
+    :param train_batch_size: training sequences per batch.
+    :param use_gpu: train on the GPU bench gives the cell (``uses_gpu``; none: the CPU).
+    :param seed: RecBole's seed (the suite seed unless set).
+    """
+
+    recbole_model = "SASRec"
+    constraints = {**SEQUENTIAL_CONSTRAINTS, "hidden_size": {"minimum": 1}, "n_layers": {"minimum": 1},
+                   "n_heads": {"minimum": 1}, "inner_size": {"minimum": 1},
+                   "hidden_dropout_prob": {"minimum": 0, "exclusiveMaximum": 1},
+                   "attn_dropout_prob": {"minimum": 0, "exclusiveMaximum": 1}}
+
+    def __init__(self, hidden_size: int = 64, n_layers: int = 2, n_heads: int = 2, inner_size: int = 256,
+                 hidden_dropout_prob: float = 0.5, attn_dropout_prob: float = 0.5, max_seq_length: int = 50,
+                 epochs: int = 300, learning_rate: float = 0.001, train_batch_size: int = 2048,
+                 use_gpu: bool = True, seed: int | None = None):
+        self.hidden_size, self.n_layers, self.n_heads, self.inner_size = hidden_size, n_layers, n_heads, inner_size
+        self.hidden_dropout_prob, self.attn_dropout_prob = hidden_dropout_prob, attn_dropout_prob
+        self.max_seq_length, self.epochs, self.learning_rate = max_seq_length, epochs, learning_rate
+        self.train_batch_size, self.use_gpu, self.seed = train_batch_size, use_gpu, seed
+
+
+class RecBoleGRU4Rec(RecBoleSequential):
+    """RecBole's GRU4Rec (Hidasi et al. 2016, Tan et al. 2016's improvements): a GRU over the
+    user's last items, trained with cross-entropy over every item (RecBole's default ``loss_type: CE``).
+
+    :param embedding_size: embedding size of items.
+    :param hidden_size: GRU hidden state size.
+    :param num_layers: GRU layers.
+    :param dropout_prob: dropout of the item embeddings.
+    :param max_seq_length: items of a user's history the model reads (RecBole's MAX_ITEM_LIST_LENGTH).
+    :param epochs: training epochs (RecBole's default 300).
+    :param learning_rate: Adam's step.
+    :param train_batch_size: training sequences per batch.
+    :param use_gpu: train on the GPU bench gives the cell (``uses_gpu``; none: the CPU).
+    :param seed: RecBole's seed (the suite seed unless set).
+    """
+
+    recbole_model = "GRU4Rec"
+    constraints = {**SEQUENTIAL_CONSTRAINTS, "embedding_size": {"minimum": 1}, "hidden_size": {"minimum": 1},
+                   "num_layers": {"minimum": 1}, "dropout_prob": {"minimum": 0, "exclusiveMaximum": 1}}
+
+    def __init__(self, embedding_size: int = 64, hidden_size: int = 128, num_layers: int = 1,
+                 dropout_prob: float = 0.3, max_seq_length: int = 50, epochs: int = 300,
+                 learning_rate: float = 0.001, train_batch_size: int = 2048, use_gpu: bool = True,
+                 seed: int | None = None):
+        self.embedding_size, self.hidden_size, self.num_layers = embedding_size, hidden_size, num_layers
+        self.dropout_prob, self.max_seq_length, self.epochs = dropout_prob, max_seq_length, epochs
+        self.learning_rate, self.train_batch_size, self.use_gpu, self.seed = learning_rate, train_batch_size, use_gpu, seed
+
+
 MODELS: dict[str, tuple[type[RecBoleModel], str]] = {
     "recbole-pop": (RecBolePop, "RecBole's Pop (counts an item once per training batch)"),
     "recbole-ease": (RecBoleEASE, "RecBole's EASE (Steck 2019)"),
@@ -350,9 +546,16 @@ MODELS: dict[str, tuple[type[RecBoleModel], str]] = {
     "recbole-neumf": (RecBoleNeuMF, "RecBole's NeuMF (He et al. 2017), PyTorch"),
     "recbole-multivae": (RecBoleMultiVAE, "RecBole's Mult-VAE (Liang et al. 2018), PyTorch"),
 }
+SEQUENTIAL_MODELS: dict[str, tuple[type[RecBoleSequential], str]] = {
+    "recbole-sasrec": (RecBoleSASRec, "RecBole's SASRec (Kang & McAuley 2018), PyTorch, next-item"),
+    "recbole-gru4rec": (RecBoleGRU4Rec, "RecBole's GRU4Rec (Hidasi et al. 2016), PyTorch, next-item"),
+}
 
 
 @hookimpl
 def bench_models() -> list[ModelSpec]:
-    return [ModelSpec(name, {RANKING: model}, dict(model.requires), summary=summary)
-            for name, (model, summary) in MODELS.items()]
+    ranking = [ModelSpec(name, {RANKING: model}, dict(model.requires), summary=summary)
+               for name, (model, summary) in MODELS.items()]
+    sequential = [ModelSpec(name, {NEXT_ITEM: model}, dict(model.requires), summary=summary)
+                  for name, (model, summary) in SEQUENTIAL_MODELS.items()]
+    return ranking + (sequential if METRICS_SHARED else [])  # no next-item task to declare otherwise
