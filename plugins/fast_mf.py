@@ -61,8 +61,11 @@ Surprise's; the ratings come in another order (each user's split by item group),
 round SVD++'s z_u do not see the other users' y_j changes. The same seed and the same ``threads``
 give the same numbers bit for bit, whatever the threads' timing (but for a last-bit difference,
 in fast mode, between a process that compiled the kernels and one that loaded them from numba's
-cache: see that module); RMSE within 0.002 of ``threads: 1`` (``tests/test_fast_mf.py``; figures
-in ``benchmarks/fast_mf.md``). SVD++ on data with repeated (user, item) pairs runs the serial
+cache: see that module). RMSE within 0.002 of ``threads: 1`` wherever a user's ratings come in
+no particular order; where they come sorted by item (ml-latest-small as shipped: bench's splits keep
+a dataset's order), the serial loop's fixed ascending cycle costs it 0.003-0.007 RMSE, which
+threads partly undo, so ``threads: N`` then fits *better*, by up to 0.005 (``tests/test_fast_mf.py``;
+figures in ``benchmarks/fast_mf.md``, ``python benchmarks/dsgd_order.py``). SVD++ on data with repeated (user, item) pairs runs the serial
 literal loop whatever ``threads`` says. The engine counts a cell's ``threads`` against ``--jobs``.
 
 numba is imported in :meth:`prepare` (which compiles the kernels on a tiny input, cached on

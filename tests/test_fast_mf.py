@@ -52,7 +52,7 @@ def small():
 
 def rmse(model, test: RatingData) -> float:
     frame = test.ratings
-    predicted = np.clip(model.predict(frame["user"].to_numpy(), frame["item"].to_numpy()), 1, 5)
+    predicted = np.clip(model.predict(frame["user"].to_numpy(), frame["item"].to_numpy()), *test.scale)
     return float(np.sqrt(np.mean((predicted - frame["rating"].to_numpy()) ** 2)))
 
 
@@ -237,6 +237,46 @@ def test_two_threads_stay_within_two_thousandths_on_u1(u1, cls, seed):
     serial = fitted(cls, train, random_state=seed)
     parallel = fitted(cls, train, random_state=seed, threads=2)
     assert abs(rmse(parallel, test) - rmse(serial, test)) < 0.002
+
+
+@pytest.fixture(scope="module")
+def latest_small():
+    """ml-latest-small (shipped with bench), bench's kfold seed 0, first fold: the training rows in
+    the file's order, each user's ratings sorted by movieId."""
+    from bench_plugins.movielens import load_latest_small
+    from bench_plugins.splits import kfold
+
+    data = load_latest_small()
+    fold = kfold(data, seed=0, k=5)[0]
+    return data.subset(fold.train), data.subset(fold.test)
+
+
+def within_users_shuffled(train: RatingData, seed: int = 1) -> RatingData:
+    """The same rows, users in the same order, each user's ratings in a random order."""
+    frame = train.ratings
+    key = np.random.default_rng(seed).random(len(frame))
+    order = np.lexsort((key, pd.factorize(frame["user"])[0]))
+    return RatingData(frame.iloc[order].reset_index(drop=True), train.scale)
+
+
+@pytest.mark.parametrize("cls", [FastSVD, FastSVDpp])
+def test_threads_match_the_serial_fit_unless_each_users_rows_are_sorted_by_item(latest_small, cls):
+    """Parallel SGD is the serial SGD in another order (fast_mf_parallel's docstring). Where each
+    user's rows come in no particular order the two agree within 0.002; where they come sorted
+    by item (ml-latest-small as shipped, which bench's splits keep), the serial fit's fixed
+    ascending cycle costs it accuracy against the same rows in any other order, the grid's
+    partial reordering recovers part of that, and threads are never the worse fit."""
+    train, test = latest_small
+    shuffled = within_users_shuffled(train)
+
+    def score(data, threads):
+        return rmse(fitted(cls, data, random_state=0, threads=threads), test)
+
+    serial_sorted, serial_shuffled = score(train, 1), score(shuffled, 1)
+    for threads in (2, 4):
+        assert abs(score(shuffled, threads) - serial_shuffled) < 0.002
+        assert score(train, threads) < serial_sorted + 0.002
+    assert serial_shuffled < serial_sorted - 0.002  # the sorted cycle's cost, which threads partly undo
 
 
 @pytest.mark.parametrize("cls", [FastSVD, FastSVDpp])
