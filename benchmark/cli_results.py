@@ -73,7 +73,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> d
                          help="--test bayes: the region of practical equivalence, the largest |Δ| that does not "
                               "matter, in the metric's units")
     compare.add_argument("--metric", help="metric to compare (default: each task's primary metric, "
-                                          "the first of the suite's metrics)")
+                                          "the first of the suite's metrics); several, comma-separated "
+                                          "(rmse,mae): a row per metric, all one Holm family")
     compare.add_argument("--alpha", type=_alpha, default=0.05, help="significance level (default 0.05)")
     compare.add_argument("--fail-on-regression", nargs="?", const=-1.0, default=None, type=_threshold,
                          metavar="T",

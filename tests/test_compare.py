@@ -634,3 +634,50 @@ def test_a_family_of_210_bootstrap_rows_can_be_significant(monkeypatch):
     assert clear.ci is not None and clear.ci[1] < 0
     for r in rows:
         assert r.ci is not None and (r.verdict != compare.SAME) == (r.ci[0] > 0 or r.ci[1] < 0)
+
+
+def test_several_metrics_are_one_holm_family(two_runs, tmp_path):
+    """``--metric rmse,mae``: each metric's rows, as ``--metric`` alone gives them, adjusted together —
+    the family's p equal Holm's step-down over the union of the single-metric runs' raw p."""
+    a, planted = two_runs
+
+    def mae_too(row: dict) -> dict:  # B's rmse as planted, and its mae moved too, differently per fold
+        row["metrics"]["mae"] += {IMPROVED: -0.01, REGRESSED: 0.004, UNTOUCHED: 0.0}[row["model"]] \
+            + 0.003 * ((row["fold"] * 7) % 5) / 4
+        return row
+
+    b = perturbed_copy(planted, tmp_path / "B", mae_too)
+    singles = {}
+    for metric in ("rmse", "mae"):
+        code, out, err = bench_cli("compare", str(a), str(b), "--metric", metric, "--format", "json")
+        assert code == 0, err
+        singles.update({(r["model"], r["metric"]): r for r in json.loads(out)})
+    code, out, err = bench_cli("compare", str(a), str(b), "--metric", "rmse, mae", "--format", "json")
+    assert code == 0, err
+    family = {(r["model"], r["metric"]): r for r in json.loads(out)}
+    assert set(family) == set(singles) and {m for _, m in family} == {"rmse", "mae"}
+    tested = [key for key, r in family.items() if r["p_unadjusted"] is not None]
+    assert len(tested) >= 3
+    for key in family:  # the same test on the same differences
+        assert family[key]["p_unadjusted"] == singles[key]["p_unadjusted"] and family[key]["delta"] == singles[key]["delta"]
+    raw = [family[key]["p_unadjusted"] for key in tested]
+    order = sorted(range(len(raw)), key=raw.__getitem__)
+    holm, running = [0.0] * len(raw), 0.0
+    for rank, i in enumerate(order):  # Holm (1979): the running maximum of (m - rank) p_(rank)
+        running = max(running, min(1.0, (len(raw) - rank) * raw[i]))
+        holm[i] = running
+    for key, expected in zip(tested, holm):
+        assert family[key]["p"] == pytest.approx(expected, rel=1e-12)
+        assert family[key]["p"] >= singles[key]["p"]  # a larger family never adjusts less
+    code, table, _ = bench_cli("compare", str(a), str(b), "--metric", "rmse,mae")
+    assert f"across the {len(tested)} tested rows (2 metrics: mae, rmse, one family)" in table
+    code, _, err = bench_cli("compare", str(a), str(b), "--metric", "rmse,mea")
+    assert code == 2 and "no cell has the metric 'mea'" in err and "did you mean 'mae'" in err
+
+
+def test_several_metrics_rank_every_pair_per_metric(two_runs):
+    a, _ = two_runs
+    code, out, err = bench_cli("compare", str(a), "--all", "--metric", "rmse,mae")
+    assert code == 0, err
+    assert "synthetic-ratings: rmse" in out and "synthetic-ratings: mae" in out
+    assert "(2 metrics: mae, rmse, one family)" in out

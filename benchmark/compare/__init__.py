@@ -350,19 +350,23 @@ def _measure(runs: Sequence[Run], metric: str | None, alpha: float, test: str) -
     if test not in TESTS:
         raise BenchError(f"expected one of {', '.join(TESTS)}, got {test!r}", "--test")
     primary = primary_metrics(runs)
+    family = tuple(dict.fromkeys(name.strip() for name in metric.split(","))) if metric is not None else ()
     if metric is not None:
         present = sorted({m for run in runs for r in run.rows for m in r.metrics})
-        if metric not in present:
-            raise BenchError(f"no cell has the metric {metric!r} (metrics: {', '.join(present)})"
-                             + _close(metric, present), "--metric")
-    names = [metric] if metric else list(primary.values())
-    return Measure(metric, primary, directions(names, [r for run in runs for r in run.rows]))
+        for name in family:
+            if name not in present:
+                raise BenchError(f"no cell has the metric {name!r} (metrics: {', '.join(present)})"
+                                 + _close(name, present), "--metric")
+    names = list(family) or list(primary.values())
+    return Measure(family[0] if family else None, primary, directions(names, [r for run in runs for r in run.rows]),
+                   family)
 
 
 @dataclass(frozen=True)
 class Options:
-    """How to compare, beside what: the metric (``None``: each task's primary one), alpha, the
-    test (``--test``), seeds paired or not (``--ignore-seed``) and the ROPE of ``--test bayes``."""
+    """How to compare, beside what: the metric (``None``: each task's primary one; ``"rmse,mae"``:
+    several, their rows one Holm family), alpha, the test (``--test``), seeds paired or not
+    (``--ignore-seed``) and the ROPE of ``--test bayes``."""
 
     metric: str | None = None
     alpha: float = 0.05
@@ -463,8 +467,7 @@ def compare_inside(a: Run, inside: Inside, *, options: Options | None = None, **
     ``options`` or its fields as keywords, as for :func:`compare`."""
     options = options or Options(**settings)
     measure = options.checked([a])
-    metric, alpha, ignore_seed, test, rope = options.metric, options.alpha, options.ignore_seed, options.test, \
-        options.rope
+    alpha, ignore_seed, test, rope = options.alpha, options.ignore_seed, options.test, options.rope
     labels = list(dict.fromkeys(str(r.model) for r in a.rows))
     rows = (resolve_label(inside.rows[0], labels), resolve_label(inside.rows[1], labels)) if inside.rows \
         else inside.rows
@@ -488,7 +491,8 @@ def compare_inside(a: Run, inside: Inside, *, options: Options | None = None, **
     name_a, name_b = (rows if rows is not None else (baseline or "each", "the others" if baseline else "each"))
     result = Comparison(name_a, name_b, lines, unpaired, [], alpha, mode, False, ignore_seed, test, rope=rope)
     if inside.all_pairs:
-        result.ranking = rank_datasets(a.rows, measure.primary, measure.greater_is_better, metric, alpha)
+        result.ranking = {key: ranked for one in measure.each() for key, ranked in
+                          rank_datasets(a.rows, one.primary, one.greater_is_better, one.metric, alpha).items()}
     return _decided(result)
 
 

@@ -131,7 +131,9 @@ def notes(comparison: Comparison) -> list[str]:
             out.append(f"paired by model: {row.model}; changed: {', '.join(row.changed)}")
     out += [f"warning: {w}" for w in c.warnings]
     if c.holm:
-        out.append(f"p-values Holm-corrected across the {len(c.tested())} tested rows; each CI is the test's own "
+        metrics = sorted({row.metric for row in c.tested()})
+        across = f" ({len(metrics)} metrics: {', '.join(metrics)}, one family)" if len(metrics) > 1 else ""
+        out.append(f"p-values Holm-corrected across the {len(c.tested())} tested rows{across}; each CI is the test's own "
                      "interval at the row's Holm step level, so it excludes 0 exactly when the verdict is "
                      f"significant; it covers its Δ at least {1 - c.alpha:.0%} of the time (never narrower than "
                      "the per-pair interval) but is not a simultaneous band over the rows")

@@ -122,23 +122,41 @@ def ratio_test_train(cells: Iterable[StoredResult]) -> float | None:
 @dataclass(frozen=True)
 class Measure:
     """What a comparison reads of each cell: ``metric`` for every row, or (``None``) its task's
-    primary metric; and each metric's direction (as the rows carry it)."""
+    primary metric; and each metric's direction (as the rows carry it). ``family``: several
+    metrics compared at once (``--metric rmse,mae``), one row per metric, all in one Holm family;
+    ``metric`` is then the first of them."""
 
     metric: str | None
     primary: Mapping[str, str]
     greater_is_better: Mapping[str, bool]
+    family: tuple[str, ...] = ()
 
     def of(self, row: StoredResult) -> str | None:
         """The metric compared for ``row``."""
         return self.metric or self.primary.get(str(row.task))
+
+    def each(self) -> list[Measure]:
+        """One measure per metric of the family (this one when it names one metric or none)."""
+        if len(self.family) < 2:
+            return [self]
+        return [Measure(name, self.primary, self.greater_is_better) for name in self.family]
 
 
 def pair(a_rows: Iterable[StoredResult], b_rows: Iterable[StoredResult], measure: Measure,
          by: str | None, labels: tuple[str, str] = ("", ""),
          ignore_seed: bool = False) -> tuple[list[Row], list[Unpaired]]:
     """Pair A's cells with B's fold by fold (seeds averaged within a fold); ``by=None`` pairs any
-    configuration (two configurations of one run, whose ``labels`` name the rows)."""
+    configuration (two configurations of one run, whose ``labels`` name the rows). A family of
+    metrics gives each metric's rows, and a cell that pairs for none of them is listed once."""
     a_rows, b_rows = list(a_rows), list(b_rows)
+    if len(measure.family) > 1:
+        lines: list[Row] = []
+        unpaired: list[Unpaired] = []
+        for one in measure.each():
+            got, missing = pair(a_rows, b_rows, one, by, labels, ignore_seed)
+            lines += got
+            unpaired += [u for u in missing if u not in unpaired]
+        return lines, unpaired
     label_a, label_b = labels
     metric_of = measure.of
 
