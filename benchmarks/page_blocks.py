@@ -24,6 +24,7 @@ step (a temporary file renamed over it), so an interrupted write leaves the old 
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 from collections.abc import Mapping
@@ -118,11 +119,33 @@ def write(path: Path, bodies: Mapping[str, str]) -> None:
     os.replace(temporary, path)
 
 
+def arguments(description: str | None) -> argparse.ArgumentParser:
+    """The options the calibration scripts share: ``--out PAGE`` (without it the text is printed)."""
+    parser = argparse.ArgumentParser(description=(description or "").split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, metavar="PAGE",
+                        help="update this Markdown page in place: only this script's blocks are rewritten "
+                             "(appended if absent); without --out the text goes to stdout")
+    return parser
+
+
+def ready(out: Path | None) -> None:
+    """Before a long run: stop with one line (exit 1, no traceback) if ``out`` cannot take the blocks."""
+    if out is not None:
+        try:
+            check(out)
+        except MarkerError as error:
+            raise SystemExit(f"error: {error}") from None
+
+
 def publish(out: Path | None, bodies: Mapping[str, str]) -> None:
-    """What each calibration script does with its text: print it (no ``--out``), or write its
-    blocks into the page ``out`` and say so in one line."""
+    """What each calibration script does with its text: print it (no ``--out``; blocks apart by a
+    blank line, as on the page), or write its blocks into the page ``out`` and say so in one line."""
     if out is None:
-        print("".join(body if body.endswith("\n") else body + "\n" for body in bodies.values()), end="")
+        print("\n".join(body if body.endswith("\n") else body + "\n" for body in bodies.values()), end="")
         return
-    write(out, bodies)
+    try:
+        write(out, bodies)
+    except MarkerError as error:
+        raise SystemExit(f"error: {error}") from None
     print(f"{out}: rewrote block{'s' if len(bodies) > 1 else ''} {', '.join(bodies)}")
