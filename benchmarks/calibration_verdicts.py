@@ -103,9 +103,8 @@ def cv_world(worse: float, repeats: int, n: int = 2000, k: int = 5, example_sd: 
     for r in range(repeats):
         for f, fold in enumerate(np.array_split(RNG.permutation(n), k)):
             value = float(g[fold].mean()) + training_sd * float(RNG.standard_normal())
-            sizes = {"n_test": len(fold), "n_train": n - len(fold), "dataset": dataset}
-            a.append(row(f, 0.94, partition=r, **sizes))
-            b.append(row(f, 0.94 + value, partition=r, **sizes))
+            a.append(row(f, 0.94, r, len(fold), n - len(fold), dataset))
+            b.append(row(f, 0.94 + value, r, len(fold), n - len(fold), dataset))
     return a, b
 
 
@@ -222,7 +221,8 @@ def user_world(better_by: float, seeds: Seeds, users: int = 400) -> tuple[list[d
     counts = np.clip(np.exp(RNG.normal(1.6, 0.9, users)), 1, 80).round()
     scale = 0.85 * np.exp(0.3 * RNG.standard_normal(users))
     persistent = {side: RNG.standard_normal(users) for side in "ab"}
-    a, b = [], []
+    a: list[dict] = []
+    b: list[dict] = []
     for f in range(5):
         count = (counts * RNG.uniform(0.6, 1.4, users)).round().clip(1).astype(int)
         owner = np.repeat(np.arange(users), count)

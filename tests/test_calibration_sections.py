@@ -102,9 +102,9 @@ def test_unpaired_markers_stop_the_write_with_one_line_and_leave_the_page(tmp_pa
                                                                          message: str) -> None:
     page = tmp_path / "page.md"
     page.write_text(text)
-    for attempt in (lambda: page_blocks.check(page), lambda: page_blocks.write(page, {"a": "new\n"})):
+    for attempt in ("check", "write"):
         with pytest.raises(page_blocks.MarkerError) as error:
-            attempt()
+            page_blocks.check(page) if attempt == "check" else page_blocks.write(page, {"a": "new\n"})
         assert str(error.value).startswith(f"{page}{message}")
         assert "\n" not in str(error.value)
     assert page.read_text() == text
@@ -115,7 +115,7 @@ def test_a_page_in_a_missing_folder_is_refused_before_the_run(tmp_path: Path) ->
         page_blocks.ready(tmp_path / "nowhere" / "page.md")
 
 
-def run_script(name: str, *args: str, worlds: int = 1, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_script(name: str, *args: str, worlds: int = 1, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), *args], capture_output=True, text=True,
                           env={**os.environ, "CALIBRATION_WORLDS": str(worlds)}, timeout=timeout)
 
