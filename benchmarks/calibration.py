@@ -1,6 +1,11 @@
 """Calibration of ``bench compare``'s verdicts: false verdicts, interval coverage, power.
 
-    BENCH_DATA_DIR=../shared/data python benchmarks/calibration.py > benchmarks/calibration.md
+    BENCH_DATA_DIR=../shared/data python benchmarks/calibration.py --out benchmarks/calibration.md
+    BENCH_DATA_DIR=../shared/data python benchmarks/calibration.py      # the same text to stdout
+
+``--out`` rewrites only this script's block of the page (sections 1–5, between the markers
+``<!-- calibration.py:begin -->`` and ``<!-- calibration.py:end -->``); sections 6–7 are
+``calibration_best.py``'s and section 8 ``calibration_verdicts.py``'s (``page_blocks.py``).
 
 Every simulated comparison goes through :func:`benchmark.compare.compare` itself — rows built as
 the store writes them, paired, seed-averaged, tested, Holm-adjusted — so what is measured is what
@@ -34,6 +39,7 @@ from scipy import stats as scipy_stats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import page_blocks  # noqa: E402  (beside this script)
 from benchmark import compare, stats  # noqa: E402
 from benchmark.resultset import Run, normalise  # noqa: E402
 
@@ -50,6 +56,7 @@ metrics: [rmse]
 """
 # measured on ml-100k u1..u5 (section 1), used when the data is not at hand
 MEASURED = {"seed_sd": 0.0016, "fold_sd": 0.0023, "rho": 0.97, "rmse": 0.94}
+BLOCK = "calibration.py"  # its block of calibration.md
 
 
 # --- Rows as the store writes them ---------------------------------------------------------------
@@ -291,7 +298,9 @@ def detectable(sd: float, n: int = 5, alpha: float = 0.05, power: float = 0.8) -
     return high
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    out_page = page_blocks.arguments(__doc__).parse_args(argv).out
+    page_blocks.ready(out_page)
     started = time.time()
     m = measure(os.environ.get("BENCH_DATA_DIR"))
     out = ["# Calibration of `bench compare`", "",
@@ -376,8 +385,9 @@ def main() -> None:
         sd = math.sqrt(pure ** 2 + 2 * m["seed_sd"] ** 2 / seeds)
         out.append(f"| {seeds} | {sd:.4f} | **{detectable(sd):.4f}** |")
     out += ["",
-            f"Run time: {time.time() - started:.0f} s."]
-    print("\n".join(out))
+            f"Run time: {time.time() - started:.0f} s ({os.cpu_count()} cores, "
+            f"load {os.getloadavg()[0]:.1f} at the end)."]
+    page_blocks.publish(out_page, {BLOCK: "\n".join(out) + "\n"})
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Calibration of the leaderboard's ``vs #1`` and of the analysis over several datasets (issue 26
 items 4 and 6): false verdicts, coverage and power, by simulation.
 
-    python benchmarks/calibration_best.py            # prints the sections, updates calibration.md
+    python benchmarks/calibration_best.py --out benchmarks/calibration.md   # updates its sections
+    python benchmarks/calibration_best.py                                   # prints them
 
-Writes its sections of ``benchmarks/calibration.md`` between the markers ``<!-- calibration_best.py
-begin -->`` and ``<!-- ... end -->`` (appended the first time; the rest of the page is
-``calibration.py``'s). About 3 minutes on 2 cores (``CALIBRATION_WORLDS`` scales the worlds).
+``--out`` rewrites only its sections of the page, between the markers
+``<!-- calibration_best.py:begin -->`` and ``<!-- calibration_best.py:end -->`` (appended the
+first time; sections 1–5 are ``calibration.py``'s, section 8 ``calibration_verdicts.py``'s:
+``page_blocks.py``). About 3 minutes on 2 cores (``CALIBRATION_WORLDS`` scales the worlds).
 
 **vs #1.** Every world is a leaderboard built by :func:`benchmark.leaderboard.build` from rows as
 the store writes them (one per fold and line), so the rule measured is the one the table prints.
@@ -37,6 +39,7 @@ from scipy import stats as scipy_stats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import page_blocks  # noqa: E402  (beside this script)
 from benchmark import best_line, leaderboard, stats  # noqa: E402
 
 WORLDS = int(os.environ.get("CALIBRATION_WORLDS", "1000"))
@@ -47,8 +50,7 @@ NOISE_SD = math.hypot(0.0007, 0.0016)
 ALPHA = 0.05
 METRICS = {"rating": ["rmse"]}
 LOWER = {"rmse": False}
-PAGE = ROOT / "benchmarks" / "calibration.md"
-BEGIN, END = "<!-- calibration_best.py begin -->", "<!-- calibration_best.py end -->"
+BLOCK = "calibration_best.py"  # its block of calibration.md
 
 
 def wilson(hits: int, n: int) -> str:
@@ -293,16 +295,10 @@ def sections() -> str:
     return "\n".join(parts) + "\n"
 
 
-def main() -> None:
-    text = sections()
-    print(text)
-    page = PAGE.read_text() if PAGE.exists() else ""
-    block = f"{BEGIN}\n{text}{END}\n"
-    if BEGIN in page and END in page:
-        page = page[:page.index(BEGIN)] + block + page[page.index(END) + len(END) + 1:]
-    else:
-        page = page.rstrip("\n") + "\n\n" + block
-    PAGE.write_text(page)
+def main(argv: list[str] | None = None) -> None:
+    out_page = page_blocks.arguments(__doc__).parse_args(argv).out
+    page_blocks.ready(out_page)
+    page_blocks.publish(out_page, {BLOCK: sections()})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,16 @@
 """Calibration of issue 26's verdicts: the non-inferiority gate, the Bayesian tests with a ROPE and
 the per-user bootstrap resampled jointly across folds.
 
-    python benchmarks/calibration_verdicts.py [gate] [bayes] [units]   # all three: ~4 min of CPU
+    python benchmarks/calibration_verdicts.py --out benchmarks/calibration.md [gate] [bayes] [units]
+    python benchmarks/calibration_verdicts.py [gate] [bayes] [units]     # the Markdown to stdout
+
+Without names all three subsections run (§8.1 gate, §8.2 bayes, §8.3 units): ~4 min of CPU.
+``--out`` rewrites in the page only the blocks of the subsections run, each with its own run time
+(§8.3 between ``<!-- calibration_verdicts.py:units:begin -->`` and
+``<!-- calibration_verdicts.py:units:end -->``, likewise ``gate`` and ``bayes``); the block
+``calibration_verdicts.py`` (the section's title and this command) only on a run of all three or
+when the page lacks it, so a partial run keeps the note on how the others were made. Sections 1–7
+are ``calibration.py``'s and ``calibration_best.py``'s (``page_blocks.py``).
 
 Every comparison goes through :func:`benchmark.compare.compare` (rows as the store writes them,
 paired, tested) and the gates through the methods ``bench compare`` calls
@@ -11,7 +20,6 @@ what the audit asked for: configurations share fold effects, per-user errors are
 (Student t, 3 df, user scales log-normal), users recur in every fold, and a seed changes what a
 model does both per user (persistently across folds) and to a whole fold. Noise levels are the
 ones measured on ml-100k in ``calibration.md`` §1 (fold s.d. of a one-seed difference 0.0024).
-Prints the Markdown of ``calibration.md``'s issue-26 section.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import page_blocks  # noqa: E402  (beside this script)
 from benchmark import compare, stats  # noqa: E402
 from benchmark.resultset import Run, normalise  # noqa: E402
 
@@ -38,6 +47,7 @@ FOLD_SD = 0.0024  # s.d. of a fold's B − A with one seed per cell (calibration
 UNITS: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, str]] = {}
 compare.read_units = lambda cell, metric: UNITS[cell.units["file"]]  # type: ignore[assignment]
 stats.RESAMPLES = 1000
+BLOCK = "calibration_verdicts.py"  # its blocks of calibration.md: this (the head) and BLOCK:name per subsection
 
 
 def row(fold: int, value: float, partition: int = 0, n_test: int = 20_000, n_train: int = 80_000,
@@ -59,6 +69,12 @@ def run(rows: list[dict[str, Any]]) -> Run:
 
 def compared(a: list[dict], b: list[dict], **options: Any) -> compare.Comparison:
     return compare.compare(run(a), run(b), **options)
+
+
+def subsection(title: str, intro: str, table_head: str, rows: list[str], closing: str) -> list[str]:
+    """A §8 subsection as calibration.md lays it out: its title, the worlds it simulates, the table
+    (``table_head``: the column names and the alignment line) and what the table shows."""
+    return [title, "", intro, "", *table_head.split("\n"), *rows, "", closing, ""]
 
 
 def wilson(rate: float, n: int, z: float = 1.96) -> str:
@@ -87,9 +103,8 @@ def cv_world(worse: float, repeats: int, n: int = 2000, k: int = 5, example_sd: 
     for r in range(repeats):
         for f, fold in enumerate(np.array_split(RNG.permutation(n), k)):
             value = float(g[fold].mean()) + training_sd * float(RNG.standard_normal())
-            sizes = {"n_test": len(fold), "n_train": n - len(fold), "dataset": dataset}
-            a.append(row(f, 0.94, partition=r, **sizes))
-            b.append(row(f, 0.94 + value, partition=r, **sizes))
+            a.append(row(f, 0.94, r, len(fold), n - len(fold), dataset))
+            b.append(row(f, 0.94 + value, r, len(fold), n - len(fold), dataset))
     return a, b
 
 
@@ -112,25 +127,26 @@ def gates(world: Any, margin: float, worse: float) -> dict[str, float]:
 
 def section_gate() -> list[str]:
     margin = 0.004
-    out = ["### 8.1 `--fail-on-regression T`: non-inferiority (T = 0.004 RMSE, alpha 0.05)", "",
-           f"{WORLDS} worlds per row. B's true RMSE is `worse` higher than A's. The gate should pass (exit 0) "
-           "only when B is truly less than T worse: a pass at `worse` ≥ T is a false \"safe\" — at most 5 %. "
-           "Fixed folds: 5 folds, fold s.d. of Δ 0.0024 (t-test); repeated CV: 5×5 folds of §3's world "
-           "(Nadeau–Bengio). Coverage: share of worlds whose one-sided 95 % bound of the worsening is at "
-           "least the true one.", "",
-           "| design | true worsening | new gate passes | old threshold gate passes | one-sided bound covers |",
-           "|---|---:|---:|---:|---:|"]
+    rows = []
     for name, world in (("5 folds, t", fold_world), ("5×5 CV, nb", lambda w: cv_world(w, 5))):
         for worse in (-0.002, 0.0, 0.002, margin, 1.6 * margin):
             got = gates(world, margin, worse)
             flag = " (false safe)" if worse >= margin else ""
-            out.append(f"| {name} | {worse:+.4f}{' = T' if worse == margin else ''} | **{got['new']:.1%}**{flag} | "
-                       f"{got['old']:.1%} | {got['covered']:.1%} |")
-    out += ["", "The old gate passes almost every world at a true regression of T (it fires only when the "
-            "regression is *proven* larger than T); the new one passes only where the data show B within T. "
-            "The price is power: with 5 folds and one seed a change must be clearly harmless to pass — more "
-            "seeds (fold s.d. 0.0012 with 5) or repeated CV make the bound tighter.", ""]
-    return out
+            rows.append(f"| {name} | {worse:+.4f}{' = T' if worse == margin else ''} | **{got['new']:.1%}**{flag} | "
+                        f"{got['old']:.1%} | {got['covered']:.1%} |")
+    return subsection(
+        "### 8.1 `--fail-on-regression T`: non-inferiority (T = 0.004 RMSE, alpha 0.05)",
+        f"{WORLDS} worlds per row. B's true RMSE is `worse` higher than A's. The gate should pass (exit 0) "
+        "only when B is truly less than T worse: a pass at `worse` ≥ T is a false \"safe\" — at most 5 %. "
+        "Fixed folds: 5 folds, fold s.d. of Δ 0.0024 (t-test); repeated CV: 5×5 folds of §3's world "
+        "(Nadeau–Bengio). Coverage: share of worlds whose one-sided 95 % bound of the worsening is at "
+        "least the true one.",
+        "| design | true worsening | new gate passes | old threshold gate passes | one-sided bound covers |\n"
+        "|---|---:|---:|---:|---:|", rows,
+        "The old gate passes almost every world at a true regression of T (it fires only when the "
+        "regression is *proven* larger than T); the new one passes only where the data show B within T. "
+        "The price is power: with 5 folds and one seed a change must be clearly harmless to pass — more "
+        "seeds (fold s.d. 0.0012 with 5) or repeated CV make the bound tighter.")
 
 
 # --- 2. The Bayesian tests -----------------------------------------------------------------------
@@ -159,27 +175,28 @@ def datasets_world(worse: float, datasets: int = 8, spread: float = 0.001) -> tu
 
 def section_bayes() -> list[str]:
     rope = 0.002
-    out = ["### 8.2 `--test bayes --rope 0.002`: verdict shares", "",
-           f"{WORLDS} worlds per row; B's true RMSE `better by` lower. A better/worse verdict needs P ≥ 0.95 of "
-           "that region, equivalent P ≥ 0.95 of the ROPE. False: `better` when B is better by at most the ROPE, "
-           "`equivalent` when it is better by more. Correlated t over folds in §3's world (5 folds and 5×5 CV), "
-           "coverage of the 95 % credible interval; signed-rank over 8 datasets (each dataset's true Δ spread "
-           "with s.d. 0.001 around the mean), the row over datasets.", "",
-           "| test, design | better by | better | equivalent | worse | undecided | 95 % interval covers |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = []
     designs = (("correlated t, 5 folds", lambda w: cv_world(w, 1)), ("correlated t, 5×5 CV", lambda w: cv_world(w, 5)),
                ("signed-rank, 8 datasets", datasets_world))
     for name, world in designs:
         for better_by in (0.0, 0.001, 0.002, 0.004, 0.006):
             got = bayes_rates(world, better_by, rope)
             cover = "" if name.startswith("signed") else f"{got['covered']:.1%}"
-            out.append(f"| {name} | {better_by:.3f} | {got[compare.BETTER]:.1%} | {got[compare.EQUIVALENT]:.1%} | "
-                       f"{got[compare.WORSE]:.1%} | {got[compare.UNDECIDED]:.1%} | {cover} |")
-    out += ["", "The correlated t's credible interval is the Nadeau–Bengio interval, so its coverage is §3's. "
-            "A `better` verdict at a true Δ inside the ROPE is rare by construction (it needs 95 % of the posterior "
-            "beyond the ROPE); `equivalent` needs the whole posterior inside ±ROPE, which 5 folds of this noise "
-            "reach only for very small differences — more folds or repeated CV narrow the posterior.", ""]
-    return out
+            rows.append(f"| {name} | {better_by:.3f} | {got[compare.BETTER]:.1%} | {got[compare.EQUIVALENT]:.1%} | "
+                        f"{got[compare.WORSE]:.1%} | {got[compare.UNDECIDED]:.1%} | {cover} |")
+    return subsection(
+        "### 8.2 `--test bayes --rope 0.002`: verdict shares",
+        f"{WORLDS} worlds per row; B's true RMSE `better by` lower. A better/worse verdict needs P ≥ 0.95 of "
+        "that region, equivalent P ≥ 0.95 of the ROPE. False: `better` when B is better by at most the ROPE, "
+        "`equivalent` when it is better by more. Correlated t over folds in §3's world (5 folds and 5×5 CV), "
+        "coverage of the 95 % credible interval; signed-rank over 8 datasets (each dataset's true Δ spread "
+        "with s.d. 0.001 around the mean), the row over datasets.",
+        "| test, design | better by | better | equivalent | worse | undecided | 95 % interval covers |\n"
+        "|---|---:|---:|---:|---:|---:|---:|", rows,
+        "The correlated t's credible interval is the Nadeau–Bengio interval, so its coverage is §3's. "
+        "A `better` verdict at a true Δ inside the ROPE is rare by construction (it needs 95 % of the posterior "
+        "beyond the ROPE); `equivalent` needs the whole posterior inside ±ROPE, which 5 folds of this noise "
+        "reach only for very small differences — more folds or repeated CV narrow the posterior.")
 
 
 # --- 3. The per-user bootstrap over folds --------------------------------------------------------
@@ -204,7 +221,8 @@ def user_world(better_by: float, seeds: Seeds, users: int = 400) -> tuple[list[d
     counts = np.clip(np.exp(RNG.normal(1.6, 0.9, users)), 1, 80).round()
     scale = 0.85 * np.exp(0.3 * RNG.standard_normal(users))
     persistent = {side: RNG.standard_normal(users) for side in "ab"}
-    a, b = [], []
+    a: list[dict] = []
+    b: list[dict] = []
     for f in range(5):
         count = (counts * RNG.uniform(0.6, 1.4, users)).round().clip(1).astype(int)
         owner = np.repeat(np.arange(users), count)
@@ -254,50 +272,66 @@ def units_rates(better_by: float, seeds: Seeds, worlds: int = WORLDS) -> dict[st
 
 
 def section_units() -> list[str]:
-    out = ["### 8.3 `--test units` over 5 folds: users resampled jointly", "",
-           f"{2 * WORLDS} worlds per null row, {WORLDS} per power row, 400 users in every fold (rating counts log-normal, 1–80 per fold), "
-           "heavy-tailed errors. *Seed-only null*: A and B are one configuration with two seeds — any "
-           "better/worse verdict is false (target ≤ 6 %); 95 % interval covering 0. A seed acts per user (s.d., "
-           "and the correlation of that effect from fold to fold), per rating (s.d. 0.1, 0.05 in the first "
-           "world) and on a whole fold (*fold luck*, the s.d. of a bias of its predictions). Power rows: B's "
-           "errors scaled so its RMSE is `better by` lower; share called better. Before: each fold's users "
-           "resampled on their own, percentile interval (the test before issue 26). Now: users drawn once per "
-           "resample for every fold; Student's t with variance s²/K (the t-test over folds) plus the mean "
-           "covariance between two folds' Δ* of the joint draw (the users' effects every fold shares), "
-           "Satterthwaite df.", "",
-           "| world | per user (corr.) | fold luck | better by | units, before | **units, now** | t over folds "
-           "| interval covers 0 |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = []
     nulls = (("users recur", Seeds(0.1, 0.9, 0.05, 0.0)), ("fold luck", Seeds(fold_luck=0.06)),
              ("both", Seeds(0.1, 0.9, 0.05, 0.06)))
     for name, seeds in nulls:
         got = units_rates(0.0, seeds, 2 * WORLDS)
-        out.append(f"| seed-only null, {name} | {seeds.user} ({seeds.persist}) | {seeds.fold_luck} | 0 | "
-                   f"{got['old']:.1%} | **{got['new']:.1%}** {wilson(got['new'], 2 * WORLDS)} | {got['t']:.1%} | "
-                   f"{got['covered']:.1%} |")
+        rows.append(f"| seed-only null, {name} | {seeds.user} ({seeds.persist}) | {seeds.fold_luck} | 0 | "
+                    f"{got['old']:.1%} | **{got['new']:.1%}** {wilson(got['new'], 2 * WORLDS)} | {got['t']:.1%} | "
+                    f"{got['covered']:.1%} |")
     for better_by in (0.002, 0.004):
         seeds = Seeds()
         got = units_rates(better_by, seeds)
-        out.append(f"| power | {seeds.user} ({seeds.persist}) | 0 | {better_by} | {got['old']:.1%} | "
-                   f"**{got['new']:.1%}** | {got['t']:.1%} | |")
-    out += ["", "A seed's luck on a whole fold shifts all of its users alike: no resampling of users can see it, "
-            "and the bootstrap alone calls it an effect. The folds' spread (the t-test's s²/K) sees it; what "
-            "that spread cannot see is the part of the users' effects every fold shares (the same users, the "
-            "same seed), which the joint draw's covariance between folds measures. The test is therefore about "
-            "as powerful as the t-test over folds (not more): its job over folds is to stay valid.", ""]
-    return out
+        rows.append(f"| power | {seeds.user} ({seeds.persist}) | 0 | {better_by} | {got['old']:.1%} | "
+                    f"**{got['new']:.1%}** | {got['t']:.1%} | |")
+    return subsection(
+        "### 8.3 `--test units` over 5 folds: users resampled jointly",
+        f"{2 * WORLDS} worlds per null row, {WORLDS} per power row, 400 users in every fold (rating counts "
+        "log-normal, 1–80 per fold), heavy-tailed errors. *Seed-only null*: A and B are one configuration with "
+        "two seeds — any better/worse verdict is false (target ≤ 6 %); 95 % interval covering 0. A seed acts per "
+        "user (s.d., and the correlation of that effect from fold to fold), per rating (s.d. 0.1, 0.05 in the "
+        "first world) and on a whole fold (*fold luck*, the s.d. of a bias of its predictions). Power rows: B's "
+        "errors scaled so its RMSE is `better by` lower; share called better. Before: each fold's users "
+        "resampled on their own, percentile interval (the test before issue 26). Now: users drawn once per "
+        "resample for every fold; Student's t with variance s²/K (the t-test over folds) plus the mean "
+        "covariance between two folds' Δ* of the joint draw (the users' effects every fold shares), "
+        "Satterthwaite df.",
+        "| world | per user (corr.) | fold luck | better by | units, before | **units, now** | t over folds "
+        "| interval covers 0 |\n|---|---:|---:|---:|---:|---:|---:|---:|", rows,
+        "A seed's luck on a whole fold shifts all of its users alike: no resampling of users can see it, "
+        "and the bootstrap alone calls it an effect. The folds' spread (the t-test's s²/K) sees it; what "
+        "that spread cannot see is the part of the users' effects every fold shares (the same users, the "
+        "same seed), which the joint draw's covariance between folds measures. The test is therefore about "
+        "as powerful as the t-test over folds (not more): its job over folds is to stay valid.")
 
 
-def main() -> None:
-    started = time.time()
-    out = ["## 8. Verdicts v2 (issue 26): the gate that proves safety, Bayesian answers, users across folds", "",
-           "`python benchmarks/calibration_verdicts.py` (every comparison through `benchmark.compare.compare`; "
-           "bootstrap 1,000 resamples).", ""]
-    sections = {"gate": section_gate, "bayes": section_bayes, "units": section_units}
-    for name in sys.argv[1:] or list(sections):
-        out += sections[name]()
-    out.append(f"Run time: {time.time() - started:.0f} s ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}).")
-    print("\n".join(out))
+SECTIONS = {"gate": ("8.1", section_gate), "bayes": ("8.2", section_bayes), "units": ("8.3", section_units)}
+HEAD = ["## 8. Verdicts v2 (issue 26): the gate that proves safety, Bayesian answers, users across folds", "",
+        "`python benchmarks/calibration_verdicts.py` (every comparison through `benchmark.compare.compare`; "
+        "bootstrap 1,000 resamples)."]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = page_blocks.arguments(__doc__)
+    parser.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of {', '.join(SECTIONS)} (default: all)")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.sections if name not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section {unknown[0]!r}: choose from {', '.join(SECTIONS)}")
+    page_blocks.ready(args.out)
+    chosen = list(dict.fromkeys(args.sections)) or list(SECTIONS)
+    blocks = {}
+    has_head = args.out is not None and args.out.exists() and BLOCK in page_blocks.blocks(args.out.read_text())
+    if len(chosen) == len(SECTIONS) or not has_head:  # a partial run keeps the head that describes the full one
+        blocks[BLOCK] = "\n".join(HEAD) + "\n"
+    for name in chosen:
+        started = time.time()
+        number, section = SECTIONS[name]
+        lines = section() + [f"Run time of §{number}: {time.time() - started:.0f} s ({os.cpu_count()} cores, "
+                             f"load {os.getloadavg()[0]:.1f})."]
+        blocks[f"{BLOCK}:{name}"] = "\n".join(lines) + "\n"
+    page_blocks.publish(args.out, blocks)
 
 
 if __name__ == "__main__":
