@@ -32,6 +32,7 @@ from typing import Any
 from benchmark.api import MissingDependency, cache_dir, download_file
 from benchmark.datafiles import ChecksumMismatch, DataFile, DatasetFiles, DownloadError, cached_sha256, extract_archive
 from benchmark.datafiles import Source as Source  # a plugin written for contract 1.2 imports it from here
+from benchmark.declared_files import candidate_paths
 from benchmark.errors import BenchError, PluginInputError
 from benchmark.limits import choose_data_dir
 from benchmark.registry import build_registry
@@ -64,9 +65,9 @@ def files_of(name: str, loader: Any) -> DatasetFiles:
 
 
 def locate(file: DataFile, data_dir: Path | None, cache: Path) -> FileState:
-    """The file as a loader would find it: ``data_dir``, then the cache, then an embedded copy."""
-    candidates = ([data_dir / file.path] if data_dir is not None else []) + \
-                 ([cache / file.cache] if file.cache else [])
+    """The file as a loader would find it: where :func:`benchmark.declared_files.candidate_paths`
+    looks (``data_dir``, then the cache), then an embedded copy."""
+    candidates = candidate_paths(file, data_dir, cache)
     for path in candidates:
         if path.is_file():
             if not file.sha256:

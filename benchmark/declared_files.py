@@ -35,10 +35,14 @@ def _declared(loader: Callable[..., Any]) -> tuple[DataFile, ...]:
     return found.files if isinstance(found, DatasetFiles) else ()
 
 
-def _candidates(file: DataFile, folder: Path | None) -> list[Path]:
-    """Where a loader looks for ``file``, in order: the data directory, the download cache."""
-    return ([folder / file.path] if folder is not None else []) + \
-        ([cache_dir() / file.cache] if file.cache else [])
+def candidate_paths(file: DataFile, data_dir: Path | None, cache: Path | None = None) -> list[Path]:
+    """Where a loader looks for ``file``, in order: the data directory (when there is one), then
+    the download cache (``cache``, else :func:`~benchmark.locations.cache_dir`) when the file
+    names its cached copy. The one place of that decision: ``bench data``
+    (:func:`benchmark.cli_data.locate`) and the check of every load (:func:`verify_declared_files`)
+    both ask it, so what one calls missing or damaged is what the other looked at."""
+    return ([data_dir / file.path] if data_dir is not None else []) + \
+        ([(cache if cache is not None else cache_dir()) / file.cache] if file.cache else [])
 
 
 def verify_declared_files(name: str, loader: Callable[..., Any], options_data_dir: Any = None) -> None:
@@ -53,7 +57,7 @@ def verify_declared_files(name: str, loader: Callable[..., Any], options_data_di
     for file in files:
         if not file.sha256:
             continue
-        found = next((path for path in _candidates(file, folder) if path.is_file()), None)
+        found = next((path for path in candidate_paths(file, folder) if path.is_file()), None)
         if found is None:  # embedded, or read from elsewhere: the loader's own business
             continue
         actual = cached_sha256(found)

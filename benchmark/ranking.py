@@ -565,7 +565,11 @@ def evaluate(model: RankingModel, train: Interactions, data: RatingData, test_ro
     """Rank the candidates of every test user with a relevant item; count who was skipped.
 
     Users are scored :data:`BATCH_ELEMENTS` scores at a time (read when called: a benchmark
-    script may set it); the lists do not depend on it."""
+    script may set it); the lists do not depend on it. With ``negatives`` > 0 the counts say
+    what was asked (``n_sampled_negatives``) and what was drawn: a user with fewer items they
+    never interacted with (in training or test) gets fewer, so ``n_negatives_drawn_min`` is the
+    fewest a user got and ``n_users_short_of_negatives`` how many got fewer than asked (then a
+    :class:`SampledMetricsWarning` says so too)."""
     space = universe(data)
     test_rows = np.asarray(test_rows, dtype=np.int64)
     relevant = relevance(data, test_rows, train.threshold, train.implicit)
@@ -602,10 +606,10 @@ def evaluate(model: RankingModel, train: Interactions, data: RatingData, test_ro
     if negatives > 0:
         warnings.warn(f"ranking over {negatives} sampled negatives per user: {KRICHENE_RENDLE}",
                       SampledMetricsWarning, stacklevel=2)
-        exclude = _sampled_exclusion(evaluated, relevant, seen, test_rows, space, negatives, seed)
+        exclude, drawn = _sampled_exclusion(evaluated, relevant, seen, test_rows, space, negatives, seed)
         protocol = {**protocol, "candidates": f"relevant + {negatives} sampled negatives",
                     "warning": KRICHENE_RENDLE}
-        counts["n_sampled_negatives"] = int(negatives)
+        counts.update(_drawn_counts(drawn, negatives))
 
     def deeper(k: int) -> np.ndarray:
         return rank_users(model, evaluated, exclude, cold, k, BATCH_ELEMENTS)
@@ -618,11 +622,24 @@ def evaluate(model: RankingModel, train: Interactions, data: RatingData, test_ro
     return Evaluation(lists, counts, protocol)
 
 
+def _drawn_counts(drawn: np.ndarray, negatives: int) -> dict[str, int]:
+    """The counts of sampled negatives: asked, the fewest drawn for a user, the users short of
+    them (warned of: ``bench run`` shows it on the cell's line)."""
+    short = int((drawn < negatives).sum())
+    fewest = int(drawn.min()) if len(drawn) else 0
+    if short:
+        warnings.warn(f"{short} user(s) had fewer than {negatives} items to draw sampled negatives from "
+                      f"(fewest drawn: {fewest})", SampledMetricsWarning, stacklevel=3)
+    return {"n_sampled_negatives": int(negatives), "n_negatives_drawn_min": fewest,
+            "n_users_short_of_negatives": short}
+
+
 def _sampled_exclusion(evaluated: np.ndarray, relevant: sp.csr_matrix, seen: sp.csr_matrix,
                        test_rows: np.ndarray, space: Universe, negatives: int, seed: int
-                       ) -> sp.csr_matrix:
+                       ) -> tuple[sp.csr_matrix, np.ndarray]:
     """Per evaluated user, everything except their relevant items and ``negatives`` items drawn
-    (seeded, without replacement) among the items they never interacted with."""
+    (seeded, without replacement) among the items they never interacted with; and how many were
+    drawn for each (fewer than ``negatives`` for a user with fewer such items)."""
     n_users, n_items = seen.shape
     test = _csr(space.user_codes[test_rows], space.item_codes[test_rows],
                 np.ones(len(test_rows), np.float32), (n_users, n_items))
@@ -630,17 +647,19 @@ def _sampled_exclusion(evaluated: np.ndarray, relevant: sp.csr_matrix, seen: sp.
     rng = np.random.default_rng(seed)
     rows, cols = [], []
     everything = np.arange(n_items)
-    for user in evaluated:
+    counts = np.zeros(len(evaluated), dtype=np.int64)
+    for position, user in enumerate(evaluated):
         untouched = np.setdiff1d(everything, touched.indices[touched.indptr[user]:touched.indptr[user + 1]],
                                  assume_unique=True)
         drawn = rng.choice(untouched, min(negatives, len(untouched)), replace=False)
+        counts[position] = len(drawn)
         keep = np.union1d(drawn, relevant.indices[relevant.indptr[user]:relevant.indptr[user + 1]])
         excluded = np.setdiff1d(everything, keep, assume_unique=True)
         rows.append(np.full(len(excluded), user))
         cols.append(excluded)
     row = np.concatenate(rows) if rows else np.empty(0, np.int64)
     col = np.concatenate(cols) if cols else np.empty(0, np.int64)
-    return _csr(row, col, np.ones(len(row), np.float32), (n_users, n_items))
+    return _csr(row, col, np.ones(len(row), np.float32), (n_users, n_items)), counts
 
 
 def fold_seed(fingerprint: str) -> int:

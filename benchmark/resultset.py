@@ -316,14 +316,39 @@ def _inner_text(inner: Mapping[str, Any]) -> str:
     return f"inner {method}"
 
 
-def tuning_note(record: _Tuned | Mapping[str, Any]) -> str:
+@dataclass
+class SearchCount:
+    """The searches a tuned line aggregates -- one per outer fold and seed, each with its own
+    trials -- counted together: how many searches, their trials and their failed trials."""
+
+    searches: int = 0
+    trials: int = 0
+    failed: int = 0
+
+    def add(self, record: _Tuned | Mapping[str, Any]) -> None:
+        """Count ``record``'s search if it is a refit (anything else counts nothing)."""
+        tuning = tuning_of(record)
+        if isinstance(tuning, Refit):
+            self.searches += 1
+            self.trials += tuning.trials or 0
+            self.failed += tuning.failed_trials or 0
+
+
+def tuning_note(record: _Tuned | Mapping[str, Any], searches: SearchCount | None = None) -> str:
     """``tuned: 20 trials, random, inner holdout 10 %`` for a refit (the leaderboard's mark of a
-    tuned line; ``20 trials (3 failed)`` when some of its trials failed); ``""`` for anything else."""
+    tuned line; ``20 trials (3 failed)`` when some of its trials failed); ``""`` for anything else.
+
+    ``searches``: every search of the line the refit belongs to (:class:`SearchCount`); over
+    several, the failed trials are theirs together, ``20 trials (3 of 100 failed)`` over five
+    searches, not only the given refit's (short: a compact table cuts the column at 48 characters)."""
     tuning = tuning_of(record)
     if not isinstance(tuning, Refit):
         return ""
     trials = tuning.trials if tuning.trials is not None else 0
-    failed = f" ({tuning.failed_trials} failed)" if tuning.failed_trials else ""
+    if searches is not None and searches.searches > 1:
+        failed = f" ({searches.failed} of {searches.trials} failed)" if searches.failed else ""
+    else:
+        failed = f" ({tuning.failed_trials} failed)" if tuning.failed_trials else ""
     return (f"tuned: {trials} trial{'s' if trials != 1 else ''}{failed}, {tuning.search}, "
             f"{_inner_text(tuning.inner or {})}")
 

@@ -41,7 +41,7 @@ import numpy as np
 from benchmark.api import (
     Cell, Fold, Model, Outcome, Predictions, RatingData, TaskSpec, Timing, hookimpl,
 )
-from benchmark.ranking import DEPTH, Interactions, RankedLists, SampledMetricsWarning, evaluate, fold_seed, universe
+from benchmark.ranking import DEPTH, Interactions, RankedLists, evaluate, fold_seed
 from bench_plugins.ranking_core import OPTIONS, RANKING, check_options
 
 CONSTRAINTS: dict[str, dict[str, Any]] = {
@@ -66,8 +66,7 @@ def run_ranking(model: Any, data: RatingData, fold: Fold, options: Mapping[str, 
     with Timing() as predict_time:
         evaluation = evaluate(model, train, data, fold.test, negatives=negatives,
                               seed=fold_seed(fold.fingerprint))
-    lists = evaluation.lists
-    evaluation.counts.update(negatives_drawn(data, train, fold.test, lists.users, negatives))
+    lists = evaluation.lists  # its counts say what sampled negatives were drawn (n_negatives_drawn_min...)
     info = {**data.info, "ranking_protocol": evaluation.protocol}
     predictions = Predictions(RANKING, users=lists.users, train=train, info=info, model=model,
                               options=dict(options),
@@ -76,38 +75,18 @@ def run_ranking(model: Any, data: RatingData, fold: Fold, options: Mapping[str, 
 
 
 SHORT_OF_NEGATIVES = "n_users_short_of_negatives"
-"""The count of evaluated users who had fewer items to draw from than the sampled negatives asked."""
+"""The count of evaluated users who had fewer items to draw from than the sampled negatives asked
+(:func:`benchmark.ranking.evaluate` counts it as it draws, beside ``n_negatives_drawn_min``)."""
 
 
 def negatives_drawn(data: RatingData, train: Interactions, test_rows: np.ndarray, users: np.ndarray,
                     negatives: int) -> dict[str, int]:
-    """With ``negatives`` > 0, the counts of what was actually drawn for the evaluated ``users``
-    (raw ids): ``n_negatives_drawn_min`` (the fewest for a user) and ``n_users_short_of_negatives``
-    (users given fewer than asked: each draws among the items they never interacted with, in
-    training or test, as :func:`benchmark.ranking.evaluate` does). A shortfall is also a
-    :class:`~benchmark.ranking.SampledMetricsWarning`; ``bench run`` shows it on the cell's line.
-    Empty for the full catalogue."""
-    if negatives <= 0 or not len(users):
-        return {}
-    import warnings
-
-    import scipy.sparse as sp
-
-    space = universe(data)
-    test_rows = np.asarray(test_rows, dtype=np.int64)
-    shape = train.matrix.shape
-    test = sp.csr_matrix((np.ones(len(test_rows), bool), (space.user_codes[test_rows], space.item_codes[test_rows])),
-                         shape=shape)
-    touched = (train.matrix.astype(bool) + test).tocsr()
-    touched.sum_duplicates()
-    positions = space.users.get_indexer(users)
-    available = shape[1] - np.diff(touched.indptr)[positions]
-    drawn = np.minimum(negatives, available)
-    short = int((drawn < negatives).sum())
-    if short:
-        warnings.warn(f"{short} user(s) had fewer than {negatives} items to draw sampled negatives from "
-                      f"(fewest drawn: {int(drawn.min())})", SampledMetricsWarning, stacklevel=2)
-    return {"n_negatives_drawn_min": int(drawn.min()), SHORT_OF_NEGATIVES: short}
+    """Nothing: kept for callers written when this function recounted the sampled negatives
+    after :func:`benchmark.ranking.evaluate` (``next_item.run_next_item`` still calls it). The
+    evaluator now counts what it draws (``n_negatives_drawn_min``, :data:`SHORT_OF_NEGATIVES`)
+    and warns of a shortfall itself, so ``counts.update(negatives_drawn(...))`` leaves its counts
+    as they are; a second count would be a second warning."""
+    return {}
 
 
 def examples(noisy: bool = False, seed: int = 0) -> Predictions:

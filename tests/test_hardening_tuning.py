@@ -91,7 +91,7 @@ def test_crashed_trials_fail_the_run_are_listed_and_counted_on_the_tuned_line(tm
     assert result.returncode == 1, result.stdout + result.stderr
     # 2 outer folds × 5 points × 1 inner fold = 10 trials, of which 2 × 2 crashed; both refits ok
     assert "12 cells run, 0 reused, 4 failed" in result.stdout
-    assert "5 trials (2 failed), grid, inner holdout" in result.stdout  # the tuning column
+    assert "5 trials (4 of 10 failed), grid, inner holdout" in result.stdout  # the tuning column: both searches
     assert "flaky crash at p=1" in result.stdout
     listed = json.loads(run_bench("results", str(out), "--failed", "--format", "json").stdout)
     assert sorted(r["error"] for r in listed) == ["RuntimeError: flaky crash at p=1"] * 2 + \

@@ -106,7 +106,8 @@ def build(rows: Iterable[StoredResult | Mapping[str, Any]], metrics: Mapping[str
 def _add(line: Line, r: StoredResult) -> None:
     """Count one result into its line: a failure, or its values per fold (non-finite ones refused)."""
     line.model = str(r.model)  # the latest label given wins
-    line.tuned = tuning_note(r) or line.tuned
+    line.searches.add(r)  # every search of the line counts its failed trials, not only the last refit's
+    line.tuned = tuning_note(r, line.searches) or line.tuned
     fold = str(r.split_fingerprint or f"fold {r.fold}")
     line.fingerprints.add(fold)
     if r.run and r.run not in line.runs:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.cells import stable_hash
+from benchmark.resultset import SearchCount
 
 NONE = "—"
 NOT_STARTED = "no results yet"  # the note of a planned configuration with no stored row
@@ -63,6 +64,7 @@ class Line:
     test_train: list[float] = field(default_factory=list)  # n_test / n_train of the ok cells
     alias: str = ""
     tuned: str = ""  # how a tuned line was tuned (benchmark.resultset.tuning_note); "" if it was not
+    searches: SearchCount = field(default_factory=SearchCount)  # a tuned line's searches (its refits), counted
     scored: dict[str, set[tuple[str, Any]]] = field(default_factory=dict)  # metric -> (fold, seed) with a value
     planned: set[tuple[str, Any]] = field(default_factory=set)  # (fold, seed) the runner planned (Plan)
     # an unranked line missing some of #1's folds: metric -> its mean put on #1's folds (#1's mean

@@ -195,6 +195,11 @@ def legend(lines: Sequence[Line], alpha: float = ALPHA) -> list[str]:
         notes.append("tuning: the line's parameters were chosen on each outer fold by a search on an inner "
                      "split of that fold's training rows only, then refit on the whole training fold and "
                      "scored once on its test fold (bench results RUN --tuned shows the parameters each fold chose).")
+        counted = next((line.searches for line in lines if line.searches.searches > 1 and line.searches.failed), None)
+        if counted is not None:
+            notes.append(f"failed trials: counted over all of a line's searches, one per outer fold and seed "
+                         f"(\"{counted.failed} of {counted.trials} failed\": {counted.trials} trials in "
+                         f"{counted.searches} searches).")
     return notes
 
 

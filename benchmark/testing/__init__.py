@@ -18,7 +18,9 @@ test pairs with unknown users and items; a 40 × 16 matrix in [0, 1]):
   takes keyword parameters with defaults and only stores them (``get_params`` returns them,
   ``clone`` and ``type(m)(**m.get_params())`` round-trip, no learned ``_`` attribute yet); its
   parameters are described (declared ``constraints`` are JSON Schema, defaults satisfy them);
-  it pickles before and after ``fit``; ``prepare()`` runs; ``fit`` returns ``self`` and leaves
+  it pickles before and after ``fit``; ``warm_up(params)`` runs once before ``prepare()`` and
+  ``fit`` (as a worker calls it, contract 1.5) and a model fitted after it predicts as one fitted
+  without it; ``prepare()`` runs; ``fit`` returns ``self`` and leaves
   its parameters and data alone; predictions have the right shape and are finite, unknown
   users and items included; the same seed gives the same predictions; ``info()`` is JSON.
 * a dataset: its loader returns data of the declared task, well-formed, with the same

@@ -33,7 +33,7 @@ from benchmark.testing.common import (
     SEED, Tasks, installed_tasks, json_problem, known_names, missing_hint, schema_problems,
 )
 from benchmark.testing.report import (
-    FAILED, PASSED, SKIPPED, Check, Report, Skip, Step, Violation, exception_line, run_steps,
+    FAILED, PASSED, SKIPPED, Check, Report, Skip, Step, Violation, exception_line, raised_at, run_steps,
 )
 from benchmark.testing.tiny import tiny_data, tiny_matrix, tiny_ratings
 
@@ -81,6 +81,9 @@ class _ModelCase:
         self.kwargs: dict[str, Any] = {}
         self.reference: np.ndarray | None = None
         self.outcome: Outcome | None = None
+        self.cold: np.ndarray | Predictions | str | None = None  # a twin's predictions without warm_up
+        self.warm_up_failed = False
+        self.seed_differs = False  # 'same seed, same predictions' failed: no fit is a reference
 
     def steps(self) -> list[Step]:
         head = [
@@ -92,6 +95,7 @@ class _ModelCase:
             Step("get_params returns the init arguments", self.get_params),
             Step("clone and set_params round-trip", self.round_trip),
             Step("picklable before fit", self.pickle_unfitted),
+            Step("warm_up(params) runs", self.warm_up),
             Step("prepare() runs", self.prepare),
         ]
         if self.ratings is None and self.matrix is None:
@@ -101,6 +105,7 @@ class _ModelCase:
                 Step("info() is JSON-serialisable", self.info),
                 Step("same seed, same predictions", self.same_seed_run),
                 Step("picklable after fit", self.pickle_fitted_run),
+                Step("same predictions with and without warm_up", self.warm_up_changes_nothing),
             ]
         return head + [
             Step("fit returns self", self.fit, essential=True),
@@ -110,6 +115,7 @@ class _ModelCase:
             Step("info() is JSON-serialisable", self.info),
             Step("same seed, same predictions", self.same_seed),
             Step("picklable after fit, predicts identically", self.pickle_fitted),
+            Step("same predictions with and without warm_up", self.warm_up_changes_nothing),
         ]
 
     # --- before fit
@@ -178,6 +184,51 @@ class _ModelCase:
 
     def pickle_unfitted(self) -> str | None:
         return self._params_differ(pickle.loads(pickle.dumps(self.model)), "pickling")
+
+    def warm_up(self) -> None:
+        """The class's ``warm_up`` once, with the parameters the model is built with (its
+        defaults, those given to the kit, the kit's seed), before ``prepare`` and ``fit``: a
+        worker warms every cell's model so (:mod:`benchmark.warmup`). A class that writes its
+        own first fits a twin without it, for :meth:`warm_up_changes_nothing`."""
+        if _writes_warm_up(self.model_class):
+            self.cold = self._cold_predictions()
+        try:
+            self.model_class.warm_up({**self.model_class.param_defaults(), **self.kwargs})
+        except Exception as exc:  # the plugin's failure is the finding: one sentence, where it raised
+            self.warm_up_failed = True
+            raise Violation(f"{self.model_class.__qualname__}.warm_up(params) raised "
+                            f"{exception_line(exc)}{raised_at(exc)}") from None
+
+    def _cold_predictions(self) -> np.ndarray | Predictions | str:
+        """What a twin fitted before the kit's warm-up predicts (why it could not, as a sentence)."""
+        twin = make_model(self.model_class, self.params, SEED)
+        try:
+            twin.prepare()
+            if self.ratings is None and self.matrix is None:
+                return self._run(twin).predictions
+            self._fit(twin)
+            return self._predict(twin, self._known())
+        except Exception as exc:
+            return f"without warm_up(params) first, the fit or its predictions raised {exception_line(exc)}"
+
+    def warm_up_changes_nothing(self) -> str | None:
+        """A model fitted after ``warm_up`` predicts as its twin fitted without it (same seed):
+        the warm-up pays one-time costs, it must not change what ``fit`` learns."""
+        if self.warm_up_failed:
+            raise Skip("needs 'warm_up(params) runs', which failed")
+        if self.seed_differs:
+            raise Skip("needs 'same seed, same predictions', which failed")
+        if self.cold is None:  # inherits Model.warm_up, which does nothing
+            return None
+        if isinstance(self.cold, str):
+            return self.cold + ", but not after it"
+        how = "fitted after warm_up(params), the model predicts differently than without it"
+        if isinstance(self.cold, Predictions):
+            assert self.outcome is not None  # set by the essential run_task step
+            return _outcome_differences(self.cold, self.outcome.predictions, how)
+        assert self.reference is not None  # set by the essential predictions step
+        differ = _differences(self.cold, self.reference)
+        return f"{how}: {differ}" if differ else None
 
     def prepare(self) -> None:
         self.model.prepare()
@@ -274,6 +325,7 @@ class _ModelCase:
         differ = _differences(self.reference, self._predict(again, self._known()))
         if differ is None:
             return None
+        self.seed_differs = True
         seeds = [f"{n}={self.kwargs[n]}" for n in SEED_PARAMS if n in self.kwargs]
         how = f"with {', '.join(seeds)}" if seeds else "with the global generators seeded (no seed parameter)"
         return f"two fits {how} predict differently: {differ}"
@@ -319,7 +371,9 @@ class _ModelCase:
         again = make_model(self.model_class, self.params, SEED)
         again.prepare()
         assert self.outcome is not None
-        return _outcome_differences(self.outcome.predictions, self._run(again).predictions)
+        differ = _outcome_differences(self.outcome.predictions, self._run(again).predictions)
+        self.seed_differs = differ is not None
+        return differ
 
     def pickle_fitted_run(self) -> str | None:
         assert self.outcome is not None
@@ -327,7 +381,14 @@ class _ModelCase:
         return self._params_differ(pickle.loads(pickle.dumps(fitted)), "pickling the fitted model")
 
 
-def _outcome_differences(first: Predictions, second: Predictions) -> str | None:
+def _writes_warm_up(model_class: type[Model]) -> bool:
+    """Whether the class (or a base of its own) writes ``warm_up``: a 1.0 model inherits
+    :meth:`Model.warm_up`, which does nothing."""
+    return getattr(model_class.warm_up, "__func__", None) is not getattr(Model.warm_up, "__func__", None)
+
+
+def _outcome_differences(first: Predictions, second: Predictions,
+                         how: str = "two fits with the same seed predict differently") -> str | None:
     """Why two runs' predictions differ: ``y_pred`` and every array of ``extra``."""
     pairs: list[tuple[str, Any, Any]] = [("y_pred", first.y_pred, second.y_pred)]
     pairs += [(f"extra[{k!r}]", v, second.extra.get(k)) for k, v in first.extra.items()
@@ -342,7 +403,7 @@ def _outcome_differences(first: Predictions, second: Predictions) -> str | None:
         else:
             differ = None if np.array_equal(a, b) else f"{what} differs"
         if differ:
-            return f"two fits with the same seed predict differently: {what}: {differ}"
+            return f"{how}: {what}: {differ}"
     return None
 
 

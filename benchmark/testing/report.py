@@ -141,13 +141,13 @@ def run_steps(report: Report, steps: list[Step], scope: str = "") -> None:
         except Violation as exc:
             problem = str(exc)
         except Exception as exc:  # the plugin's own failure is the finding
-            problem = f"raised {exception_line(exc)}{_raised_at(exc)}"
+            problem = f"raised {exception_line(exc)}{raised_at(exc)}"
         report.checks.append(Check(step.name, FAILED if problem else PASSED, problem or "", scope))
         if problem and step.essential:
             stopped = f"needs '{step.name}', which failed"
 
 
-def _raised_at(exc: BaseException) -> str:
+def raised_at(exc: BaseException) -> str:
     """`` (at model.py:12 in fit)``: the innermost frame outside bench, where the plugin raised."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if f"{os.sep}benchmark{os.sep}" not in f.filename]
