@@ -143,10 +143,7 @@ def run_next_item(model: Any, data: RatingData, fold: Fold, options: Mapping[str
                               seed=fold_seed(fold.fingerprint))
     protocol = {key: value for key, value in evaluation.protocol.items() if key != "threshold"}
     protocol["relevant"] = RELEVANT
-    lists = evaluation.lists
-    from bench_plugins.ranking_task import negatives_drawn  # the ranking task's count of the draws
-
-    evaluation.counts.update(negatives_drawn(data, train, fold.test, lists.users, negatives))
+    lists = evaluation.lists  # its counts say what sampled negatives were drawn (n_negatives_drawn_min...)
     predictions = Predictions(NEXT_ITEM, users=lists.users, train=train,
                               info={**data.info, "ranking_protocol": protocol}, model=model,
                               options=dict(options), extra={"ranking": lists, "protocol": protocol})

@@ -74,21 +74,6 @@ def run_ranking(model: Any, data: RatingData, fold: Fold, options: Mapping[str, 
     return Outcome(predictions, evaluation.counts, fit_time, predict_time)
 
 
-SHORT_OF_NEGATIVES = "n_users_short_of_negatives"
-"""The count of evaluated users who had fewer items to draw from than the sampled negatives asked
-(:func:`benchmark.ranking.evaluate` counts it as it draws, beside ``n_negatives_drawn_min``)."""
-
-
-def negatives_drawn(data: RatingData, train: Interactions, test_rows: np.ndarray, users: np.ndarray,
-                    negatives: int) -> dict[str, int]:
-    """Nothing: kept for callers written when this function recounted the sampled negatives
-    after :func:`benchmark.ranking.evaluate` (``next_item.run_next_item`` still calls it). The
-    evaluator now counts what it draws (``n_negatives_drawn_min``, :data:`SHORT_OF_NEGATIVES`)
-    and warns of a shortfall itself, so ``counts.update(negatives_drawn(...))`` leaves its counts
-    as they are; a second count would be a second warning."""
-    return {}
-
-
 def examples(noisy: bool = False, seed: int = 0) -> Predictions:
     """Ranked lists for the kit's metric checks: perfect (every user's relevant items first, then
     the others at random) or noisy (one random order for everyone, as a model that ignores the

@@ -77,3 +77,11 @@ def test_each_task_records_the_evaluators_count_and_warns_once(world, run, optio
     assert outcome.counts["n_negatives_drawn_min"] == drawn.min()
     assert outcome.counts["n_users_short_of_negatives"] == int((drawn < ASKED).sum()) > 0
     assert sum("had fewer than" in str(w.message) for w in caught) == 1  # counted once, warned once
+
+
+def test_the_full_catalogue_draws_nothing_and_counts_no_draws(world):
+    data, fold = world
+    train = Interactions.from_rows(data, fold.train, 4.0)
+    evaluation = evaluate(MostPopular().fit(train), train, data, fold.test, depth=20, negatives=0, seed=1)
+    assert not {"n_negatives_drawn_min", "n_users_short_of_negatives"} & set(evaluation.counts)
+    assert "n_sampled_negatives" not in evaluation.counts or evaluation.counts["n_sampled_negatives"] == 0

@@ -69,9 +69,3 @@ def test_the_warning_is_on_the_cells_line_and_under_the_leaderboard(run):
     assert f"most-popular: {expected}" in " ".join(board.split())
     (line,) = csv.DictReader(io.StringIO(run_bench("leaderboard", str(root / "out"), "--format", "csv").stdout))
     assert line["warning"] == "warning: " + expected
-
-
-def test_the_full_catalogue_records_no_draws(tmp_path):
-    from bench_plugins.ranking_task import negatives_drawn
-
-    assert negatives_drawn(None, None, [], [], 0) == {}  # type: ignore[arg-type]
