@@ -30,24 +30,31 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from benchmark.api import ModelSpec, hookimpl, require
-from benchmark.ranking import Interactions, RankingModel
+from benchmark.api import ModelSpec, hookimpl
+from benchmark.ranking import Interactions
+from bench_plugins.arena_base import ArenaModel, model_specs
 from bench_plugins.ranking_core import RANKING
 
 CORNAC = {"cornac": "cornac"}
 TORCH = {"cornac": "cornac", "torch": "torch"}
-BENCH_ONLY = ("binary",)
-"""Parameters of an adapter that are bench's, not passed to Cornac."""
 
 
-class CornacModel(RankingModel):
+class CornacModel(ArenaModel):
     """Fit ``cornac.models.<cornac_class>`` with this object's parameters; score every item.
 
     A subclass names the Cornac class and lists its parameters in ``__init__`` (with Cornac's
-    defaults); everything else is here."""
+    defaults); everything else is here, the docs of the parameters several models take included
+    (``param_docs``: :mod:`bench_plugins.arena_base`)."""
 
     requires = CORNAC
     cornac_class: ClassVar[str] = ""
+    bench_only = ("binary",)
+    param_docs = {
+        **ArenaModel.param_docs,
+        "binary": "fit on 1 for every training interaction (true) or on the ratings (false).",
+        "num_threads": "OpenMP threads (Cornac's default 0 is every core).",
+        "seed": "Cornac's seed (the suite seed unless set).",
+    }
     binary: bool
 
     def library_params(self) -> dict[str, Any]:
@@ -55,8 +62,7 @@ class CornacModel(RankingModel):
         off where the Cornac class has it."""
         import cornac
 
-        own = [name for name in inspect.signature(type(self).__init__).parameters if name != "self"]
-        params = {name: getattr(self, name) for name in own if name not in BENCH_ONLY}
+        params = self.own_params()
         accepted = inspect.signature(getattr(cornac.models, self.cornac_class).__init__).parameters
         if "verbose" in accepted:
             params["verbose"] = False
@@ -65,14 +71,13 @@ class CornacModel(RankingModel):
     def prepare(self) -> None:
         """Import Cornac (and PyTorch for VAECF/RecVAE) before the fit clock starts (recorded as
         the cell's ``prepare_seconds``)."""
-        for module, distribution in self.requires.items():
-            require(module, distribution)
+        self.require_all()
         import cornac.models  # noqa: F401
 
     def fit(self, train: Interactions) -> CornacModel:
-        cornac = require("cornac", CORNAC["cornac"])
-        for module, distribution in self.requires.items():
-            require(module, distribution)
+        self.require_all()
+        import cornac
+
         self.train_ = train
         matrix = train.matrix.tocoo()
         values = np.ones(matrix.nnz) if self.binary else matrix.data.astype(np.float64)
@@ -110,27 +115,22 @@ class CornacEASE(CornacModel):
 
     :param lamb: L2 regularisation added to the Gram matrix's diagonal.
     :param posB: keep only the positive weights of B (Cornac's default; Steck's EASE keeps all: false).
-    :param binary: fit on 1 for every training interaction (true) or on the ratings (false).
-    :param seed: Cornac's seed (the suite seed unless set).
     """
 
     cornac_class = "EASE"
     constraints = {"lamb": {"exclusiveMinimum": 0}}
 
     def __init__(self, lamb: float = 500.0, posB: bool = True, binary: bool = True, seed: int | None = None):
-        self.lamb, self.posB, self.binary, self.seed = lamb, posB, binary, seed
+        self._keep(locals())
 
 
 class CornacMostPop(CornacModel):
-    """Cornac's MostPop: items by their number of training interactions.
-
-    :param binary: fit on 1 for every training interaction (true) or on the ratings (false).
-    """
+    """Cornac's MostPop: items by their number of training interactions."""
 
     cornac_class = "MostPop"
 
     def __init__(self, binary: bool = True):
-        self.binary = binary
+        self._keep(locals())
 
 
 class CornacBPR(CornacModel):
@@ -142,7 +142,6 @@ class CornacBPR(CornacModel):
     :param lambda_reg: L2 regularisation.
     :param use_bias: learn an item bias.
     :param num_threads: OpenMP threads (1: reproducible; Cornac's default 0 is every core).
-    :param binary: fit on 1 for every training interaction (true) or on the ratings (false).
     :param seed: seed of the initial factors and of the sampling (the suite seed unless set).
     """
 
@@ -152,32 +151,32 @@ class CornacBPR(CornacModel):
 
     def __init__(self, k: int = 10, max_iter: int = 100, learning_rate: float = 0.001, lambda_reg: float = 0.01,
                  use_bias: bool = True, num_threads: int = 1, binary: bool = True, seed: int | None = None):
-        self.k, self.max_iter, self.learning_rate, self.lambda_reg = k, max_iter, learning_rate, lambda_reg
-        self.use_bias, self.num_threads, self.binary, self.seed = use_bias, num_threads, binary, seed
+        self._keep(locals())
 
 
 class _CornacKNN(CornacModel):
-    def __init__(self, k: int = 20, similarity: str = "cosine", mean_centered: bool = False,
-                 weighting: str | None = None, amplify: float = 1.0, num_threads: int = 1,
-                 binary: bool = True, seed: int | None = None):
-        self.k, self.similarity, self.mean_centered, self.weighting = k, similarity, mean_centered, weighting
-        self.amplify, self.num_threads, self.binary, self.seed = amplify, num_threads, binary, seed
+    """Cornac's ItemKNN and UserKNN: one constructor, one set of parameters."""
 
     constraints = {"k": {"minimum": 1}, "similarity": {"enum": ["cosine", "pearson"]},
                    "weighting": {"enum": [None, "idf", "bm25"]}, "num_threads": {"minimum": 0}}
+    param_docs = {
+        **CornacModel.param_docs,
+        "k": "neighbours.",
+        "similarity": "cosine or pearson.",
+        "weighting": "none, idf or bm25 weighting of the ratings.",
+        "amplify": "exponent applied to the similarities.",
+    }
+
+    def __init__(self, k: int = 20, similarity: str = "cosine", mean_centered: bool = False,
+                 weighting: str | None = None, amplify: float = 1.0, num_threads: int = 1,
+                 binary: bool = True, seed: int | None = None):
+        self._keep(locals())
 
 
 class CornacItemKNN(_CornacKNN):
     """Cornac's ItemKNN: item-based neighbourhood.
 
-    :param k: neighbours.
-    :param similarity: cosine or pearson.
     :param mean_centered: subtract each user's mean rating first (adjusted cosine).
-    :param weighting: none, idf or bm25 weighting of the ratings.
-    :param amplify: exponent applied to the similarities.
-    :param num_threads: OpenMP threads (Cornac's default 0 is every core).
-    :param binary: fit on 1 for every training interaction (true) or on the ratings (false).
-    :param seed: Cornac's seed (the suite seed unless set).
     """
 
     cornac_class = "ItemKNN"
@@ -186,14 +185,7 @@ class CornacItemKNN(_CornacKNN):
 class CornacUserKNN(_CornacKNN):
     """Cornac's UserKNN: user-based neighbourhood.
 
-    :param k: neighbours.
-    :param similarity: cosine or pearson.
     :param mean_centered: subtract each user's mean rating first.
-    :param weighting: none, idf or bm25 weighting of the ratings.
-    :param amplify: exponent applied to the similarities.
-    :param num_threads: OpenMP threads (Cornac's default 0 is every core).
-    :param binary: fit on 1 for every training interaction (true) or on the ratings (false).
-    :param seed: Cornac's seed (the suite seed unless set).
     """
 
     cornac_class = "UserKNN"
@@ -208,7 +200,6 @@ class CornacMF(CornacModel):
     :param lambda_reg: L2 regularisation.
     :param use_bias: learn user and item biases.
     :param early_stop: stop when the training loss stops improving.
-    :param num_threads: OpenMP threads (Cornac's default 0 is every core).
     :param binary: fit on 1 for every training interaction (true) or on the ratings (false, the default).
     :param seed: seed of the initial factors (the suite seed unless set).
     """
@@ -220,9 +211,7 @@ class CornacMF(CornacModel):
     def __init__(self, k: int = 10, max_iter: int = 20, learning_rate: float = 0.01, lambda_reg: float = 0.02,
                  use_bias: bool = True, early_stop: bool = False, num_threads: int = 1, binary: bool = False,
                  seed: int | None = None):
-        self.k, self.max_iter, self.learning_rate, self.lambda_reg = k, max_iter, learning_rate, lambda_reg
-        self.use_bias, self.early_stop, self.num_threads = use_bias, early_stop, num_threads
-        self.binary, self.seed = binary, seed
+        self._keep(locals())
 
 
 class CornacPMF(CornacModel):
@@ -245,8 +234,7 @@ class CornacPMF(CornacModel):
     def __init__(self, k: int = 5, max_iter: int = 100, learning_rate: float = 0.001, gamma: float = 0.9,
                  lambda_reg: float = 0.001, variant: str = "non_linear", binary: bool = False,
                  seed: int | None = None):
-        self.k, self.max_iter, self.learning_rate, self.gamma = k, max_iter, learning_rate, gamma
-        self.lambda_reg, self.variant, self.binary, self.seed = lambda_reg, variant, binary, seed
+        self._keep(locals())
 
 
 class CornacHPF(CornacModel):
@@ -255,7 +243,6 @@ class CornacHPF(CornacModel):
     :param k: latent factors.
     :param max_iter: variational iterations.
     :param hierarchical: the hierarchical model (false: plain Poisson factorisation).
-    :param binary: fit on 1 for every training interaction (true) or on the ratings (false).
     :param seed: seed of the initial parameters (the suite seed unless set).
     """
 
@@ -264,10 +251,19 @@ class CornacHPF(CornacModel):
 
     def __init__(self, k: int = 5, max_iter: int = 100, hierarchical: bool = True, binary: bool = True,
                  seed: int | None = None):
-        self.k, self.max_iter, self.hierarchical, self.binary, self.seed = k, max_iter, hierarchical, binary, seed
+        self._keep(locals())
 
 
-class CornacVAECF(CornacModel):
+class _CornacTorch(CornacModel):
+    """Cornac's PyTorch models: they declare ``uses_gpu``, so bench gives each cell one device
+    when it has one (``bench run --gpus N``) and none otherwise."""
+
+    uses_gpu = True
+    requires = TORCH
+    param_docs = {**CornacModel.param_docs, "seed": "PyTorch's seed (the suite seed unless set)."}
+
+
+class CornacVAECF(_CornacTorch):
     """Cornac's VAECF (Liang et al. 2018, Mult-VAE): a variational autoencoder of user rows (PyTorch).
 
     :param k: latent dimension.
@@ -278,14 +274,8 @@ class CornacVAECF(CornacModel):
     :param batch_size: users per batch.
     :param learning_rate: Adam's step.
     :param beta: weight of the KL term.
-    :param use_gpu: train on the GPU bench gives the cell (``uses_gpu``; none: the CPU).
-    :param binary: fit on 1 for every training interaction (true) or on the ratings (false).
-    :param seed: PyTorch's seed (the suite seed unless set).
     """
 
-    uses_gpu = True  # PyTorch: one device per cell when bench has one
-
-    requires = TORCH
     cornac_class = "VAECF"
     constraints = {"k": {"minimum": 1}, "n_epochs": {"minimum": 1}, "batch_size": {"minimum": 1},
                    "learning_rate": {"exclusiveMinimum": 0}, "beta": {"minimum": 0},
@@ -295,13 +285,11 @@ class CornacVAECF(CornacModel):
                  likelihood: str = "mult", n_epochs: int = 100, batch_size: int = 100,
                  learning_rate: float = 0.001, beta: float = 1.0, use_gpu: bool = True,
                  binary: bool = True, seed: int | None = None):
-        self.k, self.act_fn, self.likelihood, self.n_epochs = k, act_fn, likelihood, n_epochs
+        self._keep(locals())
         self.autoencoder_structure = autoencoder_structure if autoencoder_structure is not None else [20]
-        self.batch_size, self.learning_rate, self.beta, self.use_gpu = batch_size, learning_rate, beta, use_gpu
-        self.binary, self.seed = binary, seed
 
 
-class CornacRecVAE(CornacModel):
+class CornacRecVAE(_CornacTorch):
     """Cornac's RecVAE (Shenbin et al. 2020): Mult-VAE with a composite prior (PyTorch).
 
     :param hidden_dim: hidden layer size.
@@ -313,14 +301,8 @@ class CornacRecVAE(CornacModel):
     :param n_epochs: epochs.
     :param n_enc_epochs: encoder updates per epoch.
     :param n_dec_epochs: decoder updates per epoch.
-    :param use_gpu: train on the GPU bench gives the cell (``uses_gpu``; none: the CPU).
-    :param binary: fit on 1 for every training interaction (true) or on the ratings (false).
-    :param seed: PyTorch's seed (the suite seed unless set).
     """
 
-    uses_gpu = True  # PyTorch: one device per cell when bench has one
-
-    requires = TORCH
     cornac_class = "RecVAE"
     constraints = {"hidden_dim": {"minimum": 1}, "latent_dim": {"minimum": 1}, "batch_size": {"minimum": 1},
                    "n_epochs": {"minimum": 1}, "lr": {"exclusiveMinimum": 0}, "n_enc_epochs": {"minimum": 1},
@@ -330,9 +312,7 @@ class CornacRecVAE(CornacModel):
                  beta: float | None = None, gamma: float = 0.005, lr: float = 0.0005, n_epochs: int = 50,
                  n_enc_epochs: int = 3, n_dec_epochs: int = 1, use_gpu: bool = True, binary: bool = True,
                  seed: int | None = None):
-        self.hidden_dim, self.latent_dim, self.batch_size, self.beta = hidden_dim, latent_dim, batch_size, beta
-        self.gamma, self.lr, self.n_epochs, self.n_enc_epochs = gamma, lr, n_epochs, n_enc_epochs
-        self.n_dec_epochs, self.use_gpu, self.binary, self.seed = n_dec_epochs, use_gpu, binary, seed
+        self._keep(locals())
 
 
 MODELS: dict[str, tuple[type[CornacModel], str]] = {
@@ -351,5 +331,4 @@ MODELS: dict[str, tuple[type[CornacModel], str]] = {
 
 @hookimpl
 def bench_models() -> list[ModelSpec]:
-    return [ModelSpec(name, {RANKING: model}, dict(model.requires), summary=summary)
-            for name, (model, summary) in MODELS.items()]
+    return model_specs(MODELS, RANKING)

@@ -26,29 +26,36 @@ LensKit is imported inside ``fit`` only.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, ClassVar
 
 import numpy as np
 
-from benchmark.api import ModelSpec, hookimpl, require
-from benchmark.ranking import Interactions, RankingModel
+from benchmark.api import ModelSpec, hookimpl
+from benchmark.ranking import Interactions
+from bench_plugins.arena_base import ArenaModel, model_specs
 from bench_plugins.ranking_core import RANKING
 
 LENSKIT = {"lenskit": "lenskit"}
-BENCH_ONLY = ("binary", "seed")
-"""Parameters of an adapter that are bench's, not fields of the LensKit configuration."""
 
 
-class LensKitModel(RankingModel):
+class LensKitModel(ArenaModel):
     """Train ``topn_pipeline(<scorer>(**config))`` and score every item for each user.
 
     A subclass names the scorer (``module``, ``scorer``) and lists its configuration fields in
-    ``__init__`` with LensKit's defaults; everything else is here."""
+    ``__init__`` with LensKit's defaults; everything else is here, the docs of the parameters
+    several scorers take included (``param_docs``: :mod:`bench_plugins.arena_base`)."""
 
     requires = LENSKIT
     module: ClassVar[str] = ""
     scorer: ClassVar[str] = ""
+    bench_only = ("binary", "seed")  # not fields of the LensKit configuration
+    param_docs = {
+        **ArenaModel.param_docs,
+        "embedding_size": "latent factors.",
+        "damping": "damping of the user and item biases.",
+        "binary": "give LensKit the interactions only (true) or with their ratings (false).",
+        "seed": "LensKit's training seed (the suite seed unless set).",
+    }
     binary: bool
     seed: int | None
 
@@ -56,21 +63,20 @@ class LensKitModel(RankingModel):
         """The scorer's configuration: the parameters set to something else than LensKit's
         default (bench's own left out). Only those: LensKit's presets (FlexMF's ``preset: bpr``)
         apply to the fields a user did not set, as when LensKit is called directly."""
-        own = inspect.signature(type(self).__init__).parameters.values()
-        return {p.name: getattr(self, p.name) for p in own
-                if p.name != "self" and p.name not in BENCH_ONLY and getattr(self, p.name) != p.default}
+        defaults = self.param_defaults()
+        return {name: value for name, value in self.own_params().items() if value != defaults[name]}
 
     def prepare(self) -> None:
         """Import LensKit (and PyTorch under it) before the fit clock starts: seconds in a fresh
         worker, recorded as the cell's ``prepare_seconds``, not as LensKit's fit."""
         import importlib
 
-        require("lenskit", LENSKIT["lenskit"])
+        self.require_all()
         for module in ("lenskit.data", "lenskit.pipeline", "lenskit.training", self.module):
             importlib.import_module(module)
 
     def fit(self, train: Interactions) -> LensKitModel:
-        require("lenskit", LENSKIT["lenskit"])
+        self.require_all()
         import importlib
 
         import pandas as pd
@@ -119,15 +125,14 @@ class LensKitPop(LensKitModel):
     :param score_method: LensKit's 'score' (renamed: score is the ranking model's method):
         quantile (LensKit's default: cumulative share, which orders equal counts by LensKit's sort),
         rank, or count (equal counts tie and bench's tie rule orders them: bench's most-popular).
-    :param binary: give LensKit the interactions only (true) or with their ratings (false).
-    :param seed: LensKit's training seed (the suite seed unless set).
     """
 
     module, scorer = "lenskit.basic", "PopScorer"
     constraints = {"score_method": {"enum": ["quantile", "rank", "count"]}}
+    score_method: str
 
     def __init__(self, score_method: str = "quantile", binary: bool = False, seed: int | None = None):
-        self.score_method, self.binary, self.seed = score_method, binary, seed
+        self._keep(locals())
 
     def library_params(self) -> dict[str, Any]:
         return {} if self.score_method == "quantile" else {"score": self.score_method}
@@ -140,108 +145,95 @@ class LensKitEASE(LensKitModel):
         bench's ease uses 500).
     :param binary: give LensKit the interactions only (true) or with their ratings (false; EASE counts
         co-occurrences either way).
-    :param seed: LensKit's training seed (the suite seed unless set).
     """
 
     module, scorer = "lenskit.knn", "EASEScorer"
     constraints = {"regularization": {"exclusiveMinimum": 0}}
 
     def __init__(self, regularization: float = 1.0, binary: bool = False, seed: int | None = None):
-        self.regularization, self.binary, self.seed = regularization, binary, seed
+        self._keep(locals())
 
 
-class LensKitItemKNN(LensKitModel):
+class _LensKitKNN(LensKitModel):
+    """LensKit's item- and user-based neighbourhoods: the parameters both take."""
+
+    module = "lenskit.knn"
+    constraints = {"max_nbrs": {"minimum": 1}, "min_nbrs": {"minimum": 1}, "feedback": {"enum": ["explicit", "implicit"]}}
+    param_docs = {
+        **LensKitModel.param_docs,
+        "max_nbrs": "neighbours used to score an item.",
+        "min_nbrs": "fewest neighbours needed to score an item (else it is not scored).",
+        "min_sim": "smallest similarity kept.",
+        "feedback": "explicit (mean-centred ratings, weighted average) or implicit (sum of similarities).",
+    }
+
+
+class LensKitItemKNN(_LensKitKNN):
     """LensKit's ItemKNNScorer: item-based neighbourhood.
 
-    :param max_nbrs: neighbours used to score an item.
-    :param min_nbrs: fewest neighbours needed to score an item (else it is not scored).
-    :param min_sim: smallest similarity kept.
     :param save_nbrs: neighbours saved per item (None: all above min_sim).
-    :param feedback: explicit (mean-centred ratings, weighted average) or implicit (sum of similarities).
     :param block_size: items per block when computing similarities.
-    :param binary: give LensKit the interactions only (true) or with their ratings (false).
-    :param seed: LensKit's training seed (the suite seed unless set).
     """
 
-    module, scorer = "lenskit.knn", "ItemKNNScorer"
-    constraints = {"max_nbrs": {"minimum": 1}, "min_nbrs": {"minimum": 1}, "feedback": {"enum": ["explicit", "implicit"]}}
+    scorer = "ItemKNNScorer"
 
     def __init__(self, max_nbrs: int = 20, min_nbrs: int = 1, min_sim: float = 1e-6, save_nbrs: int | None = None,
                  feedback: str = "explicit", block_size: int = 250, binary: bool = False, seed: int | None = None):
-        self.max_nbrs, self.min_nbrs, self.min_sim, self.save_nbrs = max_nbrs, min_nbrs, min_sim, save_nbrs
-        self.feedback, self.block_size, self.binary, self.seed = feedback, block_size, binary, seed
+        self._keep(locals())
 
 
-class LensKitUserKNN(LensKitModel):
-    """LensKit's UserKNNScorer: user-based neighbourhood.
+class LensKitUserKNN(_LensKitKNN):
+    """LensKit's UserKNNScorer: user-based neighbourhood."""
 
-    :param max_nbrs: neighbours used to score an item.
-    :param min_nbrs: fewest neighbours needed to score an item (else it is not scored).
-    :param min_sim: smallest similarity kept.
-    :param feedback: explicit (mean-centred ratings, weighted average) or implicit (sum of similarities).
-    :param binary: give LensKit the interactions only (true) or with their ratings (false).
-    :param seed: LensKit's training seed (the suite seed unless set).
-    """
-
-    module, scorer = "lenskit.knn", "UserKNNScorer"
-    constraints = {"max_nbrs": {"minimum": 1}, "min_nbrs": {"minimum": 1}, "feedback": {"enum": ["explicit", "implicit"]}}
+    scorer = "UserKNNScorer"
 
     def __init__(self, max_nbrs: int = 20, min_nbrs: int = 1, min_sim: float = 1e-6, feedback: str = "explicit",
                  binary: bool = False, seed: int | None = None):
-        self.max_nbrs, self.min_nbrs, self.min_sim, self.feedback = max_nbrs, min_nbrs, min_sim, feedback
-        self.binary, self.seed = binary, seed
+        self._keep(locals())
 
 
-class LensKitImplicitMF(LensKitModel):
+class _LensKitALS(LensKitModel):
+    """LensKit's matrix factorisations by alternating least squares: the parameters both take."""
+
+    module = "lenskit.als"
+    constraints = {"embedding_size": {"minimum": 1}, "epochs": {"minimum": 1}, "regularization": {"exclusiveMinimum": 0}}
+    param_docs = {
+        **LensKitModel.param_docs,
+        "epochs": "ALS sweeps.",
+        "regularization": "L2 regularisation.",
+        "user_embeddings": "keep user embeddings (prefer: use them where the user is known).",
+    }
+
+
+class LensKitImplicitMF(_LensKitALS):
     """LensKit's ImplicitMFScorer: implicit-feedback ALS (Hu, Koren & Volinsky 2008).
 
-    :param embedding_size: latent factors.
-    :param epochs: ALS sweeps.
-    :param regularization: L2 regularisation.
-    :param user_embeddings: keep user embeddings (prefer: use them where the user is known).
     :param weight: confidence weight of an observed interaction.
     :param use_ratings: weight interactions by their rating.
-    :param binary: give LensKit the interactions only (true) or with their ratings (false).
-    :param seed: LensKit's training seed (the suite seed unless set).
     """
 
-    module, scorer = "lenskit.als", "ImplicitMFScorer"
-    constraints = {"embedding_size": {"minimum": 1}, "epochs": {"minimum": 1}, "regularization": {"exclusiveMinimum": 0}}
+    scorer = "ImplicitMFScorer"
 
     def __init__(self, embedding_size: int = 50, epochs: int = 10, regularization: float = 0.1,
                  user_embeddings: bool | str = True, weight: float = 40.0, use_ratings: bool = False,
                  binary: bool = False, seed: int | None = None):
-        self.embedding_size, self.epochs, self.regularization = embedding_size, epochs, regularization
-        self.user_embeddings, self.weight, self.use_ratings = user_embeddings, weight, use_ratings
-        self.binary, self.seed = binary, seed
+        self._keep(locals())
 
 
-class LensKitBiasedMF(LensKitModel):
-    """LensKit's BiasedMFScorer: explicit-feedback biased MF by ALS (ranks by predicted rating).
+class LensKitBiasedMF(_LensKitALS):
+    """LensKit's BiasedMFScorer: explicit-feedback biased MF by ALS (ranks by predicted rating)."""
 
-    :param embedding_size: latent factors.
-    :param epochs: ALS sweeps.
-    :param regularization: L2 regularisation.
-    :param user_embeddings: keep user embeddings (prefer: use them where the user is known).
-    :param damping: damping of the user and item biases.
-    :param binary: give LensKit the interactions only (true) or with their ratings (false).
-    :param seed: LensKit's training seed (the suite seed unless set).
-    """
-
-    module, scorer = "lenskit.als", "BiasedMFScorer"
-    constraints = {"embedding_size": {"minimum": 1}, "epochs": {"minimum": 1}, "regularization": {"exclusiveMinimum": 0}}
+    scorer = "BiasedMFScorer"
 
     def __init__(self, embedding_size: int = 50, epochs: int = 10, regularization: float = 0.1,
                  user_embeddings: bool | str = True, damping: float = 5.0, binary: bool = False,
                  seed: int | None = None):
-        self.embedding_size, self.epochs, self.regularization = embedding_size, epochs, regularization
-        self.user_embeddings, self.damping, self.binary, self.seed = user_embeddings, damping, binary, seed
+        self._keep(locals())
 
 
 class LensKitFlexMF(LensKitModel):
     """LensKit's FlexMFImplicitScorer: implicit-feedback MF in PyTorch (logistic, BPR or WARP loss).
 
-    :param embedding_size: latent factors.
     :param batch_size: interactions per batch.
     :param learning_rate: Adam's step.
     :param epochs: epochs.
@@ -255,8 +247,6 @@ class LensKitFlexMF(LensKitModel):
     :param user_bias: learn user biases (None: the loss's default).
     :param item_bias: learn item biases.
     :param convolution_layers: graph-convolution layers (LightGCN-style).
-    :param binary: give LensKit the interactions only (true) or with their ratings (false).
-    :param seed: LensKit's training seed (the suite seed unless set).
     """
 
     module, scorer = "lenskit.flexmf", "FlexMFImplicitScorer"
@@ -269,22 +259,14 @@ class LensKitFlexMF(LensKitModel):
                  loss: str = "logistic", negative_strategy: str | None = None, negative_count: int = 1,
                  positive_weight: float = 1.0, user_bias: bool | None = None, item_bias: bool = True,
                  convolution_layers: int = 0, binary: bool = False, seed: int | None = None):
-        self.embedding_size, self.batch_size, self.learning_rate, self.epochs = embedding_size, batch_size, learning_rate, epochs
-        self.regularization, self.reg_method, self.preset, self.loss = regularization, reg_method, preset, loss
-        self.negative_strategy, self.negative_count, self.positive_weight = negative_strategy, negative_count, positive_weight
-        self.user_bias, self.item_bias, self.convolution_layers = user_bias, item_bias, convolution_layers
-        self.binary, self.seed = binary, seed
+        self._keep(locals())
 
 
 class LensKitBiasedSVD(LensKitModel):
     """LensKit's BiasedSVDScorer: scikit-learn's TruncatedSVD of the bias-removed ratings.
 
-    :param embedding_size: latent factors.
-    :param damping: damping of the user and item biases.
     :param algorithm: arpack or randomized.
     :param n_iter: iterations of the randomized solver.
-    :param binary: give LensKit the interactions only (true) or with their ratings (false).
-    :param seed: LensKit's training seed (the suite seed unless set).
     """
 
     module, scorer = "lenskit.sklearn.svd", "BiasedSVDScorer"
@@ -293,8 +275,7 @@ class LensKitBiasedSVD(LensKitModel):
 
     def __init__(self, embedding_size: int = 50, damping: float = 5.0, algorithm: str = "randomized", n_iter: int = 5,
                  binary: bool = False, seed: int | None = None):
-        self.embedding_size, self.damping, self.algorithm, self.n_iter = embedding_size, damping, algorithm, n_iter
-        self.binary, self.seed = binary, seed
+        self._keep(locals())
 
 
 MODELS: dict[str, tuple[type[LensKitModel], str]] = {
@@ -311,5 +292,4 @@ MODELS: dict[str, tuple[type[LensKitModel], str]] = {
 
 @hookimpl
 def bench_models() -> list[ModelSpec]:
-    return [ModelSpec(name, {RANKING: model}, dict(model.requires), summary=summary)
-            for name, (model, summary) in MODELS.items()]
+    return model_specs(MODELS, RANKING)

@@ -34,7 +34,6 @@ RecBole and PyTorch are imported inside ``fit`` only.
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 import tempfile
@@ -44,38 +43,41 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from benchmark.api import ModelSpec, PluginInputError, hookimpl, require
-from benchmark.ranking import Interactions, RankingModel, Sequences
+from benchmark.api import ModelSpec, PluginInputError, hookimpl
+from benchmark.ranking import Interactions, Sequences
+from bench_plugins.arena_base import ArenaModel, model_specs
 from bench_plugins.next_item import METRICS_SHARED, NEXT_ITEM
 from bench_plugins.ranking_core import RANKING
 
 RECBOLE = {"recbole": "recbole", "torch": "torch"}
 DATASET = "bench"
-BENCH_ONLY = ("use_gpu",)
 PAIRS = 1 << 18
 """(user, item) pairs predicted at once by a model without ``full_sort_predict`` (NeuMF)."""
 NON_SAMPLING: Mapping[str, Any] = {"train_neg_sample_args": None}
 """RecBole's setting for models that train without sampled negatives (its documentation's)."""
 
 
-class RecBoleModel(RankingModel):
+class RecBoleModel(ArenaModel):
     """Fit ``recbole.model.general_recommender.<recbole_model>`` on the training interactions;
     score every item with ``full_sort_predict``.
 
     A subclass names the RecBole model and lists its parameters in ``__init__`` with RecBole's
-    defaults; ``fixed`` holds settings the model needs whatever the user asks (non-sampling)."""
+    defaults; ``fixed`` holds settings the model needs whatever the user asks (non-sampling).
+    The docs of the parameters several models take are here (``param_docs``:
+    :mod:`bench_plugins.arena_base`)."""
 
     requires = RECBOLE
     recbole_model: ClassVar[str] = ""
     fixed: ClassVar[Mapping[str, Any]] = {}
+    bench_only = ("use_gpu",)  # passed as RecBole's use_gpu below, whether the model takes it or not
+    param_docs = {**ArenaModel.param_docs, "seed": "RecBole's seed (the suite seed unless set)."}
     seed: int | None
     use_gpu: bool = False
 
     def library_params(self) -> dict[str, Any]:
         """RecBole's configuration: this object's parameters (bench's own left out), ``fixed``,
         and what keeps RecBole quiet and inside its temporary folder."""
-        own = [name for name in inspect.signature(type(self).__init__).parameters if name != "self"]
-        params = {name: getattr(self, name) for name in own if name not in BENCH_ONLY}
+        params = self.own_params()
         if params.get("seed") is None:
             params.pop("seed", None)  # RecBole's own default seed (2020)
         return {**params, **self.fixed, "use_gpu": bool(getattr(self, "use_gpu", False)),
@@ -85,29 +87,38 @@ class RecBoleModel(RankingModel):
     def prepare(self) -> None:
         """Import RecBole and PyTorch before the fit clock starts (seconds in a fresh worker,
         recorded as the cell's ``prepare_seconds``)."""
-        for module, distribution in self.requires.items():
-            require(module, distribution)
+        self.require_all()
         import recbole.config  # noqa: F401
         import recbole.data  # noqa: F401
         import recbole.utils  # noqa: F401
 
     def fit(self, train: Interactions) -> RecBoleModel:
-        for module, distribution in self.requires.items():
-            require(module, distribution)
+        """Write the training data as RecBole's atomic file (:meth:`_write_training_data`) in a
+        temporary folder, train there, and keep how bench's positions map to RecBole's ids
+        (:meth:`_keep_ids`)."""
+        self.require_all()
         import torch
 
         self.train_ = train
         with tempfile.TemporaryDirectory(prefix="bench-recbole-") as folder:
-            _write_atomic_files(train, Path(folder))
+            self._write_training_data(train, Path(folder))
             model, dataset = self._train(Path(folder))
         self.model_ = model.eval()
+        self._keep_ids(train, model, dataset)
+        self.device_ = next(iter(model.parameters()), torch.zeros(0)).device
+        return self
+
+    def _write_training_data(self, train: Interactions, folder: Path) -> None:
+        """The training data as RecBole's atomic file under ``folder`` (a sequential model's: its rows)."""
+        _write_atomic_files(train, folder)
+
+    def _keep_ids(self, train: Interactions, model: Any, dataset: Any) -> None:
+        """How bench's positions map to the ids of the trained model and its dataset."""
         tokens = dataset.field2id_token[dataset.uid_field]
         self.user_index_ = np.full(train.n_users, -1, dtype=np.int64)  # bench position -> RecBole's id
         self.user_index_[tokens[1:].astype(np.int64)] = np.arange(1, len(tokens))
         self.item_positions_ = dataset.field2id_token[dataset.iid_field][1:].astype(np.int64)  # RecBole's id - 1
         self.uid_field_, self.iid_field_ = dataset.uid_field, dataset.iid_field
-        self.device_ = next(iter(model.parameters()), torch.zeros(0)).device
-        return self
 
     def _train(self, folder: Path) -> tuple[Any, Any]:
         from recbole.config import Config
@@ -197,6 +208,14 @@ class _Trained(RecBoleModel):
     one (``bench run --gpus N``) and none otherwise."""
 
     uses_gpu = True
+    constraints: ClassVar[Mapping[str, Mapping[str, Any]]] = {"epochs": {"minimum": 1},
+                                                              "learning_rate": {"exclusiveMinimum": 0}}
+    param_docs = {
+        **RecBoleModel.param_docs,
+        "epochs": "training epochs (RecBole's default 300).",
+        "learning_rate": "Adam's step.",
+        "train_batch_size": "interactions per training batch.",
+    }
 
     epochs: int
     learning_rate: float
@@ -208,27 +227,25 @@ class RecBolePop(RecBoleModel):
 
     :param train_batch_size: interactions per training batch (RecBole's Pop counts an item at most once per
         batch, so its ranking depends on it).
-    :param seed: RecBole's seed (the suite seed unless set).
     """
 
     recbole_model, fixed = "Pop", NON_SAMPLING
 
     def __init__(self, train_batch_size: int = 2048, seed: int | None = None):
-        self.train_batch_size, self.seed = train_batch_size, seed
+        self._keep(locals())
 
 
 class RecBoleEASE(RecBoleModel):
     """RecBole's EASE (Steck 2019).
 
     :param reg_weight: L2 regularisation added to the Gram matrix's diagonal (RecBole's default 250).
-    :param seed: RecBole's seed (the suite seed unless set).
     """
 
     recbole_model, fixed = "EASE", NON_SAMPLING
     constraints = {"reg_weight": {"exclusiveMinimum": 0}}
 
     def __init__(self, reg_weight: float = 250.0, seed: int | None = None):
-        self.reg_weight, self.seed = reg_weight, seed
+        self._keep(locals())
 
 
 class RecBoleItemKNN(RecBoleModel):
@@ -236,34 +253,27 @@ class RecBoleItemKNN(RecBoleModel):
 
     :param k: neighbours kept per item.
     :param shrink: added to the cosine's denominator.
-    :param seed: RecBole's seed (the suite seed unless set).
     """
 
     recbole_model, fixed = "ItemKNN", NON_SAMPLING
     constraints = {"k": {"minimum": 1}, "shrink": {"minimum": 0}}
 
     def __init__(self, k: int = 100, shrink: float = 0.0, seed: int | None = None):
-        self.k, self.shrink, self.seed = k, shrink, seed
+        self._keep(locals())
 
 
 class RecBoleBPR(_Trained):
     """RecBole's BPR (Rendle et al. 2009) in PyTorch, one uniform negative per positive.
 
     :param embedding_size: latent factors.
-    :param epochs: training epochs (RecBole's default 300).
-    :param learning_rate: Adam's step.
-    :param train_batch_size: interactions per training batch.
-    :param use_gpu: train on the GPU bench gives the cell (``uses_gpu``; none: the CPU).
-    :param seed: RecBole's seed (the suite seed unless set).
     """
 
     recbole_model = "BPR"
-    constraints = {"embedding_size": {"minimum": 1}, "epochs": {"minimum": 1}, "learning_rate": {"exclusiveMinimum": 0}}
+    constraints = {"embedding_size": {"minimum": 1}, **_Trained.constraints}
 
     def __init__(self, embedding_size: int = 64, epochs: int = 300, learning_rate: float = 0.001,
                  train_batch_size: int = 2048, use_gpu: bool = True, seed: int | None = None):
-        self.embedding_size, self.epochs, self.learning_rate = embedding_size, epochs, learning_rate
-        self.train_batch_size, self.use_gpu, self.seed = train_batch_size, use_gpu, seed
+        self._keep(locals())
 
 
 class RecBoleLightGCN(_Trained):
@@ -272,22 +282,16 @@ class RecBoleLightGCN(_Trained):
     :param embedding_size: latent factors.
     :param n_layers: graph-convolution layers.
     :param reg_weight: L2 regularisation of the embeddings.
-    :param epochs: training epochs (RecBole's default 300).
-    :param learning_rate: Adam's step.
-    :param train_batch_size: interactions per training batch.
-    :param use_gpu: train on the GPU bench gives the cell (``uses_gpu``; none: the CPU).
-    :param seed: RecBole's seed (the suite seed unless set).
     """
 
     recbole_model = "LightGCN"
-    constraints = {"embedding_size": {"minimum": 1}, "n_layers": {"minimum": 1}, "epochs": {"minimum": 1},
-                   "learning_rate": {"exclusiveMinimum": 0}, "reg_weight": {"minimum": 0}}
+    constraints = {"embedding_size": {"minimum": 1}, "n_layers": {"minimum": 1}, **_Trained.constraints,
+                   "reg_weight": {"minimum": 0}}
 
     def __init__(self, embedding_size: int = 64, n_layers: int = 2, reg_weight: float = 1e-05, epochs: int = 300,
                  learning_rate: float = 0.001, train_batch_size: int = 2048, use_gpu: bool = True,
                  seed: int | None = None):
-        self.embedding_size, self.n_layers, self.reg_weight, self.epochs = embedding_size, n_layers, reg_weight, epochs
-        self.learning_rate, self.train_batch_size, self.use_gpu, self.seed = learning_rate, train_batch_size, use_gpu, seed
+        self._keep(locals())
 
 
 class RecBoleNeuMF(_Trained):
@@ -299,25 +303,17 @@ class RecBoleNeuMF(_Trained):
     :param dropout_prob: dropout in the MLP.
     :param mf_train: train the GMF part.
     :param mlp_train: train the MLP part.
-    :param epochs: training epochs (RecBole's default 300).
-    :param learning_rate: Adam's step.
-    :param train_batch_size: interactions per training batch.
-    :param use_gpu: train on the GPU bench gives the cell (``uses_gpu``; none: the CPU).
-    :param seed: RecBole's seed (the suite seed unless set).
     """
 
     recbole_model = "NeuMF"
-    constraints = {"mf_embedding_size": {"minimum": 1}, "mlp_embedding_size": {"minimum": 1}, "epochs": {"minimum": 1},
-                   "learning_rate": {"exclusiveMinimum": 0}}
+    constraints = {"mf_embedding_size": {"minimum": 1}, "mlp_embedding_size": {"minimum": 1}, **_Trained.constraints}
 
     def __init__(self, mf_embedding_size: int = 64, mlp_embedding_size: int = 64,
                  mlp_hidden_size: list[int] | None = None, dropout_prob: float = 0.1, mf_train: bool = True,
                  mlp_train: bool = True, epochs: int = 300, learning_rate: float = 0.001,
                  train_batch_size: int = 2048, use_gpu: bool = True, seed: int | None = None):
-        self.mf_embedding_size, self.mlp_embedding_size = mf_embedding_size, mlp_embedding_size
+        self._keep(locals())
         self.mlp_hidden_size = mlp_hidden_size if mlp_hidden_size is not None else [128, 64]
-        self.dropout_prob, self.mf_train, self.mlp_train, self.epochs = dropout_prob, mf_train, mlp_train, epochs
-        self.learning_rate, self.train_batch_size, self.use_gpu, self.seed = learning_rate, train_batch_size, use_gpu, seed
 
 
 class RecBoleMultiVAE(_Trained):
@@ -328,24 +324,17 @@ class RecBoleMultiVAE(_Trained):
     :param dropout_prob: dropout of the input.
     :param anneal_cap: largest weight of the KL term.
     :param total_anneal_steps: steps over which the KL weight grows to anneal_cap.
-    :param epochs: training epochs (RecBole's default 300).
-    :param learning_rate: Adam's step.
-    :param train_batch_size: interactions per training batch.
-    :param use_gpu: train on the GPU bench gives the cell (``uses_gpu``; none: the CPU).
-    :param seed: RecBole's seed (the suite seed unless set).
     """
 
     recbole_model, fixed = "MultiVAE", NON_SAMPLING
-    constraints = {"latent_dimension": {"minimum": 1}, "epochs": {"minimum": 1}, "learning_rate": {"exclusiveMinimum": 0}}
+    constraints = {"latent_dimension": {"minimum": 1}, **_Trained.constraints}
 
     def __init__(self, mlp_hidden_size: list[int] | None = None, latent_dimension: int = 128,
                  dropout_prob: float = 0.5, anneal_cap: float = 0.2, total_anneal_steps: int = 200000,
                  epochs: int = 300, learning_rate: float = 0.001, train_batch_size: int = 2048,
                  use_gpu: bool = True, seed: int | None = None):
+        self._keep(locals())
         self.mlp_hidden_size = mlp_hidden_size if mlp_hidden_size is not None else [600]
-        self.latent_dimension, self.dropout_prob, self.anneal_cap = latent_dimension, dropout_prob, anneal_cap
-        self.total_anneal_steps, self.epochs, self.learning_rate = total_anneal_steps, epochs, learning_rate
-        self.train_batch_size, self.use_gpu, self.seed = train_batch_size, use_gpu, seed
 
 
 # --- Sequential recommenders: models of the next-item task --------------------------------------
@@ -362,7 +351,13 @@ its own ordering must be by time ("TO", RecBole refuses another for a sequential
 rows are bench's already, so nothing is split or reordered by it)."""
 
 
-class RecBoleSequential(RecBoleModel):
+SEQUENTIAL_CONSTRAINTS: Mapping[str, Mapping[str, Any]] = {
+    "epochs": {"minimum": 1}, "learning_rate": {"exclusiveMinimum": 0, "maximum": 1},
+    "train_batch_size": {"minimum": 1}, "max_seq_length": {"minimum": 1, "maximum": 1000},
+}
+
+
+class RecBoleSequential(_Trained):
     """Fit ``recbole.model.sequential_recommender.<recbole_model>`` on each user's training items
     in time order; score every item from the user's training sequence with ``full_sort_predict``.
 
@@ -382,40 +377,34 @@ class RecBoleSequential(RecBoleModel):
     A subclass names the RecBole model and lists its parameters with RecBole's names and
     defaults; ``max_seq_length`` is RecBole's ``MAX_ITEM_LIST_LENGTH``."""
 
-    uses_gpu = True
     fixed = SEQUENTIAL_FIXED
+    constraints = SEQUENTIAL_CONSTRAINTS
+    param_docs = {
+        **_Trained.param_docs,
+        "max_seq_length": "items of a user's history the model reads (RecBole's MAX_ITEM_LIST_LENGTH).",
+        "train_batch_size": "training sequences per batch.",
+    }
 
     max_seq_length: int
-    epochs: int
-    learning_rate: float
-    train_batch_size: int
 
     def library_params(self) -> dict[str, Any]:
         params = super().library_params()
         params["MAX_ITEM_LIST_LENGTH"] = params.pop("max_seq_length")
         return params
 
-    def fit(self, train: Interactions) -> RecBoleSequential:
-        for module, distribution in self.requires.items():
-            require(module, distribution)
-        import torch
-
-        self.train_ = train
+    def _write_training_data(self, train: Interactions, folder: Path) -> None:
         self.sequences_ = train.sequences()
-        with tempfile.TemporaryDirectory(prefix="bench-recbole-") as folder:
-            self.rows_ = _write_sequences(self.sequences_, Path(folder), self.max_seq_length)
-            if not self.rows_:
-                raise PluginInputError(f"{self.recbole_model}: no user has two training interactions, "
-                                       f"so there is no sequence to learn from")
-            model, dataset = self._train(Path(folder))
-        self.model_ = model.eval()
+        self.rows_ = _write_sequences(self.sequences_, folder, self.max_seq_length)
+        if not self.rows_:
+            raise PluginInputError(f"{self.recbole_model}: no user has two training interactions, "
+                                   f"so there is no sequence to learn from")
+
+    def _keep_ids(self, train: Interactions, model: Any, dataset: Any) -> None:
         tokens = dataset.field2id_token[dataset.iid_field]
         self.item_positions_ = tokens[1:].astype(np.int64)  # RecBole's id - 1 -> bench position
         self.item_index_ = np.zeros(train.n_items, dtype=np.int64)  # bench position -> RecBole's id (0: unknown)
         self.item_index_[self.item_positions_] = np.arange(1, len(tokens))
         self.seq_field_, self.length_field_ = model.ITEM_SEQ, model.ITEM_SEQ_LEN
-        self.device_ = next(iter(model.parameters()), torch.zeros(0)).device
-        return self
 
     def histories(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The users' last ``max_seq_length`` training items in RecBole's ids, oldest first and
@@ -468,12 +457,6 @@ def _write_sequences(sequences: Sequences, folder: Path, max_length: int) -> int
     return rows
 
 
-SEQUENTIAL_CONSTRAINTS: Mapping[str, Mapping[str, Any]] = {
-    "epochs": {"minimum": 1}, "learning_rate": {"exclusiveMinimum": 0, "maximum": 1},
-    "train_batch_size": {"minimum": 1}, "max_seq_length": {"minimum": 1, "maximum": 1000},
-}
-
-
 class RecBoleSASRec(RecBoleSequential):
     """RecBole's SASRec (Kang & McAuley 2018): self-attention over the user's last items,
     trained with cross-entropy over every item (RecBole's default ``loss_type: CE``).
@@ -484,16 +467,10 @@ class RecBoleSASRec(RecBoleSequential):
     :param inner_size: hidden size of the feed-forward layer.
     :param hidden_dropout_prob: dropout of the hidden layers.
     :param attn_dropout_prob: dropout of the attention scores.
-    :param max_seq_length: items of a user's history the model reads (RecBole's MAX_ITEM_LIST_LENGTH).
-    :param epochs: training epochs (RecBole's default 300).
-    :param learning_rate: Adam's step.
-    :param train_batch_size: training sequences per batch.
-    :param use_gpu: train on the GPU bench gives the cell (``uses_gpu``; none: the CPU).
-    :param seed: RecBole's seed (the suite seed unless set).
     """
 
     recbole_model = "SASRec"
-    constraints = {**SEQUENTIAL_CONSTRAINTS, "hidden_size": {"minimum": 1}, "n_layers": {"minimum": 1},
+    constraints = {**RecBoleSequential.constraints, "hidden_size": {"minimum": 1}, "n_layers": {"minimum": 1},
                    "n_heads": {"minimum": 1}, "inner_size": {"minimum": 1},
                    "hidden_dropout_prob": {"minimum": 0, "exclusiveMaximum": 1},
                    "attn_dropout_prob": {"minimum": 0, "exclusiveMaximum": 1}}
@@ -502,10 +479,7 @@ class RecBoleSASRec(RecBoleSequential):
                  hidden_dropout_prob: float = 0.5, attn_dropout_prob: float = 0.5, max_seq_length: int = 50,
                  epochs: int = 300, learning_rate: float = 0.001, train_batch_size: int = 2048,
                  use_gpu: bool = True, seed: int | None = None):
-        self.hidden_size, self.n_layers, self.n_heads, self.inner_size = hidden_size, n_layers, n_heads, inner_size
-        self.hidden_dropout_prob, self.attn_dropout_prob = hidden_dropout_prob, attn_dropout_prob
-        self.max_seq_length, self.epochs, self.learning_rate = max_seq_length, epochs, learning_rate
-        self.train_batch_size, self.use_gpu, self.seed = train_batch_size, use_gpu, seed
+        self._keep(locals())
 
 
 class RecBoleGRU4Rec(RecBoleSequential):
@@ -516,25 +490,17 @@ class RecBoleGRU4Rec(RecBoleSequential):
     :param hidden_size: GRU hidden state size.
     :param num_layers: GRU layers.
     :param dropout_prob: dropout of the item embeddings.
-    :param max_seq_length: items of a user's history the model reads (RecBole's MAX_ITEM_LIST_LENGTH).
-    :param epochs: training epochs (RecBole's default 300).
-    :param learning_rate: Adam's step.
-    :param train_batch_size: training sequences per batch.
-    :param use_gpu: train on the GPU bench gives the cell (``uses_gpu``; none: the CPU).
-    :param seed: RecBole's seed (the suite seed unless set).
     """
 
     recbole_model = "GRU4Rec"
-    constraints = {**SEQUENTIAL_CONSTRAINTS, "embedding_size": {"minimum": 1}, "hidden_size": {"minimum": 1},
+    constraints = {**RecBoleSequential.constraints, "embedding_size": {"minimum": 1}, "hidden_size": {"minimum": 1},
                    "num_layers": {"minimum": 1}, "dropout_prob": {"minimum": 0, "exclusiveMaximum": 1}}
 
     def __init__(self, embedding_size: int = 64, hidden_size: int = 128, num_layers: int = 1,
                  dropout_prob: float = 0.3, max_seq_length: int = 50, epochs: int = 300,
                  learning_rate: float = 0.001, train_batch_size: int = 2048, use_gpu: bool = True,
                  seed: int | None = None):
-        self.embedding_size, self.hidden_size, self.num_layers = embedding_size, hidden_size, num_layers
-        self.dropout_prob, self.max_seq_length, self.epochs = dropout_prob, max_seq_length, epochs
-        self.learning_rate, self.train_batch_size, self.use_gpu, self.seed = learning_rate, train_batch_size, use_gpu, seed
+        self._keep(locals())
 
 
 MODELS: dict[str, tuple[type[RecBoleModel], str]] = {
@@ -554,8 +520,5 @@ SEQUENTIAL_MODELS: dict[str, tuple[type[RecBoleSequential], str]] = {
 
 @hookimpl
 def bench_models() -> list[ModelSpec]:
-    ranking = [ModelSpec(name, {RANKING: model}, dict(model.requires), summary=summary)
-               for name, (model, summary) in MODELS.items()]
-    sequential = [ModelSpec(name, {NEXT_ITEM: model}, dict(model.requires), summary=summary)
-                  for name, (model, summary) in SEQUENTIAL_MODELS.items()]
-    return ranking + (sequential if METRICS_SHARED else [])  # no next-item task to declare otherwise
+    sequential = model_specs(SEQUENTIAL_MODELS, NEXT_ITEM)
+    return model_specs(MODELS, RANKING) + (sequential if METRICS_SHARED else [])  # no next-item task to declare otherwise
