@@ -84,7 +84,7 @@ from typing import Any
 
 import numpy as np
 
-from bench_plugins import fast_mf_parallel
+from bench_plugins import fast_mf_kernels, fast_mf_parallel
 from benchmark.api import (RATING, ModelSpec, PluginInputError, RatingData, RatingModel, hookimpl, positions_in,
                            report_progress)
 
@@ -96,164 +96,8 @@ _GATHER_BYTES = 64 << 20  # q_i and p_u rows gathered at once to predict (k = 10
 
 
 # --- Kernels -------------------------------------------------------------------------------------
-# Plain Python here; compiled by _kernel() on first use, once per process. The two epoch kernels
-# are built with and without fastmath from factories whose closure holds ``fast``: numba's on-disk
-# cache is keyed by bytecode and closure values, not by compile flags, so this keeps the variants'
-# cache entries apart (they return it only to reference it). The parallel kernels of ``threads``
-# above 1 are in bench_plugins.fast_mf_parallel.
-Array = np.ndarray
-Kernel = Callable[..., Any]
-
-
-def _make_svd_epoch(fast: bool) -> Kernel:
-    def svd_epoch(indptr: Array, items: Array, ratings: Array, mu: float, bu: Array, bi: Array,
-                  pu: Array, qi: Array, biased: bool, lr_bu: float, lr_bi: float, lr_pu: float,
-                  lr_qi: float, reg_bu: float, reg_bi: float, reg_pu: float, reg_qi: float) -> bool:
-        """One epoch of Surprise's SVD SGD: users by inner id, each user's ratings in order."""
-        n_factors = pu.shape[1]
-        for u in range(len(indptr) - 1):
-            for k in range(indptr[u], indptr[u + 1]):
-                i = items[k]
-                dot = 0.0
-                for f in range(n_factors):
-                    dot += qi[i, f] * pu[u, f]
-                err = ratings[k] - (mu + bu[u] + bi[i] + dot)
-                if biased:
-                    bu[u] += lr_bu * (err - reg_bu * bu[u])
-                    bi[i] += lr_bi * (err - reg_bi * bi[i])
-                for f in range(n_factors):
-                    puf = pu[u, f]
-                    qif = qi[i, f]
-                    pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-                    qi[i, f] += lr_qi * (err * puf - reg_qi * qif)
-        return fast
-
-    return svd_epoch
-
-
-def _make_svdpp_epoch(fast: bool) -> Kernel:
-    def svdpp_epoch(indptr: Array, items: Array, ratings: Array, mu: float, bu: Array, bi: Array,
-                    pu: Array, qi: Array, yj: Array, lr_bu: float, lr_bi: float, lr_pu: float,
-                    lr_qi: float, lr_yj: float, reg_bu: float, reg_bi: float, reg_pu: float,
-                    reg_qi: float, reg_yj: float) -> bool:
-        """One epoch of SVD++, reformulated to O(k) per rating (see the module docstring), users
-        by inner id, each user's ratings in order."""
-        n_factors = pu.shape[1]
-        decay = 1.0 - lr_yj * reg_yj
-        z = np.zeros(n_factors)      # |I_u|^-½ Σ_j y_j, kept current
-        shift = np.zeros(n_factors)  # B: y_j = scale * y_j(block start) + shift
-        for u in range(len(indptr) - 1):
-            start, end = indptr[u], indptr[u + 1]
-            sqrt_iu = np.sqrt(end - start)
-            z[:] = 0.0
-            for k in range(start, end):
-                j = items[k]
-                for f in range(n_factors):
-                    z[f] += yj[j, f] / sqrt_iu
-            shift[:] = 0.0
-            scale = 1.0
-            for k in range(start, end):
-                i = items[k]
-                dot = 0.0
-                for f in range(n_factors):
-                    dot += qi[i, f] * (pu[u, f] + z[f])
-                err = ratings[k] - (mu + bu[u] + bi[i] + dot)
-                bu[u] += lr_bu * (err - reg_bu * bu[u])
-                bi[i] += lr_bi * (err - reg_bi * bi[i])
-                for f in range(n_factors):
-                    puf = pu[u, f]
-                    qif = qi[i, f]
-                    zf = z[f]
-                    pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-                    qi[i, f] += lr_qi * (err * (puf + zf) - reg_qi * qif)
-                    z[f] += lr_yj * (err * qif - reg_yj * zf)
-                    shift[f] = decay * shift[f] + lr_yj * (err * qif / sqrt_iu)
-                scale *= decay
-            for k in range(start, end):  # bring the user's y_j up to date, once
-                j = items[k]
-                for f in range(n_factors):
-                    yj[j, f] = scale * yj[j, f] + shift[f]
-        return fast
-
-    return svdpp_epoch
-
-
-def _svdpp_epoch_literal(indptr: Array, items: Array, ratings: Array, mu: float, bu: Array,
-                         bi: Array, pu: Array, qi: Array, yj: Array, lr_bu: float, lr_bi: float,
-                         lr_pu: float, lr_qi: float, lr_yj: float, reg_bu: float, reg_bi: float,
-                         reg_pu: float, reg_qi: float, reg_yj: float) -> None:
-    """One epoch of SVD++ exactly as Surprise's loop: O(|I_u| k) per rating."""
-    n_factors = pu.shape[1]
-    z = np.zeros(n_factors)
-    for u in range(len(indptr) - 1):
-        start, end = indptr[u], indptr[u + 1]
-        sqrt_iu = np.sqrt(end - start)
-        for k in range(start, end):
-            i = items[k]
-            z[:] = 0.0
-            for m in range(start, end):
-                j = items[m]
-                for f in range(n_factors):
-                    z[f] += yj[j, f] / sqrt_iu
-            dot = 0.0
-            for f in range(n_factors):
-                dot += qi[i, f] * (pu[u, f] + z[f])
-            err = ratings[k] - (mu + bu[u] + bi[i] + dot)
-            bu[u] += lr_bu * (err - reg_bu * bu[u])
-            bi[i] += lr_bi * (err - reg_bi * bi[i])
-            for f in range(n_factors):
-                puf = pu[u, f]
-                qif = qi[i, f]
-                pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-                qi[i, f] += lr_qi * (err * (puf + z[f]) - reg_qi * qif)
-                err_qif_sqrt = err * qif / sqrt_iu
-                for m in range(start, end):
-                    j = items[m]
-                    yj[j, f] += lr_yj * (err_qif_sqrt - reg_yj * yj[j, f])
-
-
-def _user_implicit(indptr: Array, items: Array, yj: Array) -> Array:
-    """|I_u|^-½ Σ_{j∈I_u} y_j per user, summed then scaled as Surprise's ``estimate``."""
-    out = np.zeros((len(indptr) - 1, yj.shape[1]))
-    for u in range(len(indptr) - 1):
-        for k in range(indptr[u], indptr[u + 1]):
-            for f in range(yj.shape[1]):
-                out[u, f] += yj[items[k], f]
-        if indptr[u + 1] > indptr[u]:
-            out[u] /= np.sqrt(indptr[u + 1] - indptr[u])
-    return out
-
-
-def _has_repeats(indptr: Array, items: Array, n_items: int) -> bool:
-    """Whether some user rated some item more than once."""
-    seen = np.full(n_items, -1, dtype=np.int64)
-    for u in range(len(indptr) - 1):
-        for k in range(indptr[u], indptr[u + 1]):
-            if seen[items[k]] == u:
-                return True
-            seen[items[k]] = u
-    return False
-
-
-_KERNELS: dict[str, Kernel] = {"svd": _make_svd_epoch, "svdpp": _make_svdpp_epoch,
-                               "svdpp_literal": _svdpp_epoch_literal,
-                               "user_implicit": _user_implicit, "has_repeats": _has_repeats}
-_EPOCHS = ("svd", "svdpp")  # built by factories (fast)
-_GRID = "grid:"  # a kernel name's prefix in _kernel_names: that model's parallel kernels
-_COMPILED: dict[tuple[str, bool], Any] = {}
-
-
-def _kernel(name: str, fast: bool = False) -> Any:
-    """The numba dispatcher of kernel ``name`` (fastmath when ``fast``), built once per process."""
-    key = (name, fast)
-    if key not in _COMPILED:
-        import numba
-
-        source = _KERNELS[name]
-        function = source(fast) if name in _EPOCHS else source
-        _COMPILED[key] = numba.njit(cache=True, fastmath=fast, nogil=True)(function)
-    return _COMPILED[key]
-
+# In bench_plugins.fast_mf_kernels (plain Python, compiled by its kernel() on first use, once per
+# process), with those of ``threads`` above 1: both run the same update per rating.
 
 def _dummy_training() -> dict[str, np.ndarray]:
     """Two users, two items, three ratings: enough to compile every kernel for the real types."""
@@ -315,8 +159,9 @@ class _FastMF(RatingModel):
         """Compile (or load from numba's disk cache) the kernels a model with ``params`` runs (its
         ``mode``; serial, or the grid's for ``threads`` above 1) before the cell's clock starts:
         on a cold cache that takes seconds, which never count against ``--timeout``. A kernel
-        compiled in this process is kept (:func:`_kernel`), so a later call only runs the kernels
-        once on the two-by-two input (microseconds). A bad ``mode`` is left for the fit to report."""
+        compiled in this process is kept (:func:`bench_plugins.fast_mf_kernels.kernel`), so a later
+        call only runs the kernels once on the two-by-two input (microseconds). A bad ``mode`` is
+        left for the fit to report."""
         known = cls.param_defaults()
         model = cls(**{name: value for name, value in params.items() if name in known})
         try:
@@ -332,10 +177,10 @@ class _FastMF(RatingModel):
         self.compile_seconds_ = time.perf_counter() - started
 
     def _warm_up(self, name: str, fast: bool) -> None:
-        if name.startswith(_GRID):
-            fast_mf_parallel.warm_up(name[len(_GRID):], fast)
+        if name.startswith(fast_mf_kernels.GRID):
+            fast_mf_parallel.warm_up(name[len(fast_mf_kernels.GRID):], fast)
             return
-        kernel, data = _kernel(name, fast), _dummy_training()
+        kernel, data = fast_mf_kernels.kernel(name, fast), _dummy_training()
         if name == "has_repeats":
             kernel(data["indptr"], data["items"], 2)
         elif name == "user_implicit":
@@ -381,7 +226,7 @@ class _FastMF(RatingModel):
     def _epoch_name(self, name: str) -> str:
         """The kernel(s) of epoch ``name`` (``svd``, ``svdpp``) that this model's ``threads`` runs:
         the serial one, or (``grid:`` + name) the stratified parallel ones."""
-        return f"{_GRID}{name}" if self.threads > 1 else name
+        return f"{fast_mf_kernels.GRID}{name}" if self.threads > 1 else name
 
     def _grid(self, data: dict[str, Any], rounds: int, rng: np.random.RandomState) -> fast_mf_parallel.Grid:
         """The stratified grid of ``threads`` and ``rounds`` over the training ratings (its
@@ -486,13 +331,13 @@ class FastSVD(_FastMF):
         if self.threads > 1:
             grid = self._grid(data, 1, rng)  # one round: SVD has no per-user state to refresh
             data.clear()  # the grid holds its own copy of the ratings
-            epoch, (grid_bi, grid_qi) = fast_mf_parallel.kernel("svd", fast), map(grid.to_grid, (bi, qi))
+            epoch, (grid_bi, grid_qi) = fast_mf_kernels.kernel(self._epoch_name("svd"), fast), map(grid.to_grid, (bi, qi))
             self._run_epochs(lambda: epoch(*grid.layout(), grid.shifts(rng), grid.threads, mu, bu, grid_bi, pu,
                                            grid_qi, *flags))
             grid.from_grid(grid_bi, bi)
             grid.from_grid(grid_qi, qi)
         else:
-            serial = _kernel("svd", fast)
+            serial = fast_mf_kernels.kernel("svd", fast)
             self._run_epochs(lambda: serial(data["indptr"], data["items"], data["ratings"], mu, bu, bi, pu, qi,
                                             *flags))
         self.pu_, self.qi_, self.bu_, self.bi_ = pu, qi, bu, bi
@@ -558,14 +403,15 @@ class FastSVDpp(_FastMF):
         terms, learning = (self.mean_, bu, bi, pu, qi), self._learning()
         # A user who rated an item twice breaks the reformulation's premise: use the literal loop
         # (serial, whatever ``threads`` says).
-        self.literal_ = bool(_kernel("has_repeats")(indptr, items, len(self.items_)))
+        self.literal_ = bool(fast_mf_kernels.kernel("has_repeats")(indptr, items, len(self.items_)))
         if self.threads > 1 and not self.literal_:
             self._fit_grid(data, fast, rng, (*terms, yj), learning)
         else:
-            epoch = _kernel("svdpp_literal") if self.literal_ else _kernel("svdpp", fast)
+            epoch = (fast_mf_kernels.kernel("svdpp_literal") if self.literal_
+                     else fast_mf_kernels.kernel("svdpp", fast))
             self._run_epochs(lambda: epoch(indptr, items, data["ratings"], *terms, yj, *learning))
         self.pu_, self.qi_, self.yj_, self.bu_, self.bi_ = pu, qi, yj, bu, bi
-        self.implicit_ = _kernel("user_implicit")(indptr, items, yj)
+        self.implicit_ = fast_mf_kernels.kernel("user_implicit")(indptr, items, yj)
         return self
 
     def _fit_grid(self, data: dict[str, Any], fast: bool, rng: np.random.RandomState,
@@ -578,7 +424,7 @@ class FastSVDpp(_FastMF):
         per_user = (np.zeros_like(pu), np.zeros_like(pu), np.ones(len(pu)))  # z_u, B_u, A_u
         indptr = data["indptr"]
         users = (grid.row_bounds, indptr, grid.user_items, np.sqrt(np.diff(indptr)).astype(np.float64))
-        kernel = fast_mf_parallel.kernel("svdpp", fast)
+        kernel = fast_mf_kernels.kernel(self._epoch_name("svdpp"), fast)
         self._run_epochs(lambda: kernel(*grid.layout(), grid.shifts(rng), grid.threads, *users, mu, bu,
                                         per_item[0], pu, per_item[1], per_item[2], *per_user, *learning))
         for values, out in zip(per_item, (bi, qi, yj)):

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench_plugins import fast_mf, fast_mf_parallel
+from bench_plugins import fast_mf_parallel
+from bench_plugins.fast_mf_kernels import GRID, kernel
 from bench_plugins.fast_mf import FastSVD, FastSVDpp
 from bench_plugins.surprise_models import SVD, SVDpp
 from bench_plugins.synthetic import load_synthetic
@@ -105,8 +106,8 @@ def test_reformulation_equals_the_literal_loop():
     rates = (0.007, 0.006, 0.005, 0.004, 0.003, 0.02, 0.03, 0.04, 0.05, 0.06)
     literal, lazy = [a.copy() for a in state], [a.copy() for a in state]
     for _ in range(5):
-        fast_mf._kernel("svdpp_literal")(indptr, items, ratings, 3.0, *literal, *rates)
-        fast_mf._kernel("svdpp")(indptr, items, ratings, 3.0, *lazy, *rates)
+        kernel("svdpp_literal")(indptr, items, ratings, 3.0, *literal, *rates)
+        kernel("svdpp")(indptr, items, ratings, 3.0, *lazy, *rates)
     for a, b in zip(literal, lazy):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
@@ -326,8 +327,8 @@ def test_a_grid_of_one_thread_is_the_serial_svd_bit_for_bit():
     for rounds in (1, 3):
         grid = fast_mf_parallel.build_grid(data, 40, 1, rounds, np.random.RandomState(0))
         for _ in range(3):
-            fast_mf._kernel("svd")(data["indptr"], data["items"], data["ratings"], 3.0, *serial, True, *svd_rates)
-            fast_mf_parallel.kernel("svd")(*grid.layout(), grid.shifts(np.random.RandomState(0)), 1, 3.0,
+            kernel("svd")(data["indptr"], data["items"], data["ratings"], 3.0, *serial, True, *svd_rates)
+            kernel(f"{GRID}svd")(*grid.layout(), grid.shifts(np.random.RandomState(0)), 1, 3.0,
                                            *grid_state, True, *svd_rates)
         for mine, reference in zip(grid_state, serial):
             np.testing.assert_array_equal(mine, reference)
@@ -337,14 +338,14 @@ def test_a_grid_of_one_thread_and_one_user_a_round_is_the_serial_svdpp_bit_for_b
     """Refresh z_u, run the user's ratings, apply its map: the serial kernel's steps, user by user."""
     data = random_training()
     indptr, items = data["indptr"], data["items"]
-    block_ptr, users, items_b, ratings_b = fast_mf_parallel.kernel("block_layout")(
+    block_ptr, users, items_b, ratings_b = kernel("block_layout")(
         indptr, items, data["ratings"], np.arange(25), np.zeros(40, dtype=np.int64), 1, 25)
     grid = fast_mf_parallel.Grid(1, 25, users, items_b, ratings_b, block_ptr, np.arange(26), np.arange(40), items)
     serial, grid_state = starting_state(), starting_state()
     per_user = (grid.row_bounds, indptr, items, np.sqrt(np.diff(indptr)).astype(np.float64))
     for _ in range(3):
-        fast_mf._kernel("svdpp")(indptr, items, data["ratings"], 3.0, *serial, *RATES)
-        fast_mf_parallel.kernel("svdpp")(*grid.layout(), grid.shifts(np.random.RandomState(0)), 1, *per_user,
+        kernel("svdpp")(indptr, items, data["ratings"], 3.0, *serial, *RATES)
+        kernel(f"{GRID}svdpp")(*grid.layout(), grid.shifts(np.random.RandomState(0)), 1, *per_user,
                                          3.0, *grid_state, np.zeros((25, 8)), np.zeros((25, 8)), np.ones(25),
                                          *RATES)
     for mine, reference in zip(grid_state, serial):
