@@ -78,9 +78,10 @@ model pickles as plain numpy state and runs in worker processes.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -98,11 +99,6 @@ _GATHER_BYTES = 64 << 20  # q_i and p_u rows gathered at once to predict (k = 10
 # --- Kernels -------------------------------------------------------------------------------------
 # In bench_plugins.fast_mf_kernels (plain Python, compiled by its kernel() on first use, once per
 # process), with those of ``threads`` above 1: both run the same update per rating.
-
-def _dummy_training() -> dict[str, np.ndarray]:
-    """Two users, two items, three ratings: enough to compile every kernel for the real types."""
-    return {"indptr": np.array([0, 2, 3], dtype=np.int64), "items": np.array([0, 1, 0], dtype=np.int32),
-            "ratings": np.array([1.0, 2.0, 3.0])}
 
 
 # --- Models --------------------------------------------------------------------------------------
@@ -125,8 +121,11 @@ class _FastMF(RatingModel):
                    # the ranges Surprise's SVD declares: a rate > 0, a regularisation >= 0 (None: the _all one)
                    **{f"lr_{name}": {"exclusiveMinimum": 0} for name in ("all", "bu", "bi", "pu", "qi")},
                    **{f"reg_{name}": {"minimum": 0} for name in ("all", "bu", "bi", "pu", "qi")}}
-    threads: int
+    n_factors: int
     n_epochs: int
+    init_mean: float
+    init_std_dev: float
+    threads: int
     grid_: dict[str, int] | None = None  # the parallel fit's grid (threads, rounds); None: serial
     biased: bool = True
     _rates: tuple[str, ...] = ()
@@ -136,6 +135,18 @@ class _FastMF(RatingModel):
     qi_: np.ndarray
     bu_: np.ndarray
     bi_: np.ndarray
+
+    def _store(self, arguments: Mapping[str, Any]) -> None:
+        """``__init__``'s whole work (scikit-learn's rule): each parameter kept under its own name,
+        nothing checked; ``arguments`` is ``__init__``'s ``locals()``."""
+        self.set_params(**{name: arguments[name] for name in self.param_defaults()})
+
+    def _initial_terms(self, rng: np.random.RandomState, implicit: bool) -> tuple[np.ndarray, ...]:
+        """Surprise's start: b_u and b_i at 0; p_u, q_i, then (``implicit``: SVD++) y_j drawn from
+        N(init_mean, init_std_dev), in that order, from ``rng``."""
+        rows = (len(self.users_), len(self.items_), len(self.items_))[:3 if implicit else 2]
+        factors = [rng.normal(self.init_mean, self.init_std_dev, (n, self.n_factors)) for n in rows]
+        return (np.zeros(len(self.users_)), np.zeros(len(self.items_)), *factors)
 
     def _rate(self, kind: str, term: str) -> float:
         """``lr_bu`` etc. if set, else ``lr_all`` (Surprise's precedence)."""
@@ -180,7 +191,7 @@ class _FastMF(RatingModel):
         if name.startswith(fast_mf_kernels.GRID):
             fast_mf_parallel.warm_up(name[len(fast_mf_kernels.GRID):], fast)
             return
-        kernel, data = fast_mf_kernels.kernel(name, fast), _dummy_training()
+        kernel, data = fast_mf_kernels.kernel(name, fast), fast_mf_kernels.tiny_training()
         if name == "has_repeats":
             kernel(data["indptr"], data["items"], 2)
         elif name == "user_implicit":
@@ -278,28 +289,38 @@ class _FastMF(RatingModel):
                 "grid": self.grid_}
 
 
+_TERM_SYMBOLS = {"bu": "b_u", "bi": "b_i", "pu": "p_u", "qi": "q_i", "yj": "y_j"}
+_SHARED_PARAMS = """\
+:param n_epochs: passes of SGD over the training ratings.
+:param init_mean: mean of the normal distribution the factors start from.
+:param init_std_dev: standard deviation of that distribution.
+:param lr_all: learning rate of every term without its own.
+:param reg_all: regularisation of every term without its own.
+{per_term}
+:param random_state: seed of ``numpy.random.RandomState`` for the factors (None: numpy's global one).
+:param mode: ``"fast"`` (fastmath, RMSE within ±0.001 of Surprise) or ``"exact"`` (Surprise's numbers).
+:param threads: cores for the fit; above 1, stratified parallel SGD (blocks sharing no user, no item): not
+    Surprise's order, but the same numbers for the same seed and threads."""
+
+_Model = TypeVar("_Model", bound=type[_FastMF])
+
+
+def _shared_params(cls: _Model) -> _Model:
+    """Append to a model's docstring the ``:param`` lines both models share (Surprise's SGD
+    settings; a learning rate and a regularisation per term of ``cls._rates``, falling back on the
+    ``_all`` ones), where ``bench plugins`` and ``bench schema`` read a parameter's doc."""
+    per_term = [f":param {kind}_{term}: {what} of {_TERM_SYMBOLS[term]} (default ``{kind}_all``)."
+                for kind, what in (("lr", "learning rate"), ("reg", "regularisation")) for term in cls._rates]
+    cls.__doc__ = inspect.cleandoc(cls.__doc__ or "") + "\n" + _SHARED_PARAMS.format(per_term="\n".join(per_term))
+    return cls
+
+
+@_shared_params
 class FastSVD(_FastMF):
     """Surprise's SVD (biased matrix factorisation by SGD), compiled with numba.
 
     :param n_factors: number of factors k (Surprise: 100).
-    :param n_epochs: passes of SGD over the training ratings.
     :param biased: learn μ, b_u and b_i; ``False`` predicts q_i·p_u alone (PMF).
-    :param init_mean: mean of the normal distribution the factors start from.
-    :param init_std_dev: standard deviation of that distribution.
-    :param lr_all: learning rate of every term without its own.
-    :param reg_all: regularisation of every term without its own.
-    :param lr_bu: learning rate of b_u (default ``lr_all``).
-    :param lr_bi: learning rate of b_i (default ``lr_all``).
-    :param lr_pu: learning rate of p_u (default ``lr_all``).
-    :param lr_qi: learning rate of q_i (default ``lr_all``).
-    :param reg_bu: regularisation of b_u (default ``reg_all``).
-    :param reg_bi: regularisation of b_i (default ``reg_all``).
-    :param reg_pu: regularisation of p_u (default ``reg_all``).
-    :param reg_qi: regularisation of q_i (default ``reg_all``).
-    :param random_state: seed of ``numpy.random.RandomState`` for the factors (None: numpy's global one).
-    :param mode: ``"fast"`` (fastmath, RMSE within ±0.001 of Surprise) or ``"exact"`` (Surprise's numbers).
-    :param threads: cores for the fit; above 1, stratified parallel SGD (blocks sharing no user, no item): not
-        Surprise's order, but the same numbers for the same seed and threads.
     """
 
     _rates = ("bu", "bi", "pu", "qi")
@@ -311,27 +332,20 @@ class FastSVD(_FastMF):
                  reg_bu: float | None = None, reg_bi: float | None = None,
                  reg_pu: float | None = None, reg_qi: float | None = None,
                  random_state: int | None = None, mode: str = "fast", threads: int = 1):
-        self.n_factors, self.n_epochs, self.biased = n_factors, n_epochs, biased
-        self.init_mean, self.init_std_dev = init_mean, init_std_dev
-        self.lr_all, self.reg_all = lr_all, reg_all
-        self.lr_bu, self.lr_bi, self.lr_pu, self.lr_qi = lr_bu, lr_bi, lr_pu, lr_qi
-        self.reg_bu, self.reg_bi, self.reg_pu, self.reg_qi = reg_bu, reg_bi, reg_pu, reg_qi
-        self.random_state, self.mode, self.threads = random_state, mode, threads
+        self._store(locals())
 
     def _kernel_names(self) -> list[tuple[str, bool]]:
         return [(self._epoch_name("svd"), self._check_mode())]
 
     def fit(self, train: RatingData) -> FastSVD:
         fast, data, rng = self._start(train)
-        shape = (self.n_factors,)
-        pu = rng.normal(self.init_mean, self.init_std_dev, (len(self.users_), *shape))
-        qi = rng.normal(self.init_mean, self.init_std_dev, (len(self.items_), *shape))
-        bu, bi = np.zeros(len(self.users_)), np.zeros(len(self.items_))
+        bu, bi, pu, qi = self._initial_terms(rng, implicit=False)
         mu, flags = self.mean_ if self.biased else 0.0, (bool(self.biased), *self._learning())
         if self.threads > 1:
             grid = self._grid(data, 1, rng)  # one round: SVD has no per-user state to refresh
             data.clear()  # the grid holds its own copy of the ratings
-            epoch, (grid_bi, grid_qi) = fast_mf_kernels.kernel(self._epoch_name("svd"), fast), map(grid.to_grid, (bi, qi))
+            epoch = fast_mf_kernels.kernel(self._epoch_name("svd"), fast)
+            grid_bi, grid_qi = grid.to_grid(bi), grid.to_grid(qi)
             self._run_epochs(lambda: epoch(*grid.layout(), grid.shifts(rng), grid.threads, mu, bu, grid_bi, pu,
                                            grid_qi, *flags))
             grid.from_grid(grid_bi, bi)
@@ -344,29 +358,11 @@ class FastSVD(_FastMF):
         return self
 
 
+@_shared_params
 class FastSVDpp(_FastMF):
     """Surprise's SVD++ (SVD with implicit feedback), compiled with numba, O(k) per rating.
 
     :param n_factors: number of factors k (Surprise: 20).
-    :param n_epochs: passes of SGD over the training ratings.
-    :param init_mean: mean of the normal distribution the factors start from.
-    :param init_std_dev: standard deviation of that distribution.
-    :param lr_all: learning rate of every term without its own.
-    :param reg_all: regularisation of every term without its own.
-    :param lr_bu: learning rate of b_u (default ``lr_all``).
-    :param lr_bi: learning rate of b_i (default ``lr_all``).
-    :param lr_pu: learning rate of p_u (default ``lr_all``).
-    :param lr_qi: learning rate of q_i (default ``lr_all``).
-    :param lr_yj: learning rate of y_j (default ``lr_all``).
-    :param reg_bu: regularisation of b_u (default ``reg_all``).
-    :param reg_bi: regularisation of b_i (default ``reg_all``).
-    :param reg_pu: regularisation of p_u (default ``reg_all``).
-    :param reg_qi: regularisation of q_i (default ``reg_all``).
-    :param reg_yj: regularisation of y_j (default ``reg_all``).
-    :param random_state: seed of ``numpy.random.RandomState`` for the factors (None: numpy's global one).
-    :param mode: ``"fast"`` (fastmath, RMSE within ±0.001 of Surprise) or ``"exact"`` (Surprise's numbers).
-    :param threads: cores for the fit; above 1, stratified parallel SGD (blocks sharing no user, no item): not
-        Surprise's order, but the same numbers for the same seed and threads.
     """
 
     _rates = ("bu", "bi", "pu", "qi", "yj")
@@ -380,13 +376,7 @@ class FastSVDpp(_FastMF):
                  reg_bi: float | None = None, reg_pu: float | None = None,
                  reg_qi: float | None = None, reg_yj: float | None = None,
                  random_state: int | None = None, mode: str = "fast", threads: int = 1):
-        self.n_factors, self.n_epochs = n_factors, n_epochs
-        self.init_mean, self.init_std_dev = init_mean, init_std_dev
-        self.lr_all, self.reg_all = lr_all, reg_all
-        self.lr_bu, self.lr_bi, self.lr_pu, self.lr_qi, self.lr_yj = lr_bu, lr_bi, lr_pu, lr_qi, lr_yj
-        self.reg_bu, self.reg_bi, self.reg_pu = reg_bu, reg_bi, reg_pu
-        self.reg_qi, self.reg_yj = reg_qi, reg_yj
-        self.random_state, self.mode, self.threads = random_state, mode, threads
+        self._store(locals())
 
     def _kernel_names(self) -> list[tuple[str, bool]]:
         return [(self._epoch_name("svdpp"), self._check_mode()),
@@ -394,11 +384,7 @@ class FastSVDpp(_FastMF):
 
     def fit(self, train: RatingData) -> FastSVDpp:
         fast, data, rng = self._start(train)
-        shape = (self.n_factors,)
-        pu = rng.normal(self.init_mean, self.init_std_dev, (len(self.users_), *shape))
-        qi = rng.normal(self.init_mean, self.init_std_dev, (len(self.items_), *shape))
-        yj = rng.normal(self.init_mean, self.init_std_dev, (len(self.items_), *shape))
-        bu, bi = np.zeros(len(self.users_)), np.zeros(len(self.items_))
+        bu, bi, pu, qi, yj = self._initial_terms(rng, implicit=True)
         indptr, items = data["indptr"], data["items"]
         terms, learning = (self.mean_, bu, bi, pu, qi), self._learning()
         # A user who rated an item twice breaks the reformulation's premise: use the literal loop

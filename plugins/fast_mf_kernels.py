@@ -3,9 +3,11 @@ r"""The numba kernels of ``fast-svd`` and ``fast-svdpp``: the serial epochs of
 the one update per rating that both run.
 
 **One step, two schedules.** The serial loop and the grid visit the ratings in other orders, but
-each rating's update is the same: SVD's in :func:`_svd_step`, SVD++'s (with z_u and the user's map
-y ← scale·y + shift of the O(k) reformulation) in :func:`_svdpp_step`, the start of a user's block
-in :func:`_open_user`. The epochs only schedule them. numba inlines the steps into each epoch
+each rating's update is the same: SVD's in :func:`_svd_ratings`, SVD++'s (with z_u and the
+user's map y ← scale·y + shift of the O(k) reformulation) in :func:`_svdpp_ratings`, the start and
+end of a user's block in :func:`_open_user` and :func:`_apply_map`. The epochs only schedule
+them, a run of one user's ratings at a time (a user's block, serially; its ratings in a grid
+block); the literal loop of repeated pairs is the serial epoch with runs of one rating. numba inlines the steps into each epoch
 (``register_jitable(inline="always")``: the step's typed IR goes into the caller before lowering),
 so an epoch compiles as if the step were written in its loop, the caller's fastmath flag applies
 to the step's arithmetic as to its own, and the exact kernels keep Surprise's IEEE order bit for
@@ -37,55 +39,64 @@ GRID = "grid:"  # a kernel name's prefix: the epoch over the grid (numba's paral
 
 
 # --- The steps (inlined into every epoch) -------------------------------------------------------
+# Each takes a run of one user's ratings, not one rating: numba counts references to the arrays an
+# inlined function receives (an atomic increment and decrement each, per call), which per rating
+# cost fast-svd's serial epoch 40 % of its time (numba 0.68); per run they cost next to nothing.
 
-def _svd_step(u: int, i: int, rating: float, mu: float, terms: Terms, biased: bool,
-              rates: tuple[float, ...]) -> None:
-    """Surprise's SVD update for rating (u, i): e = r - r̂_ui, then b_u, b_i (biased), p_u and q_i,
-    each from the old p_u and q_i. ``rates``: lr_bu, lr_bi, lr_pu, lr_qi, reg_bu … reg_qi."""
+def _svd_ratings(u: int, items: Array, ratings: Array, run: tuple[int, int], mu: float, terms: Terms,
+                 biased: bool, rates: tuple[float, ...]) -> None:
+    """Surprise's SVD update for each rating ``run[0] … run[1] - 1`` of user u in turn: e = r - r̂_ui,
+    then b_u, b_i (``biased``), p_u and q_i, each from the old p_u and q_i. ``rates``: lr_bu, lr_bi,
+    lr_pu, lr_qi, reg_bu … reg_qi."""
     bu, bi, pu, qi = terms
     lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi = rates
     n_factors = pu.shape[1]
-    dot = 0.0
-    for f in range(n_factors):
-        dot += qi[i, f] * pu[u, f]
-    err = rating - (mu + bu[u] + bi[i] + dot)
-    if biased:
-        bu[u] += lr_bu * (err - reg_bu * bu[u])
-        bi[i] += lr_bi * (err - reg_bi * bi[i])
-    for f in range(n_factors):
-        puf = pu[u, f]
-        qif = qi[i, f]
-        pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-        qi[i, f] += lr_qi * (err * puf - reg_qi * qif)
+    for k in range(run[0], run[1]):
+        i = items[k]
+        dot = 0.0
+        for f in range(n_factors):
+            dot += qi[i, f] * pu[u, f]
+        err = ratings[k] - (mu + bu[u] + bi[i] + dot)
+        if biased:
+            bu[u] += lr_bu * (err - reg_bu * bu[u])
+            bi[i] += lr_bi * (err - reg_bi * bi[i])
+        for f in range(n_factors):
+            puf = pu[u, f]
+            qif = qi[i, f]
+            pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
+            qi[i, f] += lr_qi * (err * puf - reg_qi * qif)
 
 
-def _svdpp_step(u: int, i: int, rating: float, mu: float, terms: Terms,
-                implicit: tuple[Array, Array, float, float], rates: tuple[float, ...]) -> float:
-    """SVD++'s update for rating (u, i) in the O(k) form (``fast_mf``'s docstring): e with z_u
-    standing for |I_u|^-½ Σ y_j; b_u, b_i, p_u as SVD's, q_i with p_u + z_u; z_u moved as the y_j
-    move; the user's map y ← scale·y + shift composed with this rating's affine step.
-    ``implicit``: z_u and shift (the user's rows, updated in place), scale, |I_u|^½; returns the
-    new scale. ``rates``: lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu … reg_yj."""
+def _svdpp_ratings(u: int, items: Array, ratings: Array, run: tuple[int, int], mu: float, terms: Terms,
+                   implicit: tuple[Array, Array, float, float], rates: tuple[float, ...]) -> float:
+    """SVD++'s update in the O(k) form (``fast_mf``'s docstring) for each rating ``run[0] … run[1] - 1``
+    of user u in turn: e with z_u for |I_u|^-½ Σ y_j; b_u, b_i, p_u as SVD's, q_i with p_u + z_u;
+    z_u moved as the y_j move; the user's map y ← scale·y + shift composed with the rating's
+    affine step. ``implicit``: z_u and shift (u's rows, updated in place), scale, |I_u|^½; returns
+    the new scale. ``rates``: lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu … reg_yj."""
     bu, bi, pu, qi = terms
     z, shift, scale, sqrt_iu = implicit
     lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu, reg_bi, reg_pu, reg_qi, reg_yj = rates
     decay = 1.0 - lr_yj * reg_yj
     n_factors = pu.shape[1]
-    dot = 0.0
-    for f in range(n_factors):
-        dot += qi[i, f] * (pu[u, f] + z[f])
-    err = rating - (mu + bu[u] + bi[i] + dot)
-    bu[u] += lr_bu * (err - reg_bu * bu[u])
-    bi[i] += lr_bi * (err - reg_bi * bi[i])
-    for f in range(n_factors):
-        puf = pu[u, f]
-        qif = qi[i, f]
-        zf = z[f]
-        pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-        qi[i, f] += lr_qi * (err * (puf + zf) - reg_qi * qif)
-        z[f] += lr_yj * (err * qif - reg_yj * zf)
-        shift[f] = decay * shift[f] + lr_yj * (err * qif / sqrt_iu)
-    return scale * decay
+    for k in range(run[0], run[1]):
+        i = items[k]
+        dot = 0.0
+        for f in range(n_factors):
+            dot += qi[i, f] * (pu[u, f] + z[f])
+        err = ratings[k] - (mu + bu[u] + bi[i] + dot)
+        bu[u] += lr_bu * (err - reg_bu * bu[u])
+        bi[i] += lr_bi * (err - reg_bi * bi[i])
+        for f in range(n_factors):
+            puf = pu[u, f]
+            qif = qi[i, f]
+            zf = z[f]
+            pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
+            qi[i, f] += lr_qi * (err * (puf + zf) - reg_qi * qif)
+            z[f] += lr_yj * (err * qif - reg_yj * zf)
+            shift[f] = decay * shift[f] + lr_yj * (err * qif / sqrt_iu)
+        scale *= decay
+    return scale
 
 
 def _open_user(z: Array, shift: Array, yj: Array, user_items: Array, sqrt_iu: float) -> float:
@@ -99,7 +110,24 @@ def _open_user(z: Array, shift: Array, yj: Array, user_items: Array, sqrt_iu: fl
     return 1.0
 
 
-_STEPS = (_svd_step, _svdpp_step, _open_user)
+def _apply_map(yj: Array, user_items: Array, scale: float, shift: Array) -> None:
+    """Close a user's block: y_j ← scale·y_j + shift for each j of ``user_items`` in turn (an item
+    listed twice, twice)."""
+    for j in user_items:
+        for f in range(shift.shape[0]):
+            yj[j, f] = scale * yj[j, f] + shift[f]
+
+
+def _run_end(users: Array, start: int, end: int) -> int:
+    """The end of the run of user ``users[start]``'s ratings that starts at ``start`` (a grid block
+    holds its users' ratings user by user)."""
+    k = start + 1
+    while k < end and users[k] == users[start]:
+        k += 1
+    return k
+
+
+_STEPS = (_svd_ratings, _svdpp_ratings, _open_user, _apply_map, _run_end)
 
 
 # --- Serial epochs: users by inner id, each user's ratings in order -----------------------------
@@ -109,10 +137,10 @@ def _make_svd_epoch(fast: bool) -> Kernel:
                   pu: Array, qi: Array, biased: bool, lr_bu: float, lr_bi: float, lr_pu: float,
                   lr_qi: float, reg_bu: float, reg_bi: float, reg_pu: float, reg_qi: float) -> bool:
         """One epoch of Surprise's SVD SGD: users by inner id, each user's ratings in order."""
-        terms, rates = (bu, bi, pu, qi), (lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi)
+        terms = (bu, bi, pu, qi)
+        rates = (lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi)
         for u in range(len(indptr) - 1):
-            for k in range(indptr[u], indptr[u + 1]):
-                _svd_step(u, items[k], ratings[k], mu, terms, biased, rates)
+            _svd_ratings(u, items, ratings, (indptr[u], indptr[u + 1]), mu, terms, biased, rates)
         return fast
 
     return svd_epoch
@@ -124,7 +152,7 @@ def _make_svdpp_epoch(fast: bool) -> Kernel:
                     lr_qi: float, lr_yj: float, reg_bu: float, reg_bi: float, reg_pu: float,
                     reg_qi: float, reg_yj: float) -> bool:
         """One epoch of SVD++, reformulated to O(k) per rating (see ``fast_mf``'s docstring), users
-        by inner id, each user's ratings in order."""
+        by inner id, each user's ratings in order: z_u from the y_j, the ratings, the map applied."""
         terms = (bu, bi, pu, qi)
         rates = (lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu, reg_bi, reg_pu, reg_qi, reg_yj)
         z = np.zeros(pu.shape[1])      # |I_u|^-½ Σ_j y_j, kept current
@@ -133,12 +161,8 @@ def _make_svdpp_epoch(fast: bool) -> Kernel:
             start, end = indptr[u], indptr[u + 1]
             sqrt_iu = np.sqrt(end - start)
             scale = _open_user(z, shift, yj, items[start:end], sqrt_iu)
-            for k in range(start, end):
-                scale = _svdpp_step(u, items[k], ratings[k], mu, terms, (z, shift, scale, sqrt_iu), rates)
-            for k in range(start, end):  # bring the user's y_j up to date, once
-                j = items[k]
-                for f in range(pu.shape[1]):
-                    yj[j, f] = scale * yj[j, f] + shift[f]
+            scale = _svdpp_ratings(u, items, ratings, (start, end), mu, terms, (z, shift, scale, sqrt_iu), rates)
+            _apply_map(yj, items[start:end], scale, shift)  # bring the user's y_j up to date, once
         return fast
 
     return svdpp_epoch
@@ -148,34 +172,21 @@ def _svdpp_epoch_literal(indptr: Array, items: Array, ratings: Array, mu: float,
                          bi: Array, pu: Array, qi: Array, yj: Array, lr_bu: float, lr_bi: float,
                          lr_pu: float, lr_qi: float, lr_yj: float, reg_bu: float, reg_bi: float,
                          reg_pu: float, reg_qi: float, reg_yj: float) -> None:
-    """One epoch of SVD++ exactly as Surprise's loop: O(|I_u| k) per rating."""
-    n_factors = pu.shape[1]
-    z = np.zeros(n_factors)
+    """One epoch of SVD++ as Surprise's loop, O(|I_u| k) per rating: the reformulated epoch with a
+    block of one rating. Before each rating z_u is summed afresh from the y_j (an item the user
+    rated twice counts twice, as in Surprise), and after it each entry of I_u takes the rating's
+    map (such an item twice, as Surprise's loop moves it once per entry). Surprise's mathematics;
+    the y_j's arithmetic is the map's, a·y + b for y + lr (c - reg y), so its numbers to rounding."""
+    terms = (bu, bi, pu, qi)
+    rates = (lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu, reg_bi, reg_pu, reg_qi, reg_yj)
+    z, shift = np.zeros(pu.shape[1]), np.zeros(pu.shape[1])
     for u in range(len(indptr) - 1):
         start, end = indptr[u], indptr[u + 1]
         sqrt_iu = np.sqrt(end - start)
         for k in range(start, end):
-            i = items[k]
-            z[:] = 0.0
-            for m in range(start, end):
-                j = items[m]
-                for f in range(n_factors):
-                    z[f] += yj[j, f] / sqrt_iu
-            dot = 0.0
-            for f in range(n_factors):
-                dot += qi[i, f] * (pu[u, f] + z[f])
-            err = ratings[k] - (mu + bu[u] + bi[i] + dot)
-            bu[u] += lr_bu * (err - reg_bu * bu[u])
-            bi[i] += lr_bi * (err - reg_bi * bi[i])
-            for f in range(n_factors):
-                puf = pu[u, f]
-                qif = qi[i, f]
-                pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-                qi[i, f] += lr_qi * (err * (puf + z[f]) - reg_qi * qif)
-                err_qif_sqrt = err * qif / sqrt_iu
-                for m in range(start, end):
-                    j = items[m]
-                    yj[j, f] += lr_yj * (err_qif_sqrt - reg_yj * yj[j, f])
+            scale = _open_user(z, shift, yj, items[start:end], sqrt_iu)
+            scale = _svdpp_ratings(u, items, ratings, (k, k + 1), mu, terms, (z, shift, scale, sqrt_iu), rates)
+            _apply_map(yj, items[start:end], scale, shift)
 
 
 def _user_implicit(indptr: Array, items: Array, yj: Array) -> Array:
@@ -211,14 +222,18 @@ def _make_svd_grid_epoch(fast: bool) -> Kernel:
                        biased: bool, lr_bu: float, lr_bi: float, lr_pu: float, lr_qi: float,
                        reg_bu: float, reg_bi: float, reg_pu: float, reg_qi: float) -> bool:
         """One epoch of SVD's SGD over the grid: rounds in order, waves of ``threads`` blocks at once."""
-        terms, rates = (bu, bi, pu, qi), (lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi)
+        terms = (bu, bi, pu, qi)
+        rates = (lr_bu, lr_bi, lr_pu, lr_qi, reg_bu, reg_bi, reg_pu, reg_qi)
         n = threads
         for rho in range(shifts.shape[0]):
             for w in range(n):
                 for t in prange(n):
                     b = (rho * n + t) * n + (t + shifts[rho, w]) % n
-                    for k in range(block_ptr[b], block_ptr[b + 1]):
-                        _svd_step(users[k], items[k], ratings[k], mu, terms, biased, rates)
+                    k = block_ptr[b]
+                    while k < block_ptr[b + 1]:  # the block's users in turn
+                        run = (k, _run_end(users, k, block_ptr[b + 1]))
+                        _svd_ratings(users[k], items, ratings, run, mu, terms, biased, rates)
+                        k = run[1]
         return fast
 
     return svd_grid_epoch
@@ -239,7 +254,6 @@ def _make_svdpp_grid_epoch(fast: bool) -> Kernel:
         apply the maps to the y_j (``user_items``/``indptr``: each user's items, as the serial kernel)."""
         terms = (bu, bi, pu, qi)
         rates = (lr_bu, lr_bi, lr_pu, lr_qi, lr_yj, reg_bu, reg_bi, reg_pu, reg_qi, reg_yj)
-        n_factors = pu.shape[1]
         n = threads
         for rho in range(shifts.shape[0]):
             for w in range(n):  # waves
@@ -250,17 +264,19 @@ def _make_svdpp_grid_epoch(fast: bool) -> Kernel:
                             scale[u] = _open_user(z[u], shift[u], yj, user_items[indptr[u]:indptr[u + 1]],
                                                   sqrt_iu[u])
                     b = (rho * n + t) * n + (t + shifts[rho, w]) % n
-                    for k in range(block_ptr[b], block_ptr[b + 1]):
-                        u = users[k]
-                        scale[u] = _svdpp_step(u, items[k], ratings[k], mu, terms,
-                                               (z[u], shift[u], scale[u], sqrt_iu[u]), rates)
+                    k = block_ptr[b]
+                    while k < block_ptr[b + 1]:  # the block's users in turn
+                        u, run = users[k], (k, _run_end(users, k, block_ptr[b + 1]))
+                        implicit = (z[u], shift[u], scale[u], sqrt_iu[u])
+                        scale[u] = _svdpp_ratings(u, items, ratings, run, mu, terms, implicit, rates)
+                        k = run[1]
             for c in prange(n):  # apply: each y_j takes its raters' maps, by inner id
                 for t in range(n):
                     b = (rho * n + t) * n + c
-                    for k in range(block_ptr[b], block_ptr[b + 1]):
+                    for k in range(block_ptr[b], block_ptr[b + 1]):  # rating by rating (no run to find)
                         u = users[k]
                         j = items[k]
-                        for f in range(n_factors):
+                        for f in range(yj.shape[1]):
                             yj[j, f] = scale[u] * yj[j, f] + shift[u, f]
         return fast
 
@@ -328,3 +344,10 @@ def kernel(name: str, fast: bool = False) -> Any:
         _COMPILED[key] = numba.njit(cache=True, fastmath=fast, nogil=True, parallel=name.startswith(GRID))(
             function)
     return _COMPILED[key]
+
+
+def tiny_training() -> dict[str, Array]:
+    """Two users, two items, three ratings, grouped by user: enough to compile every kernel for the
+    types of a real fit."""
+    return {"indptr": np.array([0, 2, 3], dtype=np.int64), "items": np.array([0, 1, 0], dtype=np.int32),
+            "ratings": np.array([1.0, 2.0, 3.0])}

@@ -89,7 +89,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench_plugins.fast_mf_kernels import GRID, kernel
+from bench_plugins.fast_mf_kernels import GRID, kernel, tiny_training
 
 MIN_ROUNDS, MAX_ROUNDS = 16, 64  # SVD++'s rounds per epoch: its z_u miss a 1/rounds share of the y changes
 MIN_BLOCK = 32_768  # ratings a block holds at least when rounds are above 16 (a wave's work against its barrier)
@@ -195,8 +195,7 @@ def build_grid(data: dict[str, Array], n_items: int, threads: int, rounds: int,
 def warm_up(model: str, fast: bool) -> None:
     """Compile (or load from numba's disk cache) the grid builder and ``model``'s epoch over the
     grid (``svd`` or ``svdpp``) on a two-by-two input."""
-    data: dict[str, Array] = {"indptr": np.array([0, 2, 3], dtype=np.int64),
-                              "items": np.array([0, 1, 0], dtype=np.int32), "ratings": np.array([1.0, 2.0, 3.0])}
+    data = tiny_training()
     grid = build_grid(data, 2, 2, 1, np.random.RandomState(0))
     head = (*grid.layout(), grid.shifts(np.random.RandomState(0)), grid.threads)
     terms = (0.0, np.zeros(2), np.zeros(2), np.zeros((2, 2)), np.zeros((2, 2)))

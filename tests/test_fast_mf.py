@@ -199,6 +199,7 @@ BLOCK_NUMBA = textwrap.dedent("""
 def test_module_imports_without_numba_and_is_listed_unusable_with_the_hint():
     script = BLOCK_NUMBA + textwrap.dedent("""
         import bench_plugins.fast_mf
+        import bench_plugins.fast_mf_kernels
         assert "numba" not in sys.modules
         from benchmark.cli import main
         sys.exit(main(["plugins"]))
@@ -209,6 +210,41 @@ def test_module_imports_without_numba_and_is_listed_unusable_with_the_hint():
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     for name in ("fast-svd", "fast-svdpp"):
         assert "pip install numba" in lines[name], done.stdout
+
+
+@pytest.mark.slow  # compiles every kernel, IEEE and fastmath, into an empty cache (~30 s on 2 cores)
+def test_every_kernel_compiles_into_a_cold_cache_without_a_warning(tmp_path):
+    """The steps are inlined into each kernel; numba warns (NumbaIRAssumptionWarning) when one kernel
+    inlines a function twice, which the callers' own ``_svdpp_error`` call avoids. Any warning fails."""
+    script = textwrap.dedent("""
+        import warnings
+        warnings.simplefilter("error")
+        from bench_plugins.fast_mf import FastSVD, FastSVDpp
+        for cls in (FastSVD, FastSVDpp):
+            for mode in ("exact", "fast"):
+                for threads in (1, 2):
+                    cls(mode=mode, threads=threads).prepare()
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(list(tmp_path.rglob("*.nbi"))) >= 8  # 4 epochs × 2 modes, the helpers, all compiled here
+
+
+@pytest.mark.parametrize("cls", [FastSVD, FastSVDpp])
+def test_every_parameter_is_documented_and_stored(cls):
+    """The parameters both models share are documented once (``_shared_params``) and stored by one
+    helper: each still has its line in ``bench plugins``, and a model's parameters come back as given."""
+    from benchmark.params import model_params
+
+    params = model_params(cls)
+    assert not [name for name, param in params.items() if not param.doc]
+    own = {"lr_qi": 0.01, "reg_all": 0.05, "n_factors": 7, "mode": "exact", "threads": 3}
+    assert cls(**own).get_params() == {**cls.param_defaults(), **own}
+    assert params[f"reg_{cls._rates[-1]}"].doc.endswith("(default ``reg_all``)")
+    lr_all = cls.param_defaults()["lr_all"]  # each term's own rate, else the _all one, in the kernels' order
+    assert cls(**own)._learning() == tuple([0.01 if term == "qi" else lr_all for term in cls._rates]
+                                           + [0.05] * len(cls._rates))
 
 
 def split_synthetic(n_users=600, n_items=300, n_ratings=30_000, seed=2, train=25_000):
