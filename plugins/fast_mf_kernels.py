@@ -1,17 +1,24 @@
 r"""The numba kernels of ``fast-svd`` and ``fast-svdpp``: the serial epochs of
 :mod:`bench_plugins.fast_mf`, the epochs over the grid of :mod:`bench_plugins.fast_mf_parallel`, and
-the one update per rating that both run.
+the updates they share.
 
-**One step, two schedules.** The serial loop and the grid visit the ratings in other orders, but
-each rating's update is the same: SVD's in :func:`_svd_ratings`, SVD++'s (with z_u and the
-user's map y ← scale·y + shift of the O(k) reformulation) in :func:`_svdpp_ratings`, the start and
-end of a user's block in :func:`_open_user` and :func:`_apply_map`. The epochs only schedule
-them, a run of one user's ratings at a time (a user's block, serially; its ratings in a grid
-block); the literal loop of repeated pairs is the serial epoch with runs of one rating. numba inlines the steps into each epoch
-(``register_jitable(inline="always")``: the step's typed IR goes into the caller before lowering),
-so an epoch compiles as if the step were written in its loop, the caller's fastmath flag applies
-to the step's arithmetic as to its own, and the exact kernels keep Surprise's IEEE order bit for
-bit (``tests/test_fast_mf.py``); no call is left at run time.
+**One update, two schedules.** The serial loop and the grid visit the ratings in other orders,
+but each rating's update is the same: SVD's in :func:`_svd_ratings`, SVD++'s (with z_u and the
+user's map y ← scale·y + shift of the O(k) reformulation) in :func:`_svdpp_ratings`, the start
+and end of a user's block in :func:`_open_user` and :func:`_apply_map`. The epochs only schedule
+them: a user's block at a time serially, a user's run of ratings at a time in a grid block (where
+the users come one after another). The literal loop of repeated pairs is the serial epoch with
+blocks of one rating.
+
+**Inlined, so free.** numba inlines the steps into each epoch (``register_jitable(inline="always")``:
+the step's typed IR goes into the caller before lowering), so an epoch compiles as if the step
+were written in its loop: the caller's fastmath flag applies to the step's arithmetic as to its
+own, and the exact kernels keep Surprise's IEEE order bit for bit (``tests/test_fast_mf.py``). Two
+costs of numba 0.68 shape them. It counts references to each array an inlined function receives,
+an atomic increment and decrement per call: per rating that took fast-svd's serial epoch 13-40 %
+longer, per run of a user's ratings nothing measurable (500k ratings, k = 100), so a step takes
+a run. And it warns (``NumbaIRAssumptionWarning``) when one kernel inlines the same function
+twice, so each kernel calls each step once (the grid's apply pass writes its one line itself).
 
 **Why one module.** numba's disk cache (``cache=True``) notices a change to the file that holds a
 cached function, not to a function it calls from another file (numba's documentation, "Cache
@@ -38,10 +45,7 @@ Terms = tuple[Array, Array, Array, Array]  # b_u, b_i, p_u, q_i
 GRID = "grid:"  # a kernel name's prefix: the epoch over the grid (numba's parallel=True)
 
 
-# --- The steps (inlined into every epoch) -------------------------------------------------------
-# Each takes a run of one user's ratings, not one rating: numba counts references to the arrays an
-# inlined function receives (an atomic increment and decrement each, per call), which per rating
-# cost fast-svd's serial epoch 40 % of its time (numba 0.68); per run they cost next to nothing.
+# --- The steps (inlined into every epoch; a run of one user's ratings each: see the docstring) ---
 
 def _svd_ratings(u: int, items: Array, ratings: Array, run: tuple[int, int], mu: float, terms: Terms,
                  biased: bool, rates: tuple[float, ...]) -> None:
