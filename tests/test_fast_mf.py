@@ -214,8 +214,9 @@ def test_module_imports_without_numba_and_is_listed_unusable_with_the_hint():
 
 @pytest.mark.slow  # compiles every kernel, IEEE and fastmath, into an empty cache (~30 s on 2 cores)
 def test_every_kernel_compiles_into_a_cold_cache_without_a_warning(tmp_path):
-    """The steps are inlined into each kernel; numba warns (NumbaIRAssumptionWarning) when one kernel
-    inlines a function twice, which the callers' own ``_svdpp_error`` call avoids. Any warning fails."""
+    """The steps are inlined into each kernel; numba can warn (NumbaIRAssumptionWarning) when one
+    kernel inlines a function twice (``_run_end`` in both passes of the grid's SVD++ epoch did), so
+    each kernel calls each step once. Any warning fails."""
     script = textwrap.dedent("""
         import warnings
         warnings.simplefilter("error")
