@@ -338,7 +338,10 @@ def _register_steps() -> None:
 def kernel(name: str, fast: bool = False) -> Any:
     """The numba dispatcher of kernel ``name``, built once per process: an epoch (``svd``,
     ``svdpp``, serial; ``grid:svd``, ``grid:svdpp``, over the grid, parallel), fastmath when
-    ``fast``; or a helper (``svdpp_literal``, ``user_implicit``, ``has_repeats``, ``block_layout``)."""
+    ``fast``; or a helper (``svdpp_literal``, ``user_implicit``, ``has_repeats``, ``block_layout``),
+    always IEEE: without a factory's closure its fastmath variant would share the IEEE one's entry
+    in numba's disk cache."""
+    fast = fast and name in _EPOCHS
     key = (name, fast)
     if key not in _COMPILED:
         import numba

@@ -232,6 +232,15 @@ def test_every_kernel_compiles_into_a_cold_cache_without_a_warning(tmp_path):
     assert len(list(tmp_path.rglob("*.nbi"))) >= 8  # 4 epochs × 2 modes, the helpers, all compiled here
 
 
+def test_helpers_compile_ieee_only_and_epochs_in_both_modes():
+    """A helper kernel has no factory closure to keep a fastmath variant apart in numba's disk cache,
+    so asking for one gives the IEEE kernel; each epoch has its two variants."""
+    assert kernel("has_repeats", True) is kernel("has_repeats")
+    assert not kernel("has_repeats").targetoptions.get("fastmath")
+    for name in ("svd", f"{GRID}svdpp"):
+        assert kernel(name, True).targetoptions.get("fastmath") and not kernel(name).targetoptions.get("fastmath")
+
+
 @pytest.mark.parametrize("cls", [FastSVD, FastSVDpp])
 def test_every_parameter_is_documented_and_stored(cls):
     """The parameters both models share are documented once (``_shared_params``) and stored by one
