@@ -78,13 +78,14 @@ model pickles as plain numpy state and runs in worker processes.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from bench_plugins import fast_mf_parallel
+from bench_plugins import fast_mf_kernels, fast_mf_parallel
 from benchmark.api import (RATING, ModelSpec, PluginInputError, RatingData, RatingModel, hookimpl, positions_in,
                            report_progress)
 
@@ -96,169 +97,8 @@ _GATHER_BYTES = 64 << 20  # q_i and p_u rows gathered at once to predict (k = 10
 
 
 # --- Kernels -------------------------------------------------------------------------------------
-# Plain Python here; compiled by _kernel() on first use, once per process. The two epoch kernels
-# are built with and without fastmath from factories whose closure holds ``fast``: numba's on-disk
-# cache is keyed by bytecode and closure values, not by compile flags, so this keeps the variants'
-# cache entries apart (they return it only to reference it). The parallel kernels of ``threads``
-# above 1 are in bench_plugins.fast_mf_parallel.
-Array = np.ndarray
-Kernel = Callable[..., Any]
-
-
-def _make_svd_epoch(fast: bool) -> Kernel:
-    def svd_epoch(indptr: Array, items: Array, ratings: Array, mu: float, bu: Array, bi: Array,
-                  pu: Array, qi: Array, biased: bool, lr_bu: float, lr_bi: float, lr_pu: float,
-                  lr_qi: float, reg_bu: float, reg_bi: float, reg_pu: float, reg_qi: float) -> bool:
-        """One epoch of Surprise's SVD SGD: users by inner id, each user's ratings in order."""
-        n_factors = pu.shape[1]
-        for u in range(len(indptr) - 1):
-            for k in range(indptr[u], indptr[u + 1]):
-                i = items[k]
-                dot = 0.0
-                for f in range(n_factors):
-                    dot += qi[i, f] * pu[u, f]
-                err = ratings[k] - (mu + bu[u] + bi[i] + dot)
-                if biased:
-                    bu[u] += lr_bu * (err - reg_bu * bu[u])
-                    bi[i] += lr_bi * (err - reg_bi * bi[i])
-                for f in range(n_factors):
-                    puf = pu[u, f]
-                    qif = qi[i, f]
-                    pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-                    qi[i, f] += lr_qi * (err * puf - reg_qi * qif)
-        return fast
-
-    return svd_epoch
-
-
-def _make_svdpp_epoch(fast: bool) -> Kernel:
-    def svdpp_epoch(indptr: Array, items: Array, ratings: Array, mu: float, bu: Array, bi: Array,
-                    pu: Array, qi: Array, yj: Array, lr_bu: float, lr_bi: float, lr_pu: float,
-                    lr_qi: float, lr_yj: float, reg_bu: float, reg_bi: float, reg_pu: float,
-                    reg_qi: float, reg_yj: float) -> bool:
-        """One epoch of SVD++, reformulated to O(k) per rating (see the module docstring), users
-        by inner id, each user's ratings in order."""
-        n_factors = pu.shape[1]
-        decay = 1.0 - lr_yj * reg_yj
-        z = np.zeros(n_factors)      # |I_u|^-½ Σ_j y_j, kept current
-        shift = np.zeros(n_factors)  # B: y_j = scale * y_j(block start) + shift
-        for u in range(len(indptr) - 1):
-            start, end = indptr[u], indptr[u + 1]
-            sqrt_iu = np.sqrt(end - start)
-            z[:] = 0.0
-            for k in range(start, end):
-                j = items[k]
-                for f in range(n_factors):
-                    z[f] += yj[j, f] / sqrt_iu
-            shift[:] = 0.0
-            scale = 1.0
-            for k in range(start, end):
-                i = items[k]
-                dot = 0.0
-                for f in range(n_factors):
-                    dot += qi[i, f] * (pu[u, f] + z[f])
-                err = ratings[k] - (mu + bu[u] + bi[i] + dot)
-                bu[u] += lr_bu * (err - reg_bu * bu[u])
-                bi[i] += lr_bi * (err - reg_bi * bi[i])
-                for f in range(n_factors):
-                    puf = pu[u, f]
-                    qif = qi[i, f]
-                    zf = z[f]
-                    pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-                    qi[i, f] += lr_qi * (err * (puf + zf) - reg_qi * qif)
-                    z[f] += lr_yj * (err * qif - reg_yj * zf)
-                    shift[f] = decay * shift[f] + lr_yj * (err * qif / sqrt_iu)
-                scale *= decay
-            for k in range(start, end):  # bring the user's y_j up to date, once
-                j = items[k]
-                for f in range(n_factors):
-                    yj[j, f] = scale * yj[j, f] + shift[f]
-        return fast
-
-    return svdpp_epoch
-
-
-def _svdpp_epoch_literal(indptr: Array, items: Array, ratings: Array, mu: float, bu: Array,
-                         bi: Array, pu: Array, qi: Array, yj: Array, lr_bu: float, lr_bi: float,
-                         lr_pu: float, lr_qi: float, lr_yj: float, reg_bu: float, reg_bi: float,
-                         reg_pu: float, reg_qi: float, reg_yj: float) -> None:
-    """One epoch of SVD++ exactly as Surprise's loop: O(|I_u| k) per rating."""
-    n_factors = pu.shape[1]
-    z = np.zeros(n_factors)
-    for u in range(len(indptr) - 1):
-        start, end = indptr[u], indptr[u + 1]
-        sqrt_iu = np.sqrt(end - start)
-        for k in range(start, end):
-            i = items[k]
-            z[:] = 0.0
-            for m in range(start, end):
-                j = items[m]
-                for f in range(n_factors):
-                    z[f] += yj[j, f] / sqrt_iu
-            dot = 0.0
-            for f in range(n_factors):
-                dot += qi[i, f] * (pu[u, f] + z[f])
-            err = ratings[k] - (mu + bu[u] + bi[i] + dot)
-            bu[u] += lr_bu * (err - reg_bu * bu[u])
-            bi[i] += lr_bi * (err - reg_bi * bi[i])
-            for f in range(n_factors):
-                puf = pu[u, f]
-                qif = qi[i, f]
-                pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-                qi[i, f] += lr_qi * (err * (puf + z[f]) - reg_qi * qif)
-                err_qif_sqrt = err * qif / sqrt_iu
-                for m in range(start, end):
-                    j = items[m]
-                    yj[j, f] += lr_yj * (err_qif_sqrt - reg_yj * yj[j, f])
-
-
-def _user_implicit(indptr: Array, items: Array, yj: Array) -> Array:
-    """|I_u|^-½ Σ_{j∈I_u} y_j per user, summed then scaled as Surprise's ``estimate``."""
-    out = np.zeros((len(indptr) - 1, yj.shape[1]))
-    for u in range(len(indptr) - 1):
-        for k in range(indptr[u], indptr[u + 1]):
-            for f in range(yj.shape[1]):
-                out[u, f] += yj[items[k], f]
-        if indptr[u + 1] > indptr[u]:
-            out[u] /= np.sqrt(indptr[u + 1] - indptr[u])
-    return out
-
-
-def _has_repeats(indptr: Array, items: Array, n_items: int) -> bool:
-    """Whether some user rated some item more than once."""
-    seen = np.full(n_items, -1, dtype=np.int64)
-    for u in range(len(indptr) - 1):
-        for k in range(indptr[u], indptr[u + 1]):
-            if seen[items[k]] == u:
-                return True
-            seen[items[k]] = u
-    return False
-
-
-_KERNELS: dict[str, Kernel] = {"svd": _make_svd_epoch, "svdpp": _make_svdpp_epoch,
-                               "svdpp_literal": _svdpp_epoch_literal,
-                               "user_implicit": _user_implicit, "has_repeats": _has_repeats}
-_EPOCHS = ("svd", "svdpp")  # built by factories (fast)
-_GRID = "grid:"  # a kernel name's prefix in _kernel_names: that model's parallel kernels
-_COMPILED: dict[tuple[str, bool], Any] = {}
-
-
-def _kernel(name: str, fast: bool = False) -> Any:
-    """The numba dispatcher of kernel ``name`` (fastmath when ``fast``), built once per process."""
-    key = (name, fast)
-    if key not in _COMPILED:
-        import numba
-
-        source = _KERNELS[name]
-        function = source(fast) if name in _EPOCHS else source
-        _COMPILED[key] = numba.njit(cache=True, fastmath=fast, nogil=True)(function)
-    return _COMPILED[key]
-
-
-def _dummy_training() -> dict[str, np.ndarray]:
-    """Two users, two items, three ratings: enough to compile every kernel for the real types."""
-    return {"indptr": np.array([0, 2, 3], dtype=np.int64), "items": np.array([0, 1, 0], dtype=np.int32),
-            "ratings": np.array([1.0, 2.0, 3.0])}
+# In bench_plugins.fast_mf_kernels (plain Python, compiled by its kernel() on first use, once per
+# process), with those of ``threads`` above 1: both run the same update per rating.
 
 
 # --- Models --------------------------------------------------------------------------------------
@@ -281,8 +121,11 @@ class _FastMF(RatingModel):
                    # the ranges Surprise's SVD declares: a rate > 0, a regularisation >= 0 (None: the _all one)
                    **{f"lr_{name}": {"exclusiveMinimum": 0} for name in ("all", "bu", "bi", "pu", "qi")},
                    **{f"reg_{name}": {"minimum": 0} for name in ("all", "bu", "bi", "pu", "qi")}}
-    threads: int
+    n_factors: int
     n_epochs: int
+    init_mean: float
+    init_std_dev: float
+    threads: int
     grid_: dict[str, int] | None = None  # the parallel fit's grid (threads, rounds); None: serial
     biased: bool = True
     _rates: tuple[str, ...] = ()
@@ -292,6 +135,18 @@ class _FastMF(RatingModel):
     qi_: np.ndarray
     bu_: np.ndarray
     bi_: np.ndarray
+
+    def _store(self, arguments: Mapping[str, Any]) -> None:
+        """``__init__``'s whole work (scikit-learn's rule): each parameter kept under its own name,
+        nothing checked; ``arguments`` is ``__init__``'s ``locals()``."""
+        self.set_params(**{name: arguments[name] for name in self.param_defaults()})
+
+    def _initial_terms(self, rng: np.random.RandomState, implicit: bool) -> tuple[np.ndarray, ...]:
+        """Surprise's start: b_u and b_i at 0; p_u, q_i, then (``implicit``: SVD++) y_j drawn from
+        N(init_mean, init_std_dev), in that order, from ``rng``."""
+        rows = (len(self.users_), len(self.items_), len(self.items_))[:3 if implicit else 2]
+        factors = [rng.normal(self.init_mean, self.init_std_dev, (n, self.n_factors)) for n in rows]
+        return (np.zeros(len(self.users_)), np.zeros(len(self.items_)), *factors)
 
     def _rate(self, kind: str, term: str) -> float:
         """``lr_bu`` etc. if set, else ``lr_all`` (Surprise's precedence)."""
@@ -315,8 +170,9 @@ class _FastMF(RatingModel):
         """Compile (or load from numba's disk cache) the kernels a model with ``params`` runs (its
         ``mode``; serial, or the grid's for ``threads`` above 1) before the cell's clock starts:
         on a cold cache that takes seconds, which never count against ``--timeout``. A kernel
-        compiled in this process is kept (:func:`_kernel`), so a later call only runs the kernels
-        once on the two-by-two input (microseconds). A bad ``mode`` is left for the fit to report."""
+        compiled in this process is kept (:func:`bench_plugins.fast_mf_kernels.kernel`), so a later
+        call only runs the kernels once on the two-by-two input (microseconds). A bad ``mode`` is
+        left for the fit to report."""
         known = cls.param_defaults()
         model = cls(**{name: value for name, value in params.items() if name in known})
         try:
@@ -332,10 +188,10 @@ class _FastMF(RatingModel):
         self.compile_seconds_ = time.perf_counter() - started
 
     def _warm_up(self, name: str, fast: bool) -> None:
-        if name.startswith(_GRID):
-            fast_mf_parallel.warm_up(name[len(_GRID):], fast)
+        if name.startswith(fast_mf_kernels.GRID):
+            fast_mf_parallel.warm_up(name[len(fast_mf_kernels.GRID):], fast)
             return
-        kernel, data = _kernel(name, fast), _dummy_training()
+        kernel, data = fast_mf_kernels.kernel(name, fast), fast_mf_kernels.tiny_training()
         if name == "has_repeats":
             kernel(data["indptr"], data["items"], 2)
         elif name == "user_implicit":
@@ -381,7 +237,7 @@ class _FastMF(RatingModel):
     def _epoch_name(self, name: str) -> str:
         """The kernel(s) of epoch ``name`` (``svd``, ``svdpp``) that this model's ``threads`` runs:
         the serial one, or (``grid:`` + name) the stratified parallel ones."""
-        return f"{_GRID}{name}" if self.threads > 1 else name
+        return f"{fast_mf_kernels.GRID}{name}" if self.threads > 1 else name
 
     def _grid(self, data: dict[str, Any], rounds: int, rng: np.random.RandomState) -> fast_mf_parallel.Grid:
         """The stratified grid of ``threads`` and ``rounds`` over the training ratings (its
@@ -433,28 +289,38 @@ class _FastMF(RatingModel):
                 "grid": self.grid_}
 
 
+_TERM_SYMBOLS = {"bu": "b_u", "bi": "b_i", "pu": "p_u", "qi": "q_i", "yj": "y_j"}
+_SHARED_PARAMS = """\
+:param n_epochs: passes of SGD over the training ratings.
+:param init_mean: mean of the normal distribution the factors start from.
+:param init_std_dev: standard deviation of that distribution.
+:param lr_all: learning rate of every term without its own.
+:param reg_all: regularisation of every term without its own.
+{per_term}
+:param random_state: seed of ``numpy.random.RandomState`` for the factors (None: numpy's global one).
+:param mode: ``"fast"`` (fastmath, RMSE within ±0.001 of Surprise) or ``"exact"`` (Surprise's numbers).
+:param threads: cores for the fit; above 1, stratified parallel SGD (blocks sharing no user, no item): not
+    Surprise's order, but the same numbers for the same seed and threads."""
+
+_Model = TypeVar("_Model", bound=type[_FastMF])
+
+
+def _shared_params(cls: _Model) -> _Model:
+    """Append to a model's docstring the ``:param`` lines both models share (Surprise's SGD
+    settings; a learning rate and a regularisation per term of ``cls._rates``, falling back on the
+    ``_all`` ones), where ``bench plugins`` and ``bench schema`` read a parameter's doc."""
+    per_term = [f":param {kind}_{term}: {what} of {_TERM_SYMBOLS[term]} (default ``{kind}_all``)."
+                for kind, what in (("lr", "learning rate"), ("reg", "regularisation")) for term in cls._rates]
+    cls.__doc__ = inspect.cleandoc(cls.__doc__ or "") + "\n" + _SHARED_PARAMS.format(per_term="\n".join(per_term))
+    return cls
+
+
+@_shared_params
 class FastSVD(_FastMF):
     """Surprise's SVD (biased matrix factorisation by SGD), compiled with numba.
 
     :param n_factors: number of factors k (Surprise: 100).
-    :param n_epochs: passes of SGD over the training ratings.
     :param biased: learn μ, b_u and b_i; ``False`` predicts q_i·p_u alone (PMF).
-    :param init_mean: mean of the normal distribution the factors start from.
-    :param init_std_dev: standard deviation of that distribution.
-    :param lr_all: learning rate of every term without its own.
-    :param reg_all: regularisation of every term without its own.
-    :param lr_bu: learning rate of b_u (default ``lr_all``).
-    :param lr_bi: learning rate of b_i (default ``lr_all``).
-    :param lr_pu: learning rate of p_u (default ``lr_all``).
-    :param lr_qi: learning rate of q_i (default ``lr_all``).
-    :param reg_bu: regularisation of b_u (default ``reg_all``).
-    :param reg_bi: regularisation of b_i (default ``reg_all``).
-    :param reg_pu: regularisation of p_u (default ``reg_all``).
-    :param reg_qi: regularisation of q_i (default ``reg_all``).
-    :param random_state: seed of ``numpy.random.RandomState`` for the factors (None: numpy's global one).
-    :param mode: ``"fast"`` (fastmath, RMSE within ±0.001 of Surprise) or ``"exact"`` (Surprise's numbers).
-    :param threads: cores for the fit; above 1, stratified parallel SGD (blocks sharing no user, no item): not
-        Surprise's order, but the same numbers for the same seed and threads.
     """
 
     _rates = ("bu", "bi", "pu", "qi")
@@ -466,62 +332,37 @@ class FastSVD(_FastMF):
                  reg_bu: float | None = None, reg_bi: float | None = None,
                  reg_pu: float | None = None, reg_qi: float | None = None,
                  random_state: int | None = None, mode: str = "fast", threads: int = 1):
-        self.n_factors, self.n_epochs, self.biased = n_factors, n_epochs, biased
-        self.init_mean, self.init_std_dev = init_mean, init_std_dev
-        self.lr_all, self.reg_all = lr_all, reg_all
-        self.lr_bu, self.lr_bi, self.lr_pu, self.lr_qi = lr_bu, lr_bi, lr_pu, lr_qi
-        self.reg_bu, self.reg_bi, self.reg_pu, self.reg_qi = reg_bu, reg_bi, reg_pu, reg_qi
-        self.random_state, self.mode, self.threads = random_state, mode, threads
+        self._store(locals())
 
     def _kernel_names(self) -> list[tuple[str, bool]]:
         return [(self._epoch_name("svd"), self._check_mode())]
 
     def fit(self, train: RatingData) -> FastSVD:
         fast, data, rng = self._start(train)
-        shape = (self.n_factors,)
-        pu = rng.normal(self.init_mean, self.init_std_dev, (len(self.users_), *shape))
-        qi = rng.normal(self.init_mean, self.init_std_dev, (len(self.items_), *shape))
-        bu, bi = np.zeros(len(self.users_)), np.zeros(len(self.items_))
+        bu, bi, pu, qi = self._initial_terms(rng, implicit=False)
         mu, flags = self.mean_ if self.biased else 0.0, (bool(self.biased), *self._learning())
         if self.threads > 1:
             grid = self._grid(data, 1, rng)  # one round: SVD has no per-user state to refresh
             data.clear()  # the grid holds its own copy of the ratings
-            epoch, (grid_bi, grid_qi) = fast_mf_parallel.kernel("svd", fast), map(grid.to_grid, (bi, qi))
+            epoch = fast_mf_kernels.kernel(self._epoch_name("svd"), fast)
+            grid_bi, grid_qi = grid.to_grid(bi), grid.to_grid(qi)
             self._run_epochs(lambda: epoch(*grid.layout(), grid.shifts(rng), grid.threads, mu, bu, grid_bi, pu,
                                            grid_qi, *flags))
             grid.from_grid(grid_bi, bi)
             grid.from_grid(grid_qi, qi)
         else:
-            serial = _kernel("svd", fast)
+            serial = fast_mf_kernels.kernel("svd", fast)
             self._run_epochs(lambda: serial(data["indptr"], data["items"], data["ratings"], mu, bu, bi, pu, qi,
                                             *flags))
         self.pu_, self.qi_, self.bu_, self.bi_ = pu, qi, bu, bi
         return self
 
 
+@_shared_params
 class FastSVDpp(_FastMF):
     """Surprise's SVD++ (SVD with implicit feedback), compiled with numba, O(k) per rating.
 
     :param n_factors: number of factors k (Surprise: 20).
-    :param n_epochs: passes of SGD over the training ratings.
-    :param init_mean: mean of the normal distribution the factors start from.
-    :param init_std_dev: standard deviation of that distribution.
-    :param lr_all: learning rate of every term without its own.
-    :param reg_all: regularisation of every term without its own.
-    :param lr_bu: learning rate of b_u (default ``lr_all``).
-    :param lr_bi: learning rate of b_i (default ``lr_all``).
-    :param lr_pu: learning rate of p_u (default ``lr_all``).
-    :param lr_qi: learning rate of q_i (default ``lr_all``).
-    :param lr_yj: learning rate of y_j (default ``lr_all``).
-    :param reg_bu: regularisation of b_u (default ``reg_all``).
-    :param reg_bi: regularisation of b_i (default ``reg_all``).
-    :param reg_pu: regularisation of p_u (default ``reg_all``).
-    :param reg_qi: regularisation of q_i (default ``reg_all``).
-    :param reg_yj: regularisation of y_j (default ``reg_all``).
-    :param random_state: seed of ``numpy.random.RandomState`` for the factors (None: numpy's global one).
-    :param mode: ``"fast"`` (fastmath, RMSE within ±0.001 of Surprise) or ``"exact"`` (Surprise's numbers).
-    :param threads: cores for the fit; above 1, stratified parallel SGD (blocks sharing no user, no item): not
-        Surprise's order, but the same numbers for the same seed and threads.
     """
 
     _rates = ("bu", "bi", "pu", "qi", "yj")
@@ -535,13 +376,7 @@ class FastSVDpp(_FastMF):
                  reg_bi: float | None = None, reg_pu: float | None = None,
                  reg_qi: float | None = None, reg_yj: float | None = None,
                  random_state: int | None = None, mode: str = "fast", threads: int = 1):
-        self.n_factors, self.n_epochs = n_factors, n_epochs
-        self.init_mean, self.init_std_dev = init_mean, init_std_dev
-        self.lr_all, self.reg_all = lr_all, reg_all
-        self.lr_bu, self.lr_bi, self.lr_pu, self.lr_qi, self.lr_yj = lr_bu, lr_bi, lr_pu, lr_qi, lr_yj
-        self.reg_bu, self.reg_bi, self.reg_pu = reg_bu, reg_bi, reg_pu
-        self.reg_qi, self.reg_yj = reg_qi, reg_yj
-        self.random_state, self.mode, self.threads = random_state, mode, threads
+        self._store(locals())
 
     def _kernel_names(self) -> list[tuple[str, bool]]:
         return [(self._epoch_name("svdpp"), self._check_mode()),
@@ -549,23 +384,20 @@ class FastSVDpp(_FastMF):
 
     def fit(self, train: RatingData) -> FastSVDpp:
         fast, data, rng = self._start(train)
-        shape = (self.n_factors,)
-        pu = rng.normal(self.init_mean, self.init_std_dev, (len(self.users_), *shape))
-        qi = rng.normal(self.init_mean, self.init_std_dev, (len(self.items_), *shape))
-        yj = rng.normal(self.init_mean, self.init_std_dev, (len(self.items_), *shape))
-        bu, bi = np.zeros(len(self.users_)), np.zeros(len(self.items_))
+        bu, bi, pu, qi, yj = self._initial_terms(rng, implicit=True)
         indptr, items = data["indptr"], data["items"]
         terms, learning = (self.mean_, bu, bi, pu, qi), self._learning()
         # A user who rated an item twice breaks the reformulation's premise: use the literal loop
         # (serial, whatever ``threads`` says).
-        self.literal_ = bool(_kernel("has_repeats")(indptr, items, len(self.items_)))
+        self.literal_ = bool(fast_mf_kernels.kernel("has_repeats")(indptr, items, len(self.items_)))
         if self.threads > 1 and not self.literal_:
             self._fit_grid(data, fast, rng, (*terms, yj), learning)
         else:
-            epoch = _kernel("svdpp_literal") if self.literal_ else _kernel("svdpp", fast)
+            epoch = (fast_mf_kernels.kernel("svdpp_literal") if self.literal_
+                     else fast_mf_kernels.kernel("svdpp", fast))
             self._run_epochs(lambda: epoch(indptr, items, data["ratings"], *terms, yj, *learning))
         self.pu_, self.qi_, self.yj_, self.bu_, self.bi_ = pu, qi, yj, bu, bi
-        self.implicit_ = _kernel("user_implicit")(indptr, items, yj)
+        self.implicit_ = fast_mf_kernels.kernel("user_implicit")(indptr, items, yj)
         return self
 
     def _fit_grid(self, data: dict[str, Any], fast: bool, rng: np.random.RandomState,
@@ -578,7 +410,7 @@ class FastSVDpp(_FastMF):
         per_user = (np.zeros_like(pu), np.zeros_like(pu), np.ones(len(pu)))  # z_u, B_u, A_u
         indptr = data["indptr"]
         users = (grid.row_bounds, indptr, grid.user_items, np.sqrt(np.diff(indptr)).astype(np.float64))
-        kernel = fast_mf_parallel.kernel("svdpp", fast)
+        kernel = fast_mf_kernels.kernel(self._epoch_name("svdpp"), fast)
         self._run_epochs(lambda: kernel(*grid.layout(), grid.shifts(rng), grid.threads, *users, mu, bu,
                                         per_item[0], pu, per_item[1], per_item[2], *per_user, *learning))
         for values, out in zip(per_item, (bi, qi, yj)):

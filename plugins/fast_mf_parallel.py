@@ -85,164 +85,20 @@ over a line with the other threads'.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+
+from bench_plugins.fast_mf_kernels import GRID, kernel, tiny_training
 
 MIN_ROUNDS, MAX_ROUNDS = 16, 64  # SVD++'s rounds per epoch: its z_u miss a 1/rounds share of the y changes
 MIN_BLOCK = 32_768  # ratings a block holds at least when rounds are above 16 (a wave's work against its barrier)
 Array = np.ndarray
-Kernel = Callable[..., Any]
 
 
 # --- Kernels -------------------------------------------------------------------------------------
-# Plain Python, compiled by kernel() on first use. Each parallel kernel comes from a factory whose
-# closure holds ``fast``, so numba's on-disk cache keeps the fastmath and IEEE variants apart
-# (its key is the bytecode and the closure's values, not the compile flags).
-
-def _make_svd_epoch(fast: bool) -> Kernel:
-    from numba import prange
-
-    def svd_grid_epoch(users: Array, items: Array, ratings: Array, block_ptr: Array, shifts: Array,
-                       threads: int, mu: float, bu: Array, bi: Array, pu: Array, qi: Array,
-                       biased: bool, lr_bu: float, lr_bi: float, lr_pu: float, lr_qi: float,
-                       reg_bu: float, reg_bi: float, reg_pu: float, reg_qi: float) -> bool:
-        """One epoch of SVD's SGD over the grid: rounds in order, waves of ``threads`` blocks at once."""
-        n_factors = pu.shape[1]
-        n = threads
-        for rho in range(shifts.shape[0]):
-            for w in range(n):
-                for t in prange(n):
-                    b = (rho * n + t) * n + (t + shifts[rho, w]) % n
-                    for k in range(block_ptr[b], block_ptr[b + 1]):
-                        u = users[k]
-                        i = items[k]
-                        dot = 0.0
-                        for f in range(n_factors):
-                            dot += qi[i, f] * pu[u, f]
-                        err = ratings[k] - (mu + bu[u] + bi[i] + dot)
-                        if biased:
-                            bu[u] += lr_bu * (err - reg_bu * bu[u])
-                            bi[i] += lr_bi * (err - reg_bi * bi[i])
-                        for f in range(n_factors):
-                            puf = pu[u, f]
-                            qif = qi[i, f]
-                            pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-                            qi[i, f] += lr_qi * (err * puf - reg_qi * qif)
-        return fast
-
-    return svd_grid_epoch
-
-
-def _make_svdpp_epoch(fast: bool) -> Kernel:
-    from numba import prange
-
-    def svdpp_grid_epoch(users: Array, items: Array, ratings: Array, block_ptr: Array, shifts: Array,
-                         threads: int, row_bounds: Array, indptr: Array, user_items: Array,
-                         sqrt_iu: Array, mu: float, bu: Array, bi: Array, pu: Array, qi: Array,
-                         yj: Array, z: Array, shift: Array, scale: Array,
-                         lr_bu: float, lr_bi: float, lr_pu: float, lr_qi: float, lr_yj: float,
-                         reg_bu: float, reg_bi: float, reg_pu: float, reg_qi: float,
-                         reg_yj: float) -> bool:
-        """One epoch of SVD++ over the grid: per round, refresh the round's z_u from the y_j, run
-        its waves (z_u and each user's map y ← scale_u y + shift_u follow every rating), then
-        apply the maps to the y_j (``user_items``/``indptr``: each user's items, as the serial kernel)."""
-        n_factors = pu.shape[1]
-        n = threads
-        decay = 1.0 - lr_yj * reg_yj
-        for rho in range(shifts.shape[0]):
-            for w in range(n):  # waves
-                for t in prange(n):
-                    if w == 0:  # refresh the row group's z_u from the y_j (no y_j is written in a wave)
-                        g = rho * n + t
-                        for u in range(row_bounds[g], row_bounds[g + 1]):
-                            scale[u] = 1.0
-                            for f in range(n_factors):
-                                z[u, f] = 0.0
-                                shift[u, f] = 0.0
-                            for m in range(indptr[u], indptr[u + 1]):
-                                j = user_items[m]
-                                for f in range(n_factors):
-                                    z[u, f] += yj[j, f] / sqrt_iu[u]
-                    b = (rho * n + t) * n + (t + shifts[rho, w]) % n
-                    for k in range(block_ptr[b], block_ptr[b + 1]):
-                        u = users[k]
-                        i = items[k]
-                        dot = 0.0
-                        for f in range(n_factors):
-                            dot += qi[i, f] * (pu[u, f] + z[u, f])
-                        err = ratings[k] - (mu + bu[u] + bi[i] + dot)
-                        bu[u] += lr_bu * (err - reg_bu * bu[u])
-                        bi[i] += lr_bi * (err - reg_bi * bi[i])
-                        for f in range(n_factors):
-                            puf = pu[u, f]
-                            qif = qi[i, f]
-                            zf = z[u, f]
-                            pu[u, f] += lr_pu * (err * qif - reg_pu * puf)
-                            qi[i, f] += lr_qi * (err * (puf + zf) - reg_qi * qif)
-                            z[u, f] += lr_yj * (err * qif - reg_yj * zf)
-                            shift[u, f] = decay * shift[u, f] + lr_yj * (err * qif / sqrt_iu[u])
-                        scale[u] *= decay
-            for c in prange(n):  # apply: each y_j takes its raters' maps, by inner id
-                for t in range(n):
-                    b = (rho * n + t) * n + c
-                    for k in range(block_ptr[b], block_ptr[b + 1]):
-                        u = users[k]
-                        j = items[k]
-                        for f in range(n_factors):
-                            yj[j, f] = scale[u] * yj[j, f] + shift[u, f]
-        return fast
-
-    return svdpp_grid_epoch
-
-
-def _block_layout(indptr: Array, items: Array, ratings: Array, user_group: Array, item_group: Array,
-                  columns: int, n_blocks: int) -> tuple[Array, Array, Array, Array]:
-    """The ratings (grouped by user, as the serial kernels take them) reordered block by block,
-    stably: (block bounds, users, items, ratings), block = row group × columns + column group."""
-    block_ptr = np.zeros(n_blocks + 1, dtype=np.int64)
-    for u in range(len(indptr) - 1):
-        row = user_group[u] * columns
-        for k in range(indptr[u], indptr[u + 1]):
-            block_ptr[row + item_group[items[k]] + 1] += 1
-    for b in range(n_blocks):
-        block_ptr[b + 1] += block_ptr[b]
-    fill = block_ptr[:-1].copy()
-    out_users = np.empty(len(items), dtype=np.int32)
-    out_items = np.empty(len(items), dtype=np.int32)
-    out_ratings = np.empty(len(items), dtype=np.float64)
-    for u in range(len(indptr) - 1):
-        row = user_group[u] * columns
-        for k in range(indptr[u], indptr[u + 1]):
-            b = row + item_group[items[k]]
-            at = fill[b]
-            fill[b] = at + 1
-            out_users[at] = u
-            out_items[at] = items[k]
-            out_ratings[at] = ratings[k]
-    return block_ptr, out_users, out_items, out_ratings
-
-
-_FACTORIES: dict[str, Callable[[bool], Kernel]] = {"svd": _make_svd_epoch, "svdpp": _make_svdpp_epoch}
-_COMPILED: dict[tuple[str, bool], Any] = {}
-
-
-def kernel(name: str, fast: bool = False) -> Any:
-    """The numba dispatcher of ``name`` — ``svd`` or ``svdpp`` (an epoch over the grid, fastmath
-    when ``fast``) or ``block_layout`` — built once per process."""
-    key = (name, fast)
-    if key not in _COMPILED:
-        import numba
-
-        if name == "block_layout":
-            _COMPILED[key] = numba.njit(cache=True, nogil=True)(_block_layout)
-        else:
-            _COMPILED[key] = numba.njit(cache=True, fastmath=fast, nogil=True, parallel=True)(
-                _FACTORIES[name](fast))
-    return _COMPILED[key]
-
+# The epochs over the grid (``grid:svd``, ``grid:svdpp``) and the block layout are in
+# bench_plugins.fast_mf_kernels, beside the serial epochs whose update per rating they share.
 
 def usable_threads(threads: int) -> int:
     """Set numba's thread count for this thread's parallel kernels: ``threads``, at most numba's
@@ -339,14 +195,13 @@ def build_grid(data: dict[str, Array], n_items: int, threads: int, rounds: int,
 def warm_up(model: str, fast: bool) -> None:
     """Compile (or load from numba's disk cache) the grid builder and ``model``'s epoch over the
     grid (``svd`` or ``svdpp``) on a two-by-two input."""
-    data: dict[str, Array] = {"indptr": np.array([0, 2, 3], dtype=np.int64),
-                              "items": np.array([0, 1, 0], dtype=np.int32), "ratings": np.array([1.0, 2.0, 3.0])}
+    data = tiny_training()
     grid = build_grid(data, 2, 2, 1, np.random.RandomState(0))
     head = (*grid.layout(), grid.shifts(np.random.RandomState(0)), grid.threads)
     terms = (0.0, np.zeros(2), np.zeros(2), np.zeros((2, 2)), np.zeros((2, 2)))
     if model == "svd":
-        kernel("svd", fast)(*head, *terms, True, *(0.0,) * 8)
+        kernel(f"{GRID}svd", fast)(*head, *terms, True, *(0.0,) * 8)
     else:
         per_user = (np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 2)), np.ones(2))  # y_j, z, shift, scale
-        kernel("svdpp", fast)(*head, grid.row_bounds, data["indptr"], grid.user_items, np.ones(2), *terms,
+        kernel(f"{GRID}svdpp", fast)(*head, grid.row_bounds, data["indptr"], grid.user_items, np.ones(2), *terms,
                               *per_user, *(0.0,) * 10)

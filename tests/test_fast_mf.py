@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench_plugins import fast_mf, fast_mf_parallel
+from bench_plugins import fast_mf_parallel
+from bench_plugins.fast_mf_kernels import GRID, kernel
 from bench_plugins.fast_mf import FastSVD, FastSVDpp
 from bench_plugins.surprise_models import SVD, SVDpp
 from bench_plugins.synthetic import load_synthetic
@@ -105,8 +106,8 @@ def test_reformulation_equals_the_literal_loop():
     rates = (0.007, 0.006, 0.005, 0.004, 0.003, 0.02, 0.03, 0.04, 0.05, 0.06)
     literal, lazy = [a.copy() for a in state], [a.copy() for a in state]
     for _ in range(5):
-        fast_mf._kernel("svdpp_literal")(indptr, items, ratings, 3.0, *literal, *rates)
-        fast_mf._kernel("svdpp")(indptr, items, ratings, 3.0, *lazy, *rates)
+        kernel("svdpp_literal")(indptr, items, ratings, 3.0, *literal, *rates)
+        kernel("svdpp")(indptr, items, ratings, 3.0, *lazy, *rates)
     for a, b in zip(literal, lazy):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
@@ -198,6 +199,7 @@ BLOCK_NUMBA = textwrap.dedent("""
 def test_module_imports_without_numba_and_is_listed_unusable_with_the_hint():
     script = BLOCK_NUMBA + textwrap.dedent("""
         import bench_plugins.fast_mf
+        import bench_plugins.fast_mf_kernels
         assert "numba" not in sys.modules
         from benchmark.cli import main
         sys.exit(main(["plugins"]))
@@ -208,6 +210,51 @@ def test_module_imports_without_numba_and_is_listed_unusable_with_the_hint():
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     for name in ("fast-svd", "fast-svdpp"):
         assert "pip install numba" in lines[name], done.stdout
+
+
+@pytest.mark.slow  # compiles every kernel, IEEE and fastmath, into an empty cache (~30 s on 2 cores)
+def test_every_kernel_compiles_into_a_cold_cache_without_a_warning(tmp_path):
+    """The steps are inlined into each kernel; numba can warn (NumbaIRAssumptionWarning) when one
+    kernel inlines a function twice (``_run_end`` in both passes of the grid's SVD++ epoch did), so
+    each kernel calls each step once. Any warning fails."""
+    script = textwrap.dedent("""
+        import warnings
+        warnings.simplefilter("error")
+        from bench_plugins.fast_mf import FastSVD, FastSVDpp
+        for cls in (FastSVD, FastSVDpp):
+            for mode in ("exact", "fast"):
+                for threads in (1, 2):
+                    cls(mode=mode, threads=threads).prepare()
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(list(tmp_path.rglob("*.nbi"))) >= 8  # 4 epochs × 2 modes, the helpers, all compiled here
+
+
+def test_helpers_compile_ieee_only_and_epochs_in_both_modes():
+    """A helper kernel has no factory closure to keep a fastmath variant apart in numba's disk cache,
+    so asking for one gives the IEEE kernel; each epoch has its two variants."""
+    assert kernel("has_repeats", True) is kernel("has_repeats")
+    assert not kernel("has_repeats").targetoptions.get("fastmath")
+    for name in ("svd", f"{GRID}svdpp"):
+        assert kernel(name, True).targetoptions.get("fastmath") and not kernel(name).targetoptions.get("fastmath")
+
+
+@pytest.mark.parametrize("cls", [FastSVD, FastSVDpp])
+def test_every_parameter_is_documented_and_stored(cls):
+    """The parameters both models share are documented once (``_shared_params``) and stored by one
+    helper: each still has its line in ``bench plugins``, and a model's parameters come back as given."""
+    from benchmark.params import model_params
+
+    params = model_params(cls)
+    assert not [name for name, param in params.items() if not param.doc]
+    own = {"lr_qi": 0.01, "reg_all": 0.05, "n_factors": 7, "mode": "exact", "threads": 3}
+    assert cls(**own).get_params() == {**cls.param_defaults(), **own}
+    assert params[f"reg_{cls._rates[-1]}"].doc.endswith("(default ``reg_all``)")
+    lr_all = cls.param_defaults()["lr_all"]  # each term's own rate, else the _all one, in the kernels' order
+    assert cls(**own)._learning() == tuple([0.01 if term == "qi" else lr_all for term in cls._rates]
+                                           + [0.05] * len(cls._rates))
 
 
 def split_synthetic(n_users=600, n_items=300, n_ratings=30_000, seed=2, train=25_000):
@@ -326,8 +373,8 @@ def test_a_grid_of_one_thread_is_the_serial_svd_bit_for_bit():
     for rounds in (1, 3):
         grid = fast_mf_parallel.build_grid(data, 40, 1, rounds, np.random.RandomState(0))
         for _ in range(3):
-            fast_mf._kernel("svd")(data["indptr"], data["items"], data["ratings"], 3.0, *serial, True, *svd_rates)
-            fast_mf_parallel.kernel("svd")(*grid.layout(), grid.shifts(np.random.RandomState(0)), 1, 3.0,
+            kernel("svd")(data["indptr"], data["items"], data["ratings"], 3.0, *serial, True, *svd_rates)
+            kernel(f"{GRID}svd")(*grid.layout(), grid.shifts(np.random.RandomState(0)), 1, 3.0,
                                            *grid_state, True, *svd_rates)
         for mine, reference in zip(grid_state, serial):
             np.testing.assert_array_equal(mine, reference)
@@ -337,14 +384,14 @@ def test_a_grid_of_one_thread_and_one_user_a_round_is_the_serial_svdpp_bit_for_b
     """Refresh z_u, run the user's ratings, apply its map: the serial kernel's steps, user by user."""
     data = random_training()
     indptr, items = data["indptr"], data["items"]
-    block_ptr, users, items_b, ratings_b = fast_mf_parallel.kernel("block_layout")(
+    block_ptr, users, items_b, ratings_b = kernel("block_layout")(
         indptr, items, data["ratings"], np.arange(25), np.zeros(40, dtype=np.int64), 1, 25)
     grid = fast_mf_parallel.Grid(1, 25, users, items_b, ratings_b, block_ptr, np.arange(26), np.arange(40), items)
     serial, grid_state = starting_state(), starting_state()
     per_user = (grid.row_bounds, indptr, items, np.sqrt(np.diff(indptr)).astype(np.float64))
     for _ in range(3):
-        fast_mf._kernel("svdpp")(indptr, items, data["ratings"], 3.0, *serial, *RATES)
-        fast_mf_parallel.kernel("svdpp")(*grid.layout(), grid.shifts(np.random.RandomState(0)), 1, *per_user,
+        kernel("svdpp")(indptr, items, data["ratings"], 3.0, *serial, *RATES)
+        kernel(f"{GRID}svdpp")(*grid.layout(), grid.shifts(np.random.RandomState(0)), 1, *per_user,
                                          3.0, *grid_state, np.zeros((25, 8)), np.zeros((25, 8)), np.ones(25),
                                          *RATES)
     for mine, reference in zip(grid_state, serial):
