@@ -18,9 +18,10 @@ and the threads wait for each other at the wave's end. Which thread runs a block
 cannot change a number: the same seed and the same ``threads`` give the same parameters bit for
 bit, however loaded the machine and however many cores numba really has (``threads`` above the
 cores still builds the grid of ``threads``). One caveat, numba's: in fast mode a process that
-compiles these (fastmath, parallel) kernels and one that loads them from numba's disk cache
-differ in the last bits (3e-16 after 20 epochs here); exact mode is bit for bit either way. SVD runs one round per epoch (N waves, so N waits
-for the slowest thread); SVD++ 16 to 64 (:func:`rounds_for`), for its implicit terms (below).
+compiles the grid's (fastmath, parallel) epochs — in :mod:`bench_plugins.fast_mf_kernels`, beside
+the serial ones, sharing their per-user steps — and one that loads them from numba's disk cache
+differ in the last bits (3e-16 after 20 epochs here); exact mode is bit for bit either way. SVD
+runs one round per epoch (N waves, so N waits for the slowest thread); SVD++ 16 to 64 (:func:`rounds_for`), for its implicit terms (below).
 
 **How the order of updates differs from Surprise's.** Surprise (and ``threads: 1``) visits the
 users by inner id, each user's ratings in row order, and updates after every rating. Here the
