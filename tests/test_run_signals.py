@@ -57,10 +57,9 @@ def test_ctrl_c_stops_a_run_started_with_sigint_ignored(tmp_path):
                                 "--out", str(tmp_path / "out"), "--executor", "inline"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=ignore_sigint)
     try:
-        deadline = time.monotonic() + 120
         cells = tmp_path / "out" / "cells.jsonl"
         while not (cells.exists() and cells.read_text().count("\n") >= 1):  # a cell finished: the run is going
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            assert process.poll() is None, process.communicate()  # (a hang is pytest-timeout's to stop)
             time.sleep(0.1)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
